@@ -1,0 +1,153 @@
+// Coded errors with an HTTP status and an OpenAI error type; rendered once, in the OpenAI error shape.
+
+export type OpenAIErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'rate_limit_error'
+  | 'server_error'
+  | 'api_error'
+  | 'timeout_error'
+  | 'overloaded_error';
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: OpenAIErrorType | string; code: string | null; param?: string | null; [extra: string]: unknown };
+}
+
+export class FlowRouterError extends Error {
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+  readonly code: string;
+  readonly param: string | null;
+  /** Extra response headers, e.g. retry-after. */
+  readonly headers: Record<string, string>;
+  /** Extra fields placed inside `error` (e.g. the list of attempts). */
+  readonly details: Record<string, unknown>;
+
+  constructor(status: number, type: OpenAIErrorType, code: string, message: string,
+    opts: { param?: string | null; headers?: Record<string, string>; details?: Record<string, unknown>; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.status = status;
+    this.type = type;
+    this.code = code;
+    this.param = opts.param ?? null;
+    this.headers = opts.headers ?? {};
+    this.details = opts.details ?? {};
+  }
+
+  toJSON(): OpenAIErrorBody {
+    return { error: { message: this.message, type: this.type, code: this.code, param: this.param, ...this.details } };
+  }
+}
+
+/** The client sent something wrong: 4xx, never retried, never falls through a chain. */
+export class ClientError extends FlowRouterError {
+  constructor(message: string, opts: { status?: number; code?: string; param?: string | null; type?: OpenAIErrorType; headers?: Record<string, string> } = {}) {
+    super(opts.status ?? 400, opts.type ?? 'invalid_request_error', opts.code ?? 'invalid_request', message, opts);
+  }
+}
+
+export class AuthError extends FlowRouterError {
+  constructor(message: string, code = 'invalid_api_key') {
+    super(401, 'authentication_error', code, message);
+  }
+}
+
+export class PermissionError extends FlowRouterError {
+  constructor(message: string, code = 'forbidden') {
+    super(403, 'permission_error', code, message);
+  }
+}
+
+export class RateLimitError extends FlowRouterError {
+  constructor(message: string, code = 'rate_limit_exceeded', retryAfterSeconds?: number) {
+    super(429, 'rate_limit_error', code, message,
+      { headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+  }
+}
+
+export class NotFoundError extends FlowRouterError {
+  constructor(message: string, code = 'not_found') {
+    super(404, 'not_found_error', code, message);
+  }
+}
+
+/** Why an upstream attempt failed; decides whether a chain falls through to its next target. */
+export type UpstreamFailureKind =
+  | 'connect'        // refused, reset, DNS
+  | 'timeout'        // connect, first byte or total deadline
+  | 'rate_limit'     // 429 or provider quota
+  | 'overloaded'     // 529, "overloaded"
+  | 'server'         // 5xx
+  | 'context_length' // prompt too long for this model
+  | 'auth'           // the gateway's upstream key was refused: a config problem, try the next target
+  | 'client'         // the client's own mistake (400, 404 model, content policy): return at once
+  | 'protocol';      // malformed upstream response
+
+export class UpstreamError extends FlowRouterError {
+  readonly kind: UpstreamFailureKind;
+  readonly upstreamStatus: number | null;
+  readonly retryAfterMs: number | null;
+
+  constructor(kind: UpstreamFailureKind, message: string,
+    opts: { upstreamStatus?: number | null; retryAfterMs?: number | null; type?: OpenAIErrorType; code?: string; param?: string | null; status?: number; cause?: unknown } = {}) {
+    const status = opts.status ?? statusForKind(kind, opts.upstreamStatus ?? null);
+    const headers: Record<string, string> = {};
+    if (opts.retryAfterMs != null) headers['retry-after'] = String(Math.max(1, Math.ceil(opts.retryAfterMs / 1000)));
+    super(status, opts.type ?? typeForKind(kind), opts.code ?? `upstream_${kind}`, message, { param: opts.param, headers, cause: opts.cause });
+    this.kind = kind;
+    this.upstreamStatus = opts.upstreamStatus ?? null;
+    this.retryAfterMs = opts.retryAfterMs ?? null;
+  }
+
+  /** Whether the chain may try its next target after this failure. */
+  get fallsThrough(): boolean {
+    return this.kind !== 'client';
+  }
+}
+
+function statusForKind(kind: UpstreamFailureKind, upstream: number | null): number {
+  switch (kind) {
+    case 'client': return upstream !== null && upstream >= 400 && upstream < 500 ? upstream : 400;
+    case 'context_length': return 400;
+    case 'rate_limit': return 429;
+    case 'timeout': return 504;
+    case 'overloaded': return 503;
+    default: return 502;
+  }
+}
+
+function typeForKind(kind: UpstreamFailureKind): OpenAIErrorType {
+  switch (kind) {
+    case 'client': case 'context_length': return 'invalid_request_error';
+    case 'rate_limit': return 'rate_limit_error';
+    case 'timeout': return 'timeout_error';
+    case 'overloaded': return 'overloaded_error';
+    default: return 'api_error';
+  }
+}
+
+/** Turns anything thrown into the OpenAI error body and status; unknown errors become an opaque 500. */
+export function renderError(err: unknown): { status: number; body: OpenAIErrorBody; headers: Record<string, string> } {
+  if (err instanceof FlowRouterError) return { status: err.status, body: err.toJSON(), headers: err.headers };
+  return {
+    status: 500,
+    body: { error: { message: 'Internal error in Flow Router', type: 'server_error', code: 'internal_error', param: null } },
+    headers: {},
+  };
+}
+
+/** Removes every occurrence of the given secrets from a text (messages from upstreams may echo a key back). */
+export function redactSecrets(text: string, secrets: Iterable<string | undefined>): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s && s.length >= 4) out = out.split(s).join(maskSecret(s));
+  }
+  return out.replace(/\b(sk-[A-Za-z0-9_-]{4})[A-Za-z0-9_-]{8,}/g, '$1…').replace(/\b(AIza[A-Za-z0-9_-]{2})[A-Za-z0-9_-]{20,}/g, '$1…');
+}
+
+export function maskSecret(secret: string): string {
+  return secret.length <= 8 ? '****' : `${secret.slice(0, 3)}…${secret.slice(-2)}`;
+}

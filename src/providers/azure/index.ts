@@ -1,0 +1,37 @@
+// Azure OpenAI: OpenAI's body, a deployment in the path, `api-version` in the query and the key in `api-key`.
+import type { HttpRequestSpec, Provider, ProviderAccount, TranslationContext } from '../types.ts';
+import { toOpenAIBody, fromOpenAIResponse, openaiStreamTranslator, fromOpenAIError, fromOpenAIEmbeddings } from '../openai/index.ts';
+import type { ChatRequest, CompletionsRequest, EmbeddingsRequest } from '../../core/openai.ts';
+
+export const AZURE_DEFAULT_API_VERSION = '2024-10-21';
+
+function azurePath(account: ProviderAccount, ctx: TranslationContext, op: string): string {
+  const deployment = encodeURIComponent(account.deployment ?? ctx.model);
+  const version = encodeURIComponent(account.apiVersion ?? AZURE_DEFAULT_API_VERSION);
+  return `/openai/deployments/${deployment}/${op}?api-version=${version}`;
+}
+
+function azureHeaders(account: ProviderAccount): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json', ...account.headers };
+  if (account.key) h['api-key'] = account.key;
+  return h;
+}
+
+export function toAzureRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
+  const body = toOpenAIBody(req, ctx.model);
+  return { method: 'POST', path: azurePath(account, ctx, 'chat/completions'), headers: azureHeaders(account), body };
+}
+
+export const azure: Provider = {
+  type: 'azure',
+  defaultBaseUrl: '',
+  chat: { request: toAzureRequest, response: fromOpenAIResponse, stream: openaiStreamTranslator },
+  error: fromOpenAIError,
+  embeddings: {
+    request: (req: EmbeddingsRequest, ctx, account) => ({ method: 'POST', path: azurePath(account, ctx, 'embeddings'), headers: azureHeaders(account), body: { ...req, model: ctx.model } }),
+    response: fromOpenAIEmbeddings,
+  },
+  completions: {
+    request: (req: CompletionsRequest, ctx, account) => ({ method: 'POST', path: azurePath(account, ctx, 'completions'), headers: azureHeaders(account), body: { ...req, model: ctx.model } }),
+  },
+};

@@ -1,0 +1,14 @@
+// The provider registry: adding a provider is one folder and one line here.
+import type { Provider, ProviderType } from './types.ts';
+import { openai } from './openai/index.ts';
+import { azure } from './azure/index.ts';
+import { local } from './local/index.ts';
+
+export const providers: Partial<Record<ProviderType, Provider>> = {
+  openai,
+  azure,
+  local,
+};
+
+export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';
+export { sendChat, sendJson, readSse, closeTransport, type ChatResult } from './transport.ts';

@@ -1,0 +1,19 @@
+// OpenAI (api.openai.com) and, through the same functions, any OpenAI-compatible server.
+import type { Provider } from '../types.ts';
+import { fromOpenAIEmbeddings, fromOpenAIError, fromOpenAIResponse, openaiHeaders, openaiStreamTranslator, toOpenAIBody, toOpenAIRequest } from './translate.ts';
+
+export * from './translate.ts';
+
+export const openai: Provider = {
+  type: 'openai',
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  chat: { request: toOpenAIRequest, response: fromOpenAIResponse, stream: openaiStreamTranslator },
+  error: fromOpenAIError,
+  embeddings: {
+    request: (req, ctx, account) => ({ method: 'POST', path: '/embeddings', headers: openaiHeaders(account), body: { ...req, model: ctx.model } }),
+    response: fromOpenAIEmbeddings,
+  },
+  completions: {
+    request: (req, ctx, account) => ({ method: 'POST', path: '/completions', headers: openaiHeaders(account), body: { ...req, model: ctx.model } }),
+  },
+};

@@ -1,0 +1,90 @@
+// OpenAI wire format: the internal shape already, so translation is mostly a copy with Flow Router's own fields removed.
+import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsResponse } from '../../core/openai.ts';
+import { UpstreamError } from '../../core/errors.ts';
+import type { HttpRequestSpec, ProviderAccount, SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
+import { parseErrorBody, upstreamHttpError } from '../classify.ts';
+
+/** The body sent to any OpenAI-compatible server: the client's request with the target's model and no `flowrouter` field. */
+export function toOpenAIBody(req: ChatRequest, model: string): Record<string, unknown> {
+  const { flowrouter: _fr, ...rest } = req;
+  const body: Record<string, unknown> = { ...rest, model };
+  if (body.stream && !(req.stream_options && 'include_usage' in req.stream_options)) {
+    // Ask for usage so it can be recorded; the chunk is dropped again unless the client asked for it.
+    body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
+  }
+  return body;
+}
+
+export function openaiHeaders(account: ProviderAccount): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json', ...account.headers };
+  if (account.key) h.authorization = `Bearer ${account.key}`;
+  if (account.org) h['openai-organization'] = account.org;
+  if (account.project) h['openai-project'] = account.project;
+  return h;
+}
+
+export function toOpenAIRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
+  return { method: 'POST', path: '/chat/completions', headers: openaiHeaders(account), body: toOpenAIBody(req, ctx.model) };
+}
+
+export function fromOpenAIResponse(body: unknown, ctx: TranslationContext): ChatResponse {
+  const res = body as ChatResponse & { error?: unknown };
+  if (!res || typeof res !== 'object' || !Array.isArray(res.choices)) {
+    if (res && typeof res === 'object' && res.error) {
+      const e = parseErrorBody(JSON.stringify(res));
+      throw upstreamHttpError('upstream', 500, e.message, {}, e);
+    }
+    throw new UpstreamError('protocol', 'upstream returned a response without choices');
+  }
+  return {
+    ...res,
+    id: res.id ?? ctx.id,
+    object: 'chat.completion',
+    created: res.created ?? ctx.created,
+    model: res.model ?? ctx.model,
+  };
+}
+
+/** OpenAI SSE: each data line is a chunk; `[DONE]` ends the stream; a `{error}` object mid-stream is an in-band error. */
+export function openaiStreamTranslator(req: ChatRequest, ctx: TranslationContext): StreamTranslator {
+  const wantsUsage = req.stream_options?.include_usage === true;
+  let finished = false;
+  return {
+    get finished() { return finished; },
+    push(ev: SseEvent): ChatChunk[] {
+      const data = ev.data.trim();
+      if (data === '[DONE]') { finished = true; return []; }
+      if (!data) return [];
+      let chunk: ChatChunk & { error?: unknown };
+      try { chunk = JSON.parse(data); } catch {
+        throw new UpstreamError('protocol', 'upstream sent a malformed stream event');
+      }
+      if (chunk.error) {
+        const e = parseErrorBody(data);
+        throw upstreamHttpError('upstream', 500, e.message, {}, e);
+      }
+      if (!Array.isArray(chunk.choices)) throw new UpstreamError('protocol', 'upstream sent a stream event without choices');
+      chunk.id ??= ctx.id;
+      chunk.object = 'chat.completion.chunk';
+      chunk.created ??= ctx.created;
+      chunk.model ??= ctx.model;
+      if (!wantsUsage && chunk.usage && chunk.choices.length === 0) {
+        // Usage we asked for on the client's behalf: keep it out of the client's stream, but let the caller see it.
+        return [{ ...chunk, flowrouter_internal_usage: true }];
+      }
+      return [chunk];
+    },
+    end() { return []; },
+  };
+}
+
+export function fromOpenAIError(status: number, body: string, headers: Record<string, string>): UpstreamError {
+  const e = parseErrorBody(body);
+  return upstreamHttpError('upstream', status, e.message, headers, e);
+}
+
+export function fromOpenAIEmbeddings(body: unknown, ctx: TranslationContext): EmbeddingsResponse {
+  const res = body as EmbeddingsResponse;
+  if (!res || !Array.isArray(res.data)) throw new UpstreamError('protocol', 'upstream returned embeddings without data');
+  return { object: 'list', data: res.data, model: res.model ?? ctx.model, usage: res.usage ?? { prompt_tokens: 0, total_tokens: 0 } };
+}

@@ -1,0 +1,192 @@
+// The one thin transport every provider shares: undici keep-alive pools, three timeouts, SSE decoding, error classification.
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { createParser } from 'eventsource-parser';
+import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
+import { UpstreamError } from '../core/errors.ts';
+import type { HttpRequestSpec, Provider, ProviderAccount, SseEvent, Timeouts, TranslationContext } from './types.ts';
+
+/** Upstream JSON bodies larger than this are refused rather than buffered. */
+const MAX_JSON_BODY = 32 * 1024 * 1024;
+
+export type ChatResult =
+  | { kind: 'json'; response: ChatResponse; firstByteMs: number }
+  /** `chunks` starts with the chunks of the first upstream event: once this resolves, the upstream has answered. */
+  | { kind: 'stream'; chunks: AsyncGenerator<ChatChunk>; firstByteMs: number };
+
+const agents = new Map<string, Agent>();
+
+function agentFor(t: Timeouts): Agent {
+  const key = `${t.connectMs}:${t.firstByteMs}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new Agent({
+      connect: { timeout: t.connectMs },
+      headersTimeout: t.firstByteMs,
+      bodyTimeout: t.firstByteMs,
+      keepAliveTimeout: 30_000,
+      connections: 256,
+      pipelining: 1,
+    });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** Closes every pooled upstream connection (node shutdown, tests). */
+export async function closeTransport(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((a) => a.close().catch(() => a.destroy())));
+}
+
+function joinUrl(base: string, path: string): string {
+  return base.replace(/\/+$/, '') + path;
+}
+
+function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
+  return out;
+}
+
+/** Maps a thrown network/abort error to an UpstreamError; a client abort is rethrown untouched. */
+function networkError(err: unknown, clientSignal: AbortSignal | undefined, totalSignal: AbortSignal, what: string): unknown {
+  if (err instanceof UpstreamError) return err;
+  if (clientSignal?.aborted) return clientSignal.reason ?? err;
+  if (totalSignal.aborted) return new UpstreamError('timeout', `${what}: total timeout exceeded`);
+  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError('timeout', `${what}: connect timeout`);
+  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamError('timeout', `${what}: no response headers before the first-byte timeout`);
+  if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', `${what}: upstream went silent mid-response`);
+  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  const detail = code ?? (err instanceof Error ? err.name : 'error');
+  return new UpstreamError('connect', `${what}: connection failed (${detail})`, { cause: undefined });
+}
+
+async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
+    parts.push(Buffer.from(chunk));
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
+interface Sent {
+  statusCode: number;
+  headers: Record<string, string>;
+  body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void; dump?: () => Promise<void> };
+  firstByteMs: number;
+  signal: AbortSignal;
+  totalSignal: AbortSignal;
+}
+
+/** Sends one request; resolves once the response headers are in. Non-2xx becomes the provider's classified UpstreamError. */
+async function send(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, clientSignal?: AbortSignal): Promise<Sent> {
+  const base = account.baseUrl || provider.defaultBaseUrl;
+  const what = `${account.name} (${provider.type})`;
+  if (!base) throw new UpstreamError('client', `${what}: no base URL configured`, { status: 500 });
+  const totalSignal = AbortSignal.timeout(account.timeouts.totalMs);
+  const signal = clientSignal ? AbortSignal.any([clientSignal, totalSignal]) : totalSignal;
+  const started = performance.now();
+  let res;
+  try {
+    res = await request(joinUrl(base, spec.path), {
+      method: spec.method,
+      headers: spec.headers,
+      body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+      dispatcher: agentFor(account.timeouts),
+      signal,
+    });
+  } catch (err) {
+    throw networkError(err, clientSignal, totalSignal, what);
+  }
+  const headers = flatHeaders(res.headers);
+  if (res.statusCode < 200 || res.statusCode >= 300) {
+    let text = '';
+    try { text = await readCapped(res.body, 64 * 1024); } catch { res.body.destroy(); }
+    const e = provider.error(res.statusCode, text, headers);
+    throw e;
+  }
+  return { statusCode: res.statusCode, headers, body: res.body, firstByteMs: performance.now() - started, signal, totalSignal };
+}
+
+/** Sends a request whose response is JSON and returns the parsed body. */
+export async function sendJson(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, signal?: AbortSignal): Promise<{ body: unknown; firstByteMs: number }> {
+  const sent = await send(provider, account, spec, signal);
+  let text: string;
+  try { text = await readCapped(sent.body, MAX_JSON_BODY); } catch (err) {
+    throw networkError(err, signal, sent.totalSignal, account.name);
+  }
+  try { return { body: JSON.parse(text), firstByteMs: sent.firstByteMs }; } catch {
+    throw new UpstreamError('protocol', `${account.name} (${provider.type}): upstream returned malformed JSON`);
+  }
+}
+
+/** Decodes a byte stream of server-sent events. */
+export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let pending: SseEvent[] = [];
+  const parser = createParser({ onEvent: (ev) => { pending.push({ event: ev.event, data: ev.data }); } });
+  for await (const bytes of body) {
+    parser.feed(decoder.decode(bytes, { stream: true }));
+    if (pending.length) {
+      const out = pending;
+      pending = [];
+      yield* out;
+    }
+  }
+  parser.feed(decoder.decode());
+  parser.reset({ consume: true });
+  yield* pending;
+}
+
+/** A chat completion against one provider account: JSON, or a stream that has already produced its first chunk. */
+export async function sendChat(provider: Provider, account: ProviderAccount, req: ChatRequest, ctx: TranslationContext, signal?: AbortSignal): Promise<ChatResult> {
+  const spec = provider.chat.request(req, ctx, account);
+  if (!req.stream) {
+    const { body, firstByteMs } = await sendJson(provider, account, spec, signal);
+    return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs };
+  }
+  const sent = await send(provider, account, spec, signal);
+  const what = `${account.name} (${provider.type})`;
+  const translator = provider.chat.stream(req, ctx);
+  const events = readSse(sent.body);
+
+  async function* chunks(first: ChatChunk[]): AsyncGenerator<ChatChunk> {
+    try {
+      yield* first;
+      while (true) {
+        let next;
+        try { next = await events.next(); } catch (err) { throw networkError(err, signal, sent.totalSignal, what); }
+        if (next.done) break;
+        yield* translator.push(next.value);
+      }
+      yield* translator.end();
+      if (!translator.finished) throw new UpstreamError('protocol', `${what}: stream ended before the upstream finished it`);
+    } finally {
+      await events.return(undefined).catch(() => {});
+      sent.body.destroy?.();
+    }
+  }
+
+  // Pull until the upstream has produced at least one chunk, so a failure before the first byte can still fall back.
+  const first: ChatChunk[] = [];
+  try {
+    while (first.length === 0) {
+      let next;
+      try { next = await events.next(); } catch (err) { throw networkError(err, signal, sent.totalSignal, what); }
+      if (next.done) {
+        first.push(...translator.end());
+        if (first.length === 0) throw new UpstreamError('protocol', `${what}: stream ended without any event`);
+        break;
+      }
+      first.push(...translator.push(next.value));
+    }
+  } catch (err) {
+    sent.body.destroy?.();
+    throw err;
+  }
+  return { kind: 'stream', chunks: chunks(first), firstByteMs: sent.firstByteMs };
+}

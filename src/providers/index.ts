@@ -11,4 +11,4 @@ export const providers: Partial<Record<ProviderType, Provider>> = {
 };
 
 export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';
-export { sendChat, sendJson, readSse, closeTransport, type ChatResult } from './transport.ts';
+export { sendChat, sendJson, sendRawStream, readSse, closeTransport, type ChatResult } from './transport.ts';

@@ -2,7 +2,7 @@
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { createParser } from 'eventsource-parser';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
-import { UpstreamError } from '../core/errors.ts';
+import { UpstreamError, redactSecrets } from '../core/errors.ts';
 import type { HttpRequestSpec, Provider, ProviderAccount, SseEvent, Timeouts, TranslationContext } from './types.ts';
 
 /** Upstream JSON bodies larger than this are refused rather than buffered. */
@@ -47,6 +47,12 @@ function flatHeaders(h: Record<string, string | string[] | undefined>): Record<s
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(h)) if (v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : v;
   return out;
+}
+
+/** Upstreams sometimes echo a key back in an error message: scrub the account's secrets before anything sees it. */
+function scrub<E>(err: E, account: ProviderAccount): E {
+  if (err instanceof Error) err.message = redactSecrets(err.message, [account.key, ...Object.values(account.headers)]);
+  return err;
 }
 
 /** Maps a thrown network/abort error to an UpstreamError; a client abort is rethrown untouched. */
@@ -106,8 +112,7 @@ async function send(provider: Provider, account: ProviderAccount, spec: HttpRequ
   if (res.statusCode < 200 || res.statusCode >= 300) {
     let text = '';
     try { text = await readCapped(res.body, 64 * 1024); } catch { res.body.destroy(); }
-    const e = provider.error(res.statusCode, text, headers);
-    throw e;
+    throw scrub(provider.error(res.statusCode, text, headers), account);
   }
   return { statusCode: res.statusCode, headers, body: res.body, firstByteMs: performance.now() - started, signal, totalSignal };
 }
@@ -122,6 +127,12 @@ export async function sendJson(provider: Provider, account: ProviderAccount, spe
   try { return { body: JSON.parse(text), firstByteMs: sent.firstByteMs }; } catch {
     throw new UpstreamError('protocol', `${account.name} (${provider.type}): upstream returned malformed JSON`);
   }
+}
+
+/** Sends a request whose (streamed) response body is passed on untranslated, e.g. legacy completions. */
+export async function sendRawStream(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
+  const sent = await send(provider, account, spec, signal);
+  return sent.body;
 }
 
 /** Decodes a byte stream of server-sent events. */
@@ -147,7 +158,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
   const spec = provider.chat.request(req, ctx, account);
   if (!req.stream) {
     const { body, firstByteMs } = await sendJson(provider, account, spec, signal);
-    return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs };
+    try { return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs }; } catch (err) { throw scrub(err, account); }
   }
   const sent = await send(provider, account, spec, signal);
   const what = `${account.name} (${provider.type})`;
@@ -161,7 +172,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
         let next;
         try { next = await events.next(); } catch (err) { throw networkError(err, signal, sent.totalSignal, what); }
         if (next.done) break;
-        yield* translator.push(next.value);
+        try { yield* translator.push(next.value); } catch (err) { throw scrub(err, account); }
       }
       yield* translator.end();
       if (!translator.finished) throw new UpstreamError('protocol', `${what}: stream ended before the upstream finished it`);
@@ -186,7 +197,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
     }
   } catch (err) {
     sent.body.destroy?.();
-    throw err;
+    throw scrub(err, account);
   }
   return { kind: 'stream', chunks: chunks(first), firstByteMs: sent.firstByteMs };
 }

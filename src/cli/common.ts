@@ -1,0 +1,28 @@
+// Options and helpers every subcommand shares: --config, --data-dir, and loading the node's config from them.
+import type { Command } from 'commander';
+import { ConfigError, loadNodeConfig, overridesFrom, type NodeConfig } from '../config/index.ts';
+
+export interface CommonFlags {
+  config?: string;
+  dataDir?: string;
+  host?: string;
+  port?: string;
+}
+
+/** Adds --config and --data-dir (every subcommand that touches the database has them). */
+export function withConfigFlags(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <file>', 'config file (YAML); the embedded default when omitted (env FLOWROUTER_CONFIG)')
+    .option('-d, --data-dir <dir>', 'data directory (env FLOWROUTER_DATA_DIR, default ~/.flowrouter)');
+}
+
+export function configFrom(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return loadNodeConfig(flags.config ?? (env.FLOWROUTER_CONFIG || undefined), overridesFrom(flags, env), env);
+}
+
+/** Prints a config or usage error and exits 2 — never a stack trace for a user's mistake. */
+export function exitWithError(err: unknown): never {
+  const message = err instanceof ConfigError ? `config error:\n${err.message}` : err instanceof Error ? err.message : String(err);
+  process.stderr.write(`flowrouter: ${message}\n`);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+}

@@ -1,0 +1,189 @@
+// Turns validated config data into the typed objects the node runs on: provider accounts, chains of targets, routes.
+import { homedir } from 'node:os';
+import { join, resolve as resolvePath } from 'node:path';
+import type { ProviderAccount, ProviderType, Timeouts } from '../providers/types.ts';
+import { ConfigError } from './load.ts';
+import { PROVIDER_TYPES, type RawAccount, type RawConfig, type RawTarget } from './schema.ts';
+
+export type Strategy = 'priority' | 'round-robin' | 'weighted' | 'least-latency' | 'cost';
+
+export interface TargetConfig {
+  /** Stable, readable id: the target's `name`, or `<chain>/<provider>/<model>`. */
+  id: string;
+  kind: 'provider' | 'knowledge';
+  /** Upstream model; `*` means the model the client asked for. */
+  model: string;
+  /** Absent for `knowledge` targets. */
+  account?: ProviderAccount;
+  collection?: string;
+  weight: number;
+  contextWindow?: number;
+  quality?: number;
+  maxConcurrency?: number;
+  rpm?: number;
+  tpm?: number;
+}
+
+export interface ChainConfig {
+  name: string;
+  strategy: Strategy;
+  targets: TargetConfig[];
+  maxP95Ms?: number;
+  minQuality?: number;
+  retries?: number;
+  cacheTtlS?: number;
+  rag?: { collection: string; topK?: number; tokenBudget?: number };
+}
+
+export interface ServerConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  bodyLimitBytes: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+  shutdownGraceMs: number;
+}
+
+export interface NodeConfig {
+  /** Where the config came from (a path, or `(embedded default)`). */
+  source: string;
+  server: ServerConfig;
+  accounts: Map<string, ProviderAccount>;
+  chains: Map<string, ChainConfig>;
+  raw: RawConfig;
+}
+
+export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, totalMs: 600_000 };
+
+function timeoutsOf(t: RawAccount['timeouts'] | undefined, base: Timeouts = DEFAULT_TIMEOUTS): Timeouts {
+  return {
+    connectMs: t?.connect_ms ?? base.connectMs,
+    firstByteMs: t?.first_byte_ms ?? base.firstByteMs,
+    totalMs: t?.total_ms ?? base.totalMs,
+  };
+}
+
+function accountOf(name: string, a: RawAccount): ProviderAccount {
+  if (a.type === 'azure' && !a.base_url) throw new ConfigError(`providers.${name}: an azure account needs base_url (https://<resource>.openai.azure.com)`);
+  return {
+    name,
+    type: a.type,
+    baseUrl: a.base_url ?? '',
+    key: a.key,
+    org: a.org,
+    project: a.project,
+    deployment: a.deployment,
+    apiVersion: a.api_version,
+    headers: a.headers ?? {},
+    timeouts: timeoutsOf(a.timeouts),
+  };
+}
+
+function isProviderType(s: string): s is ProviderType {
+  return (PROVIDER_TYPES as readonly string[]).includes(s);
+}
+
+function targetOf(chain: string, index: number, t: RawTarget, accounts: Map<string, ProviderAccount>): TargetConfig {
+  const where = `chains.${chain}[${index}]`;
+  const common = {
+    weight: t.weight ?? 1,
+    contextWindow: t.context_window,
+    quality: t.quality,
+    maxConcurrency: t.max_concurrency,
+    rpm: t.rpm,
+    tpm: t.tpm,
+  };
+  if (t.provider === 'knowledge') {
+    return { ...common, id: t.name ?? `${chain}/knowledge/${t.collection ?? 'default'}`, kind: 'knowledge', model: t.model ?? 'knowledge', collection: t.collection ?? 'default' };
+  }
+  if (!t.model) throw new ConfigError(`${where}: model is required`);
+  let account: ProviderAccount;
+  const named = accounts.get(t.provider);
+  if (named) {
+    // A named account may be specialised per target (another deployment, key or URL).
+    account = {
+      ...named,
+      baseUrl: t.url ?? named.baseUrl,
+      key: t.key ?? named.key,
+      org: t.org ?? named.org,
+      project: t.project ?? named.project,
+      deployment: t.deployment ?? named.deployment,
+      apiVersion: t.api_version ?? named.apiVersion,
+      headers: { ...named.headers, ...(t.headers ?? {}) },
+      timeouts: timeoutsOf(t.timeouts, named.timeouts),
+    };
+  } else if (isProviderType(t.provider)) {
+    if (t.provider === 'azure' && !t.url) throw new ConfigError(`${where}: an azure target needs url (https://<resource>.openai.azure.com)`);
+    account = {
+      name: `${chain}[${index}]`,
+      type: t.provider,
+      baseUrl: t.url ?? '',
+      key: t.key,
+      org: t.org,
+      project: t.project,
+      deployment: t.deployment,
+      apiVersion: t.api_version,
+      headers: t.headers ?? {},
+      timeouts: timeoutsOf(t.timeouts),
+    };
+  } else {
+    throw new ConfigError(`${where}.provider: "${t.provider}" is neither a provider type (${PROVIDER_TYPES.join(', ')}, knowledge) nor an account under providers:`);
+  }
+  return { ...common, id: t.name ?? `${chain}/${t.provider}/${t.model}`, kind: 'provider', model: t.model, account };
+}
+
+export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.FLOWROUTER_DATA_DIR || join(env.HOME || homedir(), '.flowrouter');
+}
+
+/** Builds the node's config; `overrides` (flags and FLOWROUTER_* variables) win over the file. */
+export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string } = {}): NodeConfig {
+  const accounts = new Map<string, ProviderAccount>();
+  for (const [name, a] of Object.entries(raw.providers ?? {})) {
+    if (name === 'knowledge' || isProviderType(name) && a.type !== name) {
+      throw new ConfigError(`providers.${name}: an account may not be named after another provider type or "knowledge"`);
+    }
+    accounts.set(name, accountOf(name, a));
+  }
+  const chains = new Map<string, ChainConfig>();
+  for (const [name, c] of Object.entries(raw.chains)) {
+    const list = Array.isArray(c) ? c : c.targets;
+    const targets = list.map((t, i) => targetOf(name, i, t, accounts));
+    const ids = new Set<string>();
+    for (const t of targets) {
+      if (ids.has(t.id)) throw new ConfigError(`chains.${name}: two targets share the id "${t.id}"; give one a name:`);
+      ids.add(t.id);
+    }
+    const opts: Exclude<RawConfig['chains'][string], unknown[]> | undefined = Array.isArray(c) ? undefined : c;
+    chains.set(name, {
+      name,
+      strategy: opts?.strategy ?? 'priority',
+      targets,
+      maxP95Ms: opts?.max_p95_ms,
+      minQuality: opts?.min_quality,
+      retries: opts?.retries,
+      cacheTtlS: opts?.cache_ttl_s,
+      rag: opts?.rag ? { collection: opts.rag.collection, topK: opts.rag.top_k, tokenBudget: opts.rag.token_budget } : undefined,
+    });
+  }
+  for (const [i, r] of (raw.routes ?? []).entries()) {
+    if (!chains.has(r.chain)) throw new ConfigError(`routes[${i}].chain: no chain named "${r.chain}"`);
+  }
+  const s = raw.server ?? {};
+  return {
+    source,
+    server: {
+      host: overrides.host ?? s.host ?? '127.0.0.1',
+      port: overrides.port ?? s.port ?? 2402,
+      dataDir: resolvePath(overrides.dataDir ?? s.data_dir ?? defaultDataDir()),
+      bodyLimitBytes: Math.round((s.body_limit_mb ?? 10) * 1024 * 1024),
+      logLevel: s.log_level ?? 'info',
+      logFormat: s.log_format ?? 'json',
+      shutdownGraceMs: s.shutdown_grace_ms ?? 10_000,
+    },
+    accounts,
+    chains,
+    raw,
+  };
+}

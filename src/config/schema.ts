@@ -1,0 +1,110 @@
+// The config file's schema (YAML keys in snake_case): validated once at the edge, unknown keys are errors.
+import { z } from 'zod';
+
+const timeouts = z.object({
+  connect_ms: z.number().int().positive().optional(),
+  first_byte_ms: z.number().int().positive().optional(),
+  total_ms: z.number().int().positive().optional(),
+}).strict();
+
+export const PROVIDER_TYPES = ['openai', 'azure', 'anthropic', 'gemini', 'local'] as const;
+
+const headers = z.record(z.string(), z.string());
+
+/** A named provider account, reusable across chains. */
+export const accountSchema = z.object({
+  type: z.enum(PROVIDER_TYPES),
+  key: z.string().optional(),
+  base_url: z.string().url().optional(),
+  org: z.string().optional(),
+  project: z.string().optional(),
+  deployment: z.string().optional(),
+  api_version: z.string().optional(),
+  headers: headers.optional(),
+  timeouts: timeouts.optional(),
+}).strict();
+
+/** One target of a chain: a provider account (named or inline) plus a model, or the offline knowledge answerer. */
+export const targetSchema = z.object({
+  model: z.string().min(1).optional(),
+  /** A provider type (inline account), the name of an account under `providers:`, or `knowledge`. */
+  provider: z.string().min(1),
+  key: z.string().optional(),
+  url: z.string().url().optional(),
+  org: z.string().optional(),
+  project: z.string().optional(),
+  deployment: z.string().optional(),
+  api_version: z.string().optional(),
+  headers: headers.optional(),
+  timeouts: timeouts.optional(),
+  /** Name shown in headers, logs and status (defaults to `<chain>/<provider>/<model>`). */
+  name: z.string().min(1).optional(),
+  weight: z.number().positive().optional(),
+  context_window: z.number().int().positive().optional(),
+  quality: z.number().int().min(0).max(10).optional(),
+  max_concurrency: z.number().int().positive().optional(),
+  rpm: z.number().int().positive().optional(),
+  tpm: z.number().int().positive().optional(),
+  /** For `provider: knowledge`: which collection answers. */
+  collection: z.string().optional(),
+}).strict();
+
+export const STRATEGIES = ['priority', 'round-robin', 'weighted', 'least-latency', 'cost'] as const;
+
+export const chainSchema = z.union([
+  z.array(targetSchema).min(1),
+  z.object({
+    strategy: z.enum(STRATEGIES).optional(),
+    targets: z.array(targetSchema).min(1),
+    /** For `cost`: the slowest recent p95 (ms) and lowest quality tier a target may have. */
+    max_p95_ms: z.number().positive().optional(),
+    min_quality: z.number().int().min(0).max(10).optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    cache_ttl_s: z.number().int().min(0).optional(),
+    rag: z.object({ collection: z.string(), top_k: z.number().int().positive().optional(), token_budget: z.number().int().positive().optional() }).strict().optional(),
+  }).strict(),
+]);
+
+export const routeSchema = z.object({
+  name: z.string().optional(),
+  chain: z.string().min(1),
+  match: z.object({
+    model: z.string().optional(),
+    min_prompt_tokens: z.number().int().min(0).optional(),
+    max_prompt_tokens: z.number().int().min(0).optional(),
+    has_tools: z.boolean().optional(),
+    has_images: z.boolean().optional(),
+    header: z.record(z.string(), z.string()).optional(),
+    metadata: z.record(z.string(), z.string()).optional(),
+    client: z.union([z.string(), z.array(z.string())]).optional(),
+  }).strict(),
+}).strict();
+
+export const configSchema = z.object({
+  server: z.object({
+    host: z.string().optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    data_dir: z.string().optional(),
+    body_limit_mb: z.number().positive().max(1024).optional(),
+    log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+    log_format: z.enum(['json', 'pretty']).optional(),
+    shutdown_grace_ms: z.number().int().min(0).optional(),
+  }).strict().optional(),
+  providers: z.record(z.string(), accountSchema).optional(),
+  chains: z.record(z.string(), chainSchema),
+  routes: z.array(routeSchema).optional(),
+  router: z.object({
+    retries: z.number().int().min(0).max(10).optional(),
+    retry_base_ms: z.number().int().min(0).optional(),
+    retry_max_ms: z.number().int().min(0).optional(),
+    breaker_failures: z.number().int().positive().optional(),
+    breaker_window_ms: z.number().int().positive().optional(),
+    breaker_cooldown_ms: z.number().int().positive().optional(),
+    health_check_interval_ms: z.number().int().min(0).optional(),
+  }).strict().optional(),
+  prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() }).strict()).optional(),
+}).strict();
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type RawTarget = z.infer<typeof targetSchema>;
+export type RawAccount = z.infer<typeof accountSchema>;

@@ -1,0 +1,46 @@
+// The router's contracts: how a target is called, what a request carries, and what routing returns.
+import type { ChatRequest } from '../core/openai.ts';
+import type { TargetConfig } from '../config/index.ts';
+import type { ChatResult } from '../providers/index.ts';
+
+/** Who is calling: set by tenancy, used by route rules, limits and usage. */
+export interface ClientInfo {
+  id: string;
+  name?: string;
+}
+
+export interface RequestMeta {
+  requestId: string;
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+  /** Lower-cased request headers. */
+  headers: Record<string, string | string[] | undefined>;
+  client?: ClientInfo;
+  /** Set on requests that arrived from a mesh peer: never forward them again. */
+  forwarded?: boolean;
+}
+
+/** Calls one target with a request already carrying the target's model. The one seam every transport sits behind. */
+export type SendToTarget = (target: TargetConfig, req: ChatRequest, ctx: { signal: AbortSignal; requestId: string }) => Promise<ChatResult>;
+
+/** A last resort when every local target failed: the mesh supplies it, the router never imports the mesh. */
+export type PeerFallback = (req: ChatRequest, meta: RequestMeta) => Promise<{ peerId: string; result: ChatResult }>;
+
+export interface Attempt {
+  target: string;
+  status: number;
+  reason: string;
+  ms: number;
+  retryAfterMs?: number;
+}
+
+export interface RoutedCall<T> {
+  result: T;
+  chain: string;
+  /** The target that answered, or `peer:<id>` for a forward. */
+  target: string;
+  model: string;
+  attempts: Attempt[];
+}
+
+export type Routed = RoutedCall<ChatResult>;

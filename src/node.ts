@@ -7,7 +7,11 @@ import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
 import { Router, type RequestMeta, type Routed } from './router/index.ts';
-import { buildGateway, type GatewayServices, type ModelEntry } from './gateway/index.ts';
+import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
+import { PriceTable } from './usage/index.ts';
+
+/** A step on the chat path that wraps the next one (tenancy → usage → cache → router). */
+export type ChatLayer = (next: ChatService) => ChatService;
 
 export const VERSION = '0.1.0';
 
@@ -35,11 +39,13 @@ export class FlowRouterNode {
   readonly db: Db;
   readonly router: Router;
   readonly app: FastifyInstance;
+  readonly prices: PriceTable;
   private started = false;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
     this.config = config;
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
+    this.prices = new PriceTable(config.raw.prices);
     this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
   }
@@ -52,12 +58,19 @@ export class FlowRouterNode {
     return sendChat(providerOf(target), target.account, req, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal);
   }
 
+  /** The chat path, outermost layer first; each capability adds its layer here. */
+  private chatService(): ChatService {
+    const routerService: ChatService = async (req: ChatRequest, meta: RequestMeta) => {
+      const routed: Routed = await this.router.chat(req, meta);
+      return { result: routed.result, headers: routeHeaders(routed) };
+    };
+    const layers: ChatLayer[] = [];
+    return layers.reduceRight((next, layer) => layer(next), routerService);
+  }
+
   private services(): GatewayServices {
     return {
-      chat: async (req: ChatRequest, meta: RequestMeta) => {
-        const routed: Routed = await this.router.chat(req, meta);
-        return { result: routed.result, headers: routeHeaders(routed) };
-      },
+      chat: this.chatService(),
       embeddings: async (req, meta) => {
         const routed = await this.router.walk(req, meta, async (target, model) => {
           const p = providerOf(target);

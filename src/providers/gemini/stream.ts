@@ -3,8 +3,7 @@
 // Every SSE data line is a whole GenerateContentResponse and Gemini sends no end marker. The stream counts as
 // finished once every candidate that spoke has carried a finishReason (or the prompt was blocked); a stream that
 // stops short of that is reported unfinished, so the transport turns it into a protocol error.
-import type { ChatChunk, ChunkChoice, Usage } from '../../core/openai.ts';
-import type { ChatRequest } from '../../core/openai.ts';
+import type { ChatChunk, ChatRequest, ChunkChoice, Usage } from '../../core/openai.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import type { SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
 import { answerText, checkGeminiBody, functionCalls, mapFinishReason, toolCallId, usageFromGemini } from './response.ts';

@@ -3,11 +3,13 @@ import type { Provider, ProviderType } from './types.ts';
 import { openai } from './openai/index.ts';
 import { azure } from './azure/index.ts';
 import { local } from './local/index.ts';
+import { anthropic } from './anthropic/index.ts';
 
 export const providers: Partial<Record<ProviderType, Provider>> = {
   openai,
   azure,
   local,
+  anthropic,
 };
 
 export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';

@@ -3,14 +3,10 @@ import type { Provider, ProviderType } from './types.ts';
 import { openai } from './openai/index.ts';
 import { azure } from './azure/index.ts';
 import { local } from './local/index.ts';
+import { anthropic } from './anthropic/index.ts';
 import { gemini } from './gemini/index.ts';
 
-export const providers: Partial<Record<ProviderType, Provider>> = {
-  openai,
-  azure,
-  local,
-  gemini,
-};
+export const providers: Record<ProviderType, Provider> = { openai, azure, anthropic, gemini, local };
 
 export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';
 export { sendChat, sendJson, sendRawStream, readSse, closeTransport, type ChatResult } from './transport.ts';

@@ -1,0 +1,20 @@
+// Anthropic (Messages API): the provider entry, wiring the pure translations to the Provider interface.
+import type { Provider } from '../types.ts';
+import { toAnthropicRequest } from './request.ts';
+import { fromAnthropicResponse } from './response.ts';
+import { anthropicStreamTranslator } from './stream.ts';
+import { fromAnthropicError } from './error.ts';
+
+export { toAnthropicRequest, toAnthropicBody, anthropicHeaders, defaultMaxTokens, jsonResponseTool, DEFAULT_MAX_TOKENS, FALLBACK_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, JSON_RESPONSE_TOOL } from './request.ts';
+export { toAnthropicMessages, imageBlock } from './messages.ts';
+export { fromAnthropicResponse, finishReason, toUsage } from './response.ts';
+export { anthropicStreamTranslator } from './stream.ts';
+export { fromAnthropicError, fromAnthropicStreamError } from './error.ts';
+export type * from './wire.ts';
+
+export const anthropic: Provider = {
+  type: 'anthropic',
+  defaultBaseUrl: 'https://api.anthropic.com/v1',
+  chat: { request: toAnthropicRequest, response: fromAnthropicResponse, stream: anthropicStreamTranslator },
+  error: fromAnthropicError,
+};

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NodeConfig, TargetConfig } from './config/index.ts';
-import type { ChatRequest } from './core/openai.ts';
+import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
 import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
@@ -28,6 +28,14 @@ function providerOf(target: TargetConfig): Provider {
 
 function idAndTime(requestId: string) {
   return { id: `chatcmpl-${requestId.replaceAll('-', '').slice(0, 24)}`, created: Math.floor(Date.now() / 1000) };
+}
+
+/** OpenAI SDKs ask for base64 by default; providers that only return floats are encoded here. */
+function withEncoding(res: EmbeddingsResponse, format: EmbeddingsRequest['encoding_format']): EmbeddingsResponse {
+  if (format !== 'base64') return res;
+  const data = res.data.map((d) => typeof d.embedding === 'string' ? d
+    : { ...d, embedding: Buffer.from(new Float32Array(d.embedding).buffer).toString('base64') });
+  return { ...res, data };
 }
 
 function routeHeaders(r: { chain: string; target: string; attempts: unknown[] }): Record<string, string> {
@@ -77,7 +85,7 @@ export class FlowRouterNode {
           if (!p.embeddings || !target.account) throw new UpstreamError('server', `${target.id} has no embeddings`);
           const ctx = { model, ...idAndTime(meta.requestId) };
           const { body } = await sendJson(p, target.account, p.embeddings.request({ ...req, model }, ctx, target.account), meta.signal);
-          return p.embeddings.response(body, ctx);
+          return withEncoding(p.embeddings.response(body, ctx), req.encoding_format);
         }, undefined, (t) => t.kind === 'provider' && !!providers[t.account!.type]?.embeddings);
         return { body: routed.result, headers: routeHeaders(routed) };
       },

@@ -158,7 +158,7 @@ test('Gemini embeddings come back base64-encoded when the SDK asks for base64', 
   const res = await client.embeddings.create({ model: 'text-embedding-004', input: 'hello' });
   assert.deepEqual(res.data[0].embedding, [0.5, -0.25, 1]);
   const raw = await fetch(`${gw.baseURL}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-embedding-004', input: 'hello', encoding_format: 'base64' }) });
-  assert.equal(typeof (await raw.json()).data[0].embedding, 'string');
+  assert.equal(typeof ((await raw.json()) as { data: { embedding: unknown }[] }).data[0].embedding, 'string');
 });
 
 test('Azure gets the deployment path, api-version and api-key header', async () => {

@@ -1,0 +1,63 @@
+// Shared pieces for benchmarks: child processes for upstream and node, autocannon runs, percentiles.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+const NODE = process.execPath;
+
+export interface Child { proc: ChildProcess; url: string; stop(): Promise<void> }
+
+/** Spawns a script and waits for the first line matching `pattern` on stdout; its first capture group is the URL. */
+export async function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child> {
+  const proc = spawn(NODE, ['--disable-warning=ExperimentalWarning', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolveUrl, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timeout waiting for ${args.join(' ')}`)), 15_000);
+    let buf = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = pattern.exec(buf);
+      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+    });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited with ${code}`)); });
+  });
+  proc.stdout!.resume();
+  return {
+    proc, url,
+    stop: () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); }),
+  };
+}
+
+export function startFakeUpstream(): Promise<Child> {
+  return spawnUntil(['scripts/bench/fake-upstream.ts'], /listening (\S+)/);
+}
+
+/** Starts a real node from YAML text in a child process on a free port; resolves with its base URL. */
+export async function startNode(yaml: string, extraArgs: string[] = []): Promise<Child & { dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'flowrouter-bench-'));
+  const config = join(dataDir, 'config.yaml');
+  writeFileSync(config, yaml);
+  const child = await spawnUntil(['src/cli/main.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs], /listening on (http:\/\/\S+?)\/v1/);
+  return { ...child, dataDir, stop: async () => { await child.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+}
+
+export interface LoadResult { rps: number; p50: number; p99: number; errors: number }
+
+export async function load(url: string, body: unknown, connections: number, seconds: number): Promise<LoadResult> {
+  const r = await autocannon({
+    url, method: 'POST', connections, duration: seconds, pipelining: 1,
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export function fmt(n: number, digits = 2): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}

@@ -1,0 +1,39 @@
+// Gateway overhead: the same load straight to a fake upstream and through a node; throughput, latency and stream TTFT.
+import { request } from 'undici';
+import { fmt, load, percentile, startFakeUpstream, startNode } from './lib.ts';
+
+const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 5);
+const upstream = await startFakeUpstream();
+const node = await startNode(`chains:\n  default:\n    - model: bench-model\n      provider: local\n      url: ${upstream.url}\n`);
+const body = { model: 'bench-model', messages: [{ role: 'user', content: 'Say something short.' }] };
+
+async function ttft(base: string, n: number): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const res = await request(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...body, stream: true }) });
+    for await (const _chunk of res.body) { times.push(performance.now() - t0); break; }
+    await res.body.dump();
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+try {
+  // Warm both paths (JIT, keep-alive pools).
+  await load(`${upstream.url}/chat/completions`, body, 8, 1);
+  await load(`${node.url}/v1/chat/completions`, body, 8, 1);
+  const rows: string[] = [];
+  for (const connections of [1, 32]) {
+    const direct = await load(`${upstream.url}/chat/completions`, body, connections, seconds);
+    const via = await load(`${node.url}/v1/chat/completions`, body, connections, seconds);
+    rows.push(`c=${String(connections).padEnd(3)} direct ${fmt(direct.rps, 0).padStart(7)} req/s p50 ${fmt(direct.p50)} ms p99 ${fmt(direct.p99)} ms | gateway ${fmt(via.rps, 0).padStart(7)} req/s p50 ${fmt(via.p50)} ms p99 ${fmt(via.p99)} ms | throughput ratio ${fmt(via.rps / direct.rps)} | added p50 ${fmt(via.p50 - direct.p50)} ms | errors ${direct.errors}/${via.errors}`);
+  }
+  const d = await ttft(upstream.url, 300);
+  const g = await ttft(`${node.url}/v1`, 300);
+  rows.push(`stream TTFT  direct p50 ${fmt(d.p50, 3)} ms p99 ${fmt(d.p99, 3)} ms | gateway p50 ${fmt(g.p50, 3)} ms p99 ${fmt(g.p99, 3)} ms | added p50 ${fmt(g.p50 - d.p50, 3)} ms`);
+  process.stdout.write(`overhead benchmark (${seconds}s per run, loopback, fake upstream with no latency)\n${rows.join('\n')}\n`);
+} finally {
+  await node.stop();
+  await upstream.stop();
+}

@@ -1,4 +1,7 @@
 // JSON schemas for request bodies: compiled once by fastify (ajv), so validation costs microseconds per request.
+/** Model names go into headers and logs: no control characters. */
+const MODEL = { type: 'string', minLength: 1, maxLength: 256, pattern: '^[^\\u0000-\\u001f\\u007f]+$' } as const;
+
 const ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'];
 
 const contentPart = {
@@ -62,7 +65,7 @@ export const chatBodySchema = {
   type: 'object',
   required: ['model', 'messages'],
   properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
+    model: MODEL,
     messages: { type: 'array', minItems: 1, maxItems: 100_000, items: message },
     stream: { anyOf: [{ type: 'boolean' }, { type: 'null' }] },
     stream_options: { anyOf: [{ type: 'null' }, { type: 'object', properties: { include_usage: { type: 'boolean' } } }] },
@@ -102,7 +105,7 @@ export const embeddingsBodySchema = {
   type: 'object',
   required: ['model', 'input'],
   properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
+    model: MODEL,
     input: {
       anyOf: [
         { type: 'string' },
@@ -119,7 +122,7 @@ export const completionsBodySchema = {
   type: 'object',
   required: ['model', 'prompt'],
   properties: {
-    model: { type: 'string', minLength: 1, maxLength: 256 },
+    model: MODEL,
     prompt: { anyOf: [{ type: 'string' }, { type: 'array', minItems: 1, maxItems: 2048, items: { type: 'string' } }] },
     stream: { anyOf: [{ type: 'boolean' }, { type: 'null' }] },
     max_tokens: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'null' }] },

@@ -6,9 +6,10 @@ import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/
 import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
-import { Router, type RequestMeta, type Routed } from './router/index.ts';
+import { Router, selectChain, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable } from './usage/index.ts';
+import { Tenancy, accountFor, adminRoutes, exposureWarnings } from './tenancy/index.ts';
 
 /** A step on the chat path that wraps the next one (tenancy → usage → cache → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
@@ -18,6 +19,8 @@ export const VERSION = '0.1.0';
 export interface NodeOptions {
   /** Logger settings for fastify (false in tests). */
   logger?: boolean | Record<string, unknown>;
+  /** Where start-up warnings go (stderr by default). */
+  warn?: (message: string) => void;
 }
 
 function providerOf(target: TargetConfig): Provider {
@@ -48,6 +51,8 @@ export class FlowRouterNode {
   readonly router: Router;
   readonly app: FastifyInstance;
   readonly prices: PriceTable;
+  readonly tenancy: Tenancy;
+  private readonly warn: (message: string) => void;
   private started = false;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
@@ -55,15 +60,19 @@ export class FlowRouterNode {
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
     this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
+    this.tenancy = new Tenancy({ db: this.db, config: () => this.router.currentConfig, prices: this.prices,
+      chainOf: (req) => selectChain(this.router.currentConfig, req as ChatRequest).chain.name });
+    this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    this.app.register(adminRoutes(this.tenancy, () => this.router.currentConfig), { prefix: '/admin' });
   }
 
   /** The one "send to target" seam: a provider account behind the shared transport. */
-  private async sendToTarget(target: TargetConfig, req: ChatRequest, ctx: { signal: AbortSignal; requestId: string }): Promise<ChatResult> {
+  private async sendToTarget(target: TargetConfig, req: ChatRequest, ctx: SendContext): Promise<ChatResult> {
     if (target.kind !== 'provider' || !target.account) {
       throw new UpstreamError('server', `target ${target.id}: ${target.kind} targets are not available on this node`);
     }
-    return sendChat(providerOf(target), target.account, req, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal);
+    return sendChat(providerOf(target), accountFor(target.account, ctx.accounts), req, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal);
   }
 
   /** The chat path, outermost layer first; each capability adds its layer here. */
@@ -72,33 +81,36 @@ export class FlowRouterNode {
       const routed: Routed = await this.router.chat(req, meta);
       return { result: routed.result, headers: routeHeaders(routed) };
     };
-    const layers: ChatLayer[] = [];
+    const layers: ChatLayer[] = [this.tenancy.chatLayer];
     return layers.reduceRight((next, layer) => layer(next), routerService);
   }
 
   private services(): GatewayServices {
     return {
       chat: this.chatService(),
-      embeddings: async (req, meta) => {
+      authenticate: this.tenancy.authenticate,
+      embeddings: this.tenancy.guard(async (req, meta) => {
         const routed = await this.router.walk(req, meta, async (target, model) => {
           const p = providerOf(target);
           if (!p.embeddings || !target.account) throw new UpstreamError('server', `${target.id} has no embeddings`);
           const ctx = { model, ...idAndTime(meta.requestId) };
-          const { body } = await sendJson(p, target.account, p.embeddings.request({ ...req, model }, ctx, target.account), meta.signal);
+          const account = accountFor(target.account, meta.accounts);
+          const { body } = await sendJson(p, account, p.embeddings.request({ ...req, model }, ctx, account), meta.signal);
           return withEncoding(p.embeddings.response(body, ctx), req.encoding_format);
         }, undefined, (t) => t.kind === 'provider' && !!providers[t.account!.type]?.embeddings);
         return { body: routed.result, headers: routeHeaders(routed) };
-      },
-      completions: async (req, meta) => {
+      }),
+      completions: this.tenancy.guard(async (req, meta) => {
         const routed = await this.router.walk(req, meta, async (target, model) => {
           const p = providerOf(target);
           if (!p.completions || !target.account) throw new UpstreamError('server', `${target.id} has no legacy completions`);
-          const spec = p.completions.request({ ...req, model }, { model, ...idAndTime(meta.requestId) }, target.account);
-          if (req.stream) return { kind: 'stream' as const, body: await sendRawStream(p, target.account, spec, meta.signal) };
-          return { kind: 'json' as const, body: (await sendJson(p, target.account, spec, meta.signal)).body };
+          const account = accountFor(target.account, meta.accounts);
+          const spec = p.completions.request({ ...req, model }, { model, ...idAndTime(meta.requestId) }, account);
+          if (req.stream) return { kind: 'stream' as const, body: await sendRawStream(p, account, spec, meta.signal) };
+          return { kind: 'json' as const, body: (await sendJson(p, account, spec, meta.signal)).body };
         }, undefined, (t) => t.kind === 'provider' && !!providers[t.account!.type]?.completions);
         return { ...routed.result, headers: routeHeaders(routed) };
-      },
+      }),
       models: () => this.models(),
       ready: () => ({ ready: this.started && this.router.currentConfig.chains.size > 0 }),
     };
@@ -120,6 +132,10 @@ export class FlowRouterNode {
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
     const host = this.config.server.host;
+    for (const warning of exposureWarnings(host, this.router.currentConfig.auth)) {
+      this.app.log.warn(warning);
+      this.warn(warning);
+    }
     return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
   }
 

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { FlowRouterNode, VERSION } from '../node.ts';
 import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
+import { keysCommand } from './keys.ts';
 
 const program = new Command('flowrouter')
   .description('Sovereign LLM gateway: one OpenAI-compatible endpoint, fallback chains, token saving, knowledge and a mesh')
@@ -49,5 +50,7 @@ withConfigFlags(program.command('check-config').description('validate a config f
       exitWithError(err);
     }
   });
+
+program.addCommand(keysCommand());
 
 await program.parseAsync(process.argv);

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ProviderAccount, ProviderType, Timeouts } from '../providers/types.ts';
 import { ConfigError } from './load.ts';
-import { PROVIDER_TYPES, type RawAccount, type RawConfig, type RawTarget } from './schema.ts';
+import { PROVIDER_TYPES, type RawAccount, type RawConfig, type RawTarget, type RawTenantAccount } from './schema.ts';
 
 export type Strategy = 'priority' | 'round-robin' | 'weighted' | 'least-latency' | 'cost';
 
@@ -45,13 +45,59 @@ export interface ServerConfig {
   shutdownGraceMs: number;
 }
 
+export interface AuthConfig {
+  mode: 'none' | 'optional' | 'required';
+  /** Absent when not configured: the admin API then stays closed. */
+  adminKey?: string;
+}
+
+/** A provider account's tenant-specific settings, applied over the configured account for that tenant's requests. */
+export type AccountOverride = Partial<Pick<ProviderAccount, 'key' | 'baseUrl' | 'org' | 'project' | 'deployment' | 'apiVersion' | 'headers'>>;
+
+export interface TenantConfig {
+  name: string;
+  /** Keyed by provider account name (under `providers:`) or provider type (every account of that type). */
+  accounts: Map<string, AccountOverride>;
+}
+
 export interface NodeConfig {
   /** Where the config came from (a path, or `(embedded default)`). */
   source: string;
   server: ServerConfig;
   accounts: Map<string, ProviderAccount>;
   chains: Map<string, ChainConfig>;
+  auth: AuthConfig;
+  tenants: Map<string, TenantConfig>;
   raw: RawConfig;
+}
+
+const MIN_ADMIN_KEY_LENGTH = 16;
+
+function authOf(raw: RawConfig['auth']): AuthConfig {
+  const adminKey = raw?.admin_key || undefined;
+  if (adminKey && adminKey.length < MIN_ADMIN_KEY_LENGTH) throw new ConfigError(`auth.admin_key: too short, use at least ${MIN_ADMIN_KEY_LENGTH} random characters`);
+  return { mode: raw?.mode ?? 'optional', adminKey };
+}
+
+function overrideOf(a: RawTenantAccount): AccountOverride {
+  const o: AccountOverride = { key: a.key, baseUrl: a.base_url, org: a.org, project: a.project, deployment: a.deployment, apiVersion: a.api_version, headers: a.headers };
+  for (const k of Object.keys(o) as (keyof AccountOverride)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+function tenantsOf(raw: RawConfig['tenants'], accounts: Map<string, ProviderAccount>): Map<string, TenantConfig> {
+  const tenants = new Map<string, TenantConfig>();
+  for (const [name, t] of Object.entries(raw ?? {})) {
+    const overrides = new Map<string, AccountOverride>();
+    for (const [account, a] of Object.entries(t.accounts ?? {})) {
+      if (!accounts.has(account) && !isProviderType(account)) {
+        throw new ConfigError(`tenants.${name}.accounts.${account}: neither an account under providers: nor a provider type (${PROVIDER_TYPES.join(', ')})`);
+      }
+      overrides.set(account, overrideOf(a));
+    }
+    tenants.set(name, { name, accounts: overrides });
+  }
+  return tenants;
 }
 
 export const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 5_000, firstByteMs: 60_000, totalMs: 600_000 };
@@ -184,6 +230,8 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     },
     accounts,
     chains,
+    auth: authOf(raw.auth),
+    tenants: tenantsOf(raw.tenants, accounts),
     raw,
   };
 }

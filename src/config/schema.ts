@@ -80,6 +80,19 @@ export const routeSchema = z.object({
   }).strict(),
 }).strict();
 
+/** Tenant-specific settings for one provider account: only what differs (key, org/project, Azure resource…). */
+export const tenantAccountSchema = z.object({
+  key: z.string().optional(),
+  base_url: z.string().url().optional(),
+  org: z.string().optional(),
+  project: z.string().optional(),
+  deployment: z.string().optional(),
+  api_version: z.string().optional(),
+  headers: headers.optional(),
+}).strict();
+
+export const AUTH_MODES = ['none', 'optional', 'required'] as const;
+
 export const configSchema = z.object({
   server: z.object({
     host: z.string().optional(),
@@ -102,9 +115,19 @@ export const configSchema = z.object({
     breaker_cooldown_ms: z.number().int().positive().optional(),
     health_check_interval_ms: z.number().int().min(0).optional(),
   }).strict().optional(),
+  /** none: no client keys; optional (default): `fr-` keys are checked, other callers are anonymous; required: every /v1 call needs a valid key. */
+  auth: z.object({
+    mode: z.enum(AUTH_MODES).optional(),
+    admin_key: z.string().optional(),
+  }).strict().optional(),
+  /** Tenants keyed by name; a client key names its tenant. `accounts` maps a provider account name (or type) to the tenant's own. */
+  tenants: z.record(z.string(), z.object({
+    accounts: z.record(z.string(), tenantAccountSchema).optional(),
+  }).strict()).optional(),
   prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() }).strict()).optional(),
 }).strict();
 
 export type RawConfig = z.infer<typeof configSchema>;
 export type RawTarget = z.infer<typeof targetSchema>;
 export type RawAccount = z.infer<typeof accountSchema>;
+export type RawTenantAccount = z.infer<typeof tenantAccountSchema>;

@@ -38,7 +38,7 @@ export class Router {
   }
 
   async chat(req: ChatRequest, meta: RequestMeta): Promise<Routed> {
-    return this.walk(req, meta, (target, model) => this.send(target, { ...req, model }, { signal: meta.signal, requestId: meta.requestId }),
+    return this.walk(req, meta, (target, model) => this.send(target, { ...req, model }, { signal: meta.signal, requestId: meta.requestId, accounts: meta.accounts }),
       this.peerFallback && !meta.forwarded ? () => this.peerFallback!(req, meta) : undefined);
   }
 

@@ -1,12 +1,14 @@
 // The router's contracts: how a target is called, what a request carries, and what routing returns.
 import type { ChatRequest } from '../core/openai.ts';
-import type { TargetConfig } from '../config/index.ts';
+import type { AccountOverride, TargetConfig } from '../config/index.ts';
 import type { ChatResult } from '../providers/index.ts';
 
 /** Who is calling: set by tenancy, used by route rules, limits and usage. */
 export interface ClientInfo {
   id: string;
   name?: string;
+  /** The tenant whose provider accounts this client's traffic uses. */
+  tenant?: string;
 }
 
 export interface RequestMeta {
@@ -16,12 +18,21 @@ export interface RequestMeta {
   /** Lower-cased request headers. */
   headers: Record<string, string | string[] | undefined>;
   client?: ClientInfo;
+  /** Per-request provider account settings (tenant accounts, the client's own upstream keys), keyed by account name or provider type. */
+  accounts?: Map<string, AccountOverride>;
   /** Set on requests that arrived from a mesh peer: never forward them again. */
   forwarded?: boolean;
 }
 
 /** Calls one target with a request already carrying the target's model. The one seam every transport sits behind. */
-export type SendToTarget = (target: TargetConfig, req: ChatRequest, ctx: { signal: AbortSignal; requestId: string }) => Promise<ChatResult>;
+export type SendToTarget = (target: TargetConfig, req: ChatRequest, ctx: SendContext) => Promise<ChatResult>;
+
+export interface SendContext {
+  signal: AbortSignal;
+  requestId: string;
+  /** RequestMeta.accounts, applied to the target's account by whoever sends. */
+  accounts?: Map<string, AccountOverride>;
+}
 
 /** A last resort when every local target failed: the mesh supplies it, the router never imports the mesh. */
 export type PeerFallback = (req: ChatRequest, meta: RequestMeta) => Promise<{ peerId: string; result: ChatResult }>;

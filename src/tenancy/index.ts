@@ -1,0 +1,8 @@
+// Multi-tenancy: client keys, per-client upstream accounts, bring-your-own-key cloaking, limits and budgets, safe defaults.
+export { Tenancy, type TenancyDeps } from './tenancy.ts';
+export { KeyStore, parseExpiry, type BudgetPeriod, type KeyPolicy, type KeyRecord, type KeyRejection } from './keys.ts';
+export { Budgets, MinuteWindow, periodOf } from './limits.ts';
+export { accountFor, accountOverrides, presentedKey, takeUpstreamKeys, UPSTREAM_KEY_HEADER_PREFIX } from './credentials.ts';
+export { adminRoutes, keyJson, policyFrom, spentOf, type CreateKeyBody } from './admin.ts';
+export { exposureWarnings, isLoopback } from './exposure.ts';
+export { TENANCY_MIGRATIONS } from './migrations.ts';

@@ -1,0 +1,37 @@
+// Tenancy tables: client keys (salted hashes only) and each key's settled spend per budget period.
+import type { Migration } from '../core/database.ts';
+
+export const TENANCY_MIGRATIONS: readonly Migration[] = [
+  {
+    id: 'tenancy/001-keys',
+    up: `
+      CREATE TABLE tenancy_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        tenant TEXT,
+        salt BLOB NOT NULL,
+        hash BLOB NOT NULL,
+        chains TEXT,
+        models TEXT,
+        rpm INTEGER,
+        tpm INTEGER,
+        budget_usd REAL,
+        budget_period TEXT,
+        expires_at INTEGER,
+        created_at INTEGER NOT NULL,
+        revoked_at INTEGER,
+        rotated_at INTEGER
+      );
+      CREATE UNIQUE INDEX tenancy_keys_active_name ON tenancy_keys (name) WHERE revoked_at IS NULL;`,
+  },
+  {
+    id: 'tenancy/002-spend',
+    up: `
+      CREATE TABLE tenancy_spend (
+        key_id TEXT NOT NULL,
+        period TEXT NOT NULL,
+        usd REAL NOT NULL DEFAULT 0,
+        PRIMARY KEY (key_id, period)
+      );`,
+  },
+];

@@ -1,0 +1,129 @@
+// Per-key limits through a real node: RPM, TPM settled from real usage, USD budgets under concurrency and across restarts, allowed chains/models.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
+import { tempDir } from '../helpers.ts';
+import { chat, call, startNode, type TenancyNode } from './setup.ts';
+
+let fake: FakeOpenAI;
+let gw: TenancyNode;
+const dir = tempDir('flowrouter-limits-');
+
+// `pricey` costs exactly $1 per output token, so a request's cost is its completion tokens in dollars.
+const yaml = () => `
+auth: { mode: required }
+prices:
+  pricey: { input: 0, output: 1000000 }
+chains:
+  default:
+    - model: pricey
+      provider: openai
+      key: sk-config-secret-0123456789
+      url: ${fake.url}
+  other:
+    - model: gpt-4
+      provider: openai
+      key: sk-config-secret-0123456789
+      url: ${fake.url}
+`;
+
+before(async () => {
+  fake = await startFakeOpenAI();
+  gw = await startNode(yaml(), { dataDir: dir.path });
+});
+
+after(async () => {
+  await gw?.stop();
+  await fake.close();
+  dir.remove();
+});
+
+test('RPM: requests over the per-minute limit are 429 with retry-after', async () => {
+  const { key } = gw.node.tenancy.keys.create('rpm-3', { rpm: 3 });
+  for (let i = 0; i < 3; i++) assert.equal((await chat(gw.url, key)).status, 200);
+  const r = await chat(gw.url, key);
+  assert.equal(r.status, 429);
+  assert.equal(r.json.error.type, 'rate_limit_error');
+  assert.match(r.json.error.message, /3 requests per minute/);
+  const wait = Number(r.headers.get('retry-after'));
+  assert.ok(wait >= 1 && wait <= 60, String(wait));
+});
+
+test('TPM: tokens are reserved before (prompt + max_tokens) and settled to the real usage after', async () => {
+  const { key } = gw.node.tenancy.keys.create('tpm-100', { tpm: 100 });
+  const sent = fake.requests.length;
+  // "hi" estimates to 8 prompt tokens, so each request reserves 88; the fake reports 7 used.
+  assert.equal((await chat(gw.url, key, { max_tokens: 80 })).status, 200);
+  // Only fits because the first request was settled down to 7 tokens: 7 + 88 ≤ 100.
+  assert.equal((await chat(gw.url, key, { max_tokens: 80 })).status, 200);
+  const over = await chat(gw.url, key, { max_tokens: 80 });
+  assert.equal(over.status, 429);
+  assert.equal(over.json.error.code, 'tokens_per_minute_exceeded');
+  assert.ok(Number(over.headers.get('retry-after')) >= 1);
+  const huge = await chat(gw.url, key, { max_tokens: 500 });
+  assert.equal(huge.status, 429);
+  assert.match(huge.json.error.message, /more than the 100 tokens per minute/);
+  assert.equal(fake.requests.length, sent + 2);
+});
+
+test('a budget raced by 20 concurrent requests lets at most its worth through', async () => {
+  // Each request reserves max_tokens 2 → $2 and really costs $2; the budget is $10: five requests.
+  const { key, record } = gw.node.tenancy.keys.create('racer', { budgetUsd: 10, budgetPeriod: 'day' });
+  const previous = fake.handler;
+  fake.handler = async () => { await new Promise((r) => setTimeout(r, 100)); return false; };
+  try {
+    const replies = await Promise.all(Array.from({ length: 20 }, () => chat(gw.url, key, { model: 'pricey', max_tokens: 2 })));
+    const ok = replies.filter((r) => r.status === 200).length;
+    assert.ok(ok <= 5, `${ok} succeeded`);
+    assert.equal(ok, 5);
+    for (const r of replies.filter((x) => x.status !== 200)) {
+      assert.equal(r.status, 429);
+      assert.equal(r.json.error.code, 'budget_exceeded');
+    }
+  } finally {
+    fake.handler = previous;
+  }
+  assert.equal(gw.node.tenancy.budgets.spent(record.id, 'day'), 10);
+  const after = await chat(gw.url, key, { model: 'pricey', max_tokens: 1 });
+  assert.equal(after.status, 429);
+  assert.match(after.json.error.message, /daily budget of key "racer" is exhausted: \$10\.00 of \$10\.00 spent/);
+  assert.ok(Number(after.headers.get('retry-after')) > 1);
+});
+
+test('streamed answers settle the budget from the usage in the stream', async () => {
+  const { key, record } = gw.node.tenancy.keys.create('streamer', { budgetUsd: 100 });
+  const r = await chat(gw.url, key, { model: 'pricey', stream: true, max_tokens: 10 });
+  assert.equal(r.status, 200);
+  assert.match(r.text, /data: \[DONE\]/);
+  // The fake streams three content parts and reports completion_tokens 3.
+  assert.equal(gw.node.tenancy.budgets.spent(record.id, 'month'), 3);
+});
+
+test('spend survives a restart: an exhausted budget stays exhausted', async () => {
+  const { key, record } = gw.node.tenancy.keys.create('persistent', { budgetUsd: 2, budgetPeriod: 'month' });
+  assert.equal((await chat(gw.url, key, { model: 'pricey', max_tokens: 2 })).status, 200);
+  await gw.stop();
+  gw = await startNode(yaml(), { dataDir: dir.path });
+  assert.equal(gw.node.tenancy.budgets.spent(record.id, 'month'), 2);
+  const r = await chat(gw.url, key, { model: 'pricey', max_tokens: 1 });
+  assert.equal(r.status, 429);
+  assert.equal(r.json.error.code, 'budget_exceeded');
+});
+
+test('allowed chains and models: anything else is 403', async () => {
+  const { key: chainKey } = gw.node.tenancy.keys.create('chain-only', { chains: ['default'] });
+  assert.equal((await chat(gw.url, chainKey, { model: 'pricey' })).status, 200);
+  assert.equal((await chat(gw.url, chainKey, { model: 'default' })).status, 200);
+  const denied = await chat(gw.url, chainKey, { model: 'gpt-4' });
+  assert.equal(denied.status, 403);
+  assert.equal(denied.json.error.code, 'chain_not_allowed');
+  assert.equal(denied.json.error.type, 'permission_error');
+
+  const { key: modelKey } = gw.node.tenancy.keys.create('model-only', { models: ['gpt-4*'] });
+  assert.equal((await chat(gw.url, modelKey, { model: 'gpt-4' })).status, 200);
+  const other = await chat(gw.url, modelKey, { model: 'pricey' });
+  assert.equal(other.status, 403);
+  assert.equal(other.json.error.code, 'model_not_allowed');
+  const emb = await call(gw.url, '/v1/embeddings', { key: modelKey, body: { model: 'pricey', input: 'x' } });
+  assert.equal(emb.status, 403);
+});

@@ -1,12 +1,14 @@
 // Wires one Flow Router node: config → database → providers → router → gateway, with one start() and one stop().
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { NodeConfig, TargetConfig } from './config/index.ts';
+import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
 import type { ChatRequest } from './core/openai.ts';
 import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
-import { Router, type RequestMeta, type Routed } from './router/index.ts';
+import { Router, routerRoutes, type RequestMeta, type Routed } from './router/index.ts';
+import { openaiHeaders } from './providers/openai/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable } from './usage/index.ts';
 
@@ -41,13 +43,39 @@ export class FlowRouterNode {
   readonly app: FastifyInstance;
   readonly prices: PriceTable;
   private started = false;
+  private configWatcher?: ConfigWatcher;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
     this.config = config;
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
-    this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    this.router = new Router({
+      config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
+      send: (target, req, ctx) => this.sendToTarget(target, req, ctx), probe: (target, signal) => this.probeTarget(target, signal),
+    });
+    this.app.register(routerRoutes, { router: this.router });
+  }
+
+  /** Health check for OpenAI-compatible accounts: GET /models. Other kinds have none. */
+  private async probeTarget(target: TargetConfig, signal: AbortSignal): Promise<boolean> {
+    const account = target.account;
+    if (target.kind !== 'provider' || !account || (account.type !== 'openai' && account.type !== 'local')) return false;
+    await sendJson(providerOf(target), account, { method: 'GET', path: '/models', headers: openaiHeaders(account) }, signal);
+    return true;
+  }
+
+  /** Reloads routing when the config file changes or on SIGHUP; an invalid file is logged and the running config kept. */
+  private watchConfigFile(): void {
+    const { source, server } = this.config;
+    if (!existsSync(source)) return;
+    const log = this.app.log.child({ component: 'config' });
+    this.configWatcher = watchConfig({
+      file: source, overrides: { host: server.host, port: server.port, dataDir: server.dataDir },
+      onConfig: (config) => { this.router.reload(config); log.info({ file: source }, 'config reloaded'); },
+      onError: (err) => log.error({ file: source, err: { message: err instanceof Error ? err.message : String(err) } }, 'config reload rejected; keeping the running config'),
+    });
+    this.configWatcher.start();
   }
 
   /** The one "send to target" seam: a provider account behind the shared transport. */
@@ -92,7 +120,7 @@ export class FlowRouterNode {
         return { ...routed.result, headers: routeHeaders(routed) };
       },
       models: () => this.models(),
-      ready: () => ({ ready: this.started && this.router.currentConfig.chains.size > 0 }),
+      ready: () => ({ ready: this.started && this.router.available() }),
     };
   }
 
@@ -109,6 +137,8 @@ export class FlowRouterNode {
   async start(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
+    this.router.start();
+    this.watchConfigFile();
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
     const host = this.config.server.host;
@@ -117,6 +147,8 @@ export class FlowRouterNode {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.configWatcher?.stop();
+    await this.router.stop();
     await this.app.close();
     await closeTransport();
     if (this.db.open) this.db.close();

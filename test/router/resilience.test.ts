@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { parseConfig, resolveConfig, type TargetConfig } from '../../src/config/index.ts';
 import { UpstreamError } from '../../src/core/errors.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
-import { Router, type ChatResult } from '../../src/router/index.ts';
+import { Router } from '../../src/router/index.ts';
+import type { ChatResult } from '../../src/providers/index.ts';
 import { CircuitBreaker } from '../../src/router/breaker.ts';
 import { backoffDelay } from '../../src/router/retry.ts';
 

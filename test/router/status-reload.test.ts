@@ -85,9 +85,9 @@ test('editing the config file swaps chains; targets that stay keep their state; 
     }
     const res = await inFlight;
     assert.equal(res.status, 200, 'the request that started before the reload finished on the old chain');
-    assert.equal((await res.json()).choices[0].message.content, 'late');
+    assert.equal(((await res.json()) as any).choices[0].message.content, 'late');
     assert.equal((await chat(url, 'main2')).status, 200);
-    const status = await (await fetch(`${url}/v1/router/status`)).json();
+    const status: any = await (await fetch(`${url}/v1/router/status`)).json();
     assert.equal(status.targets.find((t: any) => t.id === 'a').breaker.state, 'open', 'target a kept its open breaker across the reload');
   });
 });
@@ -115,7 +115,7 @@ test('active health checks close an open breaker once GET /models passes', async
       return true;
     };
     await chat(url);
-    const stateOfA = async () => (await (await fetch(`${url}/v1/router/status`)).json()).targets[0].breaker.state;
+    const stateOfA = async () => ((await (await fetch(`${url}/v1/router/status`)).json()) as any).targets[0].breaker.state;
     assert.equal(await stateOfA(), 'open');
     down = false;
     await until(async () => (await stateOfA()) === 'closed');

@@ -85,3 +85,30 @@ test('cost uses the overridable price table', () => {
   const prices = new PriceTable({ 'gpt-4o': { input: 0.01, output: 0.01 } });
   assert.deepEqual(ids(orderTargets(three('cost', 'min_quality: 5'), ctx({ prices }))), ['a', 'b', 'c']);
 });
+
+test('through a real node, round-robin spreads requests over the targets in turn', async () => {
+  const { startFakeOpenAI } = await import('../fakes/openai.ts');
+  const { startTestNode } = await import('../helpers.ts');
+  const up = await startFakeOpenAI();
+  const gw = await startTestNode(`
+chains:
+  rr:
+    strategy: round-robin
+    targets:
+      - { provider: openai, name: x, model: mx, url: "${up.url}" }
+      - { provider: openai, name: y, model: my, url: "${up.url}" }
+      - { provider: openai, name: z, model: mz, url: "${up.url}" }
+`);
+  try {
+    const seen: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'rr', messages: [{ role: 'user', content: 'hi' }] }) });
+      seen.push(res.headers.get('x-flowrouter-target')!);
+    }
+    assert.deepEqual(seen, ['x', 'y', 'z', 'x', 'y', 'z']);
+    assert.deepEqual(up.requests.map((r) => r.body.model), ['mx', 'my', 'mz', 'mx', 'my', 'mz']);
+  } finally {
+    await gw.stop();
+    await up.close();
+  }
+});

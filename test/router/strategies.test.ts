@@ -5,6 +5,8 @@ import { parseConfig, resolveConfig, type ChainConfig } from '../../src/config/i
 import { orderTargets, type OrderContext } from '../../src/router/strategies.ts';
 import { TargetStates } from '../../src/router/stats.ts';
 import { PriceTable } from '../../src/usage/index.ts';
+import { startFakeOpenAI } from '../fakes/openai.ts';
+import { startTestNode } from '../helpers.ts';
 import { seeded } from './fakes.ts';
 
 function chainOf(yaml: string, name = 'c'): ChainConfig {
@@ -87,8 +89,6 @@ test('cost uses the overridable price table', () => {
 });
 
 test('through a real node, round-robin spreads requests over the targets in turn', async () => {
-  const { startFakeOpenAI } = await import('../fakes/openai.ts');
-  const { startTestNode } = await import('../helpers.ts');
   const up = await startFakeOpenAI();
   const gw = await startTestNode(`
 chains:

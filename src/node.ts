@@ -1,12 +1,14 @@
 // Wires one Flow Router node: config → database → providers → router → gateway, with one start() and one stop().
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { NodeConfig, TargetConfig } from './config/index.ts';
+import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
 import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
-import { Router, selectChain, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
+import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
+import { openaiHeaders } from './providers/openai/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable } from './usage/index.ts';
 import { Tenancy, accountFor, adminRoutes, exposureWarnings } from './tenancy/index.ts';
@@ -54,17 +56,42 @@ export class FlowRouterNode {
   readonly tenancy: Tenancy;
   private readonly warn: (message: string) => void;
   private started = false;
+  private configWatcher?: ConfigWatcher;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
     this.config = config;
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
-    this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
-    this.tenancy = new Tenancy({ db: this.db, config: () => this.router.currentConfig, prices: this.prices,
-      chainOf: (req) => selectChain(this.router.currentConfig, req as ChatRequest).chain.name });
-    this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
+    this.tenancy = new Tenancy({ db: this.db, config: () => this.router.currentConfig, prices: this.prices });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    this.router = new Router({
+      config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
+      send: (target, req, ctx) => this.sendToTarget(target, req, ctx), probe: (target, signal) => this.probeTarget(target, signal),
+    });
+    this.app.register(routerRoutes, { router: this.router });
+    this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
     this.app.register(adminRoutes(this.tenancy, () => this.router.currentConfig), { prefix: '/admin' });
+  }
+
+  /** Health check for OpenAI-compatible accounts: GET /models. Other kinds have none. */
+  private async probeTarget(target: TargetConfig, signal: AbortSignal): Promise<boolean> {
+    const account = target.account;
+    if (target.kind !== 'provider' || !account || (account.type !== 'openai' && account.type !== 'local')) return false;
+    await sendJson(providerOf(target), account, { method: 'GET', path: '/models', headers: openaiHeaders(account) }, signal);
+    return true;
+  }
+
+  /** Reloads routing when the config file changes or on SIGHUP; an invalid file is logged and the running config kept. */
+  private watchConfigFile(): void {
+    const { source, server } = this.config;
+    if (!existsSync(source)) return;
+    const log = this.app.log.child({ component: 'config' });
+    this.configWatcher = watchConfig({
+      file: source, overrides: { host: server.host, port: server.port, dataDir: server.dataDir },
+      onConfig: (config) => { this.router.reload(config); log.info({ file: source }, 'config reloaded'); },
+      onError: (err) => log.error({ file: source, err: { message: err instanceof Error ? err.message : String(err) } }, 'config reload rejected; keeping the running config'),
+    });
+    this.configWatcher.start();
   }
 
   /** The one "send to target" seam: a provider account behind the shared transport. */
@@ -112,7 +139,7 @@ export class FlowRouterNode {
         return { ...routed.result, headers: routeHeaders(routed) };
       }),
       models: () => this.models(),
-      ready: () => ({ ready: this.started && this.router.currentConfig.chains.size > 0 }),
+      ready: () => ({ ready: this.started && this.router.available() }),
     };
   }
 
@@ -129,6 +156,8 @@ export class FlowRouterNode {
   async start(): Promise<{ host: string; port: number; url: string }> {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
+    this.router.start();
+    this.watchConfigFile();
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
     const host = this.config.server.host;
@@ -141,6 +170,8 @@ export class FlowRouterNode {
 
   async stop(): Promise<void> {
     this.started = false;
+    this.configWatcher?.stop();
+    await this.router.stop();
     await this.app.close();
     await closeTransport();
     if (this.db.open) this.db.close();

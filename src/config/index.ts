@@ -7,6 +7,8 @@ export { ConfigError, parseConfig, loadConfigFile } from './load.ts';
 export { resolveConfig, defaultDataDir, DEFAULT_TIMEOUTS, type NodeConfig, type ChainConfig, type TargetConfig, type ServerConfig, type Strategy, type AuthConfig, type AccountOverride, type TenantConfig } from './resolve.ts';
 export { DEFAULT_CONFIG_YAML } from './default.ts';
 export type { RawConfig } from './schema.ts';
+export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';
+export { watchConfig, type ConfigWatcher, type WatchConfigOptions } from './watch.ts';
 
 export interface ConfigOverrides {
   host?: string;

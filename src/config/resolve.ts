@@ -3,6 +3,7 @@ import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ProviderAccount, ProviderType, Timeouts } from '../providers/types.ts';
 import { ConfigError } from './load.ts';
+import { resolveRouterSettings, resolveRoutes, type RouteRule, type RouterSettings } from './routing.ts';
 import { PROVIDER_TYPES, type RawAccount, type RawConfig, type RawTarget, type RawTenantAccount } from './schema.ts';
 
 export type Strategy = 'priority' | 'round-robin' | 'weighted' | 'least-latency' | 'cost';
@@ -31,6 +32,8 @@ export interface ChainConfig {
   maxP95Ms?: number;
   minQuality?: number;
   retries?: number;
+  /** A context-length failure may go on to a target with a larger context window. */
+  contextFallback: boolean;
   cacheTtlS?: number;
   rag?: { collection: string; topK?: number; tokenBudget?: number };
 }
@@ -68,6 +71,9 @@ export interface NodeConfig {
   chains: Map<string, ChainConfig>;
   auth: AuthConfig;
   tenants: Map<string, TenantConfig>;
+  /** Route rules in file order: the first match picks the chain. */
+  routes: RouteRule[];
+  router: RouterSettings;
   raw: RawConfig;
 }
 
@@ -209,6 +215,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
       maxP95Ms: opts?.max_p95_ms,
       minQuality: opts?.min_quality,
       retries: opts?.retries,
+      contextFallback: opts?.context_fallback ?? false,
       cacheTtlS: opts?.cache_ttl_s,
       rag: opts?.rag ? { collection: opts.rag.collection, topK: opts.rag.top_k, tokenBudget: opts.rag.token_budget } : undefined,
     });
@@ -232,6 +239,8 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     chains,
     auth: authOf(raw.auth),
     tenants: tenantsOf(raw.tenants, accounts),
+    routes: resolveRoutes(raw),
+    router: resolveRouterSettings(raw),
     raw,
   };
 }

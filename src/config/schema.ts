@@ -60,6 +60,8 @@ export const chainSchema = z.union([
     max_p95_ms: z.number().positive().optional(),
     min_quality: z.number().int().min(0).max(10).optional(),
     retries: z.number().int().min(0).max(10).optional(),
+    /** On a context-length error, go on only to targets with a larger `context_window` than the failing one. */
+    context_fallback: z.boolean().optional(),
     cache_ttl_s: z.number().int().min(0).optional(),
     rag: z.object({ collection: z.string(), top_k: z.number().int().positive().optional(), token_budget: z.number().int().positive().optional() }).strict().optional(),
   }).strict(),
@@ -113,6 +115,8 @@ export const configSchema = z.object({
     breaker_failures: z.number().int().positive().optional(),
     breaker_window_ms: z.number().int().positive().optional(),
     breaker_cooldown_ms: z.number().int().positive().optional(),
+    /** A retry-after longer than this is not waited for: the target is skipped and its breaker cools down that long (capped). */
+    max_retry_after_ms: z.number().int().min(0).optional(),
     health_check_interval_ms: z.number().int().min(0).optional(),
   }).strict().optional(),
   /** none: no client keys; optional (default): `fr-` keys are checked, other callers are anonymous; required: every /v1 call needs a valid key. */

@@ -20,6 +20,8 @@ export interface RequestMeta {
   client?: ClientInfo;
   /** Per-request provider account settings (tenant accounts, the client's own upstream keys), keyed by account name or provider type. */
   accounts?: Map<string, AccountOverride>;
+  /** Chains this client may use (from its key); the router refuses any other with 403. */
+  allowedChains?: { names: string[]; holder: string };
   /** Set on requests that arrived from a mesh peer: never forward them again. */
   forwarded?: boolean;
 }
@@ -42,6 +44,8 @@ export interface Attempt {
   status: number;
   reason: string;
   ms: number;
+  /** Upstream calls made on this target when retries happened. */
+  tries?: number;
   retryAfterMs?: number;
 }
 
@@ -55,3 +59,18 @@ export interface RoutedCall<T> {
 }
 
 export type Routed = RoutedCall<ChatResult>;
+
+/** Prices per model (USD per 1M tokens), for the `cost` strategy: the usage module's PriceTable fits. */
+export interface PriceLookup {
+  priceOf(model: string): { input: number; output: number } | undefined;
+}
+
+/** The slice of a pino/fastify logger the router uses. */
+export interface RouterLogger {
+  debug(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** A cheap health request to a target (e.g. GET /models): true when it passed, false when the target has no such check; rejects when unhealthy. */
+export type TargetProbe = (target: TargetConfig, signal: AbortSignal) => Promise<boolean>;

@@ -1,22 +1,12 @@
 // Token counts before a request is sent (for TPM and budget reservations) and after it ended without reported usage.
 import { countTokens } from 'gpt-tokenizer';
-import { contentText, type ChatRequest, type ChatResponse, type Usage } from '../core/openai.ts';
+import type { ChatRequest, ChatResponse, Usage } from '../core/openai.ts';
+
+/** One tokenizer pass per request, shared with the router's rules and limits. */
+export { promptTokens } from '../router/index.ts';
 
 /** Reserved for the answer when the client sets no max_tokens: budgets must hold even for long answers. */
 export const DEFAULT_OUTPUT_RESERVE_TOKENS = 1024;
-/** Per-message framing tokens in OpenAI's chat format. */
-const PER_MESSAGE_TOKENS = 4;
-
-export function promptTokens(req: ChatRequest): number {
-  let n = 3;
-  for (const m of req.messages) {
-    n += PER_MESSAGE_TOKENS + countTokens(contentText(m.content));
-    for (const call of m.tool_calls ?? []) n += countTokens(call.function.name) + countTokens(call.function.arguments);
-  }
-  if (req.tools?.length) n += countTokens(JSON.stringify(req.tools));
-  return n;
-}
-
 /** The most tokens the answer may use: what the client allows, else the default reserve. */
 export function outputAllowance(req: ChatRequest): number | undefined {
   return req.max_completion_tokens ?? req.max_tokens;

@@ -17,7 +17,6 @@ export interface TenancyDeps {
   config: () => NodeConfig;
   prices: PriceTable;
   /** The chain a request would be routed to; throws when none serves it. */
-  chainOf: (req: { model: string }) => string;
   now?: () => number;
 }
 
@@ -86,13 +85,6 @@ export class Tenancy {
       if (key.models && !allows(key.models, model)) {
         throw new PermissionError(`The key "${key.name}" may not use the model "${model.slice(0, 100)}"; allowed: ${key.models.join(', ')}`, 'model_not_allowed');
       }
-      if (key.chains) {
-        let chain: string | undefined;
-        try { chain = this.deps.chainOf({ model }); } catch { /* no chain serves it: the router answers 404 */ }
-        if (chain !== undefined && !key.chains.includes(chain)) {
-          throw new PermissionError(`The key "${key.name}" may not use the chain "${chain}"; allowed: ${key.chains.join(', ')}`, 'chain_not_allowed');
-        }
-      }
       if (key.rpm !== undefined) {
         const r = this.rpm.take(key.id, 1, key.rpm, this.now());
         if (!r.ok) throw new RateLimitError(`Rate limit reached for key "${key.name}": ${key.rpm} requests per minute. Retry in ${r.retryAfterS}s.`, 'rate_limit_exceeded', r.retryAfterS);
@@ -100,7 +92,9 @@ export class Tenancy {
       }
     }
     const accounts = accountOverrides(this.deps.config(), meta.client?.tenant ?? key?.tenant, upstreamKeys);
-    return { meta: { ...meta, headers, ...(accounts ? { accounts } : {}) }, key, taken };
+    // The router enforces allowed chains where the chain is actually chosen (route rules included).
+    const allowed = key?.chains ? { allowedChains: { names: key.chains, holder: key.name } } : {};
+    return { meta: { ...meta, headers, ...(accounts ? { accounts } : {}), ...allowed }, key, taken };
   }
 
   /** Token and budget reservations for one chat request; refusals release what was already taken. */

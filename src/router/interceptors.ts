@@ -1,0 +1,105 @@
+// Resilience as small wrappers around one "call this target" function (undici-interceptor style): breaker, limits, stats.
+import { FlowRouterError, UpstreamError } from '../core/errors.ts';
+import type { TargetConfig } from '../config/index.ts';
+import { limitReached } from './limits.ts';
+import { onSettled } from './settle.ts';
+import type { TargetStates } from './stats.ts';
+
+export interface AttemptContext {
+  target: TargetConfig;
+  /** The model sent upstream. */
+  model: string;
+  signal: AbortSignal;
+  requestId: string;
+  /** Estimated prompt tokens, counted on first use. */
+  promptTokens: () => number;
+  /** Retries allowed on this target. */
+  retries: number;
+  /** Upstream calls made so far for this attempt (the retry wrapper counts them). */
+  tries: number;
+}
+
+export type TargetCall<T> = (ctx: AttemptContext) => Promise<T>;
+export type Interceptor = <T>(next: TargetCall<T>) => TargetCall<T>;
+
+/** The first interceptor is the outermost. */
+export function compose(interceptors: Interceptor[]): <T>(core: TargetCall<T>) => TargetCall<T> {
+  return <T>(core: TargetCall<T>) => interceptors.reduceRight<TargetCall<T>>((next, wrap) => wrap(next), core);
+}
+
+/** A target passed over without calling it (open breaker, limit reached): costs nothing and says nothing about its health. */
+export class TargetSkipped extends UpstreamError {
+  constructor(target: string, why: string) {
+    super('overloaded', `${target} skipped: ${why}`, { status: 503, code: 'target_skipped' });
+  }
+}
+
+/** What an attempt's end says about the target: it failed, it answered (even a client's 4xx), or nothing (skip, client gone). */
+export function verdict(err: unknown, signal: AbortSignal): 'failure' | 'success' | 'none' {
+  if (err === undefined) return 'success';
+  if (signal.aborted || err instanceof TargetSkipped) return 'none';
+  if (err instanceof UpstreamError) return err.kind === 'client' || err.kind === 'context_length' ? 'success' : 'failure';
+  if (err instanceof FlowRouterError && err.status < 500 && err.status !== 429) return 'none';
+  return 'failure';
+}
+
+function retryAfterOf(err: unknown): number | null {
+  return err instanceof UpstreamError ? err.retryAfterMs : null;
+}
+
+/** Runs `end` once the call has ended: on rejection, or when its result (a stream, maybe) has settled. */
+async function around<T>(call: Promise<T>, end: (err: unknown, tokens?: number) => void): Promise<T> {
+  let result: T;
+  try {
+    result = await call;
+  } catch (err) {
+    end(err);
+    throw err;
+  }
+  return onSettled(result, ({ error, tokens }) => end(error, tokens));
+}
+
+export function withBreaker(states: TargetStates, now: () => number): Interceptor {
+  return (next) => (ctx) => {
+    const { breaker } = states.get(ctx.target.id);
+    const t = now();
+    if (!breaker.tryPass(t)) return Promise.reject(new TargetSkipped(ctx.target.id, `circuit open (retry in ${Math.ceil(breaker.retryInMs(t))} ms)`));
+    return around(next(ctx), (err) => {
+      const v = verdict(err, ctx.signal);
+      if (v === 'success') breaker.success();
+      else if (v === 'failure') breaker.failure(now(), retryAfterOf(err));
+      else breaker.release();
+    });
+  };
+}
+
+/** Concurrency, RPM and TPM per target: a full target is skipped so the walk moves on to the next one. */
+export function withLimits(states: TargetStates, now: () => number): Interceptor {
+  return (next) => (ctx) => {
+    const { stats, usage } = states.get(ctx.target.id);
+    const t = now();
+    const full = limitReached(ctx.target, stats.inFlight, usage, t, ctx.promptTokens);
+    if (full) return Promise.reject(new TargetSkipped(ctx.target.id, full));
+    const reservation = usage.reserve(t, ctx.target.tpm === undefined ? 0 : ctx.promptTokens());
+    return around(next(ctx), (_err, tokens) => reservation.settle(tokens));
+  };
+}
+
+/** In-flight count, first-byte latency and outcome per target. */
+export function withStats(states: TargetStates): Interceptor {
+  return (next) => (ctx) => {
+    const { stats } = states.get(ctx.target.id);
+    stats.inFlight++;
+    const started = performance.now();
+    const call = next(ctx).then((result) => {
+      const fb = (result as { firstByteMs?: unknown })?.firstByteMs;
+      stats.recordLatency(typeof fb === 'number' ? fb : performance.now() - started);
+      return result;
+    });
+    return around(call, (err) => {
+      stats.inFlight--;
+      const v = verdict(err, ctx.signal);
+      if (v !== 'none') stats.recordOutcome(v === 'success');
+    });
+  };
+}

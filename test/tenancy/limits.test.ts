@@ -52,11 +52,12 @@ test('RPM: requests over the per-minute limit are 429 with retry-after', async (
 test('TPM: tokens are reserved before (prompt + max_tokens) and settled to the real usage after', async () => {
   const { key } = gw.node.tenancy.keys.create('tpm-100', { tpm: 100 });
   const sent = fake.requests.length;
-  // "hi" estimates to 8 prompt tokens, so each request reserves 88; the fake reports 7 used.
-  assert.equal((await chat(gw.url, key, { max_tokens: 80 })).status, 200);
-  // Only fits because the first request was settled down to 7 tokens: 7 + 88 ≤ 100.
-  assert.equal((await chat(gw.url, key, { max_tokens: 80 })).status, 200);
-  const over = await chat(gw.url, key, { max_tokens: 80 });
+  // "hi" estimates to 5 prompt tokens, so each request reserves 90; the fake reports 7 used.
+  assert.equal((await chat(gw.url, key, { max_tokens: 85 })).status, 200);
+  // Only fits because the first request was settled down to 7 tokens: 7 + 90 ≤ 100.
+  assert.equal((await chat(gw.url, key, { max_tokens: 85 })).status, 200);
+  // 7 + 7 + 90 > 100.
+  const over = await chat(gw.url, key, { max_tokens: 85 });
   assert.equal(over.status, 429);
   assert.equal(over.json.error.code, 'tokens_per_minute_exceeded');
   assert.ok(Number(over.headers.get('retry-after')) >= 1);

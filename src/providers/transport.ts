@@ -55,17 +55,58 @@ function scrub<E>(err: E, account: ProviderAccount): E {
   return err;
 }
 
-/** Maps a thrown network/abort error to an UpstreamError; a client abort is rethrown untouched. */
-function networkError(err: unknown, clientSignal: AbortSignal | undefined, totalSignal: AbortSignal, what: string): unknown {
-  if (err instanceof UpstreamError) return err;
-  if (clientSignal?.aborted) return clientSignal.reason ?? err;
-  if (totalSignal.aborted) return new UpstreamError('timeout', `${what}: total timeout exceeded`);
-  if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError('timeout', `${what}: connect timeout`);
-  if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamError('timeout', `${what}: no response headers before the first-byte timeout`);
-  if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', `${what}: upstream went silent mid-response`);
-  const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
-  const detail = code ?? (err instanceof Error ? err.name : 'error');
-  return new UpstreamError('connect', `${what}: connection failed (${detail})`, { cause: undefined });
+/**
+ * One exchange's deadlines on native timers (undici's own are coarse, about a second): the total, and the first byte
+ * until it is disarmed. The client's abort is folded into the same signal.
+ */
+class Deadlines {
+  readonly controller = new AbortController();
+  fired: 'total' | 'first byte' | null = null;
+  private readonly total: NodeJS.Timeout;
+  private firstByte: NodeJS.Timeout | undefined;
+  private readonly client: AbortSignal | undefined;
+  private readonly onClientAbort = () => this.controller.abort(this.client?.reason);
+
+  constructor(t: Timeouts, client: AbortSignal | undefined) {
+    this.client = client;
+    // Unref'd: an abandoned exchange must never keep the process alive.
+    this.total = setTimeout(() => this.fire('total'), t.totalMs).unref();
+    this.firstByte = setTimeout(() => this.fire('first byte'), t.firstByteMs).unref();
+    if (client?.aborted) this.controller.abort(client.reason);
+    else client?.addEventListener('abort', this.onClientAbort, { once: true });
+  }
+
+  private fire(which: 'total' | 'first byte'): void {
+    this.fired = which;
+    this.controller.abort(new Error(`${which} timeout`));
+  }
+
+  get signal(): AbortSignal { return this.controller.signal; }
+
+  firstByteSeen(): void {
+    clearTimeout(this.firstByte);
+    this.firstByte = undefined;
+  }
+
+  done(): void {
+    clearTimeout(this.total);
+    clearTimeout(this.firstByte);
+    this.client?.removeEventListener('abort', this.onClientAbort);
+  }
+
+  /** Maps a thrown network/abort error to an UpstreamError; a client abort is rethrown untouched. */
+  toError(err: unknown, what: string): unknown {
+    if (err instanceof UpstreamError) return err;
+    if (this.client?.aborted) return this.client.reason ?? err;
+    if (this.fired === 'total') return new UpstreamError('timeout', `${what}: total timeout exceeded`);
+    if (this.fired === 'first byte') return new UpstreamError('timeout', `${what}: nothing received before the first-byte timeout`);
+    if (err instanceof undiciErrors.ConnectTimeoutError) return new UpstreamError('timeout', `${what}: connect timeout`);
+    if (err instanceof undiciErrors.HeadersTimeoutError) return new UpstreamError('timeout', `${what}: no response headers before the first-byte timeout`);
+    if (err instanceof undiciErrors.BodyTimeoutError) return new UpstreamError('timeout', `${what}: upstream went silent mid-response`);
+    const code = (err as { code?: string })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+    const detail = code ?? (err instanceof Error ? err.name : 'error');
+    return new UpstreamError('connect', `${what}: connection failed (${detail})`);
+  }
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise<string> {
@@ -80,21 +121,22 @@ async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise
 }
 
 interface Sent {
-  statusCode: number;
   headers: Record<string, string>;
-  body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void; dump?: () => Promise<void> };
+  body: AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void };
   firstByteMs: number;
-  signal: AbortSignal;
-  totalSignal: AbortSignal;
+  deadlines: Deadlines;
+  what: string;
 }
 
-/** Sends one request; resolves once the response headers are in. Non-2xx becomes the provider's classified UpstreamError. */
+/**
+ * Sends one request; resolves once the response headers are in. Non-2xx becomes the provider's classified
+ * UpstreamError. The caller owns `deadlines` and calls `done()` when the body is consumed.
+ */
 async function send(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, clientSignal?: AbortSignal): Promise<Sent> {
   const base = account.baseUrl || provider.defaultBaseUrl;
   const what = `${account.name} (${provider.type})`;
   if (!base) throw new UpstreamError('client', `${what}: no base URL configured`, { status: 500 });
-  const totalSignal = AbortSignal.timeout(account.timeouts.totalMs);
-  const signal = clientSignal ? AbortSignal.any([clientSignal, totalSignal]) : totalSignal;
+  const deadlines = new Deadlines(account.timeouts, clientSignal);
   const started = performance.now();
   let res;
   try {
@@ -103,36 +145,45 @@ async function send(provider: Provider, account: ProviderAccount, spec: HttpRequ
       headers: spec.headers,
       body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
       dispatcher: agentFor(account.timeouts),
-      signal,
+      signal: deadlines.signal,
     });
   } catch (err) {
-    throw networkError(err, clientSignal, totalSignal, what);
+    deadlines.done();
+    throw deadlines.toError(err, what);
   }
   const headers = flatHeaders(res.headers);
   if (res.statusCode < 200 || res.statusCode >= 300) {
     let text = '';
     try { text = await readCapped(res.body, 64 * 1024); } catch { res.body.destroy(); }
+    deadlines.done();
     throw scrub(provider.error(res.statusCode, text, headers), account);
   }
-  return { statusCode: res.statusCode, headers, body: res.body, firstByteMs: performance.now() - started, signal, totalSignal };
+  return { headers, body: res.body, firstByteMs: performance.now() - started, deadlines, what };
 }
 
 /** Sends a request whose response is JSON and returns the parsed body. */
 export async function sendJson(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, signal?: AbortSignal): Promise<{ body: unknown; firstByteMs: number }> {
   const sent = await send(provider, account, spec, signal);
+  sent.deadlines.firstByteSeen();
   let text: string;
   try { text = await readCapped(sent.body, MAX_JSON_BODY); } catch (err) {
-    throw networkError(err, signal, sent.totalSignal, account.name);
+    sent.body.destroy?.();
+    throw sent.deadlines.toError(err, sent.what);
+  } finally {
+    sent.deadlines.done();
   }
   try { return { body: JSON.parse(text), firstByteMs: sent.firstByteMs }; } catch {
-    throw new UpstreamError('protocol', `${account.name} (${provider.type}): upstream returned malformed JSON`);
+    throw new UpstreamError('protocol', `${sent.what}: upstream returned malformed JSON`);
   }
 }
 
 /** Sends a request whose (streamed) response body is passed on untranslated, e.g. legacy completions. */
 export async function sendRawStream(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, signal?: AbortSignal): Promise<AsyncIterable<Uint8Array>> {
   const sent = await send(provider, account, spec, signal);
-  return sent.body;
+  sent.deadlines.firstByteSeen();
+  return (async function* () {
+    try { yield* sent.body; } catch (err) { throw sent.deadlines.toError(err, sent.what); } finally { sent.deadlines.done(); sent.body.destroy?.(); }
+  })();
 }
 
 /** Decodes a byte stream of server-sent events. */
@@ -161,22 +212,25 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
     try { return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs }; } catch (err) { throw scrub(err, account); }
   }
   const sent = await send(provider, account, spec, signal);
-  const what = `${account.name} (${provider.type})`;
+  const { what, deadlines } = sent;
   const translator = provider.chat.stream(req, ctx);
   const events = readSse(sent.body);
+  const nextEvent = async () => {
+    try { return await events.next(); } catch (err) { throw deadlines.toError(err, what); }
+  };
 
   async function* chunks(first: ChatChunk[]): AsyncGenerator<ChatChunk> {
     try {
       yield* first;
       while (true) {
-        let next;
-        try { next = await events.next(); } catch (err) { throw networkError(err, signal, sent.totalSignal, what); }
+        const next = await nextEvent();
         if (next.done) break;
         try { yield* translator.push(next.value); } catch (err) { throw scrub(err, account); }
       }
       yield* translator.end();
       if (!translator.finished) throw new UpstreamError('protocol', `${what}: stream ended before the upstream finished it`);
     } finally {
+      deadlines.done();
       await events.return(undefined).catch(() => {});
       sent.body.destroy?.();
     }
@@ -186,8 +240,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
   const first: ChatChunk[] = [];
   try {
     while (first.length === 0) {
-      let next;
-      try { next = await events.next(); } catch (err) { throw networkError(err, signal, sent.totalSignal, what); }
+      const next = await nextEvent();
       if (next.done) {
         first.push(...translator.end());
         if (first.length === 0) throw new UpstreamError('protocol', `${what}: stream ended without any event`);
@@ -196,8 +249,10 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
       first.push(...translator.push(next.value));
     }
   } catch (err) {
+    deadlines.done();
     sent.body.destroy?.();
     throw scrub(err, account);
   }
+  deadlines.firstByteSeen();
   return { kind: 'stream', chunks: chunks(first), firstByteMs: sent.firstByteMs };
 }

@@ -32,9 +32,9 @@ export function chunkText(text: string, opts: ChunkOptions = {}): ChunkSpan[] {
   for (const section of sections(text, opts.markdown ?? false)) {
     const pieces: Piece[] = [];
     for (const p of paragraphs(text, section.start, section.end)) {
-      pieces.push(...splitLong(text, p, maxTokens));
+      pieces.push(...splitLong(text, p, maxTokens - overlap));
     }
-    pack(pieces, maxTokens, overlap, section.heading, chunks);
+    pack(text, pieces, maxTokens, overlap, section.heading, chunks);
   }
   return chunks;
 }
@@ -107,18 +107,32 @@ function splitLong(text: string, p: Piece, maxTokens: number): Piece[] {
   return out;
 }
 
-function pack(pieces: Piece[], maxTokens: number, overlap: number, heading: string, out: ChunkSpan[]): void {
+// Pieces are at most maxTokens - overlap, so a carried tail plus the next piece still fits the budget.
+function pack(text: string, pieces: Piece[], maxTokens: number, overlap: number, heading: string, out: ChunkSpan[]): void {
   let i = 0;
+  let lead: { start: number; tokens: number } | null = null;
   while (i < pieces.length) {
     let j = i;
-    let tokens = 0;
+    let tokens = lead?.tokens ?? 0;
     while (j < pieces.length && (j === i || tokens + pieces[j].tokens <= maxTokens)) tokens += pieces[j++].tokens;
-    out.push({ heading, start: pieces[i].start, end: pieces[j - 1].end });
+    out.push({ heading, start: lead?.start ?? pieces[i].start, end: pieces[j - 1].end });
     if (j >= pieces.length) break;
-    // Start the next chunk with the last pieces of this one that fit in the overlap, but always move forward.
+    // Repeat the last whole pieces that fit in the overlap; failing that, the tail words of the last piece.
     let k = j;
     let carried = 0;
     while (k - 1 > i && carried + pieces[k - 1].tokens <= overlap) carried += pieces[--k].tokens;
-    i = k;
+    if (k < j || overlap === 0) {
+      i = k;
+      lead = null;
+      continue;
+    }
+    const last = pieces[j - 1];
+    let from = Math.max(last.start, last.end - overlap * 4);
+    if (from > last.start) {
+      while (from < last.end && !/\s/.test(text[from])) from++;
+      while (from < last.end && /\s/.test(text[from])) from++;
+    }
+    lead = from < last.end ? { start: from, tokens: tokensOf(text.slice(from, last.end), maxTokens) } : null;
+    i = j;
   }
 }

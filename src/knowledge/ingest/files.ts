@@ -47,13 +47,18 @@ async function expandPath(input: string, realRoot: string): Promise<ResolvedFile
   return expandGlob(join(inside.source || '.', `**/*.{${INGESTIBLE_EXTENSIONS.join(',')}}`), realRoot);
 }
 
+// A pattern whose fixed part leaves the root is refused outright; matches that are symlinks out of it are skipped.
 async function expandGlob(pattern: string, realRoot: string): Promise<ResolvedFile[]> {
+  const fixed = pattern.split(/[\\/]/).filter((_, i, parts) => !parts.slice(0, i + 1).some((p) => GLOB_CHARS.test(p))).join('/');
+  const rel = relative(realRoot, resolve(realRoot, fixed));
+  if (rel.startsWith('..') || isAbsolute(rel) || pattern.split(/[\\/]/).includes('..')) {
+    throw new ClientError(`Pattern ${pattern} reaches outside the ingestion root`, { code: 'path_outside_root' });
+  }
   const out: ResolvedFile[] = [];
   for await (const entry of glob(pattern, { cwd: realRoot, withFileTypes: true })) {
     if (!entry.isFile() && !entry.isSymbolicLink()) continue;
-    const full = join(entry.parentPath, entry.name);
-    const file = await insideRoot(full, realRoot);
-    if ((await stat(file.path)).isFile()) out.push(file);
+    const file = await insideRoot(join(entry.parentPath, entry.name), realRoot).catch(() => null);
+    if (file && (await stat(file.path)).isFile()) out.push(file);
   }
   return out;
 }

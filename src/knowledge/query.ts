@@ -33,10 +33,22 @@ export function parseQuery(input: unknown): ParsedTerm[] {
 
 /** `all`: every term must match (search box); `any`: rank by whichever terms match (questions, for RAG). */
 export function toFtsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string {
-  let used = terms;
-  if (mode === 'any') {
-    const content = terms.filter((t) => t.phrase || t.prefix || !STOPWORDS.has(t.text.toLowerCase()));
-    if (content.length > 0) used = content;
-  }
-  return used.map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(mode === 'any' ? ' OR ' : ' ');
+  return contentTerms(terms, mode).map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(mode === 'any' ? ' OR ' : ' ');
+}
+
+/**
+ * The same query for an index without positions, or null when it cannot express it: phrases (and words that split into
+ * several tokens, like `foo-bar`) need positions, and prefixes are left to the exact index, whose words are not stemmed.
+ */
+export function toWordsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string | null {
+  const used = contentTerms(terms, mode);
+  const single = used.filter((t) => !t.prefix && /^[\p{L}\p{N}\p{M}]+$/u.test(t.text));
+  if (single.length === 0 || (mode === 'all' && single.length < used.length)) return null;
+  return single.map((t) => `"${t.text}"`).join(mode === 'any' ? ' OR ' : ' ');
+}
+
+function contentTerms(terms: readonly ParsedTerm[], mode: 'all' | 'any'): readonly ParsedTerm[] {
+  if (mode === 'all') return terms;
+  const content = terms.filter((t) => t.phrase || t.prefix || !STOPWORDS.has(t.text.toLowerCase()));
+  return content.length > 0 ? content : terms;
 }

@@ -35,8 +35,9 @@ export const knowledgeMigrations: readonly Migration[] = [
         FROM kb_chunks c JOIN kb_docs d ON d.num = c.doc_num;
       CREATE VIRTUAL TABLE kb_fts USING fts5(title, heading, text,
         content = 'kb_chunk_content', content_rowid = 'id', tokenize = "unicode61 remove_diacritics 2");
+      -- Stems only widen recall for single words, so the second index keeps no positions (detail=column): smaller, faster to write.
       CREATE VIRTUAL TABLE kb_fts_porter USING fts5(title, heading, text,
-        content = 'kb_chunk_content', content_rowid = 'id', tokenize = "porter unicode61 remove_diacritics 2");
+        content = 'kb_chunk_content', content_rowid = 'id', tokenize = "porter unicode61 remove_diacritics 2", detail = 'column');
       INSERT INTO kb_fts(kb_fts, rank) VALUES ('rank', 'bm25(4.0, 2.0, 1.0)');
       INSERT INTO kb_fts_porter(kb_fts_porter, rank) VALUES ('rank', 'bm25(4.0, 2.0, 1.0)');
     `,
@@ -44,6 +45,7 @@ export const knowledgeMigrations: readonly Migration[] = [
   {
     id: 'knowledge/002-ops',
     up: `
+      -- A rowid table, not WITHOUT ROWID: payloads hold whole documents, and big rows belong outside the key B-tree.
       CREATE TABLE kb_ops (
         origin TEXT NOT NULL,
         seq INTEGER NOT NULL,
@@ -52,7 +54,7 @@ export const knowledgeMigrations: readonly Migration[] = [
         kind TEXT NOT NULL CHECK (kind IN ('put', 'delete')),
         payload TEXT,
         PRIMARY KEY (origin, seq)
-      ) WITHOUT ROWID;
+      );
       CREATE INDEX kb_ops_doc ON kb_ops(doc_id, hlc);
       CREATE INDEX kb_ops_hlc ON kb_ops(hlc);
       CREATE TABLE kb_version (origin TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;

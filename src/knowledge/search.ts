@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import { validateCollection } from './ids.ts';
-import { parseQuery, toFtsExpression } from './query.ts';
+import { parseQuery, toFtsExpression, toWordsExpression } from './query.ts';
 import { clampInt } from './reads.ts';
 
 export interface SearchOptions {
@@ -64,7 +64,11 @@ interface Candidate { id: number; rank: number }
 interface Detail { snippet: string; ordinal: number; heading: string; text: string; docId: string; title: string; source: string; collection: string }
 
 export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {}): SearchResult[] {
-  const expr = toFtsExpression(parseQuery(query), opts.mode ?? 'all');
+  const terms = parseQuery(query);
+  const exprs: Record<IndexName, string | null> = {
+    kb_fts: toFtsExpression(terms, opts.mode ?? 'all'),
+    kb_fts_porter: toWordsExpression(terms, opts.mode ?? 'all'),
+  };
   const collection = opts.collection === undefined || opts.collection === '' ? undefined : validateCollection(opts.collection);
   const tag = opts.tag === undefined || opts.tag === '' ? undefined : opts.tag;
   const limit = clampInt(opts.limit, 10, 1, 100);
@@ -73,9 +77,11 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   const filterArgs = [collection, tag].filter((v) => v !== undefined);
   const scores = new Map<number, { score: number; index: IndexName }>();
   for (const index of INDEXES) {
+    const expr = exprs[index];
+    if (expr === null) continue;
     const weight = index === 'kb_fts' ? 1 : STEM_WEIGHT;
     const sql = candidatesSql(index, { collection: collection !== undefined, tag: tag !== undefined });
-    for (const c of runFts(() => cached(db, sql).all(expr, ...filterArgs, want) as Candidate[])) {
+    for (const c of runFts(index, () => cached(db, sql).all(expr, ...filterArgs, want) as Candidate[])) {
       const prev = scores.get(c.id);
       scores.set(c.id, { score: (prev?.score ?? 0) - c.rank * weight, index: prev?.index ?? index });
     }
@@ -83,7 +89,7 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   const ranked = [...scores.entries()].sort((a, b) => b[1].score - a[1].score || a[0] - b[0]).slice(offset, want);
   const { open, close } = opts.highlight ?? { open: '**', close: '**' };
   return ranked.flatMap(([rowid, { score, index }]) => {
-    const d = runFts(() => cached(db, detailSql(index)).get(open, close, expr, rowid) as Detail | undefined);
+    const d = runFts(index, () => cached(db, detailSql(index)).get(open, close, exprs[index], rowid) as Detail | undefined);
     if (!d) return [];
     return [{
       id: `${d.docId}#${d.ordinal}`, docId: d.docId, title: d.title, source: d.source, collection: d.collection,
@@ -92,11 +98,13 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   });
 }
 
-// The expression is built from quoted strings only, so an FTS5 error here is a bug; still, never let SQLite's text out.
-function runFts<T>(run: () => T): T {
+// Expressions are built from quoted strings only, so an FTS5 error is a bug; still, never let SQLite's text out. The
+// stem index only adds recall: if a term splits into more tokens than expected (a phrase it cannot match), skip it.
+function runFts<T>(index: IndexName, run: () => T): T {
   try {
     return run();
   } catch (err) {
+    if (index === 'kb_fts_porter' && err instanceof Error && /phrase queries are not supported/.test(err.message)) return [] as T;
     if (err instanceof Error && /fts5|syntax/i.test(err.message)) {
       throw new ClientError('Search query could not be parsed', { param: 'q', code: 'invalid_query' });
     }

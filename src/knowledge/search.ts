@@ -25,13 +25,13 @@ export interface SearchResult {
   source: string;
   collection: string;
   heading: string;
-  /** Higher is better. */
+  /** Higher is better; exact-word matches come before stem-only ones whatever their scores. */
   score: number;
   snippet: string;
   text: string;
 }
 
-// Stem-only matches count for less than exact ones.
+// Scores of stem-only matches are scaled down so they read as weaker than exact ones.
 const STEM_WEIGHT = 0.5;
 const INDEXES = ['kb_fts', 'kb_fts_porter'] as const;
 type IndexName = (typeof INDEXES)[number];
@@ -75,18 +75,22 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   const offset = clampInt(opts.offset, 0, 0, 10_000);
   const want = offset + limit;
   const filterArgs = [collection, tag].filter((v) => v !== undefined);
-  const scores = new Map<number, { score: number; index: IndexName }>();
+  // Exact-word matches rank first; the stem index is asked only when they do not fill the page, since it is the
+  // costlier half of a query on a common word and would mostly return the same chunks.
+  const ranked: [number, { score: number; index: IndexName }][] = [];
+  const seen = new Set<number>();
   for (const index of INDEXES) {
     const expr = exprs[index];
-    if (expr === null) continue;
+    if (expr === null || ranked.length >= want) continue;
     const weight = index === 'kb_fts' ? 1 : STEM_WEIGHT;
     const sql = candidatesSql(index, { collection: collection !== undefined, tag: tag !== undefined });
     for (const c of runFts(index, () => cached(db, sql).all(expr, ...filterArgs, want) as Candidate[])) {
-      const prev = scores.get(c.id);
-      scores.set(c.id, { score: (prev?.score ?? 0) - c.rank * weight, index: prev?.index ?? index });
+      if (seen.has(c.id) || ranked.length >= want) continue;
+      seen.add(c.id);
+      ranked.push([c.id, { score: -c.rank * weight, index }]);
     }
   }
-  const ranked = [...scores.entries()].sort((a, b) => b[1].score - a[1].score || a[0] - b[0]).slice(offset, want);
+  ranked.splice(0, offset);
   const { open, close } = opts.highlight ?? { open: '**', close: '**' };
   return ranked.flatMap(([rowid, { score, index }]) => {
     const d = runFts(index, () => cached(db, detailSql(index)).get(open, close, exprs[index], rowid) as Detail | undefined);

@@ -40,6 +40,19 @@ test('quoted phrases match words in order only; word* matches prefixes; stems ma
   assert.deepEqual(store.search('creme brulee').map((r) => r.docId), ['accents']);
 });
 
+test('exact-word matches come before stem-only matches', (t) => {
+  const db = openDatabase(':memory:');
+  t.after(() => db.close());
+  const store = new KnowledgeStore(db, 'n');
+  store.putMany([
+    { id: 'stem-only', title: 'Jumped', text: 'He jumped. He jumped again. Jumped jumped.' },
+    { id: 'exact', text: 'A long note that mentions jumping once among many other words of no interest at all.' },
+  ]);
+  const results = store.search('jumping');
+  assert.deepEqual(results.map((r) => r.docId), ['exact', 'stem-only']);
+  assert.match(results[1].snippet, /\*\*jumped\*\*/i);
+});
+
 test('snippets highlight the matched words with the requested markers', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());

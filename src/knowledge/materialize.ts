@@ -18,6 +18,7 @@ export class Materializer {
   #deleteChunks;
   #upsertDoc;
   #insertChunk;
+  #countChunks;
 
   constructor(db: Db) {
     this.#docById = db.prepare<[string], DocRow>(
@@ -37,10 +38,15 @@ export class Materializer {
         hlc = excluded.hlc, origin = excluded.origin, deleted = excluded.deleted
       RETURNING num`);
     this.#insertChunk = db.prepare('INSERT INTO kb_chunks (doc_num, ordinal, heading, text) VALUES (?, ?, ?, ?)');
+    this.#countChunks = db.prepare<[number], number>('SELECT count(*) FROM kb_chunks WHERE doc_num = ?').pluck();
   }
 
   doc(id: string): DocRow | undefined {
     return this.#docById.get(id);
+  }
+
+  chunkCount(docNum: number): number {
+    return this.#countChunks.get(docNum) ?? 0;
   }
 
   put(docId: string, hlc: string, origin: string, p: PutPayload): number {

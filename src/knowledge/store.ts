@@ -74,12 +74,13 @@ export class KnowledgeStore {
   /** Writes many documents in one transaction (the fast path for ingestion); identical re-adds record nothing. */
   putMany(docs: readonly DocumentInput[]): PutResult[] {
     const prepared = docs.map((d) => this.#prepare(d));
-    return this.db.transaction(() => prepared.map(({ id, payload }) => {
+    return this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
       const existing = this.#m.doc(id);
-      if (existing && !existing.deleted && sameContent(existing, payload)) return { id, status: 'unchanged' as const, chunks: -1 };
+      const live = existing !== undefined && !existing.deleted;
+      if (live && sameContent(existing, payload)) return { id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
       this.#local(id, 'put', payload);
-      return { id, status: existing && !existing.deleted ? 'updated' as const : 'created' as const, chunks: payload.chunks.length };
-    }))().map((r) => (r.chunks >= 0 ? r : { ...r, chunks: this.#chunkCount(r.id) }));
+      return { id, status: live ? 'updated' : 'created', chunks: payload.chunks.length };
+    }))();
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
@@ -214,10 +215,6 @@ export class KnowledgeStore {
   #materialize(op: KnowledgeOp): void {
     if (op.kind === 'put') this.#m.put(op.docId, op.hlc, op.origin, op.payload as PutPayload);
     else this.#m.delete(op.docId, op.hlc, op.origin, op.payload as DeletePayload, this.#now());
-  }
-
-  #chunkCount(id: string): number {
-    return this.db.prepare<[string], number>('SELECT count(*) FROM kb_chunks c JOIN kb_docs d ON d.num = c.doc_num WHERE d.id = ?').pluck().get(id) ?? 0;
   }
 }
 

@@ -19,14 +19,14 @@ function harness(t: { after(fn: () => void): void }) {
   let output = '';
   const opened: string[] = [];
   let open = 0;
-  const run = async (args: string[], stdin?: string) => {
+  const run = async (args: string[], stdin?: string, isTTY = false) => {
     output = '';
     const cmd = kbCommand(async ({ dataDir }) => {
       opened.push(String(dataDir));
       const db = openDatabase(join(dataDir!, 'node.db'));
       open++;
       return { store: new KnowledgeStore(db, 'cli-node'), close: () => { db.close(); open--; } };
-    }, { stdout: { write: (s: string) => { output += s; } }, stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]) });
+    }, { stdout: { write: (s: string) => { output += s; return true; }, isTTY }, stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]) });
     cmd.exitOverride();
     await cmd.parseAsync([...args, '--data-dir', join(dir, 'data')], { from: 'user' });
     return output;
@@ -45,6 +45,14 @@ test('add ingests files and globs under --root, then reports unchanged on a re-r
   assert.equal(openCount(), 0, 'the store is closed after each command');
   await assert.rejects(run(['add', '../outside.md', '--root', dir]), ClientError);
   assert.equal(openCount(), 0);
+});
+
+test('on a terminal, add shows a progress bar with rate and ETA instead of one line per document', async (t) => {
+  const { dir, run } = harness(t);
+  const out = await run(['add', 'notes', '--root', dir], undefined, true);
+  assert.match(out, /2\/2 files \| 2 chunks \| \d+ chunks\/s \| ETA/);
+  assert.doesNotMatch(out, /created\s+default:/);
+  assert.match(out, /2 documents \(2 created/);
 });
 
 test('add - reads stdin; ls, search, stats and rm work on what was added', async (t) => {

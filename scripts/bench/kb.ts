@@ -74,7 +74,10 @@ const dir = args.db ? null : mkdtempSync(join(tmpdir(), 'kb-bench-'));
 const file = args.db ?? join(dir!, 'bench.db');
 const reuse = args.db !== undefined && existsSync(args.db);
 const db = openDatabase(file);
+// Connection tuning a deployment may choose; the defaults (2 MiB page cache, no mmap) are what openDatabase gives.
 if (process.env.KB_CACHE_MB) db.pragma(`cache_size = -${Number(process.env.KB_CACHE_MB) * 1024}`);
+if (process.env.KB_MMAP_MB) db.pragma(`mmap_size = ${Number(process.env.KB_MMAP_MB) * 1048576}`);
+console.log(`sqlite: cache_size ${db.pragma('cache_size', { simple: true })}, mmap_size ${db.pragma('mmap_size', { simple: true })}`);
 const store = new KnowledgeStore(db, 'bench-node');
 
 // Wall time suffers when other processes share the CPUs, so ingest also reports the rate per CPU-second of this process.

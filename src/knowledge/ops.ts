@@ -1,0 +1,63 @@
+// The replicable operations: self-contained, JSON-serialisable records of every change to the knowledge base.
+import { z } from 'zod';
+import { ClientError } from '../core/errors.ts';
+import type { ChunkSpan } from './chunk.ts';
+
+export interface PutPayload {
+  collection: string;
+  source: string;
+  title: string;
+  tags: string[];
+  meta: Record<string, unknown>;
+  text: string;
+  hash: string;
+  updatedAt: number;
+  chunks: ChunkSpan[];
+}
+
+export interface DeletePayload { collection: string; source: string }
+
+export interface KnowledgeOp {
+  origin: string;
+  seq: number;
+  hlc: string;
+  docId: string;
+  kind: 'put' | 'delete';
+  /** Null once compaction has dropped a superseded op's content: the op still fills its place in the sequence. */
+  payload: PutPayload | DeletePayload | null;
+}
+
+/** Highest contiguous sequence number seen from each origin. */
+export type VersionVector = Record<string, number>;
+
+const span = z.object({ heading: z.string(), start: z.number().int().min(0), end: z.number().int().min(0) });
+const putPayload = z.object({
+  collection: z.string(), source: z.string(), title: z.string(), tags: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()), text: z.string(), hash: z.string(), updatedAt: z.number(), chunks: z.array(span),
+});
+const deletePayload = z.object({ collection: z.string(), source: z.string() });
+const opSchema = z.object({
+  origin: z.string().min(1).max(256),
+  seq: z.number().int().positive(),
+  hlc: z.string().min(1).max(300),
+  docId: z.string(),
+  kind: z.enum(['put', 'delete']),
+  payload: z.unknown(),
+});
+
+/** Checks an op that arrived from elsewhere before it touches the database. */
+export function parseOp(input: unknown): KnowledgeOp {
+  const r = opSchema.safeParse(input);
+  if (!r.success) throw new ClientError(`Malformed knowledge op: ${r.error.issues[0]?.message ?? 'invalid'}`, { code: 'invalid_op' });
+  const op = r.data;
+  if (op.payload === null) return { ...op, payload: null };
+  const p = (op.kind === 'put' ? putPayload : deletePayload).safeParse(op.payload);
+  if (!p.success) throw new ClientError(`Malformed ${op.kind} payload: ${p.error.issues[0]?.message ?? 'invalid'}`, { code: 'invalid_op' });
+  if (op.kind === 'put') {
+    const put = p.data as PutPayload;
+    if (put.chunks.some((c) => c.end <= c.start || c.end > put.text.length)) {
+      throw new ClientError('Chunk span outside the document text', { code: 'invalid_op' });
+    }
+  }
+  return { ...op, payload: p.data as PutPayload | DeletePayload };
+}

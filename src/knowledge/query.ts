@@ -1,0 +1,54 @@
+// Turns a user's search text into an FTS5 expression in which every term is a quoted string, so no input is FTS5 syntax.
+import { ClientError } from '../core/errors.ts';
+
+export const MAX_QUERY_CHARS = 4096;
+const MAX_TERMS = 64;
+const WORDLIKE = /[\p{L}\p{N}]/u;
+// Only for "any term" matching, where these would match nearly every chunk and drown the ranking.
+const STOPWORDS = new Set(('a an and are as at be but by for from has have how i in is it of on or that the this to was what when '
+  + 'where which who why will with you your do does can could should would me my we our').split(' '));
+
+export interface ParsedTerm { text: string; phrase: boolean; prefix: boolean }
+
+/** Phrases in double quotes, `word*` prefixes, other words as-is; characters FTS5 treats as syntax never reach it unquoted. */
+export function parseQuery(input: unknown): ParsedTerm[] {
+  if (typeof input !== 'string' || input.trim() === '') throw new ClientError('Search query is empty', { param: 'q', code: 'empty_query' });
+  if (input.length > MAX_QUERY_CHARS) {
+    throw new ClientError(`Search query is longer than ${MAX_QUERY_CHARS} characters`, { param: 'q', code: 'query_too_long' });
+  }
+  const terms: ParsedTerm[] = [];
+  const re = /"([^"]*)"?|(\S+)/g;
+  for (let m = re.exec(input); m && terms.length < MAX_TERMS; m = re.exec(input)) {
+    if (m[1] !== undefined) {
+      if (WORDLIKE.test(m[1])) terms.push({ text: m[1], phrase: true, prefix: false });
+      continue;
+    }
+    const prefix = /^[^*]*[\p{L}\p{N}]{2}\*$/u.test(m[2]);
+    const text = m[2].replace(/\*+$/, '');
+    if (WORDLIKE.test(text)) terms.push({ text, phrase: false, prefix });
+  }
+  if (terms.length === 0) throw new ClientError('Search query has no searchable words', { param: 'q', code: 'empty_query' });
+  return terms;
+}
+
+/** `all`: every term must match (search box); `any`: rank by whichever terms match (questions, for RAG). */
+export function toFtsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string {
+  return contentTerms(terms, mode).map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(mode === 'any' ? ' OR ' : ' ');
+}
+
+/**
+ * The same query for an index without positions, or null when it cannot express it: phrases (and words that split into
+ * several tokens, like `foo-bar`) need positions, and prefixes are left to the exact index, whose words are not stemmed.
+ */
+export function toWordsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string | null {
+  const used = contentTerms(terms, mode);
+  const single = used.filter((t) => !t.prefix && /^[\p{L}\p{N}\p{M}]+$/u.test(t.text));
+  if (single.length === 0 || (mode === 'all' && single.length < used.length)) return null;
+  return single.map((t) => `"${t.text}"`).join(mode === 'any' ? ' OR ' : ' ');
+}
+
+function contentTerms(terms: readonly ParsedTerm[], mode: 'all' | 'any'): readonly ParsedTerm[] {
+  if (mode === 'all') return terms;
+  const content = terms.filter((t) => t.phrase || t.prefix || !STOPWORDS.has(t.text.toLowerCase()));
+  return content.length > 0 ? content : terms;
+}

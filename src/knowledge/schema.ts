@@ -1,0 +1,63 @@
+// Knowledge-base tables: documents with tombstones, chunks, two FTS5 indexes derived from them, and the op log.
+import type { Migration } from '../core/database.ts';
+
+export const knowledgeMigrations: readonly Migration[] = [
+  {
+    id: 'knowledge/001-docs',
+    up: `
+      CREATE TABLE kb_docs (
+        num INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        collection TEXT NOT NULL,
+        source TEXT NOT NULL,
+        title TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        meta TEXT NOT NULL DEFAULT '{}',
+        text TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        hlc TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        deleted INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX kb_docs_collection ON kb_docs(collection, deleted);
+      CREATE TABLE kb_chunks (
+        id INTEGER PRIMARY KEY,
+        doc_num INTEGER NOT NULL,
+        ordinal INTEGER NOT NULL,
+        heading TEXT NOT NULL,
+        text TEXT NOT NULL,
+        UNIQUE (doc_num, ordinal)
+      );
+      -- The FTS tables read their content through this view; tombstoned documents have no chunks, so they are never indexed.
+      CREATE VIEW kb_chunk_content AS
+        SELECT c.id AS id, d.title AS title, c.heading AS heading, c.text AS text
+        FROM kb_chunks c JOIN kb_docs d ON d.num = c.doc_num;
+      CREATE VIRTUAL TABLE kb_fts USING fts5(title, heading, text,
+        content = 'kb_chunk_content', content_rowid = 'id', tokenize = "unicode61 remove_diacritics 2");
+      -- Stems only widen recall for single words, so the second index keeps no positions (detail=column): smaller, faster to write.
+      CREATE VIRTUAL TABLE kb_fts_porter USING fts5(title, heading, text,
+        content = 'kb_chunk_content', content_rowid = 'id', tokenize = "porter unicode61 remove_diacritics 2", detail = 'column');
+      INSERT INTO kb_fts(kb_fts, rank) VALUES ('rank', 'bm25(4.0, 2.0, 1.0)');
+      INSERT INTO kb_fts_porter(kb_fts_porter, rank) VALUES ('rank', 'bm25(4.0, 2.0, 1.0)');
+    `,
+  },
+  {
+    id: 'knowledge/002-ops',
+    up: `
+      -- A rowid table, not WITHOUT ROWID: payloads hold whole documents, and big rows belong outside the key B-tree.
+      CREATE TABLE kb_ops (
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        hlc TEXT NOT NULL,
+        doc_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('put', 'delete')),
+        payload TEXT,
+        PRIMARY KEY (origin, seq)
+      );
+      CREATE INDEX kb_ops_doc ON kb_ops(doc_id, hlc);
+      CREATE INDEX kb_ops_hlc ON kb_ops(hlc);
+      CREATE TABLE kb_version (origin TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
+];

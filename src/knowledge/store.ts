@@ -1,0 +1,224 @@
+// The knowledge store: every local change is an op in the log (next seq, new HLC) applied last-writer-wins, as remote ops are.
+import type { Db } from '../core/database.ts';
+import { migrate } from '../core/database.ts';
+import { ClientError } from '../core/errors.ts';
+import { chunkText } from './chunk.ts';
+import type { ChunkSpan } from './chunk.ts';
+import { compareHlc, encodeHlc, HybridClock } from './hlc.ts';
+import { DEFAULT_COLLECTION, sha256, stableDocId, validateCollection, validateDocId } from './ids.ts';
+import { Materializer } from './materialize.ts';
+import type { DocRow } from './materialize.ts';
+import { parseOp } from './ops.ts';
+import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
+import { knowledgeMigrations } from './schema.ts';
+import { listDocuments, readDocument, readStats } from './reads.ts';
+import type { DocumentFilter, KnowledgeStats, StoredDocument } from './reads.ts';
+import { searchKnowledge } from './search.ts';
+import type { SearchOptions, SearchResult } from './search.ts';
+
+export interface DocumentInput {
+  id?: string;
+  collection?: string;
+  source?: string;
+  title?: string;
+  tags?: string[];
+  meta?: Record<string, unknown>;
+  text: string;
+  /** Chunks from an ingester that knows the format; plain paragraph chunking otherwise. */
+  chunks?: ChunkSpan[];
+}
+
+export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
+export type ApplyResult = 'applied' | 'stale' | 'duplicate';
+
+interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null }
+
+export class KnowledgeStore {
+  readonly db: Db;
+  readonly origin: string;
+  readonly clock: HybridClock;
+  #now: () => number;
+  #m: Materializer;
+  #insertOp;
+  #hasOp;
+  #version;
+  #setVersion;
+  #latestDocHlc;
+  #opsFrom;
+  #origins;
+
+  constructor(db: Db, origin: string, opts: { now?: () => number; maxDriftMs?: number } = {}) {
+    if (!origin || /\s/.test(origin)) throw new ClientError('Knowledge store origin id must be a non-empty string without spaces');
+    migrate(db, knowledgeMigrations);
+    this.db = db;
+    this.origin = origin;
+    this.#now = opts.now ?? Date.now;
+    const last = db.prepare<[], { hlc: string | null }>('SELECT max(hlc) AS hlc FROM kb_ops').get()?.hlc ?? null;
+    this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
+    this.#m = new Materializer(db);
+    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#hasOp = db.prepare<[string, number], { 1: number }>('SELECT 1 FROM kb_ops WHERE origin = ? AND seq = ?').pluck();
+    this.#version = db.prepare<[string], number>('SELECT max_seq FROM kb_version WHERE origin = ?').pluck();
+    this.#setVersion = db.prepare(
+      'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
+    this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
+    this.#opsFrom = db.prepare<[string, number, number], OpRow>(
+      'SELECT origin, seq, hlc, doc_id, kind, payload FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?');
+    this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
+  }
+
+  put(doc: DocumentInput): PutResult {
+    return this.putMany([doc])[0];
+  }
+
+  /** Writes many documents in one transaction (the fast path for ingestion); identical re-adds record nothing. */
+  putMany(docs: readonly DocumentInput[]): PutResult[] {
+    const prepared = docs.map((d) => this.#prepare(d));
+    return this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
+      const existing = this.#m.doc(id);
+      const live = existing !== undefined && !existing.deleted;
+      if (live && sameContent(existing, payload)) return { id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
+      this.#local(id, 'put', payload);
+      return { id, status: live ? 'updated' : 'created', chunks: payload.chunks.length };
+    }))();
+  }
+
+  /** Deletes (tombstones) a document; false when there is no live document with that id. */
+  remove(id: string): boolean {
+    validateDocId(id);
+    return this.db.transaction(() => {
+      const existing = this.#m.doc(id);
+      if (!existing || existing.deleted) return false;
+      this.#local(id, 'delete', { collection: existing.collection, source: existing.source });
+      return true;
+    })();
+  }
+
+  /** Applies an op from another node; safe to repeat and to receive out of order. */
+  applyRemote(input: unknown): ApplyResult {
+    const op = parseOp(input);
+    validateDocId(op.docId, 'docId');
+    return this.db.transaction((): ApplyResult => {
+      if (this.#hasOp.get(op.origin, op.seq)) return 'duplicate';
+      this.clock.receive(op.hlc);
+      const existing = this.#m.doc(op.docId);
+      const current = existing?.hlc ?? this.#latestDocHlc.get(op.docId) ?? null;
+      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, op.payload === null ? null : JSON.stringify(op.payload));
+      let seq = this.#version.get(op.origin) ?? 0;
+      while (this.#hasOp.get(op.origin, seq + 1)) seq++;
+      this.#setVersion.run(op.origin, seq);
+      if (op.payload === null) return 'stale';
+      const cmp = current === null ? 1 : compareHlc(op.hlc, current);
+      // Equal HLCs mean the same writer and instant; a delete then wins so a removal is never undone.
+      const wins = cmp > 0 || (cmp === 0 && op.kind === 'delete' && !existing?.deleted);
+      if (!wins) return 'stale';
+      this.#materialize(op);
+      return 'applied';
+    })();
+  }
+
+  versionVector(): VersionVector {
+    return Object.fromEntries(this.#origins.all().map((r) => [r.origin, r.max_seq]));
+  }
+
+  /** Ops the holder of `since` has not seen, per origin in sequence order, at most `limit`; page by asking again. */
+  opsSince(since: VersionVector, limit = 1000): KnowledgeOp[] {
+    const out: KnowledgeOp[] = [];
+    for (const { origin } of this.#origins.all()) {
+      if (out.length >= limit) break;
+      for (const r of this.#opsFrom.all(origin, since[origin] ?? 0, limit - out.length)) {
+        out.push({ origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Forgets tombstones older than the horizon that every given peer vector covers, and drops the content of superseded
+   * ops (the op rows stay, so sequences have no gaps). A node away longer than the horizon needs a snapshot.
+   */
+  compactTombstones(horizonMs: number, peersVectors: readonly VersionVector[] = []): { tombstones: number; ops: number } {
+    const cutoff = encodeHlc({ wall: Math.max(0, this.#now() - horizonMs), counter: 0, origin: '' });
+    const covered = (origin: string, seq: number) => peersVectors.every((v) => (v[origin] ?? 0) >= seq);
+    return this.db.transaction(() => {
+      let tombstones = 0;
+      let ops = 0;
+      const dead = this.db.prepare<[string], { num: number; id: string; hlc: string }>(
+        'SELECT num, id, hlc FROM kb_docs WHERE deleted = 1 AND hlc < ?').all(cutoff);
+      const opOf = this.db.prepare<[string, string], { origin: string; seq: number }>('SELECT origin, seq FROM kb_ops WHERE doc_id = ? AND hlc = ?');
+      const drop = this.db.prepare('DELETE FROM kb_docs WHERE num = ?');
+      for (const d of dead) {
+        const op = opOf.get(d.id, d.hlc);
+        if (op && !covered(op.origin, op.seq)) continue;
+        drop.run(d.num);
+        tombstones++;
+      }
+      const superseded = this.db.prepare<[string], { origin: string; seq: number }>(`
+        SELECT origin, seq FROM kb_ops o WHERE o.payload IS NOT NULL AND o.kind = 'put' AND o.hlc < ?
+          AND EXISTS (SELECT 1 FROM kb_ops n WHERE n.doc_id = o.doc_id AND n.hlc > o.hlc)`).all(cutoff);
+      const strip = this.db.prepare('UPDATE kb_ops SET payload = NULL WHERE origin = ? AND seq = ?');
+      for (const o of superseded) {
+        if (!covered(o.origin, o.seq)) continue;
+        strip.run(o.origin, o.seq);
+        ops++;
+      }
+      return { tombstones, ops };
+    })();
+  }
+
+  get(id: string): StoredDocument | null {
+    return readDocument(this.db, validateDocId(id));
+  }
+
+  list(filter: DocumentFilter = {}): StoredDocument[] {
+    return listDocuments(this.db, filter);
+  }
+
+  search(query: string, opts: SearchOptions = {}): SearchResult[] {
+    return searchKnowledge(this.db, query, opts);
+  }
+
+  stats(): KnowledgeStats {
+    return readStats(this.db);
+  }
+
+  /** Recomputes both FTS indexes from the chunk rows (they are derived data, never replicated). */
+  rebuildIndex(): void {
+    this.db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('rebuild'); INSERT INTO kb_fts_porter(kb_fts_porter) VALUES ('rebuild');");
+  }
+
+  #prepare(d: DocumentInput): { id: string; payload: PutPayload } {
+    if (typeof d.text !== 'string') throw new ClientError('Document text must be a string', { param: 'text' });
+    const collection = validateCollection(d.collection ?? DEFAULT_COLLECTION);
+    const source = d.source ?? '';
+    const id = d.id !== undefined ? validateDocId(d.id) : stableDocId(collection, source || `text-${sha256(d.text).slice(0, 16)}`);
+    const tags = [...new Set((d.tags ?? []).map((t) => String(t).trim()).filter(Boolean))].sort();
+    const chunks = d.chunks ?? chunkText(d.text);
+    if (chunks.some((c) => c.end <= c.start || c.end > d.text.length)) throw new ClientError('Chunk span outside the document text');
+    return {
+      id,
+      payload: {
+        collection, source, title: d.title || source || id, tags, meta: d.meta ?? {}, text: d.text,
+        hash: sha256(d.text), updatedAt: this.#now(), chunks,
+      },
+    };
+  }
+
+  #local(docId: string, kind: 'put' | 'delete', payload: PutPayload | DeletePayload): void {
+    const seq = (this.#version.get(this.origin) ?? 0) + 1;
+    const op: KnowledgeOp = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind, payload };
+    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, JSON.stringify(payload));
+    this.#setVersion.run(this.origin, seq);
+    this.#materialize(op);
+  }
+
+  #materialize(op: KnowledgeOp): void {
+    if (op.kind === 'put') this.#m.put(op.docId, op.hlc, op.origin, op.payload as PutPayload);
+    else this.#m.delete(op.docId, op.hlc, op.origin, op.payload as DeletePayload, this.#now());
+  }
+}
+
+function sameContent(row: DocRow, p: PutPayload): boolean {
+  return row.hash === p.hash && row.title === p.title && row.source === p.source && row.collection === p.collection
+    && row.tags === JSON.stringify(p.tags) && row.meta === JSON.stringify(p.meta);
+}

@@ -1,6 +1,6 @@
 // Picks a chain, orders its targets by the chain's strategy and walks them through the resilience wrappers until one answers.
 import type { ChatRequest } from '../core/openai.ts';
-import type { NodeConfig, RouterSettings, TargetConfig } from '../config/index.ts';
+import type { ChainConfig, NodeConfig, RouterSettings, TargetConfig } from '../config/index.ts';
 import { FlowRouterError, PermissionError, UpstreamError } from '../core/errors.ts';
 import type { Attempt, PeerFallback, PriceLookup, RequestMeta, Routed, RoutedCall, RouterLogger, SendToTarget, TargetProbe } from './types.ts';
 import { preferModel, selectChain, upstreamModel } from './select.ts';
@@ -124,18 +124,25 @@ export class Router {
       this.peerFallback && !meta.forwarded ? () => this.peerFallback!(req, meta) : undefined);
   }
 
+  /** The chain a request goes to (documented order: named chain, route rule, chain serving the model, default). */
+  chainFor(req: { model: string }, meta: RequestMeta, config: NodeConfig = this.config): { chain: ChainConfig; byModel: boolean; rule?: string } {
+    const chat = req as ChatRequest;
+    let rule: string | undefined;
+    const picked = selectChain(config, chat, () => {
+      const r = matchRoute(config.routes, chat, meta, () => promptTokens(req));
+      rule = r?.name;
+      return r && config.chains.get(r.chain);
+    });
+    return { ...picked, rule };
+  }
+
   /** Tries a chain's targets for any kind of call (chat, embeddings, legacy completions). */
   async walk<T>(req: { model: string }, meta: RequestMeta, call: (target: TargetConfig, model: string) => Promise<T>,
     lastResort?: () => Promise<{ peerId: string; result: T }>, usable: (t: TargetConfig) => boolean = () => true): Promise<RoutedCall<T>> {
     const config = this.config;
     const tokens = () => promptTokens(req);
     const chat = req as ChatRequest;
-    let rule: string | undefined;
-    const { chain, byModel } = selectChain(config, chat, () => {
-      const r = matchRoute(config.routes, chat, meta, tokens);
-      rule = r?.name;
-      return r && config.chains.get(r.chain);
-    });
+    const { chain, byModel, rule } = this.chainFor(req, meta, config);
     if (meta.allowedChains && !meta.allowedChains.names.includes(chain.name)) {
       throw new PermissionError(`The key "${meta.allowedChains.holder}" may not use the chain "${chain.name}"; allowed: ${meta.allowedChains.names.join(', ')}`, 'chain_not_allowed');
     }

@@ -1,5 +1,5 @@
 // The admin HTTP API for client keys (/admin/keys): closed unless an admin key is configured, and then only for its holder.
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { NodeConfig } from '../config/index.ts';
 import { AuthError, ClientError, PermissionError } from '../core/errors.ts';
 import { presentedKey, secretsEqual } from './credentials.ts';
@@ -63,17 +63,35 @@ export function spentOf(budgets: Budgets, rec: KeyRecord): number | undefined {
   return rec.budgetUsd === undefined ? undefined : budgets.spent(rec.id, rec.budgetPeriod ?? 'month');
 }
 
+/** Requires the admin key; with none configured the endpoint is closed, never open. */
+export function requireAdminKey(config: () => NodeConfig): (request: FastifyRequest) => void {
+  return (request) => {
+    const adminKey = config().auth.adminKey;
+    if (!adminKey) {
+      throw new PermissionError('The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: ${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"', 'admin_disabled');
+    }
+    const presented = presentedKey(request.headers);
+    if (!presented || !secretsEqual(presented, adminKey)) throw new AuthError('Invalid or missing admin key', 'invalid_admin_key');
+  };
+}
+
+/**
+ * Guards operator endpoints (knowledge writes, status, metrics, dashboard): open in single-user mode on a
+ * loopback node, the admin key as soon as auth is on (an admin key is set or `auth.mode: required`).
+ */
+export function operatorGuard(config: () => NodeConfig): (request: FastifyRequest) => void {
+  const admin = requireAdminKey(config);
+  return (request) => {
+    const { auth } = config();
+    if (auth.adminKey || auth.mode === 'required') admin(request);
+  };
+}
+
 /** Register with `{ prefix: '/admin' }`. */
 export function adminRoutes(tenancy: Tenancy, config: () => NodeConfig): FastifyPluginAsync {
   return async (app) => {
-    app.addHook('onRequest', async (request) => {
-      const adminKey = config().auth.adminKey;
-      if (!adminKey) {
-        throw new PermissionError('The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: ${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"', 'admin_disabled');
-      }
-      const presented = presentedKey(request.headers);
-      if (!presented || !secretsEqual(presented, adminKey)) throw new AuthError('Invalid or missing admin key', 'invalid_admin_key');
-    });
+    const guard = requireAdminKey(config);
+    app.addHook('onRequest', async (request) => guard(request));
 
     app.post('/keys', { schema: { body: createKeySchema } }, async (request, reply) => {
       const { name, ...rest } = request.body as CreateKeyBody;

@@ -8,3 +8,4 @@ export { prettyStream, formatPrettyLine } from './pretty.ts';
 export { summaryFromMetrics, type DashboardSummary, type SummaryOptions, type TargetSummary, type TokenRow } from './summary.ts';
 export { opsRoutes, type OpsRoutesOptions } from './routes.ts';
 export { adminKeyGuard, presentedKey } from './guard.ts';
+export { gracefulShutdown, exitOnSignals, type ShutdownOptions, type ShutdownReport, type StopStep, type ShutdownLogger } from './lifecycle.ts';

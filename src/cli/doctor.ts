@@ -1,7 +1,7 @@
 // `flowrouter doctor`: checks what a node needs before it starts and prints a ✓/✗ table; exits 1 when a check fails.
 import { Command } from 'commander';
 import { defaultDataDir, type NodeConfig } from '../config/index.ts';
-import { checkDatabase, checkNodeVersion, checkPort, checkReachable, meshPorts, nodeIsRunning, upstreamEndpoints, type CheckResult } from '../ops/index.ts';
+import { checkDatabase, checkNodeVersion, checkPort, checkReachable, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, type CheckResult } from '../ops/index.ts';
 import { configFrom, withConfigFlags, type CommonFlags } from './common.ts';
 
 export interface DoctorOptions {
@@ -23,7 +23,10 @@ export async function runDoctor(flags: CommonFlags, opts: DoctorOptions): Promis
   }
   results.push(...checkDatabase(config?.server.dataDir ?? flags.dataDir ?? defaultDataDir(env)));
   if (!config) return results;
-  results.push(...await Promise.all(upstreamEndpoints(config).map((e) => checkReachable(e, opts.timeoutMs))));
+  const endpoints = upstreamEndpoints(config);
+  const reachability = await Promise.all(endpoints.map((e) => checkReachable(e, opts.timeoutMs)));
+  const chains = judgeChains(config, reachability, endpoints);
+  results.push(...reachability, ...chains);
   // The mesh's config section may be newer than this build's schema: read it from the validated raw data, leniently.
   const mesh = (config.raw as Record<string, unknown>).mesh;
   if (mesh !== undefined) {
@@ -37,7 +40,7 @@ export async function runDoctor(flags: CommonFlags, opts: DoctorOptions): Promis
 
 export function formatResults(results: CheckResult[]): string {
   const width = Math.max(...results.map((r) => r.name.length));
-  return results.map((r) => `${r.ok ? '✓' : '✗'} ${r.name.padEnd(width)}  ${r.detail}`).join('\n');
+  return results.map((r) => `${r.warn ? '!' : r.ok ? '✓' : '✗'} ${r.name.padEnd(width)}  ${r.detail}`).join('\n');
 }
 
 export function doctorCommand(write: (text: string) => void = (t) => process.stdout.write(t)): Command {
@@ -46,7 +49,8 @@ export function doctorCommand(write: (text: string) => void = (t) => process.std
     .action(async (flags: CommonFlags & { timeout: string }) => {
       const results = await runDoctor(flags, { timeoutMs: Math.max(1, Number(flags.timeout) || 3000) });
       const failed = results.filter((r) => !r.ok).length;
-      write(`${formatResults(results)}\n${failed ? `${failed} check(s) failed` : 'all checks passed'}\n`);
+      const warned = results.filter((r) => r.warn).length;
+      write(`${formatResults(results)}\n${failed ? `${failed} check(s) failed` : 'all checks passed'}${warned ? `, ${warned} warning(s)` : ''}\n`);
       if (failed) process.exitCode = 1;
     });
 }

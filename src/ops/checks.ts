@@ -4,11 +4,13 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { NodeConfig } from '../config/index.ts';
-import { providers } from '../providers/index.ts';
+import { providers, type ProviderAccount } from '../providers/index.ts';
 
 export interface CheckResult {
   name: string;
   ok: boolean;
+  /** Passed, but worth a look (e.g. one fallback upstream of a chain is down). */
+  warn?: boolean;
   detail: string;
 }
 
@@ -46,22 +48,54 @@ export interface Endpoint {
   users: string[];
 }
 
-/** Every upstream host:port the config makes the node talk to (an account's URL, else its provider's public API). */
+/** The host and port an account sends to: its URL, else its provider's public API; undefined when neither is set. */
+export function endpointOf(a: ProviderAccount): { host: string; port: number } | undefined {
+  const base = a.baseUrl || providers[a.type]?.defaultBaseUrl;
+  if (!base) return undefined;
+  const url = new URL(base);
+  return { host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (url.protocol === 'https:' ? 443 : 80) };
+}
+
+/** Every upstream host:port the config makes the node talk to, once each. */
 export function upstreamEndpoints(config: NodeConfig): Endpoint[] {
   const accounts = new Map([...config.accounts.values()].map((a) => [a.name, a]));
   for (const chain of config.chains.values()) for (const t of chain.targets) if (t.account) accounts.set(t.account.name, t.account);
   const byAddress = new Map<string, Endpoint>();
   for (const a of accounts.values()) {
-    const base = a.baseUrl || providers[a.type]?.defaultBaseUrl;
-    if (!base) continue;
-    const url = new URL(base);
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
-    const key = `${host}:${port}`;
-    const e = byAddress.get(key) ?? byAddress.set(key, { host, port, users: [] }).get(key)!;
+    const at = endpointOf(a);
+    if (!at) continue;
+    const key = `${at.host}:${at.port}`;
+    const e = byAddress.get(key) ?? byAddress.set(key, { ...at, users: [] }).get(key)!;
     e.users.push(a.name);
   }
   return [...byAddress.values()];
+}
+
+/**
+ * One result per chain: it passes when at least one of its targets is reachable (knowledge targets always are).
+ * An unreachable upstream whose every chain still has a reachable target is downgraded to a warning.
+ */
+export function judgeChains(config: NodeConfig, reachability: CheckResult[], endpoints: Endpoint[]): CheckResult[] {
+  const reachable = new Set(endpoints.filter((_e, i) => reachability[i].ok).map((e) => `${e.host}:${e.port}`));
+  const keyOf = (a?: ProviderAccount) => { const e = a && endpointOf(a); return e ? `${e.host}:${e.port}` : undefined; };
+  const servedBy = new Map<string, string[]>();
+  const results: CheckResult[] = [];
+  for (const chain of config.chains.values()) {
+    const up = chain.targets.filter((t) => t.kind === 'knowledge' || reachable.has(keyOf(t.account) ?? ''));
+    results.push({ name: `chain ${chain.name}`, ok: up.length > 0, detail: up.length > 0
+      ? `${up.length} of ${chain.targets.length} target(s) reachable` : `no target reachable (${chain.targets.map((t) => t.id).join(', ')})` });
+    for (const t of chain.targets) {
+      const k = keyOf(t.account);
+      if (k) servedBy.set(k, [...(servedBy.get(k) ?? []), chain.name]);
+    }
+  }
+  const chainOk = new Map(results.map((r) => [r.name.slice('chain '.length), r.ok]));
+  endpoints.forEach((e, i) => {
+    const r = reachability[i];
+    const chains = servedBy.get(`${e.host}:${e.port}`) ?? [];
+    if (!r.ok && chains.length > 0 && chains.every((c) => chainOk.get(c))) reachability[i] = { ...r, ok: true, warn: true };
+  });
+  return results;
 }
 
 /** Opens a TCP connection and closes it at once: nothing is sent, so no key ever leaves. */

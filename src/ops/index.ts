@@ -9,4 +9,4 @@ export { summaryFromMetrics, type DashboardSummary, type SummaryOptions, type Ta
 export { opsRoutes, type OpsRoutesOptions } from './routes.ts';
 export { adminKeyGuard, presentedKey } from './guard.ts';
 export { gracefulShutdown, exitOnSignals, type ShutdownOptions, type ShutdownReport, type StopStep, type ShutdownLogger } from './lifecycle.ts';
-export { checkDatabase, checkNodeVersion, checkPort, checkReachable, meshPorts, nodeIsRunning, upstreamEndpoints, MIN_NODE_MAJOR, type CheckResult, type Endpoint } from './checks.ts';
+export { checkDatabase, checkNodeVersion, checkPort, checkReachable, endpointOf, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, MIN_NODE_MAJOR, type CheckResult, type Endpoint } from './checks.ts';

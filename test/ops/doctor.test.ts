@@ -66,7 +66,8 @@ test('an unreachable upstream or a broken config is a ✗ and a non-zero exit', 
     assert.equal(bad.exitCode, 1);
     assert.match(bad.out, new RegExp(`^✗ upstream 127\\.0\\.0\\.1:${port} +ECONNREFUSED \\(down\\)`, 'm'));
     assert.match(bad.out, /^✓ database +.*does not exist yet/m);
-    assert.match(bad.out, /1 check\(s\) failed/);
+    assert.match(bad.out, /^✗ chain default +no target reachable \(default\/down\/m\)/m);
+    assert.match(bad.out, /2 check\(s\) failed/);
 
     writeFileSync(file, 'chains:\n  default:\n    - model: m\n      provider: nowhere\n');
     const broken = await runCli(['--config', file, '--data-dir', dir.path]);
@@ -74,6 +75,24 @@ test('an unreachable upstream or a broken config is a ✗ and a non-zero exit', 
     assert.match(broken.out, /^✗ config +.*nowhere/m);
   } finally {
     dir.remove();
+  }
+});
+
+test('a down fallback upstream is a warning while its chain still has a reachable target', async () => {
+  const fake = await startFakeOpenAI();
+  const dir = tempDir();
+  try {
+    const port = await closedPort();
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:${port}/v1\n    - model: m\n      provider: openai\n      key: k\n      url: ${fake.url}\n`);
+    const { out, exitCode } = await runCli(['--config', file, '--data-dir', dir.path, '--timeout', '1000']);
+    assert.equal(exitCode, 0, out);
+    assert.match(out, new RegExp(`^! upstream 127\\.0\\.0\\.1:${port} +ECONNREFUSED`, 'm'));
+    assert.match(out, /^✓ chain default +1 of 2 target\(s\) reachable/m);
+    assert.match(out, /all checks passed, 1 warning\(s\)/);
+  } finally {
+    dir.remove();
+    await fake.close();
   }
 });
 
@@ -110,7 +129,7 @@ test('without a mesh section no port is checked', async () => {
     writeFileSync(file, 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
     assert.equal(results.some((r) => r.name.startsWith('mesh')), false);
-    assert.deepEqual(results.map((r) => r.name), ['node', 'config', 'database', 'upstream 127.0.0.1:1']);
+    assert.deepEqual(results.map((r) => r.name), ['node', 'config', 'database', 'upstream 127.0.0.1:1', 'chain default']);
   } finally {
     dir.remove();
   }

@@ -1,7 +1,9 @@
 // Graceful shutdown of a real node: a slow stream in flight finishes, new requests are refused, stop steps run in order after.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
+import { join } from 'node:path';
 import { closeTransport } from '../../src/providers/index.ts';
 import { gracefulShutdown } from '../../src/ops/index.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
@@ -119,5 +121,37 @@ test('a stream still running at the deadline is cut and shutdown completes on ti
   } finally {
     await fake.close();
     await t.stop().catch(() => {});
+  }
+});
+
+test('SIGTERM on a node process lets the running stream finish, then the process exits 0', async () => {
+  const fake = await startFakeOpenAI(slowStream(6, 100));
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'fixtures/signal-node.ts'), fake.url],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 15_000);
+      proc.stdout!.on('data', () => { const m = /listening (\S+)/.exec(out); if (m) { clearTimeout(timer); resolve(m[1]); } });
+    });
+    const res = await streamRequest(url);
+    const reader = res.body!.getReader();
+    await reader.read();
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    let text = '';
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    assert.match(text, /data: \[DONE\]\n\n$/);
+    assert.equal(await exited, 0);
+    assert.match(out, /shutting down/);
+    assert.match(out, /database closed\nshut down \{"ms":\d+,"forced":false,"failed":\[\]\}/);
+  } finally {
+    if (proc.exitCode === null) proc.kill('SIGKILL');
+    await fake.close();
   }
 });

@@ -67,6 +67,34 @@ test('a request every target fails is counted with its error status', async () =
   assert.equal(value(await scrape(), 'flowrouter_requests_total{chain="none",target="none",status="400"}'), 1);
 });
 
+test('a client that goes away mid-stream is counted as 499 and leaves nothing in flight', async () => {
+  h.fake.handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] };
+    const timer = setInterval(() => res.write(`data: ${JSON.stringify(chunk)}\n\n`), 20);
+    res.on('close', () => clearInterval(timer));
+    return true;
+  };
+  try {
+    const ac = new AbortController();
+    const res = await fetch(`${h.url}/v1/chat/completions`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'endless' }], stream: true }),
+    });
+    await res.body!.getReader().read();
+    assert.equal(value(await scrape(), 'flowrouter_in_flight_requests'), 1);
+    ac.abort();
+    const series = 'flowrouter_requests_total{chain="default",target="default/openai/gpt-4o-mini",status="499"}';
+    const until = Date.now() + 5000;
+    while (!(await scrape()).includes(series) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    const text = await scrape();
+    assert.equal(value(text, series), 1);
+    assert.equal(value(text, 'flowrouter_in_flight_requests'), 0);
+  } finally {
+    h.fake.handler = null;
+  }
+});
+
 test('breaker, knowledge-base, mesh and replication gauges mirror their sources at scrape time', async () => {
   lag = 4.25;
   const text = await scrape();

@@ -8,7 +8,8 @@ import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
 import { Router, type RequestMeta, type Routed } from './router/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
-import { PriceTable } from './usage/index.ts';
+import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
+import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
 
 /** A step on the chat path that wraps the next one (tenancy → usage → cache → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
@@ -40,6 +41,9 @@ export class FlowRouterNode {
   readonly router: Router;
   readonly app: FastifyInstance;
   readonly prices: PriceTable;
+  readonly cache: CacheStore;
+  readonly usage: UsageLedger;
+  readonly shadow: ShadowSampler;
   private started = false;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
@@ -47,7 +51,13 @@ export class FlowRouterNode {
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
     this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
-    this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    this.cache = new CacheStore(this.db, config.cache);
+    this.usage = new UsageLedger(this.db, config.usage);
+    this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: () => this.router.currentConfig,
+      send: (target, req, ctx) => this.sendToTarget(target, req, ctx), chat: (req, meta) => this.router.chat(req, meta) });
+    const services = this.services();
+    this.app = buildGateway(services, { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), authenticate: services.authenticate });
   }
 
   /** The one "send to target" seam: a provider account behind the shared transport. */
@@ -64,7 +74,12 @@ export class FlowRouterNode {
       const routed: Routed = await this.router.chat(req, meta);
       return { result: routed.result, headers: routeHeaders(routed) };
     };
-    const layers: ChatLayer[] = [];
+    const config = () => this.router.currentConfig;
+    const layers: ChatLayer[] = [
+      usageLayer({ ledger: this.usage, prices: this.prices, config, onAnswer: (req, meta, row, answer) => this.shadow.observe(req, meta, row, answer) }),
+      cacheLayer({ store: this.cache, config }),
+      normalizeLayer(() => config().normalize.enabled),
+    ];
     return layers.reduceRight((next, layer) => layer(next), routerService);
   }
 
@@ -118,7 +133,10 @@ export class FlowRouterNode {
   async stop(): Promise<void> {
     this.started = false;
     await this.app.close();
+    await this.shadow.stop();
     await closeTransport();
+    this.usage.stop();
+    this.cache.persistRecency();
     if (this.db.open) this.db.close();
   }
 }

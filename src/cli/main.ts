@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { FlowRouterNode, VERSION } from '../node.ts';
 import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
+import { usageCommand } from './usage.ts';
+import { compareCommand } from './compare.ts';
 
 const program = new Command('flowrouter')
   .description('Sovereign LLM gateway: one OpenAI-compatible endpoint, fallback chains, token saving, knowledge and a mesh')
@@ -49,5 +51,8 @@ withConfigFlags(program.command('check-config').description('validate a config f
       exitWithError(err);
     }
   });
+
+program.addCommand(usageCommand());
+program.addCommand(compareCommand());
 
 await program.parseAsync(process.argv);

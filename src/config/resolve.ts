@@ -227,11 +227,11 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
 
 type RawShadow = NonNullable<Exclude<RawConfig['chains'][string], unknown[]>['shadow']>;
 
-/** The shadow target is another target's id (any chain) or an inline target spec. */
+/** The shadow target is another target's id (of any chain, or an inline shadow target named before) or an inline target spec. */
 function shadowOf(chain: string, s: RawShadow, chains: Map<string, ChainConfig>, accounts: Map<string, ProviderAccount>): ShadowConfig {
   let target: TargetConfig | undefined;
   if (typeof s.target === 'string') {
-    for (const c of chains.values()) target ??= c.targets.find((t) => t.id === s.target);
+    for (const c of chains.values()) target ??= c.targets.find((t) => t.id === s.target) ?? (c.shadow?.target.id === s.target ? c.shadow.target : undefined);
     if (!target) throw new ConfigError(`chains.${chain}.shadow.target: no target has the id "${s.target}"`);
   } else {
     target = targetOf(`${chain}.shadow`, 0, s.target, accounts);

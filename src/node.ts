@@ -52,7 +52,7 @@ export class FlowRouterNode {
     this.prices = new PriceTable(config.raw.prices);
     this.router = new Router({ config, send: (target, req, ctx) => this.sendToTarget(target, req, ctx) });
     this.cache = new CacheStore(this.db, config.cache);
-    this.usage = new UsageLedger(this.db, config.usage);
+    this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: () => this.router.currentConfig,
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), chat: (req, meta) => this.router.chat(req, meta) });
     const services = this.services();

@@ -118,7 +118,7 @@ export const configSchema = z.object({
   }).strict().optional(),
   normalize: z.object({ enabled: z.boolean().optional() }).strict().optional(),
   usage: z.object({
-    /** `ack`: a request's row is committed before its response ends (crash-safe); `batch`: flushed every flush_ms. */
+    /** `ack`: a request's row is journaled before its response ends (crash-safe); `batch`: only flushed every flush_ms. */
     write: z.enum(['ack', 'batch']).optional(),
     flush_ms: z.number().int().positive().optional(),
   }).strict().optional(),

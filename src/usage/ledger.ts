@@ -1,4 +1,5 @@
-// The usage ledger: one row per chat request, queued in memory and written in batched transactions.
+// The usage ledger: one row per chat request, queued in memory and written in batched transactions, with a journal for crashes.
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { migrate, type Db } from '../core/database.ts';
 
 const MIGRATIONS = [{
@@ -18,7 +19,8 @@ const MIGRATIONS = [{
     cache TEXT NOT NULL,
     tokens_saved INTEGER NOT NULL
   );
-  CREATE INDEX usage_ledger_ts ON usage_ledger (ts);`,
+  CREATE INDEX usage_ledger_ts ON usage_ledger (ts);
+  CREATE UNIQUE INDEX usage_ledger_request ON usage_ledger (request_id);`,
 }];
 
 export interface UsageRow {
@@ -49,9 +51,14 @@ export interface UsageRow {
 }
 
 export interface LedgerOptions {
-  /** `ack`: every record() commits before returning (with whatever is queued); `batch`: a timer flushes the queue. */
-  write: 'ack' | 'batch';
+  /** Queued rows are committed in one transaction this often. */
   flushMs: number;
+  /**
+   * An append-only file each row is written to (one write(2), no fsync) before record() returns, and which is
+   * emptied once its rows are committed: a killed process leaves its unflushed rows here, replayed on the next start.
+   * Without it, a crash loses up to flushMs of rows.
+   */
+  journal?: string;
 }
 
 export class UsageLedger {
@@ -60,18 +67,37 @@ export class UsageLedger {
   private queue: UsageRow[] = [];
   private timer: NodeJS.Timeout | null = null;
   private readonly insertMany: (rows: UsageRow[]) => void;
+  private journalFd: number | null = null;
 
   constructor(db: Db, opts: LedgerOptions) {
     this.db = db;
     this.opts = opts;
     migrate(db, MIGRATIONS);
-    const insert = db.prepare(`INSERT INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
+    // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
+    const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved)
       VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
       @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved)`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
       for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0 });
     });
+    if (opts.journal) {
+      this.replay(opts.journal);
+      this.journalFd = openSync(opts.journal, 'a');
+    }
+  }
+
+  /** Commits the rows a killed process left in the journal (a torn last line is skipped), then empties it. */
+  private replay(file: string): void {
+    if (!existsSync(file)) return;
+    const rows: UsageRow[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      try { rows.push(JSON.parse(line)); } catch { /* the write the kill interrupted */ }
+    }
+    if (rows.length > 0) this.insertMany(rows);
+    const fd = openSync(file, 'r+');
+    try { ftruncateSync(fd, 0); } finally { closeSync(fd); }
   }
 
   get database(): Db {
@@ -79,22 +105,25 @@ export class UsageLedger {
   }
 
   record(row: UsageRow): void {
+    if (this.journalFd !== null) writeSync(this.journalFd, `${JSON.stringify(row)}\n`);
     this.queue.push(row);
-    if (this.opts.write === 'ack') this.flush();
-    else this.timer ??= setTimeout(() => { this.timer = null; this.flush(); }, this.opts.flushMs);
+    this.timer ??= setTimeout(() => { this.timer = null; this.flush(); }, this.opts.flushMs);
   }
 
-  /** Writes every queued row in one transaction. */
+  /** Writes every queued row in one transaction, then empties the journal (everything in it is now committed). */
   flush(): void {
     if (this.queue.length === 0 || !this.db.open) return;
     const rows = this.queue;
     this.queue = [];
     this.insertMany(rows);
+    if (this.journalFd !== null) ftruncateSync(this.journalFd, 0);
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.flush();
+    if (this.journalFd !== null) closeSync(this.journalFd);
+    this.journalFd = null;
   }
 }

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { openDatabase } from '../../src/core/database.ts';
 import { parseConfig, resolveConfig } from '../../src/config/index.ts';
 import { PriceTable, UsageLedger, usageCsv, usageLayer, usageSummary } from '../../src/usage/index.ts';
@@ -27,12 +28,13 @@ test('usage groups by client key id, and the CSV has a line per client, day and 
   const dir = tempDir();
   const db = openDatabase(join(dir.path, 'flowrouter.db'));
   try {
-    const ledger = new UsageLedger(db, { write: 'ack', flushMs: 50 });
+    const ledger = new UsageLedger(db, { flushMs: 50 });
     const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
     await call(service, 'alice');
     await call(service, 'alice');
     await call(service, 'bob');
     await call(service, undefined);
+    ledger.flush();
     const byClient = usageSummary(db, 'client');
     const alice = byClient.find((r) => r.key === 'alice')!;
     assert.equal(alice.requests, 2);
@@ -49,11 +51,11 @@ test('usage groups by client key id, and the CSV has a line per client, day and 
   }
 });
 
-test('in batch mode rows reach the database within the flush window, and stop() writes the rest', async () => {
+test('rows reach the database within the flush window, and stop() writes the rest', async () => {
   const dir = tempDir();
   const db = openDatabase(join(dir.path, 'flowrouter.db'));
   try {
-    const ledger = new UsageLedger(db, { write: 'batch', flushMs: 20 });
+    const ledger = new UsageLedger(db, { flushMs: 20 });
     const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
     const count = () => (db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
     await call(service, 'a');
@@ -75,10 +77,11 @@ test('`flowrouter usage` prints a readable table and the CSV from the node datab
   const file = join(dir.path, 'flowrouter.db');
   const db = openDatabase(file);
   try {
-    const ledger = new UsageLedger(db, { write: 'ack', flushMs: 50 });
+    const ledger = new UsageLedger(db, { flushMs: 50 });
     const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
     await call(service, 'alice');
     await call(service, 'bob');
+    ledger.stop();
     let printed = '';
     const open = () => openDatabase(file);
     await usageCommand(open, (t) => { printed += t; }).parseAsync(['--by', 'client'], { from: 'user' });
@@ -90,6 +93,32 @@ test('`flowrouter usage` prints a readable table and the CSV from the node datab
     await usageCommand(open, (t) => { printed += t; }).parseAsync(['--csv'], { from: 'user' });
     assert.match(printed, /^day,client,model,/);
     assert.equal(printed.trim().split('\n').length, 3);
+  } finally {
+    db.close();
+    dir.remove();
+  }
+});
+
+test('rows journaled but not yet committed when the process died are committed by the next ledger on that journal', async () => {
+  const dir = tempDir();
+  const file = join(dir.path, 'flowrouter.db');
+  const journal = join(dir.path, 'usage.journal');
+  const db = openDatabase(file);
+  try {
+    const dead = new UsageLedger(db, { flushMs: 60_000, journal });
+    const service = usageLayer({ ledger: dead, prices: new PriceTable(), config: () => config })(answer);
+    await call(service, 'a');
+    await call(service, 'b');
+    appendFileSync(journal, '{"ts": 1, "requestId": "torn');
+    // No flush, no stop: as after a SIGKILL, the rows exist only in the journal.
+    const count = () => (db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
+    assert.equal(count(), 0);
+    const next = new UsageLedger(db, { flushMs: 50, journal });
+    assert.equal(count(), 2);
+    assert.equal(readFileSync(journal, 'utf8'), '');
+    next.stop();
+    dead.stop();
+    assert.equal(count(), 2);
   } finally {
     db.close();
     dir.remove();

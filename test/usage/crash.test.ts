@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/core/database.ts';
+import { UsageLedger } from '../../src/usage/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 import { tempDir } from '../helpers.ts';
 
@@ -51,8 +52,10 @@ test('the ledger loses nothing acknowledged when the process is killed mid-load'
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));
     assert.equal(await exited, 'SIGKILL');
+    // Reopen as the next start of the node would: the ledger replays what the killed process had only journaled.
     const db = openDatabase(join(dir.path, 'flowrouter.db'));
     try {
+      new UsageLedger(db, { flushMs: 50, journal: join(dir.path, 'usage.journal') }).stop();
       const has = db.prepare('SELECT 1 FROM usage_ledger WHERE request_id = ?');
       const missing = acked.filter((id) => !has.get(id));
       assert.ok(acked.length >= ACKED_BEFORE_KILL);

@@ -31,6 +31,7 @@ async function post(body: Record<string, unknown>) {
 }
 
 function rowOf(requestId: string): any {
+  gw.node.usage.flush();
   return gw.node.db.prepare('SELECT * FROM usage_ledger WHERE request_id = ?').get(requestId);
 }
 
@@ -81,6 +82,7 @@ test('an error is recorded with its status, code and the target that failed', as
     const { status } = await post({ messages: [{ role: 'user', content: 'fail' }] });
     assert.equal(status, 502);
     // Error replies carry no x-request-id: the newest row is this request's.
+    gw.node.usage.flush();
     const row: any = gw.node.db.prepare('SELECT * FROM usage_ledger ORDER BY id DESC LIMIT 1').get();
     assert.equal(row.status, 502);
     assert.equal(row.error_code, 'all_targets_failed');
@@ -116,6 +118,7 @@ test('tokens saved by normalization are recorded, and the same template with oth
 
 test('GET /v1/usage groups totals by model, target and day, and validates its query', async () => {
   const byModel = await (await fetch(`${gw.baseURL}/usage?by=model`)).json() as any;
+  gw.node.usage.flush();
   const total = (gw.node.db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
   const row = byModel.data.find((r: any) => r.key === 'gpt-4o-mini');
   assert.equal(row.requests, total);

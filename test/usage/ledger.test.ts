@@ -143,3 +143,33 @@ test('GET /v1/usage/export.csv gives one billing line per client, day and model'
   assert.equal(model, 'gpt-4o-mini');
   assert.ok(Number(requests) >= 8);
 });
+
+test('a stream the client abandons is recorded as 499 with the tokens it got so far', async () => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => { release = r; });
+  fake.handler = async (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`data: ${JSON.stringify({ id: 'a', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: 'first words' }, finish_reason: null }] })}\n\n`);
+    await held;
+    res.end();
+    return req !== null;
+  };
+  try {
+    const ac = new AbortController();
+    const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'abandon' }] }) });
+    const id = res.headers.get('x-request-id')!;
+    const reader = res.body!.getReader();
+    await reader.read();
+    ac.abort();
+    let row: any;
+    const deadline = Date.now() + 5000;
+    while (!(row = rowOf(id)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(row.status, 499);
+    assert.equal(row.error_code, 'client_closed_request');
+    assert.equal(row.usage_source, 'estimated');
+    assert.equal(row.completion_tokens, 2);
+  } finally {
+    release();
+    fake.handler = null;
+  }
+});

@@ -1,26 +1,30 @@
 // Wires one Flow Router node: config → database → providers → router → gateway, with one start() and one stop().
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
 import { UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
-import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
 import { openaiHeaders } from './providers/openai/index.ts';
+import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
-import { PriceTable } from './usage/index.ts';
-import { Tenancy, accountFor, adminRoutes, exposureWarnings } from './tenancy/index.ts';
+import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
+import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
+import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, secretsEqual } from './tenancy/index.ts';
+import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
+import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
+import { nodeIdentity } from './node-identity.ts';
 
-/** A step on the chat path that wraps the next one (tenancy → usage → cache → router). */
+/** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
 
 export const VERSION = '0.1.0';
 
 export interface NodeOptions {
   /** Logger settings for fastify (false in tests). */
-  logger?: boolean | Record<string, unknown>;
+  logger?: FastifyServerOptions['logger'];
   /** Where start-up warnings go (stderr by default). */
   warn?: (message: string) => void;
 }
@@ -54,23 +58,61 @@ export class FlowRouterNode {
   readonly app: FastifyInstance;
   readonly prices: PriceTable;
   readonly tenancy: Tenancy;
+  readonly cache: CacheStore;
+  readonly usage: UsageLedger;
+  readonly shadow: ShadowSampler;
+  readonly metrics: Metrics;
+  /** Opened in start(): its origin id is the node's identity, which is loaded asynchronously. */
+  knowledge?: KnowledgeStore;
+  /** The node's stable id (its mesh peer id), known once started. */
+  nodeId?: string;
   private readonly warn: (message: string) => void;
   private started = false;
   private configWatcher?: ConfigWatcher;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
     this.config = config;
+    this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
-    this.tenancy = new Tenancy({ db: this.db, config: () => this.router.currentConfig, prices: this.prices });
+    this.metrics = createMetrics();
+    const current = () => this.router.currentConfig;
+    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });
+    this.cache = new CacheStore(this.db, config.cache);
+    this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
     this.router = new Router({
       config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), probe: (target, signal) => this.probeTarget(target, signal),
     });
-    this.app.register(routerRoutes, { router: this.router });
-    this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
-    this.app.register(adminRoutes(this.tenancy, () => this.router.currentConfig), { prefix: '/admin' });
+    this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current,
+      send: (target, req, ctx) => this.sendToTarget(target, req, ctx), chat: (req, meta) => this.router.chat(req, meta) });
+    this.metrics.setSources({
+      breakers: () => this.router.status().targets.map((t) => ({ target: t.id, state: t.breaker.state })),
+      kb: () => { const s = this.knowledge?.stats(); return { documents: s?.documents ?? 0, chunks: s?.chunks ?? 0 }; },
+    });
+    this.registerRoutes();
+  }
+
+  private registerRoutes(): void {
+    const current = () => this.router.currentConfig;
+    const guard = operatorGuard(current);
+    this.app.register(adminRoutes(this.tenancy, current), { prefix: '/admin' });
+    this.app.register(async (scope) => {
+      scope.addHook('onRequest', async (request) => guard(request));
+      await scope.register(routerRoutes, { router: this.router });
+    });
+    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), authenticate: (headers) => guard({ headers } as never) });
+    // Registered now, loaded at listen(): by then start() has opened the store.
+    this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
+    const isAdmin = (key: string) => { const admin = current().auth.adminKey; return !!admin && secretsEqual(key, admin); };
+    const authOn = () => !!current().auth.adminKey || current().auth.mode === 'required';
+    const adminOnly = adminKeyGuard(isAdmin);
+    this.app.register(opsRoutes, {
+      metrics: this.metrics,
+      guard: (request) => (authOn() ? adminOnly(request) : undefined),
+      summary: () => summaryFromMetrics(this.metrics, { targets: () => this.router.status().targets.map((t) => t.id) }),
+    });
   }
 
   /** Health check for OpenAI-compatible accounts: GET /models. Other kinds have none. */
@@ -94,21 +136,33 @@ export class FlowRouterNode {
     this.configWatcher.start();
   }
 
-  /** The one "send to target" seam: a provider account behind the shared transport. */
+  /** The one "send to target" seam: a provider account behind the shared transport, or the knowledge base. */
   private async sendToTarget(target: TargetConfig, req: ChatRequest, ctx: SendContext): Promise<ChatResult> {
-    if (target.kind !== 'provider' || !target.account) {
-      throw new UpstreamError('server', `target ${target.id}: ${target.kind} targets are not available on this node`);
+    const tctx = { model: req.model, ...idAndTime(ctx.requestId) };
+    if (target.kind === 'knowledge') {
+      if (!this.knowledge) throw new UpstreamError('server', `target ${target.id}: the knowledge base is not open`);
+      return answerFromKnowledge(this.knowledge, req, target.collection, tctx).result;
     }
-    return sendChat(providerOf(target), accountFor(target.account, ctx.accounts), req, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal);
+    if (!target.account) throw new UpstreamError('server', `target ${target.id}: no provider account`);
+    return sendChat(providerOf(target), accountFor(target.account, ctx.accounts), req, tctx, ctx.signal);
   }
 
-  /** The chat path, outermost layer first; each capability adds its layer here. */
+  /** The chat path, outermost layer first. */
   private chatService(): ChatService {
     const routerService: ChatService = async (req: ChatRequest, meta: RequestMeta) => {
       const routed: Routed = await this.router.chat(req, meta);
       return { result: routed.result, headers: routeHeaders(routed) };
     };
-    const layers: ChatLayer[] = [this.tenancy.chatLayer];
+    const config = () => this.router.currentConfig;
+    const layers: ChatLayer[] = [
+      metricsLayer(this.metrics, (model, usage) => this.prices.costOf(model, usage)),
+      requestLogLayer({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) }),
+      this.tenancy.chatLayer,
+      usageLayer({ ledger: this.usage, prices: this.prices, config, onAnswer: (req, meta, row, answer) => this.shadow.observe(req, meta, row, answer) }),
+      ragLayer({ store: () => this.knowledge, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
+      cacheLayer({ store: this.cache, config }),
+      normalizeLayer(() => config().normalize.enabled),
+    ];
     return layers.reduceRight((next, layer) => layer(next), routerService);
   }
 
@@ -152,8 +206,11 @@ export class FlowRouterNode {
     return [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: 'flowrouter' }));
   }
 
-  /** Listens on the configured host and port; returns the bound address. */
+  /** Opens the knowledge base under the node's identity, then listens on the configured host and port. */
   async start(): Promise<{ host: string; port: number; url: string }> {
+    const identity = await nodeIdentity(this.config.server.dataDir);
+    this.nodeId = identity.peerId;
+    this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
@@ -168,13 +225,23 @@ export class FlowRouterNode {
     return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
   }
 
+  /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
   async stop(): Promise<void> {
     this.started = false;
     this.configWatcher?.stop();
-    await this.router.stop();
-    await this.app.close();
-    await closeTransport();
-    if (this.db.open) this.db.close();
+    await gracefulShutdown({
+      app: this.app,
+      graceMs: this.config.server.shutdownGraceMs,
+      log: this.app.log,
+      stopFns: [
+        { name: 'router', stop: () => this.router.stop() },
+        { name: 'shadow', stop: () => this.shadow.stop() },
+        { name: 'transport', stop: () => closeTransport() },
+        { name: 'usage ledger', stop: () => this.usage.stop() },
+        { name: 'cache', stop: () => this.cache.persistRecency() },
+        { name: 'metrics', stop: () => this.metrics.stop() },
+        { name: 'database', stop: () => { if (this.db.open) this.db.close(); } },
+      ],
+    });
   }
 }
-

@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { FlowRouterNode, VERSION } from '../node.ts';
 import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
 import { keysCommand } from './keys.ts';
+import { usageCommand } from './usage.ts';
+import { compareCommand } from './compare.ts';
 
 const program = new Command('flowrouter')
   .description('Sovereign LLM gateway: one OpenAI-compatible endpoint, fallback chains, token saving, knowledge and a mesh')
@@ -52,5 +54,7 @@ withConfigFlags(program.command('check-config').description('validate a config f
   });
 
 program.addCommand(keysCommand());
+program.addCommand(usageCommand());
+program.addCommand(compareCommand());
 
 await program.parseAsync(process.argv);

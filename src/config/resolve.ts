@@ -36,6 +36,27 @@ export interface ChainConfig {
   contextFallback: boolean;
   cacheTtlS?: number;
   rag?: { collection: string; topK?: number; tokenBudget?: number };
+  shadow?: ShadowConfig;
+}
+
+/** A chain's model comparison: `sample` of its traffic also goes to `target`, optionally scored by the `judge` chain. */
+export interface ShadowConfig {
+  target: TargetConfig;
+  sample: number;
+  judge?: string;
+}
+
+export interface CacheConfig {
+  enabled: boolean;
+  ttlS: number;
+  nondeterministic: boolean;
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export interface UsageConfig {
+  write: 'ack' | 'batch';
+  flushMs: number;
 }
 
 export interface ServerConfig {
@@ -74,6 +95,9 @@ export interface NodeConfig {
   /** Route rules in file order: the first match picks the chain. */
   routes: RouteRule[];
   router: RouterSettings;
+  cache: CacheConfig;
+  normalize: { enabled: boolean };
+  usage: UsageConfig;
   raw: RawConfig;
 }
 
@@ -220,6 +244,10 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
       rag: opts?.rag ? { collection: opts.rag.collection, topK: opts.rag.top_k, tokenBudget: opts.rag.token_budget } : undefined,
     });
   }
+  for (const [name, c] of Object.entries(raw.chains)) {
+    if (Array.isArray(c) || !c.shadow) continue;
+    chains.get(name)!.shadow = shadowOf(name, c.shadow, chains, accounts);
+  }
   for (const [i, r] of (raw.routes ?? []).entries()) {
     if (!chains.has(r.chain)) throw new ConfigError(`routes[${i}].chain: no chain named "${r.chain}"`);
   }
@@ -241,6 +269,30 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     tenants: tenantsOf(raw.tenants, accounts),
     routes: resolveRoutes(raw),
     router: resolveRouterSettings(raw),
+    cache: {
+      enabled: raw.cache?.enabled ?? true,
+      ttlS: raw.cache?.ttl_s ?? 3600,
+      nondeterministic: raw.cache?.nondeterministic ?? false,
+      maxEntries: raw.cache?.max_entries ?? 10_000,
+      maxBytes: Math.round((raw.cache?.max_mb ?? 256) * 1024 * 1024),
+    },
+    normalize: { enabled: raw.normalize?.enabled ?? true },
+    usage: { write: raw.usage?.write ?? 'ack', flushMs: raw.usage?.flush_ms ?? 50 },
     raw,
   };
+}
+
+type RawShadow = NonNullable<Exclude<RawConfig['chains'][string], unknown[]>['shadow']>;
+
+/** The shadow target is another target's id (of any chain, or an inline shadow target named before) or an inline target spec. */
+function shadowOf(chain: string, s: RawShadow, chains: Map<string, ChainConfig>, accounts: Map<string, ProviderAccount>): ShadowConfig {
+  let target: TargetConfig | undefined;
+  if (typeof s.target === 'string') {
+    for (const c of chains.values()) target ??= c.targets.find((t) => t.id === s.target) ?? (c.shadow?.target.id === s.target ? c.shadow.target : undefined);
+    if (!target) throw new ConfigError(`chains.${chain}.shadow.target: no target has the id "${s.target}"`);
+  } else {
+    target = targetOf(`${chain}.shadow`, 0, s.target, accounts);
+  }
+  if (s.judge && !chains.has(s.judge)) throw new ConfigError(`chains.${chain}.shadow.judge: no chain named "${s.judge}"`);
+  return { target, sample: s.sample ?? 0.1, judge: s.judge };
 }

@@ -64,6 +64,12 @@ export const chainSchema = z.union([
     context_fallback: z.boolean().optional(),
     cache_ttl_s: z.number().int().min(0).optional(),
     rag: z.object({ collection: z.string(), top_k: z.number().int().positive().optional(), token_budget: z.number().int().positive().optional() }).strict().optional(),
+    /** Model comparison: a sample of this chain's traffic is also sent to a candidate target (a target id or an inline target). */
+    shadow: z.object({
+      target: z.union([z.string().min(1), targetSchema]),
+      sample: z.number().min(0).max(1).optional(),
+      judge: z.string().min(1).optional(),
+    }).strict().optional(),
   }).strict(),
 ]);
 
@@ -128,6 +134,20 @@ export const configSchema = z.object({
   tenants: z.record(z.string(), z.object({
     accounts: z.record(z.string(), tenantAccountSchema).optional(),
   }).strict()).optional(),
+  cache: z.object({
+    enabled: z.boolean().optional(),
+    ttl_s: z.number().int().min(0).optional(),
+    /** Also cache requests with temperature > 0 (or none, which means the provider default 1). */
+    nondeterministic: z.boolean().optional(),
+    max_entries: z.number().int().positive().optional(),
+    max_mb: z.number().positive().optional(),
+  }).strict().optional(),
+  normalize: z.object({ enabled: z.boolean().optional() }).strict().optional(),
+  usage: z.object({
+    /** `ack`: a request's row is journaled before its response ends (crash-safe); `batch`: only flushed every flush_ms. */
+    write: z.enum(['ack', 'batch']).optional(),
+    flush_ms: z.number().int().positive().optional(),
+  }).strict().optional(),
   prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() }).strict()).optional(),
 }).strict();
 

@@ -1,22 +1,7 @@
 // An admin-key guard for the operator routes that browsers can pass too (HTTP Basic prompts for the key on /ui).
 import type { FastifyRequest } from 'fastify';
 import { FlowRouterError } from '../core/errors.ts';
-
-/** The key a request presents: `Authorization: Bearer <key>`, `x-api-key`, or the password of HTTP Basic. */
-export function presentedKey(headers: FastifyRequest['headers']): string | undefined {
-  const auth = headers.authorization;
-  if (typeof auth === 'string') {
-    const [scheme, value = ''] = auth.split(' ', 2);
-    if (/^bearer$/i.test(scheme)) return value.trim() || undefined;
-    if (/^basic$/i.test(scheme)) {
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      return colon >= 0 ? decoded.slice(colon + 1) || undefined : undefined;
-    }
-  }
-  const x = headers['x-api-key'];
-  return typeof x === 'string' && x !== '' ? x : undefined;
-}
+import { presentedKey } from '../tenancy/index.ts';
 
 /** Refuses requests without an admin key; the 401 asks browsers for Basic credentials so the dashboard can be opened. */
 export function adminKeyGuard(isAdminKey: (key: string) => boolean | Promise<boolean>): (request: FastifyRequest) => Promise<void> {

@@ -13,11 +13,20 @@ function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The key from `Authorization: Bearer …`, else from `x-api-key`. */
+/** The key from `Authorization: Bearer …` (or the password of HTTP Basic, so a browser can open /ui), else `x-api-key`. */
 export function presentedKey(headers: Headers): string | undefined {
-  const auth = first(headers.authorization);
-  const bearer = auth && /^Bearer\s+(.+)$/i.exec(auth.trim())?.[1];
-  const key = bearer || first(headers['x-api-key'])?.trim();
+  const auth = first(headers.authorization)?.trim();
+  let fromAuth: string | undefined;
+  if (auth) {
+    const bearer = /^Bearer\s+(.+)$/i.exec(auth)?.[1];
+    const basic = /^Basic\s+(.+)$/i.exec(auth)?.[1];
+    if (bearer) fromAuth = bearer;
+    else if (basic) {
+      const decoded = Buffer.from(basic, 'base64').toString('utf8');
+      fromAuth = decoded.includes(':') ? decoded.slice(decoded.indexOf(':') + 1) : undefined;
+    }
+  }
+  const key = fromAuth || first(headers['x-api-key'])?.trim();
   return key || undefined;
 }
 

@@ -1,2 +1,10 @@
-// Usage and cost: prices per model (the ledger and reports build on this).
+// Usage and cost: prices, the ledger and its layer, reports and endpoints, and model comparison.
 export { PriceTable, BUNDLED_PRICES, type Price } from './prices.ts';
+export { UsageLedger, type UsageRow, type LedgerOptions } from './ledger.ts';
+export { usageLayer, type UsageLayerDeps, type AnswerListener } from './layer.ts';
+export { promptFingerprint } from './fingerprint.ts';
+export { usageSummary, usageCsv, parseGroup, parseTime, USAGE_GROUPS, type UsageGroup, type UsageTotals, type UsageRange } from './report.ts';
+export { registerUsageRoutes } from './routes.ts';
+export { ShadowSampler, type ShadowDeps } from './shadow.ts';
+export { compareReport, type CompareTotals } from './compare-report.ts';
+export { agreementScore, parseJudgeScore } from './agreement.ts';

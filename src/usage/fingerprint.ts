@@ -1,0 +1,27 @@
+// A prompt's fingerprint: what stays the same across calls of one prompt template, hashed, so usage groups by task.
+import { createHash } from 'node:crypto';
+import { contentText, type ChatRequest } from '../core/openai.ts';
+import { normalizeRequest } from '../cache/index.ts';
+
+/** Quoted spans, numbers and long hex/ids are what changes between two uses of a template. */
+function mask(text: string): string {
+  return text
+    .replace(/"(?:[^"\\\n]|\\.)*"|'[^'\n]*'|`[^`\n]*`|«[^»\n]*»|“[^”\n]*”/g, '"…"')
+    .replace(/\b[0-9a-f]{8,}\b/gi, '#')
+    .replace(/\d+(?:[.,]\d+)*/g, '#');
+}
+
+/**
+ * sha256 (first 16 hex chars) over the normalized prompt's template: system/developer text as is, user text with
+ * numbers, ids and quoted spans masked, and only the role of assistant and tool turns (plus the tool names offered).
+ */
+export function promptFingerprint(req: ChatRequest): string {
+  const { request } = normalizeRequest(req);
+  const parts = request.messages.map((m) => {
+    if (m.role === 'system' || m.role === 'developer') return `${m.role}:${contentText(m.content)}`;
+    if (m.role === 'user') return `user:${mask(contentText(m.content))}`;
+    return m.role;
+  });
+  const tools = (request.tools ?? []).map((t) => t.function.name).sort().join(',');
+  return createHash('sha256').update(`${parts.join('\u0000')}\u0001${tools}`).digest('hex').slice(0, 16);
+}

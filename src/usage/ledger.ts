@@ -1,0 +1,129 @@
+// The usage ledger: one row per chat request, queued in memory and written in batched transactions, with a journal for crashes.
+import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { migrate, type Db } from '../core/database.ts';
+
+const MIGRATIONS = [{
+  id: 'usage/001-ledger',
+  up: `CREATE TABLE usage_ledger (
+    id INTEGER PRIMARY KEY,
+    ts INTEGER NOT NULL,
+    request_id TEXT NOT NULL,
+    chain TEXT, target TEXT, provider TEXT, model TEXT, client_id TEXT,
+    fingerprint TEXT NOT NULL,
+    stream INTEGER NOT NULL,
+    prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, cached_tokens INTEGER NOT NULL,
+    usage_source TEXT NOT NULL,
+    cost REAL NOT NULL, cost_saved REAL NOT NULL,
+    latency_ms REAL NOT NULL, first_byte_ms REAL,
+    status INTEGER NOT NULL, error_code TEXT,
+    cache TEXT NOT NULL,
+    tokens_saved INTEGER NOT NULL
+  );
+  CREATE INDEX usage_ledger_ts ON usage_ledger (ts);
+  CREATE UNIQUE INDEX usage_ledger_request ON usage_ledger (request_id);`,
+}];
+
+export interface UsageRow {
+  ts: number;
+  requestId: string;
+  chain: string | null;
+  target: string | null;
+  provider: string | null;
+  model: string | null;
+  clientId: string | null;
+  fingerprint: string;
+  stream: boolean;
+  promptTokens: number;
+  completionTokens: number;
+  cachedTokens: number;
+  /** `provider`: the upstream's usage; `estimated`: counted with gpt-tokenizer; `none`: nothing to count (early error). */
+  usageSource: 'provider' | 'estimated' | 'none';
+  cost: number;
+  /** For a cache hit: what the answer would have cost upstream. */
+  costSaved: number;
+  latencyMs: number;
+  firstByteMs: number | null;
+  status: number;
+  errorCode: string | null;
+  cache: 'hit' | 'miss' | 'bypass';
+  /** Tokens not sent upstream: normalization's saving, or the whole call for a cache hit. */
+  tokensSaved: number;
+}
+
+export interface LedgerOptions {
+  /** Queued rows are committed in one transaction this often. */
+  flushMs: number;
+  /**
+   * An append-only file each row is written to (one write(2), no fsync) before record() returns, and which is
+   * emptied once its rows are committed: a killed process leaves its unflushed rows here, replayed on the next start.
+   * Without it, a crash loses up to flushMs of rows.
+   */
+  journal?: string;
+}
+
+export class UsageLedger {
+  private readonly db: Db;
+  private readonly opts: LedgerOptions;
+  private queue: UsageRow[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private readonly insertMany: (rows: UsageRow[]) => void;
+  private journalFd: number | null = null;
+
+  constructor(db: Db, opts: LedgerOptions) {
+    this.db = db;
+    this.opts = opts;
+    migrate(db, MIGRATIONS);
+    // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
+    const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
+      prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved)
+      VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
+      @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved)`);
+    this.insertMany = db.transaction((rows: UsageRow[]) => {
+      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0 });
+    });
+    if (opts.journal) {
+      this.replay(opts.journal);
+      this.journalFd = openSync(opts.journal, 'a');
+    }
+  }
+
+  /** Commits the rows a killed process left in the journal (a torn last line is skipped), then empties it. */
+  private replay(file: string): void {
+    if (!existsSync(file)) return;
+    const rows: UsageRow[] = [];
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      if (!line) continue;
+      try { rows.push(JSON.parse(line)); } catch { /* the write the kill interrupted */ }
+    }
+    if (rows.length > 0) this.insertMany(rows);
+    const fd = openSync(file, 'r+');
+    try { ftruncateSync(fd, 0); } finally { closeSync(fd); }
+  }
+
+  get database(): Db {
+    return this.db;
+  }
+
+  record(row: UsageRow): void {
+    if (this.journalFd !== null) writeSync(this.journalFd, `${JSON.stringify(row)}\n`);
+    this.queue.push(row);
+    this.timer ??= setTimeout(() => { this.timer = null; this.flush(); }, this.opts.flushMs);
+  }
+
+  /** Writes every queued row in one transaction, then empties the journal (everything in it is now committed). */
+  flush(): void {
+    if (this.queue.length === 0 || !this.db.open) return;
+    const rows = this.queue;
+    this.queue = [];
+    this.insertMany(rows);
+    if (this.journalFd !== null) ftruncateSync(this.journalFd, 0);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.flush();
+    if (this.journalFd !== null) closeSync(this.journalFd);
+    this.journalFd = null;
+  }
+}

@@ -1,0 +1,84 @@
+// Reading the ledger: totals grouped by model, client, prompt, day or target over a time range, and the billing CSV.
+import type { Db } from '../core/database.ts';
+import { ClientError } from '../core/errors.ts';
+
+export const USAGE_GROUPS = ['model', 'client', 'prompt', 'day', 'target'] as const;
+export type UsageGroup = (typeof USAGE_GROUPS)[number];
+
+const GROUP_SQL: Record<UsageGroup, string> = {
+  model: "coalesce(model, '')",
+  client: "coalesce(client_id, '')",
+  prompt: 'fingerprint',
+  day: "strftime('%Y-%m-%d', ts / 1000, 'unixepoch')",
+  target: "coalesce(target, '')",
+};
+
+export interface UsageTotals {
+  key: string;
+  requests: number;
+  errors: number;
+  prompt_tokens: number;
+  completion_tokens: number;
+  cached_tokens: number;
+  cost: number;
+  cost_saved: number;
+  cache_hits: number;
+  tokens_saved: number;
+  avg_latency_ms: number;
+}
+
+export interface UsageRange {
+  /** Milliseconds since the epoch, inclusive. */
+  from?: number;
+  /** Milliseconds since the epoch, exclusive. */
+  to?: number;
+}
+
+/** Accepts epoch milliseconds or an ISO date/time; a bare date as `to` includes that whole day. */
+export function parseTime(value: string | undefined, name: 'from' | 'to'): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (/^\d+$/.test(value)) return Number(value);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw new ClientError(`${name}: expected an ISO date or epoch milliseconds, got "${value}"`, { param: name });
+  return name === 'to' && /^\d{4}-\d{2}-\d{2}$/.test(value) ? t + 86_400_000 : t;
+}
+
+export function parseGroup(value: string | undefined): UsageGroup {
+  const by = value ?? 'model';
+  if (!(USAGE_GROUPS as readonly string[]).includes(by)) throw new ClientError(`by: expected one of ${USAGE_GROUPS.join(', ')}, got "${by}"`, { param: 'by' });
+  return by as UsageGroup;
+}
+
+function where(range: UsageRange): { sql: string; params: number[] } {
+  const clauses: string[] = [];
+  const params: number[] = [];
+  if (range.from !== undefined) { clauses.push('ts >= ?'); params.push(range.from); }
+  if (range.to !== undefined) { clauses.push('ts < ?'); params.push(range.to); }
+  return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+export function usageSummary(db: Db, by: UsageGroup, range: UsageRange = {}): UsageTotals[] {
+  const w = where(range);
+  return db.prepare<number[], UsageTotals>(`SELECT ${GROUP_SQL[by]} AS key, count(*) AS requests,
+      sum(status >= 400) AS errors, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
+      sum(cached_tokens) AS cached_tokens, round(sum(cost), 8) AS cost, round(sum(cost_saved), 8) AS cost_saved,
+      sum(cache = 'hit') AS cache_hits, sum(tokens_saved) AS tokens_saved, round(avg(latency_ms), 3) AS avg_latency_ms
+    FROM usage_ledger ${w.sql} GROUP BY 1 ORDER BY cost DESC, requests DESC, key`).all(...w.params);
+}
+
+function csvField(v: unknown): string {
+  const s = String(v ?? '');
+  return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** One line per client, day and model: what billing needs. */
+export function usageCsv(db: Db, range: UsageRange = {}): string {
+  const w = where(range);
+  const rows = db.prepare<number[], Record<string, unknown>>(`SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day,
+      coalesce(client_id, '') AS client, coalesce(model, '') AS model, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
+      sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, sum(cache = 'hit') AS cache_hits,
+      round(sum(cost), 8) AS cost_usd
+    FROM usage_ledger ${w.sql} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).all(...w.params);
+  const header = ['day', 'client', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_hits', 'cost_usd'];
+  return [header.join(','), ...rows.map((r) => header.map((k) => csvField(r[k])).join(','))].join('\n') + '\n';
+}

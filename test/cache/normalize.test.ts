@@ -1,0 +1,59 @@
+// Prompt normalization: prose whitespace collapses, while code blocks, indented lines and JSON stay byte-exact.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { normalizeRequest, normalizeText } from '../../src/cache/index.ts';
+
+const cases: [string, string, string][] = [
+  ['runs of spaces collapse', 'a   b \t c', 'a b c'],
+  ['trailing spaces go', 'line   \nnext  ', 'line\nnext'],
+  ['runs of blank lines become one', 'a\n\n\n\n  \nb', 'a\n\nb'],
+  ['leading and trailing blank lines go', '\n\n\nhello\n\n\n', 'hello'],
+  ['a fenced block is untouched', 'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter   this', 'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter this'],
+  ['an unterminated fence protects the rest', 'x  y\n~~~\na   b\n\n\n', 'x y\n~~~\na   b\n\n\n'],
+  ['indented lines keep everything', 'def f():\n    return   1  \n\n\n    pass', 'def f():\n    return   1  \n\n\n    pass'],
+  ['tab-indented lines keep everything, and a blank line after them', 'a\n\tb   c\n', 'a\n\tb   c\n'],
+  ['a JSON text is untouched', '{ "a":   1,\n\n\n  "b": "x   y" }', '{ "a":   1,\n\n\n  "b": "x   y" }'],
+  ['a JSON block inside prose is untouched', 'data:\n{\n"k":   "v  w"\n}\nthen   go', 'data:\n{\n"k":   "v  w"\n}\nthen go'],
+  ['quoted and inline-code spans keep their spaces', 'say "a   b" and `x   y`  now', 'say "a   b" and `x   y` now'],
+  ['tidy text comes back as the same string', 'already tidy\n\nyes', 'already tidy\n\nyes'],
+];
+
+for (const [name, input, expected] of cases) {
+  test(`normalizeText: ${name}`, () => assert.equal(normalizeText(input), expected));
+}
+
+test('tool call arguments and image parts are never touched; unchanged requests are returned as is', () => {
+  const req = {
+    model: 'm',
+    messages: [
+      { role: 'user' as const, content: [{ type: 'text' as const, text: 'look   here' }, { type: 'image_url' as const, image_url: { url: 'data:x  y' } }] },
+      { role: 'assistant' as const, content: null, tool_calls: [{ id: '1', type: 'function' as const, function: { name: 'f', arguments: '{"q":  "a   b"}' } }] },
+      { role: 'tool' as const, tool_call_id: '1', content: '{"result":   "x  y"}' },
+    ],
+  };
+  const { request, changes } = normalizeRequest(req);
+  assert.deepEqual(request.messages[0].content, [{ type: 'text', text: 'look here' }, { type: 'image_url', image_url: { url: 'data:x  y' } }]);
+  assert.equal(request.messages[1], req.messages[1]);
+  assert.equal(request.messages[2].content, '{"result":   "x  y"}');
+  assert.deepEqual(changes, [{ before: 'look   here', after: 'look here' }]);
+  const tidy = { model: 'm', messages: [{ role: 'user' as const, content: 'fine' }] };
+  assert.equal(normalizeRequest(tidy).request, tidy);
+});
+
+// Property: whatever prose surrounds them, protected blocks come out byte for byte, and normalizing twice changes nothing.
+const spaces = fc.constantFrom(' ', '  ', '\t', '   ', '\n', '\n\n\n', ' \n');
+const word = fc.stringMatching(/^[a-z]{1,6}$/);
+const prose = fc.array(fc.oneof(word, spaces), { maxLength: 12 }).map((xs) => xs.join(''));
+const code = fc.array(fc.stringMatching(/^[ a-z=();]{0,12}$/), { minLength: 1, maxLength: 5 }).map((lines) => `\`\`\`\n${lines.join('\n')}\n\`\`\``);
+const indented = fc.array(fc.stringMatching(/^[a-z][a-z =]{0,10}$/), { minLength: 1, maxLength: 4 }).map((lines) => lines.map((l) => `    ${l}`).join('\n'));
+const json = fc.jsonValue({ maxDepth: 2 }).filter((v) => typeof v === 'object' && v !== null).map((v) => JSON.stringify(v, null, 2));
+
+test('property: code blocks, indented lines and JSON survive normalization byte-exact', () => {
+  fc.assert(fc.property(prose, fc.oneof(code, indented, json), prose, (before, block, after) => {
+    const text = `${before}\n${block}\n${after}`;
+    const out = normalizeText(text);
+    assert.ok(out.includes(block), `lost ${JSON.stringify(block)} in ${JSON.stringify(out)}`);
+    assert.equal(normalizeText(out), out);
+  }), { numRuns: 500 });
+});

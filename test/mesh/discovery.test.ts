@@ -1,0 +1,73 @@
+// Joining through one bootstrap peer and learning peers' capacity, directly and through the DHT.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
+
+test('a node joining through one bootstrap peer learns about the others and their capacity', { timeout: 30_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const a = await mesh.add({ nodeName: 'a' }, { capacity: () => capacity(['model-a']) });
+    const b = await mesh.add({ nodeName: 'b', bootstrap: [addrOf(a)] }, { capacity: () => capacity(['model-b'], { freeConcurrency: 7 }) });
+    const c = await mesh.add({ nodeName: 'c', bootstrap: [addrOf(a)] }, { capacity: () => capacity([]) });
+
+    // C was only told about A; it must find B through A (DHT routing) and get B's record over the direct protocol.
+    const rowB = await waitFor('C to see B with its capacity', () => c.peers().find((p) => p.peerId === b.peerId && p.capacity), 15_000);
+    assert.deepEqual(rowB.capacity?.models, ['model-b']);
+    assert.equal(rowB.capacity?.freeConcurrency, 7);
+    assert.equal(rowB.nodeName, 'b');
+    assert.equal(rowB.health, 'healthy');
+    const rowA = await waitFor('C to see A', () => c.peers().find((p) => p.peerId === a.peerId && p.capacity));
+    assert.deepEqual(rowA.capacity?.models, ['model-a']);
+    assert.ok(rowA.addresses.some((x) => x.startsWith('/ip4/127.0.0.1/tcp/')));
+    await waitFor('a ping RTT for A', () => c.peers().find((p) => p.peerId === a.peerId && p.rttMs !== null));
+    assert.equal(c.status().peers.healthy, 2);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('capacity records are published to the DHT and read back validated', { timeout: 30_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const a = await mesh.add({}, { capacity: () => capacity(['model-a']) });
+    const b = await mesh.add({ bootstrap: [addrOf(a)] }, { capacity: () => capacity(['model-b'], { chains: ['chain-b'] }) });
+    const c = await mesh.add({ bootstrap: [addrOf(a)] });
+    const record = await waitFor('B\'s record in the DHT', () => c.capacityFromDht(b.peerId), 15_000);
+    assert.equal(record.peerId, b.peerId);
+    assert.deepEqual(record.capacity.models, ['model-b']);
+    assert.deepEqual(record.capacity.chains, ['chain-b']);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a capacity change reaches connected peers with a higher sequence number', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    let free = 3;
+    const a = await mesh.add({}, { capacity: () => capacity(['m'], { freeConcurrency: free }) });
+    const b = await mesh.add({ bootstrap: [addrOf(a)] });
+    const first = await waitFor('B to see A', () => b.peers().find((p) => p.peerId === a.peerId && p.capacity));
+    assert.equal(first.capacity?.freeConcurrency, 3);
+    free = 0;
+    await a.refreshCapacity();
+    await waitFor('B to see A\'s new capacity', () => b.peers().find((p) => p.peerId === a.peerId && p.capacity?.freeConcurrency === 0), 5_000);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a peer whose record expires and who stops answering turns unhealthy', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const a = await mesh.add({}, { capacity: () => capacity(['m']) });
+    const b = await mesh.add({ bootstrap: [addrOf(a)] });
+    const idA = a.peerId;
+    await waitFor('B to see A healthy', () => b.peers().find((p) => p.peerId === idA && p.health === 'healthy'));
+    await a.stop();
+    const row = await waitFor('A to turn unhealthy at B', () => b.peers().find((p) => p.peerId === idA && p.health !== 'healthy'), 8_000);
+    assert.equal(row.connected, false);
+  } finally {
+    await mesh.close();
+  }
+});

@@ -81,7 +81,11 @@ async function forwardToPeer(host: Libp2p, frame: ForwardRequestFrame, a: Attemp
   const started = performance.now();
   let stream: Stream;
   try {
-    stream = await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal: a.signal });
+    // An open connection is reused directly: dialProtocol goes through the dialer and peer store on every call.
+    const open = host.getConnections(peerIdFromString(a.peerId)).find((c) => c.status === 'open');
+    stream = open
+      ? await open.newStream(FORWARD_PROTOCOL, { signal: a.signal })
+      : await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal: a.signal });
   } catch (err) {
     throw attemptError(err, a, 'while dialling');
   }

@@ -18,7 +18,9 @@ import { PeerTable } from './peer-table.ts';
 import type { ForwardOptions, MeshDeps, MeshOptions, MeshStatus, MeshTiming, PeerRow } from './types.ts';
 
 const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000 };
-const STREAM_LIMITS = { maxInboundStreams: 256, maxOutboundStreams: 256 };
+/** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
+const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 };
+const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
 /** Bound on dialling one discovered peer and on one ping. */
 const DIAL_TIMEOUT_MS = 5_000;
 
@@ -108,8 +110,8 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
       const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null };
 
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), STREAM_LIMITS);
-      await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
         if (peer.equals(host.peerId) || host.getConnections(peer).length > 0) return;

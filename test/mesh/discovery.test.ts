@@ -71,3 +71,26 @@ test('a peer whose record expires and who stops answering turns unhealthy', { ti
     await mesh.close();
   }
 });
+
+test('bootstrap peers are tagged keep-alive and gossipsub carries messages between members', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const a = await mesh.add();
+    const b = await mesh.add({ bootstrap: [addrOf(a)] });
+    await waitFor('B to connect to A', () => b.peers().find((p) => p.peerId === a.peerId && p.connected));
+    const tags = (await b.libp2p.peerStore.get(a.libp2p.peerId)).tags;
+    assert.ok([...tags.keys()].some((t) => t.startsWith('keep-alive')), 'bootstrap peer carries a keep-alive tag');
+
+    const topic = 'flowrouter/test/1';
+    const received: string[] = [];
+    b.pubsub.subscribe(topic);
+    b.pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === topic) received.push(new TextDecoder().decode(evt.detail.data)); });
+    a.pubsub.subscribe(topic);
+    await waitFor('A to see B subscribed', () => a.pubsub.getSubscribers(topic).length > 0);
+    await a.pubsub.publish(topic, new TextEncoder().encode('hello mesh'));
+    await waitFor('B to receive the message', () => received.length > 0);
+    assert.deepEqual(received, ['hello mesh']);
+  } finally {
+    await mesh.close();
+  }
+});

@@ -1,7 +1,7 @@
 // Joining through one bootstrap peer and learning peers' capacity, directly and through the DHT.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
+import { addrOf, capacity, echoServe, FAST_TIMING, request, testMesh, waitFor } from './helpers.ts';
 
 test('a node joining through one bootstrap peer learns about the others and their capacity', { timeout: 30_000 }, async () => {
   const mesh = testMesh();
@@ -90,6 +90,28 @@ test('bootstrap peers are tagged keep-alive and gossipsub carries messages betwe
     await a.pubsub.publish(topic, new TextEncoder().encode('hello mesh'));
     await waitFor('B to receive the message', () => received.length > 0);
     assert.deepEqual(received, ['hello mesh']);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('a peer whose record went stale is still found through the DHT providers of its model', { timeout: 25_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const slow = { ...FAST_TIMING, heartbeatMs: 60_000 };
+    const a = await mesh.add();
+    const b = await mesh.add({ bootstrap: [addrOf(a)], timing: { ...slow, recordTtlMs: 1_000 } }, { capacity: () => capacity(['dht-model']), serveForward: echoServe('b') });
+    const c = await mesh.add({ bootstrap: [addrOf(a)], timing: slow });
+    await waitFor('B\'s record at C to go stale', () => c.peers().find((p) => p.peerId === b.peerId && p.capacity && p.health === 'stale'), 15_000);
+    const answered = await waitFor('a forward found through the DHT', async () => {
+      try {
+        return await c.forwardChat(request('dht-model'), { client: null, requestId: 'dht', deadlineMs: Date.now() + 5_000 });
+      } catch {
+        return null;
+      }
+    }, 15_000);
+    assert.equal(answered.peerId, b.peerId);
+    assert.equal(answered.result.kind === 'json' && answered.result.response.choices[0].message.content, 'from b');
   } finally {
     await mesh.close();
   }

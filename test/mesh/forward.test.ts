@@ -219,3 +219,45 @@ test('a slow remote answer is kept alive past the idle timeout by keep-alive fra
     await mesh.close();
   }
 });
+
+test('an error raised by the remote mid-stream is thrown from the chunk generator with the remote status', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const failing = async (req: ChatRequest): Promise<ChatResult> => {
+      async function* gen(): AsyncGenerator<ChatChunk> {
+        yield chunk(req.model, 'partial');
+        throw new UpstreamError('overloaded', 'upstream overloaded mid-answer');
+      }
+      return { kind: 'stream', chunks: gen(), firstByteMs: 1 };
+    };
+    const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: failing });
+    const a = await mesh.add({ bootstrap: [addrOf(b)] });
+    await knows(a, b, 'm');
+    const { result } = await a.forwardChat(request('m', true), opts());
+    if (result.kind !== 'stream') throw new Error('expected a stream');
+    assert.equal((await result.chunks.next()).value?.choices[0].delta.content, 'partial');
+    await assert.rejects(result.chunks.next(), (err: unknown) => err instanceof UpstreamError && err.status === 503 && /overloaded mid-answer/.test(err.message));
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('the deadline travels with the request: the remote stops working and the caller gets a timeout', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    let remoteAborted = false;
+    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> => new Promise((_resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
+      ctx.signal.addEventListener('abort', () => { remoteAborted = true; clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
+    });
+    const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
+    const a = await mesh.add({ bootstrap: [addrOf(b)] });
+    await knows(a, b, 'm');
+    const started = Date.now();
+    await assert.rejects(a.forwardChat(request('m'), opts({ deadlineMs: Date.now() + 600 })), (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504);
+    assert.ok(Date.now() - started < 3_000);
+    await waitFor('the remote to stop working', () => remoteAborted, 5_000);
+  } finally {
+    await mesh.close();
+  }
+});

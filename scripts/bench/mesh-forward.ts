@@ -50,6 +50,15 @@ async function time(n: number, once: () => Promise<void>): Promise<{ p50: number
 
 const ctx = (): ForwardContext => ({ signal: new AbortController().signal, client: null, requestId: 'bench' });
 const fwdOpts = () => ({ client: null, requestId: 'bench', deadlineMs: Date.now() + 10_000 });
+/** Forwards once; a failure stops the run with the peer table, which says why the peer was not usable. */
+async function forward(stream: boolean): Promise<ChatResult> {
+  try {
+    return (await client.forwardChat(request(stream), fwdOpts())).result;
+  } catch (err) {
+    process.stderr.write(`forward failed: ${(err as Error).message}\npeer table: ${JSON.stringify(client.peers(), null, 2)}\n`);
+    throw err;
+  }
+}
 const fmt = (x: { p50: number; p99: number }): string => `p50 ${x.p50.toFixed(3)} ms  p99 ${x.p99.toFixed(3)} ms`;
 
 const dirs = [await mkdtemp(join(tmpdir(), 'fr-bench-')), await mkdtemp(join(tmpdir(), 'fr-bench-'))];
@@ -67,15 +76,15 @@ try {
     await new Promise((r) => setTimeout(r, 20));
   }
   const direct = await time(N, async () => consume(await serveForward(request(false), ctx())));
-  const forwarded = await time(N, async () => consume((await client.forwardChat(request(false), fwdOpts())).result));
+  const forwarded = await time(N, async () => consume(await forward(false)));
   const directStream = await time(N, async () => consume(await serveForward(request(true), ctx())));
-  const forwardedStream = await time(N, async () => consume((await client.forwardChat(request(true), fwdOpts())).result));
+  const forwardedStream = await time(N, async () => consume(await forward(true)));
 
   let done = 0;
   const stopAt = performance.now() + THROUGHPUT_MS;
   await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
     while (performance.now() < stopAt) {
-      await consume((await client.forwardChat(request(false), fwdOpts())).result);
+      await consume(await forward(false));
       done++;
     }
   }));

@@ -32,22 +32,43 @@ interface Attempt {
   onFailure(midStream: boolean): void;
 }
 
+/** Aborts when the peer sends nothing for `ms`; one timer per attempt, re-armed on every frame. */
+interface SilenceWatch {
+  signal: AbortSignal;
+  heard(): void;
+  stop(): void;
+}
+
+function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error('mesh peer went silent')), ms);
+  const onParent = (): void => ctl.abort(parent.reason);
+  parent.addEventListener('abort', onParent, { once: true });
+  return {
+    signal: ctl.signal,
+    heard: () => { timer.refresh(); },
+    stop: () => { clearTimeout(timer); parent.removeEventListener('abort', onParent); },
+  };
+}
+
 /** Maps whatever ended an attempt to what the caller should see: the client's abort reason, a timeout, or a lost peer. */
-function attemptError(err: unknown, a: Attempt, what: string): unknown {
+function attemptError(err: unknown, a: Attempt, what: string, silence?: SilenceWatch): unknown {
   if (a.clientSignal?.aborted) return a.clientSignal.reason;
   if (err instanceof FlowRouterError) return err;
   if (a.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: deadline passed ${what}`);
+  if (silence?.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: went silent ${what}`);
   return new UpstreamError('connect', `mesh peer ${shortId(a.peerId)}: connection lost ${what} (${(err as Error)?.name ?? 'error'})`);
 }
 
-async function nextFrame(lp: FrameStream, a: Attempt): Promise<ForwardResponseFrame> {
+async function nextFrame(lp: FrameStream, silence: SilenceWatch): Promise<ForwardResponseFrame> {
   for (;;) {
-    const frame = await readFrame<ForwardResponseFrame>(lp, AbortSignal.any([a.signal, AbortSignal.timeout(a.idleTimeoutMs)]));
+    const frame = await readFrame<ForwardResponseFrame>(lp, silence.signal);
+    silence.heard();
     if (frame.type !== 'keepalive') return frame;
   }
 }
 
-async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResponseFrame, a: Attempt, release: () => void): AsyncGenerator<ChatChunk> {
+async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResponseFrame, a: Attempt, silence: SilenceWatch, release: () => void): AsyncGenerator<ChatChunk> {
   let complete = false;
   try {
     let frame = first;
@@ -62,10 +83,10 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
       }
       if (frame.type === 'chunk') yield frame.chunk;
       try {
-        frame = await nextFrame(lp, a);
+        frame = await nextFrame(lp, silence);
       } catch (err) {
         if (!a.clientSignal?.aborted) a.onFailure(true);
-        throw attemptError(err, a, 'mid-stream');
+        throw attemptError(err, a, 'mid-stream', silence);
       }
     }
   } finally {
@@ -91,16 +112,20 @@ async function forwardToPeer(host: Libp2p, frame: ForwardRequestFrame, a: Attemp
   }
   const abortStream = (): void => stream.abort(new Error('forward aborted by the client or its deadline'));
   a.signal.addEventListener('abort', abortStream, { once: true });
-  const release = (): void => a.signal.removeEventListener('abort', abortStream);
+  const silence = watchSilence(a.idleTimeoutMs, a.signal);
+  const release = (): void => {
+    a.signal.removeEventListener('abort', abortStream);
+    silence.stop();
+  };
   const lp = frameStream(stream);
   let first: ForwardResponseFrame;
   try {
     await writeFrame(lp, frame, a.signal);
-    first = await nextFrame(lp, a);
+    first = await nextFrame(lp, silence);
   } catch (err) {
     release();
     stream.abort(new Error('forward attempt failed'));
-    throw attemptError(err, a, 'before answering');
+    throw attemptError(err, a, 'before answering', silence);
   }
   const firstByteMs = performance.now() - started;
   if (first.type === 'json') {
@@ -113,7 +138,7 @@ async function forwardToPeer(host: Libp2p, frame: ForwardRequestFrame, a: Attemp
     stream.close().catch(() => stream.abort(new Error('close failed')));
     throw fromWireError(first.error, a.peerId);
   }
-  return { kind: 'stream', chunks: remoteChunks(stream, lp, first, a, release), firstByteMs };
+  return { kind: 'stream', chunks: remoteChunks(stream, lp, first, a, silence, release), firstByteMs };
 }
 
 /** Tries ranked peers for `request.model` until one answers; the client's 4xx from a peer is final, other failures move on. */

@@ -21,7 +21,7 @@ const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, r
 /** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
 const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 };
 const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
-/** Bound on dialling one discovered peer and on one ping. */
+/** Bound on dialling one discovered peer. */
 const DIAL_TIMEOUT_MS = 5_000;
 
 interface Running {
@@ -79,14 +79,15 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   const heartbeat = async (r: Running): Promise<void> => {
     const { changed } = await r.own.refresh();
     if (changed) background('dht-publish', publishToDht(r));
+    // libp2p's connection monitor already pings every connection (and a second ping stream would exceed the ping
+    // protocol's one-stream limit), so its RTT is reused and the capacity exchange itself is the liveness probe.
     await Promise.all(r.host.getPeers().map(async (peer: PeerId) => {
       const id = peer.toString();
-      try {
-        r.table.recordPing(id, await r.host.services.ping.ping(peer, { signal: AbortSignal.any([r.lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }));
-      } catch {
-        r.table.recordPing(id, null);
-      }
-      await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
+      const started = performance.now();
+      const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
+      if (!answered) log('mesh:probe-failed', { peer: id });
+      const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
+      r.table.recordProbe(id, answered ? rtt ?? performance.now() - started : null);
     }));
   };
 

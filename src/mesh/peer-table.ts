@@ -5,8 +5,8 @@ import type { PeerHealth, PeerRow } from './types.ts';
 /** Consecutive failures that open a peer's breaker, and how long it stays open before one trial request. */
 const BREAKER_THRESHOLD = 3;
 const BREAKER_OPEN_MS = 30_000;
-/** Ping failures in a row after which a peer counts as unreachable even with a live record. */
-const PING_FAILURES_UNREACHABLE = 2;
+/** Failed probes in a row after which a peer counts as unreachable even with a live record. */
+const PROBE_FAILURES_UNREACHABLE = 2;
 
 interface PeerEntry {
   peerId: string;
@@ -15,7 +15,7 @@ interface PeerEntry {
   record: CapacityRecord | null;
   rttMs: number | null;
   lastSeen: number | null;
-  pingFailures: number;
+  probeFailures: number;
   consecutiveFailures: number;
   breakerOpenUntil: number;
 }
@@ -31,7 +31,7 @@ export class PeerTable {
   private entry(peerId: string): PeerEntry {
     let e = this.entries.get(peerId);
     if (!e) {
-      e = { peerId, addresses: [], connected: false, record: null, rttMs: null, lastSeen: null, pingFailures: 0, consecutiveFailures: 0, breakerOpenUntil: 0 };
+      e = { peerId, addresses: [], connected: false, record: null, rttMs: null, lastSeen: null, probeFailures: 0, consecutiveFailures: 0, breakerOpenUntil: 0 };
       this.entries.set(peerId, e);
     }
     return e;
@@ -51,14 +51,15 @@ export class PeerTable {
     if (connected) e.lastSeen = this.now();
   }
 
-  recordPing(peerId: string, rttMs: number | null): void {
+  /** The outcome of a liveness probe: its round-trip time, or null when the peer did not answer. */
+  recordProbe(peerId: string, rttMs: number | null): void {
     const e = this.entry(peerId);
     if (rttMs === null) {
-      e.pingFailures++;
+      e.probeFailures++;
       return;
     }
     e.rttMs = rttMs;
-    e.pingFailures = 0;
+    e.probeFailures = 0;
     e.lastSeen = this.now();
   }
 
@@ -85,7 +86,7 @@ export class PeerTable {
   private health(e: PeerEntry): PeerHealth {
     const now = this.now();
     if (e.breakerOpenUntil > now) return 'breaker-open';
-    if (e.pingFailures >= PING_FAILURES_UNREACHABLE) return 'unreachable';
+    if (e.probeFailures >= PROBE_FAILURES_UNREACHABLE) return 'unreachable';
     if (!e.record || e.record.expiresAt <= now) return 'stale';
     return 'healthy';
   }

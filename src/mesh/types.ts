@@ -36,7 +36,7 @@ export interface MeshOptions {
 }
 
 export interface MeshTiming {
-  /** How often capacity is re-sent to connected peers and peers are pinged. */
+  /** How often capacity is re-sent to (and so probes) every connected peer. */
   heartbeatMs: number;
   /** Lifetime of a capacity record; a peer not heard from within it is unhealthy. */
   recordTtlMs: number;

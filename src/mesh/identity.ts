@@ -34,7 +34,15 @@ export function generateMeshSecret(): Uint8Array {
 /** Writes a new mesh secret to `file` (mode 0600, refusing to overwrite an existing one). */
 export async function writeMeshSecret(file: string): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, generateMeshSecret(), { mode: 0o600, flag: 'wx' });
+  try {
+    await writeFile(file, generateMeshSecret(), { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new MeshConfigError(`${file} already exists: every member holds this secret, so it is never replaced silently; delete it first to start a new mesh`);
+    }
+    throw err;
+  }
+  // The umask may have narrowed the mode further, never widened it; make it exactly owner-only.
   await chmod(file, 0o600);
 }
 

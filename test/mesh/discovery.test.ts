@@ -116,3 +116,19 @@ test('a peer whose record went stale is still found through the DHT providers of
     await mesh.close();
   }
 });
+
+test('an isolated node starts at once and a forward from it fails within the DHT bound', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const started = Date.now();
+    // The bootstrap peer does not exist: start must not wait for it.
+    const lonely = await mesh.add({ bootstrap: ['/ip4/127.0.0.1/tcp/9/p2p/12D3KooWS4gYpdssdcRq8XX9jxWCX9B1HUvvTyPqEaC77hFWTq7Q'] });
+    assert.ok(Date.now() - started < 3_000, 'start resolves once listening');
+    const t = Date.now();
+    await assert.rejects(lonely.forwardChat(request('any-model'), { client: null, requestId: 'x', deadlineMs: Date.now() + 30_000 }), /no mesh peer serves model "any-model"/);
+    assert.ok(Date.now() - t < 3_000, 'the DHT lookup is bounded');
+    assert.deepEqual(lonely.status().peers, { known: 0, connected: 0, healthy: 0 });
+  } finally {
+    await mesh.close();
+  }
+});

@@ -76,6 +76,14 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     await r.directory.provideAll(record.capacity.models, record.capacity.chains, r.lifetime.signal);
   };
 
+  /** The peer's listen addresses as identify reported them (an inbound connection only shows an ephemeral port). */
+  const learnAddresses = async (r: Running, peer: PeerId): Promise<void> => {
+    try {
+      const known = await r.host.peerStore.get(peer);
+      r.table.setAddresses(peer.toString(), known.addresses.map((a) => a.multiaddr.toString()));
+    } catch { /* not in the peer store (yet): keep the connection address */ }
+  };
+
   const heartbeat = async (r: Running): Promise<void> => {
     const { changed } = await r.own.refresh();
     if (changed) background('dht-publish', publishToDht(r));
@@ -85,6 +93,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const id = peer.toString();
       const started = performance.now();
       const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
+      await learnAddresses(r, peer);
       if (!answered) log('mesh:probe-failed', { peer: id });
       const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
       r.table.recordProbe(id, answered ? rtt ?? performance.now() - started : null);
@@ -123,7 +132,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         const peer = evt.detail;
         table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
         log('mesh:connected', { peer: peer.toString() });
-        background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal));
+        background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
       });
       host.addEventListener('peer:disconnect', (evt) => table.setConnection(evt.detail.toString(), false));
 

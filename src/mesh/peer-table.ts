@@ -44,6 +44,10 @@ export class PeerTable {
     e.lastSeen = this.now();
   }
 
+  setAddresses(peerId: string, addresses: string[]): void {
+    if (addresses.length > 0) this.entry(peerId).addresses = addresses;
+  }
+
   setConnection(peerId: string, connected: boolean, addresses?: string[]): void {
     const e = this.entry(peerId);
     e.connected = connected;

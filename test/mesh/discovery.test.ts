@@ -21,6 +21,9 @@ test('a node joining through one bootstrap peer learns about the others and thei
     assert.ok(rowA.addresses.some((x) => x.startsWith('/ip4/127.0.0.1/tcp/')));
     await waitFor('a ping RTT for A', () => c.peers().find((p) => p.peerId === a.peerId && p.rttMs !== null));
     assert.equal(c.status().peers.healthy, 2);
+    // C dialled A, so A only saw an ephemeral source port; its table must show C's listen address.
+    const listenC = addrOf(c).split('/p2p/')[0];
+    await waitFor('A to show C\'s listen address', () => a.peers().find((p) => p.peerId === c.peerId && p.addresses.includes(listenC)));
   } finally {
     await mesh.close();
   }

@@ -20,6 +20,8 @@ export interface ForwardClientInit {
   findProviders(model: string, timeoutMs: number, signal: AbortSignal): Promise<string[]>;
   /** A peer that sends nothing (not even a keep-alive) for this long is given up on. */
   idleTimeoutMs: number;
+  /** When set, only these peers are ever sent a request (the gater would refuse the others anyway). */
+  allowlist: ReadonlySet<string> | null;
   counters: { out: number; outFailed: number };
 }
 
@@ -150,14 +152,15 @@ export async function forwardChat(init: ForwardClientInit, request: ChatRequest,
   const frame: ForwardRequestFrame = { request, deadline: opts.deadlineMs, hop: 1, client: opts.client, requestId: opts.requestId };
   const tried: string[] = [];
   let lastError: unknown = null;
-  let queue = init.table.rankFor(request.model, exclude);
+  const member = (p: string): boolean => !init.allowlist || init.allowlist.has(p);
+  let queue = init.table.rankFor(request.model, exclude).filter(member);
   let askedDht = false;
   init.counters.out++;
   for (;;) {
     if (queue.length === 0 && !askedDht) {
       askedDht = true;
       const found = await init.findProviders(request.model, Math.min(DHT_LOOKUP_MS, Math.max(opts.deadlineMs - Date.now(), 1)), signal);
-      queue = init.table.rankFor(request.model, new Set([...exclude, ...tried]), found).filter((p) => !tried.includes(p));
+      queue = init.table.rankFor(request.model, new Set([...exclude, ...tried]), found).filter((p) => member(p) && !tried.includes(p));
     }
     const peerId = queue.shift();
     if (peerId === undefined || signal.aborted) break;
@@ -187,6 +190,7 @@ export async function forwardChat(init: ForwardClientInit, request: ChatRequest,
   init.counters.outFailed++;
   if (tried.length === 0) throw new UpstreamError('connect', `no mesh peer serves model "${request.model}"`);
   const last = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-  throw new UpstreamError(deadlineSignal.aborted ? 'timeout' : 'connect',
+  const kind = deadlineSignal.aborted ? 'timeout' : lastError instanceof UpstreamError ? lastError.kind : 'connect';
+  throw new UpstreamError(kind,
     `no mesh peer could serve model "${request.model}" (tried ${tried.map(shortId).join(', ')})${last}`);
 }

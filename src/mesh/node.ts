@@ -166,7 +166,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     forwardChat(request, opts) {
       const r = need();
       return forwardChat({
-        host: r.host, table: r.table, counters, idleTimeoutMs: timing.keepaliveMs * 4,
+        host: r.host, table: r.table, counters, allowlist, idleTimeoutMs: timing.keepaliveMs * 4,
         findProviders: (model, timeoutMs, signal) => r.directory.findModelProviders(model, timeoutMs, signal),
       }, request, opts);
     },

@@ -33,6 +33,9 @@ interface Running {
   lifetime: AbortController;
   timers: NodeJS.Timeout[];
   privateNetwork: boolean;
+  /** Whether the last DHT put reached anyone; a node that started alone retries when its first peer connects. */
+  dhtPublished: boolean;
+  publishing: Promise<void> | null;
 }
 
 export interface MeshNode {
@@ -70,10 +73,13 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     task.catch((err: unknown) => log('mesh:background-failed', { what, error: (err as Error)?.message }));
   };
 
-  const publishToDht = async (r: Running): Promise<void> => {
-    const { record } = await r.own.refresh();
-    await r.directory.putRecord(record, r.lifetime.signal);
-    await r.directory.provideAll(record.capacity.models, record.capacity.chains, r.lifetime.signal);
+  const publishToDht = (r: Running): Promise<void> => {
+    r.publishing ??= (async () => {
+      const { record } = await r.own.refresh();
+      r.dhtPublished = await r.directory.putRecord(record, r.lifetime.signal);
+      await r.directory.provideAll(record.capacity.models, record.capacity.chains, r.lifetime.signal);
+    })().finally(() => { r.publishing = null; });
+    return r.publishing;
   };
 
   /** The peer's listen addresses as identify reported them (an inbound connection only shows an ephemeral port). */
@@ -118,7 +124,8 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const table = new PeerTable();
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
-      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null };
+      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null,
+        dhtPublished: false, publishing: null };
 
       await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
@@ -133,6 +140,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
         log('mesh:connected', { peer: peer.toString() });
         background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
+        if (!r.dhtPublished) background('dht-publish', publishToDht(r));
       });
       host.addEventListener('peer:disconnect', (evt) => table.setConnection(evt.detail.toString(), false));
 

@@ -135,3 +135,23 @@ test('an isolated node starts at once and a forward from it fails within the DHT
     await mesh.close();
   }
 });
+
+test('a node that started alone puts its record into the DHT once peers arrive', { timeout: 30_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const timing = { ...FAST_TIMING, republishMs: 60_000, dhtTimeoutMs: 500, recordTtlMs: 60_000, heartbeatMs: 60_000 };
+    const b = await mesh.add({ timing }, { capacity: () => capacity(['late-model']) });
+    const idB = b.peerId;
+    await new Promise((r) => setTimeout(r, 1_000)); // its first put has timed out with nobody to store it
+    const a = await mesh.add({ bootstrap: [addrOf(b)], timing });
+    await waitFor('A to connect to B', () => a.peers().find((p) => p.peerId === idB && p.capacity));
+    await new Promise((r) => setTimeout(r, 1_000));
+    // With B gone, only a copy B put on another node can answer.
+    await b.stop();
+    const c = await mesh.add({ bootstrap: [addrOf(a)], timing });
+    const record = await waitFor('B\'s record in the DHT', () => c.capacityFromDht(idB), 10_000);
+    assert.deepEqual(record.capacity.models, ['late-model']);
+  } finally {
+    await mesh.close();
+  }
+});

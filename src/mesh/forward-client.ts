@@ -5,7 +5,7 @@ import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { fromWireError, shortId, triesNextPeer } from './errors.ts';
-import { FORWARD_PROTOCOL, frameStream, readFrame, writeFrame } from './frames.ts';
+import { FORWARD_PROTOCOL, MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame, FrameStream } from './frames.ts';
 import type { PeerTable } from './peer-table.ts';
 import type { ForwardOptions } from './types.ts';
@@ -100,7 +100,7 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
 }
 
 /** One attempt at one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
-async function forwardToPeer(host: Libp2p, frame: ForwardRequestFrame, a: Attempt): Promise<ChatResult> {
+async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<ChatResult> {
   const started = performance.now();
   let stream: Stream;
   try {
@@ -149,7 +149,10 @@ export async function forwardChat(init: ForwardClientInit, request: ChatRequest,
   const exclude = new Set([self, ...(opts.excludePeers ?? [])]);
   const deadlineSignal = AbortSignal.timeout(Math.max(opts.deadlineMs - Date.now(), 1));
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadlineSignal]) : deadlineSignal;
-  const frame: ForwardRequestFrame = { request, deadline: opts.deadlineMs, hop: 1, client: opts.client, requestId: opts.requestId };
+  const frame = encodeFrame({ request, deadline: opts.deadlineMs, hop: 1, client: opts.client, requestId: opts.requestId } satisfies ForwardRequestFrame);
+  if (frame.byteLength > MAX_FRAME_BYTES) {
+    throw new UpstreamError('protocol', `request of ${frame.byteLength} bytes is larger than a mesh frame (${MAX_FRAME_BYTES} bytes)`);
+  }
   const tried: string[] = [];
   let lastError: unknown = null;
   const member = (p: string): boolean => !init.allowlist || init.allowlist.has(p);

@@ -2,7 +2,7 @@
 import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface';
 import { ClientError, UpstreamError } from '../core/errors.ts';
 import { toWireError } from './errors.ts';
-import { frameStream, readFrame, writeFrame } from './frames.ts';
+import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
 import type { MeshDeps, MeshLog } from './types.ts';
 
@@ -52,8 +52,12 @@ export function forwardHandler(init: ForwardServerInit) {
     let queue: Promise<void> = Promise.resolve();
     let lastWrite = Date.now();
     const send = (frame: ForwardResponseFrame): Promise<void> => {
+      const bytes = encodeFrame(frame);
+      if (bytes.byteLength > MAX_FRAME_BYTES) {
+        return Promise.reject(new UpstreamError('protocol', `answer of ${bytes.byteLength} bytes is larger than a mesh frame`));
+      }
       lastWrite = Date.now();
-      queue = queue.then(() => writeFrame(lp, frame));
+      queue = queue.then(() => writeFrame(lp, bytes));
       return queue;
     };
     const keepalive = setInterval(() => {

@@ -36,8 +36,12 @@ export function frameStream(stream: Stream): FrameStream {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export async function writeFrame(lp: FrameStream, frame: unknown, signal?: AbortSignal): Promise<void> {
-  await lp.write(encoder.encode(JSON.stringify(frame)), { signal });
+export function encodeFrame(frame: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(frame));
+}
+
+export async function writeFrame(lp: FrameStream, frame: unknown | Uint8Array, signal?: AbortSignal): Promise<void> {
+  await lp.write(frame instanceof Uint8Array ? frame : encodeFrame(frame), { signal });
 }
 
 export async function readFrame<T>(lp: FrameStream, signal?: AbortSignal): Promise<T> {

@@ -8,7 +8,7 @@ import type { ForwardContext, MeshNode } from '../../src/mesh/index.ts';
 import { frameStream, readFrame, writeFrame } from '../../src/mesh/frames.ts';
 import type { ForwardResponseFrame } from '../../src/mesh/frames.ts';
 import type { ChatResult } from '../../src/providers/transport.ts';
-import { addrOf, capacity, chunk, echoServe, request, testMesh, waitFor } from './helpers.ts';
+import { addrOf, capacity, chunk, echoServe, request, response as echoResponse, testMesh, waitFor } from './helpers.ts';
 
 const opts = (extra: Record<string, unknown> = {}) => ({ client: 'tenant-1', requestId: 'req-1', deadlineMs: Date.now() + 10_000, ...extra });
 
@@ -256,6 +256,23 @@ test('the deadline travels with the request: the remote stops working and the ca
     await assert.rejects(a.forwardChat(request('m'), opts({ deadlineMs: Date.now() + 600 })), (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504);
     assert.ok(Date.now() - started < 3_000);
     await waitFor('the remote to stop working', () => remoteAborted, 5_000);
+  } finally {
+    await mesh.close();
+  }
+});
+
+test('frames over 4 MB are refused cleanly in both directions', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const huge = 'x'.repeat(5 * 1024 * 1024);
+    const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: async (req) => ({ kind: 'json', response: { ...echoResponse(req.model, 'big'), huge }, firstByteMs: 1 }) });
+    const a = await mesh.add({ bootstrap: [addrOf(b)] });
+    await knows(a, b, 'm');
+    const big = request('m');
+    big.messages = [{ role: 'user', content: huge }];
+    await assert.rejects(a.forwardChat(big, opts()), (err: unknown) => err instanceof UpstreamError && err.kind === 'protocol' && /larger than a mesh frame/.test(err.message));
+    assert.equal(b.status().forwards.in, 0);
+    await assert.rejects(a.forwardChat(request('m'), opts()), (err: unknown) => err instanceof UpstreamError && /larger than a mesh frame/.test(err.message));
   } finally {
     await mesh.close();
   }

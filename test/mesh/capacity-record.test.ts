@@ -1,14 +1,15 @@
-// The DHT validator and selector for capacity records: forged, expired, misplaced and far-future records are refused.
+// Capacity records: the DHT validator and selector, and the direct protocol, refuse forged, expired, misplaced and far-future records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
 import {
-  capacityKey, encodeCapacityRecord, selectCapacityEntry, signCapacityRecord, validateCapacityEntry,
+  CAPACITY_PROTOCOL, capacityKey, encodeCapacityRecord, selectCapacityEntry, signCapacityRecord, validateCapacityEntry,
 } from '../../src/mesh/index.ts';
 import type { CapacityRecord } from '../../src/mesh/index.ts';
-import { capacity } from './helpers.ts';
+import { frameStream } from '../../src/mesh/frames.ts';
+import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
 
 async function signed(key: PrivateKey, over: Partial<Omit<CapacityRecord, 'signature'>> = {}): Promise<CapacityRecord> {
   const now = Date.now();
@@ -74,4 +75,28 @@ test('the selector picks the highest sequence number, then the newest', async ()
   assert.equal(selectCapacityEntry(k, [bytes(old), bytes(newest)]), 1);
   assert.equal(selectCapacityEntry(k, [bytes(newest), bytes(old)]), 0);
   assert.equal(selectCapacityEntry(k, [bytes(old), bytes(newest), bytes(tie)]), 2);
+});
+
+test('over the direct protocol a peer can only speak for itself, with a valid signature', { timeout: 20_000 }, async () => {
+  const mesh = testMesh();
+  try {
+    const b = await mesh.add();
+    const a = await mesh.add({ bootstrap: [addrOf(b)] });
+    await waitFor('A and B to exchange records', () => b.peers().find((p) => p.peerId === a.peerId && p.capacity));
+    const send = async (record: CapacityRecord): Promise<void> => {
+      const stream = await a.libp2p.dialProtocol(b.libp2p.peerId, CAPACITY_PROTOCOL, { signal: AbortSignal.timeout(3_000) });
+      await frameStream(stream).write(bytes(record));
+      // B refuses by resetting the stream instead of answering with its own record.
+      await assert.rejects(frameStream(stream).read({ signal: AbortSignal.timeout(3_000) }));
+    };
+    const other = await generateKeyPair('Ed25519');
+    await send(await signed(other)); // validly signed, but by someone else than the connected peer
+    const forged = { ...(await signed(await generateKeyPair('Ed25519'), { peerId: a.peerId })), seq: Number.MAX_SAFE_INTEGER };
+    await send(forged); // claims A's id, signed with another key
+    assert.ok(!b.peers().some((p) => p.peerId === peerIdFromPrivateKey(other).toString()));
+    // A really serves no model; the forged record (serving 'm') must not have replaced its own.
+    assert.deepEqual(b.peers().find((p) => p.peerId === a.peerId)?.capacity?.models, []);
+  } finally {
+    await mesh.close();
+  }
 });

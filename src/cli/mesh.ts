@@ -1,0 +1,101 @@
+// `flowrouter mesh init|status` and `flowrouter peers`: create the mesh secret and look at a running node's mesh.
+import { join } from 'node:path';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { Command } from 'commander';
+import { loadOrCreateIdentity, writeMeshSecret } from '../mesh/index.ts';
+import type { MeshStatus, PeerRow } from '../mesh/index.ts';
+
+export { meshRoutes } from '../mesh/index.ts';
+
+export interface MeshCommandDeps {
+  /** The data directory and the configured secret file, from the subcommand's flags (e.g. --config/--data-dir). */
+  resolvePaths(flags: Record<string, unknown>): { dataDir: string; secretFile?: string };
+  /** GET on the running node's HTTP API, parsed JSON. */
+  fetchJson(path: string): Promise<unknown>;
+  /** Adds the shared flags (--config, --data-dir…) to each subcommand. */
+  withFlags?: (cmd: Command) => Command;
+  out?: (text: string) => void;
+}
+
+const stdout = (text: string): void => { process.stdout.write(text); };
+
+export function meshCommand(deps: MeshCommandDeps): Command {
+  const out = deps.out ?? stdout;
+  const flags = deps.withFlags ?? ((c: Command) => c);
+  const mesh = new Command('mesh').description('the libp2p mesh: membership secret and status');
+
+  flags(mesh.command('init').description('create the mesh secret that every member node must hold'))
+    .option('-o, --out <file>', 'where to write the secret (default: the configured mesh secret file, else <data-dir>/mesh.key)')
+    .action(async (opts: Record<string, unknown>) => {
+      const paths = deps.resolvePaths(opts);
+      const file = typeof opts.out === 'string' ? opts.out : paths.secretFile ?? join(paths.dataDir, 'mesh.key');
+      await writeMeshSecret(file);
+      const peerId = peerIdFromPrivateKey(await loadOrCreateIdentity(paths.dataDir)).toString();
+      out([
+        `mesh secret written to ${file} (mode 0600)`,
+        `this node's peer id: ${peerId}`,
+        '',
+        'To add a node to the mesh:',
+        `  1. copy ${file} to it over a private channel (e.g. scp), keeping mode 0600;`,
+        '  2. point its config at the file (mesh.secretFile) and restart it;',
+        '  3. give it at least one bootstrap address: /ip4/<this host>/tcp/<mesh port>/p2p/' + peerId,
+        'Anyone holding this file can join the mesh; to exclude one member, set an allowlist of peer ids.',
+        '',
+      ].join('\n'));
+    });
+
+  flags(mesh.command('status').description('show the running node\'s mesh identity, addresses and counters'))
+    .action(async () => {
+      out(formatStatus(await deps.fetchJson('/v1/mesh/status') as MeshStatus));
+    });
+  return mesh;
+}
+
+export function peersCommand(fetchJson: (path: string) => Promise<unknown>, write: (text: string) => void = stdout): Command {
+  return new Command('peers')
+    .description('list the mesh peers a running node sees')
+    .action(async () => {
+      const body = await fetchJson('/v1/mesh/peers') as { data: PeerRow[] };
+      write(formatPeersTable(body.data));
+    });
+}
+
+export function formatStatus(s: MeshStatus): string {
+  return [
+    `peer id:   ${s.peerId}${s.nodeName ? ` (${s.nodeName})` : ''}`,
+    `listening: ${s.multiaddrs.join('\n           ') || '(none)'}`,
+    `peers:     ${s.peers.known} known, ${s.peers.connected} connected, ${s.peers.healthy} healthy`,
+    `forwards:  ${s.forwards.in} in (${s.forwards.inFailed} failed), ${s.forwards.out} out (${s.forwards.outFailed} failed)`,
+    `members:   ${s.privateNetwork ? 'secret required' : 'OPEN (no mesh secret)'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
+    '',
+  ].join('\n');
+}
+
+function ago(ts: number | null, now: number): string {
+  if (ts === null) return 'never';
+  const s = Math.max(0, Math.round((now - ts) / 1000));
+  return s < 120 ? `${s}s ago` : s < 7200 ? `${Math.round(s / 60)}m ago` : `${Math.round(s / 3600)}h ago`;
+}
+
+function load(row: PeerRow): string {
+  if (!row.capacity) return '-';
+  const c = row.capacity;
+  return `${c.freeConcurrency} free, ${Math.round(c.errorRate * 100)}% err${c.latencyP50Ms === null ? '' : `, p50 ${Math.round(c.latencyP50Ms)}ms`}`;
+}
+
+/** A plain aligned text table: peer, address, models, load, health, last seen. */
+export function formatPeersTable(rows: PeerRow[], now = Date.now()): string {
+  if (rows.length === 0) return 'no mesh peers\n';
+  const header = ['PEER', 'ADDRESS', 'MODELS', 'LOAD', 'HEALTH', 'LAST SEEN'];
+  const lines = rows.map((r) => [
+    r.nodeName ? `${r.nodeName} (…${r.peerId.slice(-8)})` : r.peerId,
+    r.addresses[0] ?? '-',
+    r.capacity?.models.join(',') || '-',
+    load(r),
+    r.connected ? r.health : `${r.health}, disconnected`,
+    ago(r.lastSeen, now),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [fmt(header), ...lines.map(fmt), ''].join('\n');
+}

@@ -1,0 +1,44 @@
+// Errors the mesh declares: bad mesh configuration, and rebuilding a remote peer's error on this side of the wire.
+import { FlowRouterError, UpstreamError } from '../core/errors.ts';
+import type { OpenAIErrorType } from '../core/errors.ts';
+
+/** A mesh key, secret or address that cannot be used; raised at start, never per request. */
+export class MeshConfigError extends FlowRouterError {
+  constructor(message: string) {
+    super(500, 'server_error', 'mesh_config', message);
+  }
+}
+
+/** The error part of an error frame: what a FlowRouterError exposes to clients, nothing more. */
+export interface WireError {
+  status: number;
+  message: string;
+  type: string;
+  code: string | null;
+}
+
+export function toWireError(err: unknown): WireError {
+  if (err instanceof FlowRouterError) return { status: err.status, message: err.message, type: err.type, code: err.code };
+  return { status: 500, message: 'Internal error on the mesh peer', type: 'server_error', code: 'internal_error' };
+}
+
+/** A remote 4xx is the client's own mistake: rethrown with the same status so the client sees the same error. */
+export function fromWireError(e: WireError, peerId: string): FlowRouterError {
+  if (e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429) {
+    return new UpstreamError('client', e.message,
+      { upstreamStatus: e.status, status: e.status, type: e.type as OpenAIErrorType, code: e.code ?? 'mesh_remote_error' });
+  }
+  const kind = e.status === 429 ? 'rate_limit' : e.status === 503 ? 'overloaded' : e.status === 504 || e.status === 408 ? 'timeout' : 'server';
+  return new UpstreamError(kind, `mesh peer ${shortId(peerId)}: ${e.message}`, { upstreamStatus: e.status, status: e.status });
+}
+
+/** Whether the next peer may be tried after this error (not for the client's own mistakes). */
+export function triesNextPeer(err: unknown): boolean {
+  if (err instanceof UpstreamError) return err.fallsThrough;
+  if (err instanceof FlowRouterError) return err.status >= 500 || err.status === 429;
+  return true;
+}
+
+export function shortId(peerId: string): string {
+  return peerId.length > 12 ? `…${peerId.slice(-8)}` : peerId;
+}

@@ -1,0 +1,110 @@
+// Serves forwarded requests: one request frame in, the local result streamed back as frames, remote abort honoured.
+import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface';
+import { ClientError, UpstreamError } from '../core/errors.ts';
+import { toWireError } from './errors.ts';
+import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
+import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
+import type { MeshDeps, MeshLog } from './types.ts';
+
+/** A peer that opens the protocol but never sends its request is dropped after this. */
+const REQUEST_READ_TIMEOUT_MS = 10_000;
+/** The longest a forwarded request may run whatever deadline the caller claims. */
+const MAX_WORK_MS = 15 * 60_000;
+
+export interface ForwardServerInit {
+  serveForward: MeshDeps['serveForward'];
+  allowlist: ReadonlySet<string> | null;
+  keepaliveMs: number;
+  counters: { in: number; inFailed: number };
+  log: MeshLog;
+}
+
+function checkFrame(frame: ForwardRequestFrame): void {
+  if (frame.hop !== 1) {
+    throw new ClientError('a forwarded request cannot be forwarded again', { status: 400, code: 'mesh_hop_limit' });
+  }
+  const r = frame.request;
+  if (typeof r !== 'object' || r === null || typeof r.model !== 'string' || !Array.isArray(r.messages)
+    || typeof frame.requestId !== 'string' || !Number.isFinite(frame.deadline)) {
+    throw new ClientError('malformed forward request frame', { code: 'mesh_bad_frame' });
+  }
+}
+
+export function forwardHandler(init: ForwardServerInit) {
+  return async (stream: Stream, connection: Connection): Promise<void> => {
+    const remote = connection.remotePeer.toString();
+    if (init.allowlist && !init.allowlist.has(remote)) {
+      stream.abort(new Error('not a member of this mesh'));
+      return;
+    }
+    const lp = frameStream(stream);
+    const work = new AbortController();
+    let finished = false;
+    let remoteGone = false;
+    const onClose = (evt: StreamCloseEvent): void => {
+      if (finished) return;
+      remoteGone = true;
+      work.abort(evt.error ?? new Error('forwarding peer closed the stream'));
+    };
+    stream.addEventListener('close', onClose);
+
+    // Frames go out one at a time so a keep-alive never lands inside another write.
+    let queue: Promise<void> = Promise.resolve();
+    let lastWrite = Date.now();
+    const send = (frame: ForwardResponseFrame): Promise<void> => {
+      const bytes = encodeFrame(frame);
+      if (bytes.byteLength > MAX_FRAME_BYTES) {
+        return Promise.reject(new UpstreamError('protocol', `answer of ${bytes.byteLength} bytes is larger than a mesh frame`));
+      }
+      lastWrite = Date.now();
+      queue = queue.then(() => writeFrame(lp, bytes));
+      return queue;
+    };
+    const keepalive = setInterval(() => {
+      if (Date.now() - lastWrite >= init.keepaliveMs) send({ type: 'keepalive' }).catch(() => undefined);
+    }, init.keepaliveMs);
+    let deadlineTimer: NodeJS.Timeout | undefined;
+
+    try {
+      const frame = await readFrame<ForwardRequestFrame>(lp, AbortSignal.any([work.signal, AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS)]));
+      init.counters.in++;
+      checkFrame(frame);
+      const budget = Math.min(Math.max(frame.deadline - Date.now(), 0), MAX_WORK_MS);
+      deadlineTimer = setTimeout(() => work.abort(new UpstreamError('timeout', 'forwarded request passed its deadline')), budget);
+      const result = await init.serveForward(frame.request, { signal: work.signal, client: frame.client, requestId: frame.requestId });
+      if (result.kind === 'json') {
+        await send({ type: 'json', response: result.response });
+      } else {
+        try {
+          for await (const chunk of result.chunks) {
+            if (work.signal.aborted) break;
+            await send({ type: 'chunk', chunk });
+          }
+        } finally {
+          if (work.signal.aborted) await result.chunks.return(undefined).catch(() => undefined);
+        }
+        if (work.signal.aborted) throw work.signal.reason;
+        await send({ type: 'end' });
+      }
+      finished = true;
+      await stream.close({ signal: AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS) }).catch(() => stream.abort(new Error('close timed out')));
+    } catch (err) {
+      init.counters.inFailed++;
+      if (stream.status === 'open' && !remoteGone) {
+        const cause = work.signal.aborted ? work.signal.reason : err;
+        init.log('mesh:forward-in-failed', { peer: remote, error: (cause as Error)?.message });
+        await send({ type: 'error', error: toWireError(cause) }).catch(() => undefined);
+        finished = true;
+        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new Error('close timed out')));
+      } else {
+        init.log('mesh:forward-in-aborted', { peer: remote, reason: (work.signal.reason as Error | undefined)?.message });
+        stream.abort(err instanceof Error ? err : new Error('forward aborted'));
+      }
+    } finally {
+      finished = true;
+      clearInterval(keepalive);
+      clearTimeout(deadlineTimer);
+      stream.removeEventListener('close', onClose);
+    }
+  };
+}

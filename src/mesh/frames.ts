@@ -1,0 +1,50 @@
+// The forward protocol's wire frames: one request frame, then response frames, each a length-prefixed JSON document.
+import type { Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import type { LengthPrefixedStream } from '@libp2p/utils';
+import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
+import type { WireError } from './errors.ts';
+
+export const FORWARD_PROTOCOL = '/flowrouter/forward/1.0.0';
+export const CAPACITY_PROTOCOL = '/flowrouter/capacity/1.0.0';
+/** Largest frame accepted: a request with long context or a big JSON answer, not unbounded. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+export interface ForwardRequestFrame {
+  request: ChatRequest;
+  /** Epoch ms after which the remote abandons the request. */
+  deadline: number;
+  /** Always 1: a forwarded request is never forwarded again. */
+  hop: number;
+  client: string | null;
+  requestId: string;
+}
+
+export type ForwardResponseFrame =
+  | { type: 'json'; response: ChatResponse }
+  | { type: 'chunk'; chunk: ChatChunk }
+  | { type: 'end' }
+  | { type: 'error'; error: WireError }
+  | { type: 'keepalive' };
+
+export type FrameStream = LengthPrefixedStream<Stream>;
+
+export function frameStream(stream: Stream): FrameStream {
+  return lpStream(stream, { maxDataLength: MAX_FRAME_BYTES });
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeFrame(frame: unknown): Uint8Array {
+  return encoder.encode(JSON.stringify(frame));
+}
+
+export async function writeFrame(lp: FrameStream, frame: unknown | Uint8Array, signal?: AbortSignal): Promise<void> {
+  await lp.write(frame instanceof Uint8Array ? frame : encodeFrame(frame), { signal });
+}
+
+export async function readFrame<T>(lp: FrameStream, signal?: AbortSignal): Promise<T> {
+  const list = await lp.read({ signal });
+  return JSON.parse(decoder.decode(list.subarray())) as T;
+}

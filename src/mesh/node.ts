@@ -1,0 +1,212 @@
+// A mesh node's lifecycle: starts the libp2p host, keeps the peer table fresh, publishes capacity and serves forwards.
+import type { PeerId } from '@libp2p/interface';
+import type { ChatRequest } from '../core/openai.ts';
+import type { ChatResult } from '../providers/transport.ts';
+import { capacityHandler, exchangeCapacity } from './capacity-exchange.ts';
+import type { CapacityExchangeInit } from './capacity-exchange.ts';
+import type { CapacityRecord } from './capacity-record.ts';
+import { DhtDirectory } from './dht-directory.ts';
+import { MeshConfigError } from './errors.ts';
+import { forwardChat } from './forward-client.ts';
+import { forwardHandler } from './forward-server.ts';
+import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
+import { createHost } from './host.ts';
+import type { MeshHost } from './host.ts';
+import { loadOrCreateIdentity, readMeshSecret } from './identity.ts';
+import { OwnRecord } from './own-record.ts';
+import { PeerTable } from './peer-table.ts';
+import type { ForwardOptions, MeshDeps, MeshOptions, MeshStatus, MeshTiming, PeerRow } from './types.ts';
+
+const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000 };
+/** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
+const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 };
+const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
+/** Bound on dialling one discovered peer. */
+const DIAL_TIMEOUT_MS = 5_000;
+
+interface Running {
+  host: MeshHost;
+  table: PeerTable;
+  own: OwnRecord;
+  directory: DhtDirectory;
+  exchange: CapacityExchangeInit;
+  lifetime: AbortController;
+  timers: NodeJS.Timeout[];
+  privateNetwork: boolean;
+  /** Whether the last DHT put reached anyone; a node that started alone retries when its first peer connects. */
+  dhtPublished: boolean;
+  publishing: Promise<void> | null;
+}
+
+export interface MeshNode {
+  /** Resolves once the host listens; discovery, DHT publishing and capacity exchange continue in the background. */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** This node's peer id (after start). */
+  readonly peerId: string;
+  /** Gossipsub, for the replication layer (after start). */
+  readonly pubsub: MeshHost['services']['pubsub'];
+  /** The libp2p host itself (after start). */
+  readonly libp2p: MeshHost;
+  forwardChat(request: ChatRequest, opts: ForwardOptions): Promise<{ peerId: string; result: ChatResult }>;
+  peers(): PeerRow[];
+  status(): MeshStatus;
+  /** Re-reads `deps.capacity()` now and, when it changed, tells peers and the DHT (a timer does this too). */
+  refreshCapacity(): Promise<void>;
+  /** A peer's capacity record as the DHT holds it (validated), or null. */
+  capacityFromDht(peerId: string): Promise<CapacityRecord | null>;
+}
+
+export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
+  const timing: MeshTiming = { ...DEFAULT_TIMING, ...options.timing };
+  const log = deps.log ?? (() => undefined);
+  const allowlist = options.allowlist ? new Set(options.allowlist) : null;
+  const counters = { in: 0, inFailed: 0, out: 0, outFailed: 0 };
+  let running: Running | null = null;
+
+  const need = (): Running => {
+    if (!running) throw new MeshConfigError('the mesh node is not started');
+    return running;
+  };
+
+  const background = (what: string, task: Promise<unknown>): void => {
+    task.catch((err: unknown) => log('mesh:background-failed', { what, error: (err as Error)?.message }));
+  };
+
+  const publishToDht = (r: Running): Promise<void> => {
+    r.publishing ??= (async () => {
+      const { record } = await r.own.refresh();
+      r.dhtPublished = await r.directory.putRecord(record, r.lifetime.signal);
+      await r.directory.provideAll(record.capacity.models, record.capacity.chains, r.lifetime.signal);
+    })().finally(() => { r.publishing = null; });
+    return r.publishing;
+  };
+
+  /** The peer's listen addresses as identify reported them (an inbound connection only shows an ephemeral port). */
+  const learnAddresses = async (r: Running, peer: PeerId): Promise<void> => {
+    try {
+      const known = await r.host.peerStore.get(peer);
+      r.table.setAddresses(peer.toString(), known.addresses.map((a) => a.multiaddr.toString()));
+    } catch { /* not in the peer store (yet): keep the connection address */ }
+  };
+
+  const heartbeat = async (r: Running): Promise<void> => {
+    const { changed } = await r.own.refresh();
+    if (changed) background('dht-publish', publishToDht(r));
+    // libp2p's connection monitor already pings every connection (and a second ping stream would exceed the ping
+    // protocol's one-stream limit), so its RTT is reused and the capacity exchange itself is the liveness probe.
+    await Promise.all(r.host.getPeers().map(async (peer: PeerId) => {
+      const id = peer.toString();
+      const started = performance.now();
+      const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
+      await learnAddresses(r, peer);
+      if (!answered) log('mesh:probe-failed', { peer: id });
+      const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
+      r.table.recordProbe(id, answered ? rtt ?? performance.now() - started : null);
+    }));
+  };
+
+  const everyTick = (r: Running, ms: number, what: string, task: () => Promise<void>): void => {
+    let busy = false;
+    r.timers.push(setInterval(() => {
+      if (busy) return;
+      busy = true;
+      background(what, task().finally(() => { busy = false; }));
+    }, ms));
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      const privateKey = await loadOrCreateIdentity(options.dataDir);
+      const psk = options.secretFile ? await readMeshSecret(options.secretFile) : null;
+      const host = await createHost({ privateKey, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, psk, allowlist });
+      const table = new PeerTable();
+      const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
+      const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
+      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null,
+        dhtPublished: false, publishing: null };
+
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
+      host.addEventListener('peer:discovery', (evt) => {
+        const peer = evt.detail.id;
+        if (peer.equals(host.peerId) || host.getConnections(peer).length > 0) return;
+        log('mesh:discovered', { peer: peer.toString() });
+        background('dial', host.dial(peer, { signal: AbortSignal.any([r.lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }));
+      });
+      host.addEventListener('peer:connect', (evt) => {
+        const peer = evt.detail;
+        table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
+        log('mesh:connected', { peer: peer.toString() });
+        background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
+        if (!r.dhtPublished) background('dht-publish', publishToDht(r));
+      });
+      host.addEventListener('peer:disconnect', (evt) => table.setConnection(evt.detail.toString(), false));
+
+      try {
+        await host.start();
+      } catch (err) {
+        try { await host.stop(); } catch { /* already failing: report the start error */ }
+        throw new MeshConfigError(`mesh host could not start: ${(err as Error).message}`);
+      }
+      running = r;
+      await own.refresh();
+      background('dht-publish', publishToDht(r));
+      everyTick(r, timing.heartbeatMs, 'heartbeat', () => heartbeat(r));
+      everyTick(r, timing.republishMs, 'dht-republish', () => publishToDht(r));
+      log('mesh:started', { peerId: host.peerId.toString(), addrs: host.getMultiaddrs().map(String) });
+    },
+
+    async stop() {
+      const r = running;
+      if (!r) return;
+      running = null;
+      for (const t of r.timers) clearInterval(t);
+      r.lifetime.abort(new Error('mesh stopping'));
+      await r.host.stop();
+    },
+
+    get peerId() { return need().host.peerId.toString(); },
+    get pubsub() { return need().host.services.pubsub; },
+    get libp2p() { return need().host; },
+
+    forwardChat(request, opts) {
+      const r = need();
+      return forwardChat({
+        host: r.host, table: r.table, counters, allowlist, idleTimeoutMs: timing.keepaliveMs * 4,
+        findProviders: (model, timeoutMs, signal) => r.directory.findModelProviders(model, timeoutMs, signal),
+      }, request, opts);
+    },
+
+    peers() {
+      return running ? running.table.rows() : [];
+    },
+
+    status() {
+      const r = need();
+      return {
+        peerId: r.host.peerId.toString(),
+        nodeName: options.nodeName ?? null,
+        multiaddrs: r.host.getMultiaddrs().map(String),
+        peers: r.table.counts(),
+        forwards: { ...counters },
+        privateNetwork: r.privateNetwork,
+        allowlist: allowlist ? allowlist.size : null,
+      };
+    },
+
+    async refreshCapacity() {
+      const r = need();
+      const { changed } = await r.own.refresh();
+      if (!changed) return;
+      await Promise.all(r.host.getPeers().map((p) => exchangeCapacity(r.exchange, p, r.lifetime.signal)));
+      background('dht-publish', publishToDht(r));
+    },
+
+    capacityFromDht(peerId) {
+      const r = need();
+      return r.directory.getRecord(peerId, r.lifetime.signal);
+    },
+  };
+}

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
 import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
-import { UpstreamError } from './core/errors.ts';
+import { NotFoundError, UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
 import { openaiHeaders } from './providers/openai/index.ts';
@@ -16,6 +16,8 @@ import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, secr
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity } from './node-identity.ts';
+import { MeshLink } from './node-mesh.ts';
+import { meshRoutes } from './mesh/index.ts';
 
 /** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
@@ -66,6 +68,8 @@ export class FlowRouterNode {
   knowledge?: KnowledgeStore;
   /** The node's stable id (its mesh peer id), known once started. */
   nodeId?: string;
+  /** Present when the config enables the mesh. */
+  readonly meshLink?: MeshLink;
   private readonly warn: (message: string) => void;
   private started = false;
   private configWatcher?: ConfigWatcher;
@@ -81,15 +85,32 @@ export class FlowRouterNode {
     this.cache = new CacheStore(this.db, config.cache);
     this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
+    const forwarding = config.mesh.enabled && config.mesh.forward;
     this.router = new Router({
       config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), probe: (target, signal) => this.probeTarget(target, signal),
+      peerFallback: forwarding ? (req, meta) => this.meshLink!.fallback(req, meta) : undefined,
     });
+    if (config.mesh.enabled) {
+      const log = this.app.log.child({ component: 'mesh' });
+      this.meshLink = new MeshLink({
+        config: current, dataDir: config.server.dataDir, version: VERSION,
+        routerStatus: () => this.router.status(),
+        forwardedChat: this.chatService(true),
+        onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
+        log: (event, detail) => log.info(detail ?? {}, event),
+      });
+    }
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current,
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), chat: (req, meta) => this.router.chat(req, meta) });
     this.metrics.setSources({
       breakers: () => this.router.status().targets.map((t) => ({ target: t.id, state: t.breaker.state })),
       kb: () => { const s = this.knowledge?.stats(); return { documents: s?.documents ?? 0, chunks: s?.chunks ?? 0 }; },
+      mesh: () => {
+        const m = this.meshLink?.mesh;
+        if (!m || !this.started) return { peers: 0 };
+        return { peers: m.status().peers.healthy, peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })) };
+      },
     });
     this.registerRoutes();
   }
@@ -105,6 +126,15 @@ export class FlowRouterNode {
     registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), authenticate: (headers) => guard({ headers } as never) });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
+    if (this.meshLink) {
+      const mesh = this.meshLink.mesh;
+      this.app.register(async (scope) => {
+        scope.addHook('onRequest', async (request) => guard(request));
+        await scope.register(meshRoutes, { mesh });
+      });
+    } else {
+      this.app.get('/v1/mesh/*', async () => { throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled'); });
+    }
     const isAdmin = (key: string) => { const admin = current().auth.adminKey; return !!admin && secretsEqual(key, admin); };
     const authOn = () => !!current().auth.adminKey || current().auth.mode === 'required';
     const adminOnly = adminKeyGuard(isAdmin);
@@ -147,17 +177,32 @@ export class FlowRouterNode {
     return sendChat(providerOf(target), accountFor(target.account, ctx.accounts), req, tctx, ctx.signal);
   }
 
-  /** The chat path, outermost layer first. */
-  private chatService(): ChatService {
+  /**
+   * The chat path, outermost layer first. Requests forwarded by a peer skip metrics, logging and tenancy (membership
+   * is a peer's credential) but are recorded in usage with the original client's id.
+   */
+  private chatService(forwarded = false): ChatService {
     const routerService: ChatService = async (req: ChatRequest, meta: RequestMeta) => {
-      const routed: Routed = await this.router.chat(req, meta);
+      let routed: Routed;
+      try {
+        routed = await this.router.chat(req, meta);
+      } catch (err) {
+        // A model no local chain serves may still be served by a peer.
+        const forwarding = this.meshLink && this.router.currentConfig.mesh.forward && !meta.forwarded;
+        if (!(forwarding && err instanceof NotFoundError && err.code === 'model_not_found')) throw err;
+        const { peerId, result } = await this.meshLink!.fallback(req, meta);
+        return { result, headers: routeHeaders({ chain: 'mesh', target: `peer:${peerId}`, attempts: [1] }) };
+      }
       return { result: routed.result, headers: routeHeaders(routed) };
     };
     const config = () => this.router.currentConfig;
-    const layers: ChatLayer[] = [
+    const edge: ChatLayer[] = forwarded ? [] : [
       metricsLayer(this.metrics, (model, usage) => this.prices.costOf(model, usage)),
       requestLogLayer({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) }),
       this.tenancy.chatLayer,
+    ];
+    const layers: ChatLayer[] = [
+      ...edge,
       usageLayer({ ledger: this.usage, prices: this.prices, config, onAnswer: (req, meta, row, answer) => this.shadow.observe(req, meta, row, answer) }),
       ragLayer({ store: () => this.knowledge, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
       cacheLayer({ store: this.cache, config }),
@@ -206,8 +251,8 @@ export class FlowRouterNode {
     return [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: 'flowrouter' }));
   }
 
-  /** Opens the knowledge base under the node's identity, then listens on the configured host and port. */
-  async start(): Promise<{ host: string; port: number; url: string }> {
+  /** Opens the knowledge base under the node's identity, listens, then joins the mesh (never delaying readiness). */
+  async start(): Promise<{ host: string; port: number; url: string; mesh?: { peerId: string; multiaddrs: string[] } }> {
     const identity = await nodeIdentity(this.config.server.dataDir);
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
@@ -222,7 +267,19 @@ export class FlowRouterNode {
       this.app.log.warn(warning);
       this.warn(warning);
     }
-    return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    if (!this.meshLink) return { host, port, url };
+    try {
+      await this.meshLink.start();
+      const status = this.meshLink.mesh.status();
+      return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
+    } catch (err) {
+      // The gateway keeps serving without the mesh; the operator is told why.
+      const message = `mesh did not start: ${err instanceof Error ? err.message : String(err)}`;
+      this.app.log.error(message);
+      this.warn(`flowrouter: ${message}`);
+      return { host, port, url };
+    }
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
@@ -236,6 +293,7 @@ export class FlowRouterNode {
       stopFns: [
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
+        { name: 'mesh', stop: () => this.meshLink?.stop() },
         { name: 'transport', stop: () => closeTransport() },
         { name: 'usage ledger', stop: () => this.usage.stop() },
         { name: 'cache', stop: () => this.cache.persistRecency() },

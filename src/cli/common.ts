@@ -26,3 +26,23 @@ export function exitWithError(err: unknown): never {
   process.stderr.write(`flowrouter: ${message}\n`);
   process.exit(err instanceof ConfigError ? 2 : 1);
 }
+
+/** GET on the running node named by the config (its host and port), with the admin key when one is configured. */
+export function nodeFetchJson(flags: CommonFlags): (path: string) => Promise<unknown> {
+  return async (path) => {
+    const config = configFrom(flags);
+    const { host, port } = config.server;
+    const target = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+    const base = `http://${target.includes(':') ? `[${target}]` : target}:${port}`;
+    const headers: Record<string, string> = config.auth.adminKey ? { authorization: `Bearer ${config.auth.adminKey}` } : {};
+    let res: Response;
+    try {
+      res = await fetch(`${base}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+    } catch {
+      throw new Error(`no node answers at ${base}: is it running (flowrouter start) with this config?`);
+    }
+    const body = await res.json().catch(() => null) as { error?: { message?: string } } | null;
+    if (!res.ok) throw new Error(body?.error?.message ?? `${base}${path} answered ${res.status}`);
+    return body;
+  };
+}

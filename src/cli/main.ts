@@ -1,30 +1,45 @@
 // The `flowrouter` command line: start a node, check a config, and operate the node's data.
 import { Command } from 'commander';
+import { join } from 'node:path';
 import { FlowRouterNode, VERSION } from '../node.ts';
-import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
+import { openDatabase } from '../core/database.ts';
+import { KnowledgeStore } from '../knowledge/index.ts';
+import { nodeIdentity } from '../node-identity.ts';
+import { loggerOptions } from '../ops/index.ts';
+import { configFrom, exitWithError, nodeFetchJson, withConfigFlags, type CommonFlags } from './common.ts';
 import { keysCommand } from './keys.ts';
 import { usageCommand } from './usage.ts';
 import { compareCommand } from './compare.ts';
+import { kbCommand } from './kb.ts';
+import { doctorCommand } from './doctor.ts';
+import { meshCommand, peersCommand } from './mesh.ts';
 
 const program = new Command('flowrouter')
   .description('Sovereign LLM gateway: one OpenAI-compatible endpoint, fallback chains, token saving, knowledge and a mesh')
   .version(VERSION, '-v, --version')
   .showHelpAfterError();
 
+type StartFlags = CommonFlags & { logFormat?: string; logLevel?: string; meshPort?: string; bootstrap?: string[] };
+
 withConfigFlags(program.command('start').description('start a node (gateway on 127.0.0.1:2402 by default)'))
   .option('-p, --port <port>', 'HTTP port (env FLOWROUTER_PORT, default 2402)')
   .option('-H, --host <host>', 'HTTP host (env FLOWROUTER_HOST, default 127.0.0.1)')
-  .option('--log-format <format>', 'json or pretty', 'json')
+  .option('--mesh-port <port>', 'libp2p TCP port (overrides mesh.port)')
+  .option('--bootstrap <multiaddr...>', 'bootstrap peer multiaddrs (override mesh.bootstrap)')
+  .option('--log-format <format>', 'json or pretty')
   .option('--log-level <level>', 'fatal, error, warn, info, debug or trace')
-  .action(async (flags: CommonFlags & { logFormat: string; logLevel?: string }) => {
+  .action(async (flags: StartFlags) => {
     let node: FlowRouterNode;
     try {
       const config = configFrom(flags);
-      const level = flags.logLevel ?? config.server.logLevel;
-      const pretty = (flags.logFormat ?? config.server.logFormat) === 'pretty';
-      node = new FlowRouterNode(config, { logger: { level, ...(pretty ? { transport: undefined } : {}) } });
-      const { url } = await node.start();
+      const format = flags.logFormat ?? config.server.logFormat;
+      if (format !== 'json' && format !== 'pretty') throw new Error(`--log-format must be json or pretty, not "${format}"`);
+      node = new FlowRouterNode(config, { logger: loggerOptions({ level: flags.logLevel ?? config.server.logLevel, format }) });
+      const { url, mesh } = await node.start();
       process.stdout.write(`flowrouter ${VERSION} listening on ${url}/v1 (config: ${config.source}, data: ${config.server.dataDir})\n`);
+      if (mesh) {
+        process.stdout.write(`mesh peer id ${mesh.peerId}\n${mesh.multiaddrs.map((a) => `mesh listening on ${a}`).join('\n')}\n`);
+      }
     } catch (err) {
       exitWithError(err);
     }
@@ -33,7 +48,7 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
       if (stopping) return;
       stopping = true;
       process.stdout.write(`flowrouter: ${signal}, shutting down\n`);
-      const force = setTimeout(() => process.exit(1), node.config.server.shutdownGraceMs + 2000);
+      const force = setTimeout(() => process.exit(1), node.config.server.shutdownGraceMs + 5000);
       force.unref();
       await node.stop();
       process.exit(0);
@@ -47,14 +62,38 @@ withConfigFlags(program.command('check-config').description('validate a config f
     try {
       const config = configFrom(flags);
       const chains = [...config.chains.values()].map((c) => `  ${c.name} (${c.strategy}): ${c.targets.map((t) => t.id).join(' → ')}`);
-      process.stdout.write(`${config.source}: OK\nchains:\n${chains.join('\n')}\n`);
+      process.stdout.write(`${config.source}: OK\nchains:\n${chains.join('\n')}\nmesh: ${config.mesh.enabled ? `on, ${config.mesh.listen.join(' ')}` : 'off'}\n`);
     } catch (err) {
       exitWithError(err);
     }
   });
 
+/** Opens the node's database and knowledge base directly (the node need not run). */
+async function openKnowledge(flags: CommonFlags) {
+  const config = configFrom(flags);
+  const db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
+  const { peerId } = await nodeIdentity(config.server.dataDir);
+  return { store: new KnowledgeStore(db, peerId), close: () => { db.close(); } };
+}
+
 program.addCommand(keysCommand());
 program.addCommand(usageCommand());
 program.addCommand(compareCommand());
+program.addCommand(kbCommand(openKnowledge));
+program.addCommand(doctorCommand());
+program.addCommand(meshCommand({
+  resolvePaths: (flags) => {
+    const config = configFrom(flags as CommonFlags);
+    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile };
+  },
+  fetchJson: (path) => nodeFetchJson(meshFlags)(path),
+  withFlags: (cmd) => withConfigFlags(cmd).hook('preAction', (c) => { meshFlags = c.opts(); }),
+}));
+let meshFlags: CommonFlags = {};
+program.addCommand(withConfigFlags(peersCommand((path) => nodeFetchJson(program.commands.find((c) => c.name() === 'peers')!.opts())(path))));
 
-await program.parseAsync(process.argv);
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  exitWithError(err);
+}

@@ -37,7 +37,7 @@ export function meshCommand(deps: MeshCommandDeps): Command {
         '',
         'To add a node to the mesh:',
         `  1. copy ${file} to it over a private channel (e.g. scp), keeping mode 0600;`,
-        '  2. point its config at the file (mesh.secretFile) and restart it;',
+        '  2. point its config at the file (mesh.secret_file) and restart it;',
         '  3. give it at least one bootstrap address: /ip4/<this host>/tcp/<mesh port>/p2p/' + peerId,
         'Anyone holding this file can join the mesh; to exclude one member, set an allowlist of peer ids.',
         '',

@@ -84,12 +84,32 @@ export interface TenantConfig {
   accounts: Map<string, AccountOverride>;
 }
 
+export interface MeshConfig {
+  enabled: boolean;
+  name?: string;
+  listen: string[];
+  bootstrap: string[];
+  mdns: boolean;
+  /** Absolute path of the pre-shared key; absent means no private network (then use an allowlist). */
+  secretFile?: string;
+  allowlist: string[];
+  forward: boolean;
+  forwardTimeoutMs: number;
+  replicateKnowledge: boolean;
+  replicateCache: boolean;
+  syncIntervalMs: number;
+  tombstoneHorizonMs: number;
+}
+
+export const DEFAULT_MESH_PORT = 2403;
+
 export interface NodeConfig {
   /** Where the config came from (a path, or `(embedded default)`). */
   source: string;
   server: ServerConfig;
   accounts: Map<string, ProviderAccount>;
   chains: Map<string, ChainConfig>;
+  mesh: MeshConfig;
   auth: AuthConfig;
   tenants: Map<string, TenantConfig>;
   /** Route rules in file order: the first match picks the chain. */
@@ -214,7 +234,28 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Builds the node's config; `overrides` (flags and FLOWROUTER_* variables) win over the file. */
-export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string } = {}): NodeConfig {
+function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?: number; bootstrap?: string[] }): MeshConfig {
+  const m = raw ?? {};
+  const port = overrides.meshPort ?? m.port ?? DEFAULT_MESH_PORT;
+  const secret = m.secret_file;
+  return {
+    enabled: m.enabled ?? (raw !== undefined),
+    name: m.name,
+    listen: overrides.meshPort !== undefined || !m.listen ? [`/ip4/0.0.0.0/tcp/${port}`] : m.listen,
+    bootstrap: overrides.bootstrap?.length ? overrides.bootstrap : m.bootstrap ?? [],
+    mdns: m.mdns ?? true,
+    secretFile: secret === undefined ? undefined : resolvePath(dataDir, secret),
+    allowlist: m.allowlist ?? [],
+    forward: m.forward ?? true,
+    forwardTimeoutMs: m.forward_timeout_ms ?? 120_000,
+    replicateKnowledge: m.replicate_knowledge ?? true,
+    replicateCache: m.replicate_cache ?? false,
+    syncIntervalMs: m.sync_interval_ms ?? 30_000,
+    tombstoneHorizonMs: m.tombstone_horizon_ms ?? 7 * 24 * 3600_000,
+  };
+}
+
+export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; meshPort?: number; bootstrap?: string[] } = {}): NodeConfig {
   const accounts = new Map<string, ProviderAccount>();
   for (const [name, a] of Object.entries(raw.providers ?? {})) {
     if (name === 'knowledge' || isProviderType(name) && a.type !== name) {
@@ -265,6 +306,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     },
     accounts,
     chains,
+    mesh: meshOf(raw.mesh, resolvePath(overrides.dataDir ?? s.data_dir ?? defaultDataDir()), overrides),
     auth: authOf(raw.auth),
     tenants: tenantsOf(raw.tenants, accounts),
     routes: resolveRoutes(raw),

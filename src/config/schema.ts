@@ -148,6 +148,28 @@ export const configSchema = z.object({
     write: z.enum(['ack', 'batch']).optional(),
     flush_ms: z.number().int().positive().optional(),
   }).strict().optional(),
+  mesh: z.object({
+    enabled: z.boolean().optional(),
+    /** A readable name shown to peers (defaults to the host name). */
+    name: z.string().min(1).max(64).optional(),
+    /** libp2p listen multiaddrs; default /ip4/0.0.0.0/tcp/<port>. */
+    listen: z.array(z.string().startsWith('/')).optional(),
+    port: z.number().int().min(0).max(65535).optional(),
+    bootstrap: z.array(z.string().startsWith('/')).optional(),
+    mdns: z.boolean().optional(),
+    /** The pre-shared key written by `flowrouter mesh init` (relative paths are inside the data directory). */
+    secret_file: z.string().optional(),
+    /** Peer ids allowed to connect; empty or absent means every holder of the secret. */
+    allowlist: z.array(z.string().min(1)).optional(),
+    /** Forward requests to peers when every local target failed or none serves the model. */
+    forward: z.boolean().optional(),
+    forward_timeout_ms: z.number().int().positive().optional(),
+    /** Replicate the knowledge base (on by default with the mesh) and response-cache entries (off by default). */
+    replicate_knowledge: z.boolean().optional(),
+    replicate_cache: z.boolean().optional(),
+    sync_interval_ms: z.number().int().positive().optional(),
+    tombstone_horizon_ms: z.number().int().positive().optional(),
+  }).strict().optional(),
   prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() }).strict()).optional(),
 }).strict();
 

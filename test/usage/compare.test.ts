@@ -10,7 +10,8 @@ import { join } from 'node:path';
 
 let fake: FakeOpenAI;
 let gw: TestNode;
-const CANDIDATE_DELAY_MS = 400;
+// Long enough that a client waiting for the shadow would be obvious even on a loaded machine.
+const CANDIDATE_DELAY_MS = 2500;
 
 before(async () => {
   fake = await startFakeOpenAI(async (req, res) => {

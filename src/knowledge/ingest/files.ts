@@ -3,7 +3,7 @@ import { glob, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { ClientError } from '../../core/errors.ts';
 
-export const INGESTIBLE_EXTENSIONS = ['md', 'markdown', 'mdx', 'txt', 'text', 'html', 'htm', 'jsonl', 'ndjson'] as const;
+export const INGESTIBLE_EXTENSIONS = ['md', 'markdown', 'mdx', 'txt', 'text', 'html', 'htm', 'jsonl', 'ndjson', 'pdf'] as const;
 
 const GLOB_CHARS = /[*?[\]{}]/;
 

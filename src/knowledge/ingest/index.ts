@@ -8,6 +8,7 @@ import type { DocumentInput } from '../store.ts';
 import { parseText } from './formats.ts';
 import type { TextFormat } from './formats.ts';
 import { parseJsonLines } from './jsonl.ts';
+import { pdfToText } from './pdf.ts';
 
 export { resolveInputs, INGESTIBLE_EXTENSIONS } from './files.ts';
 export type { ResolvedFile } from './files.ts';
@@ -15,7 +16,7 @@ export { parseText } from './formats.ts';
 export type { TextFormat } from './formats.ts';
 export { parseJsonLines } from './jsonl.ts';
 
-export type IngestFormat = TextFormat | 'jsonl';
+export type IngestFormat = TextFormat | 'jsonl' | 'pdf';
 
 export interface IngestOptions { collection?: string; tags?: string[]; chunking?: ChunkOptions }
 
@@ -25,7 +26,8 @@ export function formatOf(path: string): IngestFormat {
   if (['txt', 'text', ''].includes(ext)) return 'text';
   if (['html', 'htm'].includes(ext)) return 'html';
   if (['jsonl', 'ndjson'].includes(ext)) return 'jsonl';
-  throw new ClientError(`Unsupported file type .${ext} (${path}); use Markdown, text, HTML or JSON Lines`, { code: 'unsupported_format' });
+  if (ext === 'pdf') return 'pdf';
+  throw new ClientError(`Unsupported file type .${ext} (${path}); use Markdown, text, HTML, JSON Lines or PDF`, { code: 'unsupported_format' });
 }
 
 /** One text document; its id is stable for the same collection and source (or text, when there is no source). */
@@ -47,6 +49,10 @@ export function documentFromText(raw: string, opts: IngestOptions & { format: Te
 /** Reads one file; `source` is its path relative to the ingestion root. */
 export async function documentsFromFile(path: string, source: string, opts: IngestOptions = {}): Promise<DocumentInput[]> {
   const format = formatOf(path);
+  if (format === 'pdf') {
+    const pdf = await pdfToText(await readFile(path), source);
+    return [documentFromText(pdf.text, { ...opts, format: 'text', source, title: pdf.title })];
+  }
   const raw = await readFile(path, 'utf8');
   if (format === 'jsonl') return parseJsonLines(raw, { collection: opts.collection, source, tags: opts.tags, chunking: opts.chunking });
   return [documentFromText(raw, { ...opts, format, source })];

@@ -1,6 +1,6 @@
 // Watches one chat request from the outside of the chat path and reports what happened once it has been written.
 import type { ChatChunk, ChatRequest, Usage } from '../core/openai.ts';
-import { renderError } from '../core/errors.ts';
+import { FlowRouterError, renderError } from '../core/errors.ts';
 import type { ChatOutcome, ChatService } from '../gateway/index.ts';
 import type { RequestMeta } from '../router/index.ts';
 
@@ -58,8 +58,10 @@ export function observeChat(observer: ChatObserver): ChatLayer {
     try {
       outcome = await next(req, meta);
     } catch (err) {
+      // A routing failure names its chain and attempts in the error's headers.
+      const eh = err instanceof FlowRouterError ? err.headers : {};
       observer.onEnd({
-        requestId: meta.requestId, chain: 'none', target: 'none', attempts: 0, model: req.model, client,
+        requestId: meta.requestId, chain: eh['x-flowrouter-chain'] ?? 'none', target: 'none', attempts: Number(eh['x-flowrouter-attempts'] ?? 0), model: req.model, client,
         status: statusOf(err), stream: req.stream === true, durationMs: performance.now() - started,
         aborted: meta.signal.aborted, error: err instanceof Error ? err.message : String(err),
       });

@@ -216,7 +216,8 @@ export function allFailed(chain: string, attempts: Attempt[]): FlowRouterError {
   const status = allRateLimited ? 429 : attempts.some((a) => a.status === 504) && attempts.every((a) => a.status === 504) ? 504 : 502;
   const list = attempts.map((a) => `${a.target} → ${a.status} ${a.reason}`).join('; ');
   const waits = attempts.map((a) => a.retryAfterMs).filter((ms): ms is number => ms !== undefined);
-  const headers: Record<string, string> = allRateLimited && waits.length ? { 'retry-after': String(Math.max(1, Math.ceil(Math.min(...waits) / 1000))) } : {};
+  const headers: Record<string, string> = { 'x-flowrouter-chain': chain, 'x-flowrouter-attempts': String(attempts.length) };
+  if (allRateLimited && waits.length) headers['retry-after'] = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
   return new FlowRouterError(status, allRateLimited ? 'rate_limit_error' : 'api_error', allRateLimited ? 'rate_limit_exceeded' : 'all_targets_failed',
     `All targets of chain "${chain}" failed: ${list}`, { headers, details: { attempts: attempts.map(({ retryAfterMs: _r, ...a }) => a) } });
 }

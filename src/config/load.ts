@@ -11,6 +11,12 @@ export class ConfigError extends Error {
 }
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
+const SCALAR_LITERAL = /^(?:-?\d+(?:\.\d+)?|true|false)$/;
+
+function parseScalar(text: string): number | boolean {
+  return text === 'true' ? true : text === 'false' ? false : Number(text);
+}
 
 function substitute(node: unknown, env: NodeJS.ProcessEnv, where: (n: Node) => string): void {
   if (isMap(node) || isSeq(node)) {
@@ -18,12 +24,15 @@ function substitute(node: unknown, env: NodeJS.ProcessEnv, where: (n: Node) => s
     return;
   }
   if (isScalar(node) && typeof node.value === 'string' && node.value.includes('${')) {
-    node.value = node.value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
+    const whole = WHOLE_VAR.test(node.value);
+    const value = node.value.replace(VAR, (_m, name: string, fallback: string | undefined) => {
       const v = env[name];
       if (v !== undefined && v !== '') return v;
       if (fallback !== undefined) return fallback;
       throw new ConfigError(`${where(node)}: environment variable ${name} is not set (use \${${name}:-default} for a fallback)`);
     });
+    // `port: ${PORT}` means a number, as if it had been written in place; quote it ("${PORT}") to keep a string.
+    node.value = whole && node.type === 'PLAIN' && SCALAR_LITERAL.test(value) ? parseScalar(value) : value;
   }
 }
 

@@ -238,6 +238,10 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
   const m = raw ?? {};
   const port = overrides.meshPort ?? m.port ?? DEFAULT_MESH_PORT;
   const secret = m.secret_file;
+  if (raw !== undefined && (m.enabled ?? true) && secret === undefined && !m.allowlist?.length) {
+    // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.
+    throw new ConfigError('mesh: set secret_file (create it with `flowrouter mesh init`) or an allowlist of peer ids, or both; an open mesh is refused');
+  }
   return {
     enabled: m.enabled ?? (raw !== undefined),
     name: m.name,

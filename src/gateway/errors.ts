@@ -47,6 +47,7 @@ export function installErrorHandling(app: FastifyInstance): void {
     const known = toFlowRouterError(err);
     if (!known) request.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     else if (known.status >= 500) request.log.warn({ code: known.code, status: known.status }, known.message);
+    reply.header('x-request-id', request.id);
     return sendError(reply, known ?? err);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply,

@@ -91,3 +91,16 @@ test('flags win over FLOWROUTER_* variables', () => {
   assert.deepEqual(overridesFrom({ port: '9000' }, { FLOWROUTER_PORT: '8000', FLOWROUTER_HOST: '0.0.0.0', FLOWROUTER_DATA_DIR: '/d' }), { port: 9000, host: '0.0.0.0', dataDir: '/d' });
   assert.throws(() => overridesFrom({ port: 'x' }, {}), /invalid port/);
 });
+
+test('a whole ${VAR} in a plain scalar takes the type it would have had written in place; quoted stays a string', () => {
+  const { raw } = parseConfig('server:\n  port: ${PORT}\nchains:\n  default:\n    - model: m\n      provider: local\n      key: "${KEY}"\n', 'c.yaml', { PORT: '8123', KEY: '12345' });
+  assert.equal(raw.server?.port, 8123);
+  assert.equal((raw.chains.default as { key: string }[])[0].key, '12345');
+});
+
+test('a mesh with neither a secret nor an allowlist is refused: strangers must not join', () => {
+  const { raw } = parseConfig('mesh:\n  port: 2403\nchains:\n  default:\n    - model: m\n      provider: local\n', 'c.yaml', {});
+  assert.throws(() => resolveConfig(raw, 'c.yaml'), /mesh: set secret_file .* or an allowlist/);
+  const allow = parseConfig('mesh:\n  allowlist: [12D3KooWabc]\nchains:\n  default:\n    - model: m\n      provider: local\n', 'c.yaml', {});
+  assert.equal(resolveConfig(allow.raw, 'c.yaml').mesh.enabled, true);
+});

@@ -75,6 +75,13 @@ for (const [name, body, status] of cases) {
   });
 }
 
+test('error responses carry the request id', async () => {
+  const res = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' });
+  await res.body.text();
+  assert.equal(res.statusCode, 400);
+  assert.match(String(res.headers['x-request-id']), /^[0-9a-f-]{36}$/);
+});
+
 test('a request without a JSON content type is still read as JSON (curl -d)', async () => {
   const r = await post(JSON.stringify(valid), { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(r.status, 200, r.text);

@@ -205,7 +205,7 @@ export class FlowRouterNode {
       ...edge,
       usageLayer({ ledger: this.usage, prices: this.prices, config, onAnswer: (req, meta, row, answer) => this.shadow.observe(req, meta, row, answer) }),
       ragLayer({ store: () => this.knowledge, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
-      cacheLayer({ store: this.cache, config }),
+      cacheLayer({ store: this.cache, config, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
       normalizeLayer(() => config().normalize.enabled),
     ];
     return layers.reduceRight((next, layer) => layer(next), routerService);

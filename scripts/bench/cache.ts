@@ -89,7 +89,7 @@ try {
   // The token saver's own share of a hit: the usage and cache layers (fingerprint, key, lookup, ledger journal append).
   const config = () => gw.node.router.currentConfig;
   const unreachable: ChatService = async () => { throw new Error('a hit must not reach the router'); };
-  const service = usageLayer({ ledger: gw.node.usage, prices: gw.node.prices, config })(cacheLayer({ store: gw.node.cache, config })(unreachable));
+  const service = usageLayer({ ledger: gw.node.usage, prices: gw.node.prices, config })(cacheLayer({ store: gw.node.cache, config, chainFor: (req, meta) => gw.node.router.chainFor(req, meta).chain })(unreachable));
   const layerTimes: number[] = [];
   for (let i = 0; i < 5000; i++) {
     const t0 = performance.now();

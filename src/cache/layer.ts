@@ -1,8 +1,8 @@
 // The cache's place on the chat path: answers repeated requests from the store, and stores what the layers below answer.
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
-import type { NodeConfig } from '../config/index.ts';
+import type { ChainConfig, NodeConfig } from '../config/index.ts';
 import type { ChatService } from '../gateway/index.ts';
-import { selectChain, type RequestMeta } from '../router/index.ts';
+import type { RequestMeta } from '../router/index.ts';
 import { cacheKey } from './key.ts';
 import { cachePolicy } from './policy.ts';
 import { assembleChunks, replayAsChunks } from './stream.ts';
@@ -12,14 +12,15 @@ export type CacheOutcome = 'hit' | 'miss' | 'bypass';
 
 export const CACHE_HEADER = 'x-flowrouter-cache';
 
-/** The chain that will serve the request (and the model asked for, which a pass-through chain sends on). */
-function scopeOf(config: NodeConfig, req: ChatRequest): { scope: string; chain?: string; ttlS?: number } {
-  try {
-    const { chain } = selectChain(config, req);
-    return { scope: `${chain.name}|${req.model}`, chain: chain.name, ttlS: chain.cacheTtlS };
-  } catch {
-    return { scope: `|${req.model}` };
-  }
+/**
+ * The chain that will serve the request (and the model asked for, which a pass-through chain sends on); with
+ * `cache.scope: client`, also the client, so one tenant is never answered from another's entries.
+ */
+function scopeOf(deps: CacheLayerDeps, config: NodeConfig, req: ChatRequest, meta: RequestMeta): { scope: string; chain?: string; ttlS?: number } {
+  const client = config.cache.scope === 'client' ? `|client:${meta.client?.id ?? ''}` : '';
+  let chain: ChainConfig | undefined;
+  try { chain = deps.chainFor(req, meta); } catch { /* no chain serves it: the router answers */ }
+  return chain ? { scope: `${chain.name}|${req.model}${client}`, chain: chain.name, ttlS: chain.cacheTtlS } : { scope: `|${req.model}${client}` };
 }
 
 /** Yields the stream through, and stores its assembled answer only when it ran to its normal end. */
@@ -36,6 +37,8 @@ export interface CacheLayerDeps {
   store: CacheStore;
   /** The live config (the node may reload it). */
   config: () => NodeConfig;
+  /** The router's chain choice for this request (route rules included). */
+  chainFor: (req: ChatRequest, meta: RequestMeta) => ChainConfig | undefined;
 }
 
 export function cacheLayer(deps: CacheLayerDeps): (next: ChatService) => ChatService {
@@ -45,7 +48,7 @@ export function cacheLayer(deps: CacheLayerDeps): (next: ChatService) => ChatSer
       const out = await next(req, meta);
       return { ...out, headers: { ...out.headers, [CACHE_HEADER]: 'bypass' } };
     }
-    const { scope, chain, ttlS } = scopeOf(config, req);
+    const { scope, chain, ttlS } = scopeOf(deps, config, req, meta);
     const policy = cachePolicy(req, meta.headers, config.cache, ttlS);
     const key = policy.read || policy.write ? cacheKey(req, scope) : '';
     if (policy.read) {

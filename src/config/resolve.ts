@@ -48,6 +48,7 @@ export interface ShadowConfig {
 
 export interface CacheConfig {
   enabled: boolean;
+  scope: 'client' | 'shared';
   ttlS: number;
   nondeterministic: boolean;
   maxEntries: number;
@@ -317,6 +318,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     router: resolveRouterSettings(raw),
     cache: {
       enabled: raw.cache?.enabled ?? true,
+      scope: raw.cache?.scope ?? 'client',
       ttlS: raw.cache?.ttl_s ?? 3600,
       nondeterministic: raw.cache?.nondeterministic ?? false,
       maxEntries: raw.cache?.max_entries ?? 10_000,

@@ -141,6 +141,8 @@ export const configSchema = z.object({
     nondeterministic: z.boolean().optional(),
     max_entries: z.number().int().positive().optional(),
     max_mb: z.number().positive().optional(),
+    /** `client` (default): entries are per client key, so tenants never see each other's answers; `shared`: node-wide. */
+    scope: z.enum(['client', 'shared']).optional(),
   }).strict().optional(),
   normalize: z.object({ enabled: z.boolean().optional() }).strict().optional(),
   usage: z.object({

@@ -142,3 +142,12 @@ test('a stream that breaks mid-way is not cached', async () => {
     fake.handler = null;
   }
 });
+
+test('entries are per client by default: one tenant is never answered from another one\'s cache', async () => {
+  const a = gw.node.tenancy.keys.create('cache-client-a').key;
+  const b = gw.node.tenancy.keys.create('cache-client-b').key;
+  const body = { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'per-client cache scope' }] };
+  assert.equal((await post(body, { authorization: `Bearer ${a}` })).cache, 'miss');
+  assert.equal((await post(body, { authorization: `Bearer ${a}` })).cache, 'hit');
+  assert.equal((await post(body, { authorization: `Bearer ${b}` })).cache, 'miss');
+});

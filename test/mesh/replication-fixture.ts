@@ -1,5 +1,6 @@
 // Shared fixtures for replication tests: mesh nodes each with its own SQLite knowledge store and a replicator.
 import { join } from 'node:path';
+import { CacheStore } from '../../src/cache/index.ts';
 import type { Db } from '../../src/core/database.ts';
 import { openDatabase } from '../../src/core/database.ts';
 import { KnowledgeStore } from '../../src/knowledge/index.ts';
@@ -15,6 +16,8 @@ export interface Replica {
   mesh: MeshNode;
   db: Db;
   store: KnowledgeStore;
+  /** Replicated only when the replica was added with `replicateCache`. */
+  cache: CacheStore;
   replicator: Replicator;
   dir: string;
   /** Stops the replicator and the mesh node, keeping the identity and database (a partition). */
@@ -40,12 +43,13 @@ export function replicaSet(): ReplicaSet {
       const dir = mesh.dirs[mesh.dirs.length - 1];
       const db = openDatabase(join(dir, 'flowrouter.db'));
       const store = new KnowledgeStore(db, node.peerId);
+      const cache = new CacheStore(db, { maxEntries: 100, maxBytes: 1024 * 1024 });
       const replicator = createReplicator({
-        mesh: node, privateKey: await loadOrCreateIdentity(dir), store, options: { ...FAST_REPLICATION, ...replication },
+        mesh: node, privateKey: await loadOrCreateIdentity(dir), store, cache, options: { ...FAST_REPLICATION, ...replication },
       });
       await replicator.start();
       const replica: Replica = {
-        mesh: node, db, store, replicator, dir,
+        mesh: node, db, store, cache, replicator, dir,
         async disconnect() { await replicator.stop(); await node.stop(); },
         async reconnect() { await node.start(); await replicator.start(); },
       };

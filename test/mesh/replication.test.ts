@@ -87,3 +87,26 @@ test('a node joining after 1,000 changes catches up through sync, including dele
     await set.close();
   }
 });
+
+test('a document too big for gossip is announced with a notice and fetched over sync', { timeout: 40_000 }, async () => {
+  const set = replicaSet();
+  try {
+    // A long sync interval: only the notice can explain the document arriving within the wait below.
+    const options = { maxGossipBytes: 4 * 1024, syncIntervalMs: 120_000 };
+    const a = await set.add({}, options);
+    const b = await set.add({ bootstrap: [addrOf(a.mesh)] }, options);
+    await waitFor('topic peers', () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1);
+    await waitFor('the connect-time sync', () => b.replicator.status().counts.syncs >= 1);
+    const notices: string[] = [];
+    b.mesh.pubsub.addEventListener('gossipsub:message', (evt) => {
+      notices.push((JSON.parse(new TextDecoder().decode(evt.detail.msg.data)) as { t: string }).t);
+    });
+    const text = 'A very long manual page about turbine maintenance. '.repeat(400);
+    a.store.put({ id: 'manual', text });
+    await waitFor('the big document on B', () => b.store.get('manual') !== null, 10_000);
+    assert.equal(b.store.get('manual')?.text, text);
+    assert.deepEqual(notices, ['have']);
+  } finally {
+    await set.close();
+  }
+});

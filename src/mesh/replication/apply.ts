@@ -30,18 +30,19 @@ export async function checkWireOp(input: unknown): Promise<WireOp | null> {
  * clock is too far ahead is refused by the store and logged (a node without a real-time clock is the usual cause).
  */
 export async function applyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<number> {
-  const valid: WireOp[] = [];
-  let rejected = 0;
-  for (const item of items) {
-    const w = await checkWireOp(item);
-    if (w) valid.push(w);
-    else rejected++;
-  }
+  return applyVerified(ctx, peer, await verifyWireOps(ctx, peer, items));
+}
+
+/** The items that are well-formed ops with valid proofs (checked concurrently); the rest are counted and logged. */
+export async function verifyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<WireOp[]> {
+  const checked = await Promise.all(items.map(checkWireOp));
+  const valid = checked.filter((w): w is WireOp => w !== null);
+  const rejected = items.length - valid.length;
   if (rejected > 0) {
     ctx.state.counts.opsRejected += rejected;
     ctx.log('replication:rejected', { peer, ops: rejected, reason: 'malformed or bad origin signature' });
   }
-  return applyVerified(ctx, peer, valid);
+  return valid;
 }
 
 /** Applies ops whose proofs were already checked, in one transaction. */

@@ -23,21 +23,26 @@ export interface KbGossipContext extends ApplyContext {
 /** Envelopes the validator accepted, so the message handler does not parse and verify twice. */
 const accepted = new WeakMap<Uint8Array, KbGossip>();
 
+type RawEnvelope = { t?: unknown; op?: unknown; proof?: unknown };
+
+function decodeEnvelope(data: Uint8Array): RawEnvelope | null {
+  try {
+    const v = decodeJson(data);
+    return typeof v === 'object' && v !== null ? v as RawEnvelope : null;
+  } catch {
+    return null;
+  }
+}
+
 export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
   return async (_peer, msg) => {
-    if (msg.data.byteLength > ctx.maxGossipBytes) return TopicValidatorResult.Reject;
-    let env: { t?: unknown; op?: unknown; proof?: unknown };
-    try {
-      env = decodeJson(msg.data) as typeof env;
-    } catch {
-      return TopicValidatorResult.Reject;
-    }
+    const env = msg.data.byteLength <= ctx.maxGossipBytes ? decodeEnvelope(msg.data) : null;
     // A `have` notice carries the header only: it is checked as the content-less op its proof also covers.
     const wire = env?.t === 'op' ? await checkWireOp(env)
       : env?.t === 'have' ? await checkWireOp({ op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
-    if (!wire) {
+    if (!env || !wire) {
       ctx.state.counts.opsRejected++;
-      ctx.log('replication:gossip-rejected', { from: msg.type === 'signed' ? msg.from.toString() : null });
+      ctx.log('replication:gossip-rejected', { from: msg.type === 'signed' ? msg.from.toString() : null, bytes: msg.data.byteLength });
       return TopicValidatorResult.Reject;
     }
     accepted.set(msg.data, { t: env.t as 'op' | 'have', ...wire });

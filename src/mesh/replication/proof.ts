@@ -1,5 +1,5 @@
 // Proofs of origin: the origin node signs each op (and each cache entry) so any peer can relay it but none can forge it.
-import { createHash } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
 import { canonicalJson } from '../../cache/index.ts';
@@ -10,6 +10,19 @@ const encoder = new TextEncoder();
 /** Peer ids seen recently; bounded so a flood of made-up origins cannot grow it without limit. */
 const KEY_CACHE_LIMIT = 1024;
 const keys = new Map<string, PublicKey | null>();
+// WebCrypto verifies on libuv's thread pool, so a syncing node checks one batch while it applies the previous one.
+const subtleKeys = new WeakMap<PublicKey, Promise<webcrypto.CryptoKey>>();
+
+async function verifyBytes(key: PublicKey, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  if (key.type !== 'Ed25519') return key.verify(data, sig);
+  let k = subtleKeys.get(key);
+  if (!k) {
+    k = webcrypto.subtle.importKey('raw', key.raw, { name: 'Ed25519' }, false, ['verify']);
+    subtleKeys.set(key, k);
+  }
+  return webcrypto.subtle.verify({ name: 'Ed25519' }, await k, sig, data);
+}
+
 function b64url(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64url');
 }
@@ -52,7 +65,7 @@ export async function verifyOp(op: KnowledgeOp, proof: unknown): Promise<boolean
   const key = originKey(op.origin);
   if (!m || !key) return false;
   if (op.payload !== null && sha256Hex(canonicalJson(op.payload)) !== m[1]) return false;
-  return key.verify(opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
+  return verifyBytes(key, opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
 }
 
 function entryBytes(origin: string, entry: CacheEntry): Uint8Array {
@@ -68,5 +81,5 @@ export async function signCacheEntry(key: PrivateKey, origin: string, entry: Cac
 export async function verifyCacheEntry(origin: string, entry: CacheEntry, sig: unknown): Promise<boolean> {
   const key = originKey(origin);
   if (!key || typeof sig !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(sig)) return false;
-  return key.verify(entryBytes(origin, entry), Buffer.from(sig, 'base64url'));
+  return verifyBytes(key, entryBytes(origin, entry), Buffer.from(sig, 'base64url'));
 }

@@ -5,7 +5,7 @@ import { applyWireOps } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
 import { KB_SYNC_PROTOCOL, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
-import type { SyncFrame, SyncStream } from './wire.ts';
+import type { SyncAck, SyncFrame, SyncRequest, SyncStream } from './wire.ts';
 
 export interface SyncContext extends ApplyContext {
   privateKey: PrivateKey;
@@ -31,15 +31,24 @@ async function wireForm(ctx: SyncContext, p: ProvenOp): Promise<string | null> {
   return JSON.stringify({ op: p.op, proof });
 }
 
-/** Streams the ops `since` lacks in frames of at most `batchOps` ops and about `batchBytes` bytes. */
-async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVector, signal: AbortSignal): Promise<number> {
+/**
+ * Streams the ops `since` lacks in frames of at most `batchOps` ops and about `batchBytes` bytes. Each frame waits for
+ * the initiator's `more` (sent as it starts on the previous one), so a slow applier never has more than a frame queued.
+ */
+async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVector, lifetime: AbortSignal): Promise<number> {
   const cursor = { ...since };
   let sent = 0;
   let batch: string[] = [];
   let bytes = 0;
+  let acked = true;
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
-    await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal });
+    if (!acked) {
+      const ack = await read(lp, AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)])) as { t?: unknown } | null;
+      if (ack?.t !== 'more') throw new Error('malformed sync acknowledgement');
+    }
+    await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal: lifetime });
+    acked = false;
     sent += batch.length;
     batch = [];
     bytes = 0;
@@ -93,10 +102,12 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
   const lp = syncStream(stream);
   const result: PullResult = { received: 0, applied: 0 };
   try {
-    await lp.write(encodeJson({ vv: ctx.store.versionVector() }), { signal: dialSignal });
+    await lp.write(encodeJson({ vv: ctx.store.versionVector() } satisfies SyncRequest), { signal: dialSignal });
     for (;;) {
       const frame = await read(lp, AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)])) as SyncFrame;
       if (frame?.t === 'ops' && Array.isArray(frame.ops)) {
+        // Asking for the next frame first lets the responder read and encode it while this one is verified and applied.
+        await lp.write(encodeJson({ t: 'more' } satisfies SyncAck), { signal: lifetime });
         result.received += frame.ops.length;
         result.applied += await applyWireOps(ctx, id, frame.ops);
       } else if (frame?.t === 'end') {

@@ -24,6 +24,8 @@ export type KbGossip =
 export interface CacheGossip { origin: string; entry: CacheEntry; sig: string }
 
 export type SyncRequest = { vv: VersionVector };
+/** The initiator's request for the next ops frame. */
+export type SyncAck = { t: 'more' };
 export type SyncFrame =
   | { t: 'ops'; ops: WireOp[] }
   /** The responder's own vector, so the initiator learns how far behind it is. */

@@ -60,3 +60,28 @@ test('a node cut off from every peer still answers searches from its replicated 
     await set.close();
   }
 });
+
+test('compacted tombstones stay deleted: a later joiner still receives the deletion and not the document', { timeout: 40_000 }, async () => {
+  const set = replicaSet();
+  try {
+    const options = { tombstoneHorizonMs: 300 };
+    const a = await set.add({}, options);
+    const b = await set.add({ bootstrap: [addrOf(a.mesh)] }, options);
+    a.store.put({ id: 'retired', text: 'an obsolete procedure about valves' });
+    a.store.put({ id: 'retired', text: 'the same obsolete procedure, revised' });
+    a.store.remove('retired');
+    await converged([a, b]);
+    await new Promise((r) => setTimeout(r, 400));
+    await b.replicator.syncWith(a.mesh.peerId);
+    assert.deepEqual(a.replicator.compact(), { tombstones: 1, ops: 2 });
+    assert.equal(a.store.stats().tombstones, 0);
+
+    const late = await set.add({ bootstrap: [addrOf(a.mesh)] }, options);
+    await converged([a, b, late]);
+    assert.equal(late.store.get('retired'), null);
+    assert.deepEqual(late.store.search('valves'), []);
+    assert.equal(late.store.stats().documents, 0);
+  } finally {
+    await set.close();
+  }
+});

@@ -41,13 +41,14 @@ async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVec
   let batch: string[] = [];
   let bytes = 0;
   let acked = true;
+  const frameSignal = (): AbortSignal => AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     if (!acked) {
-      const ack = await read(lp, AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)])) as { t?: unknown } | null;
+      const ack = await read(lp, frameSignal()) as { t?: unknown } | null;
       if (ack?.t !== 'more') throw new Error('malformed sync acknowledgement');
     }
-    await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal: lifetime });
+    await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal: frameSignal() });
     acked = false;
     sent += batch.length;
     batch = [];
@@ -79,10 +80,9 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
       const vv = parseVersionVector((await read(lp, signal) as { vv?: unknown } | null)?.vv);
       if (!vv) throw new Error('malformed sync request');
       ctx.state.learnVector(peer, vv, false);
-      // Writing is bounded by the whole exchange, not one frame: a late joiner may need many frames.
       const sent = await streamMissing(ctx, lp, vv, lifetime);
       ctx.state.counts.opsSent += sent;
-      await lp.write(encodeJson({ t: 'end', vv: ctx.store.versionVector() } satisfies SyncFrame), { signal: lifetime });
+      await lp.write(encodeJson({ t: 'end', vv: ctx.store.versionVector() } satisfies SyncFrame), { signal: AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]) });
       await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) });
     } catch (err) {
       ctx.log('replication:sync-serve-failed', { peer, error: (err as Error).message });

@@ -131,6 +131,11 @@ export class KnowledgeStore {
     })();
   }
 
+  /** The newest HLC of any op held for the document (tombstones and compacted ops included), or null. */
+  latestHlc(docId: string): string | null {
+    return this.#latestDocHlc.get(docId) ?? null;
+  }
+
   versionVector(): VersionVector {
     return Object.fromEntries(this.#origins.all().map((r) => [r.origin, r.max_seq]));
   }

@@ -51,7 +51,7 @@ test('gossiped ops with a bad signature, another origin\'s name or a malformed b
   }
 });
 
-test('a sync responder serving forged ops gets them refused, while its genuine ops are applied', { timeout: 40_000 }, async () => {
+test('a sync responder serving forged or content-stripped ops gets them refused, while its genuine ops are applied', { timeout: 40_000 }, async () => {
   const set = replicaSet();
   try {
     const a = await set.add();
@@ -62,18 +62,21 @@ test('a sync responder serving forged ops gets them refused, while its genuine o
     const evil = await set.mesh.add({ bootstrap: [addrOf(a.mesh)] });
     const evilKey = await loadOrCreateIdentity(set.mesh.dirs[set.mesh.dirs.length - 1]);
     const tampered = { op: { ...genuine.op, payload: { ...(genuine.op.payload as object), text: 'rewritten by a relay' } }, proof: genuine.proof };
+    // Correctly signed but with the content withheld, as if compaction had dropped it: it must not fill A's slot.
+    const stripped = { op: { ...genuine.op, payload: null }, proof: genuine.proof };
     const borrowed = putOp(a.mesh.peerId, 2, 'claimed-by-evil', 'A never wrote this');
     const honest = putOp(evil.peerId, 1, 'evil-own', 'a genuine op from the evil node');
     await evil.libp2p.handle(KB_SYNC_PROTOCOL, async (stream) => {
       const lp = syncStream(stream);
       await lp.read({ signal: AbortSignal.timeout(5_000) });
-      await lp.write(encode({ t: 'ops', ops: [tampered, { op: borrowed, proof: await signOp(evilKey, borrowed) }, { op: honest, proof: await signOp(evilKey, honest) }] }));
+      await lp.write(encode({ t: 'ops', ops: [tampered, stripped, { op: borrowed, proof: await signOp(evilKey, borrowed) }, { op: honest, proof: await signOp(evilKey, honest) }] }));
       await lp.read({ signal: AbortSignal.timeout(5_000) });
       await lp.write(encode({ t: 'end', vv: { [a.mesh.peerId]: 2, [evil.peerId]: 1 } }));
       await stream.close();
     });
 
-    const b = await set.add({ bootstrap: [addrOf(evil)] });
+    // The allowlist keeps B from finding A through the evil node's routing table and fetching the genuine op from it.
+    const b = await set.add({ bootstrap: [addrOf(evil)], allowlist: [evil.peerId] });
     await waitFor('B connected to the evil node', () => b.mesh.libp2p.getConnections().some((c) => c.remotePeer.equals(evil.libp2p.peerId)));
     await b.replicator.syncWith(evil.peerId);
     // At least: the sync run on connect may have fetched the same two forgeries once more.
@@ -82,6 +85,7 @@ test('a sync responder serving forged ops gets them refused, while its genuine o
     assert.equal(b.store.get('claimed-by-evil'), null);
     assert.equal(b.store.get('evil-own')?.text, 'a genuine op from the evil node');
     assert.equal(b.store.versionVector()[a.mesh.peerId], undefined);
+    assert.equal(b.store.stats().ops, 1);
   } finally {
     await set.close();
   }

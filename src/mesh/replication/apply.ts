@@ -45,11 +45,21 @@ export async function verifyWireOps(ctx: ApplyContext, peer: string, items: read
   return valid;
 }
 
-/** Applies ops whose proofs were already checked, in one transaction. */
+/**
+ * Applies ops whose proofs were already checked, in one transaction. An op without content (compaction dropped it) is
+ * taken only once a newer op for its document is held: a peer could otherwise strip a live document's content and,
+ * with that op's slot filled, the real one would never be applied. A held-back op comes again with the next sync.
+ */
 export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly WireOp[]): number {
   let applied = 0;
+  let heldBack = 0;
+  const ordered = [...valid.filter((w) => w.op.payload !== null), ...valid.filter((w) => w.op.payload === null)];
   ctx.store.db.transaction(() => {
-    for (const { op, proof } of valid) {
+    for (const { op, proof } of ordered) {
+      if (op.payload === null && (ctx.store.latestHlc(op.docId) ?? '') <= op.hlc) {
+        heldBack++;
+        continue;
+      }
       try {
         if (ctx.store.applyRemote(op, proof) === 'applied') applied++;
         ctx.state.counts.opsReceived++;
@@ -61,6 +71,7 @@ export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly W
       }
     }
   })();
+  if (heldBack > 0) ctx.log('replication:held-back', { peer, ops: heldBack, reason: 'content-less op not yet superseded' });
   ctx.state.counts.opsApplied += applied;
   return applied;
 }

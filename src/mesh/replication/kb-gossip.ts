@@ -40,7 +40,8 @@ export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
     // A `have` notice carries the header only: it is checked as the content-less op its proof also covers.
     const wire = env?.t === 'op' ? await checkWireOp(env)
       : env?.t === 'have' ? await checkWireOp({ op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
-    if (!env || !wire) {
+    // Local ops always carry their content; a content-less `op` could only be a relay withholding a document.
+    if (!env || !wire || (env.t === 'op' && wire.op.payload === null)) {
       ctx.state.counts.opsRejected++;
       ctx.log('replication:gossip-rejected', { from: msg.type === 'signed' ? msg.from.toString() : null, bytes: msg.data.byteLength });
       return TopicValidatorResult.Reject;

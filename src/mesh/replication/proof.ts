@@ -10,7 +10,7 @@ const encoder = new TextEncoder();
 /** Peer ids seen recently; bounded so a flood of made-up origins cannot grow it without limit. */
 const KEY_CACHE_LIMIT = 1024;
 const keys = new Map<string, PublicKey | null>();
-// WebCrypto verifies on libuv's thread pool, so a syncing node checks one batch while it applies the previous one.
+// WebCrypto verifies on libuv's thread pool, so the ops of a sync batch are checked in parallel, not one by one on the main thread.
 const subtleKeys = new WeakMap<PublicKey, Promise<webcrypto.CryptoKey>>();
 
 async function verifyBytes(key: PublicKey, data: Uint8Array, sig: Uint8Array): Promise<boolean> {

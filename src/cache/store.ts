@@ -58,6 +58,7 @@ export class CacheStore {
   /** Map order is recency order: the first key is the least recently used. */
   private readonly index = new Map<string, IndexEntry>();
   private bytes = 0;
+  private readonly setListeners = new Set<(key: string) => void>();
   private readonly stmts;
 
   constructor(db: Db, opts: CacheStoreOptions) {
@@ -130,6 +131,13 @@ export class CacheStore {
     const body = JSON.stringify(answer);
     const now = this.opts.now();
     this.write({ key, body, checksum: checksumOf(body), createdAt: now, expiresAt: now + ttlS * 1000 });
+    for (const l of this.setListeners) l(key);
+  }
+
+  /** Calls `listener` after every local `set` (not imports), so the mesh can replicate new entries. */
+  onSet(listener: (key: string) => void): () => void {
+    this.setListeners.add(listener);
+    return () => { this.setListeners.delete(listener); };
   }
 
   private write(entry: CacheEntry): void {

@@ -1,6 +1,6 @@
 // The knowledge capability's public door: store, ingestion, search types, RAG helpers and HTTP routes.
 export { KnowledgeStore } from './store.ts';
-export type { DocumentInput, PutResult, ApplyResult } from './store.ts';
+export type { DocumentInput, PutResult, ApplyResult, ProvenOp, LocalOpListener } from './store.ts';
 export type { KnowledgeOp, PutPayload, DeletePayload, VersionVector } from './ops.ts';
 export { parseOp } from './ops.ts';
 export { HybridClock, compareHlc, encodeHlc, decodeHlc } from './hlc.ts';

@@ -60,4 +60,9 @@ export const knowledgeMigrations: readonly Migration[] = [
       CREATE TABLE kb_version (origin TEXT PRIMARY KEY, max_seq INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    id: 'knowledge/003-op-proofs',
+    // The origin's signature travels with its op (opaque to the store) so any holder can pass the op on verifiably.
+    up: 'ALTER TABLE kb_ops ADD COLUMN proof TEXT;',
+  },
 ];

@@ -30,8 +30,11 @@ export interface DocumentInput {
 
 export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
+/** An op with the proof of origin its replicator attached (null until one is attached). */
+export interface ProvenOp { op: KnowledgeOp; proof: string | null }
+export type LocalOpListener = (op: KnowledgeOp) => void;
 
-interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null }
+interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }
 
 export class KnowledgeStore {
   readonly db: Db;
@@ -46,6 +49,10 @@ export class KnowledgeStore {
   #latestDocHlc;
   #opsFrom;
   #origins;
+  #setProof;
+  #listeners = new Set<LocalOpListener>();
+  /** Local ops of the transaction in progress, announced once it commits. */
+  #pending: KnowledgeOp[] = [];
 
   constructor(db: Db, origin: string, opts: { now?: () => number; maxDriftMs?: number } = {}) {
     if (!origin || /\s/.test(origin)) throw new ClientError('Knowledge store origin id must be a non-empty string without spaces');
@@ -56,15 +63,22 @@ export class KnowledgeStore {
     const last = db.prepare<[], { hlc: string | null }>('SELECT max(hlc) AS hlc FROM kb_ops').get()?.hlc ?? null;
     this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
     this.#m = new Materializer(db);
-    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.#hasOp = db.prepare<[string, number], { 1: number }>('SELECT 1 FROM kb_ops WHERE origin = ? AND seq = ?').pluck();
     this.#version = db.prepare<[string], number>('SELECT max_seq FROM kb_version WHERE origin = ?').pluck();
     this.#setVersion = db.prepare(
       'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
     this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
     this.#opsFrom = db.prepare<[string, number, number], OpRow>(
-      'SELECT origin, seq, hlc, doc_id, kind, payload FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?');
+      'SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?');
     this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
+    this.#setProof = db.prepare('UPDATE kb_ops SET proof = ? WHERE origin = ? AND seq = ?');
+  }
+
+  /** Calls `listener` with every local op once its transaction has committed (the replicator publishes them). */
+  onLocalOp(listener: LocalOpListener): () => void {
+    this.#listeners.add(listener);
+    return () => { this.#listeners.delete(listener); };
   }
 
   put(doc: DocumentInput): PutResult {
@@ -74,28 +88,28 @@ export class KnowledgeStore {
   /** Writes many documents in one transaction (the fast path for ingestion); identical re-adds record nothing. */
   putMany(docs: readonly DocumentInput[]): PutResult[] {
     const prepared = docs.map((d) => this.#prepare(d));
-    return this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
+    return this.#announcing(() => this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
       const existing = this.#m.doc(id);
       const live = existing !== undefined && !existing.deleted;
       if (live && sameContent(existing, payload)) return { id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
       this.#local(id, 'put', payload);
       return { id, status: live ? 'updated' : 'created', chunks: payload.chunks.length };
-    }))();
+    }))());
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
   remove(id: string): boolean {
     validateDocId(id);
-    return this.db.transaction(() => {
+    return this.#announcing(() => this.db.transaction(() => {
       const existing = this.#m.doc(id);
       if (!existing || existing.deleted) return false;
       this.#local(id, 'delete', { collection: existing.collection, source: existing.source });
       return true;
-    })();
+    })());
   }
 
-  /** Applies an op from another node; safe to repeat and to receive out of order. */
-  applyRemote(input: unknown): ApplyResult {
+  /** Applies an op from another node, keeping its proof of origin; safe to repeat and to receive out of order. */
+  applyRemote(input: unknown, proof: string | null = null): ApplyResult {
     const op = parseOp(input);
     validateDocId(op.docId, 'docId');
     return this.db.transaction((): ApplyResult => {
@@ -103,7 +117,7 @@ export class KnowledgeStore {
       this.clock.receive(op.hlc);
       const existing = this.#m.doc(op.docId);
       const current = existing?.hlc ?? this.#latestDocHlc.get(op.docId) ?? null;
-      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, op.payload === null ? null : JSON.stringify(op.payload));
+      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, op.payload === null ? null : JSON.stringify(op.payload), proof);
       let seq = this.#version.get(op.origin) ?? 0;
       while (this.#hasOp.get(op.origin, seq + 1)) seq++;
       this.#setVersion.run(op.origin, seq);
@@ -117,20 +131,36 @@ export class KnowledgeStore {
     })();
   }
 
+  /** The newest HLC of any op held for the document (tombstones and compacted ops included), or null. */
+  latestHlc(docId: string): string | null {
+    return this.#latestDocHlc.get(docId) ?? null;
+  }
+
   versionVector(): VersionVector {
     return Object.fromEntries(this.#origins.all().map((r) => [r.origin, r.max_seq]));
   }
 
   /** Ops the holder of `since` has not seen, per origin in sequence order, at most `limit`; page by asking again. */
   opsSince(since: VersionVector, limit = 1000): KnowledgeOp[] {
-    const out: KnowledgeOp[] = [];
+    return this.provenOpsSince(since, limit).map((p) => p.op);
+  }
+
+  /** `opsSince` with each op's stored proof of origin. */
+  provenOpsSince(since: VersionVector, limit = 1000): ProvenOp[] {
+    const out: ProvenOp[] = [];
     for (const { origin } of this.#origins.all()) {
       if (out.length >= limit) break;
       for (const r of this.#opsFrom.all(origin, since[origin] ?? 0, limit - out.length)) {
-        out.push({ origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) });
+        const op: KnowledgeOp = { origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) };
+        out.push({ op, proof: r.proof });
       }
     }
     return out;
+  }
+
+  /** Attaches a proof of origin to a stored op (the replicator signs local ops after they are written). */
+  setOpProof(origin: string, seq: number, proof: string): void {
+    this.#setProof.run(proof, origin, seq);
   }
 
   /**
@@ -207,9 +237,25 @@ export class KnowledgeStore {
   #local(docId: string, kind: 'put' | 'delete', payload: PutPayload | DeletePayload): void {
     const seq = (this.#version.get(this.origin) ?? 0) + 1;
     const op: KnowledgeOp = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind, payload };
-    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, JSON.stringify(payload));
+    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, JSON.stringify(payload), null);
     this.#setVersion.run(this.origin, seq);
     this.#materialize(op);
+    this.#pending.push(op);
+  }
+
+  // A listener that throws must not undo a committed write, so its error is dropped here.
+  #announcing<T>(write: () => T): T {
+    let result: T;
+    try {
+      result = write();
+    } catch (err) {
+      this.#pending = [];
+      throw err;
+    }
+    const ops = this.#pending;
+    this.#pending = [];
+    for (const op of ops) for (const l of this.#listeners) { try { l(op); } catch { /* see above */ } }
+    return result;
   }
 
   #materialize(op: KnowledgeOp): void {

@@ -12,6 +12,7 @@ export { FORWARD_PROTOCOL, CAPACITY_PROTOCOL, MAX_FRAME_BYTES } from './frames.t
 export type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
 export { KAD_PROTOCOL } from './host.ts';
 export { meshRoutes } from './routes.ts';
+export * from './replication/index.ts';
 export type {
   CapacityInfo, MeshOptions, MeshTiming, MeshDeps, ForwardContext, ForwardOptions, MeshLog, PeerRow, PeerHealth, MeshStatus,
 } from './types.ts';

@@ -1,0 +1,77 @@
+// Turns ops from the wire into store writes: parse, check the origin's proof, then apply a batch in one transaction.
+import { FlowRouterError } from '../../core/errors.ts';
+import { parseOp } from '../../knowledge/index.ts';
+import type { KnowledgeStore } from '../../knowledge/index.ts';
+import type { MeshLog } from '../types.ts';
+import { verifyOp } from './proof.ts';
+import type { ReplicationState } from './state.ts';
+import type { WireOp } from './wire.ts';
+
+export interface ApplyContext {
+  store: KnowledgeStore;
+  state: ReplicationState;
+  log: MeshLog;
+}
+
+/** A well-formed op with a valid origin signature, or null. */
+export async function checkWireOp(input: unknown): Promise<WireOp | null> {
+  if (typeof input !== 'object' || input === null) return null;
+  const { op: raw, proof } = input as { op?: unknown; proof?: unknown };
+  try {
+    const op = parseOp(raw);
+    return typeof proof === 'string' && await verifyOp(op, proof) ? { op, proof } : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Verifies and applies ops received from `peer`; forged or malformed ones are counted and dropped, and an op whose
+ * clock is too far ahead is refused by the store and logged (a node without a real-time clock is the usual cause).
+ */
+export async function applyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<number> {
+  return applyVerified(ctx, peer, await verifyWireOps(ctx, peer, items));
+}
+
+/** The items that are well-formed ops with valid proofs (checked concurrently); the rest are counted and logged. */
+export async function verifyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<WireOp[]> {
+  const checked = await Promise.all(items.map(checkWireOp));
+  const valid = checked.filter((w): w is WireOp => w !== null);
+  const rejected = items.length - valid.length;
+  if (rejected > 0) {
+    ctx.state.counts.opsRejected += rejected;
+    ctx.log('replication:rejected', { peer, ops: rejected, reason: 'malformed or bad origin signature' });
+  }
+  return valid;
+}
+
+/**
+ * Applies ops whose proofs were already checked, in one transaction. An op without content (compaction dropped it) is
+ * taken only once a newer op for its document is held: a peer could otherwise strip a live document's content and,
+ * with that op's slot filled, the real one would never be applied. A held-back op comes again with the next sync.
+ */
+export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly WireOp[]): number {
+  let applied = 0;
+  let heldBack = 0;
+  const ordered = [...valid.filter((w) => w.op.payload !== null), ...valid.filter((w) => w.op.payload === null)];
+  ctx.store.db.transaction(() => {
+    for (const { op, proof } of ordered) {
+      if (op.payload === null && (ctx.store.latestHlc(op.docId) ?? '') <= op.hlc) {
+        heldBack++;
+        continue;
+      }
+      try {
+        if (ctx.store.applyRemote(op, proof) === 'applied') applied++;
+        ctx.state.counts.opsReceived++;
+      } catch (err) {
+        ctx.state.counts.opsRejected++;
+        const code = err instanceof FlowRouterError ? err.code : undefined;
+        ctx.log(code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
+          { peer, origin: op.origin, seq: op.seq, error: (err as Error).message });
+      }
+    }
+  })();
+  if (heldBack > 0) ctx.log('replication:held-back', { peer, ops: heldBack, reason: 'content-less op not yet superseded' });
+  ctx.state.counts.opsApplied += applied;
+  return applied;
+}

@@ -1,0 +1,79 @@
+// Pushes each local knowledge op to the mesh on gossipsub, and admits only well-formed, origin-signed ops from it.
+import { TopicValidatorResult } from '@libp2p/gossipsub';
+import type { GossipsubMessage, TopicValidatorFn } from '@libp2p/gossipsub';
+import type { PrivateKey } from '@libp2p/interface';
+import type { KnowledgeOp } from '../../knowledge/index.ts';
+import type { MeshNode } from '../node.ts';
+import { applyVerified, checkWireOp } from './apply.ts';
+import type { ApplyContext } from './apply.ts';
+import { signOp } from './proof.ts';
+import { KB_TOPIC, decodeJson, encodeJson } from './wire.ts';
+import type { KbGossip } from './wire.ts';
+
+export interface KbGossipContext extends ApplyContext {
+  pubsub: MeshNode['pubsub'];
+  privateKey: PrivateKey;
+  maxGossipBytes: number;
+  /** Asks for a sync with `peer`: an op went missing (sequence gap) or was too big to gossip. */
+  requestSync(peer: string, reason: string): void;
+  /** Whether a peer is connected directly (the origin is the best source of its own ops). */
+  connected(peer: string): boolean;
+}
+
+/** Envelopes the validator accepted, so the message handler does not parse and verify twice. */
+const accepted = new WeakMap<Uint8Array, KbGossip>();
+
+type RawEnvelope = { t?: unknown; op?: unknown; proof?: unknown };
+
+function decodeEnvelope(data: Uint8Array): RawEnvelope | null {
+  try {
+    const v = decodeJson(data);
+    return typeof v === 'object' && v !== null ? v as RawEnvelope : null;
+  } catch {
+    return null;
+  }
+}
+
+export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
+  return async (_peer, msg) => {
+    const env = msg.data.byteLength <= ctx.maxGossipBytes ? decodeEnvelope(msg.data) : null;
+    // A `have` notice carries the header only: it is checked as the content-less op its proof also covers.
+    const wire = env?.t === 'op' ? await checkWireOp(env)
+      : env?.t === 'have' ? await checkWireOp({ op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
+    // Local ops always carry their content; a content-less `op` could only be a relay withholding a document.
+    if (!env || !wire || (env.t === 'op' && wire.op.payload === null)) {
+      ctx.state.counts.opsRejected++;
+      ctx.log('replication:gossip-rejected', { from: msg.type === 'signed' ? msg.from.toString() : null, bytes: msg.data.byteLength });
+      return TopicValidatorResult.Reject;
+    }
+    accepted.set(msg.data, { t: env.t as 'op' | 'have', ...wire });
+    return TopicValidatorResult.Accept;
+  };
+}
+
+/** Signs a local op, keeps the proof with it, and publishes it (or, when too big, a notice that it exists). */
+export async function publishLocalOp(ctx: KbGossipContext, op: KnowledgeOp): Promise<void> {
+  const proof = await signOp(ctx.privateKey, op);
+  ctx.store.setOpProof(op.origin, op.seq, proof);
+  let data = encodeJson({ t: 'op', op, proof } satisfies KbGossip);
+  if (data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies KbGossip);
+  await ctx.pubsub.publish(KB_TOPIC, data);
+  ctx.state.counts.opsSent++;
+}
+
+export function onKbMessage(ctx: KbGossipContext, evt: GossipsubMessage): void {
+  const { msg, propagationSource } = evt;
+  if (msg.topic !== KB_TOPIC) return;
+  const env = accepted.get(msg.data);
+  if (!env) return;
+  const { op } = env;
+  const known = ctx.store.versionVector()[op.origin] ?? 0;
+  if (op.seq <= known) return;
+  const source = ctx.connected(op.origin) ? op.origin : propagationSource.toString();
+  if (env.t === 'have') {
+    ctx.requestSync(source, 'too big for gossip');
+    return;
+  }
+  applyVerified(ctx, propagationSource.toString(), [env]);
+  if (op.seq > known + 1) ctx.requestSync(source, 'sequence gap');
+}

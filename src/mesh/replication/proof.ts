@@ -1,0 +1,85 @@
+// Proofs of origin: the origin node signs each op (and each cache entry) so any peer can relay it but none can forge it.
+import { createHash, webcrypto } from 'node:crypto';
+import { peerIdFromString } from '@libp2p/peer-id';
+import type { PrivateKey, PublicKey } from '@libp2p/interface';
+import { canonicalJson } from '../../cache/index.ts';
+import type { CacheEntry } from '../../cache/index.ts';
+import type { KnowledgeOp } from '../../knowledge/index.ts';
+
+const encoder = new TextEncoder();
+/** Peer ids seen recently; bounded so a flood of made-up origins cannot grow it without limit. */
+const KEY_CACHE_LIMIT = 1024;
+const keys = new Map<string, PublicKey | null>();
+// WebCrypto verifies on libuv's thread pool, so the ops of a sync batch are checked in parallel, not one by one on the main thread.
+const subtleKeys = new WeakMap<PublicKey, Promise<webcrypto.CryptoKey>>();
+
+async function verifyBytes(key: PublicKey, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  if (key.type !== 'Ed25519') return key.verify(data, sig);
+  let k = subtleKeys.get(key);
+  if (!k) {
+    k = webcrypto.subtle.importKey('raw', key.raw, { name: 'Ed25519' }, false, ['verify']);
+    subtleKeys.set(key, k);
+  }
+  return webcrypto.subtle.verify({ name: 'Ed25519' }, await k, sig, data);
+}
+
+function b64url(bytes: Uint8Array): string {
+  return Buffer.from(bytes).toString('base64url');
+}
+
+function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The public key an Ed25519 (or secp256k1) peer id embeds; null for ids that do not carry one, or that don't parse. */
+export function originKey(origin: string): PublicKey | null {
+  let key = keys.get(origin);
+  if (key !== undefined) return key;
+  try {
+    key = peerIdFromString(origin).publicKey ?? null;
+  } catch {
+    key = null;
+  }
+  if (keys.size >= KEY_CACHE_LIMIT) keys.clear();
+  keys.set(origin, key);
+  return key;
+}
+
+// The signature covers the op's header and a hash of its payload, so an op whose content compaction dropped still verifies.
+function opBytes(op: KnowledgeOp, payloadHash: string): Uint8Array {
+  const { origin, seq, hlc, docId, kind } = op;
+  return encoder.encode(`flowrouter/kb-op/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
+}
+
+/** `<payload sha-256 hex>.<signature base64url>`, the string the store keeps with the op. */
+export async function signOp(key: PrivateKey, op: KnowledgeOp): Promise<string> {
+  const payloadHash = sha256Hex(canonicalJson(op.payload));
+  const sig = await key.sign(opBytes(op, payloadHash));
+  return `${payloadHash}.${b64url(sig)}`;
+}
+
+/** Whether `proof` is the op's origin's signature over this op (for a content-less op: over its header). */
+export async function verifyOp(op: KnowledgeOp, proof: unknown): Promise<boolean> {
+  if (typeof proof !== 'string') return false;
+  const m = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{1,200})$/.exec(proof);
+  const key = originKey(op.origin);
+  if (!m || !key) return false;
+  if (op.payload !== null && sha256Hex(canonicalJson(op.payload)) !== m[1]) return false;
+  return verifyBytes(key, opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
+}
+
+function entryBytes(origin: string, entry: CacheEntry): Uint8Array {
+  const { key, checksum, createdAt, expiresAt } = entry;
+  return encoder.encode(`flowrouter/cache-entry/1\n${canonicalJson({ origin, key, checksum, createdAt, expiresAt })}`);
+}
+
+/** Signs a cache entry's identity and checksum; the body is bound through the checksum the store verifies on import. */
+export async function signCacheEntry(key: PrivateKey, origin: string, entry: CacheEntry): Promise<string> {
+  return b64url(await key.sign(entryBytes(origin, entry)));
+}
+
+export async function verifyCacheEntry(origin: string, entry: CacheEntry, sig: unknown): Promise<boolean> {
+  const key = originKey(origin);
+  if (!key || typeof sig !== 'string' || !/^[A-Za-z0-9_-]{1,200}$/.test(sig)) return false;
+  return verifyBytes(key, entryBytes(origin, entry), Buffer.from(sig, 'base64url'));
+}

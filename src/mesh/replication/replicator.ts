@@ -1,0 +1,193 @@
+// The replicator's lifecycle: gossip local ops, serve and run anti-entropy syncs, compact tombstones, report status.
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
+import type { GossipsubMessage } from '@libp2p/gossipsub';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
+import type { CacheStore } from '../../cache/index.ts';
+import type { KnowledgeStore } from '../../knowledge/index.ts';
+import { MeshConfigError } from '../errors.ts';
+import type { MeshNode } from '../node.ts';
+import type { MeshLog } from '../types.ts';
+import { cacheValidator, onCacheMessage, publishCacheEntry } from './cache-gossip.ts';
+import type { CacheGossipContext } from './cache-gossip.ts';
+import { kbValidator, onKbMessage, publishLocalOp } from './kb-gossip.ts';
+import type { KbGossipContext } from './kb-gossip.ts';
+import { ReplicationState } from './state.ts';
+import type { ReplicationStatus } from './state.ts';
+import { pullFrom, syncHandler } from './sync.ts';
+import type { SyncContext } from './sync.ts';
+import { CACHE_TOPIC, KB_SYNC_PROTOCOL, KB_TOPIC, MAX_GOSSIP_BYTES } from './wire.ts';
+
+export interface ReplicationOptions {
+  /** Anti-entropy with every connected peer this often (it also runs on connect and on a sequence gap). */
+  syncIntervalMs: number;
+  /** How often tombstone compaction runs. */
+  compactIntervalMs: number;
+  /** Tombstones older than this, seen by every peer heard from within it, are forgotten. */
+  tombstoneHorizonMs: number;
+  /** Replicate response-cache entries too (needs `cache`). */
+  replicateCache: boolean;
+  maxGossipBytes: number;
+  batchOps: number;
+  batchBytes: number;
+  frameTimeoutMs: number;
+}
+
+export const DEFAULT_REPLICATION: ReplicationOptions = {
+  syncIntervalMs: 30_000, compactIntervalMs: 10 * 60_000, tombstoneHorizonMs: 7 * 24 * 3_600_000, replicateCache: false,
+  maxGossipBytes: MAX_GOSSIP_BYTES, batchOps: 500, batchBytes: 1024 * 1024, frameTimeoutMs: 30_000,
+};
+
+export interface ReplicatorInit {
+  /** A started mesh node; start the replicator after it and stop the replicator before it. */
+  mesh: Pick<MeshNode, 'libp2p' | 'pubsub' | 'peerId'>;
+  /** The mesh identity's key: it signs this node's ops. Its peer id must be the store's origin. */
+  privateKey: PrivateKey;
+  store: KnowledgeStore;
+  cache?: CacheStore | null;
+  options?: Partial<ReplicationOptions>;
+  log?: MeshLog;
+}
+
+export interface Replicator {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  status(): ReplicationStatus;
+  /** Pulls what `peerId` has and this node lacks; resolves when done (a failure is logged and counted, not thrown). */
+  syncWith(peerId: string): Promise<void>;
+  /** Syncs with every connected peer. */
+  syncAll(): Promise<void>;
+  /** Runs tombstone compaction now with the vectors learnt from peers. */
+  compact(): { tombstones: number; ops: number };
+}
+
+interface Running {
+  lifetime: AbortController;
+  timers: NodeJS.Timeout[];
+  undo: Array<() => void | Promise<void>>;
+  syncs: Map<string, { again: boolean; done: Promise<void> }>;
+  publishing: Promise<void>;
+  sync: SyncContext;
+}
+
+export function createReplicator(init: ReplicatorInit): Replicator {
+  const opts: ReplicationOptions = { ...DEFAULT_REPLICATION, ...init.options };
+  const log = init.log ?? (() => undefined);
+  const { store } = init;
+  const state = new ReplicationState();
+  let running: Running | null = null;
+
+  const pull = async (r: Running, peer: PeerId): Promise<void> => {
+    try {
+      const { received, applied } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
+      state.counts.syncs++;
+      if (received > 0) log('replication:synced', { peer: peer.toString(), received, applied });
+    } catch (err) {
+      if (r.lifetime.signal.aborted) return;
+      state.counts.syncFailures++;
+      log('replication:sync-failed', { peer: peer.toString(), error: (err as Error).message });
+    }
+  };
+
+  // One sync per peer at a time; asks arriving meanwhile fold into one more round once it ends.
+  const syncWith = (peerId: string): Promise<void> => {
+    const r = running;
+    if (!r || peerId === store.origin) return Promise.resolve();
+    const current = r.syncs.get(peerId);
+    if (current) { current.again = true; return current.done; }
+    const entry = { again: true, done: Promise.resolve() };
+    const peer = peerIdFromString(peerId);
+    entry.done = (async () => {
+      while (entry.again && !r.lifetime.signal.aborted) {
+        entry.again = false;
+        await pull(r, peer);
+      }
+    })().finally(() => r.syncs.delete(peerId));
+    r.syncs.set(peerId, entry);
+    return entry.done;
+  };
+
+  const syncAll = async (): Promise<void> => {
+    if (!running) return;
+    await Promise.all(init.mesh.libp2p.getPeers().map((p) => syncWith(p.toString())));
+  };
+
+  const compact = (): { tombstones: number; ops: number } => {
+    const result = store.compactTombstones(opts.tombstoneHorizonMs, state.recentVectors(opts.tombstoneHorizonMs));
+    if (result.tombstones + result.ops > 0) log('replication:compacted', result);
+    return result;
+  };
+
+  return {
+    async start() {
+      if (running) return;
+      const { libp2p: host, pubsub } = init.mesh;
+      if (peerIdFromPrivateKey(init.privateKey).toString() !== store.origin || init.mesh.peerId !== store.origin) {
+        throw new MeshConfigError('replication needs the knowledge store\'s origin, the mesh peer id and the signing key to be one identity');
+      }
+      const lifetime = new AbortController();
+      const sync: SyncContext = { store, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
+      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), publishing: Promise.resolve(), sync };
+      running = r;
+      const kb: KbGossipContext = {
+        store, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
+        requestSync: (peer, reason) => { log('replication:sync-requested', { peer, reason }); void syncWith(peer); },
+        connected: (peer) => host.getPeers().some((p) => p.toString() === peer),
+      };
+      const cache: CacheGossipContext | null = opts.replicateCache && init.cache
+        ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, log, maxGossipBytes: opts.maxGossipBytes }
+        : null;
+      // Published in write order; a failed publish is only logged, since anti-entropy delivers the op anyway.
+      const enqueue = (what: string, task: () => Promise<void>): void => {
+        r.publishing = r.publishing.then(task).catch((err: unknown) => log('replication:publish-failed', { what, error: (err as Error).message }));
+      };
+
+      await host.handle(KB_SYNC_PROTOCOL, syncHandler(sync, lifetime.signal), { maxInboundStreams: 8, maxOutboundStreams: 8 });
+      r.undo.push(() => host.unhandle(KB_SYNC_PROTOCOL));
+      pubsub.topicValidators.set(KB_TOPIC, kbValidator(kb));
+      pubsub.subscribe(KB_TOPIC);
+      r.undo.push(() => { pubsub.unsubscribe(KB_TOPIC); pubsub.topicValidators.delete(KB_TOPIC); });
+      if (cache) {
+        pubsub.topicValidators.set(CACHE_TOPIC, cacheValidator(cache));
+        pubsub.subscribe(CACHE_TOPIC);
+        r.undo.push(() => { pubsub.unsubscribe(CACHE_TOPIC); pubsub.topicValidators.delete(CACHE_TOPIC); });
+        r.undo.push(cache.cache.onSet((key) => enqueue('cache-entry', () => publishCacheEntry(cache, key))));
+      }
+      const onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
+        onKbMessage(kb, evt.detail);
+        if (cache) onCacheMessage(cache, evt.detail);
+      };
+      pubsub.addEventListener('gossipsub:message', onMessage);
+      r.undo.push(() => pubsub.removeEventListener('gossipsub:message', onMessage));
+      r.undo.push(store.onLocalOp((op) => enqueue('kb-op', () => publishLocalOp(kb, op))));
+      const onConnect = (evt: CustomEvent<PeerId>): void => { void syncWith(evt.detail.toString()); };
+      host.addEventListener('peer:connect', onConnect);
+      r.undo.push(() => host.removeEventListener('peer:connect', onConnect));
+
+      r.timers.push(setInterval(() => { void syncAll(); }, opts.syncIntervalMs));
+      r.timers.push(setInterval(() => {
+        try { compact(); } catch (err) { log('replication:compact-failed', { error: (err as Error).message }); }
+      }, opts.compactIntervalMs));
+      void syncAll();
+      log('replication:started', { origin: store.origin, cache: cache !== null });
+    },
+
+    async stop() {
+      const r = running;
+      if (!r) return;
+      running = null;
+      for (const t of r.timers) clearInterval(t);
+      for (const undo of r.undo.reverse()) await undo();
+      r.lifetime.abort(new Error('replication stopping'));
+      await Promise.all([r.publishing, ...[...r.syncs.values()].map((s) => s.done)]);
+    },
+
+    status() {
+      const versions = store.versionVector();
+      return { origin: store.origin, versions, peers: state.peers(versions), counts: { ...state.counts }, cacheReplication: opts.replicateCache && !!init.cache };
+    },
+
+    syncWith,
+    syncAll,
+    compact,
+  };
+}

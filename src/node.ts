@@ -15,9 +15,9 @@ import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
 import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, secretsEqual } from './tenancy/index.ts';
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
-import { nodeIdentity } from './node-identity.ts';
+import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
 import { MeshLink } from './node-mesh.ts';
-import { meshRoutes } from './mesh/index.ts';
+import { createReplicator, meshRoutes, type Replicator } from './mesh/index.ts';
 
 /** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
@@ -70,7 +70,10 @@ export class FlowRouterNode {
   nodeId?: string;
   /** Present when the config enables the mesh. */
   readonly meshLink?: MeshLink;
+  /** Knowledge (and optionally cache) replication, once the mesh has started. */
+  replicator?: Replicator;
   private readonly warn: (message: string) => void;
+  private identity?: NodeIdentity;
   private started = false;
   private configWatcher?: ConfigWatcher;
 
@@ -109,7 +112,8 @@ export class FlowRouterNode {
       mesh: () => {
         const m = this.meshLink?.mesh;
         if (!m || !this.started) return { peers: 0 };
-        return { peers: m.status().peers.healthy, peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })) };
+        const lags = this.replicator?.status().peers.map((p) => p.secondsSinceSync ?? 0) ?? [];
+        return { peers: m.status().peers.healthy, lagSeconds: lags.length ? Math.max(...lags) : undefined, peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })) };
       },
     });
     this.registerRoutes();
@@ -130,7 +134,7 @@ export class FlowRouterNode {
       const mesh = this.meshLink.mesh;
       this.app.register(async (scope) => {
         scope.addHook('onRequest', async (request) => guard(request));
-        await scope.register(meshRoutes, { mesh });
+        await scope.register(meshRoutes, { mesh, replication: () => this.replicator?.status() ?? null });
       });
     } else {
       this.app.get('/v1/mesh/*', async () => { throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled'); });
@@ -254,6 +258,7 @@ export class FlowRouterNode {
   /** Opens the knowledge base under the node's identity, listens, then joins the mesh (never delaying readiness). */
   async start(): Promise<{ host: string; port: number; url: string; mesh?: { peerId: string; multiaddrs: string[] } }> {
     const identity = await nodeIdentity(this.config.server.dataDir);
+    this.identity = identity;
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
@@ -271,6 +276,7 @@ export class FlowRouterNode {
     if (!this.meshLink) return { host, port, url };
     try {
       await this.meshLink.start();
+      await this.startReplication();
       const status = this.meshLink.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
     } catch (err) {
@@ -280,6 +286,22 @@ export class FlowRouterNode {
       this.warn(`flowrouter: ${message}`);
       return { host, port, url };
     }
+  }
+
+  /** Gossip and anti-entropy for the knowledge base (and the cache when configured) over the running mesh. */
+  private async startReplication(): Promise<void> {
+    const m = this.config.mesh;
+    if (!this.meshLink || !m.replicateKnowledge || !this.knowledge || !this.identity) return;
+    const log = this.app.log.child({ component: 'replication' });
+    this.replicator = createReplicator({
+      mesh: this.meshLink.mesh,
+      privateKey: this.identity.privateKey,
+      store: this.knowledge,
+      cache: m.replicateCache ? this.cache : null,
+      options: { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache },
+      log: (event, detail) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event)),
+    });
+    await this.replicator.start();
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
@@ -293,6 +315,7 @@ export class FlowRouterNode {
       stopFns: [
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
+        { name: 'replication', stop: () => this.replicator?.stop() },
         { name: 'mesh', stop: () => this.meshLink?.stop() },
         { name: 'transport', stop: () => closeTransport() },
         { name: 'usage ledger', stop: () => this.usage.stop() },

@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Command } from 'commander';
-import { loadOrCreateIdentity, writeMeshSecret } from '../mesh/index.ts';
-import type { MeshStatus, PeerRow } from '../mesh/index.ts';
+import { loadOrCreateIdentity, writeMeshSecret, type MeshStatus, type PeerRow, type ReplicationStatus } from '../mesh/index.ts';
 
 export { meshRoutes } from '../mesh/index.ts';
 
@@ -60,13 +59,27 @@ export function peersCommand(fetchJson: (path: string) => Promise<unknown>, writ
     });
 }
 
-export function formatStatus(s: MeshStatus): string {
+/** Per-origin versions and each peer's replication lag. */
+function formatReplication(r: ReplicationStatus | null | undefined): string[] {
+  if (!r) return ['replication: off'];
+  const origins = Object.entries(r.versions).map(([origin, seq]) => `  ${origin === r.origin ? `${origin} (this node)` : origin}: ${seq}`);
+  const peers = r.peers.map((p) => `  ${p.peerId}: ${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us, last sync ${p.secondsSinceSync === null ? 'never' : `${Math.round(p.secondsSinceSync)}s ago`}`);
+  const c = r.counts;
+  return [
+    `replication: ${c.opsApplied} applied, ${c.opsSent} sent, ${c.opsRejected} rejected, ${c.syncs} syncs (${c.syncFailures} failed)${r.cacheReplication ? ', cache replicated' : ''}`,
+    'versions (origin: last sequence):', ...(origins.length ? origins : ['  (none yet)']),
+    'peer lag:', ...(peers.length ? peers : ['  (no peers yet)']),
+  ];
+}
+
+export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus | null }): string {
   return [
     `peer id:   ${s.peerId}${s.nodeName ? ` (${s.nodeName})` : ''}`,
     `listening: ${s.multiaddrs.join('\n           ') || '(none)'}`,
     `peers:     ${s.peers.known} known, ${s.peers.connected} connected, ${s.peers.healthy} healthy`,
     `forwards:  ${s.forwards.in} in (${s.forwards.inFailed} failed), ${s.forwards.out} out (${s.forwards.outFailed} failed)`,
-    `members:   ${s.privateNetwork ? 'secret required' : 'OPEN (no mesh secret)'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
+    `members:   ${s.privateNetwork ? 'secret required' : 'no mesh secret'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
+    ...formatReplication(s.replication),
     '',
   ].join('\n');
 }

@@ -162,6 +162,12 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const onConnect = (evt: CustomEvent<PeerId>): void => { void syncWith(evt.detail.toString()); };
       host.addEventListener('peer:connect', onConnect);
       r.undo.push(() => host.removeEventListener('peer:connect', onConnect));
+      // An op published before a new peer's subscription reached us went to nobody: catch that peer up once it subscribes.
+      const onSubscription = (evt: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>): void => {
+        if (evt.detail.subscriptions.some((s) => s.topic === KB_TOPIC && s.subscribe)) void syncWith(evt.detail.peerId.toString());
+      };
+      pubsub.addEventListener('subscription-change', onSubscription);
+      r.undo.push(() => pubsub.removeEventListener('subscription-change', onSubscription));
 
       r.timers.push(setInterval(() => { void syncAll(); }, opts.syncIntervalMs));
       r.timers.push(setInterval(() => {

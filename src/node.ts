@@ -6,7 +6,6 @@ import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } f
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
 import { NotFoundError, UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
-import { warmTokenizer } from './core/tokens.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
 import { openaiHeaders } from './providers/openai/index.ts';
 import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
@@ -72,15 +71,12 @@ export class FlowRouterNode {
   /** Present when the config enables the mesh. */
   readonly meshLink?: MeshLink;
   private readonly warn: (message: string) => void;
-  /** The logger's level when the node was given one (the app's logger does not exist yet when the chat path is built). */
-  private readonly logLevel?: string;
   private started = false;
   private configWatcher?: ConfigWatcher;
 
   constructor(config: NodeConfig, opts: NodeOptions = {}) {
     this.config = config;
     this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
-    this.logLevel = typeof opts.logger === 'object' && opts.logger && 'level' in opts.logger ? opts.logger.level : undefined;
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     this.prices = new PriceTable(config.raw.prices);
     this.metrics = createMetrics();
@@ -200,11 +196,9 @@ export class FlowRouterNode {
       return { result: routed.result, headers: routeHeaders(routed) };
     };
     const config = () => this.router.currentConfig;
-    // The request log writes info lines, and warn lines for 5xx: at a quieter level its per-request watcher is left out.
-    const logsRequests = !['error', 'fatal', 'silent'].includes(this.logLevel ?? 'info');
     const edge: ChatLayer[] = forwarded ? [] : [
       metricsLayer(this.metrics, (model, usage) => this.prices.costOf(model, usage)),
-      ...(logsRequests ? [requestLogLayer({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) })] : []),
+      requestLogLayer({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) }),
       this.tenancy.chatLayer,
     ];
     const layers: ChatLayer[] = [
@@ -264,8 +258,6 @@ export class FlowRouterNode {
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
-    // Off the start-up path, but loaded before the first answer may need a usage estimate.
-    warmTokenizer();
     this.router.start();
     this.watchConfigFile();
     const addr = this.app.server.address();

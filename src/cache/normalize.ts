@@ -97,20 +97,8 @@ export interface NormalizedRequest {
   changes: { before: string; after: string }[];
 }
 
-/** One request is normalized by the usage fingerprint, the cache key and the normalize layer: done once per object. */
-const normalizedOnce = new WeakMap<ChatRequest, NormalizedRequest>();
-
 /** Normalizes every message's text (tool call arguments are never touched); returns the same object when nothing changed. */
 export function normalizeRequest(req: ChatRequest): NormalizedRequest {
-  let normalized = normalizedOnce.get(req);
-  if (!normalized) {
-    normalized = normalizeOnce(req);
-    normalizedOnce.set(req, normalized);
-  }
-  return normalized;
-}
-
-function normalizeOnce(req: ChatRequest): NormalizedRequest {
   const changes: NormalizedRequest['changes'] = [];
   let changed = false;
   const messages = req.messages.map((m) => {

@@ -8,7 +8,6 @@ import { assembleChunks, CACHE_HEADER, TOKENS_SAVED_HEADER } from '../cache/inde
 import { promptFingerprint } from './fingerprint.ts';
 import type { UsageLedger, UsageRow } from './ledger.ts';
 import type { PriceTable } from './prices.ts';
-import { warmTokenizer } from '../core/tokens.ts';
 import { estimateCompletionTokens, estimatePromptTokens } from './tokens.ts';
 
 /** Told about every answered request (the shadow sampler listens here). */
@@ -39,8 +38,6 @@ function statusOf(err: unknown): { status: number; code: string | null } {
 export function usageLayer(deps: UsageLayerDeps): (next: ChatService) => ChatService {
   return (next) => async (req: ChatRequest, meta: RequestMeta) => {
     const started = performance.now();
-    // An answer without usage is estimated with the tokenizer when it ends: load it now, while the upstream works.
-    warmTokenizer();
     const config = deps.config();
     const base = {
       ts: Date.now(), requestId: meta.requestId, clientId: meta.client?.id ?? null, fingerprint: promptFingerprint(req), stream: req.stream === true,

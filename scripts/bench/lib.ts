@@ -39,7 +39,7 @@ export async function startNode(yaml: string, extraArgs: string[] = []): Promise
   const dataDir = mkdtempSync(join(tmpdir(), 'flowrouter-bench-'));
   const config = join(dataDir, 'config.yaml');
   writeFileSync(config, yaml);
-  const child = await spawnUntil(['src/cli/main.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs], /listening on (http:\/\/\S+?)\/v1/);
+  const child = await spawnUntil(['src/cli/entry.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs], /listening on (http:\/\/\S+?)\/v1/);
   return { ...child, dataDir, stop: async () => { await child.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
 }
 

@@ -36,7 +36,7 @@ async function spawnNode(configYaml: string, env: NodeJS.ProcessEnv): Promise<{ 
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const t0 = performance.now();
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', join(dir, 'config.yaml'),
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/entry.ts', 'start', '--config', join(dir, 'config.yaml'),
     '--port', String(port), '--data-dir', dir, '--log-level', 'error'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const cleanup = async () => { await stop(proc); rmSync(dir, { recursive: true, force: true }); };
   const deadline = t0 + 15_000;
@@ -72,7 +72,7 @@ async function measure(label: string, yaml: string, env: NodeJS.ProcessEnv = {})
     await new Promise((res) => setTimeout(res, 1000));
     const after = rssMb(n.proc.pid!);
     times.sort((a, b) => a - b);
-    return `${label.padEnd(26)} start→ready p50 ${fmt(percentile(times, 50), 0)} ms (min ${fmt(times[0], 0)}, max ${fmt(times.at(-1)!, 0)}, ${RUNS} runs) | `
+    return `${label.padEnd(28)} start→ready p50 ${fmt(percentile(times, 50), 0)} ms (min ${fmt(times[0], 0)}, max ${fmt(times.at(-1)!, 0)}, ${RUNS} runs) | `
       + `RSS idle ${fmt(idle, 1)} MB (anon ${fmt(idleAnon, 1)}), under load peak ${fmt(peak, 1)} MB (${fmt(r.rps, 0)} req/s, 16 conn, ${LOAD_SECONDS} s), after ${fmt(after, 1)} MB`;
   } finally {
     await n.cleanup();
@@ -80,19 +80,21 @@ async function measure(label: string, yaml: string, env: NodeJS.ProcessEnv = {})
 }
 
 const upstream = await startFakeUpstream();
-// The deployed unit sets NODE_COMPILE_CACHE (V8 code cache on disk): measured with and without.
+// The entry point turns the compile cache on (NODE_COMPILE_CACHE picks its directory, as the deployed unit does):
+// measured with a fresh directory filled by one untimed start, and switched off as on a first start after an install.
 const cacheDir = mkdtempSync(join(tmpdir(), 'flowrouter-compile-cache-'));
 const cached = { NODE_COMPILE_CACHE: cacheDir };
+const uncached = { NODE_DISABLE_COMPILE_CACHE: '1' };
 try {
   const base = `chains:\n  default:\n    - model: bench-model\n      provider: local\n      url: ${upstream.url}\n`;
   console.log(`node ${process.version} on ${process.arch}`);
-  console.log(await measure('no mesh', base));
+  console.log(await measure('no mesh, no compile cache', base, uncached));
   console.log(await measure('no mesh, compile cache', base, cached));
   const meshYaml = `${base}mesh:\n  enabled: true\n`;
   let meshKnown = true;
   try { parseConfig(meshYaml, 'bench'); } catch { meshKnown = false; }
   if (meshKnown) {
-    console.log(await measure('with mesh', meshYaml));
+    console.log(await measure('with mesh, no compile cache', meshYaml, uncached));
     console.log(await measure('with mesh, compile cache', meshYaml, cached));
   } else console.log('with mesh                  skipped: this build\'s config does not know a `mesh:` section yet');
 } finally {

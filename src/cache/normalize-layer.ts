@@ -1,5 +1,5 @@
 // Prompt normalization on the chat path: sends the normalized request on and reports the prompt tokens it saved.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatService } from '../gateway/index.ts';
 import type { RequestMeta } from '../router/index.ts';

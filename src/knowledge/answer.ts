@@ -1,5 +1,5 @@
 // The offline `knowledge` target: answers a chat from the knowledge base alone, in the normal chat-completion shape.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import { contentText, type ChatChunk, type ChatRequest, type ChatResponse, type Usage } from '../core/openai.ts';
 import type { ChatResult, TranslationContext } from '../providers/index.ts';
 import { formatPassages, retrieveContext, type Passage } from './rag.ts';

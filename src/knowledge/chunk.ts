@@ -1,5 +1,5 @@
 // Splits text into overlapping chunks by headings and paragraphs under a token budget; chunks are spans of the text.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 
 /** A chunk is a `[start, end)` slice of its document's text plus the heading path it sits under. */
 export interface ChunkSpan { heading: string; start: number; end: number }

@@ -1,5 +1,5 @@
 // Retrieval-augmented generation building blocks: find passages within a token budget and put them in front of a chat.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import type { ChatMessage } from '../core/openai.ts';
 import { ClientError } from '../core/errors.ts';
 import type { KnowledgeStore } from './store.ts';

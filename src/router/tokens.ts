@@ -1,5 +1,5 @@
 // Estimated prompt tokens of a request, counted with a real tokenizer once per request object and reused.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import type { ChatMessage } from '../core/openai.ts';
 
 const counted = new WeakMap<object, number>();

@@ -1,5 +1,5 @@
 // Token counts before a request is sent (for TPM and budget reservations) and after it ended without reported usage.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import type { ChatRequest, ChatResponse, Usage } from '../core/openai.ts';
 
 /** One tokenizer pass per request, shared with the router's rules and limits. */

@@ -1,5 +1,5 @@
 // Token counts when a provider gives none: gpt-tokenizer over the prompt's and the answer's text.
-import { countTokens } from 'gpt-tokenizer';
+import { countTokens } from '../core/tokens.ts';
 import { contentText, type ChatRequest, type ChatResponse } from '../core/openai.ts';
 
 /** OpenAI's accounting adds a few tokens per message for role and separators. */

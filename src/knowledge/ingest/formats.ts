@@ -1,9 +1,17 @@
 // Turns the text of one Markdown, plain-text or HTML document into a document with format-aware chunks.
-import { convert } from 'html-to-text';
+import { createRequire } from 'node:module';
 import { parse as parseYaml } from 'yaml';
 import { chunkText } from '../chunk.ts';
 import type { ChunkOptions } from '../chunk.ts';
 import type { DocumentInput } from '../store.ts';
+
+type Convert = typeof import('html-to-text').convert;
+let htmlConverter: Convert | undefined;
+/** html-to-text (~15 MB with its parser) is only needed when HTML is ingested: required on first use. */
+const convert: Convert = (html, options) => {
+  htmlConverter ??= (createRequire(import.meta.url)('html-to-text') as typeof import('html-to-text')).convert;
+  return htmlConverter(html, options);
+};
 
 export type TextFormat = 'markdown' | 'text' | 'html';
 

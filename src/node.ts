@@ -16,6 +16,7 @@ import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, secr
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
+import { warmTokenizer } from './core/tokens.ts';
 import { MeshLink } from './node-mesh.ts';
 import { createReplicator, meshRoutes, type Replicator } from './mesh/index.ts';
 
@@ -263,6 +264,7 @@ export class FlowRouterNode {
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
+    warmTokenizer();
     this.router.start();
     this.watchConfigFile();
     const addr = this.app.server.address();

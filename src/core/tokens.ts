@@ -11,3 +11,8 @@ export function countTokens(text: string): number {
   count ??= (createRequire(import.meta.url)('gpt-tokenizer') as typeof import('gpt-tokenizer')).countTokens;
   return count(text);
 }
+
+/** Loads the tokenizer soon, off any request's path: called once the node is listening and idle. */
+export function warmTokenizer(): void {
+  setTimeout(() => { countTokens(''); }, 50).unref();
+}

@@ -78,7 +78,7 @@ export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus |
     `listening: ${s.multiaddrs.join('\n           ') || '(none)'}`,
     `peers:     ${s.peers.known} known, ${s.peers.connected} connected, ${s.peers.healthy} healthy`,
     `forwards:  ${s.forwards.in} in (${s.forwards.inFailed} failed), ${s.forwards.out} out (${s.forwards.outFailed} failed)`,
-    `members:   ${s.privateNetwork ? 'secret required' : 'no mesh secret'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
+    `members:   ${s.privateNetwork ? 'secret required' : 'OPEN (no mesh secret)'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
     ...formatReplication(s.replication),
     '',
   ].join('\n');

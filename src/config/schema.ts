@@ -11,17 +11,22 @@ export const PROVIDER_TYPES = ['openai', 'azure', 'anthropic', 'gemini', 'local'
 
 const headers = z.record(z.string(), z.string());
 
-/** A named provider account, reusable across chains. */
-export const accountSchema = z.object({
-  type: z.enum(PROVIDER_TYPES),
+/** What an account carries besides where it is: shared by named accounts and inline targets. */
+const credentials = {
   key: z.string().optional(),
-  base_url: z.string().url().optional(),
   org: z.string().optional(),
   project: z.string().optional(),
   deployment: z.string().optional(),
   api_version: z.string().optional(),
   headers: headers.optional(),
   timeouts: timeouts.optional(),
+};
+
+/** A named provider account, reusable across chains. */
+export const accountSchema = z.object({
+  type: z.enum(PROVIDER_TYPES),
+  base_url: z.string().url().optional(),
+  ...credentials,
 }).strict();
 
 /** One target of a chain: a provider account (named or inline) plus a model, or the offline knowledge answerer. */
@@ -29,14 +34,8 @@ export const targetSchema = z.object({
   model: z.string().min(1).optional(),
   /** A provider type (inline account), the name of an account under `providers:`, or `knowledge`. */
   provider: z.string().min(1),
-  key: z.string().optional(),
   url: z.string().url().optional(),
-  org: z.string().optional(),
-  project: z.string().optional(),
-  deployment: z.string().optional(),
-  api_version: z.string().optional(),
-  headers: headers.optional(),
-  timeouts: timeouts.optional(),
+  ...credentials,
   /** Name shown in headers, logs and status (defaults to `<chain>/<provider>/<model>`). */
   name: z.string().min(1).optional(),
   weight: z.number().positive().optional(),

@@ -1,7 +1,7 @@
 // The node's stable identity: its mesh key pair (kept in the data directory) and the peer id derived from it.
 import type { PrivateKey } from '@libp2p/interface';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
-import { loadOrCreateIdentity } from './mesh/index.ts';
+import { loadOrCreateIdentity } from './mesh/identity.ts';
 
 export interface NodeIdentity {
   privateKey: PrivateKey;

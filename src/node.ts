@@ -17,8 +17,10 @@ import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from '
 import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
 import { warmTokenizer } from './core/tokens.ts';
-import { MeshLink } from './node-mesh.ts';
-import { createReplicator, meshRoutes, type Replicator } from './mesh/index.ts';
+// The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
+import type { MeshLink } from './node-mesh.ts';
+import type { Replicator } from './mesh/index.ts';
+import { meshRoutes } from './mesh/routes.ts';
 
 /** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
@@ -69,12 +71,13 @@ export class FlowRouterNode {
   knowledge?: KnowledgeStore;
   /** The node's stable id (its mesh peer id), known once started. */
   nodeId?: string;
-  /** Present when the config enables the mesh. */
-  readonly meshLink?: MeshLink;
+  /** Present, once started, when the config enables the mesh. */
+  meshLink?: MeshLink;
   /** Knowledge (and optionally cache) replication, once the mesh has started. */
   replicator?: Replicator;
   private readonly warn: (message: string) => void;
   private identity?: NodeIdentity;
+  private meshRunning = false;
   private started = false;
   private configWatcher?: ConfigWatcher;
 
@@ -95,16 +98,6 @@ export class FlowRouterNode {
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), probe: (target, signal) => this.probeTarget(target, signal),
       peerFallback: forwarding ? (req, meta) => this.meshLink!.fallback(req, meta) : undefined,
     });
-    if (config.mesh.enabled) {
-      const log = this.app.log.child({ component: 'mesh' });
-      this.meshLink = new MeshLink({
-        config: current, dataDir: config.server.dataDir, version: VERSION,
-        routerStatus: () => this.router.status(),
-        forwardedChat: this.chatService(true),
-        onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
-        log: (event, detail) => log.info(detail ?? {}, event),
-      });
-    }
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current,
       send: (target, req, ctx) => this.sendToTarget(target, req, ctx), chat: (req, meta) => this.router.chat(req, meta) });
     this.metrics.setSources({
@@ -112,7 +105,7 @@ export class FlowRouterNode {
       kb: () => { const s = this.knowledge?.stats(); return { documents: s?.documents ?? 0, chunks: s?.chunks ?? 0 }; },
       mesh: () => {
         const m = this.meshLink?.mesh;
-        if (!m || !this.started) return { peers: 0 };
+        if (!m || !this.meshRunning) return { peers: 0 };
         const lags = this.replicator?.status().peers.map((p) => p.secondsSinceSync ?? 0) ?? [];
         return { peers: m.status().peers.healthy, lagSeconds: lags.length ? Math.max(...lags) : undefined, peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })) };
       },
@@ -131,11 +124,10 @@ export class FlowRouterNode {
     registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), authenticate: (headers) => guard({ headers } as never) });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
-    if (this.meshLink) {
-      const mesh = this.meshLink.mesh;
+    if (this.config.mesh.enabled) {
       this.app.register(async (scope) => {
         scope.addHook('onRequest', async (request) => guard(request));
-        await scope.register(meshRoutes, { mesh, replication: () => this.replicator?.status() ?? null });
+        await scope.register(meshRoutes, { mesh: () => (this.meshRunning ? this.meshLink?.mesh : undefined), replication: () => this.replicator?.status() ?? null });
       });
     } else {
       this.app.get('/v1/mesh/*', async () => { throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled'); });
@@ -275,11 +267,14 @@ export class FlowRouterNode {
       this.warn(warning);
     }
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    if (!this.meshLink) return { host, port, url };
+    if (!this.config.mesh.enabled) return { host, port, url };
     try {
-      await this.meshLink.start();
+      // After listen: the gateway is ready before the libp2p stack has even loaded.
+      await this.createMeshLink();
+      await this.meshLink!.start();
+      this.meshRunning = true;
       await this.startReplication();
-      const status = this.meshLink.mesh.status();
+      const status = this.meshLink!.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
     } catch (err) {
       // The gateway keeps serving without the mesh; the operator is told why.
@@ -290,11 +285,24 @@ export class FlowRouterNode {
     }
   }
 
+  private async createMeshLink(): Promise<void> {
+    const { MeshLink } = await import('./node-mesh.ts');
+    const log = this.app.log.child({ component: 'mesh' });
+    this.meshLink = new MeshLink({
+      config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
+      routerStatus: () => this.router.status(),
+      forwardedChat: this.chatService(true),
+      onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
+      log: (event, detail) => log.info(detail ?? {}, event),
+    });
+  }
+
   /** Gossip and anti-entropy for the knowledge base (and the cache when configured) over the running mesh. */
   private async startReplication(): Promise<void> {
     const m = this.config.mesh;
     if (!this.meshLink || !m.replicateKnowledge || !this.knowledge || !this.identity) return;
     const log = this.app.log.child({ component: 'replication' });
+    const { createReplicator } = await import('./mesh/replication/index.ts');
     this.replicator = createReplicator({
       mesh: this.meshLink.mesh,
       privateKey: this.identity.privateKey,
@@ -318,7 +326,7 @@ export class FlowRouterNode {
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
-        { name: 'mesh', stop: () => this.meshLink?.stop() },
+        { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },
         { name: 'transport', stop: () => closeTransport() },
         { name: 'usage ledger', stop: () => this.usage.stop() },
         { name: 'cache', stop: () => this.cache.persistRecency() },

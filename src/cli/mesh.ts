@@ -2,9 +2,10 @@
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Command } from 'commander';
-import { loadOrCreateIdentity, writeMeshSecret, type MeshStatus, type PeerRow, type ReplicationStatus } from '../mesh/index.ts';
+// Only the identity module: the CLI must not load the libp2p stack to print a table.
+import { loadOrCreateIdentity, writeMeshSecret } from '../mesh/identity.ts';
+import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
-export { meshRoutes } from '../mesh/index.ts';
 
 export interface MeshCommandDeps {
   /** The data directory and the configured secret file, from the subcommand's flags (e.g. --config/--data-dir). */

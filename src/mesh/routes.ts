@@ -1,15 +1,22 @@
 // HTTP view of the mesh for operators and `flowrouter peers`: GET /v1/mesh/peers and /v1/mesh/status.
 import type { FastifyPluginAsync } from 'fastify';
+import { FlowRouterError } from '../core/errors.ts';
 import type { MeshNode } from './node.ts';
 import type { ReplicationStatus } from './replication/index.ts';
 
 export interface MeshRoutesOptions {
-  mesh: MeshNode;
+  /** The running mesh node; absent while it is still starting (the routes answer 503 then). */
+  mesh: MeshNode | (() => MeshNode | undefined);
   /** Knowledge replication: per-origin versions and each peer's lag, when replication runs. */
   replication?: () => ReplicationStatus | null;
 }
 
 export const meshRoutes: FastifyPluginAsync<MeshRoutesOptions> = async (app, opts) => {
-  app.get('/v1/mesh/peers', async () => ({ object: 'list', data: opts.mesh.peers() }));
-  app.get('/v1/mesh/status', async () => ({ ...opts.mesh.status(), replication: opts.replication?.() ?? null }));
+  const mesh = (): MeshNode => {
+    const m = typeof opts.mesh === 'function' ? opts.mesh() : opts.mesh;
+    if (!m) throw new FlowRouterError(503, 'server_error', 'mesh_starting', 'The mesh is still starting; try again in a moment', { headers: { 'retry-after': '1' } });
+    return m;
+  };
+  app.get('/v1/mesh/peers', async () => ({ object: 'list', data: mesh().peers() }));
+  app.get('/v1/mesh/status', async () => ({ ...mesh().status(), replication: opts.replication?.() ?? null }));
 };

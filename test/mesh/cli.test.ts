@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { meshCommand, meshRoutes, peersCommand } from '../../src/cli/mesh.ts';
+import { meshCommand, peersCommand } from '../../src/cli/mesh.ts';
+import { meshRoutes } from '../../src/mesh/index.ts';
 import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
 
 test('GET /v1/mesh/peers and /v1/mesh/status show what the node sees, and `peers`/`mesh status` print them', { timeout: 20_000 }, async () => {

@@ -1,6 +1,6 @@
 // A rogue mesh member for fault tests: holds the secret, advertises a validly signed capacity record, then serves forwards badly.
 import { generateKeyPair } from '@libp2p/crypto/keys';
-import type { Stream } from '@libp2p/interface';
+import type { Connection, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL, encodeCapacityRecord, readMeshSecret, signCapacityRecord } from '../../src/mesh/index.ts';
@@ -20,7 +20,8 @@ export interface RoguePeer {
   peerId: string;
   /** Forward streams the rogue has accepted. */
   forwardsSeen: number;
-  dial(addr: string): Promise<void>;
+  /** Connects to a victim (reusing an open connection); the connection is what a flood opens its streams on. */
+  dial(addr: string): Promise<Connection>;
   stop(): Promise<void>;
 }
 
@@ -60,7 +61,18 @@ export async function startRoguePeer(secretFile: string, models: string[], mode:
   const peerId = host.peerId.toString();
   const rogue: RoguePeer = {
     host, peerId, forwardsSeen: 0,
-    dial: async (addr) => { await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) }); },
+    dial: async (addr) => {
+      // libp2p refuses more than 5 inbound connections a second from one host, and every test peer is 127.0.0.1.
+      const until = Date.now() + 5_000;
+      for (;;) {
+        try {
+          return await host.dial(multiaddr(addr), { signal: AbortSignal.timeout(5_000) });
+        } catch (err) {
+          if (Date.now() > until) throw err;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      }
+    },
     stop: async () => { await host.stop(); },
   };
   const record = async () => {

@@ -52,8 +52,8 @@ export async function readFrame<T>(lp: FrameStream, signal?: AbortSignal): Promi
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Whether a peer's response frame has the shape the rest of the chat path relies on: a member holding the secret can
- * still send anything, and a frame that passes this is at worst a wrong answer, never a crash further on.
+ * Whether a peer's response frame has the outer shape the chat path reads (a member holding the secret can still send
+ * anything): a `json` frame without a response used to reach the cache and usage layers and end in a 500.
  */
 export function isResponseFrame(f: unknown): f is ForwardResponseFrame {
   if (!isObject(f)) return false;

@@ -23,13 +23,28 @@ export function toWireError(err: unknown): WireError {
 }
 
 /** A remote 4xx is the client's own mistake: rethrown with the same status so the client sees the same error. */
-export function fromWireError(e: WireError, peerId: string): FlowRouterError {
+export function fromWireError(wire: WireError, peerId: string): FlowRouterError {
+  const e = sanitizeWireError(wire);
   if (e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429) {
     return new UpstreamError('client', e.message,
       { upstreamStatus: e.status, status: e.status, type: e.type as OpenAIErrorType, code: e.code ?? 'mesh_remote_error' });
   }
   const kind = e.status === 429 ? 'rate_limit' : e.status === 503 ? 'overloaded' : e.status === 504 || e.status === 408 ? 'timeout' : 'server';
   return new UpstreamError(kind, `mesh peer ${shortId(peerId)}: ${e.message}`, { upstreamStatus: e.status, status: e.status });
+}
+
+const MAX_WIRE_TEXT = 1_000;
+
+/** The peer chooses these fields: a status outside 400–599 becomes 502, and only bounded strings pass through. */
+function sanitizeWireError(e: Partial<WireError>): WireError {
+  const status = typeof e.status === 'number' && Number.isInteger(e.status) && e.status >= 400 && e.status <= 599 ? e.status : 502;
+  const text = (v: unknown, fallback: string): string => (typeof v === 'string' && v ? v.slice(0, MAX_WIRE_TEXT) : fallback);
+  return {
+    status,
+    message: text(e.message, 'error on the mesh peer'),
+    type: text(e.type, status < 500 ? 'invalid_request_error' : 'server_error'),
+    code: typeof e.code === 'string' ? e.code.slice(0, 100) : null,
+  };
 }
 
 /** Whether the next peer may be tried after this error (not for the client's own mistakes). */

@@ -5,7 +5,7 @@ import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { fromWireError, shortId, triesNextPeer } from './errors.ts';
-import { FORWARD_PROTOCOL, MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
+import { FORWARD_PROTOCOL, MAX_FRAME_BYTES, encodeFrame, frameStream, isResponseFrame, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame, FrameStream } from './frames.ts';
 import type { PeerTable } from './peer-table.ts';
 import type { ForwardOptions } from './types.ts';
@@ -64,7 +64,8 @@ function attemptError(err: unknown, a: Attempt, what: string, silence?: SilenceW
 
 async function nextFrame(lp: FrameStream, silence: SilenceWatch): Promise<ForwardResponseFrame> {
   for (;;) {
-    const frame = await readFrame<ForwardResponseFrame>(lp, silence.signal);
+    const frame = await readFrame<unknown>(lp, silence.signal);
+    if (!isResponseFrame(frame)) throw new UpstreamError('protocol', 'mesh peer sent a malformed response frame');
     silence.heard();
     if (frame.type !== 'keepalive') return frame;
   }

@@ -48,3 +48,21 @@ export async function readFrame<T>(lp: FrameStream, signal?: AbortSignal): Promi
   const list = await lp.read({ signal });
   return JSON.parse(decoder.decode(list.subarray())) as T;
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Whether a peer's response frame has the outer shape the chat path reads (a member holding the secret can still send
+ * anything): a `json` frame without a response used to reach the cache and usage layers and end in a 500.
+ */
+export function isResponseFrame(f: unknown): f is ForwardResponseFrame {
+  if (!isObject(f)) return false;
+  switch (f.type) {
+    case 'json': return isObject(f.response) && Array.isArray(f.response.choices);
+    case 'chunk': return isObject(f.chunk) && Array.isArray(f.chunk.choices);
+    case 'error': return isObject(f.error);
+    case 'end':
+    case 'keepalive': return true;
+    default: return false;
+  }
+}

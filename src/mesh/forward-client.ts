@@ -95,9 +95,14 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
   } finally {
     release();
     // Abandoning the generator early (client gone) resets the stream, which aborts the remote's work.
-    if (complete) stream.close().catch(() => stream.abort(new Error('close failed')));
+    if (complete) closeStream(stream);
     else stream.abort(new Error('forwarded stream abandoned'));
   }
+}
+
+/** Closes gracefully, but never waits on a peer that does not close its side: past 5 s the stream is reset. */
+function closeStream(stream: Stream): void {
+  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close timed out')));
 }
 
 /** One attempt at one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
@@ -133,12 +138,12 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
   const firstByteMs = performance.now() - started;
   if (first.type === 'json') {
     release();
-    stream.close().catch(() => stream.abort(new Error('close failed')));
+    closeStream(stream);
     return { kind: 'json', response: first.response, firstByteMs };
   }
   if (first.type === 'error') {
     release();
-    stream.close().catch(() => stream.abort(new Error('close failed')));
+    closeStream(stream);
     throw fromWireError(first.error, a.peerId);
   }
   return { kind: 'stream', chunks: remoteChunks(stream, lp, first, a, silence, release), firstByteMs };

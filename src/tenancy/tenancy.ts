@@ -181,8 +181,30 @@ export class Tenancy {
     return { ...outcome, result: { ...result, chunks: observed(result.chunks) } };
   };
 
-  /** Admission for the other /v1 calls (embeddings, legacy completions): permissions, RPM and account overrides. */
+  /** Admission for the other /v1 calls (embeddings, legacy completions): permissions, RPM, TPM, budgets and account overrides. */
   guard<Req extends { model: string }, Res>(service: (req: Req, meta: RequestMeta) => Promise<Res>): (req: Req, meta: RequestMeta) => Promise<Res> {
-    return async (req, meta) => service(req, this.admit(req.model, meta).meta);
+    return async (req, meta) => {
+      const admitted = this.admit(req.model, meta);
+      const key = admitted.key;
+      // TPM and budgets hold here too: reserve on the estimate, settle on the reported usage (or keep the estimate).
+      const held = key ? this.reserve(req as unknown as ChatRequest, key, admitted.taken) : undefined;
+      let res: Res;
+      try {
+        res = await service(req, admitted.meta);
+      } catch (err) {
+        held?.tokens?.settle(0);
+        held?.budget?.settle(0);
+        throw err;
+      }
+      if (held) {
+        const body = (res as { body?: { usage?: { prompt_tokens?: number; completion_tokens?: number } } }).body;
+        const reported = body?.usage;
+        const prompt = reported?.prompt_tokens ?? held.prompt;
+        const completion = reported?.completion_tokens ?? (reported ? 0 : outputAllowance(req as unknown as ChatRequest) ?? 0);
+        held.tokens?.settle(prompt + completion);
+        held.budget?.settle(this.deps.prices.costOf(req.model, { prompt_tokens: prompt, completion_tokens: completion }));
+      }
+      return res;
+    };
   }
 }

@@ -14,9 +14,15 @@ const yaml = () => `
 auth: { mode: required }
 prices:
   pricey: { input: 0, output: 1000000 }
+  embed-pricey: { input: 1000000, output: 0 }
 chains:
   default:
     - model: pricey
+      provider: openai
+      key: sk-config-secret-0123456789
+      url: ${fake.url}
+  embed:
+    - model: embed-pricey
       provider: openai
       key: sk-config-secret-0123456789
       url: ${fake.url}
@@ -127,4 +133,15 @@ test('allowed chains and models: anything else is 403', async () => {
   assert.equal(other.json.error.code, 'model_not_allowed');
   const emb = await call(gw.url, '/v1/embeddings', { key: modelKey, body: { model: 'pricey', input: 'x' } });
   assert.equal(emb.status, 403);
+});
+
+test('embeddings count against the budget too: reserved on the estimate, settled on the reported usage', async () => {
+  // embed-pricey costs $1 per input token; the fake reports one prompt token per input.
+  const { key } = gw.node.tenancy.keys.create('embedder', { budgetUsd: 2, budgetPeriod: 'day' });
+  const embed = () => fetch(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'embed-pricey', input: 'a' }) });
+  assert.equal((await embed()).status, 200);
+  assert.equal((await embed()).status, 200);
+  const over = await embed();
+  assert.equal(over.status, 429);
+  assert.equal(((await over.json()) as { error: { code: string } }).error.code, 'budget_exceeded');
 });

@@ -121,7 +121,7 @@ export class FlowRouterNode {
       scope.addHook('onRequest', async (request) => guard(request));
       await scope.register(routerRoutes, { router: this.router });
     });
-    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), authenticate: (headers) => guard({ headers } as never) });
+    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
     if (this.config.mesh.enabled) {

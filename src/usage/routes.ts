@@ -1,16 +1,17 @@
 // The usage HTTP endpoints: GET /v1/usage (grouped totals) and GET /v1/usage/export.csv (billing lines).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../core/database.ts';
 import { parseGroup, parseTime, usageCsv, usageSummary } from './report.ts';
 
-type Authenticate = (headers: Record<string, string | string[] | undefined>) => unknown;
+/** Runs first on every usage route; throws (e.g. AuthError) to refuse. */
+type Guard = (request: FastifyRequest) => unknown;
 
 interface RangeQuery { by?: string; from?: string; to?: string }
 
-export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush: () => void; authenticate?: Authenticate }): void {
+export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush: () => void; guard?: Guard }): void {
   const rangeOf = (q: RangeQuery) => ({ from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to') });
   app.get('/v1/usage', async (request) => {
-    if (deps.authenticate) await deps.authenticate(request.headers);
+    if (deps.guard) await deps.guard(request);
     const q = request.query as RangeQuery;
     const by = parseGroup(q.by);
     const range = rangeOf(q);
@@ -18,7 +19,7 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush:
     return { object: 'usage', by, from: range.from ?? null, to: range.to ?? null, data: usageSummary(deps.db, by, range) };
   });
   app.get('/v1/usage/export.csv', async (request, reply) => {
-    if (deps.authenticate) await deps.authenticate(request.headers);
+    if (deps.guard) await deps.guard(request);
     const range = rangeOf(request.query as RangeQuery);
     deps.flush();
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage.csv"').send(usageCsv(deps.db, range));

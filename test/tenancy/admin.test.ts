@@ -93,3 +93,12 @@ test('invalid create bodies are 400 in OpenAI shape', async () => {
   assert.equal(dup.status, 201);
   assert.equal((await call(gw.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'twice' } })).status, 409);
 });
+
+test('with auth on, operator endpoints (usage, router status, knowledge, metrics) need the admin key; a client key is not enough', async () => {
+  const { key } = gw.node.tenancy.keys.create('operator-probe');
+  for (const path of ['/v1/usage', '/v1/usage/export.csv', '/v1/router/status', '/v1/kb/stats', '/metrics']) {
+    assert.equal((await call(gw.url, path)).status, 401, `${path} without a key`);
+    assert.equal((await call(gw.url, path, { key })).status, 401, `${path} with a client key`);
+    assert.equal((await call(gw.url, path, { key: ADMIN_KEY })).status, 200, `${path} with the admin key`);
+  }
+});

@@ -12,9 +12,9 @@ import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext }
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
 import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
-import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, secretsEqual } from './tenancy/index.ts';
+import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } from './tenancy/index.ts';
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
-import { adminKeyGuard, createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
+import { createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
 import { warmTokenizer } from './core/tokens.ts';
 // The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
@@ -132,12 +132,9 @@ export class FlowRouterNode {
     } else {
       this.app.get('/v1/mesh/*', async () => { throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled'); });
     }
-    const isAdmin = (key: string) => { const admin = current().auth.adminKey; return !!admin && secretsEqual(key, admin); };
-    const authOn = () => !!current().auth.adminKey || current().auth.mode === 'required';
-    const adminOnly = adminKeyGuard(isAdmin);
     this.app.register(opsRoutes, {
       metrics: this.metrics,
-      guard: (request) => (authOn() ? adminOnly(request) : undefined),
+      guard,
       summary: () => summaryFromMetrics(this.metrics, { targets: () => this.router.status().targets.map((t) => t.id) }),
     });
   }

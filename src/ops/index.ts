@@ -7,6 +7,5 @@ export { loggerOptions, requestLogLayer, requestLogFields, REDACT_PATHS, type Lo
 export { prettyStream, formatPrettyLine } from './pretty.ts';
 export { summaryFromMetrics, type DashboardSummary, type SummaryOptions, type TargetSummary, type TokenRow } from './summary.ts';
 export { opsRoutes, type OpsRoutesOptions } from './routes.ts';
-export { adminKeyGuard } from './guard.ts';
 export { gracefulShutdown, exitOnSignals, type ShutdownOptions, type ShutdownReport, type StopStep, type ShutdownLogger } from './lifecycle.ts';
 export { checkDatabase, checkNodeVersion, checkPort, checkReachable, endpointOf, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, MIN_NODE_MAJOR, type CheckResult, type Endpoint } from './checks.ts';

@@ -1,7 +1,7 @@
 // The admin HTTP API for client keys (/admin/keys): closed unless an admin key is configured, and then only for its holder.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { NodeConfig } from '../config/index.ts';
-import { AuthError, ClientError, PermissionError } from '../core/errors.ts';
+import { ClientError, FlowRouterError, PermissionError } from '../core/errors.ts';
 import { presentedKey, secretsEqual } from './credentials.ts';
 import { parseExpiry, type KeyPolicy, type KeyRecord } from './keys.ts';
 import type { Budgets } from './limits.ts';
@@ -71,7 +71,12 @@ export function requireAdminKey(config: () => NodeConfig): (request: FastifyRequ
       throw new PermissionError('The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: ${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"', 'admin_disabled');
     }
     const presented = presentedKey(request.headers);
-    if (!presented || !secretsEqual(presented, adminKey)) throw new AuthError('Invalid or missing admin key', 'invalid_admin_key');
+    if (!presented || !secretsEqual(presented, adminKey)) {
+      // The Basic challenge lets a browser ask for the key when it opens /ui (the key is the password).
+      throw new FlowRouterError(401, 'authentication_error', presented ? 'invalid_admin_key' : 'missing_admin_key',
+        presented ? 'The key given is not the admin key' : 'This endpoint needs the admin key',
+        { headers: { 'www-authenticate': 'Basic realm="flowrouter", charset="UTF-8"' } });
+    }
   };
 }
 

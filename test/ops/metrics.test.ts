@@ -3,7 +3,9 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOpsHarness, type OpsHarness } from './harness.ts';
 import { AuthError } from '../../src/core/errors.ts';
-import { adminKeyGuard, createMetrics, recordRequest } from '../../src/ops/index.ts';
+import { createMetrics, recordRequest } from '../../src/ops/index.ts';
+import { requireAdminKey } from '../../src/tenancy/index.ts';
+import type { NodeConfig } from '../../src/config/index.ts';
 
 let h: OpsHarness;
 let lag = 1.5;
@@ -143,7 +145,7 @@ test('the guard refuses /metrics and /ui in the OpenAI error shape', async () =>
 });
 
 test('the admin-key guard takes Bearer, x-api-key or the Basic password, and asks browsers for Basic credentials', async () => {
-  const guarded = await startOpsHarness({ guard: adminKeyGuard((k) => k === 'admin-key-123') });
+  const guarded = await startOpsHarness({ guard: requireAdminKey(() => ({ auth: { mode: 'required', adminKey: 'admin-key-123' } }) as NodeConfig) });
   try {
     const refused = await fetch(`${guarded.url}/ui`);
     assert.equal(refused.status, 401);

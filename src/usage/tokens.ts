@@ -1,19 +1,9 @@
-// Token counts when a provider gives none: gpt-tokenizer over the prompt's and the answer's text.
+// Token counts when a provider gives none: the prompt through the router's shared counter, the answer with gpt-tokenizer.
 import { countTokens } from '../core/tokens.ts';
-import { contentText, type ChatRequest, type ChatResponse } from '../core/openai.ts';
+import type { ChatResponse } from '../core/openai.ts';
 
-/** OpenAI's accounting adds a few tokens per message for role and separators. */
-const PER_MESSAGE = 4;
-
-export function estimatePromptTokens(req: ChatRequest): number {
-  let n = 3;
-  for (const m of req.messages) {
-    n += PER_MESSAGE + countTokens(contentText(m.content));
-    for (const c of m.tool_calls ?? []) n += countTokens(c.function.name) + countTokens(c.function.arguments);
-  }
-  for (const t of req.tools ?? []) n += countTokens(JSON.stringify(t.function));
-  return n;
-}
+/** The same per-request count the router's rules and tenancy's limits use (cached on the request object). */
+export { promptTokens as estimatePromptTokens } from '../router/index.ts';
 
 export function estimateCompletionTokens(res: ChatResponse): number {
   let n = 0;

@@ -1,6 +1,6 @@
 // Connects a node to the mesh: what it advertises, how it serves peers' forwards, and how it forwards its own requests.
 import { hostname } from 'node:os';
-import type { NodeConfig } from './config/index.ts';
+import { servedModels, type NodeConfig } from './config/index.ts';
 import type { ChatRequest } from './core/openai.ts';
 import { UpstreamError } from './core/errors.ts';
 import type { ChatOutcome, ChatService } from './gateway/index.ts';
@@ -21,18 +21,13 @@ export interface MeshLinkDeps {
 
 /** Everything this node can answer, with its current headroom and health, as peers see it. */
 export function capacityOf(config: NodeConfig, status: RouterStatus, version: string): CapacityInfo {
-  const models = new Set<string>();
-  for (const chain of config.chains.values()) {
-    models.add(chain.name);
-    for (const t of chain.targets) if (t.model !== '*') models.add(t.model);
-  }
   const usable = status.targets.filter((t) => t.breaker.state !== 'open');
   const inFlight = status.targets.reduce((n, t) => n + t.in_flight, 0);
   const latencies = usable.map((t) => t.latency.avg_ms).filter((v): v is number => v !== null).sort((a, b) => a - b);
   const requests = status.targets.reduce((n, t) => n + t.requests, 0);
   const failures = status.targets.reduce((n, t) => n + t.failures, 0);
   return {
-    models: [...models],
+    models: servedModels(config),
     chains: [...config.chains.keys()],
     // No usable target means nothing to offer, whatever the concurrency.
     freeConcurrency: usable.length === 0 ? 0 : Math.max(0, 64 - inFlight),

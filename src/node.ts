@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyServerOptions } from 'fastify';
-import { watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
+import { servedModels, watchConfig, type ConfigWatcher, type NodeConfig, type TargetConfig } from './config/index.ts';
 import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/openai.ts';
 import { NotFoundError, UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
@@ -237,12 +237,7 @@ export class FlowRouterNode {
   }
 
   private models(): ModelEntry[] {
-    const ids = new Set<string>();
-    for (const chain of this.router.currentConfig.chains.values()) {
-      ids.add(chain.name);
-      for (const t of chain.targets) if (t.model !== '*') ids.add(t.model);
-    }
-    return [...ids].map((id) => ({ id, object: 'model', created: 0, owned_by: 'flowrouter' }));
+    return servedModels(this.router.currentConfig).map((id) => ({ id, object: 'model', created: 0, owned_by: 'flowrouter' }));
   }
 
   /** Opens the knowledge base under the node's identity, listens, then joins the mesh (never delaying readiness). */

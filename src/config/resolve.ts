@@ -344,3 +344,13 @@ function shadowOf(chain: string, s: RawShadow, chains: Map<string, ChainConfig>,
   if (s.judge && !chains.has(s.judge)) throw new ConfigError(`chains.${chain}.shadow.judge: no chain named "${s.judge}"`);
   return { target, sample: s.sample ?? 0.1, judge: s.judge };
 }
+
+/** Every name a client may ask for: each chain's name and each concrete model its targets serve (`*` is not one). */
+export function servedModels(config: Pick<NodeConfig, 'chains'>): string[] {
+  const ids = new Set<string>();
+  for (const chain of config.chains.values()) {
+    ids.add(chain.name);
+    for (const t of chain.targets) if (t.model !== '*') ids.add(t.model);
+  }
+  return [...ids];
+}

@@ -14,7 +14,7 @@ import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer
 import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
 import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } from './tenancy/index.ts';
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
-import { createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
+import { createMetrics, gracefulShutdown, metricsObserver, observeChat, opsRoutes, requestLogObserver, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
 import { warmTokenizer } from './core/tokens.ts';
 // The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
@@ -191,8 +191,10 @@ export class FlowRouterNode {
     };
     const config = () => this.router.currentConfig;
     const edge: ChatLayer[] = forwarded ? [] : [
-      metricsLayer(this.metrics, (model, usage) => this.prices.costOf(model, usage)),
-      requestLogLayer({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) }),
+      observeChat(
+        metricsObserver(this.metrics, (model, usage) => this.prices.costOf(model, usage)),
+        requestLogObserver({ info: (o, m) => this.app.log.info(o, m), warn: (o, m) => this.app.log.warn(o, m) }),
+      ),
       this.tenancy.chatLayer,
     ];
     const layers: ChatLayer[] = [

@@ -5,6 +5,7 @@ import type { ChatRequest, CompletionsRequest, EmbeddingsRequest } from '../core
 import { ClientError } from '../core/errors.ts';
 import type { RequestMeta } from '../router/index.ts';
 import { chatBodySchema, completionsBodySchema, embeddingsBodySchema } from './schemas.ts';
+import { deferredChildLogger } from './child-logger.ts';
 import { installErrorHandling, sendError } from './errors.ts';
 import { pipeRaw, writeChatStream } from './sse.ts';
 import { validateChatSemantics } from './validate.ts';
@@ -31,6 +32,7 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: deferredChildLogger,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },

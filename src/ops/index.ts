@@ -2,8 +2,8 @@
 export { createMetrics, BREAKER_VALUE, type Metrics, type MetricsOptions, type MetricsSources, type BreakerState, type PeerInfo } from './metrics.ts';
 export { RateSeries, type SeriesPoint } from './series.ts';
 export { observeChat, type ChatLayer, type ChatObserver, type RequestRecord } from './observe.ts';
-export { metricsLayer, recordRequest, type CostOf } from './record.ts';
-export { loggerOptions, requestLogLayer, requestLogFields, REDACT_PATHS, type LogSettings, type RequestLogger } from './logging.ts';
+export { metricsObserver, recordRequest, type CostOf } from './record.ts';
+export { loggerOptions, requestLogObserver, requestLogFields, REDACT_PATHS, type LogSettings, type RequestLogger } from './logging.ts';
 export { prettyStream, formatPrettyLine } from './pretty.ts';
 export { summaryFromMetrics, type DashboardSummary, type SummaryOptions, type TargetSummary, type TokenRow } from './summary.ts';
 export { opsRoutes, type OpsRoutesOptions } from './routes.ts';

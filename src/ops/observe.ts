@@ -48,12 +48,19 @@ async function* watchChunks(chunks: AsyncGenerator<ChatChunk>, seen: { usage?: U
   }
 }
 
-/** A layer that calls `observer.onEnd` exactly once per request: after the response was written, or when it failed. */
-export function observeChat(observer: ChatObserver): ChatLayer {
+/**
+ * A layer that calls each observer's `onEnd` exactly once per request: after the response was written, or when it
+ * failed. Several observers share one layer, so a stream is watched once however many listen.
+ */
+export function observeChat(...observers: ChatObserver[]): ChatLayer {
+  const observer: Required<ChatObserver> = {
+    onStart: () => { for (const o of observers) o.onStart?.(); },
+    onEnd: (record) => { for (const o of observers) o.onEnd(record); },
+  };
   return (next) => async (req: ChatRequest, meta: RequestMeta): Promise<ChatOutcome> => {
     const started = performance.now();
     const client = meta.client?.id ?? 'anonymous';
-    observer.onStart?.();
+    observer.onStart();
     let outcome: ChatOutcome;
     try {
       outcome = await next(req, meta);

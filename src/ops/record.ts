@@ -1,7 +1,7 @@
 // The chat-path recorder for metrics: counts, durations, first byte, in-flight, tokens, cost and cache outcomes.
 import type { Usage } from '../core/openai.ts';
 import type { Metrics } from './metrics.ts';
-import { observeChat, type ChatLayer, type RequestRecord } from './observe.ts';
+import type { ChatObserver, RequestRecord } from './observe.ts';
 
 /** Cost in USD of one call (the node passes `PriceTable.costOf`). */
 export type CostOf = (model: string, usage: Usage) => number;
@@ -24,13 +24,13 @@ export function recordRequest(metrics: Metrics, r: RequestRecord, costOf?: CostO
   }
 }
 
-/** The metrics layer; put it outermost on the chat path so it sees cache hits and every failure. */
-export function metricsLayer(metrics: Metrics, costOf?: CostOf): ChatLayer {
-  return observeChat({
+/** The metrics observer; its layer goes outermost on the chat path so it sees cache hits and every failure. */
+export function metricsObserver(metrics: Metrics, costOf?: CostOf): ChatObserver {
+  return {
     onStart: () => metrics.inFlight.inc(),
     onEnd: (r) => {
       metrics.inFlight.dec();
       recordRequest(metrics, r, costOf);
     },
-  });
+  };
 }

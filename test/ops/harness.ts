@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions } from 'fastify';
 import { ClientError } from '../../src/core/errors.ts';
 import { buildGateway, type ChatService } from '../../src/gateway/index.ts';
-import { createMetrics, metricsLayer, opsRoutes, requestLogLayer, type Metrics, type MetricsSources, type RequestLogger } from '../../src/ops/index.ts';
+import { createMetrics, metricsObserver, observeChat, opsRoutes, requestLogObserver, type Metrics, type MetricsSources, type RequestLogger } from '../../src/ops/index.ts';
 import { startFakeOpenAI, type FakeHandler, type FakeOpenAI } from '../fakes/openai.ts';
 import { startTestNode, type TestNode } from '../helpers.ts';
 
@@ -42,9 +42,10 @@ chains:
   };
   const unused = async (): Promise<never> => { throw new ClientError('not part of this test'); };
   let log: RequestLogger | undefined = opts.requestLog;
-  const logLayer = requestLogLayer({ info: (o, m) => (log ?? app.log).info(o, m), warn: (o, m) => (log ?? app.log).warn(o, m) });
-  const chat = [metricsLayer(metrics, (model, usage) => node.node.prices.costOf(model, usage)), logLayer]
-    .reduceRight<ChatService>((next, layer) => layer(next), routerService);
+  const chat = observeChat(
+    metricsObserver(metrics, (model, usage) => node.node.prices.costOf(model, usage)),
+    requestLogObserver({ info: (o, m) => (log ?? app.log).info(o, m), warn: (o, m) => (log ?? app.log).warn(o, m) }),
+  )(routerService);
   const app = buildGateway({ chat, embeddings: unused, completions: unused, models: () => [], ready: () => ({ ready: true }) },
     { bodyLimitBytes: 1_000_000, logger: opts.logger ?? false });
   await app.register(opsRoutes, { metrics, guard: opts.guard });

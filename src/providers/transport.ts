@@ -1,5 +1,5 @@
 // The one thin transport every provider shares: undici keep-alive pools, three timeouts, SSE decoding, error classification.
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Agent, errors as undiciErrors } from 'undici';
 import { createParser } from 'eventsource-parser';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
 import { UpstreamError, redactSecrets } from '../core/errors.ts';
@@ -39,8 +39,17 @@ export async function closeTransport(): Promise<void> {
   await Promise.all(all.map((a) => a.close().catch(() => a.destroy())));
 }
 
-function joinUrl(base: string, path: string): string {
-  return base.replace(/\/+$/, '') + path;
+/** Origin and path of a base URL plus a request path, split once per base: undici would parse the string every call. */
+const parsedBases = new Map<string, { origin: string; prefix: string }>();
+function splitUrl(base: string, path: string): { origin: string; path: string } {
+  let parsed = parsedBases.get(base);
+  if (!parsed) {
+    const url = new URL(base);
+    parsed = { origin: url.origin, prefix: url.pathname.replace(/\/+$/, '') };
+    if (parsedBases.size > 1000) parsedBases.clear();
+    parsedBases.set(base, parsed);
+  }
+  return { origin: parsed.origin, path: parsed.prefix + path };
 }
 
 function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
@@ -110,12 +119,12 @@ class Deadlines {
 }
 
 async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise<string> {
-  const parts: Buffer[] = [];
+  const parts: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += chunk.length;
     if (size > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
-    parts.push(Buffer.from(chunk));
+    parts.push(chunk);
   }
   return Buffer.concat(parts).toString('utf8');
 }
@@ -140,11 +149,11 @@ async function send(provider: Provider, account: ProviderAccount, spec: HttpRequ
   const started = performance.now();
   let res;
   try {
-    res = await request(joinUrl(base, spec.path), {
+    res = await agentFor(account.timeouts).request({
+      ...splitUrl(base, spec.path),
       method: spec.method,
       headers: spec.headers,
       body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-      dispatcher: agentFor(account.timeouts),
       signal: deadlines.signal,
     });
   } catch (err) {

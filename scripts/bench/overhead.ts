@@ -1,10 +1,12 @@
 // Gateway overhead: the same load straight to a fake upstream and through a node; throughput, latency and stream TTFT.
 import { request } from 'undici';
-import { fmt, load, percentile, startFakeUpstream, startNode } from './lib.ts';
+import { fmt, load, percentile, spawnUntil, startFakeUpstream, startNode } from './lib.ts';
 
 const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 5);
 const upstream = await startFakeUpstream();
 const node = await startNode(`chains:\n  default:\n    - model: bench-model\n      provider: local\n      url: ${upstream.url}\n`);
+// The floor: what the thinnest possible Node proxy (no parsing, no features) costs on this machine.
+const floor = await spawnUntil(['scripts/bench/floor-proxy.ts', upstream.url], /listening on (http:\/\/\S+?)\/v1/);
 const body = { model: 'bench-model', messages: [{ role: 'user', content: 'Say something short.' }] };
 
 async function ttft(base: string, n: number): Promise<{ p50: number; p99: number }> {
@@ -23,11 +25,16 @@ try {
   // Warm both paths (JIT, keep-alive pools).
   await load(`${upstream.url}/chat/completions`, body, 8, 1);
   await load(`${node.url}/v1/chat/completions`, body, 8, 1);
+  await load(`${floor.url}/v1/chat/completions`, body, 8, 1);
   const rows: string[] = [];
   for (const connections of [1, 32]) {
     const direct = await load(`${upstream.url}/chat/completions`, body, connections, seconds);
     const via = await load(`${node.url}/v1/chat/completions`, body, connections, seconds);
-    rows.push(`c=${String(connections).padEnd(3)} direct ${fmt(direct.rps, 0).padStart(7)} req/s p50 ${fmt(direct.p50)} ms p99 ${fmt(direct.p99)} ms | gateway ${fmt(via.rps, 0).padStart(7)} req/s p50 ${fmt(via.p50)} ms p99 ${fmt(via.p99)} ms | throughput ratio ${fmt(via.rps / direct.rps)} | added p50 ${fmt(via.p50 - direct.p50)} ms | errors ${direct.errors}/${via.errors}`);
+    const thin = await load(`${floor.url}/v1/chat/completions`, body, connections, seconds);
+    // At one connection, time per request is 1/rps (autocannon's latencies are whole milliseconds); at 32 it is queueing.
+    const added = (r: { rps: number }) => (connections === 1 ? ` | added per request ${fmt((1 / r.rps - 1 / direct.rps) * 1000, 3)} ms` : '');
+    rows.push(`c=${String(connections).padEnd(3)} direct ${fmt(direct.rps, 0).padStart(7)} req/s p50 ${fmt(direct.p50)} ms p99 ${fmt(direct.p99)} ms | gateway ${fmt(via.rps, 0).padStart(7)} req/s p50 ${fmt(via.p50)} ms p99 ${fmt(via.p99)} ms | throughput ratio ${fmt(via.rps / direct.rps)} ${added(via)} | errors ${direct.errors}/${via.errors}`);
+    rows.push(`       floor: thinnest Node proxy ${fmt(thin.rps, 0).padStart(7)} req/s | throughput ratio ${fmt(thin.rps / direct.rps)}${added(thin)}`);
   }
   const d = await ttft(upstream.url, 300);
   const g = await ttft(`${node.url}/v1`, 300);
@@ -35,5 +42,6 @@ try {
   process.stdout.write(`overhead benchmark (${seconds}s per run, loopback, fake upstream with no latency)\n${rows.join('\n')}\n`);
 } finally {
   await node.stop();
+  await floor.stop();
   await upstream.stop();
 }

@@ -1,5 +1,6 @@
 // Cache benchmark: hit vs miss vs a direct call to a zero-latency fake upstream (latency and throughput), plus gateway-internal costs.
 // Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/cache.ts [requests=2000] [concurrency=16]
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { request, Agent } from 'undici';
 import { startFakeOpenAI } from '../../test/fakes/openai.ts';
@@ -51,7 +52,21 @@ function microseconds(fn: () => void, runs = 20_000): number {
   return ((performance.now() - t) * 1000) / runs;
 }
 
+/** The floor: an HTTP server that reads the request and answers a constant body, doing nothing else. */
+function startEmptyServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const body = JSON.stringify({ id: 'x', object: 'chat.completion', created: 0, model: 'gpt-4o-mini', choices: [] });
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body));
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    const { port } = server.address() as { port: number };
+    resolve({ url: `http://127.0.0.1:${port}/v1`, close: () => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); }) });
+  }));
+}
+
 const fake = await startFakeOpenAI();
+const empty = await startEmptyServer();
 const gw = await startTestNode(`
 chains:
   default:
@@ -68,12 +83,14 @@ try {
     await measure('direct upstream (fake, zero latency)', fake.url, (i) => ({ model: 'gpt-4o-mini', temperature: 0, messages: messages(`direct ${i}`) })),
     await measure('gateway, cache miss', gw.baseURL, (i) => ({ model: 'gpt-4o-mini', temperature: 0, messages: messages(`miss ${i} ${Math.random()}`) }), 'miss'),
     await measure('gateway, cache hit', gw.baseURL, () => hitBody, 'hit'),
+    await measure('floor: HTTP server doing nothing', empty.url, () => hitBody),
   ];
   const rows = results.map((r) => `${r.name.padEnd(38)} p50 ${r.p50.toFixed(3).padStart(7)} ms   p99 ${r.p99.toFixed(3).padStart(7)} ms   mean ${r.mean.toFixed(3).padStart(7)} ms   ${Math.round(r.rps).toString().padStart(6)} req/s (${C} concurrent)`);
   process.stdout.write(`requests per phase: ${N}\n${rows.join('\n')}\n`);
-  const [direct, miss, hit] = results;
+  const [direct, miss, hit, floor] = results;
   process.stdout.write(`hit vs direct upstream: ${(direct.p50 / hit.p50).toFixed(2)}× faster at p50, ${(hit.rps / direct.rps).toFixed(2)}× the throughput\n`);
   process.stdout.write(`hit vs miss: ${(miss.p50 / hit.p50).toFixed(2)}× faster at p50\n`);
+  process.stdout.write(`floor vs direct upstream: ${(direct.p50 / floor.p50).toFixed(2)}× faster at p50 — no server answering over this HTTP client can be faster than the floor\n`);
 
   // Gateway time of a hit without the network: fastify inject through validation, every layer and serialization.
   const injectTimes: number[] = [];
@@ -129,5 +146,6 @@ try {
 } finally {
   await gw.stop();
   await fake.close();
+  await empty.close();
   await agent.close();
 }

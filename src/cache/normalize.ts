@@ -97,8 +97,23 @@ export interface NormalizedRequest {
   changes: { before: string; after: string }[];
 }
 
-/** Normalizes every message's text (tool call arguments are never touched); returns the same object when nothing changed. */
+/** Several layers (usage fingerprint, cache key, the normalize layer) ask about one request object: normalized once. */
+const normalized = new WeakMap<ChatRequest, NormalizedRequest>();
+
+/**
+ * Normalizes every message's text (tool call arguments are never touched); returns the same object when nothing
+ * changed. Requests are never mutated on the chat path, so the result is remembered per request object.
+ */
 export function normalizeRequest(req: ChatRequest): NormalizedRequest {
+  let done = normalized.get(req);
+  if (!done) {
+    done = normalizeUncached(req);
+    normalized.set(req, done);
+  }
+  return done;
+}
+
+function normalizeUncached(req: ChatRequest): NormalizedRequest {
   const changes: NormalizedRequest['changes'] = [];
   let changed = false;
   const messages = req.messages.map((m) => {

@@ -1,5 +1,5 @@
 // A prompt's fingerprint: what stays the same across calls of one prompt template, hashed, so usage groups by task.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { contentText, type ChatRequest } from '../core/openai.ts';
 import { normalizeRequest } from '../cache/index.ts';
 
@@ -23,5 +23,5 @@ export function promptFingerprint(req: ChatRequest): string {
     return m.role;
   });
   const tools = (request.tools ?? []).map((t) => t.function.name).sort().join(',');
-  return createHash('sha256').update(`${parts.join('\u0000')}\u0001${tools}`).digest('hex').slice(0, 16);
+  return hash('sha256', `${parts.join('\u0000')}\u0001${tools}`, 'hex').slice(0, 16);
 }

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { normalizeRequest, normalizeText } from '../../src/cache/index.ts';
+import { normalizeRequest, normalizeText, savedTokens } from '../../src/cache/index.ts';
+import { countTokens } from '../../src/core/tokens.ts';
 
 const cases: [string, string, string][] = [
   ['runs of spaces collapse', 'a   b \t c', 'a b c'],
@@ -56,4 +57,29 @@ test('property: code blocks, indented lines and JSON survive normalization byte-
     assert.ok(out.includes(block), `lost ${JSON.stringify(block)} in ${JSON.stringify(out)}`);
     assert.equal(normalizeText(out), out);
   }), { numRuns: 500 });
+});
+
+test('tokens saved are counted over the changed lines: within one token of a whole-text count, blind to unchanged text', () => {
+  const samples = [
+    'Hello   world.  This  is   a test.\n\n\n\nNext paragraph   here.   \nTrailing  spaces.   ',
+    'Intro text\n\n```js\nconst  a =  1;\n```\n\n\n\nMore   text   after   code.\n    indented   stays\n\nend  ',
+    '\n\n\n   leading blank lines and  spaces\n{"json":  "kept"}\n\nfinal   words',
+  ];
+  for (const before of samples) {
+    const after = normalizeText(before);
+    const whole = countTokens(before) - countTokens(after);
+    const saved = savedTokens(before, after);
+    assert.ok(saved > 0 && Math.abs(saved - whole) <= 1, `${JSON.stringify(before)}: ${saved} vs ${whole}`);
+    const tidy = 'an unchanged line of prose, the same before and after\n'.repeat(500);
+    assert.equal(savedTokens(tidy + before, normalizeText(tidy + before)), saved, 'unchanged lines add nothing');
+  }
+  assert.equal(savedTokens('same text', 'same text'), 0);
+});
+
+test('one request object is normalized once, however many layers ask', () => {
+  const req = { model: 'm', messages: [{ role: 'user' as const, content: 'a   b' }] };
+  const first = normalizeRequest(req);
+  assert.equal(normalizeRequest(req), first);
+  assert.equal(first.request.messages[0].content, 'a b');
+  assert.notEqual(normalizeRequest({ ...req }), first, 'another object is normalized on its own');
 });

@@ -4,5 +4,6 @@ export { cacheLayer, CACHE_HEADER, type CacheOutcome, type CacheLayerDeps } from
 export { cacheKey, canonicalJson } from './key.ts';
 export { cachePolicy, isDeterministic, type CachePolicy } from './policy.ts';
 export { normalizeText, normalizeRequest, type NormalizedRequest } from './normalize.ts';
-export { normalizeLayer, savedTokens, TOKENS_SAVED_HEADER } from './normalize-layer.ts';
+export { normalizeLayer, TOKENS_SAVED_HEADER } from './normalize-layer.ts';
+export { savedTokens } from './saved-tokens.ts';
 export { assembleChunks, replayAsChunks } from './stream.ts';

@@ -64,6 +64,8 @@ test('tokens saved are counted over the changed lines: within one token of a who
     'Hello   world.  This  is   a test.\n\n\n\nNext paragraph   here.   \nTrailing  spaces.   ',
     'Intro text\n\n```js\nconst  a =  1;\n```\n\n\n\nMore   text   after   code.\n    indented   stays\n\nend  ',
     '\n\n\n   leading blank lines and  spaces\n{"json":  "kept"}\n\nfinal   words',
+    'Line one\nLine  two\n\n\n\n\nLine three with "quoted   span" and `inline   code`\nlast line\n',
+    'Words   with\tspaces,\t\ttabs   and 12345   numbers   spread over a longer line of prose; then more   words.',
   ];
   for (const before of samples) {
     const after = normalizeText(before);

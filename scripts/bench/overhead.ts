@@ -2,12 +2,17 @@
 import { request } from 'undici';
 import { fmt, load, percentile, spawnUntil, startFakeUpstream, startNode } from './lib.ts';
 
-const seconds = Number(process.argv.find((a) => a.startsWith('--seconds='))?.split('=')[1] ?? 5);
+const arg = (name: string, dflt: number) => Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+const seconds = arg('seconds', 5);
+// A realistic prompt is kilobytes of prose (RAG context, agent history), which the gateway normalizes and fingerprints.
+const promptKb = arg('prompt-kb', 0);
+const prose = 'The gateway reads this paragraph of context,  keeps its meaning and   trims its spacing; order 4711 shipped.\n\n';
+const content = `Say something short.${promptKb > 0 ? `\n\n${prose.repeat(Math.ceil((promptKb * 1024) / prose.length))}` : ''}`;
 const upstream = await startFakeUpstream();
 const node = await startNode(`chains:\n  default:\n    - model: bench-model\n      provider: local\n      url: ${upstream.url}\n`);
 // The floor: what the thinnest possible Node proxy (no parsing, no features) costs on this machine.
 const floor = await spawnUntil(['scripts/bench/floor-proxy.ts', upstream.url], /listening on (http:\/\/\S+?)\/v1/);
-const body = { model: 'bench-model', messages: [{ role: 'user', content: 'Say something short.' }] };
+const body = { model: 'bench-model', messages: [{ role: 'user', content }] };
 
 async function ttft(base: string, n: number): Promise<{ p50: number; p99: number }> {
   const times: number[] = [];
@@ -39,7 +44,7 @@ try {
   const d = await ttft(upstream.url, 300);
   const g = await ttft(`${node.url}/v1`, 300);
   rows.push(`stream TTFT  direct p50 ${fmt(d.p50, 3)} ms p99 ${fmt(d.p99, 3)} ms | gateway p50 ${fmt(g.p50, 3)} ms p99 ${fmt(g.p99, 3)} ms | added p50 ${fmt(g.p50 - d.p50, 3)} ms`);
-  process.stdout.write(`overhead benchmark (${seconds}s per run, loopback, fake upstream with no latency)\n${rows.join('\n')}\n`);
+  process.stdout.write(`overhead benchmark (${seconds}s per run, loopback, fake upstream with no latency, prompt ${(content.length / 1024).toFixed(1)} KB)\n${rows.join('\n')}\n`);
 } finally {
   await node.stop();
   await floor.stop();

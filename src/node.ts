@@ -16,7 +16,6 @@ import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } fro
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
-import { warmTokenizer } from './core/tokens.ts';
 // The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
 import type { MeshLink } from './node-mesh.ts';
 import type { Replicator } from './mesh/index.ts';
@@ -248,7 +247,6 @@ export class FlowRouterNode {
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
-    warmTokenizer();
     this.router.start();
     this.watchConfigFile();
     const addr = this.app.server.address();

@@ -295,7 +295,7 @@ export class FlowRouterNode {
     const { createReplicator } = await import('./mesh/replication/index.ts');
     this.replicator = createReplicator({
       mesh: this.meshLink.mesh,
-      privateKey: this.identity.privateKey,
+      privateKey: await this.identity.privateKey(),
       store: this.knowledge,
       cache: m.replicateCache ? this.cache : null,
       options: { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache },

@@ -16,8 +16,9 @@ import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } fro
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { createMetrics, gracefulShutdown, metricsLayer, opsRoutes, requestLogLayer, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
-// The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
+// The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh, in small pieces.
 import type { MeshLink } from './node-mesh.ts';
+import { loadMeshLink } from './node-mesh-load.ts';
 import type { Replicator } from './mesh/index.ts';
 import { meshRoutes } from './mesh/routes.ts';
 
@@ -276,7 +277,7 @@ export class FlowRouterNode {
   }
 
   private async createMeshLink(): Promise<void> {
-    const { MeshLink } = await import('./node-mesh.ts');
+    const MeshLink = await loadMeshLink();
     const log = this.app.log.child({ component: 'mesh' });
     this.meshLink = new MeshLink({
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,

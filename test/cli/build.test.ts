@@ -1,4 +1,4 @@
-// The JavaScript build: scripts/build emits dist/, bin/flowrouter runs it while fresh, and falls back to src/ when stale.
+// The JavaScript build: scripts/build emits dist/, bin/flowrouter runs it (with its V8 flag) while fresh, and src/ when stale.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -15,7 +15,7 @@ function build(): void {
 }
 
 /** Starts `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
-async function startBin(dataDir: string): Promise<{ url: string; script: string; stop(): Promise<void> }> {
+async function startBin(dataDir: string): Promise<{ url: string; script: string; nodeOptions: string; stop(): Promise<void> }> {
   writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
   const proc = spawn(join(ROOT, 'bin/flowrouter'), ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -33,7 +33,8 @@ async function startBin(dataDir: string): Promise<{ url: string; script: string;
     });
     // bin/flowrouter execs node, so the process's command line names the script it chose.
     const script = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
-    return { url, script, stop };
+    const nodeOptions = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
+    return { url, script, nodeOptions, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -47,6 +48,7 @@ test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers 
   const node = await startBin(dir.path);
   try {
     assert.equal(node.script, join(ROOT, 'dist/cli/entry.js'));
+    assert.match(node.nodeOptions, /^NODE_OPTIONS=--max-semi-space-size=4\b/);
     assert.equal((await fetch(`${node.url}/ready`)).status, 200);
     const ui = await fetch(`${node.url}/ui/dashboard.js`);
     assert.equal(ui.status, 200);

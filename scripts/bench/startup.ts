@@ -44,13 +44,18 @@ function stop(proc: ChildProcess): Promise<void> {
 /** How a node is started: what production runs (bin/flowrouter on the dist/ build) or the TypeScript sources directly. */
 type Entry = 'build' | 'source';
 
-interface Started { proc: ChildProcess; url: string; readyMs: number; readyCpuMs: number; meshUp: Promise<number>; cleanup(): Promise<void> }
+interface Started { proc: ChildProcess; url: string; readyMs: number; readyCpuMs: number; meshUp: Promise<number>; stop(): Promise<void> }
 
-/** Spawns `flowrouter start` and polls /ready every 5 ms; resolves with ms from spawn to the first 200 (and later to "mesh listening"). */
-async function spawnNode(entry: Entry, configYaml: string, env: NodeJS.ProcessEnv): Promise<Started> {
+/** A node's data directory with its config and mesh secret: kept across the starts of one case, as an installed node's is. */
+function dataDir(configYaml: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-startup-'));
   writeFileSync(join(dir, 'config.yaml'), configYaml.replaceAll('$DIR', dir));
   writeFileSync(join(dir, 'mesh.key'), generateMeshSecret(), { mode: 0o600 });
+  return dir;
+}
+
+/** Spawns `flowrouter start` and polls /ready every 5 ms; resolves with ms from spawn to the first 200 (and later to "mesh listening"). */
+async function spawnNode(entry: Entry, dir: string, env: NodeJS.ProcessEnv): Promise<Started> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const args = ['start', '--config', join(dir, 'config.yaml'), '--port', String(port), '--data-dir', dir, '--log-level', 'error'];
@@ -62,15 +67,15 @@ async function spawnNode(entry: Entry, configYaml: string, env: NodeJS.ProcessEn
     proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('mesh listening on')) resolve(performance.now() - t0); });
     proc.once('exit', () => resolve(NaN));
   });
-  const cleanup = async () => { await stop(proc); rmSync(dir, { recursive: true, force: true }); };
+  const stopNode = () => stop(proc);
   const deadline = t0 + 15_000;
   while (performance.now() < deadline) {
     if (proc.exitCode !== null) break;
     const ok = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(500) }).then((r) => r.status === 200, () => false);
-    if (ok) return { proc, url, readyMs: performance.now() - t0, readyCpuMs: cpuMs(proc.pid!), meshUp, cleanup };
+    if (ok) return { proc, url, readyMs: performance.now() - t0, readyCpuMs: cpuMs(proc.pid!), meshUp, stop: stopNode };
     await new Promise((r) => setTimeout(r, 5));
   }
-  await cleanup();
+  await stopNode();
   throw new Error('the node did not become ready within 15 s');
 }
 
@@ -78,16 +83,18 @@ async function measure(label: string, entry: Entry, yaml: string, mesh: boolean,
   const ready: number[] = [];
   const cpu: number[] = [];
   const up: number[] = [];
-  // With a compile cache, one untimed run fills it (as the first start after an install would).
-  if (env.NODE_COMPILE_CACHE) await (await spawnNode(entry, yaml, env)).cleanup();
+  const dir = dataDir(yaml);
+  // One untimed first start creates the database and the node's key and fills the compile cache (when on), as the
+  // first start after an install does; the timed ones are restarts.
+  await (await spawnNode(entry, dir, env)).stop();
   for (let i = 0; i < RUNS; i++) {
-    const n = await spawnNode(entry, yaml, env);
+    const n = await spawnNode(entry, dir, env);
     ready.push(n.readyMs);
     cpu.push(n.readyCpuMs);
     if (mesh) up.push(await Promise.race([n.meshUp, new Promise<number>((r) => setTimeout(() => r(NaN), 10_000))]));
-    await n.cleanup();
+    await n.stop();
   }
-  const n = await spawnNode(entry, yaml, env);
+  const n = await spawnNode(entry, dir, env);
   try {
     // Idle means everything has started, the mesh included, and settled for a few seconds.
     if (mesh) await Promise.race([n.meshUp, new Promise((r) => setTimeout(r, 10_000))]);
@@ -109,7 +116,8 @@ async function measure(label: string, entry: Entry, yaml: string, mesh: boolean,
       + (mesh ? `, mesh up p50 ${fmt(percentile(up, 50), 0)} ms` : '')
       + ` | RSS idle ${fmt(idle, 1)} MB (anon ${fmt(idleAnon, 1)}), under load peak ${fmt(peak, 1)} MB (${fmt(r.rps, 0)} req/s, 16 conn, ${LOAD_SECONDS} s), after ${fmt(after, 1)} MB`;
   } finally {
-    await n.cleanup();
+    await n.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -16,9 +16,9 @@ import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } fro
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { createMetrics, gracefulShutdown, metricsObserver, observeChat, opsRoutes, requestLogObserver, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
-import { warmTokenizer } from './core/tokens.ts';
-// The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh.
+// The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh, in small pieces.
 import type { MeshLink } from './node-mesh.ts';
+import { loadMeshLink } from './node-mesh-load.ts';
 import type { Replicator } from './mesh/index.ts';
 import { meshRoutes } from './mesh/routes.ts';
 
@@ -250,7 +250,6 @@ export class FlowRouterNode {
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
-    warmTokenizer();
     this.router.start();
     this.watchConfigFile();
     const addr = this.app.server.address();
@@ -280,7 +279,7 @@ export class FlowRouterNode {
   }
 
   private async createMeshLink(): Promise<void> {
-    const { MeshLink } = await import('./node-mesh.ts');
+    const MeshLink = await loadMeshLink();
     const log = this.app.log.child({ component: 'mesh' });
     this.meshLink = new MeshLink({
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
@@ -299,7 +298,7 @@ export class FlowRouterNode {
     const { createReplicator } = await import('./mesh/replication/index.ts');
     this.replicator = createReplicator({
       mesh: this.meshLink.mesh,
-      privateKey: this.identity.privateKey,
+      privateKey: await this.identity.privateKey(),
       store: this.knowledge,
       cache: m.replicateCache ? this.cache : null,
       options: { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache },

@@ -1,6 +1,5 @@
 // `flowrouter kb …`: add, remove, list and search knowledge-base documents and show its statistics.
 import { Command } from 'commander';
-import { SingleBar } from 'cli-progress';
 import { NotFoundError } from '../core/errors.ts';
 import type { KnowledgeStore } from '../knowledge/store.ts';
 import type { DocumentInput, PutResult } from '../knowledge/store.ts';
@@ -51,7 +50,8 @@ export function kbCommand(open: OpenKnowledgeStore, io: KbIo = {}): Command {
       await withStore(opts, async (store) => {
         const started = performance.now();
         const totals = { created: 0, updated: 0, unchanged: 0, chunks: 0 };
-        const bar = tty() ? new SingleBar({
+        // Imported here: every `flowrouter start` parses this command line too.
+        const bar = tty() ? new (await import('cli-progress')).SingleBar({
           format: '{bar} {percentage}% | {value}/{total} files | {chunks} chunks | {rate} chunks/s | ETA {eta_formatted}',
           stream: out as NodeJS.WritableStream, hideCursor: true,
         }) : null;

@@ -1,9 +1,7 @@
 // `flowrouter mesh init|status` and `flowrouter peers`: create the mesh secret and look at a running node's mesh.
 import { join } from 'node:path';
-import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { Command } from 'commander';
-// Only the identity module: the CLI must not load the libp2p stack to print a table.
-import { loadOrCreateIdentity, writeMeshSecret } from '../mesh/identity.ts';
+import { nodeIdentity } from '../node-identity.ts';
 import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
 
@@ -29,8 +27,10 @@ export function meshCommand(deps: MeshCommandDeps): Command {
     .action(async (opts: Record<string, unknown>) => {
       const paths = deps.resolvePaths(opts);
       const file = typeof opts.out === 'string' ? opts.out : paths.secretFile ?? join(paths.dataDir, 'mesh.key');
+      // Loaded here, not at the top: every `flowrouter start` parses this command line too.
+      const { writeMeshSecret } = await import('../mesh/identity.ts');
       await writeMeshSecret(file);
-      const peerId = peerIdFromPrivateKey(await loadOrCreateIdentity(paths.dataDir)).toString();
+      const { peerId } = await nodeIdentity(paths.dataDir);
       out([
         `mesh secret written to ${file} (mode 0600)`,
         `this node's peer id: ${peerId}`,

@@ -1,0 +1,80 @@
+// The JavaScript build: scripts/build emits dist/, bin/flowrouter runs it (with its V8 flag) while fresh, and src/ when stale.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../helpers.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const STAMP = join(ROOT, 'dist/.built');
+
+function build(): void {
+  const r = spawnSync('bash', [join(ROOT, 'scripts/build')], { encoding: 'utf8', timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+}
+
+/** Starts `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
+async function startBin(dataDir: string): Promise<{ url: string; script: string; nodeOptions: string; stop(): Promise<void> }> {
+  writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
+  const proc = spawn(join(ROOT, 'bin/flowrouter'), ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const stop = () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20_000);
+      let out = '';
+      proc.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (http:\/\/\S+?)\/v1/.exec(out);
+        if (m) { clearTimeout(timer); resolve(m[1]); }
+      });
+      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bin/flowrouter exited with ${code}`)); });
+    });
+    // bin/flowrouter execs node, so the process's command line names the script it chose.
+    const script = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
+    const nodeOptions = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
+    return { url, script, nodeOptions, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers and the dashboard files ship with it', async () => {
+  build();
+  assert.ok(existsSync(join(ROOT, 'dist/cli/entry.js')));
+  const dir = tempDir();
+  const node = await startBin(dir.path);
+  try {
+    assert.equal(node.script, join(ROOT, 'dist/cli/entry.js'));
+    assert.match(node.nodeOptions, /^NODE_OPTIONS=--max-semi-space-size=4\b/);
+    assert.equal((await fetch(`${node.url}/ready`)).status, 200);
+    const ui = await fetch(`${node.url}/ui/dashboard.js`);
+    assert.equal(ui.status, 200);
+    assert.equal(await ui.text(), readFileSync(join(ROOT, 'src/ops/ui/dashboard.js'), 'utf8'));
+  } finally {
+    await node.stop();
+    dir.remove();
+  }
+});
+
+test('bin/flowrouter runs src/ when a source file is newer than the build', async () => {
+  build();
+  const built = statSync(STAMP).mtime;
+  // Ageing the stamp instead of touching a source keeps the working tree as it was.
+  utimesSync(STAMP, new Date(0), new Date(0));
+  const dir = tempDir();
+  try {
+    const node = await startBin(dir.path);
+    try {
+      assert.equal(node.script, join(ROOT, 'src/cli/entry.ts'));
+      assert.equal((await fetch(`${node.url}/ready`)).status, 200);
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    utimesSync(STAMP, built, built);
+    dir.remove();
+  }
+});

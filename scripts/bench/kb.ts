@@ -111,13 +111,13 @@ const chunks = docs * CHUNKS_PER_DOC;
 if (reuse) console.log(`ingest: skipped, reusing ${file} (${store.stats().chunks} chunks)`);
 else console.log(`ingest: ${chunks} chunks in ${(ingestMs / 1000).toFixed(1)} s = ${Math.round(chunks / (ingestMs / 1000))} chunks/s wall, `
   + `${Math.round(chunks / (ingestCpuUs / 1e6))} chunks per CPU-second `
-  + `(store.putMany, ${DOCS_PER_BATCH} documents per transaction, op log and both FTS indexes included)`);
+  + `(store.putMany, ${DOCS_PER_BATCH} documents per transaction, op log and FTS index included)`);
 
 db.pragma('wal_checkpoint(TRUNCATE)');
 const stats = store.stats();
 const ftsBytes = (table: string) => (db.prepare(`SELECT sum(length(block)) AS n FROM ${table}_data`).get() as { n: number }).n;
-console.log(`size: ${(stats.bytes / 1048576).toFixed(1)} MiB total; FTS exact ${(ftsBytes('kb_fts') / 1048576).toFixed(1)} MiB, `
-  + `porter ${(ftsBytes('kb_fts_porter') / 1048576).toFixed(1)} MiB; ${stats.documents} documents, ${stats.ops} ops`);
+console.log(`size: ${(stats.bytes / 1048576).toFixed(1)} MiB total; FTS index ${(ftsBytes('kb_fts') / 1048576).toFixed(1)} MiB; `
+  + `${stats.documents} documents, ${stats.ops} ops`);
 
 // Query mix: mid-frequency single words, two-word AND, an exact phrase taken from the corpus, a prefix, and a filtered query.
 const mid = () => vocab[50 + Math.floor(random() * 5000)];

@@ -1,5 +1,7 @@
 // Turns a user's search text into an FTS5 expression in which every term is a quoted string, so no input is FTS5 syntax.
+import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
+import { stemForms } from './stems.ts';
 
 export const MAX_QUERY_CHARS = 4096;
 const MAX_TERMS = 64;
@@ -33,18 +35,27 @@ export function parseQuery(input: unknown): ParsedTerm[] {
 
 /** `all`: every term must match (search box); `any`: rank by whichever terms match (questions, for RAG). */
 export function toFtsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string {
-  return contentTerms(terms, mode).map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(mode === 'any' ? ' OR ' : ' ');
+  return contentTerms(terms, mode).map(quote).join(mode === 'any' ? ' OR ' : ' ');
 }
 
 /**
- * The same query for an index without positions, or null when it cannot express it: phrases (and words that split into
- * several tokens, like `foo-bar`) need positions, and prefixes are left to the exact index, whose words are not stemmed.
+ * The query with each plain word widened to the forms sharing its stem (`racing` → race OR races OR raced…), or null
+ * when no word has other forms. Phrases and prefixes stay exact: stems would change what they mean.
  */
-export function toWordsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string | null {
-  const used = contentTerms(terms, mode);
-  const single = used.filter((t) => !t.prefix && /^[\p{L}\p{N}\p{M}]+$/u.test(t.text));
-  if (single.length === 0 || (mode === 'all' && single.length < used.length)) return null;
-  return single.map((t) => `"${t.text}"`).join(mode === 'any' ? ' OR ' : ' ');
+export function toStemmedExpression(db: Db, terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string | null {
+  let widened = false;
+  const parts = contentTerms(terms, mode).map((t) => {
+    if (t.phrase || t.prefix || !/^[\p{L}\p{N}\p{M}]+$/u.test(t.text)) return quote(t);
+    const forms = stemForms(db, t.text);
+    if (forms.length === 1) return quote(t);
+    widened = true;
+    return `(${forms.map((f) => `"${f}"`).join(' OR ')})`;
+  });
+  return widened ? parts.join(mode === 'any' ? ' OR ' : ' AND ') : null;
+}
+
+function quote(t: ParsedTerm): string {
+  return `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`;
 }
 
 function contentTerms(terms: readonly ParsedTerm[], mode: 'all' | 'any'): readonly ParsedTerm[] {

@@ -22,7 +22,7 @@ const TOTAL = Number(args.chunks);
 const WORDS = Number(args.words);
 const QUERIES = Number(args.queries);
 const CHUNKS_PER_DOC = 10;
-const DOCS_PER_BATCH = Number(process.env.KB_BATCH ?? 100);
+const DOCS_PER_BATCH = Number(process.env.KB_BATCH ?? 1000);
 const VOCAB = 50_000;
 
 // Deterministic PRNG so runs are comparable.

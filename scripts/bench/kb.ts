@@ -1,5 +1,5 @@
 // Knowledge-base benchmark: ingest rate, index size and search latency on a synthetic Zipf-distributed corpus.
-// Run: node_modules/.bin/node scripts/bench/kb.ts [--chunks 100000] [--queries 1000] [--words 60] [--db file] [--keep]
+// Run: node_modules/.bin/node scripts/bench/kb.ts [--chunks 100000] [--queries 1000] [--words 60] [--db file] [--keep] [--slow]
 // With --db naming a file that already holds the corpus, ingestion is skipped and only searches are timed.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, cpus, tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ const { values: args } = parseArgs({
     words: { type: 'string', default: '60' },
     db: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    slow: { type: 'boolean', default: false },
   },
 });
 const TOTAL = Number(args.chunks);
@@ -135,6 +136,7 @@ const allCpu: number[] = [];
 for (const [kind, make] of Object.entries(kinds)) {
   const times: number[] = [];
   const cpuTimes: number[] = [];
+  const slowest: [number, string][] = [];
   let hits = 0;
   for (let i = 0; i < Math.ceil(QUERIES / Object.keys(kinds).length); i++) {
     const [q, opts] = make();
@@ -144,6 +146,7 @@ for (const [kind, make] of Object.entries(kinds)) {
     const cpu = process.cpuUsage(cpu0);
     times.push(performance.now() - t0);
     cpuTimes.push((cpu.user + cpu.system) / 1000);
+    slowest.push([cpuTimes.at(-1)!, q]);
   }
   times.sort((a, b) => a - b);
   cpuTimes.sort((a, b) => a - b);
@@ -152,6 +155,7 @@ for (const [kind, make] of Object.entries(kinds)) {
   console.log(`search ${kind.padEnd(18)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  `
     + `max ${times[times.length - 1].toFixed(2)} ms  | CPU p50 ${percentile(cpuTimes, 50).toFixed(2)} p99 ${percentile(cpuTimes, 99).toFixed(2)} ms  `
     + `(${(hits / times.length).toFixed(1)} results/query)`);
+  if (args.slow) console.log(`  slowest by CPU: ${slowest.sort((a, b) => b[0] - a[0]).slice(0, 3).map(([ms, q]) => `${JSON.stringify(q)} ${ms.toFixed(1)} ms`).join(', ')}`);
 }
 all.sort((a, b) => a - b);
 allCpu.sort((a, b) => a - b);

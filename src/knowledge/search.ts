@@ -4,7 +4,7 @@ import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import { validateCollection } from './ids.ts';
 import { bm25, columnsOf, matchesClause, snippet } from './match.ts';
-import type { ChunkColumns, Clause } from './match.ts';
+import type { ChunkColumns, Clause, ScoredColumns } from './match.ts';
 import { parseQuery, toClauses, toFtsExpression, toStemmedClauses } from './query.ts';
 import { clampInt } from './reads.ts';
 
@@ -37,12 +37,14 @@ export interface SearchResult {
 const STEM_WEIGHT = 0.5;
 // bm25 costs about 2 µs a row and FTS5 has no top-k shortcut, so a query matching more chunks than this scores the
 // newest matches a window at a time, stopping once a page is full: a common word costs the same at 1M chunks as at 10k.
-export const RANK_WINDOW = 2000;
-// Before scoring, bm25 counts every chunk holding each clause (about 0.07 µs a chunk, on every query). A clause whose
-// words are in more chunks than this is kept out of bm25: it filters the ranked candidates, or ranks the newest matches.
+export const RANK_WINDOW = 1000;
+// Before scoring, bm25 counts every chunk holding each clause (about 0.07 µs a chunk, on every query). A clause in
+// more chunks than this may be kept out of bm25 instead: it filters the ranked candidates, or ranks the newest matches.
 export const COMMON_DOCS = 20_000;
+const COMMON_PREFIX_DOCS = 10_000;
 const SAMPLE_ROWS = 1024;
 const NEWEST_CANDIDATES = 100;
+const KEEP_BATCH = 16;
 
 const statements = new WeakMap<Db, Map<string, Database.Statement<unknown[], unknown>>>();
 
@@ -76,30 +78,36 @@ const filterArgs = (f: Filters) => [f.collection, f.tag].filter((v) => v !== und
 
 // Walks matches newest first without scoring them, which FTS5 does at a small fraction of bm25's cost.
 const WINDOW_FLOOR_SQL = `SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? AND rowid < ${ROWID} ORDER BY rowid DESC LIMIT 1 OFFSET ?`;
-const SAMPLE_SQL = `SELECT count(*) FROM kb_fts WHERE kb_fts MATCH ? AND rowid > ${ROWID}`;
-const CONTENT_SQL = 'SELECT title, heading, text FROM kb_chunk_content WHERE id = ?';
+const SAMPLE_SQL = `SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? AND rowid > ${ROWID} ORDER BY rowid DESC`;
+const CONTENT_SQL = 'SELECT id, title, heading, text FROM kb_chunk_content WHERE id IN (SELECT value FROM json_each(?))';
 const DETAIL_SQL = `SELECT c.ordinal, c.heading, c.text, d.id AS docId, d.title, d.source, d.collection
   FROM kb_chunks c JOIN kb_docs d ON d.num = c.doc_num WHERE c.id = ?`;
 
 interface Candidate { id: number; rank: number }
 interface Detail { ordinal: number; heading: string; text: string; docId: string; title: string; source: string; collection: string }
 
+/** The indexed columns of chunks, read in one statement. */
+function contentsOf(db: Db, ids: readonly number[]): Map<number, ScoredColumns> {
+  const rows = cached(db, CONTENT_SQL).all(JSON.stringify(ids)) as (ChunkColumns & { id: number })[];
+  return new Map(rows.map((r) => [r.id, columnsOf(r)]));
+}
+
 /**
- * The `want` best bm25 matches of `expr` that `accept` keeps, scoring windows of RANK_WINDOW matches newest first
- * until `want` are found.
+ * The `want` best bm25 matches of `expr` that `keep` lets through, scoring windows of RANK_WINDOW matches newest
+ * first until `want` are found. With `few` the caller expects fewer matches than a window, and no window is measured.
  */
-function rankedMatches(db: Db, expr: string, filters: Filters, want: number, accept?: (id: number) => boolean): Candidate[] {
+function rankedMatches(db: Db, expr: string, filters: Filters, want: number, few = false, keep?: (ids: number[]) => Set<number>): Candidate[] {
   const rank = cached(db, matchSql('f.rowid AS id, f.rank AS rank', filters, [`f.rowid >= ${ROWID}`, `f.rowid < ${ROWID}`], 'f.rank'));
   const floor = cached(db, WINDOW_FLOOR_SQL).pluck();
   const found: Candidate[] = [];
   for (let upper = Number.MAX_SAFE_INTEGER; found.length < want && upper > 0;) {
-    const lower = (floor.get(expr, upper, RANK_WINDOW - 1) as number | undefined) ?? 0;
-    let kept = 0;
-    for (const c of rank.all(expr, lower, upper, ...filterArgs(filters), accept ? RANK_WINDOW : want) as Candidate[]) {
-      if (kept >= want) break;
-      if (accept && !accept(c.id)) continue;
-      found.push(c);
-      kept++;
+    const lower = few ? 0 : (floor.get(expr, upper, RANK_WINDOW - 1) as number | undefined) ?? 0;
+    const window = rank.all(expr, lower, upper, ...filterArgs(filters), keep ? RANK_WINDOW : want) as Candidate[];
+    // Candidates are checked a batch at a time, best first, until this window has given a page.
+    for (let at = 0, kept = 0; at < window.length && kept < want; at += KEEP_BATCH) {
+      const batch = window.slice(at, at + KEEP_BATCH);
+      const pass = keep?.(batch.map((c) => c.id));
+      for (const c of batch) if (kept < want && (!pass || pass.has(c.id))) { found.push(c); kept++; }
     }
     upper = lower;
   }
@@ -117,44 +125,77 @@ function corpusOf(db: Db): Corpus {
   return { rows: Math.round((maxId * sampleRows) / Math.max(1, maxId - sampleFloor)), sampleFloor, sampleRows };
 }
 
-function estimateDocs(db: Db, expr: string, c: Corpus): number {
-  const hits = cached(db, SAMPLE_SQL).pluck().get(expr, c.sampleFloor) as number;
-  return Math.round((hits / Math.max(1, c.sampleRows)) * c.rows);
+/** A clause's matches among the newest rows (newest first) and the number of chunks it is estimated to be in. */
+function sample(db: Db, expr: string, c: Corpus): { newest: number[]; docs: number } {
+  const newest = cached(db, SAMPLE_SQL).pluck().all(expr, c.sampleFloor) as number[];
+  return { newest, docs: Math.round((newest.length / Math.max(1, c.sampleRows)) * c.rows) };
+}
+
+/**
+ * How many chunks clauses in these many chunks match together: the sum for any-term, and for all-terms the product of
+ * their shares (as if independent) but no less than a twentieth of the rarest, since related words go together.
+ */
+function expectedMatches(docs: readonly number[], mode: 'all' | 'any', rows: number): number {
+  if (mode === 'any') return docs.reduce((a, b) => a + b, 0);
+  const rarest = Math.min(...docs);
+  return Math.max(rarest / 20, docs.reduce((p, d) => p * (d / Math.max(1, rows)), rows));
 }
 
 /** The newest matches, scored in JavaScript with the same bm25: no clause's matches are counted in full. */
 function newestMatches(db: Db, clauses: readonly Clause[], docs: readonly number[], mode: 'all' | 'any', filters: Filters,
-  want: number, rows: number): Candidate[] {
-  const sql = matchSql('f.rowid AS id', filters, ['1'], 'f.rowid DESC');
-  const ids = cached(db, sql).pluck().all(toFtsExpression(clauses, mode), ...filterArgs(filters), Math.max(want, NEWEST_CANDIDATES)) as number[];
-  const cols = ids.map((id) => columnsOf(cached(db, CONTENT_SQL).get(id) as ChunkColumns));
-  const avg = cols.reduce((n, c) => n + c.length, 0) / Math.max(1, cols.length);
-  return ids.map((id, i) => ({ id, rank: bm25(cols[i], clauses, docs, rows, avg) })).sort((a, b) => a.rank - b.rank).slice(0, want);
+  want: number, corpus: Corpus, sampled: readonly number[] = []): Candidate[] {
+  // A sparse match (a rare phrase of common words) is walked only as far as one page needs.
+  const expected = expectedMatches(docs, mode, corpus.rows);
+  const n = expected * (corpus.sampleRows / Math.max(1, corpus.rows)) >= want ? Math.max(want, NEWEST_CANDIDATES) : want;
+  const rows = corpus.rows;
+  // A lone unfiltered clause's sample already holds its newest matches: no second pass over its (maybe prefix) terms.
+  const reuse = clauses.length === 1 && filterArgs(filters).length === 0 && sampled.length >= want;
+  const ids = reuse ? sampled.slice(0, n) : cached(db, matchSql('f.rowid AS id', filters, ['1'], 'f.rowid DESC')).pluck()
+    .all(toFtsExpression(clauses, mode), ...filterArgs(filters), n) as number[];
+  const cols = contentsOf(db, ids);
+  const avg = [...cols.values()].reduce((sum, c) => sum + c.length, 0) / Math.max(1, cols.size);
+  return ids.flatMap((id) => { const c = cols.get(id); return c ? [{ id, rank: bm25(c, clauses, docs, rows, avg) }] : []; })
+    .sort((a, b) => a.rank - b.rank).slice(0, want);
 }
 
 /** The best `want` matches of the clauses, keeping costly (common) clauses out of FTS5's bm25. */
 function bestMatches(db: Db, clauses: readonly Clause[], mode: 'all' | 'any', filters: Filters, want: number): Candidate[] {
   const corpus = corpusOf(db);
   if (corpus.rows <= COMMON_DOCS) return rankedMatches(db, toFtsExpression(clauses, mode), filters, want);
-  const docs = clauses.map((c) => estimateDocs(db, c.expr, corpus));
-  // A phrase costs bm25 the chunks holding any of its words, not only those holding the phrase.
+  const samples = clauses.map((c) => sample(db, c.expr, corpus));
+  const docs = samples.map((s) => s.docs);
+  // bm25 counts a phrase's matches by reading its every word's list, so a phrase costs what its commonest word does.
   const costs = clauses.map((c, i) => (c.forms.length === 1 && c.forms[0].length > 1
-    ? Math.max(...c.forms[0].map((w) => estimateDocs(db, `"${w}"`, corpus))) : docs[i]));
-  const cheap = clauses.filter((_, i) => costs[i] <= COMMON_DOCS);
-  const costly = clauses.filter((_, i) => costs[i] > COMMON_DOCS);
-  if (costly.length === 0) return rankedMatches(db, toFtsExpression(clauses, mode), filters, want);
-  if (cheap.length === 0) return newestMatches(db, clauses, docs, mode, filters, want, corpus.rows);
+    ? Math.max(docs[i], ...c.forms[0].map((w) => sample(db, `"${w}"`, corpus).docs)) : docs[i]));
+  // Filtering by a clause instead reads about rows/docs candidates (some 60 µs each) per result: pick the cheaper. A
+  // prefix is merged from all its words' lists by every statement that names it, so it leaves bm25 sooner.
+  const limit = Math.max(COMMON_DOCS, Math.sqrt(want * corpus.rows * 900));
+  const costly = (c: Clause, i: number) => costs[i] > (c.prefix ? COMMON_PREFIX_DOCS : limit);
+  const ranking = clauses.filter((c, i) => !costly(c, i));
+  const filtering = clauses.filter((c, i) => costly(c, i));
+  // Measuring a window costs a walk over it; skip that when the estimate says all matches fit in one.
+  const rankingDocs = docs.filter((_, i) => !costly(clauses[i], i));
+  const few = expectedMatches(rankingDocs, mode, corpus.rows) < RANK_WINDOW / 2;
+  if (filtering.length === 0 && (mode === 'all' || few)) return rankedMatches(db, toFtsExpression(clauses, mode), filters, want, few);
+  if (ranking.length === 0) return newestMatches(db, clauses, docs, mode, filters, want, corpus, samples[0].newest);
   if (mode === 'all') {
-    const content = cached(db, CONTENT_SQL);
-    return rankedMatches(db, toFtsExpression(cheap, 'all'), filters, want,
-      (id) => { const cols = columnsOf(content.get(id) as ChunkColumns); return costly.every((c) => matchesClause(cols, c)); });
+    return rankedMatches(db, toFtsExpression(ranking, 'all'), filters, want, few, (ids) => {
+      const cols = contentsOf(db, ids);
+      return new Set(ids.filter((id) => { const c = cols.get(id); return c !== undefined && filtering.every((cl) => matchesClause(c, cl)); }));
+    });
   }
-  // Any-term mode: the rarer terms rank; chunks with only common ones follow if the page is not full.
-  const ranked = rankedMatches(db, toFtsExpression(cheap, 'any'), filters, want);
-  if (ranked.length >= want) return ranked;
-  const seen = new Set(ranked.map((c) => c.id));
-  const rest = newestMatches(db, clauses, docs, mode, filters, want + seen.size, corpus.rows).filter((c) => !seen.has(c.id));
-  return [...ranked, ...rest].slice(0, want);
+  // Any-term mode: a window of the newest matches of all terms would be mostly the common ones' and miss a rare
+  // term's older chunks, so the rarest terms (all of their matches) rank first, then the rest fill the page.
+  const order = clauses.map((_, i) => i).sort((x, y) => docs[x] - docs[y]);
+  const rare: Clause[] = [];
+  for (let i = 0, sum = 0; i < order.length && (sum += docs[order[i]]) < RANK_WINDOW / 2; i++) rare.push(clauses[order[i]]);
+  const first = rare.length > 0 ? rankedMatches(db, toFtsExpression(rare, 'any'), filters, want, true) : [];
+  if (first.length >= want || rare.length === clauses.length) return first;
+  const seen = new Set(first.map((c) => c.id));
+  const rest = filtering.length > 0
+    ? newestMatches(db, clauses, docs, mode, filters, want + seen.size, corpus)
+    : rankedMatches(db, toFtsExpression(clauses, 'any'), filters, want + seen.size);
+  return [...first, ...rest.filter((c) => !seen.has(c.id))].slice(0, want);
 }
 
 export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {}): SearchResult[] {

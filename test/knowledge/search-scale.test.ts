@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { openDatabase } from '../../src/core/database.ts';
 import { KnowledgeStore } from '../../src/knowledge/index.ts';
 import type { ChunkSpan, DocumentInput } from '../../src/knowledge/index.ts';
-import { COMMON_DOCS } from '../../src/knowledge/search.ts';
+import { COMMON_DOCS } from '../../src/knowledge/ranking.ts';
 
 const DOCS = 2_600;
 const PER_DOC = 10;

@@ -3,7 +3,7 @@ import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import { tokenize } from './match.ts';
 import type { Clause } from './match.ts';
-import { stemForms } from './stems.ts';
+import { indexedStemForms } from './stems.ts';
 
 export const MAX_QUERY_CHARS = 4096;
 const MAX_TERMS = 64;
@@ -47,7 +47,7 @@ export function toClauses(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'a
 export function toStemmedClauses(db: Db, terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): Clause[] | null {
   let widened = false;
   const clauses = contentTerms(terms, mode).map((t): Clause => {
-    const forms = t.phrase || t.prefix || !/^[\p{L}\p{N}\p{M}]+$/u.test(t.text) ? [] : stemForms(db, t.text);
+    const forms = t.phrase || t.prefix || !/^[\p{L}\p{N}\p{M}]+$/u.test(t.text) ? [] : indexedStemForms(db, t.text);
     if (forms.length <= 1) return { expr: quote(t.text, t.prefix), forms: [tokenize(t.text)], prefix: t.prefix };
     widened = true;
     return { expr: `(${forms.map((f) => quote(f, false)).join(' OR ')})`, forms: forms.map((f) => [f]), prefix: false };

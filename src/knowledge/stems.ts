@@ -53,3 +53,15 @@ export function stemForms(db: Db, word: string): string[] {
   const stems = stemAll(db, list);
   return [w, ...list.filter((_, i) => stems[i] === stem)].slice(0, MAX_FORMS);
 }
+
+const probes = new WeakMap<Db, Database.Statement<[string], number>>();
+
+/** `stemForms`, or the word alone when none of its other forms is in the index: that spares a second, empty search. */
+export function indexedStemForms(db: Db, word: string): string[] {
+  const forms = stemForms(db, word);
+  if (forms.length === 1) return forms;
+  let probe = probes.get(db);
+  if (!probe) probes.set(db, (probe = db.prepare<[string], number>('SELECT 1 FROM kb_fts WHERE kb_fts MATCH ? LIMIT 1').pluck()));
+  // Forms are plain ASCII letters (see stemForms), so quoting them is enough to keep them out of FTS5 syntax.
+  return probe.get(forms.slice(1).map((f) => `"${f}"`).join(' OR ')) === undefined ? forms.slice(0, 1) : forms;
+}

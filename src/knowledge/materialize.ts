@@ -1,4 +1,4 @@
-// Applies a winning op to the document, chunk and FTS tables; the FTS indexes are kept in step in the same transaction.
+// Applies a winning op to the document, chunk and FTS tables; the FTS index is kept in step in the same transaction.
 import type { Db } from '../core/database.ts';
 import type { DeletePayload, PutPayload } from './ops.ts';
 
@@ -12,9 +12,7 @@ export class Materializer {
   #docById;
   #chunksOf;
   #ftsDelete;
-  #ftsPorterDelete;
   #ftsInsert;
-  #ftsPorterInsert;
   #deleteChunks;
   #upsertDoc;
   #insertChunk;
@@ -26,9 +24,7 @@ export class Materializer {
     this.#chunksOf = db.prepare<[number], { id: number; heading: string; text: string }>(
       'SELECT id, heading, text FROM kb_chunks WHERE doc_num = ?');
     this.#ftsDelete = db.prepare("INSERT INTO kb_fts(kb_fts, rowid, title, heading, text) VALUES ('delete', ?, ?, ?, ?)");
-    this.#ftsPorterDelete = db.prepare("INSERT INTO kb_fts_porter(kb_fts_porter, rowid, title, heading, text) VALUES ('delete', ?, ?, ?, ?)");
     this.#ftsInsert = db.prepare('INSERT INTO kb_fts(rowid, title, heading, text) VALUES (?, ?, ?, ?)');
-    this.#ftsPorterInsert = db.prepare('INSERT INTO kb_fts_porter(rowid, title, heading, text) VALUES (?, ?, ?, ?)');
     this.#deleteChunks = db.prepare('DELETE FROM kb_chunks WHERE doc_num = ?');
     this.#upsertDoc = db.prepare<unknown[], { num: number }>(`
       INSERT INTO kb_docs (id, collection, source, title, tags, meta, text, hash, updated_at, hlc, origin, deleted)
@@ -60,7 +56,6 @@ export class Materializer {
       const text = p.text.slice(c.start, c.end);
       const rowid = this.#insertChunk.run(num, ordinal, c.heading, text).lastInsertRowid;
       this.#ftsInsert.run(rowid, p.title, c.heading, text);
-      this.#ftsPorterInsert.run(rowid, p.title, c.heading, text);
     });
     return p.chunks.length;
   }
@@ -79,7 +74,6 @@ export class Materializer {
   #unindex(doc: DocRow): void {
     for (const c of this.#chunksOf.all(doc.num)) {
       this.#ftsDelete.run(c.id, doc.title, c.heading, c.text);
-      this.#ftsPorterDelete.run(c.id, doc.title, c.heading, c.text);
     }
     this.#deleteChunks.run(doc.num);
   }

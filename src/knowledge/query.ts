@@ -1,5 +1,9 @@
 // Turns a user's search text into an FTS5 expression in which every term is a quoted string, so no input is FTS5 syntax.
+import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
+import { tokenize } from './match.ts';
+import type { Clause } from './match.ts';
+import { indexedStemForms } from './stems.ts';
 
 export const MAX_QUERY_CHARS = 4096;
 const MAX_TERMS = 64;
@@ -31,20 +35,33 @@ export function parseQuery(input: unknown): ParsedTerm[] {
   return terms;
 }
 
-/** `all`: every term must match (search box); `any`: rank by whichever terms match (questions, for RAG). */
-export function toFtsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string {
-  return contentTerms(terms, mode).map((t) => `"${t.text.replace(/"/g, '""')}"${t.prefix ? '*' : ''}`).join(mode === 'any' ? ' OR ' : ' ');
+/** The query's terms as clauses: all must match in `all` mode (search box), any in `any` mode (questions, for RAG). */
+export function toClauses(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): Clause[] {
+  return contentTerms(terms, mode).map((t) => ({ expr: quote(t.text, t.prefix), forms: [tokenize(t.text)], prefix: t.prefix }));
 }
 
 /**
- * The same query for an index without positions, or null when it cannot express it: phrases (and words that split into
- * several tokens, like `foo-bar`) need positions, and prefixes are left to the exact index, whose words are not stemmed.
+ * The clauses with each plain word widened to the forms sharing its stem (`racing` → race OR races OR raced…), or null
+ * when no word has other forms. Phrases and prefixes stay exact: stems would change what they mean.
  */
-export function toWordsExpression(terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): string | null {
-  const used = contentTerms(terms, mode);
-  const single = used.filter((t) => !t.prefix && /^[\p{L}\p{N}\p{M}]+$/u.test(t.text));
-  if (single.length === 0 || (mode === 'all' && single.length < used.length)) return null;
-  return single.map((t) => `"${t.text}"`).join(mode === 'any' ? ' OR ' : ' ');
+export function toStemmedClauses(db: Db, terms: readonly ParsedTerm[], mode: 'all' | 'any' = 'all'): Clause[] | null {
+  let widened = false;
+  const clauses = contentTerms(terms, mode).map((t): Clause => {
+    const forms = t.phrase || t.prefix || !/^[\p{L}\p{N}\p{M}]+$/u.test(t.text) ? [] : indexedStemForms(db, t.text);
+    if (forms.length <= 1) return { expr: quote(t.text, t.prefix), forms: [tokenize(t.text)], prefix: t.prefix };
+    widened = true;
+    return { expr: `(${forms.map((f) => quote(f, false)).join(' OR ')})`, forms: forms.map((f) => [f]), prefix: false };
+  });
+  return widened ? clauses : null;
+}
+
+/** The FTS5 expression of clauses joined as the mode asks. */
+export function toFtsExpression(clauses: readonly Clause[], mode: 'all' | 'any'): string {
+  return clauses.map((c) => c.expr).join(mode === 'any' ? ' OR ' : ' AND ');
+}
+
+function quote(text: string, prefix: boolean): string {
+  return `"${text.replace(/"/g, '""')}"${prefix ? '*' : ''}`;
 }
 
 function contentTerms(terms: readonly ParsedTerm[], mode: 'all' | 'any'): readonly ParsedTerm[] {

@@ -1,4 +1,4 @@
-// Knowledge-base tables: documents with tombstones, chunks, two FTS5 indexes derived from them, and the op log.
+// Knowledge-base tables: documents with tombstones, chunks, the FTS5 index derived from them, and the op log.
 import type { Migration } from '../core/database.ts';
 
 export const knowledgeMigrations: readonly Migration[] = [
@@ -64,5 +64,14 @@ export const knowledgeMigrations: readonly Migration[] = [
     id: 'knowledge/003-op-proofs',
     // The origin's signature travels with its op (opaque to the store) so any holder can pass the op on verifiably.
     up: 'ALTER TABLE kb_ops ADD COLUMN proof TEXT;',
+  },
+  {
+    id: 'knowledge/004-one-index',
+    // Stemmed recall now widens the query instead (stems.ts), so the porter index was only write cost: it doubled the
+    // time to ingest. Merging 8 segments at a time instead of 4 rewrites the index less often during bulk ingestion.
+    up: `
+      DROP TABLE kb_fts_porter;
+      INSERT INTO kb_fts(kb_fts, rank) VALUES ('automerge', 8);
+    `,
   },
 ];

@@ -212,9 +212,9 @@ export class KnowledgeStore {
     return readStats(this.db);
   }
 
-  /** Recomputes both FTS indexes from the chunk rows (they are derived data, never replicated). */
+  /** Recomputes the FTS index from the chunk rows (it is derived data, never replicated). */
   rebuildIndex(): void {
-    this.db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('rebuild'); INSERT INTO kb_fts_porter(kb_fts_porter) VALUES ('rebuild');");
+    this.db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('rebuild');");
   }
 
   #prepare(d: DocumentInput): { id: string; payload: PutPayload } {

@@ -8,10 +8,9 @@ const count = (db: Db, sql: string): number => (db.prepare(sql).pluck().get() as
 export function assertKnowledgeConsistent(db: Db): void {
   assert.deepEqual(db.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
   // FTS5's own check compares each index with its content (the chunks); it throws on any difference.
-  db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check'); INSERT INTO kb_fts_porter(kb_fts_porter) VALUES ('integrity-check');");
+  db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check');");
   const chunks = count(db, 'SELECT count(*) FROM kb_chunks');
   assert.equal(count(db, 'SELECT count(*) FROM kb_fts_docsize'), chunks, 'one FTS row per chunk');
-  assert.equal(count(db, 'SELECT count(*) FROM kb_fts_porter_docsize'), chunks, 'one stemmed FTS row per chunk');
   assert.equal(count(db, 'SELECT count(*) FROM kb_chunks c LEFT JOIN kb_docs d ON d.num = c.doc_num WHERE d.num IS NULL OR d.deleted = 1'), 0, 'chunks of missing or deleted documents');
 
   // Each live document has exactly the chunks its winning op carries, and that op is the newest for its id.

@@ -5,12 +5,13 @@ const isBlank = (line: string) => /^[ \t]*$/.test(line);
 const isSpace = (ch: string | undefined) => ch === ' ' || ch === '\t';
 
 /**
- * One line's saving. Normalization only changes whitespace inside a line, so the two versions share a prefix and a
+ * The span of one changed line that tokenizes differently. Normalization only changes whitespace inside a line, so the two versions share a prefix and a
  * suffix; the window between them is widened to where a word ends before whitespace on both sides. Within a line the
  * tokenizer always starts a new piece there (no o200k/cl100k pre-token runs from a word into the space after it),
- * and pieces never merge, so the window's counts differ exactly as the whole lines' counts do.
+ * and pieces never merge, so the window's counts differ exactly as the whole lines' counts do. The windows of all
+ * lines are then counted together, joined by the newlines that separated their lines.
  */
-function lineSaving(before: string, after: string): number {
+function lineWindows(before: string, after: string, into: { before: string[]; after: string[] }): void {
   let p = 0;
   while (p < before.length && p < after.length && before[p] === after[p]) p++;
   let s = 0;
@@ -23,7 +24,8 @@ function lineSaving(before: string, after: string): number {
   const at = (i: number) => before[before.length - s + i];
   while (k < s && isSpace(at(k))) k++;
   while (k < s && !isSpace(at(k))) k++;
-  return countTokens(before.slice(start, before.length - s + k)) - countTokens(after.slice(start, after.length - s + k));
+  into.before.push(before.slice(start, before.length - s + k));
+  into.after.push(after.slice(start, after.length - s + k));
 }
 
 /** The newlines and blank lines between two content lines (or at an end of the text, where one side has none). */
@@ -38,6 +40,7 @@ export function savedTokens(before: string, after: string): number {
   const b = before.split('\n');
   const a = after.split('\n');
   let saved = 0;
+  const windows = { before: [] as string[], after: [] as string[] };
   let i = 0;
   let j = 0;
   while (i < b.length) {
@@ -52,9 +55,11 @@ export function savedTokens(before: string, after: string): number {
       if (before !== after) saved += countTokens(before) - countTokens(after);
       continue;
     }
-    if (j < a.length && b[i] !== a[j]) saved += lineSaving(b[i], a[j]);
+    if (j < a.length && b[i] !== a[j]) lineWindows(b[i], a[j], windows);
     i++;
     j++;
   }
+  // All line windows in one tokenizer call per side (each call has a fixed cost): joined by newlines, as lines are.
+  if (windows.before.length) saved += countTokens(windows.before.join('\n')) - countTokens(windows.after.join('\n'));
   return Math.max(0, saved);
 }

@@ -9,6 +9,7 @@ import { deferredChildLogger } from './child-logger.ts';
 import { installErrorHandling, sendError } from './errors.ts';
 import { pipeRaw, writeChatStream } from './sse.ts';
 import { validateChatSemantics } from './validate.ts';
+import { deferredValidators } from './validators.ts';
 import type { GatewayServices } from './service.ts';
 
 export interface GatewayOptions {
@@ -26,6 +27,7 @@ function clientSignal(reply: FastifyReply): AbortSignal {
 }
 
 export function buildGateway(services: GatewayServices, opts: GatewayOptions): FastifyInstance {
+  const validators = deferredValidators();
   const app = Fastify({
     logger: opts.logger,
     bodyLimit: opts.bodyLimitBytes,
@@ -36,7 +38,11 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: validators.buildValidator } },
   });
+  // Half a second after listen, once start-up's own work (and the first /ready) is done, the body schemas compile in
+  // the background; a request before that compiles the one it needs.
+  app.addHook('onListen', async () => { setTimeout(() => void validators.warm(), 500).unref(); });
   installErrorHandling(app);
 
   // Many clients (curl -d, some SDKs) send JSON without the JSON content type: parse any body as JSON.

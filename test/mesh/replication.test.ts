@@ -95,8 +95,11 @@ test('a document too big for gossip is announced with a notice and fetched over 
     const options = { maxGossipBytes: 4 * 1024, syncIntervalMs: 120_000 };
     const a = await set.add({}, options);
     const b = await set.add({ bootstrap: [addrOf(a.mesh)] }, options);
-    await waitFor('topic peers', () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1);
-    await waitFor('the connect-time sync', () => b.replicator.status().counts.syncs >= 1);
+    await waitFor('topic peers', () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1
+      && b.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1);
+    // B syncs with A on connect and again when A's subscription reaches it; let both finish so that no sync is left
+    // in flight that could fetch the document before the notice does.
+    await b.replicator.syncWith(a.mesh.peerId);
     const notices: string[] = [];
     b.mesh.pubsub.addEventListener('gossipsub:message', (evt) => {
       notices.push((JSON.parse(new TextDecoder().decode(evt.detail.msg.data)) as { t: string }).t);

@@ -204,7 +204,9 @@ export class FlowRouterNode {
       cacheLayer({ store: this.cache, config, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
       normalizeLayer(() => config().normalize.enabled),
     ];
-    return layers.reduceRight((next, layer) => layer(next), routerService);
+    const skip = (process.env.FR_SKIP ?? '').split(',');
+    const names = [...(forwarded ? [] : ['observe','tenancy']), 'usage','rag','cache','normalize'];
+    return layers.filter((_, i) => !skip.includes(names[i])).reduceRight((next, layer) => layer(next), routerService);
   }
 
   private services(): GatewayServices {

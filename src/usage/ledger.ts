@@ -55,11 +55,19 @@ export interface LedgerOptions {
   flushMs: number;
   /**
    * An append-only file each row is written to (one write(2), no fsync) before record() returns, and which is
-   * emptied once its rows are committed: a killed process leaves its unflushed rows here, replayed on the next start.
+   * emptied once its rows are committed and it has grown past JOURNAL_RESET_BYTES: a killed process leaves its
+   * unflushed rows here, replayed on the next start (rows already committed are ignored by request id).
    * Without it, a crash loses up to flushMs of rows.
    */
   journal?: string;
 }
+
+/**
+ * Emptying the journal after every commit would truncate a file to zero many times a second, which ext4 answers by
+ * starting writeback (its replace-by-truncate heuristic). Committed rows left in it are harmless (a replay ignores
+ * them by request id), so it is emptied only once this big, and at a clean stop.
+ */
+const JOURNAL_RESET_BYTES = 1024 * 1024;
 
 export class UsageLedger {
   private readonly db: Db;
@@ -68,6 +76,7 @@ export class UsageLedger {
   private timer: NodeJS.Timeout | null = null;
   private readonly insertMany: (rows: UsageRow[]) => void;
   private journalFd: number | null = null;
+  private journalBytes = 0;
 
   constructor(db: Db, opts: LedgerOptions) {
     this.db = db;
@@ -105,24 +114,32 @@ export class UsageLedger {
   }
 
   record(row: UsageRow): void {
-    if (this.journalFd !== null) writeSync(this.journalFd, `${JSON.stringify(row)}\n`);
+    if (this.journalFd !== null) this.journalBytes += writeSync(this.journalFd, `${JSON.stringify(row)}\n`);
     this.queue.push(row);
     this.timer ??= setTimeout(() => { this.timer = null; this.flush(); }, this.opts.flushMs);
   }
 
-  /** Writes every queued row in one transaction, then empties the journal (everything in it is now committed). */
+  /** Writes every queued row in one transaction; everything in the journal is now committed, so it may be emptied. */
   flush(): void {
     if (this.queue.length === 0 || !this.db.open) return;
     const rows = this.queue;
     this.queue = [];
     this.insertMany(rows);
-    if (this.journalFd !== null) ftruncateSync(this.journalFd, 0);
+    if (this.journalBytes >= JOURNAL_RESET_BYTES) this.resetJournal();
+  }
+
+  private resetJournal(): void {
+    if (this.journalFd === null) return;
+    ftruncateSync(this.journalFd, 0);
+    this.journalBytes = 0;
   }
 
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.flush();
+    // Only a journal whose rows are all committed may be emptied (the database may already be closed).
+    if (this.queue.length === 0) this.resetJournal();
     if (this.journalFd !== null) closeSync(this.journalFd);
     this.journalFd = null;
   }

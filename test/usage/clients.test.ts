@@ -124,3 +124,30 @@ test('rows journaled but not yet committed when the process died are committed b
     dir.remove();
   }
 });
+
+test('committed rows may stay in the journal until it is big or the ledger stops; a replay never counts them twice', async () => {
+  const dir = tempDir();
+  const journal = join(dir.path, 'usage.journal');
+  const db = openDatabase(join(dir.path, 'flowrouter.db'));
+  try {
+    const ledger = new UsageLedger(db, { flushMs: 60_000, journal });
+    const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
+    await call(service, 'a');
+    await call(service, 'b');
+    ledger.flush();
+    const count = () => (db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
+    assert.equal(count(), 2);
+    assert.equal(readFileSync(journal, 'utf8').trim().split('\n').length, 2, 'a small journal is not emptied at each commit');
+    await call(service, 'c');
+    // A kill now: the next start replays all three journaled rows, two of them already committed.
+    const next = new UsageLedger(db, { flushMs: 60_000, journal });
+    assert.equal(count(), 3);
+    next.stop();
+    ledger.stop();
+    assert.equal(readFileSync(journal, 'utf8'), '', 'a clean stop leaves it empty');
+    assert.equal(count(), 3);
+  } finally {
+    db.close();
+    dir.remove();
+  }
+});

@@ -21,11 +21,11 @@ import type { MeshLink } from './node-mesh.ts';
 import { loadMeshLink } from './node-mesh-load.ts';
 import type { Replicator } from './mesh/index.ts';
 import { meshRoutes } from './mesh/routes.ts';
+import { VERSION } from './version.ts';
 
 /** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
 
-export const VERSION = '0.1.0';
 
 export interface NodeOptions {
   /** Logger settings for fastify (false in tests). */

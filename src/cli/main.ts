@@ -1,7 +1,8 @@
 // The `flowrouter` command line: start a node, check a config, and operate the node's data.
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { FlowRouterNode, VERSION } from '../node.ts';
+import type { FlowRouterNode } from '../node.ts';
+import { VERSION } from '../version.ts';
 import { openDatabase } from '../core/database.ts';
 import { KnowledgeStore } from '../knowledge/index.ts';
 import { nodeIdentity } from '../node-identity.ts';
@@ -34,6 +35,8 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
       const config = configFrom(flags);
       const format = flags.logFormat ?? config.server.logFormat;
       if (format !== 'json' && format !== 'pretty') throw new Error(`--log-format must be json or pretty, not "${format}"`);
+      // Loaded here, not at the top: the other subcommands never need the server's modules.
+      const { FlowRouterNode } = await import('../node.ts');
       node = new FlowRouterNode(config, { logger: loggerOptions({ level: flags.logLevel ?? config.server.logLevel, format }) });
       const { url, mesh } = await node.start();
       process.stdout.write(`flowrouter ${VERSION} listening on ${url}/v1 (config: ${config.source}, data: ${config.server.dataDir})\n`);

@@ -6,6 +6,7 @@ const INDENTED = /^[ \t]/;
 const BLANK = /^[ \t]*$/;
 /** Inline code and double-quoted spans are kept as they are: their inner spaces may matter. */
 const PROTECTED_SPAN = /`[^`\n]*`|"(?:[^"\\\n]|\\.)*"/g;
+const NEEDS_WORK = /[ \t]{2}|[ \t]\n|\n[ \t]+\n|\n\n\n|^\s|\s$/;
 /** How far a JSON block that starts a line may run before we stop trying to parse it. */
 const MAX_JSON_LINES = 400;
 
@@ -42,7 +43,14 @@ function jsonBlockLength(lines: string[], start: number): number {
  * quoted or inline-code spans are kept byte-exact.
  */
 export function normalizeText(text: string): string {
-  if (!/[ \t]{2}|[ \t]\n|\n[ \t]*\n|^\s|\s$/.test(text) || looksLikeJson(text)) return text;
+  // Nothing to do without a run of spaces, trailing spaces, a blank line holding spaces, two blank lines in a row, or
+  // whitespace at either end (a single empty line between paragraphs is kept as it is).
+  return NEEDS_WORK.test(text) ? normalizeLines(text) : text;
+}
+
+/** `normalizeText` without its shortcut (exported for the test that checks the shortcut). */
+export function normalizeLines(text: string): string {
+  if (looksLikeJson(text)) return text;
   const lines = text.split('\n');
   const out: string[] = [];
   let fence: string | null = null;

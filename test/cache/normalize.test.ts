@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { normalizeRequest, normalizeText, savedTokens } from '../../src/cache/index.ts';
+import { normalizeLines } from '../../src/cache/normalize.ts';
 import { countTokens } from '../../src/core/tokens.ts';
 
 const cases: [string, string, string][] = [
@@ -57,6 +58,14 @@ test('property: code blocks, indented lines and JSON survive normalization byte-
     assert.ok(out.includes(block), `lost ${JSON.stringify(block)} in ${JSON.stringify(out)}`);
     assert.equal(normalizeText(out), out);
   }), { numRuns: 500 });
+});
+
+test('property: the shortcut for texts with nothing to normalize never skips a change the full pass would make', () => {
+  const piece = fc.constantFrom('word', 'a', ' ', '  ', '\t', '\n', '\n\n', '\n\n\n', ' \n', '\n  \n', '```', '    code', '{"k": 1}', '"q  q"', '`i  i`');
+  fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+    const text = pieces.join('');
+    assert.equal(normalizeText(text), normalizeLines(text), JSON.stringify(text));
+  }), { numRuns: 3000 });
 });
 
 test('tokens saved are counted over the changed lines: within one token of a whole-text count, blind to unchanged text', () => {

@@ -12,14 +12,22 @@ function mask(text: string): string {
 }
 
 /**
- * sha256 (first 16 hex chars) over the normalized prompt's template: system/developer text as is, user text with
- * numbers, ids and quoted spans masked, and only the role of assistant and tool turns (plus the tool names offered).
+ * How much of each user turn identifies its template. A template's fixed words come first; what follows a long way
+ * in is pasted context (documents, history) that differs per call anyway, and masking it costs ~12 ns a character
+ * on every request.
+ */
+const TEMPLATE_CHARS = 4096;
+
+/**
+ * sha256 (first 16 hex chars) over the normalized prompt's template: system/developer text as is, the first
+ * TEMPLATE_CHARS of user text with numbers, ids and quoted spans masked, and only the role of assistant and tool turns
+ * (plus the tool names offered).
  */
 export function promptFingerprint(req: ChatRequest): string {
   const { request } = normalizeRequest(req);
   const parts = request.messages.map((m) => {
     if (m.role === 'system' || m.role === 'developer') return `${m.role}:${contentText(m.content)}`;
-    if (m.role === 'user') return `user:${mask(contentText(m.content))}`;
+    if (m.role === 'user') return `user:${mask(contentText(m.content).slice(0, TEMPLATE_CHARS))}`;
     return m.role;
   });
   const tools = (request.tools ?? []).map((t) => t.function.name).sort().join(',');

@@ -17,6 +17,7 @@ function looksLikeJson(text: string): boolean {
 }
 
 function collapseLine(line: string): string {
+  if (!/[ \t]{2}|[ \t]$/.test(line)) return line;
   let out = '';
   let last = 0;
   for (const m of line.matchAll(PROTECTED_SPAN)) {

@@ -34,11 +34,51 @@ function blankRun(lines: string[], hasPrev: boolean, hasNext: boolean): string {
   return `${hasPrev ? '\n' : ''}${lines.join('\n')}${hasNext ? '\n' : ''}`;
 }
 
+/**
+ * The span of both texts that holds every change, as whole lines: their common head and tail are cut at line ends
+ * outside any blank-line run (a run is always taken whole), so a long prompt with one tidied line is not walked line
+ * by line.
+ */
+const BLOCK = 256;
+
+function changedSpan(before: string, after: string): { start: number; endBefore: number; endAfter: number } {
+  const shorter = Math.min(before.length, after.length);
+  // Block by block first: comparing two 256-character slices is one memcmp, a character at a time is 256 loop turns.
+  let p = 0;
+  while (p + BLOCK <= shorter && before.slice(p, p + BLOCK) === after.slice(p, p + BLOCK)) p += BLOCK;
+  while (p < shorter && before.charCodeAt(p) === after.charCodeAt(p)) p++;
+  let start = p === 0 ? 0 : before.lastIndexOf('\n', p - 1) + 1;
+  while (start > 0) {
+    const prevStart = start < 2 ? 0 : before.lastIndexOf('\n', start - 2) + 1;
+    if (!isBlank(before.slice(prevStart, start - 1))) break;
+    start = prevStart;
+  }
+  let q = 0;
+  const tail = (text: string, from: number) => text.slice(text.length - from - BLOCK, text.length - from);
+  while (q + BLOCK <= shorter - start && tail(before, q) === tail(after, q)) q += BLOCK;
+  while (q < shorter - start && before.charCodeAt(before.length - 1 - q) === after.charCodeAt(after.length - 1 - q)) q++;
+  const lineEnd = (from: number) => { const n = before.indexOf('\n', from); return n < 0 ? before.length : n; };
+  let end = lineEnd(before.length - q);
+  while (end < before.length) {
+    const next = lineEnd(end + 1);
+    if (!isBlank(before.slice(end + 1, next))) break;
+    end = next;
+  }
+  return { start, endBefore: end, endAfter: after.length - (before.length - end) };
+}
+
 /** Tokens saved by normalizing `before` into `after`; lines left alone cost no tokenizer work. */
 export function savedTokens(before: string, after: string): number {
   if (before === after) return 0;
-  const b = before.split('\n');
-  const a = after.split('\n');
+  const { start, endBefore, endAfter } = changedSpan(before, after);
+  return savedInLines(before.slice(start, endBefore).split('\n'), after.slice(start, endAfter).split('\n'), start > 0, endBefore < before.length);
+}
+
+/**
+ * The saving over whole lines of both texts; `textBefore`/`textAfter` say whether unchanged content lines precede or
+ * follow them (exported for the test that checks the span cut against the whole texts).
+ */
+export function savedInLines(b: string[], a: string[], textBefore: boolean, textAfter: boolean): number {
   let saved = 0;
   const windows = { before: [] as string[], after: [] as string[] };
   let i = 0;
@@ -50,9 +90,11 @@ export function savedTokens(before: string, after: string): number {
       while (i < b.length && isBlank(b[i])) i++;
       const j0 = j;
       while (j < a.length && isBlank(a[j])) j++;
-      const before = blankRun(b.slice(i0, i), i0 > 0, i < b.length);
-      const after = blankRun(a.slice(j0, j), i0 > 0, i < b.length);
-      if (before !== after) saved += countTokens(before) - countTokens(after);
+      let same = i - i0 === j - j0;
+      for (let n = 0; same && n < i - i0; n++) same = b[i0 + n] === a[j0 + n];
+      const hasPrev = i0 > 0 || textBefore;
+      const hasNext = i < b.length || textAfter;
+      if (!same) saved += countTokens(blankRun(b.slice(i0, i), hasPrev, hasNext)) - countTokens(blankRun(a.slice(j0, j), hasPrev, hasNext));
       continue;
     }
     if (j < a.length && b[i] !== a[j]) lineWindows(b[i], a[j], windows);

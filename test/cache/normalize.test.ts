@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { normalizeRequest, normalizeText, savedTokens } from '../../src/cache/index.ts';
 import { normalizeLines } from '../../src/cache/normalize.ts';
+import { savedInLines } from '../../src/cache/saved-tokens.ts';
 import { countTokens } from '../../src/core/tokens.ts';
 
 const cases: [string, string, string][] = [
@@ -66,6 +67,18 @@ test('property: the shortcut for texts with nothing to normalize never skips a c
     const text = pieces.join('');
     assert.equal(normalizeText(text), normalizeLines(text), JSON.stringify(text));
   }), { numRuns: 3000 });
+});
+
+test('property: cutting the unchanged head and tail off never changes the count of tokens saved', () => {
+  const piece = fc.constantFrom('Word', 'two words', '  ', ' ', '\t\t', '\n', '\n\n', '\n\n\n', ' \n', '\n \n', '    code', '12  34', 'end.   ');
+  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+    const before = pieces.join('');
+    const after = normalizeText(before);
+    assert.equal(savedTokens(before, after), before === after ? 0 : savedInLines(before.split('\n'), after.split('\n'), false, false), JSON.stringify(before));
+  }), { numRuns: 1500 });
+  const para = 'A paragraph of tidy prose that normalization leaves alone.\n\n'.repeat(40);
+  const long = `${para}One  untidy   line.\n\n\n\n${para}`;
+  assert.equal(savedTokens(long, normalizeText(long)), savedInLines(long.split('\n'), normalizeText(long).split('\n'), false, false));
 });
 
 test('tokens saved are counted over the changed lines: within one token of a whole-text count, blind to unchanged text', () => {

@@ -4,18 +4,37 @@ import { countTokens } from '../core/tokens.ts';
 const isBlank = (line: string) => /^[ \t]*$/.test(line);
 const isSpace = (ch: string | undefined) => ch === ' ' || ch === '\t';
 
+/** Comparing two 256-character slices is one memcmp; a character at a time it is 256 loop turns. */
+const BLOCK = 256;
+
+/** Length of the longest common prefix of `a` and `b`. */
+function commonPrefix(a: string, b: string): number {
+  const shorter = Math.min(a.length, b.length);
+  let p = 0;
+  while (p + BLOCK <= shorter && a.slice(p, p + BLOCK) === b.slice(p, p + BLOCK)) p += BLOCK;
+  while (p < shorter && a.charCodeAt(p) === b.charCodeAt(p)) p++;
+  return p;
+}
+
+/** Length of the longest common suffix of `a` and `b`, at most `limit` (so that it does not overlap a prefix). */
+function commonSuffix(a: string, b: string, limit: number): number {
+  const tail = (text: string, from: number) => text.slice(text.length - from - BLOCK, text.length - from);
+  let q = 0;
+  while (q + BLOCK <= limit && tail(a, q) === tail(b, q)) q += BLOCK;
+  while (q < limit && a.charCodeAt(a.length - 1 - q) === b.charCodeAt(b.length - 1 - q)) q++;
+  return q;
+}
+
 /**
- * The span of one changed line that tokenizes differently. Normalization only changes whitespace inside a line, so the two versions share a prefix and a
- * suffix; the window between them is widened to where a word ends before whitespace on both sides. Within a line the
- * tokenizer always starts a new piece there (no o200k/cl100k pre-token runs from a word into the space after it),
- * and pieces never merge, so the window's counts differ exactly as the whole lines' counts do. The windows of all
+ * The span of one changed line that tokenizes differently. Normalization only changes whitespace inside a line, so
+ * the two versions share a prefix and a suffix; the window between them is widened to where a word ends before
+ * whitespace on both sides. Within a line the tokenizer always starts a new piece there (no o200k/cl100k pre-token
+ * runs from a word into the space after it), and pieces never merge, so the window's counts differ exactly as the whole lines' counts do. The windows of all
  * lines are then counted together, joined by the newlines that separated their lines.
  */
 function lineWindows(before: string, after: string, into: { before: string[]; after: string[] }): void {
-  let p = 0;
-  while (p < before.length && p < after.length && before[p] === after[p]) p++;
-  let s = 0;
-  while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
+  const p = commonPrefix(before, after);
+  const s = commonSuffix(before, after, Math.min(before.length, after.length) - p);
   // Start: back to the first whitespace of the run at the first difference (a word ends just before it).
   let start = p;
   while (start > 0 && isSpace(before[start - 1])) start--;
@@ -39,24 +58,15 @@ function blankRun(lines: string[], hasPrev: boolean, hasNext: boolean): string {
  * outside any blank-line run (a run is always taken whole), so a long prompt with one tidied line is not walked line
  * by line.
  */
-const BLOCK = 256;
-
 function changedSpan(before: string, after: string): { start: number; endBefore: number; endAfter: number } {
-  const shorter = Math.min(before.length, after.length);
-  // Block by block first: comparing two 256-character slices is one memcmp, a character at a time is 256 loop turns.
-  let p = 0;
-  while (p + BLOCK <= shorter && before.slice(p, p + BLOCK) === after.slice(p, p + BLOCK)) p += BLOCK;
-  while (p < shorter && before.charCodeAt(p) === after.charCodeAt(p)) p++;
+  const p = commonPrefix(before, after);
   let start = p === 0 ? 0 : before.lastIndexOf('\n', p - 1) + 1;
   while (start > 0) {
     const prevStart = start < 2 ? 0 : before.lastIndexOf('\n', start - 2) + 1;
     if (!isBlank(before.slice(prevStart, start - 1))) break;
     start = prevStart;
   }
-  let q = 0;
-  const tail = (text: string, from: number) => text.slice(text.length - from - BLOCK, text.length - from);
-  while (q + BLOCK <= shorter - start && tail(before, q) === tail(after, q)) q += BLOCK;
-  while (q < shorter - start && before.charCodeAt(before.length - 1 - q) === after.charCodeAt(after.length - 1 - q)) q++;
+  const q = commonSuffix(before, after, Math.min(before.length, after.length) - start);
   const lineEnd = (from: number) => { const n = before.indexOf('\n', from); return n < 0 ? before.length : n; };
   let end = lineEnd(before.length - q);
   while (end < before.length) {

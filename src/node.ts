@@ -26,7 +26,6 @@ import { VERSION } from './version.ts';
 /** A step on the chat path that wraps the next one (metrics/log → tenancy → usage → rag → cache → normalize → router). */
 export type ChatLayer = (next: ChatService) => ChatService;
 
-
 export interface NodeOptions {
   /** Logger settings for fastify (false in tests). */
   logger?: FastifyServerOptions['logger'];
@@ -204,9 +203,7 @@ export class FlowRouterNode {
       cacheLayer({ store: this.cache, config, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
       normalizeLayer(() => config().normalize.enabled),
     ];
-    const skip = (process.env.FR_SKIP ?? '').split(',');
-    const names = [...(forwarded ? [] : ['observe','tenancy']), 'usage','rag','cache','normalize'];
-    return layers.filter((_, i) => !skip.includes(names[i])).reduceRight((next, layer) => layer(next), routerService);
+    return layers.reduceRight((next, layer) => layer(next), routerService);
   }
 
   private services(): GatewayServices {

@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrivateKey } from '@libp2p/interface';
+import { IDENTITY_FILE } from './mesh/identity-file.ts';
 
-/** mesh/identity.ts's IDENTITY_FILE: importing that module would load libp2p's crypto, which a start without the mesh never needs. */
-export const KEY_FILE = 'mesh-identity.key';
+/** The key file (mesh/identity.ts would load libp2p's crypto, which a start without the mesh never needs). */
+export const KEY_FILE = IDENTITY_FILE;
 /** The peer id derived from the key file, with the key file's hash so a replaced key is never paired with an old id. */
 export const PEER_ID_FILE = 'mesh-identity.id.json';
 

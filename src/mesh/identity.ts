@@ -5,8 +5,9 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { PrivateKey } from '@libp2p/interface';
 import { generateKey } from '@libp2p/pnet';
 import { MeshConfigError } from './errors.ts';
+import { IDENTITY_FILE } from './identity-file.ts';
 
-export const IDENTITY_FILE = 'mesh-identity.key';
+export { IDENTITY_FILE };
 
 /** Loads `<dataDir>/mesh-identity.key`, creating it (mode 0600) on first start so the peer id survives restarts. */
 export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey> {

@@ -4,6 +4,8 @@ import type { ChatMessage, ChatRequest } from '../core/openai.ts';
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const INDENTED = /^[ \t]/;
 const BLANK = /^[ \t]*$/;
+/** A line normalization treats as blank (the runs it shortens are made of these). */
+export const isBlankLine = (line: string): boolean => BLANK.test(line);
 /** Inline code and double-quoted spans are kept as they are: their inner spaces may matter. */
 const PROTECTED_SPAN = /`[^`\n]*`|"(?:[^"\\\n]|\\.)*"/g;
 const NEEDS_WORK = /[ \t]{2}|[ \t]\n|\n[ \t]+\n|\n\n\n|^\s|\s$/;

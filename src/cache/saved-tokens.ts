@@ -1,7 +1,7 @@
 // Tokens that prompt normalization saved, counted with the real tokenizer over only the spans it changed.
 import { countTokens } from '../core/tokens.ts';
+import { isBlankLine } from './normalize.ts';
 
-const isBlank = (line: string) => /^[ \t]*$/.test(line);
 const isSpace = (ch: string | undefined) => ch === ' ' || ch === '\t';
 
 /** Comparing two 256-character slices is one memcmp; a character at a time it is 256 loop turns. */
@@ -63,7 +63,7 @@ function changedSpan(before: string, after: string): { start: number; endBefore:
   let start = p === 0 ? 0 : before.lastIndexOf('\n', p - 1) + 1;
   while (start > 0) {
     const prevStart = start < 2 ? 0 : before.lastIndexOf('\n', start - 2) + 1;
-    if (!isBlank(before.slice(prevStart, start - 1))) break;
+    if (!isBlankLine(before.slice(prevStart, start - 1))) break;
     start = prevStart;
   }
   const q = commonSuffix(before, after, Math.min(before.length, after.length) - start);
@@ -71,7 +71,7 @@ function changedSpan(before: string, after: string): { start: number; endBefore:
   let end = lineEnd(before.length - q);
   while (end < before.length) {
     const next = lineEnd(end + 1);
-    if (!isBlank(before.slice(end + 1, next))) break;
+    if (!isBlankLine(before.slice(end + 1, next))) break;
     end = next;
   }
   return { start, endBefore: end, endAfter: after.length - (before.length - end) };
@@ -94,12 +94,12 @@ export function savedInLines(b: string[], a: string[], textBefore: boolean, text
   let i = 0;
   let j = 0;
   while (i < b.length) {
-    if (isBlank(b[i])) {
+    if (isBlankLine(b[i])) {
       // A blank run is kept, shortened to one empty line, or dropped (at either end): taken whole on both sides.
       const i0 = i;
-      while (i < b.length && isBlank(b[i])) i++;
+      while (i < b.length && isBlankLine(b[i])) i++;
       const j0 = j;
-      while (j < a.length && isBlank(a[j])) j++;
+      while (j < a.length && isBlankLine(a[j])) j++;
       let same = i - i0 === j - j0;
       for (let n = 0; same && n < i - i0; n++) same = b[i0 + n] === a[j0 + n];
       const hasPrev = i0 > 0 || textBefore;

@@ -64,7 +64,12 @@ export function peersCommand(fetchJson: (path: string) => Promise<unknown>, writ
 function formatReplication(r: ReplicationStatus | null | undefined): string[] {
   if (!r) return ['replication: off'];
   const origins = Object.entries(r.versions).map(([origin, seq]) => `  ${origin === r.origin ? `${origin} (this node)` : origin}: ${seq}`);
-  const peers = r.peers.map((p) => `  ${p.peerId}: ${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us, last sync ${p.secondsSinceSync === null ? 'never' : `${Math.round(p.secondsSinceSync)}s ago`}`);
+  const peers = r.peers.map((p) => {
+    const lag = `  ${p.peerId}: ${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us, last sync ${p.secondsSinceSync === null ? 'never' : `${Math.round(p.secondsSinceSync)}s ago`}`;
+    if (!p.failures) return lag;
+    const retry = p.retryInSeconds === null ? 'retrying now' : `next try in ${p.retryInSeconds}s`;
+    return `${lag}\n  ${p.peerId}: sync failing (${p.failures} in a row): ${p.lastError}; ${retry}`;
+  });
   const c = r.counts;
   return [
     `replication: ${c.opsApplied} applied, ${c.opsSent} sent, ${c.opsRejected} rejected, ${c.syncs} syncs (${c.syncFailures} failed)${r.cacheReplication ? ', cache replicated' : ''}`,

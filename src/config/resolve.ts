@@ -16,6 +16,7 @@ export interface TargetConfig {
   model: string;
   /** Absent for `knowledge` targets. */
   account?: ProviderAccount;
+  /** For `knowledge` targets: the collection searched; absent means every collection. */
   collection?: string;
   weight: number;
   contextWindow?: number;
@@ -192,7 +193,9 @@ function targetOf(chain: string, index: number, t: RawTarget, accounts: Map<stri
     tpm: t.tpm,
   };
   if (t.provider === 'knowledge') {
-    return { ...common, id: t.name ?? `${chain}/knowledge/${t.collection ?? 'default'}`, kind: 'knowledge', model: t.model ?? 'knowledge', collection: t.collection ?? 'default' };
+    // Without a collection the target searches them all: documents added with `kb add -c <name>` answer too.
+    const id = t.name ?? (t.collection ? `${chain}/knowledge/${t.collection}` : `${chain}/knowledge`);
+    return { ...common, id, kind: 'knowledge', model: t.model ?? 'knowledge', collection: t.collection };
   }
   if (!t.model) throw new ConfigError(`${where}: model is required`);
   let account: ProviderAccount;

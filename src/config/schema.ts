@@ -44,7 +44,7 @@ export const targetSchema = z.object({
   max_concurrency: z.number().int().positive().optional(),
   rpm: z.number().int().positive().optional(),
   tpm: z.number().int().positive().optional(),
-  /** For `provider: knowledge`: which collection answers. */
+  /** For `provider: knowledge`: which collection answers (every collection when absent). */
   collection: z.string().optional(),
 }).strict();
 

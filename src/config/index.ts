@@ -9,11 +9,14 @@ export { DEFAULT_CONFIG_YAML } from './default.ts';
 export type { RawConfig } from './schema.ts';
 export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';
 export { watchConfig, type ConfigWatcher, type WatchConfigOptions } from './watch.ts';
+export { locateConfig, SYSTEM_CONFIG_FILE, SYSTEM_DATA_DIR, type ConfigLocation } from './locate.ts';
 
 export interface ConfigOverrides {
   host?: string;
   port?: number;
   dataDir?: string;
+  /** The data directory when nothing else names one (the system config's is /var/lib/flowrouter). */
+  defaultDataDir?: string;
   meshPort?: number;
   bootstrap?: string[];
 }

@@ -263,7 +263,7 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
   };
 }
 
-export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; meshPort?: number; bootstrap?: string[] } = {}): NodeConfig {
+export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; defaultDataDir?: string; meshPort?: number; bootstrap?: string[] } = {}): NodeConfig {
   const accounts = new Map<string, ProviderAccount>();
   for (const [name, a] of Object.entries(raw.providers ?? {})) {
     if (name === 'knowledge' || isProviderType(name) && a.type !== name) {
@@ -306,7 +306,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     server: {
       host: overrides.host ?? s.host ?? '127.0.0.1',
       port: overrides.port ?? s.port ?? 2402,
-      dataDir: resolvePath(overrides.dataDir ?? s.data_dir ?? defaultDataDir()),
+      dataDir: resolvePath(overrides.dataDir ?? s.data_dir ?? overrides.defaultDataDir ?? defaultDataDir()),
       bodyLimitBytes: Math.round((s.body_limit_mb ?? 10) * 1024 * 1024),
       logLevel: s.log_level ?? 'info',
       logFormat: s.log_format ?? 'json',
@@ -314,7 +314,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
     },
     accounts,
     chains,
-    mesh: meshOf(raw.mesh, resolvePath(overrides.dataDir ?? s.data_dir ?? defaultDataDir()), overrides),
+    mesh: meshOf(raw.mesh, resolvePath(overrides.dataDir ?? s.data_dir ?? overrides.defaultDataDir ?? defaultDataDir()), overrides),
     auth: authOf(raw.auth),
     tenants: tenantsOf(raw.tenants, accounts),
     routes: resolveRoutes(raw),

@@ -1,6 +1,7 @@
 // Config: YAML → validated → typed NodeConfig. Code below this never reads raw YAML.
 import { DEFAULT_CONFIG_YAML } from './default.ts';
-import { loadConfigFile, parseConfig } from './load.ts';
+import { bootstrapProblem } from './bootstrap.ts';
+import { ConfigError, loadConfigFile, parseConfig } from './load.ts';
 import { resolveConfig, type NodeConfig } from './resolve.ts';
 
 export { ConfigError, parseConfig, loadConfigFile } from './load.ts';
@@ -33,7 +34,13 @@ export function overridesFrom(flags: { host?: string; port?: string | number; da
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid mesh port "${flags.meshPort}": expected an integer 0-65535`);
     out.meshPort = n;
   }
-  if (flags.bootstrap?.length) out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
+  if (flags.bootstrap?.length) {
+    out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
+    for (const entry of out.bootstrap) {
+      const problem = bootstrapProblem(entry);
+      if (problem) throw new ConfigError(`--bootstrap: ${problem}`);
+    }
+  }
   if (port !== undefined && port !== '') {
     const n = Number(port);
     if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port "${port}": expected an integer 0-65535`);
@@ -45,5 +52,11 @@ export function overridesFrom(flags: { host?: string; port?: string | number; da
 /** Loads the config file given, or the embedded default. */
 export function loadNodeConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const loaded = file ? loadConfigFile(file, env) : parseConfig(DEFAULT_CONFIG_YAML, '(embedded default)', env);
-  return resolveConfig(loaded.raw, loaded.file, overrides);
+  try {
+    return resolveConfig(loaded.raw, loaded.file, overrides);
+  } catch (err) {
+    // A check made after parsing names its key; the location comes from the parsed document.
+    if (err instanceof ConfigError && err.path) throw new ConfigError(`${loaded.at(err.path)}: ${err.message}`);
+    throw err;
+  }
 }

@@ -4,9 +4,13 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Docume
 import { configSchema, type RawConfig } from './schema.ts';
 
 export class ConfigError extends Error {
-  constructor(message: string) {
+  /** The key the message is about, when found after parsing: the loader adds its file:line:column. */
+  readonly path?: readonly (string | number)[];
+
+  constructor(message: string, opts: { path?: readonly (string | number)[] } = {}) {
     super(message);
     this.name = 'ConfigError';
+    this.path = opts.path;
   }
 }
 
@@ -54,6 +58,8 @@ function nodeAt(doc: Document, path: PropertyKey[], key?: string): Node | undefi
 export interface LoadedConfig {
   raw: RawConfig;
   file: string;
+  /** `file:line:column` of the value at a key path (the file alone when the path is not in it). */
+  at(path: readonly (string | number)[]): string;
 }
 
 /** Parses and validates config text; `file` is used only in messages. */
@@ -84,7 +90,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     });
     throw new ConfigError(messages.join('\n'));
   }
-  return { raw: parsed.data, file };
+  return { raw: parsed.data, file, at: (path) => at(nodeAt(doc, [...path])?.range?.[0]) };
 }
 
 export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {

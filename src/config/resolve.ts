@@ -2,6 +2,7 @@
 import { homedir } from 'node:os';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ProviderAccount, ProviderType, Timeouts } from '../providers/types.ts';
+import { bootstrapProblem } from './bootstrap.ts';
 import { ConfigError } from './load.ts';
 import { resolveRouterSettings, resolveRoutes, type RouteRule, type RouterSettings } from './routing.ts';
 import { PROVIDER_TYPES, type RawAccount, type RawConfig, type RawTarget, type RawTenantAccount } from './schema.ts';
@@ -245,6 +246,13 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
   if (raw !== undefined && (m.enabled ?? true) && secret === undefined && !m.allowlist?.length) {
     // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.
     throw new ConfigError('mesh: set secret_file (create it with `flowrouter mesh init`) or an allowlist of peer ids, or both; an open mesh is refused');
+  }
+  // The file's list is checked only when it is used: --bootstrap replaces it (and pi-peer.yaml's placeholder with it).
+  if (!overrides.bootstrap?.length) {
+    (m.bootstrap ?? []).forEach((entry, i) => {
+      const problem = bootstrapProblem(entry);
+      if (problem) throw new ConfigError(`mesh.bootstrap[${i}]: ${problem}`, { path: ['mesh', 'bootstrap', i] });
+    });
   }
   return {
     enabled: m.enabled ?? (raw !== undefined),

@@ -156,7 +156,8 @@ export const configSchema = z.object({
     /** libp2p listen multiaddrs; default /ip4/0.0.0.0/tcp/<port>. */
     listen: z.array(z.string().startsWith('/')).optional(),
     port: z.number().int().min(0).max(65535).optional(),
-    bootstrap: z.array(z.string().startsWith('/')).optional(),
+    /** Checked when the config resolves (config/bootstrap.ts): the --bootstrap flag may replace an unfinished list. */
+    bootstrap: z.array(z.string()).optional(),
     mdns: z.boolean().optional(),
     /** The pre-shared key written by `flowrouter mesh init` (relative paths are inside the data directory). */
     secret_file: z.string().optional(),

@@ -62,6 +62,8 @@ export interface MeshDeps {
   /** Runs a forwarded request on the local chains with forwarding disabled. */
   serveForward(request: ChatRequest, ctx: ForwardContext): Promise<ChatResult>;
   log?: MeshLog;
+  /** Problems an operator must act on (a bootstrap peer that cannot be reached, another mesh secret): `log` when absent. */
+  warn?: MeshLog;
 }
 
 export interface ForwardOptions {

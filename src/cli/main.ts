@@ -87,7 +87,7 @@ program.addCommand(doctorCommand());
 program.addCommand(meshCommand({
   resolvePaths: (flags) => {
     const config = configFrom(flags as CommonFlags);
-    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile };
+    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile, listen: config.mesh.listen };
   },
   fetchJson: (path) => nodeFetchJson(meshFlags)(path),
   withFlags: (cmd) => withConfigFlags(cmd).hook('preAction', (c) => { meshFlags = c.opts(); }),

@@ -102,9 +102,9 @@ test('the Node version check wants 22 or newer', () => {
   assert.equal(checkNodeVersion('24.9.0').ok, true);
 });
 
-test('mesh ports are read from multiaddrs and *_port keys; a port held by another process fails, a free one passes', async () => {
-  assert.deepEqual(meshPorts({ listen: ['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0'], discovery: { mdns: true }, api_port: 4002 }),
-    [{ host: '127.0.0.1', port: 4001 }, { host: '0.0.0.0', port: 4002 }]);
+test('mesh ports are this node\'s listen addresses; a port held by another process fails, a free one passes', async () => {
+  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::/tcp/4001']),
+    [{ host: '127.0.0.1', port: 4001 }, { host: '::', port: 4001 }]);
   const holder: Server = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const held = (holder.address() as { port: number }).port;
@@ -130,6 +130,22 @@ test('without a mesh section no port is checked', async () => {
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
     assert.equal(results.some((r) => r.name.startsWith('mesh')), false);
     assert.deepEqual(results.map((r) => r.name), ['node', 'config', 'database', 'upstream 127.0.0.1:1', 'chain default']);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('on a joining node only its own mesh port is checked, never the bootstrap peer\'s address', async () => {
+  const dir = tempDir();
+  try {
+    const port = await closedPort();
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `mesh:\n  port: ${port}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/10.99.0.1/tcp/2403/p2p/12D3KooWFiQrXSJykVHrmE67XSEC6XnTtsXWscLs8PVXg8A5wr2x"]\n`
+      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    const mesh = results.filter((r) => r.name.startsWith('mesh'));
+    assert.deepEqual(mesh.map((r) => [r.name, r.ok]), [[`mesh port ${port}`, true]]);
+    assert.equal(results.some((r) => r.detail.includes('10.99.0.1')), false);
   } finally {
     dir.remove();
   }

@@ -1,0 +1,11 @@
+import { loadNodeConfig } from './src/config/index.ts';
+import { FlowRouterNode } from './src/node.ts';
+const config = loadNodeConfig('/tmp/tmp.MBnX5w9sVr/c.yaml', { dataDir: '/tmp/tmp.MBnX5w9sVr' });
+const node = new FlowRouterNode(config, {});
+await node.start();
+await new Promise((r) => setTimeout(r, 4000));
+const t0 = performance.now();
+process.on('exit', () => console.log('EXIT', Date.now()));
+await node.stop();
+console.log('stopped at', (performance.now() - t0).toFixed(0));
+process.exit(0);

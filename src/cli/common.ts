@@ -16,10 +16,18 @@ export function withConfigFlags(cmd: Command): Command {
     .option('-d, --data-dir <dir>', 'data directory (env FLOWROUTER_DATA_DIR); default the config\'s server.data_dir, else ~/.flowrouter');
 }
 
-/** The config a command runs with, found by `locateConfig`'s rule; `systemFile` is replaced only in tests. */
-export function configFrom(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env, systemFile = SYSTEM_CONFIG_FILE): NodeConfig {
-  const where = locateConfig(flags.config, env, systemFile);
-  return loadNodeConfig(where.file, { ...overridesFrom(flags, where.env), defaultDataDir: where.defaultDataDir }, where.env);
+export interface ConfigUse {
+  /** The command dials the mesh's bootstrap peers (`start`), or reports on them (`check-config`, `doctor`). */
+  checkBootstrap?: boolean;
+  /** Replaced only in tests. */
+  systemFile?: string;
+}
+
+/** The config a command runs with, found by `locateConfig`'s rule. */
+export function configFrom(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env, use: ConfigUse = {}): NodeConfig {
+  const where = locateConfig(flags.config, env, use.systemFile ?? SYSTEM_CONFIG_FILE);
+  const overrides = { ...overridesFrom(flags, where.env), defaultDataDir: where.defaultDataDir, checkBootstrap: use.checkBootstrap };
+  return loadNodeConfig(where.file, overrides, where.env);
 }
 
 /** Prints a config or usage error and exits 2 — never a stack trace for a user's mistake. */

@@ -16,7 +16,7 @@ export async function runDoctor(flags: CommonFlags, opts: DoctorOptions): Promis
   const results: CheckResult[] = [checkNodeVersion()];
   let config: NodeConfig | undefined;
   try {
-    config = configFrom(flags, env);
+    config = configFrom(flags, env, { checkBootstrap: true });
     results.push({ name: 'config', ok: true, detail: `${config.source}: ${config.chains.size} chain(s), ${config.accounts.size} named account(s)` });
   } catch (err) {
     results.push({ name: 'config', ok: false, detail: (err as Error).message.split('\n')[0] });

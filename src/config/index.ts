@@ -18,6 +18,8 @@ export interface ConfigOverrides {
   dataDir?: string;
   /** The data directory when nothing else names one (the system config's is /var/lib/flowrouter). */
   defaultDataDir?: string;
+  /** Check the bootstrap list the mesh will dial (`start`, `check-config`); other commands never dial it. */
+  checkBootstrap?: boolean;
   meshPort?: number;
   bootstrap?: string[];
 }

@@ -239,7 +239,7 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Builds the node's config; `overrides` (flags and FLOWROUTER_* variables) win over the file. */
-function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?: number; bootstrap?: string[] }): MeshConfig {
+function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?: number; bootstrap?: string[]; checkBootstrap?: boolean }): MeshConfig {
   const m = raw ?? {};
   const port = overrides.meshPort ?? m.port ?? DEFAULT_MESH_PORT;
   const secret = m.secret_file;
@@ -247,8 +247,9 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
     // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.
     throw new ConfigError('mesh: set secret_file (create it with `flowrouter mesh init`) or an allowlist of peer ids, or both; an open mesh is refused');
   }
-  // The file's list is checked only when it is used: --bootstrap replaces it (and pi-peer.yaml's placeholder with it).
-  if (!overrides.bootstrap?.length) {
+  // The file's list is checked only where it is dialled, and not when --bootstrap replaces it (pi-peer.yaml's
+  // placeholder with it): `kb add` or `peers` next to a node started with the flag must not trip over it.
+  if (overrides.checkBootstrap && !overrides.bootstrap?.length) {
     (m.bootstrap ?? []).forEach((entry, i) => {
       const problem = bootstrapProblem(entry);
       if (problem) throw new ConfigError(`mesh.bootstrap[${i}]: ${problem}`, { path: ['mesh', 'bootstrap', i] });
@@ -271,7 +272,7 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
   };
 }
 
-export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; defaultDataDir?: string; meshPort?: number; bootstrap?: string[] } = {}): NodeConfig {
+export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; defaultDataDir?: string; meshPort?: number; bootstrap?: string[]; checkBootstrap?: boolean } = {}): NodeConfig {
   const accounts = new Map<string, ProviderAccount>();
   for (const [name, a] of Object.entries(raw.providers ?? {})) {
     if (name === 'knowledge' || isProviderType(name) && a.type !== name) {

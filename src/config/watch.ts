@@ -32,10 +32,7 @@ export function watchConfig(opts: WatchConfigOptions): ConfigWatcher {
     let config: NodeConfig;
     try {
       const loaded = loadConfigFile(opts.file, opts.env ?? process.env);
-      // The running mesh keeps the bootstrap peers it started with (network settings need a restart), so a reload
-      // leaves the file's list out: pi-peer.yaml keeps its placeholder when the node was started with --bootstrap.
-      const { mesh } = loaded.raw;
-      config = resolveConfig(mesh?.bootstrap ? { ...loaded.raw, mesh: { ...mesh, bootstrap: undefined } } : loaded.raw, loaded.file, opts.overrides);
+      config = resolveConfig(loaded.raw, loaded.file, opts.overrides);
     } catch (err) {
       opts.onError(err);
       return;

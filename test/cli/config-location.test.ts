@@ -16,11 +16,11 @@ test('without --config or FLOWROUTER_CONFIG the system config is used, with the 
   try {
     const system = join(dir.path, 'config.yaml');
     writeFileSync(system, CHAINS);
-    const config = configFrom({}, env, system);
+    const config = configFrom({}, env, { systemFile: system });
     assert.equal(config.source, system);
     assert.equal(config.server.dataDir, SYSTEM_DATA_DIR);
     // Named explicitly (as the systemd unit does), it is still the system config.
-    assert.equal(configFrom({ config: system }, env, system).server.dataDir, SYSTEM_DATA_DIR);
+    assert.equal(configFrom({ config: system }, env, { systemFile: system }).server.dataDir, SYSTEM_DATA_DIR);
   } finally {
     dir.remove();
   }
@@ -31,9 +31,9 @@ test('the data directory comes from --data-dir, then FLOWROUTER_DATA_DIR, then s
   try {
     const system = join(dir.path, 'config.yaml');
     writeFileSync(system, `server:\n  data_dir: ${join(dir.path, 'state')}\n${CHAINS}`);
-    assert.equal(configFrom({}, env, system).server.dataDir, join(dir.path, 'state'));
-    assert.equal(configFrom({}, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, system).server.dataDir, join(dir.path, 'env'));
-    assert.equal(configFrom({ dataDir: join(dir.path, 'flag') }, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, system).server.dataDir, join(dir.path, 'flag'));
+    assert.equal(configFrom({}, env, { systemFile: system }).server.dataDir, join(dir.path, 'state'));
+    assert.equal(configFrom({}, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, { systemFile: system }).server.dataDir, join(dir.path, 'env'));
+    assert.equal(configFrom({ dataDir: join(dir.path, 'flag') }, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, { systemFile: system }).server.dataDir, join(dir.path, 'flag'));
   } finally {
     dir.remove();
   }
@@ -46,10 +46,10 @@ test('--config and FLOWROUTER_CONFIG win over the system config; with none at al
     const mine = join(dir.path, 'mine.yaml');
     writeFileSync(system, CHAINS);
     writeFileSync(mine, CHAINS);
-    assert.equal(configFrom({ config: mine }, env, system).source, mine);
-    assert.equal(configFrom({}, { ...env, FLOWROUTER_CONFIG: mine }, system).source, mine);
-    assert.equal(configFrom({ config: mine }, env, system).server.dataDir, join(homedir(), '.flowrouter'));
-    const absent = configFrom({}, env, join(dir.path, 'missing.yaml'));
+    assert.equal(configFrom({ config: mine }, env, { systemFile: system }).source, mine);
+    assert.equal(configFrom({}, { ...env, FLOWROUTER_CONFIG: mine }, { systemFile: system }).source, mine);
+    assert.equal(configFrom({ config: mine }, env, { systemFile: system }).server.dataDir, join(homedir(), '.flowrouter'));
+    const absent = configFrom({}, env, { systemFile: join(dir.path, 'missing.yaml') });
     assert.equal(absent.source, '(embedded default)');
     assert.equal(absent.server.dataDir, join(homedir(), '.flowrouter'));
   } finally {
@@ -63,12 +63,12 @@ test('the system config reads the service\'s env file for variables the environm
     const system = join(dir.path, 'config.yaml');
     writeFileSync(system, `auth:\n  mode: required\n  admin_key: \${FLOWROUTER_ADMIN_KEY}\n${CHAINS}`);
     writeFileSync(join(dir.path, 'env'), '# keys\nFLOWROUTER_ADMIN_KEY=from-the-env-file-0123456789\n');
-    assert.equal(configFrom({}, env, system).auth.adminKey, 'from-the-env-file-0123456789');
-    assert.equal(configFrom({}, { ...env, FLOWROUTER_ADMIN_KEY: 'from-the-shell-0123456789' }, system).auth.adminKey, 'from-the-shell-0123456789');
+    assert.equal(configFrom({}, env, { systemFile: system }).auth.adminKey, 'from-the-env-file-0123456789');
+    assert.equal(configFrom({}, { ...env, FLOWROUTER_ADMIN_KEY: 'from-the-shell-0123456789' }, { systemFile: system }).auth.adminKey, 'from-the-shell-0123456789');
     // Another config file never reads it.
     const mine = join(dir.path, 'mine.yaml');
     writeFileSync(mine, `auth:\n  admin_key: \${FLOWROUTER_ADMIN_KEY:-none-set-0123456789}\n${CHAINS}`);
-    assert.equal(configFrom({ config: mine }, env, system).auth.adminKey, 'none-set-0123456789');
+    assert.equal(configFrom({ config: mine }, env, { systemFile: system }).auth.adminKey, 'none-set-0123456789');
   } finally {
     dir.remove();
   }

@@ -12,7 +12,7 @@ const env = { OPENAI_API_KEY: 'sk-test', FLOWROUTER_ADMIN_KEY: 'admin-key-012345
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
   test(`mesh-configs/${file} loads and resolves`, () => {
     const { raw } = loadConfigFile(join(dir, file), env);
-    const config = resolveConfig(raw, file, { dataDir: '/tmp/flowrouter-configs' });
+    const config = resolveConfig(raw, file, { dataDir: '/tmp/flowrouter-configs', checkBootstrap: true });
     assert.ok(config.chains.get('default'), 'has a default chain');
   });
 }
@@ -31,6 +31,6 @@ test('the Pi configs enable the mesh with a secret and require auth off loopback
 
 test('pi-peer.yaml started without --bootstrap or FLOWROUTER_BOOTSTRAP says so, with its file and line', () => {
   const file = join(dir, 'pi-peer.yaml');
-  assert.throws(() => loadNodeConfig(file, { dataDir: '/tmp/flowrouter-configs' }, { ...env, FLOWROUTER_BOOTSTRAP: '' }), (err: Error) => err instanceof ConfigError
+  assert.throws(() => loadNodeConfig(file, { dataDir: '/tmp/flowrouter-configs', checkBootstrap: true }, { ...env, FLOWROUTER_BOOTSTRAP: '' }), (err: Error) => err instanceof ConfigError
     && new RegExp(`^${file.replaceAll('.', '\\.')}:\\d+:\\d+: mesh\\.bootstrap\\[0\\]: .* is still the placeholder from mesh-configs/pi-peer\\.yaml: start with --bootstrap`).test(err.message));
 });

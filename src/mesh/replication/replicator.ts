@@ -180,7 +180,12 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       pubsub.addEventListener('gossipsub:message', onMessage);
       r.undo.push(() => pubsub.removeEventListener('gossipsub:message', onMessage));
       r.undo.push(followLocalOps({ store, pollMs: opts.localPollMs, publish: (op) => enqueue('kb-op', () => publishLocalOp(kb, op)) }));
-      const onConnect = (evt: CustomEvent<PeerId>): void => { void syncWith(evt.detail.toString()); };
+      const onConnect = (evt: CustomEvent<PeerId>): void => {
+        const id = evt.detail.toString();
+        state.resumeSyncs(id);
+        clearTimeout(r.retries.get(id));
+        void syncWith(id);
+      };
       host.addEventListener('peer:connect', onConnect);
       r.undo.push(() => host.removeEventListener('peer:connect', onConnect));
       // An op published before a new peer's subscription reached us went to nobody: catch that peer up once it subscribes.

@@ -97,6 +97,12 @@ export class ReplicationState {
     return { failures, delayMs };
   }
 
+  /** Ends a peer's pause (it has just connected again: a new connection deserves a sync at once). */
+  resumeSyncs(peerId: string): void {
+    const p = this.#peers.get(peerId);
+    if (p) p.retryAt = null;
+  }
+
   /** Whether syncs with the peer are paused after failures. */
   backingOff(peerId: string): boolean {
     const at = this.#peers.get(peerId)?.retryAt;

@@ -64,13 +64,17 @@ export async function createHost(init: HostInit) {
     streamMuxers: [yamux()],
     connectionProtector: init.psk ? privateNetwork({ key: decodeMeshSecret(init.psk), onForeignPeer: init.onForeignPeer }) : undefined,
     connectionGater: init.allowlist ? allowlistGater(init.allowlist) : undefined,
+    // A Pi applying a large replicated document is busy for seconds; a slow ping must not cut its connections.
+    connectionMonitor: { pingTimeout: { minTimeout: 10_000 } },
     peerDiscovery: [
       ...(init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 10, tagName: BOOTSTRAP_TAG })] : []),
       ...(init.mdns ? [mdns()] : []),
     ],
     services: {
       identify: identify(),
-      ping: ping(),
+      // The connection monitor and the DHT's routing table both ping: with one stream each way allowed, a ping
+      // overlapping another failed and the monitor closed the connection ("Too many outbound protocol streams").
+      ping: ping({ maxInboundStreams: 4, maxOutboundStreams: 4 }),
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
         clientMode: false,

@@ -150,3 +150,19 @@ test('on a joining node only its own mesh port is checked, never the bootstrap p
     dir.remove();
   }
 });
+
+test('an unfinished bootstrap list is a warning that says start will refuse it, not a failed config', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `mesh:\n  port: ${await closedPort()}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/192.168.1.10/tcp/2403/p2p/12D3KooWReplaceWithTheBootstrapPeerId"]\n`
+      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    assert.equal(results.find((r) => r.name === 'config')?.ok, true);
+    const warning = results.find((r) => r.name === 'mesh bootstrap');
+    assert.ok(warning?.ok && warning.warn);
+    assert.match(warning.detail, /mesh\.bootstrap\[0\]: .* still the placeholder .*`start` refuses it unless --bootstrap replaces it/);
+  } finally {
+    dir.remove();
+  }
+});

@@ -12,7 +12,7 @@ const DIAL_TIMEOUT_MS = 5_000;
 const TICK_MS = 1_000;
 const FIRST_RETRY_MS = 1_000;
 /** A bootstrap node back after an outage is found again within this long. */
-const MAX_RETRY_MS = 30_000;
+const MAX_RETRY_MS = 10_000;
 /** The same problem with the same peer is said again at most this often. */
 const REPEAT_WARNING_MS = 10 * 60_000;
 

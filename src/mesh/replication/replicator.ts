@@ -9,7 +9,7 @@ import type { MeshNode } from '../node.ts';
 import type { MeshLog } from '../types.ts';
 import { cacheValidator, onCacheMessage, publishCacheEntry } from './cache-gossip.ts';
 import type { CacheGossipContext } from './cache-gossip.ts';
-import { kbValidator, onKbMessage, publishLocalOp } from './kb-gossip.ts';
+import { kbValidator, onKbMessage, publishLocalOp, relayOp } from './kb-gossip.ts';
 import type { KbGossipContext } from './kb-gossip.ts';
 import { followLocalOps } from './local-ops.ts';
 import { ReplicationState } from './state.ts';
@@ -82,6 +82,9 @@ interface Running {
   retries: Map<string, NodeJS.Timeout>;
   publishing: Promise<void>;
   sync: SyncContext;
+  /** Queues a gossip publication behind the ones before it. */
+  enqueue(what: string, task: () => Promise<void>): void;
+  kb: KbGossipContext | null;
 }
 
 export function createReplicator(init: ReplicatorInit): Replicator {
@@ -93,9 +96,11 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
   const pull = async (r: Running, peer: PeerId): Promise<void> => {
     try {
-      const { received, applied } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
+      const { received, applied, newest } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
       state.counts.syncs++;
       if (received > 0) log('replication:synced', { peer: peer.toString(), received, applied });
+      const kb = r.kb;
+      if (kb) for (const wire of newest) r.enqueue('kb-relay', () => relayOp(kb, wire));
     } catch (err) {
       if (r.lifetime.signal.aborted) return;
       // A sync that keeps failing (an unreachable peer, an op it cannot take) waits longer each time, never spins.
@@ -147,7 +152,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       }
       const lifetime = new AbortController();
       const sync: SyncContext = { store, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
-      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), retries: new Map(), publishing: Promise.resolve(), sync };
+      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), retries: new Map(), publishing: Promise.resolve(), sync,
+        enqueue: () => undefined, kb: null };
       running = r;
       const kb: KbGossipContext = {
         store, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
@@ -161,6 +167,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const enqueue = (what: string, task: () => Promise<void>): void => {
         r.publishing = r.publishing.then(task).catch((err: unknown) => log('replication:publish-failed', { what, error: (err as Error).message }));
       };
+      r.enqueue = enqueue;
+      r.kb = kb;
 
       await host.handle(KB_SYNC_PROTOCOL, syncHandler(sync, lifetime.signal), { maxInboundStreams: 8, maxOutboundStreams: 8 });
       r.undo.push(() => host.unhandle(KB_SYNC_PROTOCOL));

@@ -1,11 +1,11 @@
 // Anti-entropy over `/flowrouter/kb-sync/1.0.0`: the initiator sends its version vector, the responder streams what it lacks.
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import type { StoredOp, VersionVector } from '../../knowledge/index.ts';
-import { applyWireOps } from './apply.ts';
+import { applyVerified, verifyWireOps } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
 import { KB_SYNC_PROTOCOL, MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
-import type { SyncAck, SyncFrame, SyncRequest, SyncStream } from './wire.ts';
+import type { SyncAck, SyncFrame, SyncRequest, SyncStream, WireOp } from './wire.ts';
 
 export interface SyncContext extends ApplyContext {
   privateKey: PrivateKey;
@@ -112,7 +112,15 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
   };
 }
 
-export interface PullResult { received: number; applied: number }
+export interface PullResult {
+  received: number;
+  applied: number;
+  /** Per origin whose ops this pull added, the newest op received (without its content when that is large). */
+  newest: WireOp[];
+}
+
+/** Content kept for relaying the newest op of an origin; a bigger op is relayed as its header alone. */
+const RELAY_CONTENT_BYTES = 64 * 1024;
 
 /** Reads the pieces of one big op (acknowledging each) into one buffer of the announced size. */
 async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSignal): Promise<unknown> {
@@ -139,7 +147,9 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
   const stream = open ? await open.newStream(KB_SYNC_PROTOCOL, { signal: dialSignal }) : await host.dialProtocol(peer, KB_SYNC_PROTOCOL, { signal: dialSignal });
   const lp = syncStream(stream);
   const frameSignal = (): AbortSignal => AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
-  const result: PullResult = { received: 0, applied: 0 };
+  const result: PullResult = { received: 0, applied: 0, newest: [] };
+  const before = ctx.store.versionVector();
+  const newest = new Map<string, WireOp>();
   try {
     await lp.write(encodeJson({ vv: ctx.store.versionVector() } satisfies SyncRequest), { signal: dialSignal });
     for (;;) {
@@ -157,8 +167,16 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
       else if (frame?.t === 'op-start') ops = [await readPieces(lp, frame.bytes, frameSignal)];
       else throw new Error('malformed sync frame');
       result.received += ops.length;
-      result.applied += await applyWireOps(ctx, id, ops);
+      const valid = await verifyWireOps(ctx, id, ops);
+      result.applied += applyVerified(ctx, id, valid);
+      for (const w of valid) {
+        if (w.op.seq <= (newest.get(w.op.origin)?.op.seq ?? 0)) continue;
+        const small = ((w.op.payload as { text?: string } | null)?.text?.length ?? 0) <= RELAY_CONTENT_BYTES;
+        newest.set(w.op.origin, small ? w : { op: { ...w.op, payload: null }, proof: w.proof });
+      }
     }
+    const after = ctx.store.versionVector();
+    result.newest = [...newest.values()].filter((w) => (after[w.op.origin] ?? 0) > (before[w.op.origin] ?? 0));
     await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new Error('close timed out')));
     return result;
   } catch (err) {

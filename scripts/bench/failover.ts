@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../../test/fakes/openai.ts';
 
 const N = Number(process.argv[2] ?? 300);

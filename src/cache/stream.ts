@@ -1,42 +1,5 @@
-// Converting between a chat stream and a full response: assembling a finished stream, replaying a stored answer as one.
-import type { ChatChunk, ChatResponse, ChatChoice, ToolCall, Usage } from '../core/openai.ts';
-
-/** Builds the full response a finished stream amounts to (content, tool calls, finish reasons, usage). */
-export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse | undefined {
-  const first = chunks.find((c) => !c.flowrouter_internal_usage) ?? chunks[0];
-  if (!first) return undefined;
-  const choices = new Map<number, ChatChoice & { calls: Map<number, ToolCall> }>();
-  let usage: Usage | undefined;
-  for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
-    for (const c of chunk.choices) {
-      let choice = choices.get(c.index);
-      if (!choice) {
-        choice = { index: c.index, message: { role: 'assistant', content: null }, finish_reason: null, calls: new Map() };
-        choices.set(c.index, choice);
-      }
-      const d = c.delta ?? {};
-      if (typeof d.content === 'string') choice.message.content = (choice.message.content ?? '') + d.content;
-      if (typeof d.refusal === 'string') choice.message.refusal = (choice.message.refusal ?? '') + d.refusal;
-      for (const t of d.tool_calls ?? []) {
-        const call = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
-        if (t.id) call.id = t.id;
-        if (t.function?.name) call.function.name += t.function.name;
-        if (t.function?.arguments) call.function.arguments += t.function.arguments;
-        choice.calls.set(t.index, call);
-      }
-      if (c.finish_reason) choice.finish_reason = c.finish_reason;
-    }
-  }
-  const out: ChatResponse = {
-    id: first.id, object: 'chat.completion', created: first.created, model: first.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index).map(({ calls, ...choice }) => (
-      calls.size > 0 ? { ...choice, message: { ...choice.message, tool_calls: [...calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) } } : choice)),
-    system_fingerprint: first.system_fingerprint ?? null,
-  };
-  if (usage) out.usage = usage;
-  return out;
-}
+// Replaying a stored answer as the stream a provider would have sent.
+import type { ChatChunk, ChatResponse } from '../core/openai.ts';
 
 /**
  * Replays a stored answer as the chunks a provider would have streamed: a role chunk, the content, tool calls,

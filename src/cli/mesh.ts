@@ -1,7 +1,7 @@
 // `flowrouter mesh init|status` and `flowrouter peers`: create the mesh secret and look at a running node's mesh.
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { nodeIdentity } from '../node-identity.ts';
+import { nodeIdentity } from '../node/identity.ts';
 import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
 

@@ -11,12 +11,18 @@ export type Strategy = 'priority' | 'round-robin' | 'weighted' | 'least-latency'
 export interface TargetConfig {
   /** Stable, readable id: the target's `name`, or `<chain>/<provider>/<model>`. */
   id: string;
-  kind: 'provider' | 'knowledge';
+  /** A provider account, the local knowledge answerer, or the mesh's peers. */
+  kind: 'provider' | 'knowledge' | 'mesh';
   /** Upstream model; `*` means the model the client asked for. */
   model: string;
-  /** Absent for `knowledge` targets. */
+  /** Absent for `knowledge` and `mesh` targets. */
   account?: ProviderAccount;
   collection?: string;
+  /** For `mesh` targets: the forward's deadline (default `mesh.forward_timeout_ms`). */
+  timeoutMs?: number;
+  /** Set on the targets a `mesh` target expands to: the peer to forward to, and the forward's deadline (epoch ms) they share. */
+  peerId?: string;
+  deadlineMs?: number;
   weight: number;
   contextWindow?: number;
   quality?: number;
@@ -191,6 +197,9 @@ function targetOf(chain: string, index: number, t: RawTarget, accounts: Map<stri
     rpm: t.rpm,
     tpm: t.tpm,
   };
+  if (t.provider === 'mesh') {
+    return { ...common, id: t.name ?? `${chain}/mesh`, kind: 'mesh', model: t.model ?? '*', timeoutMs: t.timeout_ms };
+  }
   if (t.provider === 'knowledge') {
     return { ...common, id: t.name ?? `${chain}/knowledge/${t.collection ?? 'default'}`, kind: 'knowledge', model: t.model ?? 'knowledge', collection: t.collection ?? 'default' };
   }
@@ -225,7 +234,7 @@ function targetOf(chain: string, index: number, t: RawTarget, accounts: Map<stri
       timeouts: timeoutsOf(t.timeouts),
     };
   } else {
-    throw new ConfigError(`${where}.provider: "${t.provider}" is neither a provider type (${PROVIDER_TYPES.join(', ')}, knowledge) nor an account under providers:`);
+    throw new ConfigError(`${where}.provider: "${t.provider}" is neither a provider type (${PROVIDER_TYPES.join(', ')}, knowledge, mesh) nor an account under providers:`);
   }
   return { ...common, id: t.name ?? `${chain}/${t.provider}/${t.model}`, kind: 'provider', model: t.model, account };
 }
@@ -263,8 +272,8 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
 export function resolveConfig(raw: RawConfig, source: string, overrides: { host?: string; port?: number; dataDir?: string; meshPort?: number; bootstrap?: string[] } = {}): NodeConfig {
   const accounts = new Map<string, ProviderAccount>();
   for (const [name, a] of Object.entries(raw.providers ?? {})) {
-    if (name === 'knowledge' || isProviderType(name) && a.type !== name) {
-      throw new ConfigError(`providers.${name}: an account may not be named after another provider type or "knowledge"`);
+    if (name === 'knowledge' || name === 'mesh' || isProviderType(name) && a.type !== name) {
+      throw new ConfigError(`providers.${name}: an account may not be named after another provider type, "knowledge" or "mesh"`);
     }
     accounts.set(name, accountOf(name, a));
   }
@@ -293,6 +302,11 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
   for (const [name, c] of Object.entries(raw.chains)) {
     if (Array.isArray(c) || !c.shadow) continue;
     chains.get(name)!.shadow = shadowOf(name, c.shadow, chains, accounts);
+  }
+  const meshOn = raw.mesh !== undefined && (raw.mesh.enabled ?? true);
+  for (const chain of chains.values()) {
+    const i = chain.targets.findIndex((t) => t.kind === 'mesh');
+    if (i >= 0 && !meshOn) throw new ConfigError(`chains.${chain.name}[${i}]: a mesh target needs the mesh (add a mesh: section)`);
   }
   for (const [i, r] of (raw.routes ?? []).entries()) {
     if (!chains.has(r.chain)) throw new ConfigError(`routes[${i}].chain: no chain named "${r.chain}"`);

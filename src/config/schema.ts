@@ -32,7 +32,7 @@ export const accountSchema = z.object({
 /** One target of a chain: a provider account (named or inline) plus a model, or the offline knowledge answerer. */
 export const targetSchema = z.object({
   model: z.string().min(1).optional(),
-  /** A provider type (inline account), the name of an account under `providers:`, or `knowledge`. */
+  /** A provider type (inline account), the name of an account under `providers:`, `knowledge` or `mesh`. */
   provider: z.string().min(1),
   url: z.string().url().optional(),
   ...credentials,
@@ -46,6 +46,8 @@ export const targetSchema = z.object({
   tpm: z.number().int().positive().optional(),
   /** For `provider: knowledge`: which collection answers. */
   collection: z.string().optional(),
+  /** For `provider: mesh`: how long a forward may take. */
+  timeout_ms: z.number().int().positive().optional(),
 }).strict();
 
 export const STRATEGIES = ['priority', 'round-robin', 'weighted', 'least-latency', 'cost'] as const;

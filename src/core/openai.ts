@@ -137,6 +137,17 @@ export interface CompletionsRequest {
   [extra: string]: unknown;
 }
 
+/** A legacy text completion, and also the shape of each of its stream chunks. */
+export interface CompletionsResponse {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  choices: { index: number; text: string; finish_reason: string | null; logprobs?: unknown }[];
+  usage?: Usage | null;
+  [extra: string]: unknown;
+}
+
 /** Text of a message's content, parts joined; images omitted. */
 export function contentText(content: ChatMessage['content']): string {
   if (content == null) return '';

@@ -47,13 +47,6 @@ function sanitizeWireError(e: Partial<WireError>): WireError {
   };
 }
 
-/** Whether the next peer may be tried after this error (not for the client's own mistakes). */
-export function triesNextPeer(err: unknown): boolean {
-  if (err instanceof UpstreamError) return err.fallsThrough;
-  if (err instanceof FlowRouterError) return err.status >= 500 || err.status === 429;
-  return true;
-}
-
 export function shortId(peerId: string): string {
   return peerId.length > 12 ? `…${peerId.slice(-8)}` : peerId;
 }

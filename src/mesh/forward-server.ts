@@ -71,7 +71,7 @@ export function forwardHandler(init: ForwardServerInit) {
       checkFrame(frame);
       const budget = Math.min(Math.max(frame.deadline - Date.now(), 0), MAX_WORK_MS);
       deadlineTimer = setTimeout(() => work.abort(new UpstreamError('timeout', 'forwarded request passed its deadline')), budget);
-      const result = await init.serveForward(frame.request, { signal: work.signal, client: frame.client, requestId: frame.requestId });
+      const result = await init.serveForward(frame.request, { signal: work.signal, peer: remote, client: frame.client, requestId: frame.requestId });
       if (result.kind === 'json') {
         await send({ type: 'json', response: result.response });
       } else {

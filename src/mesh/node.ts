@@ -7,7 +7,7 @@ import type { CapacityExchangeInit } from './capacity-exchange.ts';
 import type { CapacityRecord } from './capacity-record.ts';
 import { DhtDirectory } from './dht-directory.ts';
 import { MeshConfigError } from './errors.ts';
-import { forwardChat } from './forward-client.ts';
+import { forwardToPeer } from './forward-client.ts';
 import { forwardHandler } from './forward-server.ts';
 import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
 import { createHost } from './host.ts';
@@ -23,6 +23,8 @@ const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 102
 const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
 /** Bound on dialling one discovered peer. */
 const DIAL_TIMEOUT_MS = 5_000;
+/** Longest the DHT is asked for providers of a model when the peer table knows none. */
+const DHT_LOOKUP_MS = 1_500;
 
 interface Running {
   host: MeshHost;
@@ -48,7 +50,13 @@ export interface MeshNode {
   readonly pubsub: MeshHost['services']['pubsub'];
   /** The libp2p host itself (after start). */
   readonly libp2p: MeshHost;
-  forwardChat(request: ChatRequest, opts: ForwardOptions): Promise<{ peerId: string; result: ChatResult }>;
+  /** Forwards one request to one peer (a router attempt at the target `peer:<id>`). */
+  forward(peerId: string, request: ChatRequest, opts: ForwardOptions): Promise<ChatResult>;
+  /**
+   * Members that serve `model`, best first: from the peer table, or, when it knows none, from the DHT's providers
+   * (a bounded lookup).
+   */
+  peersFor(model: string, signal: AbortSignal): Promise<string[]>;
   peers(): PeerRow[];
   status(): MeshStatus;
   /** Re-reads `deps.capacity()` now and, when it changed, tells peers and the DHT (a timer does this too). */
@@ -171,12 +179,19 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     get pubsub() { return need().host.services.pubsub; },
     get libp2p() { return need().host; },
 
-    forwardChat(request, opts) {
+    forward(peerId, request, opts) {
       const r = need();
-      return forwardChat({
-        host: r.host, table: r.table, counters, allowlist, idleTimeoutMs: timing.keepaliveMs * 4,
-        findProviders: (model, timeoutMs, signal) => r.directory.findModelProviders(model, timeoutMs, signal),
-      }, request, opts);
+      return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts);
+    },
+
+    async peersFor(model, signal) {
+      const r = need();
+      const self = new Set([r.host.peerId.toString()]);
+      const member = (p: string): boolean => !allowlist || allowlist.has(p);
+      const ranked = r.table.rankFor(model, self).filter(member);
+      if (ranked.length > 0) return ranked;
+      const found = await r.directory.findModelProviders(model, DHT_LOOKUP_MS, signal);
+      return r.table.rankFor(model, self, found).filter(member);
     },
 
     peers() {

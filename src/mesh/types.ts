@@ -50,7 +50,9 @@ export interface MeshTiming {
 
 export interface ForwardContext {
   signal: AbortSignal;
-  /** The original client's id at the forwarding node, for usage accounting. */
+  /** The forwarding peer (the connection's remote peer id): whom the request is attributed to. */
+  peer: string;
+  /** The original client's id at the forwarding node, as that node claims it (unverified). */
   client: string | null;
   requestId: string;
 }
@@ -70,10 +72,9 @@ export interface ForwardOptions {
   requestId: string;
   /** Absolute deadline, epoch milliseconds; the remote stops working at this time too. */
   deadlineMs: number;
-  /** Peer ids not to try (e.g. already tried by the router). */
-  excludePeers?: string[];
 }
 
+/** From the peer's capacity record and probes; the node adds `breaker-open` from the router's breaker for that peer. */
 export type PeerHealth = 'healthy' | 'stale' | 'unreachable' | 'breaker-open';
 
 export interface PeerRow {
@@ -86,7 +87,6 @@ export interface PeerRow {
   rttMs: number | null;
   lastSeen: number | null;
   health: PeerHealth;
-  consecutiveFailures: number;
 }
 
 export interface MeshStatus {

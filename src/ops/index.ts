@@ -1,7 +1,7 @@
 // Operating a node: metrics, request logs, the dashboard, lifecycle and the checks `flowrouter doctor` runs.
 export { createMetrics, BREAKER_VALUE, type Metrics, type MetricsOptions, type MetricsSources, type BreakerState, type PeerInfo } from './metrics.ts';
 export { RateSeries, type SeriesPoint } from './series.ts';
-export { observeChat, type ChatLayer, type ChatObserver, type RequestRecord } from './observe.ts';
+export { observeRequests, type RequestObserver, type RequestRecord } from './observe.ts';
 export { metricsObserver, recordRequest, type CostOf } from './record.ts';
 export { loggerOptions, requestLogObserver, requestLogFields, REDACT_PATHS, type LogSettings, type RequestLogger } from './logging.ts';
 export { prettyStream, formatPrettyLine } from './pretty.ts';

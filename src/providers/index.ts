@@ -9,4 +9,5 @@ import { gemini } from './gemini/index.ts';
 export const providers: Record<ProviderType, Provider> = { openai, azure, anthropic, gemini, local };
 
 export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';
-export { sendChat, sendJson, sendRawStream, readSse, closeTransport, type ChatResult } from './transport.ts';
+export { Transport, type ChatResult } from './transport.ts';
+export { readSse } from './sse.ts';

@@ -1,13 +1,12 @@
 // Tenancy on the request path: who is calling (client keys), what they may use, their limits, and whose upstream accounts pay.
 import type { NodeConfig } from '../config/index.ts';
 import type { Db } from '../core/database.ts';
-import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import { AuthError, PermissionError, RateLimitError } from '../core/errors.ts';
-import type { ChatService } from '../gateway/index.ts';
-import type { ClientInfo, RequestMeta } from '../router/index.ts';
-import type { PriceTable } from '../usage/index.ts';
-import { accountOverrides, presentedKey, takeUpstreamKeys } from './credentials.ts';
-import { DEFAULT_OUTPUT_RESERVE_TOKENS, answerTextOf, outputAllowance, promptTokens, usageOf } from './estimate.ts';
+import type { AnyLayer, AttemptGate, ClientInfo, RequestContext } from '../pipeline/index.ts';
+import type { ProviderType } from '../providers/types.ts';
+import { usageOf, type PriceTable } from '../usage/index.ts';
+import { accountOverrides, presentedKey } from './credentials.ts';
+import { DEFAULT_OUTPUT_RESERVE_TOKENS, outputAllowance } from './estimate.ts';
 import { KeyStore, type KeyRecord, type KeyRejection } from './keys.ts';
 import { Budgets, MinuteWindow, periodOf, type Taken } from './limits.ts';
 
@@ -53,7 +52,7 @@ export class Tenancy {
   }
 
   /** The gateway's authenticate hook: undefined for an anonymous caller, a client for a valid key, AuthError otherwise. */
-  authenticate = (headers: RequestMeta['headers']): ClientInfo | undefined => {
+  authenticate = (headers: Record<string, string | string[] | undefined>): ClientInfo | undefined => {
     const { mode } = this.deps.config().auth;
     if (mode === 'none') return undefined;
     const key = presentedKey(headers);
@@ -76,10 +75,9 @@ export class Tenancy {
     return this.policies.get(client) ?? this.keys.get(client.id);
   }
 
-  /** Permissions, the request rate and account overrides: what every /v1 call goes through. Returns the meta to pass on. */
-  private admit(model: string, meta: RequestMeta): { meta: RequestMeta; key?: KeyRecord; taken: Taken[] } {
-    const { headers, keys: upstreamKeys } = takeUpstreamKeys(meta.headers);
-    const key = this.policyOf(meta.client);
+  /** Permissions, the request rate and account settings for any call; the key, when the caller has one. */
+  private admit(model: string, ctx: RequestContext): { key?: KeyRecord; taken: Taken[] } {
+    const key = this.policyOf(ctx.client);
     const taken: Taken[] = [];
     if (key) {
       if (key.models && !allows(key.models, model)) {
@@ -90,121 +88,77 @@ export class Tenancy {
         if (!r.ok) throw new RateLimitError(`Rate limit reached for key "${key.name}": ${key.rpm} requests per minute. Retry in ${r.retryAfterS}s.`, 'rate_limit_exceeded', r.retryAfterS);
         taken.push(r.taken);
       }
+      // The router enforces allowed chains where the chain is actually chosen (route rules included).
+      if (key.chains) ctx.allowedChains = { names: key.chains, holder: key.name };
     }
-    const accounts = accountOverrides(this.deps.config(), meta.client?.tenant ?? key?.tenant, upstreamKeys);
-    // The router enforces allowed chains where the chain is actually chosen (route rules included).
-    const allowed = key?.chains ? { allowedChains: { names: key.chains, holder: key.name } } : {};
-    return { meta: { ...meta, headers, ...(accounts ? { accounts } : {}), ...allowed }, key, taken };
+    const accounts = accountOverrides(this.deps.config(), ctx.client?.tenant ?? key?.tenant, ctx.upstreamKeys as Map<ProviderType, string>);
+    if (accounts) ctx.accounts = accounts;
+    return { key, taken };
   }
 
-  /** Token and budget reservations for one chat request; refusals release what was already taken. */
-  private reserve(req: ChatRequest, key: KeyRecord, taken: Taken[]): { prompt: number; tokens?: Taken; budget?: Taken } {
-    const prompt = promptTokens(req);
+  /** Tokens a request may use: its prompt and the answer it allows (embeddings answer with none). */
+  private tokensNeeded(req: { max_tokens?: unknown; max_completion_tokens?: unknown }, ctx: RequestContext): { prompt: number; answer: number } {
     const allowance = outputAllowance(req);
-    const now = this.now();
-    const refuse = (err: RateLimitError): never => {
-      for (const t of taken) t.settle(0);
-      throw err;
-    };
-    let tokens: Taken | undefined;
-    if (key.tpm !== undefined) {
-      const need = prompt + (allowance ?? 0);
-      const r = this.tpm.take(key.id, need, key.tpm, now);
-      if (!r.ok) {
-        refuse(new RateLimitError(r.tooLarge
-          ? `This request needs about ${need} tokens, more than the ${key.tpm} tokens per minute allowed for key "${key.name}"`
-          : `Token rate limit reached for key "${key.name}": ${r.used} of ${key.tpm} tokens per minute used, this request needs about ${need}. Retry in ${r.retryAfterS}s.`,
-        'tokens_per_minute_exceeded', r.retryAfterS));
-      }
-      tokens = r.ok ? r.taken : undefined;
-      if (tokens) taken.push(tokens);
-    }
-    let budget: Taken | undefined;
-    if (key.budgetUsd !== undefined) {
-      const period = key.budgetPeriod ?? 'month';
-      const estimate = this.deps.prices.costOf(req.model, { prompt_tokens: prompt, completion_tokens: allowance ?? DEFAULT_OUTPUT_RESERVE_TOKENS });
+    return { prompt: ctx.promptTokens(), answer: ctx.operation === 'embeddings' ? 0 : allowance ?? DEFAULT_OUTPUT_RESERVE_TOKENS };
+  }
+
+  /** Takes the request's tokens from the key's TPM window; a refusal gives back what admission took. */
+  private takeTokens(req: { max_tokens?: unknown; max_completion_tokens?: unknown }, key: KeyRecord & { tpm: number }, ctx: RequestContext, taken: Taken[]): Taken {
+    const need = ctx.promptTokens() + (outputAllowance(req) ?? 0);
+    const r = this.tpm.take(key.id, need, key.tpm, this.now());
+    if (r.ok) return r.taken;
+    for (const t of taken) t.settle(0);
+    throw new RateLimitError(r.tooLarge
+      ? `This request needs about ${need} tokens, more than the ${key.tpm} tokens per minute allowed for key "${key.name}"`
+      : `Token rate limit reached for key "${key.name}": ${r.used} of ${key.tpm} tokens per minute used, this request needs about ${need}. Retry in ${r.retryAfterS}s.`,
+    'tokens_per_minute_exceeded', r.retryAfterS);
+  }
+
+  /**
+   * The budget gate the router asks before each attempt: the request's worst case at that target's price is held,
+   * so concurrent requests cannot overspend; a failed attempt gives its hold back.
+   */
+  private budgetGate(req: { max_tokens?: unknown; max_completion_tokens?: unknown }, key: KeyRecord & { budgetUsd: number }, ctx: RequestContext, kept: Taken[]): AttemptGate {
+    const period = key.budgetPeriod ?? 'month';
+    return (_target, model) => {
+      const need = this.tokensNeeded(req, ctx);
+      const estimate = this.deps.prices.costOf(model, { prompt_tokens: need.prompt, completion_tokens: need.answer });
+      const now = this.now();
       const r = this.budgets.reserve(key.id, key.budgetUsd, period, estimate, now);
       if (!r.ok) {
         const label = period === 'day' ? 'daily' : 'monthly';
-        refuse(new RateLimitError(r.inFlight
+        throw new RateLimitError(r.inFlight
           ? `The ${label} budget of key "${key.name}" (${usd(key.budgetUsd)}) is fully reserved by requests in flight (${usd(r.spent)} spent). Retry in a moment.`
-          : `The ${label} budget of key "${key.name}" is exhausted: ${usd(r.spent)} of ${usd(key.budgetUsd)} spent, this request may cost up to ${usd(estimate)}. It resets at ${new Date(periodOf(period, now).endsAt).toISOString()}.`,
-        'budget_exceeded', r.retryAfterS));
+          : `The ${label} budget of key "${key.name}" is exhausted: ${usd(r.spent)} of ${usd(key.budgetUsd)} spent, this request may cost up to ${usd(estimate)} on ${model.slice(0, 100)}. It resets at ${new Date(periodOf(period, now).endsAt).toISOString()}.`,
+        'budget_exceeded', r.retryAfterS);
       }
-      budget = r.ok ? r.taken : undefined;
-    }
-    return { prompt, tokens, budget };
+      return { release: () => r.taken.settle(0), keep: () => { kept.push(r.taken); } };
+    };
   }
 
-  /** The outermost chat layer: admission, limits, then settlement from the real usage once the answer is complete. */
-  chatLayer = (next: ChatService): ChatService => async (req, meta) => {
-    const admitted = this.admit(req.model, meta);
-    const key = admitted.key;
-    const held = key ? this.reserve(req, key, admitted.taken) : undefined;
-    const release = () => { held?.tokens?.settle(0); held?.budget?.settle(0); };
-    let outcome;
-    try {
-      outcome = await next(req, admitted.meta);
-    } catch (err) {
-      release();
-      throw err;
-    }
-    if (!held) return outcome;
-    // A cached answer cost no upstream tokens.
-    const fromCache = outcome.headers['x-flowrouter-cache'] === 'hit';
-    const settle = (usage: Parameters<typeof usageOf>[0], text: string, model: string) => {
-      if (fromCache) return release();
-      const u = usageOf(usage, held.prompt, text);
-      held.tokens?.settle(u.total_tokens);
-      held.budget?.settle(this.deps.prices.costOf(model || req.model, u));
-    };
-    const result = outcome.result;
-    if (result.kind === 'json') {
-      settle(result.response.usage, answerTextOf(result.response), result.response.model);
-      return outcome;
-    }
-    async function* observed(chunks: AsyncGenerator<ChatChunk>): AsyncGenerator<ChatChunk> {
-      let usage: ChatChunk['usage'];
-      let text = '';
-      let model = '';
-      try {
-        for await (const chunk of chunks) {
-          if (chunk.usage) usage = chunk.usage;
-          model ||= chunk.model;
-          for (const c of chunk.choices) text += (c.delta.content ?? '') + (c.delta.tool_calls ?? []).map((t) => t.function?.arguments ?? '').join('');
-          yield chunk;
-        }
-      } finally {
-        settle(usage, text, model);
+  /**
+   * The outermost layer of every call: admission and limits on the way in (budgets per attempt, through the router's
+   * gate), settlement from the real usage when the request ends.
+   */
+  readonly layer: AnyLayer = (next) => async (req, ctx) => {
+    const { key, taken } = this.admit(req.model, ctx);
+    if (!key) return next(req, ctx);
+    const limits = req as { max_tokens?: unknown; max_completion_tokens?: unknown };
+    const tokens = key.tpm !== undefined ? this.takeTokens(limits, key as KeyRecord & { tpm: number }, ctx, taken) : undefined;
+    const kept: Taken[] = [];
+    if (key.budgetUsd !== undefined) ctx.gate = this.budgetGate(limits, key as KeyRecord & { budgetUsd: number }, ctx, kept);
+    ctx.tap.onEnd((end) => {
+      // Nothing answered, or a cached answer: no upstream tokens were used.
+      if ((end.response === undefined && end.usage === undefined) || ctx.trace.cache === 'hit') {
+        tokens?.settle(0);
+        for (const k of kept) k.settle(0);
+        return;
       }
-    }
-    return { ...outcome, result: { ...result, chunks: observed(result.chunks) } };
+      const { usage } = usageOf(end, ctx.promptTokens);
+      tokens?.settle(usage.total_tokens);
+      const model = end.response?.model || ctx.trace.model || req.model;
+      for (const k of kept) k.settle(this.deps.prices.costOf(model, usage));
+    });
+    return next(req, ctx);
   };
-
-  /** Admission for the other /v1 calls (embeddings, legacy completions): permissions, RPM, TPM, budgets and account overrides. */
-  guard<Req extends { model: string }, Res>(service: (req: Req, meta: RequestMeta) => Promise<Res>): (req: Req, meta: RequestMeta) => Promise<Res> {
-    return async (req, meta) => {
-      const admitted = this.admit(req.model, meta);
-      const key = admitted.key;
-      // TPM and budgets hold here too: reserve on the estimate, settle on the reported usage (or keep the estimate).
-      const held = key ? this.reserve(req as unknown as ChatRequest, key, admitted.taken) : undefined;
-      let res: Res;
-      try {
-        res = await service(req, admitted.meta);
-      } catch (err) {
-        held?.tokens?.settle(0);
-        held?.budget?.settle(0);
-        throw err;
-      }
-      if (held) {
-        const body = (res as { body?: { usage?: { prompt_tokens?: number; completion_tokens?: number } } }).body;
-        const reported = body?.usage;
-        const prompt = reported?.prompt_tokens ?? held.prompt;
-        const completion = reported?.completion_tokens ?? (reported ? 0 : outputAllowance(req as unknown as ChatRequest) ?? 0);
-        held.tokens?.settle(prompt + completion);
-        held.budget?.settle(this.deps.prices.costOf(req.model, { prompt_tokens: prompt, completion_tokens: completion }));
-      }
-      return res;
-    };
-  }
 }

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/core/database.ts';
 import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 import { tempDir } from '../helpers.ts';
 import { assertKnowledgeConsistent } from './kb-consistency.ts';

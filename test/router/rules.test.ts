@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadConfigFile, parseConfig, resolveConfig } from '../../src/config/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { selectChain, matchRoute, promptTokens } from '../../src/router/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 
 const config = resolveConfig(parseConfig(`

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfigFile, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI, openaiError, type FakeOpenAI } from '../fakes/openai.ts';
 
 const yaml = (a: FakeOpenAI, b: FakeOpenAI, extra = '') => `

@@ -1,6 +1,6 @@
 // Tenancy test helpers: a real node whose logs are captured, an optional reusable data dir, and small HTTP calls.
 import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers.ts';
 
 export const ADMIN_KEY = 'admin-secret-0123456789abcdef';

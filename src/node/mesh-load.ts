@@ -1,5 +1,5 @@
 // Loads the libp2p stack one package at a time, so a node that is already serving keeps answering while its mesh loads.
-import type { MeshLink } from './node-mesh.ts';
+import type { MeshLink } from './mesh-link.ts';
 
 /**
  * The mesh's direct dependencies, shared foundations first. Importing them all at once evaluates ~700 modules in one
@@ -22,7 +22,7 @@ export async function loadMeshLink(): Promise<typeof MeshLink> {
     await import(name);
   }
   await nextTurn();
-  await import('./mesh/index.ts');
+  await import('../mesh/index.ts');
   await nextTurn();
-  return (await import('./node-mesh.ts')).MeshLink;
+  return (await import('./mesh-link.ts')).MeshLink;
 }

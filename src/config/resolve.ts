@@ -307,6 +307,11 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
   for (const chain of chains.values()) {
     const i = chain.targets.findIndex((t) => t.kind === 'mesh');
     if (i >= 0 && !meshOn) throw new ConfigError(`chains.${chain.name}[${i}]: a mesh target needs the mesh (add a mesh: section)`);
+    // Without a mesh target of its own, a chain asks the peers after its model targets and before its knowledge answer.
+    if (i < 0 && meshOn && (raw.mesh?.forward ?? true)) {
+      const at = chain.targets.findIndex((t) => t.kind === 'knowledge');
+      chain.targets.splice(at < 0 ? chain.targets.length : at, 0, { id: `${chain.name}/mesh`, kind: 'mesh', model: '*', weight: 1 });
+    }
   }
   for (const [i, r] of (raw.routes ?? []).entries()) {
     if (!chains.has(r.chain)) throw new ConfigError(`routes[${i}].chain: no chain named "${r.chain}"`);

@@ -53,10 +53,10 @@ export interface MeshNode {
   /** Forwards one request to one peer (a router attempt at the target `peer:<id>`). */
   forward(peerId: string, request: ChatRequest, opts: ForwardOptions): Promise<ChatResult>;
   /**
-   * Members that serve `model`, best first: from the peer table, or, when it knows none, from the DHT's providers
-   * (a bounded lookup).
+   * Members that serve the first of `names` (model or chain names) any member serves, best first: from the peer table,
+   * or, when it knows none, from the DHT's providers of the first name (a bounded lookup).
    */
-  peersFor(model: string, signal: AbortSignal): Promise<string[]>;
+  peersFor(names: string | string[], signal: AbortSignal): Promise<string[]>;
   peers(): PeerRow[];
   status(): MeshStatus;
   /** Re-reads `deps.capacity()` now and, when it changed, tells peers and the DHT (a timer does this too). */
@@ -184,14 +184,18 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts);
     },
 
-    async peersFor(model, signal) {
+    async peersFor(names, signal) {
       const r = need();
+      const list = Array.isArray(names) ? names : [names];
       const self = new Set([r.host.peerId.toString()]);
       const member = (p: string): boolean => !allowlist || allowlist.has(p);
-      const ranked = r.table.rankFor(model, self).filter(member);
-      if (ranked.length > 0) return ranked;
-      const found = await r.directory.findModelProviders(model, DHT_LOOKUP_MS, signal);
-      return r.table.rankFor(model, self, found).filter(member);
+      for (const name of list) {
+        const ranked = r.table.rankFor(name, self).filter(member);
+        if (ranked.length > 0) return ranked;
+      }
+      if (list.length === 0) return [];
+      const found = await r.directory.findModelProviders(list[0], DHT_LOOKUP_MS, signal);
+      return r.table.rankFor(list[0], self, found).filter(member);
     },
 
     peers() {

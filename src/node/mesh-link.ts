@@ -105,11 +105,12 @@ export class MeshLink {
 
   /** The peers serving a model, best first, as targets the router walks like any other. */
   readonly peers: PeerDirectory = {
-    candidates: async (model: string, template: TargetConfig, signal: AbortSignal): Promise<TargetConfig[]> => {
+    candidates: async (names: string[], template: TargetConfig, signal: AbortSignal): Promise<TargetConfig[]> => {
       if (!this.running) return [];
       // One deadline for the forward, however many peers it takes (`forward_timeout_ms` or the target's `timeout_ms`).
       const deadlineMs = Date.now() + (template.timeoutMs ?? this.deps.config().mesh.forwardTimeoutMs);
-      const ids = await this.mesh.peersFor(model, signal);
+      const model = names[0];
+      const ids = await this.mesh.peersFor(names, signal);
       return ids.slice(0, MAX_PEERS_PER_REQUEST).map((peerId) => ({ id: `peer:${peerId}`, kind: 'mesh', model, peerId, weight: 1, deadlineMs }));
     },
   };

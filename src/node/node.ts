@@ -81,7 +81,7 @@ export class FlowRouterNode {
       config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
       send: targets.send, supports: targets.supports, probe: targets.probe,
       // Peers are targets of the router; the mesh supplies them once it runs.
-      peers: config.mesh.enabled ? { candidates: (model, template, signal) => this.meshLink?.peers.candidates(model, template, signal) ?? Promise.resolve([]) } : undefined,
+      peers: config.mesh.enabled ? { candidates: (names, template, signal) => this.meshLink?.peers.candidates(names, template, signal) ?? Promise.resolve([]) } : undefined,
     });
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current, send: targets.send, chat: (req, ctx) => this.router.chat(req, ctx) });
     const requestLog = this.app.log;

@@ -54,17 +54,9 @@ function allTargets(config: NodeConfig): TargetConfig[] {
   return [...byId.values()];
 }
 
-/** The mesh target a chain without one gets, and the only target of the chain for models no local chain serves. */
+/** The only target of the chain for models no local chain serves, when the mesh may serve them. */
 function implicitMeshTarget(config: NodeConfig): TargetConfig {
   return { id: 'mesh', kind: 'mesh', model: '*', weight: 1, timeoutMs: config.mesh.forwardTimeoutMs };
-}
-
-/** Peers go after the chain's model targets and before its knowledge targets, unless the chain places them itself. */
-function withPeers(order: TargetConfig[], chain: ChainConfig, config: NodeConfig): TargetConfig[] {
-  if (chain.targets.some((t) => t.kind === 'mesh')) return order;
-  const firstKnowledge = order.findIndex((t) => t.kind === 'knowledge');
-  const at = firstKnowledge < 0 ? order.length : firstKnowledge;
-  return [...order.slice(0, at), implicitMeshTarget(config), ...order.slice(at)];
 }
 
 export class Router {
@@ -179,11 +171,10 @@ export class Router {
       states: this.states, prices: this.prices, random: this.random, rotation: this.rotation, requestedModel: req.model,
       promptTokens: ctx.promptTokens, maxOutputTokens: chat.max_completion_tokens ?? chat.max_tokens,
     });
-    let order = route.byModel ? preferModel(ordered, req.model) : ordered;
+    const order = route.byModel ? preferModel(ordered, req.model) : ordered;
     // A forward is answered by this node's models only: never forwarded again, never by its knowledge answerer.
     if (ctx.forwardedBy) return order.filter((t) => t.kind === 'provider' && this.supports(t, op));
     const meshOn = this.peers !== undefined && config.mesh.forward;
-    if (meshOn) order = withPeers(order, route.chain, config);
     return order.filter((t) => (t.kind === 'mesh' ? meshOn && op === 'chat' : this.supports(t, op)));
   }
 
@@ -212,9 +203,12 @@ export class Router {
       }
       if (target.kind === 'mesh' && !target.peerId) {
         const started = performance.now();
-        const peers = await this.peers!.candidates(upstreamModel(target, req.model), target, ctx.signal);
+        const model = upstreamModel(target, req.model);
+        // Peers serving the model; for a request that reached its chain by name or as the default, peers running that chain.
+        const names = route.byModel || target.model !== '*' || chain.name === MESH_CHAIN || chain.name === model ? [model] : [model, chain.name];
+        const peers = await this.peers!.candidates(names, target, ctx.signal);
         if (peers.length === 0) {
-          const a: Attempt = { target: 'mesh', status: 502, reason: `no mesh peer serves model "${upstreamModel(target, req.model).slice(0, 100)}"`, ms: Math.round(performance.now() - started) };
+          const a: Attempt = { target: 'mesh', status: 502, reason: `no mesh peer serves ${names.map((n) => `"${n.slice(0, 100)}"`).join(' or ')}`, ms: Math.round(performance.now() - started) };
           attempts.push(a);
           log(a);
         }

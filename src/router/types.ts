@@ -20,11 +20,11 @@ export type SendToTarget = <O extends Operation>(target: TargetConfig, op: O, re
 export type TargetSupports = (target: TargetConfig, op: Operation) => boolean;
 
 /**
- * The mesh's peers as targets: the peers that serve a model, best first, as targets of kind `mesh` with a `peerId`.
- * Supplied by the node's wiring; the router never imports the mesh.
+ * The mesh's peers as targets: the peers that serve the first of `names` (the model, then the chain) any peer serves,
+ * best first, as targets of kind `mesh` with a `peerId`. Supplied by the node's wiring; the router never imports the mesh.
  */
 export interface PeerDirectory {
-  candidates(model: string, template: TargetConfig, signal: AbortSignal): Promise<TargetConfig[]>;
+  candidates(names: string[], template: TargetConfig, signal: AbortSignal): Promise<TargetConfig[]>;
 }
 
 /** Prices per model (USD per 1M tokens), for the `cost` strategy: the usage module's PriceTable fits. */

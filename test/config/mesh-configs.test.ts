@@ -27,3 +27,12 @@ test('the Pi configs enable the mesh with a secret and require auth off loopback
   assert.deepEqual(peer.mesh.bootstrap, ['/ip4/10.0.0.1/tcp/2403/p2p/12D3KooWx']);
   assert.deepEqual(peer.mesh.listen, ['/ip4/0.0.0.0/tcp/4001']);
 });
+
+test('the Pi configs ask their peers after the local model and before the knowledge answer', () => {
+  for (const file of ['pi-bootstrap.yaml', 'pi-peer.yaml']) {
+    const config = resolveConfig(loadConfigFile(join(dir, file), env).raw, file, { dataDir: '/var/lib/flowrouter' });
+    assert.deepEqual(config.chains.get('default')!.targets.map((t) => t.kind), ['provider', 'mesh', 'knowledge'], file);
+  }
+  const single = resolveConfig(loadConfigFile(join(dir, 'single-node.yaml'), env).raw, 'single-node.yaml', { dataDir: '/tmp/flowrouter-configs' });
+  assert.equal(single.chains.get('default')!.targets.some((t) => t.kind === 'mesh'), false, 'no mesh, no mesh target');
+});

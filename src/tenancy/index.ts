@@ -2,7 +2,7 @@
 export { Tenancy, type TenancyDeps } from './tenancy.ts';
 export { KeyStore, parseExpiry, type BudgetPeriod, type KeyPolicy, type KeyRecord, type KeyRejection } from './keys.ts';
 export { Budgets, MinuteWindow, periodOf } from './limits.ts';
-export { accountFor, accountOverrides, presentedKey, secretsEqual, takeUpstreamKeys, UPSTREAM_KEY_HEADER_PREFIX } from './credentials.ts';
+export { accountFor, accountOverrides, presentedKey, secretsEqual } from './credentials.ts';
 export { adminRoutes, operatorGuard, requireAdminKey, keyJson, policyFrom, spentOf, type CreateKeyBody } from './admin.ts';
 export { exposureWarnings, isLoopback } from './exposure.ts';
 export { TENANCY_MIGRATIONS } from './migrations.ts';

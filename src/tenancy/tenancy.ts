@@ -3,7 +3,6 @@ import type { NodeConfig } from '../config/index.ts';
 import type { Db } from '../core/database.ts';
 import { AuthError, PermissionError, RateLimitError } from '../core/errors.ts';
 import type { AnyLayer, AttemptGate, ClientInfo, RequestContext } from '../pipeline/index.ts';
-import type { ProviderType } from '../providers/types.ts';
 import { usageOf, type PriceTable } from '../usage/index.ts';
 import { accountOverrides, presentedKey } from './credentials.ts';
 import { DEFAULT_OUTPUT_RESERVE_TOKENS, outputAllowance } from './estimate.ts';
@@ -91,7 +90,7 @@ export class Tenancy {
       // The router enforces allowed chains where the chain is actually chosen (route rules included).
       if (key.chains) ctx.allowedChains = { names: key.chains, holder: key.name };
     }
-    const accounts = accountOverrides(this.deps.config(), ctx.client?.tenant ?? key?.tenant, ctx.upstreamKeys as Map<ProviderType, string>);
+    const accounts = accountOverrides(this.deps.config(), ctx.client?.tenant ?? key?.tenant, ctx.upstreamKeys);
     if (accounts) ctx.accounts = accounts;
     return { key, taken };
   }

@@ -61,13 +61,22 @@ function recordOf(r: KeyRow): KeyRecord {
 /** Why a presented key was refused; callers turn this into one 401 message. */
 export type KeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
+export interface KeyStoreOptions {
+  /** The salted hash keys are stored as; injectable so a test can see that every check hashes exactly once. */
+  hash?: (salt: Buffer, secret: string) => Buffer;
+}
+
 export class KeyStore {
   private readonly db: Db;
   private readonly byId;
   private readonly activeByName;
+  private readonly hash: (salt: Buffer, secret: string) => Buffer;
+  /** Checked against when the id is unknown, so a miss costs the same hash and comparison as a wrong secret. */
+  private readonly decoy = { salt: randomBytes(16), hash: randomBytes(32) };
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: KeyStoreOptions = {}) {
     this.db = db;
+    this.hash = opts.hash ?? hashOf;
     migrate(db, TENANCY_MIGRATIONS);
     this.byId = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE id = ?');
     this.activeByName = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE name = ? AND revoked_at IS NULL');
@@ -86,7 +95,7 @@ export class KeyStore {
     const salt = randomBytes(16);
     this.db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, rpm, tpm, budget_usd, budget_period, expires_at, created_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      id, name, policy.tenant ?? null, salt, hashOf(salt, secret),
+      id, name, policy.tenant ?? null, salt, this.hash(salt, secret),
       policy.chains ? JSON.stringify(policy.chains) : null, policy.models ? JSON.stringify(policy.models) : null,
       policy.rpm ?? null, policy.tpm ?? null, policy.budgetUsd ?? null,
       policy.budgetUsd !== undefined ? policy.budgetPeriod ?? 'month' : null, policy.expiresAt ?? null, now);
@@ -121,17 +130,18 @@ export class KeyStore {
     const rec = this.find(idOrName);
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
-    this.db.prepare('UPDATE tenancy_keys SET salt = ?, hash = ?, rotated_at = ? WHERE id = ?').run(salt, hashOf(salt, secret), now, rec.id);
+    this.db.prepare('UPDATE tenancy_keys SET salt = ?, hash = ?, rotated_at = ? WHERE id = ?').run(salt, this.hash(salt, secret), now, rec.id);
     return { key: `${KEY_PREFIX}${rec.id}${secret}`, record: this.get(rec.id)! };
   }
 
-  /** Checks a presented key: one primary-key lookup by its id prefix, then a constant-time hash comparison. */
+  /** Checks a presented key: one primary-key lookup by its id prefix, then one hash and a constant-time comparison, found or not. */
   verify(presented: string, now = Date.now()): { ok: true; record: KeyRecord } | { ok: false; reason: KeyRejection } {
     if (!KEY_PATTERN.test(presented)) return { ok: false, reason: 'malformed' };
     const id = presented.slice(KEY_PREFIX.length, KEY_PREFIX.length + ID_LENGTH);
     const row = this.byId.get(id);
-    if (!row) return { ok: false, reason: 'unknown' };
-    if (!timingSafeEqual(hashOf(row.salt, presented.slice(KEY_PREFIX.length + ID_LENGTH)), row.hash)) return { ok: false, reason: 'unknown' };
+    const { salt, hash } = row ?? this.decoy;
+    const matches = timingSafeEqual(this.hash(salt, presented.slice(KEY_PREFIX.length + ID_LENGTH)), hash);
+    if (!row || !matches) return { ok: false, reason: 'unknown' };
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
     if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
     return { ok: true, record: recordOf(row) };

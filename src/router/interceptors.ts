@@ -1,7 +1,8 @@
 // Resilience as small wrappers around one "call this target" function (undici-interceptor style): breaker, limits, stats.
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
-import type { TargetConfig } from '../config/index.ts';
+import type { AccountOverride, TargetConfig } from '../config/index.ts';
 import { limitReached } from './limits.ts';
+import { isCredentialFailure, ownCredentialOf, RefusedCredentials } from './own-credentials.ts';
 import { onSettled } from './settle.ts';
 import type { TargetStates } from './stats.ts';
 
@@ -17,6 +18,8 @@ export interface AttemptContext {
   retries: number;
   /** Upstream calls made so far for this attempt (the retry wrapper counts them). */
   tries: number;
+  /** The request's own account settings (RequestMeta.accounts): failures of a caller's own credential are not the target's. */
+  accounts?: Map<string, AccountOverride>;
 }
 
 export type TargetCall<T> = (ctx: AttemptContext) => Promise<T>;
@@ -43,6 +46,12 @@ export function verdict(err: unknown, signal: AbortSignal): 'failure' | 'success
   return 'failure';
 }
 
+/** The verdict for the shared target: a caller's own credential refused or rate-limited says nothing about it. */
+function targetVerdict(err: unknown, ctx: AttemptContext): 'failure' | 'success' | 'none' {
+  if (isCredentialFailure(err) && ownCredentialOf(ctx.target, ctx.accounts) !== undefined) return 'none';
+  return verdict(err, ctx.signal);
+}
+
 function retryAfterOf(err: unknown): number | null {
   return err instanceof UpstreamError ? err.retryAfterMs : null;
 }
@@ -59,13 +68,19 @@ async function around<T>(call: Promise<T>, end: (err: unknown, tokens?: number) 
   return onSettled(result, ({ error, tokens }) => end(error, tokens));
 }
 
-export function withBreaker(states: TargetStates, now: () => number): Interceptor {
+/** The target's breaker, and a small one per caller credential so a key the upstream keeps refusing fails fast here. */
+export function withBreaker(states: TargetStates, now: () => number, refused = new RefusedCredentials()): Interceptor {
   return (next) => (ctx) => {
     const { breaker } = states.get(ctx.target.id);
     const t = now();
+    const own = ownCredentialOf(ctx.target, ctx.accounts);
+    const known = own && refused.refusal(own, t);
+    if (known) return Promise.reject(known);
     if (!breaker.tryPass(t)) return Promise.reject(new TargetSkipped(ctx.target.id, `circuit open (retry in ${Math.ceil(breaker.retryInMs(t))} ms)`));
     return around(next(ctx), (err) => {
-      const v = verdict(err, ctx.signal);
+      if (own && isCredentialFailure(err)) refused.failed(own, err, now());
+      else if (own && err === undefined) refused.succeeded(own);
+      const v = targetVerdict(err, ctx);
       if (v === 'success') breaker.success();
       else if (v === 'failure') breaker.failure(now(), retryAfterOf(err));
       else breaker.release();
@@ -98,7 +113,7 @@ export function withStats(states: TargetStates): Interceptor {
     });
     return around(call, (err) => {
       stats.inFlight--;
-      const v = verdict(err, ctx.signal);
+      const v = targetVerdict(err, ctx);
       if (v !== 'none') stats.recordOutcome(v === 'success');
     });
   };

@@ -161,7 +161,7 @@ export class Router {
       if (needWindow && !((target.contextWindow ?? 0) > needWindow)) continue;
       const ctx: AttemptContext = {
         target, model: upstreamModel(target, req.model), signal: meta.signal, requestId: meta.requestId,
-        promptTokens: tokens, retries: chain.retries ?? config.router.retries, tries: 0,
+        promptTokens: tokens, retries: chain.retries ?? config.router.retries, tries: 0, accounts: meta.accounts,
       };
       const started = performance.now();
       try {

@@ -12,7 +12,7 @@ import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext }
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
 import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
-import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard } from './tenancy/index.ts';
+import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, ragCollectionPolicy } from './tenancy/index.ts';
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { createMetrics, gracefulShutdown, metricsObserver, observeChat, opsRoutes, requestLogObserver, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
@@ -199,7 +199,7 @@ export class FlowRouterNode {
     const layers: ChatLayer[] = [
       ...edge,
       usageLayer({ ledger: this.usage, prices: this.prices, config, onAnswer: (req, meta, row, answer) => this.shadow.observe(req, meta, row, answer) }),
-      ragLayer({ store: () => this.knowledge, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
+      ragLayer({ store: () => this.knowledge, chainFor: (req, meta) => this.router.chainFor(req, meta).chain, collectionFor: ragCollectionPolicy(this.tenancy.policyOf, config) }),
       cacheLayer({ store: this.cache, config, chainFor: (req, meta) => this.router.chainFor(req, meta).chain }),
       normalizeLayer(() => config().normalize.enabled),
     ];

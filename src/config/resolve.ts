@@ -83,6 +83,10 @@ export interface TenantConfig {
   name: string;
   /** Keyed by provider account name (under `providers:`) or provider type (every account of that type). */
   accounts: Map<string, AccountOverride>;
+  /** Knowledge collections its keys may retrieve from (a trailing * matches a prefix); absent: all. */
+  collections?: string[];
+  /** Replaces a chain's own RAG collection for this tenant's requests. */
+  ragCollection?: string;
 }
 
 export interface MeshConfig {
@@ -146,7 +150,11 @@ function tenantsOf(raw: RawConfig['tenants'], accounts: Map<string, ProviderAcco
       }
       overrides.set(account, overrideOf(a));
     }
-    tenants.set(name, { name, accounts: overrides });
+    const granted = (c: string) => t.collections!.some((p) => (p.endsWith('*') ? c.startsWith(p.slice(0, -1)) : p === c));
+    if (t.rag_collection !== undefined && t.collections && !granted(t.rag_collection)) {
+      throw new ConfigError(`tenants.${name}.rag_collection: "${t.rag_collection}" is not among its collections (${t.collections.join(', ')})`);
+    }
+    tenants.set(name, { name, accounts: overrides, collections: t.collections, ragCollection: t.rag_collection });
   }
   return tenants;
 }

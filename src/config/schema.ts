@@ -132,6 +132,10 @@ export const configSchema = z.object({
   /** Tenants keyed by name; a client key names its tenant. `accounts` maps a provider account name (or type) to the tenant's own. */
   tenants: z.record(z.string(), z.object({
     accounts: z.record(z.string(), tenantAccountSchema).optional(),
+    /** Knowledge collections the tenant's keys may retrieve from (a trailing * matches a prefix); absent: all. */
+    collections: z.array(z.string().min(1)).optional(),
+    /** The collection retrieved from for this tenant where a chain's `rag:` names its own. */
+    rag_collection: z.string().min(1).optional(),
   }).strict()).optional(),
   cache: z.object({
     enabled: z.boolean().optional(),

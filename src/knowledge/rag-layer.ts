@@ -36,11 +36,15 @@ export function ragWish(req: ChatRequest, meta: RequestMeta, chain: ChainConfig 
 export interface RagLayerDeps {
   store: () => KnowledgeStore | undefined;
   chainFor: (req: ChatRequest, meta: RequestMeta) => ChainConfig | undefined;
+  /** The collection this client may read for the wish (`configured`: the chain's own); throws 403 when not granted. */
+  collectionFor?: (requested: string, meta: RequestMeta, configured: boolean) => string;
 }
 
 export function ragLayer(deps: RagLayerDeps) {
   return (next: ChatService): ChatService => async (req, meta) => {
-    const wish = ragWish(req, meta, deps.chainFor(req, meta));
+    const chain = deps.chainFor(req, meta);
+    const asked = ragWish(req, meta, chain);
+    const wish = asked && deps.collectionFor ? { ...asked, collection: deps.collectionFor(asked.collection, meta, asked === chain?.rag) } : asked;
     const store = deps.store();
     if (!wish || !store) return next(req, meta);
     const { passages } = retrieveContext(store, { query: lastUserText(req), collection: wish.collection, topK: wish.topK, tokenBudget: wish.tokenBudget });

@@ -6,3 +6,4 @@ export { accountFor, accountOverrides, presentedKey, secretsEqual, takeUpstreamK
 export { adminRoutes, operatorGuard, requireAdminKey, keyJson, policyFrom, spentOf, type CreateKeyBody } from './admin.ts';
 export { exposureWarnings, isLoopback } from './exposure.ts';
 export { TENANCY_MIGRATIONS } from './migrations.ts';
+export { checkCollection, patternsAllow, ragCollectionPolicy, type RagCollectionPolicy } from './collections.ts';

@@ -12,6 +12,8 @@ export interface KeyPolicy {
   tenant?: string;
   chains?: string[];
   models?: string[];
+  /** Knowledge collections the key may retrieve from (a trailing * matches a prefix); absent = its tenant's grant. */
+  collections?: string[];
   rpm?: number;
   tpm?: number;
   budgetUsd?: number;
@@ -35,7 +37,7 @@ const ID_LENGTH = 16;
 const KEY_PATTERN = /^fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}$/;
 
 interface KeyRow {
-  id: string; name: string; tenant: string | null; salt: Buffer; hash: Buffer; chains: string | null; models: string | null;
+  id: string; name: string; tenant: string | null; salt: Buffer; hash: Buffer; chains: string | null; models: string | null; collections: string | null;
   rpm: number | null; tpm: number | null; budget_usd: number | null; budget_period: string | null;
   expires_at: number | null; created_at: number; revoked_at: number | null; rotated_at: number | null;
 }
@@ -49,6 +51,7 @@ function recordOf(r: KeyRow): KeyRecord {
   if (r.tenant !== null) rec.tenant = r.tenant;
   if (r.chains !== null) rec.chains = JSON.parse(r.chains);
   if (r.models !== null) rec.models = JSON.parse(r.models);
+  if (r.collections !== null) rec.collections = JSON.parse(r.collections);
   if (r.rpm !== null) rec.rpm = r.rpm;
   if (r.tpm !== null) rec.tpm = r.tpm;
   if (r.budget_usd !== null) { rec.budgetUsd = r.budget_usd; rec.budgetPeriod = (r.budget_period ?? 'month') as BudgetPeriod; }
@@ -93,10 +96,11 @@ export class KeyStore {
     const id = randomBytes(ID_LENGTH / 2).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
-    this.db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, rpm, tpm, budget_usd, budget_period, expires_at, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+    this.db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, collections, rpm, tpm, budget_usd, budget_period, expires_at, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
       id, name, policy.tenant ?? null, salt, this.hash(salt, secret),
       policy.chains ? JSON.stringify(policy.chains) : null, policy.models ? JSON.stringify(policy.models) : null,
+      policy.collections ? JSON.stringify(policy.collections) : null,
       policy.rpm ?? null, policy.tpm ?? null, policy.budgetUsd ?? null,
       policy.budgetUsd !== undefined ? policy.budgetPeriod ?? 'month' : null, policy.expiresAt ?? null, now);
     return { key: `${KEY_PREFIX}${id}${secret}`, record: this.get(id)! };

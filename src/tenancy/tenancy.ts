@@ -71,10 +71,11 @@ export class Tenancy {
     return client;
   };
 
-  private policyOf(client: ClientInfo | undefined): KeyRecord | undefined {
+  /** The key behind a client (undefined for anonymous callers and peers): what its grants are read from. */
+  policyOf = (client: ClientInfo | undefined): KeyRecord | undefined => {
     if (!client) return undefined;
     return this.policies.get(client) ?? this.keys.get(client.id);
-  }
+  };
 
   /** Permissions, the request rate and account overrides: what every /v1 call goes through. Returns the meta to pass on. */
   private admit(model: string, meta: RequestMeta): { meta: RequestMeta; key?: KeyRecord; taken: Taken[] } {

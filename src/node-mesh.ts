@@ -6,7 +6,7 @@ import { UpstreamError } from './core/errors.ts';
 import type { ChatOutcome, ChatService } from './gateway/index.ts';
 import type { ChatResult } from './providers/index.ts';
 import type { PeerFallback, RouterStatus } from './router/index.ts';
-import { createMeshNode, type CapacityInfo, type MeshNode } from './mesh/index.ts';
+import { createMeshNode, type CapacityInfo, type ForwardPolicy, type MeshNode } from './mesh/index.ts';
 
 export interface MeshLinkDeps {
   config: () => NodeConfig;
@@ -16,11 +16,15 @@ export interface MeshLinkDeps {
   /** The chat path for requests that arrived from a peer (no tenancy: membership is the peer's credential). */
   forwardedChat: ChatService;
   onForward: (direction: 'in' | 'out') => void;
+  /** Per-peer limits on forwards served here, and the accept switch. */
+  forwardPolicy?: ForwardPolicy;
   log: (event: string, detail?: Record<string, unknown>) => void;
 }
 
 /** Everything this node can answer, with its current headroom and health, as peers see it. */
 export function capacityOf(config: NodeConfig, status: RouterStatus, version: string): CapacityInfo {
+  // A node that serves no forwards offers nothing to forward to.
+  if (!config.mesh.acceptForwards) return { models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version };
   const usable = status.targets.filter((t) => t.breaker.state !== 'open');
   const inFlight = status.targets.reduce((n, t) => n + t.in_flight, 0);
   const latencies = usable.map((t) => t.latency.avg_ms).filter((v): v is number => v !== null).sort((a, b) => a - b);
@@ -81,12 +85,13 @@ export class MeshLink {
       capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version),
       serveForward: async (req, ctx) => {
         deps.onForward('in');
+        // Attributed to the sending peer as Noise authenticated it, never to the client id its frame claims.
         const outcome = await deps.forwardedChat(req, {
-          requestId: ctx.requestId, signal: ctx.signal, headers: {}, forwarded: true,
-          client: ctx.client ? { id: ctx.client } : undefined,
+          requestId: ctx.requestId, signal: ctx.signal, headers: {}, forwarded: true, client: { id: `peer:${ctx.peerId}` },
         });
         return consumed(outcome);
       },
+      forwardPolicy: deps.forwardPolicy,
       log: deps.log,
     });
   }

@@ -12,7 +12,7 @@ import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext }
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
 import { CacheStore, cacheLayer, normalizeLayer } from './cache/index.ts';
-import { Tenancy, accountFor, adminRoutes, exposureWarnings, operatorGuard, ragCollectionPolicy } from './tenancy/index.ts';
+import { PeerLimits, Tenancy, accountFor, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard, ragCollectionPolicy } from './tenancy/index.ts';
 import { KnowledgeStore, answerFromKnowledge, knowledgeRoutes, ragLayer } from './knowledge/index.ts';
 import { createMetrics, gracefulShutdown, metricsObserver, observeChat, opsRoutes, requestLogObserver, summaryFromMetrics, type Metrics } from './ops/index.ts';
 import { nodeIdentity, type NodeIdentity } from './node-identity.ts';
@@ -265,6 +265,9 @@ export class FlowRouterNode {
       await this.createMeshLink();
       await this.meshLink!.start();
       this.meshRunning = true;
+      const notice = forwardSpendNotice(this.router.currentConfig);
+      if (notice?.level === 'warn') this.warn(`flowrouter: ${notice.message}`);
+      if (notice) this.app.log[notice.level](notice.message);
       await this.startReplication();
       const status = this.meshLink!.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
@@ -285,6 +288,7 @@ export class FlowRouterNode {
       routerStatus: () => this.router.status(),
       forwardedChat: this.chatService(true),
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
+      forwardPolicy: new PeerLimits({ config: () => this.router.currentConfig, budgets: this.tenancy.budgets, prices: this.prices }),
       log: (event, detail) => log.info(detail ?? {}, event),
     });
   }

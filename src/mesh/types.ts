@@ -50,9 +50,28 @@ export interface MeshTiming {
 
 export interface ForwardContext {
   signal: AbortSignal;
-  /** The original client's id at the forwarding node, for usage accounting. */
-  client: string | null;
+  /**
+   * The peer that sent the request, as Noise authenticated the connection: the only identity a forward is attributed
+   * to. The frame's own `client` is the sender's claim and is never used.
+   */
+  peerId: string;
   requestId: string;
+}
+
+/** A peer's admission on the serving side: limits and budgets per peer, supplied by the integrator. */
+export interface ForwardPolicy {
+  /** False when this node serves no forwards (`mesh.accept_forwards: false`). */
+  accepting(): boolean;
+  /**
+   * Checks and reserves what the peer may spend (throws a coded 429 to refuse, before any work). `settle` wraps the
+   * served result to charge what it really used once it ends; `release` returns the reservation when nothing was served.
+   */
+  admit(peerId: string, request: ChatRequest): ForwardHold;
+}
+
+export interface ForwardHold {
+  settle(result: ChatResult): ChatResult;
+  release(): void;
 }
 
 export type MeshLog = (event: string, detail?: Record<string, unknown>) => void;
@@ -61,6 +80,8 @@ export interface MeshDeps {
   capacity(): CapacityInfo;
   /** Runs a forwarded request on the local chains with forwarding disabled. */
   serveForward(request: ChatRequest, ctx: ForwardContext): Promise<ChatResult>;
+  /** Per-peer limits and the on/off switch for serving forwards; absent: every member's forwards are served unlimited. */
+  forwardPolicy?: ForwardPolicy;
   log?: MeshLog;
 }
 

@@ -7,3 +7,4 @@ export { adminRoutes, operatorGuard, requireAdminKey, keyJson, policyFrom, spent
 export { exposureWarnings, isLoopback } from './exposure.ts';
 export { TENANCY_MIGRATIONS } from './migrations.ts';
 export { checkCollection, patternsAllow, ragCollectionPolicy, type RagCollectionPolicy } from './collections.ts';
+export { PeerLimits, forwardSpendNotice, type PeerLimitsDeps } from './peer-limits.ts';

@@ -178,6 +178,15 @@ test('mesh.forward_limits.budget_usd: a peer that spent its budget is refused wi
   }
 });
 
+test('on a node with auth required, /v1/mesh/* refuses a client key (an operator route)', async () => {
+  const { key } = b.node.tenancy.keys.create('mesh-prober');
+  for (const path of ['/v1/mesh/status', '/v1/mesh/peers']) {
+    const res = await fetch(`${b.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    assert.ok(res.status === 401 || res.status === 403, `${path}: ${res.status}`);
+    assert.doesNotMatch(await res.text(), /12D3KooW/);
+  }
+});
+
 test('a node with auth required says in its log at start what members may spend through it', () => {
   assert.match(b.logs(), /each member may spend through this node's upstream accounts at most 5 requests\/min, \$0\.0100 per day/);
 });

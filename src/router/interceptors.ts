@@ -2,7 +2,7 @@
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { AccountOverride, TargetConfig } from '../config/index.ts';
 import { limitReached } from './limits.ts';
-import { isCredentialFailure, ownCredentialOf, RefusedCredentials } from './own-credentials.ts';
+import { isCredentialFailure, ownCredentialOf, RefusedCredentials, usesOwnCredential } from './own-credentials.ts';
 import { onSettled } from './settle.ts';
 import type { TargetStates } from './stats.ts';
 
@@ -48,7 +48,7 @@ export function verdict(err: unknown, signal: AbortSignal): 'failure' | 'success
 
 /** The verdict for the shared target: a caller's own credential refused or rate-limited says nothing about it. */
 function targetVerdict(err: unknown, ctx: AttemptContext): 'failure' | 'success' | 'none' {
-  if (isCredentialFailure(err) && ownCredentialOf(ctx.target, ctx.accounts) !== undefined) return 'none';
+  if (isCredentialFailure(err) && usesOwnCredential(ctx.target, ctx.accounts)) return 'none';
   return verdict(err, ctx.signal);
 }
 

@@ -14,12 +14,16 @@ const REFUSAL_STATUSES = new Set([401, 402, 403]);
  * applies), or undefined for the shared account. A hash: the key itself is never kept.
  */
 export function ownCredentialOf(target: TargetConfig, accounts: Map<string, AccountOverride> | undefined): string | undefined {
-  const account = target.account;
-  if (!account || !accounts) return undefined;
-  const byType = accounts.get(account.type);
-  const byName = accounts.get(account.name);
-  if (!byType && !byName) return undefined;
+  if (!usesOwnCredential(target, accounts)) return undefined;
+  const byType = accounts!.get(target.account!.type);
+  const byName = accounts!.get(target.account!.name);
   return createHash('sha256').update(`${target.id}\0${JSON.stringify({ ...byType, ...byName })}`).digest('base64url').slice(0, 22);
+}
+
+/** Whether the request replaces this target's account settings with its own (a BYOK key, its tenant's account). */
+export function usesOwnCredential(target: TargetConfig, accounts: Map<string, AccountOverride> | undefined): boolean {
+  const account = target.account;
+  return !!account && !!accounts && (accounts.has(account.type) || accounts.has(account.name));
 }
 
 /** Whether a failure is the credential's: 401, 402, 403 or 429 from the upstream, or a refused key in another status (Gemini's 400). */

@@ -48,7 +48,7 @@ async function time(n: number, once: () => Promise<void>): Promise<{ p50: number
   return percentiles(samples);
 }
 
-const ctx = (): ForwardContext => ({ signal: new AbortController().signal, peer: 'bench', client: null, requestId: 'bench' });
+const ctx = (): ForwardContext => ({ signal: new AbortController().signal, peerId: 'bench', requestId: 'bench' });
 const fwdOpts = () => ({ client: null, requestId: 'bench', deadlineMs: Date.now() + 10_000 });
 /** Forwards once; a failure stops the run with the peer table, which says why the peer was not usable. */
 async function forward(stream: boolean): Promise<ChatResult> {

@@ -4,7 +4,7 @@ import { loadConfigFile, parseConfig } from './load.ts';
 import { resolveConfig, type NodeConfig } from './resolve.ts';
 
 export { ConfigError, parseConfig, loadConfigFile } from './load.ts';
-export { resolveConfig, servedModels, defaultDataDir, DEFAULT_TIMEOUTS, type NodeConfig, type ChainConfig, type TargetConfig, type ServerConfig, type Strategy, type MeshConfig, DEFAULT_MESH_PORT, type AuthConfig, type AccountOverride, type TenantConfig, type ShadowConfig, type CacheConfig, type UsageConfig } from './resolve.ts';
+export { resolveConfig, servedModels, defaultDataDir, DEFAULT_TIMEOUTS, type NodeConfig, type ChainConfig, type TargetConfig, type ServerConfig, type Strategy, type MeshConfig, type ForwardLimits, DEFAULT_MESH_PORT, type AuthConfig, type AccountOverride, type TenantConfig, type ShadowConfig, type CacheConfig, type UsageConfig } from './resolve.ts';
 export { DEFAULT_CONFIG_YAML } from './default.ts';
 export type { RawConfig } from './schema.ts';
 export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';

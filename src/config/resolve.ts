@@ -89,6 +89,10 @@ export interface TenantConfig {
   name: string;
   /** Keyed by provider account name (under `providers:`) or provider type (every account of that type). */
   accounts: Map<string, AccountOverride>;
+  /** Knowledge collections its keys may retrieve from (a trailing * matches a prefix); absent: all. */
+  collections?: string[];
+  /** Replaces a chain's own RAG collection for this tenant's requests. */
+  ragCollection?: string;
 }
 
 export interface MeshConfig {
@@ -102,10 +106,21 @@ export interface MeshConfig {
   allowlist: string[];
   forward: boolean;
   forwardTimeoutMs: number;
+  /** Serve peers' forwards (and advertise capacity for them). */
+  acceptForwards: boolean;
+  /** Per peer, for the forwards it sends here; absent: unlimited. */
+  forwardLimits?: ForwardLimits;
   replicateKnowledge: boolean;
   replicateCache: boolean;
   syncIntervalMs: number;
   tombstoneHorizonMs: number;
+}
+
+export interface ForwardLimits {
+  rpm?: number;
+  tpm?: number;
+  budgetUsd?: number;
+  budgetPeriod: 'day' | 'month';
 }
 
 export const DEFAULT_MESH_PORT = 2403;
@@ -152,7 +167,11 @@ function tenantsOf(raw: RawConfig['tenants'], accounts: Map<string, ProviderAcco
       }
       overrides.set(account, overrideOf(a));
     }
-    tenants.set(name, { name, accounts: overrides });
+    const granted = (c: string) => t.collections!.some((p) => (p.endsWith('*') ? c.startsWith(p.slice(0, -1)) : p === c));
+    if (t.rag_collection !== undefined && t.collections && !granted(t.rag_collection)) {
+      throw new ConfigError(`tenants.${name}.rag_collection: "${t.rag_collection}" is not among its collections (${t.collections.join(', ')})`);
+    }
+    tenants.set(name, { name, accounts: overrides, collections: t.collections, ragCollection: t.rag_collection });
   }
   return tenants;
 }
@@ -243,6 +262,12 @@ export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
   return env.FLOWROUTER_DATA_DIR || join(env.HOME || homedir(), '.flowrouter');
 }
 
+function forwardLimitsOf(raw: NonNullable<RawConfig['mesh']>['forward_limits']): ForwardLimits | undefined {
+  if (!raw) return undefined;
+  if (raw.budget_period !== undefined && raw.budget_usd === undefined) throw new ConfigError('mesh.forward_limits.budget_period needs budget_usd');
+  return { rpm: raw.rpm, tpm: raw.tpm, budgetUsd: raw.budget_usd, budgetPeriod: raw.budget_period ?? 'day' };
+}
+
 /** Builds the node's config; `overrides` (flags and FLOWROUTER_* variables) win over the file. */
 function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?: number; bootstrap?: string[] }): MeshConfig {
   const m = raw ?? {};
@@ -262,6 +287,8 @@ function meshOf(raw: RawConfig['mesh'], dataDir: string, overrides: { meshPort?:
     allowlist: m.allowlist ?? [],
     forward: m.forward ?? true,
     forwardTimeoutMs: m.forward_timeout_ms ?? 120_000,
+    acceptForwards: m.accept_forwards ?? true,
+    forwardLimits: forwardLimitsOf(m.forward_limits),
     replicateKnowledge: m.replicate_knowledge ?? true,
     replicateCache: m.replicate_cache ?? false,
     syncIntervalMs: m.sync_interval_ms ?? 30_000,

@@ -134,6 +134,10 @@ export const configSchema = z.object({
   /** Tenants keyed by name; a client key names its tenant. `accounts` maps a provider account name (or type) to the tenant's own. */
   tenants: z.record(z.string(), z.object({
     accounts: z.record(z.string(), tenantAccountSchema).optional(),
+    /** Knowledge collections the tenant's keys may retrieve from (a trailing * matches a prefix); absent: all. */
+    collections: z.array(z.string().min(1)).optional(),
+    /** The collection retrieved from for this tenant where a chain's `rag:` names its own. */
+    rag_collection: z.string().min(1).optional(),
   }).strict()).optional(),
   cache: z.object({
     enabled: z.boolean().optional(),
@@ -167,6 +171,15 @@ export const configSchema = z.object({
     /** Forward requests to peers when every local target failed or none serves the model. */
     forward: z.boolean().optional(),
     forward_timeout_ms: z.number().int().positive().optional(),
+    /** Serve requests peers forward to this node (on by default); off, peers get an error and no capacity is advertised. */
+    accept_forwards: z.boolean().optional(),
+    /** What each peer may spend through this node's accounts: requests and tokens per minute, USD per day or month. */
+    forward_limits: z.object({
+      rpm: z.number().int().positive().optional(),
+      tpm: z.number().int().positive().optional(),
+      budget_usd: z.number().min(0).optional(),
+      budget_period: z.enum(['day', 'month']).optional(),
+    }).strict().optional(),
     /** Replicate the knowledge base (on by default with the mesh) and response-cache entries (off by default). */
     replicate_knowledge: z.boolean().optional(),
     replicate_cache: z.boolean().optional(),

@@ -36,7 +36,8 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
   app.addHook('onListen', async () => { setTimeout(() => void validators.warm(), 500).unref(); });
   installErrorHandling(app);
 
-  // Many clients (curl -d, some SDKs) send JSON without the JSON content type: parse any body as JSON.
+  // Many clients (curl -d, Node's fetch with a string body: text/plain) send JSON without the JSON content type: parse any body as JSON.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   async function contextFor(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }): Promise<RequestContext> {

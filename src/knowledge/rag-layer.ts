@@ -2,7 +2,7 @@
 import { ClientError } from '../core/errors.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChainConfig } from '../config/index.ts';
-import type { Layer } from '../pipeline/index.ts';
+import type { ClientInfo, Layer } from '../pipeline/index.ts';
 import { injectContext, retrieveContext } from './rag.ts';
 import { lastUserText, sourcesOf } from './answer.ts';
 import type { KnowledgeStore } from './store.ts';
@@ -31,11 +31,15 @@ export function ragWish(req: ChatRequest, header: string | undefined, chain: Cha
 
 export interface RagLayerDeps {
   store: () => KnowledgeStore | undefined;
+  /** The collection this client may read for the wish (`configured`: the chain's own); throws 403 when not granted. */
+  collectionFor?: (requested: string, client: ClientInfo | undefined, configured: boolean) => string;
 }
 
 export function ragLayer(deps: RagLayerDeps): Layer<'chat'> {
   return (next) => async (req, ctx) => {
-    const wish = ragWish(req, ctx.directives.rag, ctx.trace.route?.chain);
+    const chain = ctx.trace.route?.chain;
+    const asked = ragWish(req, ctx.directives.rag, chain);
+    const wish = asked && deps.collectionFor ? { ...asked, collection: deps.collectionFor(asked.collection, ctx.client, asked === chain?.rag) } : asked;
     const store = deps.store();
     if (!wish || !store) return next(req, ctx);
     const { passages } = retrieveContext(store, { query: lastUserText(req), collection: wish.collection, topK: wish.topK, tokenBudget: wish.tokenBudget });

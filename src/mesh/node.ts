@@ -135,7 +135,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;

@@ -50,10 +50,11 @@ export interface MeshTiming {
 
 export interface ForwardContext {
   signal: AbortSignal;
-  /** The forwarding peer (the connection's remote peer id): whom the request is attributed to. */
-  peer: string;
-  /** The original client's id at the forwarding node, as that node claims it (unverified). */
-  client: string | null;
+  /**
+   * The peer that sent the request, as Noise authenticated the connection: the only identity a forward is attributed
+   * to. The frame's own `client` is the sender's claim and is never used.
+   */
+  peerId: string;
   requestId: string;
 }
 
@@ -63,6 +64,8 @@ export interface MeshDeps {
   capacity(): CapacityInfo;
   /** Runs a forwarded request on the local chains with forwarding disabled. */
   serveForward(request: ChatRequest, ctx: ForwardContext): Promise<ChatResult>;
+  /** False while this node serves no forwards (`mesh.accept_forwards: false`); absent: it serves them. */
+  acceptsForwards?: () => boolean;
   log?: MeshLog;
 }
 

@@ -27,6 +27,8 @@ export interface MeshLinkDeps {
  * not open (a knowledge answer or another forward is never what a peer asks for), with headroom and health.
  */
 export function capacityOf(config: NodeConfig, status: RouterStatus, version: string): CapacityInfo {
+  // A node that serves no forwards offers nothing to forward to.
+  if (!config.mesh.acceptForwards) return { models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version };
   const open = new Set(status.targets.filter((t) => t.breaker.state === 'open').map((t) => t.id));
   const models = new Set<string>();
   const chains: string[] = [];
@@ -72,11 +74,12 @@ export class MeshLink {
       nodeName: m.name ?? hostname(),
     }, {
       capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version),
+      acceptsForwards: () => deps.config().mesh.acceptForwards,
       serveForward: async (req, fctx) => {
         deps.onForward('in');
         // Attributed to the peer that sent it: a frame's own claims about its client are not trusted.
         const ctx = createContext({
-          requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client: { id: `peer:${fctx.peer}` }, forwardedBy: fctx.peer,
+          requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client: { id: `peer:${fctx.peerId}` }, forwardedBy: fctx.peerId,
           countPrompt: () => promptTokens(req),
         });
         return deps.forwardedChat(req, ctx);

@@ -10,7 +10,7 @@ import { Router, routerRoutes } from '../router/index.ts';
 import { buildGateway, type ModelEntry } from '../gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes } from '../usage/index.ts';
 import { CacheStore } from '../cache/index.ts';
-import { Tenancy, adminRoutes, exposureWarnings, operatorGuard } from '../tenancy/index.ts';
+import { Tenancy, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard } from '../tenancy/index.ts';
 import { KnowledgeStore, knowledgeRoutes } from '../knowledge/index.ts';
 import { createMetrics, gracefulShutdown, opsRoutes, summaryFromMetrics, type Metrics } from '../ops/index.ts';
 import type { Replicator } from '../mesh/index.ts';
@@ -174,6 +174,9 @@ export class FlowRouterNode {
       await this.createMeshLink();
       await this.meshLink!.start();
       this.meshRunning = true;
+      const notice = forwardSpendNotice(this.router.currentConfig);
+      if (notice?.level === 'warn') this.warn(`flowrouter: ${notice.message}`);
+      if (notice) this.app.log[notice.level](notice.message);
       await this.startReplication();
       const status = this.meshLink!.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };

@@ -5,7 +5,7 @@ import { ragLayer, type KnowledgeStore } from '../knowledge/index.ts';
 import { metricsObserver, observeRequests, requestLogObserver, type Metrics, type RequestLogger } from '../ops/index.ts';
 import { pipeline, type AnyLayer, type Handler, type Layer, type Operation } from '../pipeline/index.ts';
 import type { Router } from '../router/index.ts';
-import type { Tenancy } from '../tenancy/index.ts';
+import { peerLimitsLayer, ragCollectionPolicy, type Tenancy } from '../tenancy/index.ts';
 import { usageLayer, type PriceTable, type ShadowSampler, type UsageLedger } from '../usage/index.ts';
 
 export interface PipelineParts {
@@ -42,7 +42,8 @@ export function buildPipelines(p: PipelineParts) {
   const route = routeOnce(p.router);
   const cache = cacheLayer({ store: p.cache, config: p.config });
   const normalize = normalizeLayer(() => p.config().normalize.enabled);
-  const chatLayers: Layer<'chat'>[] = [observe, p.tenancy.layer, usage, route, ragLayer({ store: p.knowledge }), cache, normalize];
+  const rag = ragLayer({ store: p.knowledge, collectionFor: ragCollectionPolicy(p.tenancy.policyOf, p.config) });
+  const chatLayers: Layer<'chat'>[] = [observe, p.tenancy.layer, usage, route, rag, cache, normalize];
   /** Same for every call that is not chat: no RAG, cache or normalization. */
   const plain = <O extends Operation>(op: O) => pipeline<O>([observe, p.tenancy.layer, usage, route], core(p.router, op));
   return {
@@ -50,9 +51,9 @@ export function buildPipelines(p: PipelineParts) {
     embeddings: plain('embeddings'),
     completions: plain('completions'),
     /**
-     * A peer's forward: membership is the peer's credential and the forwarding node already ran its client's limits
-     * and RAG; usage is recorded against the peer.
+     * A peer's forward: membership is the peer's credential, limited by `mesh.forward_limits`; the forwarding node
+     * already ran its client's limits and RAG; usage is recorded against the peer.
      */
-    forwardedChat: pipeline<'chat'>([usage, route, cache, normalize], core(p.router, 'chat')),
+    forwardedChat: pipeline<'chat'>([peerLimitsLayer(p.config, p.tenancy.allowances), usage, route, cache, normalize], core(p.router, 'chat')),
   };
 }

@@ -3,6 +3,7 @@ import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { AccountOverride, TargetConfig } from '../config/index.ts';
 import type { AttemptGate, EndListener } from '../pipeline/index.ts';
 import { limitReached } from './limits.ts';
+import { isCredentialFailure, ownCredentialOf, RefusedCredentials, usesOwnCredential } from './own-credentials.ts';
 import type { TargetStates } from './stats.ts';
 
 export interface AttemptContext {
@@ -19,7 +20,7 @@ export interface AttemptContext {
   tries: number;
   /** The client's budget, held per attempt at this target's price. */
   gate?: AttemptGate;
-  /** The request's account settings (tenant accounts, the client's own upstream keys). */
+  /** The request's own account settings (tenant accounts, upstream keys): failures of a caller's own credential are not the target's. */
   accounts?: Map<string, AccountOverride>;
   /** The request's stream tap: a stream that answered is settled when the request ends. */
   onEnd: (listener: EndListener) => void;
@@ -77,6 +78,12 @@ export function verdict(err: unknown, signal: AbortSignal): 'failure' | 'success
   return 'failure';
 }
 
+/** The verdict for the shared target: a caller's own credential refused or rate-limited says nothing about it. */
+function targetVerdict(err: unknown, ctx: AttemptContext): 'failure' | 'success' | 'none' {
+  if (isCredentialFailure(err) && usesOwnCredential(ctx.target, ctx.accounts)) return 'none';
+  return verdict(err, ctx.signal);
+}
+
 function retryAfterOf(err: unknown): number | null {
   return err instanceof UpstreamError ? err.retryAfterMs : null;
 }
@@ -103,13 +110,19 @@ async function around<T>(call: Promise<T>, ctx: AttemptContext, end: (err: unkno
   return result;
 }
 
-export function withBreaker(states: TargetStates, now: () => number): Interceptor {
+/** The target's breaker, and a small one per caller credential so a key the upstream keeps refusing fails fast here. */
+export function withBreaker(states: TargetStates, now: () => number, refused = new RefusedCredentials()): Interceptor {
   return (next) => (ctx) => {
     const { breaker } = states.get(ctx.target.id);
     const t = now();
+    const own = ownCredentialOf(ctx.target, ctx.accounts);
+    const known = own && refused.refusal(own, t);
+    if (known) return Promise.reject(known);
     if (!breaker.tryPass(t)) return Promise.reject(new TargetSkipped(ctx.target.id, `circuit open (retry in ${Math.ceil(breaker.retryInMs(t))} ms)`));
     return around(next(ctx), ctx, (err) => {
-      const v = verdict(err, ctx.signal);
+      if (own && isCredentialFailure(err)) refused.failed(own, err, now());
+      else if (own && err === undefined) refused.succeeded(own);
+      const v = targetVerdict(err, ctx);
       if (v === 'success') breaker.success();
       else if (v === 'failure') breaker.failure(now(), retryAfterOf(err));
       else breaker.release();
@@ -142,7 +155,7 @@ export function withStats(states: TargetStates): Interceptor {
     });
     return around(call, ctx, (err) => {
       stats.inFlight--;
-      const v = verdict(err, ctx.signal);
+      const v = targetVerdict(err, ctx);
       if (v !== 'none') stats.recordOutcome(v === 'success');
     });
   };

@@ -1,5 +1,6 @@
 // The usage ledger: one row per chat request, queued in memory and written in batched transactions, with a journal for crashes.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { restrictFile } from '../core/private-files.ts';
 import { migrate, type Db } from '../core/database.ts';
 
 const MIGRATIONS = [{
@@ -92,6 +93,8 @@ export class UsageLedger {
     });
     if (opts.journal) {
       this.replay(opts.journal);
+      // The journal holds client ids and token counts: owner-only like the database.
+      restrictFile(opts.journal);
       this.journalFd = openSync(opts.journal, 'a');
     }
   }

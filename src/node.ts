@@ -84,7 +84,7 @@ export class FlowRouterNode {
     this.config = config;
     this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
-    this.prices = new PriceTable(config.raw.prices);
+    this.prices = new PriceTable(config.prices);
     this.metrics = createMetrics();
     const current = () => this.router.currentConfig;
     this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });

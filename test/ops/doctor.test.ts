@@ -102,9 +102,9 @@ test('the Node version check wants 22 or newer', () => {
   assert.equal(checkNodeVersion('24.9.0').ok, true);
 });
 
-test('mesh ports are read from multiaddrs and *_port keys; a port held by another process fails, a free one passes', async () => {
-  assert.deepEqual(meshPorts({ listen: ['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0'], discovery: { mdns: true }, api_port: 4002 }),
-    [{ host: '127.0.0.1', port: 4001 }, { host: '0.0.0.0', port: 4002 }]);
+test('mesh ports are read from the listen multiaddrs (port 0 skipped); a port held by another process fails, a free one passes', async () => {
+  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::1/tcp/4002', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx']),
+    [{ host: '127.0.0.1', port: 4001 }, { host: '::1', port: 4002 }]);
   const holder: Server = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const held = (holder.address() as { port: number }).port;

@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { openDatabase } from '../../src/core/database.ts';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { PriceTable, UsageLedger, usageCsv, usageLayer, usageSummary } from '../../src/usage/index.ts';
 import { usageCommand } from '../../src/cli/usage.ts';
 import type { ChatService } from '../../src/gateway/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { tempDir } from '../helpers.ts';
 
-const config = resolveConfig(parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp/unused' });
+const config = parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}, { dataDir: '/tmp/unused' });
 
 const answer: ChatService = async (req) => ({
   result: { kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 } } },

@@ -7,7 +7,6 @@ import type { ChatRequest, EmbeddingsRequest, EmbeddingsResponse } from './core/
 import { NotFoundError, UpstreamError } from './core/errors.ts';
 import { openDatabase, type Db } from './core/database.ts';
 import { closeTransport, providers, sendChat, sendJson, sendRawStream, type ChatResult, type Provider } from './providers/index.ts';
-import { openaiHeaders } from './providers/openai/index.ts';
 import { Router, routerRoutes, type RequestMeta, type Routed, type SendContext } from './router/index.ts';
 import { buildGateway, type ChatService, type GatewayServices, type ModelEntry } from './gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes, usageLayer } from './usage/index.ts';
@@ -138,11 +137,11 @@ export class FlowRouterNode {
     });
   }
 
-  /** Health check for OpenAI-compatible accounts: GET /models. Other kinds have none. */
+  /** Active health check: the provider's own probe request (e.g. GET /models); false when it has none. */
   private async probeTarget(target: TargetConfig, signal: AbortSignal): Promise<boolean> {
-    const account = target.account;
-    if (target.kind !== 'provider' || !account || (account.type !== 'openai' && account.type !== 'local')) return false;
-    await sendJson(providerOf(target), account, { method: 'GET', path: '/models', headers: openaiHeaders(account) }, signal);
+    const spec = target.kind === 'provider' && target.account ? providers[target.account.type]?.probe?.(target.account) : undefined;
+    if (!spec) return false;
+    await sendJson(providerOf(target), target.account!, spec, signal);
     return true;
   }
 

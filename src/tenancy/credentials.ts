@@ -2,12 +2,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountOverride, NodeConfig } from '../config/index.ts';
 import { ClientError } from '../core/errors.ts';
-import type { ProviderAccount, ProviderType } from '../providers/types.ts';
+import { isProviderType, providerTypes, type ProviderAccount, type ProviderType } from '../providers/index.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
 export const UPSTREAM_KEY_HEADER_PREFIX = 'x-flowrouter-upstream-key-';
-const UPSTREAM_KEY_PROVIDERS: readonly ProviderType[] = ['openai', 'azure', 'anthropic', 'gemini', 'local'];
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -46,9 +45,9 @@ export function takeUpstreamKeys(headers: Headers): { headers: Headers; keys: Ma
     if (!name.startsWith(UPSTREAM_KEY_HEADER_PREFIX)) continue;
     rest ??= { ...headers };
     delete rest[name];
-    const provider = name.slice(UPSTREAM_KEY_HEADER_PREFIX.length) as ProviderType;
-    if (!UPSTREAM_KEY_PROVIDERS.includes(provider)) {
-      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${UPSTREAM_KEY_PROVIDERS.map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
+    const provider: ProviderType = name.slice(UPSTREAM_KEY_HEADER_PREFIX.length);
+    if (!isProviderType(provider)) {
+      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${providerTypes().map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
     }
     const key = first(value)?.trim();
     if (key) keys.set(provider, key);

@@ -134,3 +134,21 @@ test('without a mesh section no port is checked', async () => {
     dir.remove();
   }
 });
+
+test('with a mesh section, a listen port held by another process fails the doctor', async () => {
+  const dir = tempDir();
+  const holder: Server = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const held = (holder.address() as { port: number }).port;
+  try {
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `server:\n  port: ${await closedPort()}\nchains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\nmesh:\n  allowlist: [12D3KooWabc]\n  listen: [/ip4/127.0.0.1/tcp/${held}]\n`);
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    const mesh = results.find((r) => r.name === `mesh port ${held}`);
+    assert.equal(mesh?.ok, false);
+    assert.match(mesh!.detail, /in use by another process/);
+  } finally {
+    await new Promise<void>((r) => holder.close(() => r()));
+    dir.remove();
+  }
+});

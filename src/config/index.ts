@@ -4,7 +4,8 @@ import { loadConfigFile, parseConfig } from './load.ts';
 import type { ConfigOverrides } from './overrides.ts';
 import type { NodeConfig } from './schema.ts';
 
-export { ConfigError, parseConfig, loadConfigFile } from './load.ts';
+export { parseConfig, loadConfigFile } from './load.ts';
+export { ConfigError } from '../core/errors.ts';
 export { overridesFrom, type ConfigOverrides } from './overrides.ts';
 export type { NodeConfig, TenantConfig } from './schema.ts';
 export { DEFAULT_TIMEOUTS, type AccountOverride, type ProviderAccount, type Timeouts } from './accounts.ts';

@@ -4,13 +4,7 @@ import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Docume
 import { describe, flattenIssues, formatPath, pointsAtKey } from './issues.ts';
 import { applyOverrides, type ConfigOverrides } from './overrides.ts';
 import { configSchema, type NodeConfig } from './schema.ts';
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
+import { ConfigError } from '../core/errors.ts';
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;

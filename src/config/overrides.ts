@@ -1,4 +1,5 @@
 // Flags and FLOWROUTER_* variables: they win over the file, as if written into it before validation.
+import { ConfigError } from '../core/errors.ts';
 
 export interface ConfigOverrides {
   host?: string;
@@ -10,7 +11,7 @@ export interface ConfigOverrides {
 
 function portOf(value: string | number, what: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid ${what} "${value}": expected an integer 0-65535`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`invalid ${what} "${value}": expected an integer 0-65535`);
   return n;
 }
 

@@ -1,7 +1,7 @@
 // Forwards a chat request to the best mesh peer serving its model, falling to the next peer on failure, streaming end to end.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, Stream } from '@libp2p/interface';
-import { FlowRouterError, UpstreamError } from '../core/errors.ts';
+import { FlowRouterError, MeshPeerSilent, MeshStreamClosed, UpstreamError } from '../core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { fromWireError, shortId, triesNextPeer } from './errors.ts';
@@ -43,7 +43,7 @@ interface SilenceWatch {
 
 function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error('mesh peer went silent')), ms);
+  const timer = setTimeout(() => ctl.abort(new MeshPeerSilent()), ms);
   const onParent = (): void => ctl.abort(parent.reason);
   parent.addEventListener('abort', onParent, { once: true });
   return {
@@ -96,13 +96,13 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
     release();
     // Abandoning the generator early (client gone) resets the stream, which aborts the remote's work.
     if (complete) closeStream(stream);
-    else stream.abort(new Error('forwarded stream abandoned'));
+    else stream.abort(new MeshStreamClosed('forwarded stream abandoned'));
   }
 }
 
 /** Closes gracefully, but never waits on a peer that does not close its side: past 5 s the stream is reset. */
 function closeStream(stream: Stream): void {
-  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close timed out')));
+  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
 }
 
 /** One attempt at one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
@@ -118,7 +118,7 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
   } catch (err) {
     throw attemptError(err, a, 'while dialling');
   }
-  const abortStream = (): void => stream.abort(new Error('forward aborted by the client or its deadline'));
+  const abortStream = (): void => stream.abort(new MeshStreamClosed('forward aborted by the client or its deadline'));
   a.signal.addEventListener('abort', abortStream, { once: true });
   const silence = watchSilence(a.idleTimeoutMs, a.signal);
   const release = (): void => {
@@ -132,7 +132,7 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
     first = await nextFrame(lp, silence);
   } catch (err) {
     release();
-    stream.abort(new Error('forward attempt failed'));
+    stream.abort(new MeshStreamClosed('forward attempt failed'));
     throw attemptError(err, a, 'before answering', silence);
   }
   const firstByteMs = performance.now() - started;

@@ -5,6 +5,7 @@ import { azure } from './azure/index.ts';
 import { local } from './local/index.ts';
 import { anthropic } from './anthropic/index.ts';
 import { gemini } from './gemini/index.ts';
+import { ProviderTypeTaken } from '../core/errors.ts';
 
 // Adding a provider: its folder, and one entry here.
 const BUILT_IN: readonly Provider[] = [openai, azure, anthropic, gemini, local];
@@ -29,7 +30,7 @@ export function providerTypes(): ProviderType[] {
  * Register before the config is loaded: validation reads the registry when a config is parsed.
  */
 export function registerProvider(provider: Provider): () => void {
-  if (registry[provider.type]) throw new Error(`provider type "${provider.type}" is already registered`);
+  if (registry[provider.type]) throw new ProviderTypeTaken(provider.type);
   registry[provider.type] = provider;
   return () => { if (registry[provider.type] === provider) delete registry[provider.type]; };
 }

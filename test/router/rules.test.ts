@@ -70,7 +70,7 @@ test('mesh-configs/routing-example.yaml: short tasks go to the local model, long
   const strong = await startFakeOpenAI();
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-rules-'));
   const env = { OPENAI_API_KEY: 'sk-example-secret-0123456789', LOCAL_URL: local.url, OPENAI_URL: strong.url };
-  const node = new FlowRouterNode(loadConfigFile('mesh-configs/routing-example.yaml', env, { host: '127.0.0.1', port: 0, dataDir: dir }));
+  const node = new FlowRouterNode(loadConfigFile(join(import.meta.dirname, '../../mesh-configs/routing-example.yaml'), env, { host: '127.0.0.1', port: 0, dataDir: dir }));
   try {
     const { url } = await node.start();
     const ask = async (content: string) => {

@@ -37,7 +37,7 @@ export function flattenIssues(issues: readonly Issue[], prefix: readonly Propert
     }
     const expected = issue.errors.flat().flatMap((i) => (i.code === 'invalid_type' ? [typeWord(i.expected)] : []));
     const received = /received (\w+)/.exec(issue.errors[0][0]?.message ?? '')?.[1];
-    out.push({ ...issue, path, message: `expected ${[...new Set(expected)].join(' or ')}${received ? `, received ${received}` : ''}` } as Issue);
+    out.push({ ...issue, path, message: `expected ${[...new Set(expected)].join(' or ')}${received ? `, received ${typeWord(received)}` : ''}` } as Issue);
   }
   return out;
 }
@@ -48,7 +48,7 @@ export function describe(issue: Issue): string {
   if (issue.code === 'invalid_type') {
     const received = /received (\w+)/.exec(issue.message)?.[1];
     if (received === 'undefined') return `required (expected ${typeWord(issue.expected)})`;
-    return `expected ${typeWord(issue.expected)}${received ? `, received ${received}` : ''}`;
+    return `expected ${typeWord(issue.expected)}${received ? `, received ${typeWord(received)}` : ''}`;
   }
   if (issue.code === 'invalid_union' && !issue.message.startsWith('Invalid input')) return issue.message;
   // zod's own wording, without its category prefix ("Too small: expected number to be >0").

@@ -27,13 +27,11 @@ export async function runDoctor(flags: CommonFlags, opts: DoctorOptions): Promis
   const reachability = await Promise.all(endpoints.map((e) => checkReachable(e, opts.timeoutMs)));
   const chains = judgeChains(config, reachability, endpoints);
   results.push(...reachability, ...chains);
-  // The mesh's config section may be newer than this build's schema: read it from the validated raw data, leniently.
-  const mesh = (config.raw as Record<string, unknown>).mesh;
-  if (mesh !== undefined) {
+  if (config.mesh.enabled) {
     const loaded = config;
     let running: Promise<boolean> | undefined;
     const isOurs = () => (running ??= nodeIsRunning(loaded, opts.timeoutMs));
-    for (const p of meshPorts(mesh)) results.push(await checkPort(p.host, p.port, isOurs));
+    for (const p of meshPorts(config.mesh.listen)) results.push(await checkPort(p.host, p.port, isOurs));
   }
   return results;
 }

@@ -2,7 +2,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError } from '../core/errors.ts';
 import { createContext, type CacheDirectives, type ClientInfo, type EdgeDirectives, type Operation, type RequestContext, type Trace } from '../pipeline/index.ts';
-import { providers } from '../providers/index.ts';
+import { isProviderType, providerTypes } from '../providers/index.ts';
 import { promptTokens } from '../router/index.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
@@ -29,8 +29,8 @@ export function takeUpstreamKeys(headers: Headers): { headers: Headers; keys: Ma
       continue;
     }
     const provider = name.slice(UPSTREAM_KEY_HEADER_PREFIX.length);
-    if (!Object.hasOwn(providers, provider)) {
-      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${Object.keys(providers).map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
+    if (!isProviderType(provider)) {
+      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${providerTypes().map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
     }
     const key = first(value)?.trim();
     if (key) keys.set(provider, key);

@@ -2,12 +2,8 @@
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { OpenAIErrorType } from '../core/errors.ts';
 
-/** A mesh key, secret or address that cannot be used; raised at start, never per request. */
-export class MeshConfigError extends FlowRouterError {
-  constructor(message: string) {
-    super(500, 'server_error', 'mesh_config', message);
-  }
-}
+// Declared in the one error table (core/errors.ts); re-exported for the mesh's users.
+export { MeshConfigError } from '../core/errors.ts';
 
 /** The error part of an error frame: what a FlowRouterError exposes to clients, nothing more. */
 export interface WireError {

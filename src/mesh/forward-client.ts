@@ -1,7 +1,7 @@
 // The mesh's transport: sends one chat request to one peer over the forward protocol, streaming end to end.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, Stream } from '@libp2p/interface';
-import { FlowRouterError, UpstreamError } from '../core/errors.ts';
+import { FlowRouterError, MeshPeerSilent, MeshStreamClosed, UpstreamError } from '../core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { fromWireError, shortId } from './errors.ts';
@@ -27,7 +27,7 @@ interface SilenceWatch {
 
 function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error('mesh peer went silent')), ms);
+  const timer = setTimeout(() => ctl.abort(new MeshPeerSilent()), ms);
   const onParent = (): void => ctl.abort(parent.reason);
   parent.addEventListener('abort', onParent, { once: true });
   return {
@@ -40,9 +40,10 @@ function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
 /** Maps whatever ended an attempt to what the caller should see: the client's abort reason, a timeout, or a lost peer. */
 function attemptError(err: unknown, a: Attempt, what: string, silence?: SilenceWatch): unknown {
   if (a.clientSignal?.aborted) return a.clientSignal.reason;
-  if (err instanceof FlowRouterError) return err;
+  // Our own abort of the stream (deadline, silence) shows up as the stream's error: say why it was aborted.
   if (a.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: deadline passed ${what}`);
   if (silence?.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: went silent ${what}`);
+  if (err instanceof FlowRouterError) return err;
   return new UpstreamError('connect', `mesh peer ${shortId(a.peerId)}: connection lost ${what} (${(err as Error)?.name ?? 'error'})`);
 }
 
@@ -80,13 +81,13 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
     release();
     // Abandoning the generator early (client gone) resets the stream, which aborts the remote's work.
     if (complete) closeStream(stream);
-    else stream.abort(new Error('forwarded stream abandoned'));
+    else stream.abort(new MeshStreamClosed('forwarded stream abandoned'));
   }
 }
 
 /** Closes gracefully, but never waits on a peer that does not close its side: past 5 s the stream is reset. */
 function closeStream(stream: Stream): void {
-  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close timed out')));
+  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
 }
 
 /** One exchange with one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
@@ -102,7 +103,7 @@ async function exchange(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<Ch
   } catch (err) {
     throw attemptError(err, a, 'while dialling');
   }
-  const abortStream = (): void => stream.abort(new Error('forward aborted by the client or its deadline'));
+  const abortStream = (): void => stream.abort(new MeshStreamClosed('forward aborted by the client or its deadline'));
   a.signal.addEventListener('abort', abortStream, { once: true });
   const silence = watchSilence(a.idleTimeoutMs, a.signal);
   const release = (): void => {
@@ -116,7 +117,7 @@ async function exchange(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<Ch
     first = await nextFrame(lp, silence);
   } catch (err) {
     release();
-    stream.abort(new Error('forward attempt failed'));
+    stream.abort(new MeshStreamClosed('forward attempt failed'));
     throw attemptError(err, a, 'before answering', silence);
   }
   const firstByteMs = performance.now() - started;

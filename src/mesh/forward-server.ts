@@ -1,7 +1,7 @@
 // Serves forwarded requests: one request frame in, validated and admitted per peer, the local result streamed back as frames, remote abort honoured.
 import { randomUUID } from 'node:crypto';
 import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface';
-import { ClientError, FlowRouterError, UpstreamError } from '../core/errors.ts';
+import { ClientError, FlowRouterError, MeshStreamClosed, NotMeshMember, UpstreamError } from '../core/errors.ts';
 import { toWireError } from './errors.ts';
 import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
@@ -37,7 +37,7 @@ export function forwardHandler(init: ForwardServerInit) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const remote = connection.remotePeer.toString();
     if (init.allowlist && !init.allowlist.has(remote)) {
-      stream.abort(new Error('not a member of this mesh'));
+      stream.abort(new NotMeshMember());
       return;
     }
     const lp = frameStream(stream);
@@ -47,7 +47,7 @@ export function forwardHandler(init: ForwardServerInit) {
     const onClose = (evt: StreamCloseEvent): void => {
       if (finished) return;
       remoteGone = true;
-      work.abort(evt.error ?? new Error('forwarding peer closed the stream'));
+      work.abort(evt.error ?? new MeshStreamClosed('forwarding peer closed the stream'));
     };
     stream.addEventListener('close', onClose);
 
@@ -96,7 +96,7 @@ export function forwardHandler(init: ForwardServerInit) {
         await send({ type: 'end' });
       }
       finished = true;
-      await stream.close({ signal: AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS) }).catch(() => stream.abort(new Error('close timed out')));
+      await stream.close({ signal: AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
     } catch (err) {
       init.counters.inFailed++;
       if (stream.status === 'open' && !remoteGone) {
@@ -104,10 +104,10 @@ export function forwardHandler(init: ForwardServerInit) {
         init.log('mesh:forward-in-failed', { peer: remote, error: (cause as Error)?.message });
         await send({ type: 'error', error: toWireError(cause) }).catch(() => undefined);
         finished = true;
-        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new Error('close timed out')));
+        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
       } else {
         init.log('mesh:forward-in-aborted', { peer: remote, reason: (work.signal.reason as Error | undefined)?.message });
-        stream.abort(err instanceof Error ? err : new Error('forward aborted'));
+        stream.abort(err instanceof Error ? err : new MeshStreamClosed('forward aborted'));
       }
     } finally {
       finished = true;

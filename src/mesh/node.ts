@@ -16,6 +16,7 @@ import { loadOrCreateIdentity, readMeshSecret } from './identity.ts';
 import { OwnRecord } from './own-record.ts';
 import { PeerTable } from './peer-table.ts';
 import type { ForwardOptions, MeshDeps, MeshOptions, MeshStatus, MeshTiming, PeerRow } from './types.ts';
+import { MeshNotStarted, MeshStopping } from '../core/errors.ts';
 
 const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000 };
 /** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
@@ -73,7 +74,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   let running: Running | null = null;
 
   const need = (): Running => {
-    if (!running) throw new MeshConfigError('the mesh node is not started');
+    if (!running) throw new MeshNotStarted();
     return running;
   };
 
@@ -171,7 +172,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       if (!r) return;
       running = null;
       for (const t of r.timers) clearInterval(t);
-      r.lifetime.abort(new Error('mesh stopping'));
+      r.lifetime.abort(new MeshStopping('mesh'));
       await r.host.stop();
     },
 

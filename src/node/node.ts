@@ -62,7 +62,7 @@ export class FlowRouterNode {
     this.warn = opts.warn ?? ((message) => process.stderr.write(`${message}\n`));
     const current = () => this.router.currentConfig;
     this.db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
-    this.prices = new PriceTable(config.raw.prices);
+    this.prices = new PriceTable(config.prices);
     this.metrics = createMetrics();
     this.transport = new Transport();
     this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });

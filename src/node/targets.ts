@@ -5,7 +5,6 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../core/openai.ts';
 import { answerFromKnowledge, type KnowledgeStore } from '../knowledge/index.ts';
 import type { Operation, Outcome, RequestOf } from '../pipeline/index.ts';
 import { providers, type Provider, type Transport } from '../providers/index.ts';
-import { openaiHeaders } from '../providers/openai/index.ts';
 import type { SendContext } from '../router/index.ts';
 import { accountFor } from '../tenancy/index.ts';
 import type { MeshLink } from './mesh-link.ts';
@@ -84,11 +83,11 @@ export class TargetSender {
     return mesh.forward(target.peerId, req, { signal: ctx.signal, requestId: ctx.requestId, client: ctx.client?.id ?? null, deadlineMs });
   }
 
-  /** Health check for OpenAI-compatible accounts: GET /models. Other kinds have none. */
+  /** Active health check: the provider's own probe request (e.g. GET /models); false when it has none. */
   readonly probe = async (target: TargetConfig, signal: AbortSignal): Promise<boolean> => {
-    const account = target.account;
-    if (target.kind !== 'provider' || !account || (account.type !== 'openai' && account.type !== 'local')) return false;
-    await this.deps.transport.sendJson(providerOf(target), account, { method: 'GET', path: '/models', headers: openaiHeaders(account) }, signal);
+    const spec = target.kind === 'provider' && target.account ? providers[target.account.type]?.probe?.(target.account) : undefined;
+    if (!spec) return false;
+    await this.deps.transport.sendJson(providerOf(target), target.account!, spec, signal);
     return true;
   };
 }

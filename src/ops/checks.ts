@@ -115,22 +115,13 @@ export function checkReachable(e: Endpoint, timeoutMs: number): Promise<CheckRes
   });
 }
 
-/**
- * The TCP ports a `mesh:` section asks for, read leniently because the section's schema belongs to the mesh:
- * multiaddrs (`/ip4/0.0.0.0/tcp/4001`) anywhere in it, and numeric `port` / `*_port` keys.
- */
-export function meshPorts(mesh: unknown): { host: string; port: number }[] {
+/** The TCP ports the mesh listens on, from its listen multiaddrs (`/ip4/0.0.0.0/tcp/4001`); port 0 (any free one) is not checked. */
+export function meshPorts(listen: readonly string[]): { host: string; port: number }[] {
   const found = new Map<string, { host: string; port: number }>();
-  const visit = (v: unknown, key: string) => {
-    if (typeof v === 'string') {
-      const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/(\d+)/.exec(v);
-      if (m && Number(m[3]) > 0) found.set(`${m[2]}:${m[3]}`, { host: m[2], port: Number(m[3]) });
-    } else if (typeof v === 'number' && /(^|_)port$/.test(key) && Number.isInteger(v) && v > 0) {
-      found.set(`0.0.0.0:${v}`, { host: '0.0.0.0', port: v });
-    } else if (Array.isArray(v)) v.forEach((x) => visit(x, key));
-    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) visit(x, k);
-  };
-  visit(mesh, 'mesh');
+  for (const addr of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/(\d+)/.exec(addr);
+    if (m && Number(m[3]) > 0) found.set(`${m[2]}:${m[3]}`, { host: m[2], port: Number(m[3]) });
+  }
   return [...found.values()];
 }
 

@@ -1,7 +1,7 @@
 // What a caller presents: its client key (Bearer or x-api-key); and the accounts its request uses (tenant accounts, its own upstream keys).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountOverride, NodeConfig } from '../config/index.ts';
-import type { ProviderAccount } from '../providers/types.ts';
+import type { ProviderAccount } from '../providers/index.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
@@ -33,6 +33,10 @@ export function secretsEqual(a: string, b: string): boolean {
 }
 
 /**
+import type { ProviderAccount } from '../providers/index.ts';
+
+type Headers = Record<string, string | string[] | undefined>;
+
  * The per-request account settings: the tenant's accounts, with the client's own upstream keys on top
  * (a client's key for a provider type wins over its tenant's key for any account of that type).
  */

@@ -43,9 +43,9 @@ export class PriceTable {
   /** Longest names first, so `gpt-4o-mini-2024-07-18` matches `gpt-4o-mini` before `gpt-4o`. */
   private readonly prefixes: string[];
 
-  constructor(overrides: Record<string, { input: number; output: number; cached_input?: number }> = {}) {
+  constructor(overrides: Record<string, Price> = {}) {
     this.prices = new Map(Object.entries(BUNDLED_PRICES));
-    for (const [model, p] of Object.entries(overrides)) this.prices.set(model, { input: p.input, output: p.output, cachedInput: p.cached_input });
+    for (const [model, p] of Object.entries(overrides)) this.prices.set(model, p);
     this.prefixes = [...this.prices.keys()].sort((a, b) => b.length - a.length);
   }
 

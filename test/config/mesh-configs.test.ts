@@ -3,36 +3,35 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfigFile, resolveConfig } from '../../src/config/index.ts';
+import { loadConfigFile } from '../../src/config/index.ts';
 
 const dir = join(import.meta.dirname, '../../mesh-configs');
 const env = { OPENAI_API_KEY: 'sk-test', FLOWROUTER_ADMIN_KEY: 'admin-key-0123456789abcdef' };
 
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.yaml'))) {
   test(`mesh-configs/${file} loads and resolves`, () => {
-    const { raw } = loadConfigFile(join(dir, file), env);
-    const config = resolveConfig(raw, file, { dataDir: '/tmp/flowrouter-configs' });
+    const config = loadConfigFile(join(dir, file), env, { dataDir: '/tmp/flowrouter-configs' });
     assert.ok(config.chains.get('default'), 'has a default chain');
   });
 }
 
 test('the Pi configs enable the mesh with a secret and require auth off loopback', () => {
   for (const file of ['pi-bootstrap.yaml', 'pi-peer.yaml']) {
-    const config = resolveConfig(loadConfigFile(join(dir, file), env).raw, file, { dataDir: '/var/lib/flowrouter' });
+    const config = loadConfigFile(join(dir, file), env, { dataDir: '/var/lib/flowrouter' });
     assert.equal(config.mesh.enabled, true);
     assert.equal(config.mesh.secretFile, '/var/lib/flowrouter/mesh.key');
     assert.equal(config.auth.mode, 'required');
   }
-  const peer = resolveConfig(loadConfigFile(join(dir, 'pi-peer.yaml'), env).raw, 'pi-peer.yaml', { bootstrap: ['/ip4/10.0.0.1/tcp/2403/p2p/12D3KooWx'], meshPort: 4001 });
+  const peer = loadConfigFile(join(dir, 'pi-peer.yaml'), env, { bootstrap: ['/ip4/10.0.0.1/tcp/2403/p2p/12D3KooWx'], meshPort: 4001 });
   assert.deepEqual(peer.mesh.bootstrap, ['/ip4/10.0.0.1/tcp/2403/p2p/12D3KooWx']);
   assert.deepEqual(peer.mesh.listen, ['/ip4/0.0.0.0/tcp/4001']);
 });
 
 test('the Pi configs ask their peers after the local model and before the knowledge answer', () => {
   for (const file of ['pi-bootstrap.yaml', 'pi-peer.yaml']) {
-    const config = resolveConfig(loadConfigFile(join(dir, file), env).raw, file, { dataDir: '/var/lib/flowrouter' });
+    const config = loadConfigFile(join(dir, file), env, { dataDir: '/var/lib/flowrouter' });
     assert.deepEqual(config.chains.get('default')!.targets.map((t) => t.kind), ['provider', 'mesh', 'knowledge'], file);
   }
-  const single = resolveConfig(loadConfigFile(join(dir, 'single-node.yaml'), env).raw, 'single-node.yaml', { dataDir: '/tmp/flowrouter-configs' });
+  const single = loadConfigFile(join(dir, 'single-node.yaml'), env, { dataDir: '/tmp/flowrouter-configs' });
   assert.equal(single.chains.get('default')!.targets.some((t) => t.kind === 'mesh'), false, 'no mesh, no mesh target');
 });

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { openDatabase } from '../../src/core/database.ts';
 import { writeMeshSecret } from '../../src/mesh/index.ts';
 import { FlowRouterNode } from '../../src/node/index.ts';
@@ -28,8 +28,8 @@ test('a node started in a new data dir creates it 0700 and the database, its WAL
   try {
     await withOpenUmask(async () => {
       const dataDir = join(root.path, 'nested', 'data');
-      const { raw } = parseConfig(`chains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-test-0000000000000000\n      url: ${fake.url}\n`, 'test.yaml');
-      const node = new FlowRouterNode(resolveConfig(raw, 'test.yaml', { host: '127.0.0.1', port: 0, dataDir }), { logger: false });
+      const config = parseConfig(`chains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-test-0000000000000000\n      url: ${fake.url}\n`, 'test.yaml', {}, { host: '127.0.0.1', port: 0, dataDir });
+      const node = new FlowRouterNode(config, { logger: false });
       const { url } = await node.start();
       try {
         const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });

@@ -102,9 +102,9 @@ test('the Node version check wants 22 or newer', () => {
   assert.equal(checkNodeVersion('24.9.0').ok, true);
 });
 
-test('mesh ports are read from multiaddrs and *_port keys; a port held by another process fails, a free one passes', async () => {
-  assert.deepEqual(meshPorts({ listen: ['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0'], discovery: { mdns: true }, api_port: 4002 }),
-    [{ host: '127.0.0.1', port: 4001 }, { host: '0.0.0.0', port: 4002 }]);
+test('mesh ports are read from the listen multiaddrs (port 0 skipped); a port held by another process fails, a free one passes', async () => {
+  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::1/tcp/4002', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx']),
+    [{ host: '127.0.0.1', port: 4001 }, { host: '::1', port: 4002 }]);
   const holder: Server = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const held = (holder.address() as { port: number }).port;
@@ -131,6 +131,24 @@ test('without a mesh section no port is checked', async () => {
     assert.equal(results.some((r) => r.name.startsWith('mesh')), false);
     assert.deepEqual(results.map((r) => r.name), ['node', 'config', 'database', 'upstream 127.0.0.1:1', 'chain default']);
   } finally {
+    dir.remove();
+  }
+});
+
+test('with a mesh section, a listen port held by another process fails the doctor', async () => {
+  const dir = tempDir();
+  const holder: Server = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const held = (holder.address() as { port: number }).port;
+  try {
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `server:\n  port: ${await closedPort()}\nchains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\nmesh:\n  allowlist: [12D3KooWabc]\n  listen: [/ip4/127.0.0.1/tcp/${held}]\n`);
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    const mesh = results.find((r) => r.name === `mesh port ${held}`);
+    assert.equal(mesh?.ok, false);
+    assert.match(mesh!.detail, /in use by another process/);
+  } finally {
+    await new Promise<void>((r) => holder.close(() => r()));
     dir.remove();
   }
 });

@@ -1,7 +1,7 @@
 // Breakers, retries and limits around "send to target", driven with an injected clock, randomness and sleep.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, resolveConfig, type TargetConfig } from '../../src/config/index.ts';
+import { parseConfig, type TargetConfig } from '../../src/config/index.ts';
 import { UpstreamError } from '../../src/core/errors.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { Router } from '../../src/router/index.ts';
@@ -17,7 +17,7 @@ function ok(content = 'ok'): ChatResult {
 }
 
 function routerFor(yaml: string, send: Send, extra: { now?: () => number; sleeps?: number[]; random?: () => number } = {}) {
-  const config = resolveConfig(parseConfig(yaml, 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp' });
+  const config = parseConfig(yaml, 't.yaml', {}, { dataDir: '/tmp' });
   return new Router({
     config, send: (async (t: TargetConfig, _op: string, r: ChatRequest) => send(t, r)) as never, now: extra.now, random: extra.random ?? (() => 0.5),
     sleep: async (ms) => { extra.sleeps?.push(ms); },

@@ -1,7 +1,7 @@
 // Per-peer forward limits in detail: TPM, budget holds priced on the target a forward is tried at, streams settled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, resolveConfig, type TargetConfig } from '../../src/config/index.ts';
+import { parseConfig, type TargetConfig } from '../../src/config/index.ts';
 import { migrate, openDatabase } from '../../src/core/database.ts';
 import { RateLimitError } from '../../src/core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../../src/core/openai.ts';
@@ -16,13 +16,12 @@ const json = (model: string, completion = 1): Outcome<'chat'> => ({ kind: 'json'
 
 /** The forwarded path's admission around a stand-in router that asks the budget gate for each target it tries. */
 function forwardedPath(forwardLimits: string | null, core: Handler<'chat'>) {
-  const { raw } = parseConfig(`mesh:
+  const config = parseConfig(`mesh:
   secret_file: /nonexistent/mesh.key
 ${forwardLimits ? `  forward_limits: ${forwardLimits}\n` : ''}chains:
   default:
     - { model: gpt-4o-mini, provider: openai, url: "http://127.0.0.1:9/v1" }
-`, 'test.yaml');
-  const config = resolveConfig(raw, 'test.yaml', { dataDir: '/nonexistent' });
+`, 'test.yaml', {}, { dataDir: '/nonexistent' });
   const db = openDatabase(':memory:');
   migrate(db, TENANCY_MIGRATIONS);
   const budgets = new Budgets(db);

@@ -4,14 +4,14 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { openDatabase } from '../../src/core/database.ts';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { PriceTable, UsageLedger, usageCsv, usageLayer, usageSummary } from '../../src/usage/index.ts';
 import { usageCommand } from '../../src/cli/usage.ts';
 import { createContext, pipeline, type Handler } from '../../src/pipeline/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { tempDir } from '../helpers.ts';
 
-const config = resolveConfig(parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp/unused' });
+const config = parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}, { dataDir: '/tmp/unused' });
 
 /** What the router would have done: answered from the default chain's one target. */
 const answer: Handler<'chat'> = async (req, ctx) => {

@@ -6,6 +6,7 @@ import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
 import { KB_SYNC_PROTOCOL, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
 import type { SyncAck, SyncFrame, SyncRequest, SyncStream } from './wire.ts';
+import { MeshProtocolError, MeshStreamClosed } from '../../core/errors.ts';
 
 export interface SyncContext extends ApplyContext {
   privateKey: PrivateKey;
@@ -46,7 +47,7 @@ async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVec
     if (batch.length === 0) return;
     if (!acked) {
       const ack = await read(lp, frameSignal()) as { t?: unknown } | null;
-      if (ack?.t !== 'more') throw new Error('malformed sync acknowledgement');
+      if (ack?.t !== 'more') throw new MeshProtocolError('sync acknowledgement');
     }
     await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal: frameSignal() });
     acked = false;
@@ -78,7 +79,7 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
     const signal = AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
     try {
       const vv = parseVersionVector((await read(lp, signal) as { vv?: unknown } | null)?.vv);
-      if (!vv) throw new Error('malformed sync request');
+      if (!vv) throw new MeshProtocolError('sync request');
       ctx.state.learnVector(peer, vv, false);
       const sent = await streamMissing(ctx, lp, vv, lifetime);
       ctx.state.counts.opsSent += sent;
@@ -86,7 +87,7 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
       await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) });
     } catch (err) {
       ctx.log('replication:sync-serve-failed', { peer, error: (err as Error).message });
-      stream.abort(err instanceof Error ? err : new Error('sync failed'));
+      stream.abort(err instanceof Error ? err : new MeshStreamClosed('sync failed'));
     }
   };
 }
@@ -112,17 +113,17 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
         result.applied += await applyWireOps(ctx, id, frame.ops);
       } else if (frame?.t === 'end') {
         const vv = parseVersionVector(frame.vv);
-        if (!vv) throw new Error('malformed end frame');
+        if (!vv) throw new MeshProtocolError('sync end frame');
         ctx.state.learnVector(id, vv, true);
         break;
       } else {
-        throw new Error('malformed sync frame');
+        throw new MeshProtocolError('sync frame');
       }
     }
-    await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new Error('close timed out')));
+    await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
     return result;
   } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error('sync failed'));
+    stream.abort(err instanceof Error ? err : new MeshStreamClosed('sync failed'));
     throw err;
   }
 }

@@ -16,13 +16,19 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse | und
         choices.set(c.index, choice);
       }
       const d = c.delta ?? {};
-      if (typeof d.content === 'string') choice.message.content = (choice.message.content ?? '') + d.content;
-      if (typeof d.refusal === 'string') choice.message.refusal = (choice.message.refusal ?? '') + d.refusal;
+      const m = choice.message;
+      if (typeof d.content === 'string') m.content = (m.content ?? '') + d.content;
+      if (typeof d.refusal === 'string') m.refusal = (m.refusal ?? '') + d.refusal;
+      // Reasoning and provider signatures are part of the answer: a client sends them back on its next turn.
+      if (typeof d.reasoning_content === 'string') m.reasoning_content = (m.reasoning_content ?? '') + d.reasoning_content;
+      if (d.thinking_blocks?.length) m.thinking_blocks = [...(m.thinking_blocks ?? []), ...d.thinking_blocks];
+      if (d.extra_content) m.extra_content = d.extra_content;
       for (const t of d.tool_calls ?? []) {
-        const call = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
+        const call: ToolCall = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
         if (t.id) call.id = t.id;
         if (t.function?.name) call.function.name += t.function.name;
         if (t.function?.arguments) call.function.arguments += t.function.arguments;
+        if (t.extra_content) call.extra_content = t.extra_content;
         choice.calls.set(t.index, call);
       }
       if (c.finish_reason) choice.finish_reason = c.finish_reason;
@@ -45,10 +51,18 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse | und
 export async function* replayAsChunks(res: ChatResponse, includeUsage: boolean): AsyncGenerator<ChatChunk> {
   const base = { id: res.id, object: 'chat.completion.chunk' as const, created: res.created, model: res.model, system_fingerprint: res.system_fingerprint ?? null };
   for (const choice of res.choices) {
+    const m = choice.message;
     yield { ...base, choices: [{ index: choice.index, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
-    if (choice.message.content) yield { ...base, choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null }] };
-    if (choice.message.tool_calls?.length) {
-      yield { ...base, choices: [{ index: choice.index, delta: { tool_calls: choice.message.tool_calls.map((t, i) => ({ index: i, id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments } })) }, finish_reason: null }] };
+    if (m.reasoning_content || m.thinking_blocks?.length) {
+      const delta = { ...(m.reasoning_content ? { reasoning_content: m.reasoning_content } : {}), ...(m.thinking_blocks?.length ? { thinking_blocks: m.thinking_blocks } : {}) };
+      yield { ...base, choices: [{ index: choice.index, delta, finish_reason: null }] };
+    }
+    if (m.content || m.extra_content) {
+      yield { ...base, choices: [{ index: choice.index, delta: { ...(m.content ? { content: m.content } : {}), ...(m.extra_content ? { extra_content: m.extra_content } : {}) }, finish_reason: null }] };
+    }
+    if (m.tool_calls?.length) {
+      const tool_calls = m.tool_calls.map((t, i) => ({ index: i, id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments }, ...(t.extra_content ? { extra_content: t.extra_content } : {}) }));
+      yield { ...base, choices: [{ index: choice.index, delta: { tool_calls }, finish_reason: null }] };
     }
     yield { ...base, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }] };
   }

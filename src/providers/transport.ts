@@ -218,7 +218,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
   const spec = provider.chat.request(req, ctx, account);
   if (!req.stream) {
     const { body, firstByteMs } = await sendJson(provider, account, spec, signal);
-    try { return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs }; } catch (err) { throw scrub(err, account); }
+    try { return { kind: 'json', response: provider.chat.response(body, ctx, req), firstByteMs }; } catch (err) { throw scrub(err, account); }
   }
   const sent = await send(provider, account, spec, signal);
   const { what, deadlines } = sent;

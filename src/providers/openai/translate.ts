@@ -1,18 +1,52 @@
 // OpenAI wire format: the internal shape already, so translation is mostly a copy with Flow Router's own fields removed.
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsResponse } from '../../core/openai.ts';
-import { UpstreamError } from '../../core/errors.ts';
+import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, EmbeddingsResponse, FunctionTool } from '../../core/openai.ts';
+import { ClientError, UpstreamError } from '../../core/errors.ts';
 import type { HttpRequestSpec, ProviderAccount, SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
 import { parseErrorBody, upstreamHttpError } from '../classify.ts';
 
-/** The body sent to any OpenAI-compatible server: the client's request with the target's model and no `flowrouter` field. */
+/**
+ * The body sent to any OpenAI-compatible server: the client's request with the target's model and no `flowrouter`
+ * field. A body translated from another client API also loses the internal extensions (core/openai.ts), which
+ * OpenAI refuses as unknown fields; a chat client's own body keeps every field it sent.
+ */
 export function toOpenAIBody(req: ChatRequest, model: string): Record<string, unknown> {
-  const { flowrouter: _fr, ...rest } = req;
-  const body: Record<string, unknown> = { ...rest, model };
+  const { flowrouter: fr, ...rest } = req;
+  const body: Record<string, unknown> = fr?.inbound ? withoutExtensions(rest as ChatRequest) : rest;
+  body.model = model;
   if (body.stream && !(req.stream_options && 'include_usage' in req.stream_options)) {
     // Ask for usage so it can be recorded; the chunk is dropped again unless the client asked for it.
     body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
   }
   return body;
+}
+
+function withoutExtensions(req: ChatRequest): Record<string, unknown> {
+  const { top_k: _k, thinking: _t, ...rest } = req;
+  return { ...rest, messages: req.messages.map(plainMessage), ...(req.tools ? { tools: req.tools.map(plainTool) } : {}) };
+}
+
+function plainMessage(m: ChatMessage, i: number): ChatMessage {
+  const { reasoning_content: _r, thinking_blocks: _b, extra_content: _e, is_error: isError, ...rest } = m;
+  const out: ChatMessage = { ...rest };
+  if (m.tool_calls) out.tool_calls = m.tool_calls.map(({ extra_content: _x, ...call }) => call);
+  if (Array.isArray(m.content)) out.content = m.content.map((p, j) => plainPart(p, `messages[${i}].content[${j}]`));
+  // OpenAI has no error flag on tool results; the text says it instead.
+  if (isError) out.content = typeof out.content === 'string' ? `Error: ${out.content}` : [{ type: 'text', text: 'Error:' }, ...(out.content ?? [])];
+  return out;
+}
+
+function plainPart(p: ContentPart, param: string): ContentPart {
+  if (p.type === 'file' && p.file.file_url !== undefined) {
+    throw new ClientError(`${param}: chat-completions targets take files as file_data or file_id, not by URL`, { param, code: 'unsupported_content' });
+  }
+  if (!('cache_control' in p)) return p;
+  const { cache_control: _c, ...rest } = p;
+  return rest as ContentPart;
+}
+
+function plainTool(t: FunctionTool): FunctionTool {
+  const { cache_control: _c, ...rest } = t;
+  return rest;
 }
 
 export function openaiHeaders(account: ProviderAccount): Record<string, string> {

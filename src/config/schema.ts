@@ -171,7 +171,7 @@ export const configSchema = z.object({
     sync_interval_ms: z.number().int().positive().optional(),
     tombstone_horizon_ms: z.number().int().positive().optional(),
   }).strict().optional(),
-  prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional() }).strict()).optional(),
+  prices: z.record(z.string(), z.object({ input: z.number().min(0), output: z.number().min(0), cached_input: z.number().min(0).optional(), cache_write: z.number().min(0).optional() }).strict()).optional(),
 }).strict();
 
 export type RawConfig = z.infer<typeof configSchema>;

@@ -73,10 +73,11 @@ export function usageLayer(deps: UsageLayerDeps): (next: ChatService) => ChatSer
       const provided = response?.usage;
       const usage = provided ?? { prompt_tokens: estimatePromptTokens(req), completion_tokens: response ? estimateCompletionTokens(response) : 0 };
       const cachedTokens = provided?.prompt_tokens_details?.cached_tokens ?? 0;
+      const cacheWriteTokens = provided?.prompt_tokens_details?.cache_write_tokens ?? 0;
       const price = deps.prices.costOf(model, { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, prompt_tokens_details: provided?.prompt_tokens_details });
       const hit = cache === 'hit';
       return {
-        ...base, ...where, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens,
+        ...base, ...where, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens, cacheWriteTokens,
         usageSource: provided ? 'provider' : 'estimated', cost: hit ? 0 : price, costSaved: hit ? price : 0,
         latencyMs: elapsed(), firstByteMs, status, errorCode, cache,
         tokensSaved: hit ? usage.prompt_tokens + usage.completion_tokens : normalizedAway,

@@ -240,3 +240,10 @@ export function contentText(content: ChatMessage['content']): string {
   for (const part of content) if (part.type === 'text') out += part.text;
   return out;
 }
+
+/** The prompt split into tokens billed at the full price, read from the provider's cache, and written to it. */
+export function promptParts(usage: Pick<Usage, 'prompt_tokens' | 'prompt_tokens_details'>): { uncached: number; cacheRead: number; cacheWrite: number } {
+  const cacheRead = usage.prompt_tokens_details?.cached_tokens ?? 0;
+  const cacheWrite = usage.prompt_tokens_details?.cache_write_tokens ?? 0;
+  return { uncached: Math.max(0, usage.prompt_tokens - cacheRead - cacheWrite), cacheRead, cacheWrite };
+}

@@ -1,5 +1,5 @@
 // Usage and cost: prices, the ledger and its layer, reports and endpoints, and model comparison.
-export { PriceTable, BUNDLED_PRICES, promptParts, type Price } from './prices.ts';
+export { PriceTable, BUNDLED_PRICES, type Price } from './prices.ts';
 export { UsageLedger, type UsageRow, type LedgerOptions } from './ledger.ts';
 export { usageLayer, type UsageLayerDeps, type AnswerListener } from './layer.ts';
 export { promptFingerprint } from './fingerprint.ts';

@@ -1,5 +1,5 @@
 // Prices per model in USD per million tokens: a bundled table, overridable from the config's `prices:` block.
-import type { Usage } from '../core/openai.ts';
+import { promptParts, type Usage } from '../core/openai.ts';
 
 export interface Price {
   input: number;
@@ -72,11 +72,4 @@ export class PriceTable {
     const { uncached, cacheRead, cacheWrite } = promptParts(usage);
     return (uncached * p.input + cacheRead * (p.cachedInput ?? p.input) + cacheWrite * (p.cacheWrite ?? p.input) + usage.completion_tokens * p.output) / 1_000_000;
   }
-}
-
-/** The prompt split into tokens billed at the full price, read from the provider's cache, and written to it. */
-export function promptParts(usage: Pick<Usage, 'prompt_tokens' | 'prompt_tokens_details'>): { uncached: number; cacheRead: number; cacheWrite: number } {
-  const cacheRead = usage.prompt_tokens_details?.cached_tokens ?? 0;
-  const cacheWrite = usage.prompt_tokens_details?.cache_write_tokens ?? 0;
-  return { uncached: Math.max(0, usage.prompt_tokens - cacheRead - cacheWrite), cacheRead, cacheWrite };
 }

@@ -1,7 +1,8 @@
 // Pricing a call: uncached prompt, cache reads and cache writes each at their own price, counted once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PriceTable, promptParts } from '../../src/usage/index.ts';
+import { PriceTable } from '../../src/usage/index.ts';
+import { promptParts } from '../../src/core/openai.ts';
 
 test('prices: cache reads and writes are split out of prompt_tokens and priced apart (Anthropic: writes 1.25×, reads 0.1×)', () => {
   const t = new PriceTable();

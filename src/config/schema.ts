@@ -13,7 +13,8 @@ const headers = z.record(z.string(), z.string());
 
 /** What an account carries besides where it is: shared by named accounts and inline targets. */
 const credentials = {
-  key: z.string().optional(),
+  /** `key:` left empty (YAML null) means no key. */
+  key: z.string().nullish().transform((v) => v ?? undefined),
   org: z.string().optional(),
   project: z.string().optional(),
   deployment: z.string().optional(),

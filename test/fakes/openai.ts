@@ -49,7 +49,27 @@ export function openaiError(res: ServerResponse, status: number, message: string
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
-/** Default behaviour: validates like OpenAI (model, messages, roles) and echoes the last user message as "echo: …". */
+/** OpenAI's Chat Completions request fields; anything else is refused, as the real API refuses it. */
+const CHAT_FIELDS = new Set(['model', 'messages', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias', 'logprobs',
+  'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'n', 'parallel_tool_calls', 'prediction', 'presence_penalty',
+  'prompt_cache_key', 'prompt_cache_retention', 'reasoning_effort', 'response_format', 'safety_identifier', 'seed', 'service_tier', 'stop',
+  'store', 'stream', 'stream_options', 'temperature', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'user', 'verbosity', 'web_search_options']);
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+const PART_FIELDS = new Set(['type', 'text', 'image_url', 'input_audio', 'file', 'refusal', 'prompt_cache_breakpoint']);
+
+/** The first field OpenAI would refuse as unknown, in its words, or null. */
+export function unknownChatField(b: any): string | null {
+  for (const k of Object.keys(b)) if (!CHAT_FIELDS.has(k)) return `Unrecognized request argument supplied: ${k}`;
+  for (const [i, m] of (b.messages as any[]).entries()) {
+    const extra = Object.keys(m).find((k) => !MESSAGE_FIELDS.has(k))
+      ?? (Array.isArray(m.content) ? m.content.flatMap((p: object) => Object.keys(p)).find((k: string) => !PART_FIELDS.has(k)) : undefined)
+      ?? (m.tool_calls ?? []).flatMap((c: object) => Object.keys(c)).find((k: string) => !['id', 'type', 'function'].includes(k));
+    if (extra) return `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`;
+  }
+  return null;
+}
+
+/** Default behaviour: validates like OpenAI (model, messages, roles, known fields) and echoes the last user message as "echo: …". */
 async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<void> {
   const b = req.body;
   if (req.url.includes('/embeddings')) {
@@ -72,7 +92,8 @@ async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<
   for (const m of b.messages) {
     if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(m.role)) { openaiError(res, 400, `Invalid role ${m.role}`); return; }
   }
-  if ('flowrouter' in b) { openaiError(res, 400, 'Unrecognized request argument supplied: flowrouter'); return; }
+  const unknown = unknownChatField(b);
+  if (unknown) { openaiError(res, 400, unknown); return; }
   const last = [...b.messages].reverse().find((m: { role: string }) => m.role === 'user');
   const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
   if (b.stream) writeChatStream(res, b.model, ['echo', ': ', text], b.stream_options?.include_usage === true);

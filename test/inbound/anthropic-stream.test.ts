@@ -7,7 +7,7 @@ import { UpstreamError } from '../../src/core/errors.ts';
 import { anthropicStreamEncoder, formatAnthropicSse, type AnthropicSseEvent } from '../../src/inbound/anthropic/index.ts';
 import { isCarrierToken, unpackState } from '../../src/inbound/carrier.ts';
 import { anthropicStreamTranslator } from '../../src/providers/anthropic/index.ts';
-import { messageEvents } from '../fakes/anthropic.ts';
+import { fakeSignature, messageEvents } from '../fakes/anthropic.ts';
 
 const chunk = (delta: ChunkDelta, finish: ChatChunk['choices'][number]['finish_reason'] = null): ChatChunk =>
   ({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }] });
@@ -126,7 +126,7 @@ test('anthropic stream: Anthropic events → internal chunks → Anthropic event
   const blocks = (evs: { event: string; data: unknown }[]) => shape(evs as AnthropicSseEvent[]).filter((s) => s.startsWith('start') || s.startsWith('stop'));
   assert.deepEqual(blocks(events), blocks(original));
   const msg = await readWithSdk(events);
-  assert.deepEqual(msg.content, [{ type: 'thinking', thinking: 'plan it', signature: 'sig' }, { type: 'text', text: 'Calling.' },
+  assert.deepEqual(msg.content, [{ type: 'thinking', thinking: 'plan it', signature: fakeSignature('plan it') }, { type: 'text', text: 'Calling.' },
     { type: 'tool_use', id: 'toolu_1', name: 'get', input: { q: 'x' } }]);
   assert.deepEqual([msg.usage.input_tokens, msg.usage.cache_creation_input_tokens, msg.usage.cache_read_input_tokens, msg.usage.output_tokens], [10, 3, 7, 5]);
 });

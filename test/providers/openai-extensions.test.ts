@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { ClientError } from '../../src/core/errors.ts';
-import { toOpenAIBody } from '../../src/providers/openai/index.ts';
+import { fromOpenAIResponse, openaiStreamTranslator, toOpenAIBody } from '../../src/providers/openai/index.ts';
 
 const withExtensions = (): ChatRequest => ({
   model: 'client', top_k: 5, thinking: { type: 'enabled', budget_tokens: 2048 }, vendor_field: { keep: true },
@@ -42,4 +42,15 @@ test('openai body: a body translated from another client API loses every interna
 test('openai body: a translated file by URL is refused with its position (chat completions has no file URLs)', () => {
   assert.throws(() => toOpenAIBody({ model: 'm', flowrouter: { inbound: 'responses' }, messages: [{ role: 'user', content: [{ type: 'file', file: { file_url: 'https://x/y.pdf' } }] }] }, 'gpt-4o'),
     (e: unknown) => e instanceof ClientError && e.param === 'messages[0].content[0]');
+});
+
+test('openai answers: reasoning a server names `reasoning` (vLLM, Ollama, OpenRouter) also reads as reasoning_content, JSON and streamed', () => {
+  const ctx = { model: 'm', id: 'c', created: 1 };
+  const res = fromOpenAIResponse({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content: 'a', reasoning: 'why' }, finish_reason: 'stop' }] }, ctx);
+  assert.equal(res.choices[0].message.reasoning_content, 'why');
+  const t = openaiStreamTranslator({ model: 'm', messages: [], stream: true }, ctx);
+  const [chunk] = t.push({ data: JSON.stringify({ id: 'c', choices: [{ index: 0, delta: { reasoning: 'pi' }, finish_reason: null }] }) });
+  assert.equal(chunk.choices[0].delta.reasoning_content, 'pi');
+  const own = fromOpenAIResponse({ id: 'c', choices: [{ index: 0, message: { role: 'assistant', content: 'a', reasoning_content: 'kept', reasoning: 'other' }, finish_reason: 'stop' }] }, ctx);
+  assert.equal(own.choices[0].message.reasoning_content, 'kept');
 });

@@ -61,6 +61,14 @@ export function toOpenAIRequest(req: ChatRequest, ctx: TranslationContext, accou
   return { method: 'POST', path: '/chat/completions', headers: openaiHeaders(account), body: toOpenAIBody(req, ctx.model) };
 }
 
+/**
+ * OpenAI-compatible servers name reasoning text `reasoning` (vLLM, Ollama, OpenRouter) or `reasoning_content`
+ * (DeepSeek); the internal shape reads the latter, so the former is copied there (and kept for chat clients).
+ */
+function withReasoningContent(m: { reasoning?: unknown; reasoning_content?: unknown } | undefined): void {
+  if (m && typeof m.reasoning === 'string' && m.reasoning_content === undefined) m.reasoning_content = m.reasoning;
+}
+
 export function fromOpenAIResponse(body: unknown, ctx: TranslationContext): ChatResponse {
   const res = body as ChatResponse & { error?: unknown };
   if (!res || typeof res !== 'object' || !Array.isArray(res.choices)) {
@@ -70,6 +78,7 @@ export function fromOpenAIResponse(body: unknown, ctx: TranslationContext): Chat
     }
     throw new UpstreamError('protocol', 'upstream returned a response without choices');
   }
+  for (const c of res.choices) withReasoningContent(c?.message);
   return {
     ...res,
     id: res.id ?? ctx.id,
@@ -98,6 +107,7 @@ export function openaiStreamTranslator(req: ChatRequest, ctx: TranslationContext
         throw upstreamHttpError('upstream', 500, e.message, {}, e);
       }
       if (!Array.isArray(chunk.choices)) throw new UpstreamError('protocol', 'upstream sent a stream event without choices');
+      for (const c of chunk.choices) withReasoningContent(c?.delta);
       chunk.id ??= ctx.id;
       chunk.object = 'chat.completion.chunk';
       chunk.created ??= ctx.created;

@@ -69,4 +69,6 @@ export const pricesSchema = z.record(z.string(), z.object({
   input: z.number().min(0),
   output: z.number().min(0),
   cached_input: z.number().min(0).optional(),
+  /** USD per 1M prompt tokens written to a provider's prompt cache (Anthropic); defaults to `input`. */
+  cache_write: z.number().min(0).optional(),
 }).strict().transform((p) => camelKeys(p))).default({});

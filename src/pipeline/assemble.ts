@@ -8,7 +8,16 @@ export interface Assembler<Chunk, Response> {
   result(): Response | undefined;
 }
 
-interface OpenChoice { index: number; content: string[]; refusal: string[]; calls: Map<number, ToolCall>; finish: ChatChoice['finish_reason'] }
+interface OpenChoice {
+  index: number;
+  content: string[];
+  refusal: string[];
+  reasoning: string[];
+  thinking: NonNullable<ChatChoice['message']['thinking_blocks']>;
+  extra?: ChatChoice['message']['extra_content'];
+  calls: Map<number, ToolCall>;
+  finish: ChatChoice['finish_reason'];
+}
 
 /** Chat chunks → the chat.completion they amount to (content, refusals, tool calls, finish reasons, usage). */
 export class ChatAssembler implements Assembler<ChatChunk, ChatResponse> {
@@ -22,17 +31,22 @@ export class ChatAssembler implements Assembler<ChatChunk, ChatResponse> {
     for (const c of chunk.choices) {
       let choice = this.choices.get(c.index);
       if (!choice) {
-        choice = { index: c.index, content: [], refusal: [], calls: new Map(), finish: null };
+        choice = { index: c.index, content: [], refusal: [], reasoning: [], thinking: [], calls: new Map(), finish: null };
         this.choices.set(c.index, choice);
       }
       const d = c.delta ?? {};
       if (typeof d.content === 'string') choice.content.push(d.content);
       if (typeof d.refusal === 'string') choice.refusal.push(d.refusal);
+      // Reasoning and provider signatures are part of the answer: a client sends them back on its next turn.
+      if (typeof d.reasoning_content === 'string') choice.reasoning.push(d.reasoning_content);
+      if (d.thinking_blocks?.length) choice.thinking.push(...d.thinking_blocks);
+      if (d.extra_content) choice.extra = d.extra_content;
       for (const t of d.tool_calls ?? []) {
-        const call = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
+        const call: ToolCall = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
         if (t.id) call.id = t.id;
         if (t.function?.name) call.function.name += t.function.name;
         if (t.function?.arguments) call.function.arguments += t.function.arguments;
+        if (t.extra_content) call.extra_content = t.extra_content;
         choice.calls.set(t.index, call);
       }
       if (c.finish_reason) choice.finish = c.finish_reason;
@@ -45,6 +59,9 @@ export class ChatAssembler implements Assembler<ChatChunk, ChatResponse> {
     const choices = [...this.choices.values()].sort((a, b) => a.index - b.index).map((c): ChatChoice => {
       const message: ChatChoice['message'] = { role: 'assistant', content: c.content.length ? c.content.join('') : null };
       if (c.refusal.length) message.refusal = c.refusal.join('');
+      if (c.reasoning.length) message.reasoning_content = c.reasoning.join('');
+      if (c.thinking.length) message.thinking_blocks = c.thinking;
+      if (c.extra) message.extra_content = c.extra;
       if (c.calls.size) message.tool_calls = [...c.calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
       return { index: c.index, message, finish_reason: c.finish };
     });

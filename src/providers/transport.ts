@@ -108,7 +108,7 @@ export class Transport {
     const spec = provider.chat.request(req, ctx, account);
     if (!req.stream) {
       const { body, firstByteMs } = await this.sendJson(provider, account, spec, signal);
-      try { return { kind: 'json', response: provider.chat.response(body, ctx), firstByteMs }; } catch (err) { throw scrub(err, account); }
+      try { return { kind: 'json', response: provider.chat.response(body, ctx, req), firstByteMs }; } catch (err) { throw scrub(err, account); }
     }
     const sent = await send(this.agents, provider, account, spec, signal);
     const chunks = await streamOf<ChatChunk>(sent, provider.chat.stream(req, ctx), account);

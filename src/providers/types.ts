@@ -54,7 +54,8 @@ export interface Provider {
   probe?(account: ProviderAccount): HttpRequestSpec;
   chat: {
     request(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec;
-    response(body: unknown, ctx: TranslationContext): ChatResponse;
+    /** `req` is the request that was sent, for answers that depend on it (e.g. `parallel_tool_calls: false`). */
+    response(body: unknown, ctx: TranslationContext, req?: ChatRequest): ChatResponse;
     stream(req: ChatRequest, ctx: TranslationContext): StreamTranslator;
   };
   /** Classifies an upstream error response (status, body text, headers) into an UpstreamError with a clean message. */

@@ -66,7 +66,7 @@ export function usageLayer(deps: UsageLayerDeps): AnyLayer {
       const hit = trace.cache === 'hit';
       const row: UsageRow = {
         ...base, chain: trace.route?.chain.name ?? null, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens,
-        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, usageSource: source, cost: hit ? 0 : price, costSaved: hit ? price : 0,
+        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0, usageSource: source, cost: hit ? 0 : price, costSaved: hit ? price : 0,
         firstByteMs: end.firstByteMs === undefined ? null : Math.round(end.firstByteMs * 1000) / 1000, cache: trace.cache ?? 'bypass',
         tokensSaved: hit ? usage.prompt_tokens + usage.completion_tokens : trace.tokensSaved,
       };

@@ -49,6 +49,26 @@ export function openaiError(res: ServerResponse, status: number, message: string
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
+/** OpenAI's Chat Completions request fields; anything else is refused, as the real API refuses it. */
+const CHAT_FIELDS = new Set(['model', 'messages', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias', 'logprobs',
+  'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'n', 'parallel_tool_calls', 'prediction', 'presence_penalty',
+  'prompt_cache_key', 'prompt_cache_retention', 'reasoning_effort', 'response_format', 'safety_identifier', 'seed', 'service_tier', 'stop',
+  'store', 'stream', 'stream_options', 'temperature', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'user', 'verbosity', 'web_search_options']);
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+const PART_FIELDS = new Set(['type', 'text', 'image_url', 'input_audio', 'file', 'refusal', 'prompt_cache_breakpoint']);
+
+/** The first field OpenAI would refuse as unknown, in its words, or null. */
+export function unknownChatField(b: any): string | null {
+  for (const k of Object.keys(b)) if (!CHAT_FIELDS.has(k)) return `Unrecognized request argument supplied: ${k}`;
+  for (const [i, m] of (b.messages as any[]).entries()) {
+    const extra = Object.keys(m).find((k) => !MESSAGE_FIELDS.has(k))
+      ?? (Array.isArray(m.content) ? m.content.flatMap((p: object) => Object.keys(p)).find((k: string) => !PART_FIELDS.has(k)) : undefined)
+      ?? (m.tool_calls ?? []).flatMap((c: object) => Object.keys(c)).find((k: string) => !['id', 'type', 'function'].includes(k));
+    if (extra) return `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`;
+  }
+  return null;
+}
+
 /** The first reason OpenAI would refuse this chat request (roles, unknown fields, tool calls and results that do not pair up), or null. */
 export function validateChatRequest(b: any): string | null {
   if (typeof b?.model !== 'string' || !Array.isArray(b.messages) || b.messages.length === 0) return "'messages' is a required property";
@@ -96,7 +116,7 @@ function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): bool
   return false;
 }
 
-/** Default behaviour: validates like OpenAI (model, messages, roles) and echoes the last user message as "echo: …". */
+/** Default behaviour: validates like OpenAI (model, messages, roles, known fields) and echoes the last user message as "echo: …". */
 async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<void> {
   const b = req.body;
   if (req.url.includes('/embeddings')) {
@@ -112,7 +132,7 @@ async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<
     } else sendJson(res, 200, { id: 'cmpl-fake', object: 'text_completion', created: 1, model: b.model, choices: [{ index: 0, text: `legacy: ${b.prompt}`, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     return;
   }
-  const invalid = validateChatRequest(b);
+  const invalid = validateChatRequest(b) ?? unknownChatField(b);
   if (invalid) { openaiError(res, 400, invalid); return; }
   const last = [...b.messages].reverse().find((m: { role: string }) => m.role === 'user');
   const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');

@@ -53,7 +53,7 @@ test('transport: a JSON chat reaches the fake with Anthropic headers and a valid
   if (res.kind !== 'json') return;
   assert.equal(res.response.choices[0].message.content, 'Hello there');
   assert.equal(res.response.choices[0].finish_reason, 'stop');
-  assert.deepEqual(res.response.usage, { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0 } });
+  assert.deepEqual(res.response.usage, { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 } });
   const sent = fake.requests[before];
   assert.equal(sent.path, '/v1/messages');
   assert.equal(sent.headers['x-api-key'], 'sk-ant-test');
@@ -81,7 +81,7 @@ test('transport: a streamed text reply arrives as chunks with role, content, fin
   assert.equal(chunks[0].choices[0].delta.role, 'assistant');
   assert.equal(text(chunks), 'Streaming works');
   assert.equal(chunks.at(-2)!.choices[0].finish_reason, 'stop');
-  assert.deepEqual(chunks.at(-1)!.usage, { prompt_tokens: 6, completion_tokens: 3, total_tokens: 9, prompt_tokens_details: { cached_tokens: 2 } });
+  assert.deepEqual(chunks.at(-1)!.usage, { prompt_tokens: 6, completion_tokens: 3, total_tokens: 9, prompt_tokens_details: { cached_tokens: 2, cache_write_tokens: 0 } });
   assert.equal(fake.requests.at(-1)!.body.stream, true);
 });
 

@@ -84,10 +84,9 @@ export class FlowRouterNode {
       peers: config.mesh.enabled ? { candidates: (names, template, signal) => this.meshLink?.peers.candidates(names, template, signal) ?? Promise.resolve([]) } : undefined,
     });
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current, send: targets.send, chat: (req, ctx) => this.router.chat(req, ctx) });
-    const requestLog = this.app.log;
     this.pipelines = buildPipelines({
       config: current, router: this.router, tenancy: this.tenancy, ledger: this.usage, prices: this.prices, shadow: this.shadow,
-      cache: this.cache, knowledge: () => this.knowledge, metrics: this.metrics, requestLog: { info: (o, m) => requestLog.info(o, m), warn: (o, m) => requestLog.warn(o, m) },
+      cache: this.cache, knowledge: () => this.knowledge, metrics: this.metrics, requestLog: this.app.log,
     });
     this.metrics.setSources({
       breakers: () => this.router.status().targets.map((t) => ({ target: t.id, state: t.breaker.state })),

@@ -2,8 +2,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, resolveConfig } from '../src/config/index.ts';
-import { FlowRouterNode } from '../src/node.ts';
+import { parseConfig } from '../src/config/index.ts';
+import { FlowRouterNode, type NodeOptions } from '../src/node/index.ts';
 
 export interface TestNode {
   node: FlowRouterNode;
@@ -18,11 +18,10 @@ export function tempDir(prefix = 'flowrouter-test-'): { path: string; remove(): 
   return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
 }
 
-export async function startTestNode(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<TestNode> {
+export async function startTestNode(yaml: string, env: NodeJS.ProcessEnv = {}, options: NodeOptions = {}): Promise<TestNode> {
   const dir = tempDir();
-  const { raw } = parseConfig(yaml, 'test.yaml', env);
-  const config = resolveConfig(raw, 'test.yaml', { host: '127.0.0.1', port: 0, dataDir: dir.path });
-  const node = new FlowRouterNode(config, { logger: false });
+  const config = parseConfig(yaml, 'test.yaml', env, { host: '127.0.0.1', port: 0, dataDir: dir.path });
+  const node = new FlowRouterNode(config, { logger: false, ...options });
   const { url } = await node.start();
   return {
     node, url, baseURL: `${url}/v1`, dataDir: dir.path,

@@ -8,7 +8,8 @@ import { startTestNode, tempDir } from '../../test/helpers.ts';
 import { openDatabase } from '../../src/core/database.ts';
 import { cacheKey, cacheLayer } from '../../src/cache/index.ts';
 import { UsageLedger, usageLayer, type UsageRow } from '../../src/usage/index.ts';
-import type { ChatService } from '../../src/gateway/index.ts';
+import { createContext, pipeline, type Handler, type Layer } from '../../src/pipeline/index.ts';
+import { promptTokens } from '../../src/router/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 
 const N = Number(process.argv[2] ?? 2000);
@@ -105,13 +106,13 @@ try {
   process.stdout.write(`hit, in-process (fastify inject, all layers incl. usage row): p50 ${pct(injectTimes, 50).toFixed(3)} ms, p99 ${pct(injectTimes, 99).toFixed(3)} ms\n`);
   // The token saver's own share of a hit: the usage and cache layers (fingerprint, key, lookup, ledger journal append).
   const config = () => gw.node.router.currentConfig;
-  const unreachable: ChatService = async () => { throw new Error('a hit must not reach the router'); };
-  const service = usageLayer({ ledger: gw.node.usage, prices: gw.node.prices, config })(cacheLayer({ store: gw.node.cache, config, chainFor: (req, meta) => gw.node.router.chainFor(req, meta).chain })(unreachable));
+  const unreachable: Handler<'chat'> = async () => { throw new Error('a hit must not reach the router'); };
+  const route: Layer<'chat'> = (next) => (req, ctx) => { ctx.trace.route = gw.node.router.resolve(req, ctx); return next(req, ctx); };
+  const service = pipeline([usageLayer({ ledger: gw.node.usage, prices: gw.node.prices, config }), route, cacheLayer({ store: gw.node.cache, config })], unreachable);
   const layerTimes: number[] = [];
   for (let i = 0; i < 5000; i++) {
     const t0 = performance.now();
-    const out = await service(hitBody as ChatRequest, { requestId: `bench-${i}`, signal: AbortSignal.timeout(10_000), headers: {} });
-    out.done?.({ aborted: false });
+    await service(hitBody as ChatRequest, createContext({ requestId: `bench-${i}`, operation: 'chat', signal: AbortSignal.timeout(10_000), countPrompt: () => promptTokens(hitBody) }));
     if (i >= 1000) layerTimes.push(performance.now() - t0);
   }
   layerTimes.sort((a, b) => a - b);

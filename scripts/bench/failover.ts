@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../../test/fakes/openai.ts';
 
 const N = Number(process.argv[2] ?? 300);
@@ -19,7 +19,7 @@ async function closedPort(): Promise<number> {
 }
 
 async function startNode(yaml: string, dir: string): Promise<{ node: FlowRouterNode; url: string }> {
-  const node = new FlowRouterNode(resolveConfig(parseConfig(yaml, 'bench.yaml', {}).raw, 'bench.yaml', { host: '127.0.0.1', port: 0, dataDir: dir }));
+  const node = new FlowRouterNode(parseConfig(yaml, 'bench.yaml', {}, { host: '127.0.0.1', port: 0, dataDir: dir }));
   return { node, url: (await node.start()).url };
 }
 

@@ -48,12 +48,14 @@ async function time(n: number, once: () => Promise<void>): Promise<{ p50: number
   return percentiles(samples);
 }
 
-const ctx = (): ForwardContext => ({ signal: new AbortController().signal, client: null, requestId: 'bench' });
+const ctx = (): ForwardContext => ({ signal: new AbortController().signal, peerId: 'bench', requestId: 'bench' });
 const fwdOpts = () => ({ client: null, requestId: 'bench', deadlineMs: Date.now() + 10_000 });
 /** Forwards once; a failure stops the run with the peer table, which says why the peer was not usable. */
 async function forward(stream: boolean): Promise<ChatResult> {
   try {
-    return (await client.forwardChat(request(stream), fwdOpts())).result;
+    const [peer] = await client.peersFor(request(stream).model, AbortSignal.timeout(5_000));
+    if (!peer) throw new Error('no peer serves the model');
+    return await client.forward(peer, request(stream), fwdOpts());
   } catch (err) {
     process.stderr.write(`forward failed: ${(err as Error).message}\npeer table: ${JSON.stringify(client.peers(), null, 2)}\n`);
     throw err;

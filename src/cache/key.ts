@@ -7,7 +7,7 @@ import { normalizeRequest } from './normalize.ts';
 const ANSWER_FIELDS = [
   'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'temperature', 'top_p', 'n', 'stop', 'seed',
   'max_tokens', 'max_completion_tokens', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs',
-  'reasoning_effort', 'modalities', 'prediction', 'verbosity',
+  'reasoning_effort', 'modalities', 'prediction', 'verbosity', 'top_k', 'thinking',
 ] as const;
 
 /** JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` serialize alike. */

@@ -1,21 +1,14 @@
-// Prompt normalization on the chat path: sends the normalized request on and reports the prompt tokens it saved.
-import type { ChatRequest } from '../core/openai.ts';
-import type { ChatService } from '../gateway/index.ts';
-import type { RequestMeta } from '../router/index.ts';
+// Prompt normalization on the chat path: sends the normalized request on and records the prompt tokens it saved.
+import type { Layer } from '../pipeline/index.ts';
 import { normalizeRequest } from './normalize.ts';
 import { savedTokens } from './saved-tokens.ts';
 
-/** Read by the usage layer; also tells the client what normalization saved. */
-export const TOKENS_SAVED_HEADER = 'x-flowrouter-tokens-saved';
-
-export function normalizeLayer(enabled: () => boolean): (next: ChatService) => ChatService {
-  return (next) => async (req: ChatRequest, meta: RequestMeta) => {
-    if (!enabled()) return next(req, meta);
+export function normalizeLayer(enabled: () => boolean): Layer<'chat'> {
+  return (next) => async (req, ctx) => {
+    if (!enabled()) return next(req, ctx);
     const { request, changes } = normalizeRequest(req);
     // Tokens are only counted for texts that changed, so an already-tidy prompt costs no tokenizer work.
-    let saved = 0;
-    for (const c of changes) saved += savedTokens(c.before, c.after);
-    const out = await next(request, meta);
-    return saved > 0 ? { ...out, headers: { ...out.headers, [TOKENS_SAVED_HEADER]: String(saved) } } : out;
+    for (const c of changes) ctx.trace.tokensSaved += savedTokens(c.before, c.after);
+    return next(request, ctx);
   };
 }

@@ -1,5 +1,6 @@
 // What the cache may do with one request: from the config, the chain, the request's headers and its `flowrouter` field.
 import type { ChatRequest } from '../core/openai.ts';
+import type { CacheDirectives } from '../pipeline/index.ts';
 
 export interface CachePolicy {
   /** Look the request up (false for `no-cache`: refresh the entry). */
@@ -15,24 +16,11 @@ export interface PolicyDefaults {
   nondeterministic: boolean;
 }
 
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
+interface Directives extends CacheDirectives { force?: boolean }
 
-interface Directives { noCache?: boolean; noStore?: boolean; ttlS?: number; force?: boolean }
-
-/** `cache-control: no-cache | no-store | max-age=600`, `x-flowrouter-cache-ttl: 600`, `{"flowrouter":{"cache":…}}`. */
-function directivesOf(req: ChatRequest, headers: Record<string, string | string[] | undefined>): Directives {
-  const d: Directives = {};
-  for (const part of (header(headers, 'cache-control') ?? '').toLowerCase().split(',')) {
-    const p = part.trim();
-    if (p === 'no-cache') d.noCache = true;
-    else if (p === 'no-store') d.noStore = true;
-    else if (/^(max-age|ttl)=\d+$/.test(p)) { d.ttlS = Number(p.split('=')[1]); d.force = true; }
-  }
-  const ttlHeader = header(headers, 'x-flowrouter-cache-ttl');
-  if (ttlHeader !== undefined && /^\d+$/.test(ttlHeader.trim())) { d.ttlS = Number(ttlHeader.trim()); d.force = true; }
+/** The edge's header directives (`cache-control`, `x-flowrouter-cache-ttl`) with the body's `{"flowrouter":{"cache":…}}` on top. */
+function directivesOf(req: ChatRequest, edge: CacheDirectives): Directives {
+  const d: Directives = { ...edge, force: edge.ttlS !== undefined };
   const field = req.flowrouter?.cache;
   if (field === 'no-cache') d.noCache = true;
   else if (field === 'no-store' || field === false) d.noStore = true;
@@ -52,8 +40,8 @@ export function isDeterministic(req: ChatRequest): boolean {
  * A per-request TTL (header or field) is an explicit opt-in and also forces caching of a non-deterministic request;
  * a TTL of 0 means "don't store".
  */
-export function cachePolicy(req: ChatRequest, headers: Record<string, string | string[] | undefined>, defaults: PolicyDefaults, chainTtlS?: number): CachePolicy {
-  const d = directivesOf(req, headers);
+export function cachePolicy(req: ChatRequest, edge: CacheDirectives, defaults: PolicyDefaults, chainTtlS?: number): CachePolicy {
+  const d = directivesOf(req, edge);
   const ttlS = d.ttlS ?? chainTtlS ?? defaults.ttlS;
   const eligible = d.force || defaults.nondeterministic || isDeterministic(req);
   return { read: eligible && !d.noCache && !d.noStore, write: eligible && !d.noStore && ttlS > 0, ttlS };

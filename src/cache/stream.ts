@@ -1,42 +1,5 @@
-// Converting between a chat stream and a full response: assembling a finished stream, replaying a stored answer as one.
-import type { ChatChunk, ChatResponse, ChatChoice, ToolCall, Usage } from '../core/openai.ts';
-
-/** Builds the full response a finished stream amounts to (content, tool calls, finish reasons, usage). */
-export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse | undefined {
-  const first = chunks.find((c) => !c.flowrouter_internal_usage) ?? chunks[0];
-  if (!first) return undefined;
-  const choices = new Map<number, ChatChoice & { calls: Map<number, ToolCall> }>();
-  let usage: Usage | undefined;
-  for (const chunk of chunks) {
-    if (chunk.usage) usage = chunk.usage;
-    for (const c of chunk.choices) {
-      let choice = choices.get(c.index);
-      if (!choice) {
-        choice = { index: c.index, message: { role: 'assistant', content: null }, finish_reason: null, calls: new Map() };
-        choices.set(c.index, choice);
-      }
-      const d = c.delta ?? {};
-      if (typeof d.content === 'string') choice.message.content = (choice.message.content ?? '') + d.content;
-      if (typeof d.refusal === 'string') choice.message.refusal = (choice.message.refusal ?? '') + d.refusal;
-      for (const t of d.tool_calls ?? []) {
-        const call = choice.calls.get(t.index) ?? { id: '', type: 'function' as const, function: { name: '', arguments: '' } };
-        if (t.id) call.id = t.id;
-        if (t.function?.name) call.function.name += t.function.name;
-        if (t.function?.arguments) call.function.arguments += t.function.arguments;
-        choice.calls.set(t.index, call);
-      }
-      if (c.finish_reason) choice.finish_reason = c.finish_reason;
-    }
-  }
-  const out: ChatResponse = {
-    id: first.id, object: 'chat.completion', created: first.created, model: first.model,
-    choices: [...choices.values()].sort((a, b) => a.index - b.index).map(({ calls, ...choice }) => (
-      calls.size > 0 ? { ...choice, message: { ...choice.message, tool_calls: [...calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]) } } : choice)),
-    system_fingerprint: first.system_fingerprint ?? null,
-  };
-  if (usage) out.usage = usage;
-  return out;
-}
+// Replaying a stored answer as the stream a provider would have sent.
+import type { ChatChunk, ChatResponse } from '../core/openai.ts';
 
 /**
  * Replays a stored answer as the chunks a provider would have streamed: a role chunk, the content, tool calls,
@@ -45,10 +8,18 @@ export function assembleChunks(chunks: readonly ChatChunk[]): ChatResponse | und
 export async function* replayAsChunks(res: ChatResponse, includeUsage: boolean): AsyncGenerator<ChatChunk> {
   const base = { id: res.id, object: 'chat.completion.chunk' as const, created: res.created, model: res.model, system_fingerprint: res.system_fingerprint ?? null };
   for (const choice of res.choices) {
+    const m = choice.message;
     yield { ...base, choices: [{ index: choice.index, delta: { role: 'assistant', content: '' }, finish_reason: null }] };
-    if (choice.message.content) yield { ...base, choices: [{ index: choice.index, delta: { content: choice.message.content }, finish_reason: null }] };
-    if (choice.message.tool_calls?.length) {
-      yield { ...base, choices: [{ index: choice.index, delta: { tool_calls: choice.message.tool_calls.map((t, i) => ({ index: i, id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments } })) }, finish_reason: null }] };
+    if (m.reasoning_content || m.thinking_blocks?.length) {
+      const delta = { ...(m.reasoning_content ? { reasoning_content: m.reasoning_content } : {}), ...(m.thinking_blocks?.length ? { thinking_blocks: m.thinking_blocks } : {}) };
+      yield { ...base, choices: [{ index: choice.index, delta, finish_reason: null }] };
+    }
+    if (m.content || m.extra_content) {
+      yield { ...base, choices: [{ index: choice.index, delta: { ...(m.content ? { content: m.content } : {}), ...(m.extra_content ? { extra_content: m.extra_content } : {}) }, finish_reason: null }] };
+    }
+    if (m.tool_calls?.length) {
+      const tool_calls = m.tool_calls.map((t, i) => ({ index: i, id: t.id, type: 'function' as const, function: { name: t.function.name, arguments: t.function.arguments }, ...(t.extra_content ? { extra_content: t.extra_content } : {}) }));
+      yield { ...base, choices: [{ index: choice.index, delta: { tool_calls }, finish_reason: null }] };
     }
     yield { ...base, choices: [{ index: choice.index, delta: {}, finish_reason: choice.finish_reason ?? 'stop' }] };
   }

@@ -1,7 +1,6 @@
 // `flowrouter doctor`: checks what a node needs before it starts and prints a ✓/✗ table; exits 1 when a check fails.
 import { Command } from 'commander';
-import { bootstrapProblem } from '../config/bootstrap.ts';
-import { defaultDataDir, type NodeConfig } from '../config/index.ts';
+import { bootstrapProblem, defaultDataDir, type NodeConfig } from '../config/index.ts';
 import { checkDatabase, checkNodeVersion, checkPort, checkReachable, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, type CheckResult } from '../ops/index.ts';
 import { configFrom, withConfigFlags, type CommonFlags } from './common.ts';
 

@@ -18,6 +18,7 @@ interface CreateFlags extends CommonFlags {
   tenant?: string;
   chains?: string;
   models?: string;
+  collections?: string;
   budgetUsd?: string;
   budgetPeriod?: 'day' | 'month';
   rpm?: string;
@@ -40,6 +41,7 @@ function number(text: string | undefined, flag: string, integer: boolean): numbe
 function describe(rec: KeyRecord, spent: number | undefined): string {
   const limits = [
     rec.chains && `chains=${rec.chains.join(',')}`, rec.models && `models=${rec.models.join(',')}`,
+    rec.collections && `collections=${rec.collections.join(',')}`,
     rec.rpm !== undefined && `rpm=${rec.rpm}`, rec.tpm !== undefined && `tpm=${rec.tpm}`,
     rec.budgetUsd !== undefined && `budget=$${spent?.toFixed(4) ?? '0'}/$${rec.budgetUsd} per ${rec.budgetPeriod}`,
   ].filter(Boolean).join(' ') || 'unrestricted';
@@ -71,6 +73,7 @@ export function keysCommand(io: KeysIo = processIo): Command {
     .option('--tenant <tenant>', 'tenant (under tenants: in the config) whose provider accounts this key uses')
     .option('--chains <list>', 'comma-separated chains the key may use')
     .option('--models <list>', 'comma-separated models the key may ask for (a trailing * matches a prefix)')
+    .option('--collections <list>', 'comma-separated knowledge collections the key may retrieve from (a trailing * matches a prefix)')
     .option('--budget-usd <usd>', 'spend limit in USD per budget period')
     .option('--budget-period <period>', 'day or month (default month)')
     .option('--rpm <n>', 'requests per minute')
@@ -79,7 +82,7 @@ export function keysCommand(io: KeysIo = processIo): Command {
     .action((flags: CreateFlags) => withKeys(flags, io, (store, _budgets, config) => {
       if (flags.budgetPeriod !== undefined && flags.budgetPeriod !== 'day' && flags.budgetPeriod !== 'month') throw new Error('--budget-period: day or month');
       const policy = policyFrom({
-        tenant: flags.tenant, chains: list(flags.chains), models: list(flags.models),
+        tenant: flags.tenant, chains: list(flags.chains), models: list(flags.models), collections: list(flags.collections),
         budget_usd: number(flags.budgetUsd, '--budget-usd', false), budget_period: flags.budgetPeriod,
         rpm: number(flags.rpm, '--rpm', true), tpm: number(flags.tpm, '--tpm', true), expires: flags.expires,
       }, config);

@@ -1,11 +1,11 @@
 // The `flowrouter` command line: start a node, check a config, and operate the node's data.
 import { Command } from 'commander';
 import { join } from 'node:path';
-import type { FlowRouterNode } from '../node.ts';
+import type { FlowRouterNode } from '../node/index.ts';
 import { VERSION } from '../version.ts';
 import { openDatabase } from '../core/database.ts';
 import { KnowledgeStore } from '../knowledge/index.ts';
-import { nodeIdentity } from '../node-identity.ts';
+import { nodeIdentity } from '../node/identity.ts';
 import { loggerOptions } from '../ops/index.ts';
 import { configFrom, exitWithError, nodeFetchJson, withConfigFlags, type CommonFlags } from './common.ts';
 import { keysCommand } from './keys.ts';
@@ -36,7 +36,7 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
       const format = flags.logFormat ?? config.server.logFormat;
       if (format !== 'json' && format !== 'pretty') throw new Error(`--log-format must be json or pretty, not "${format}"`);
       // Loaded here, not at the top: the other subcommands never need the server's modules.
-      const { FlowRouterNode } = await import('../node.ts');
+      const { FlowRouterNode } = await import('../node/index.ts');
       node = new FlowRouterNode(config, { logger: loggerOptions({ level: flags.logLevel ?? config.server.logLevel, format }) });
       const { url, mesh } = await node.start();
       process.stdout.write(`flowrouter ${VERSION} listening on ${url}/v1 (config: ${config.source}, data: ${config.server.dataDir})\n`);

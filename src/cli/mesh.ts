@@ -2,7 +2,7 @@
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { nodeIdentity } from '../node-identity.ts';
+import { nodeIdentity } from '../node/identity.ts';
 import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
 

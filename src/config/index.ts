@@ -1,64 +1,25 @@
-// Config: YAML → validated → typed NodeConfig. Code below this never reads raw YAML.
+// Config: YAML → one zod schema (defaults, transforms, cross-references) → typed NodeConfig. Code below never reads YAML.
 import { DEFAULT_CONFIG_YAML } from './default.ts';
-import { bootstrapProblem } from './bootstrap.ts';
-import { ConfigError, loadConfigFile, parseConfig } from './load.ts';
-import { resolveConfig, type NodeConfig } from './resolve.ts';
+import { loadConfigFile, parseConfig } from './load.ts';
+import type { ConfigOverrides } from './overrides.ts';
+import type { NodeConfig } from './schema.ts';
 
-export { ConfigError, parseConfig, loadConfigFile } from './load.ts';
-export { resolveConfig, servedModels, defaultDataDir, DEFAULT_TIMEOUTS, type NodeConfig, type ChainConfig, type TargetConfig, type ServerConfig, type Strategy, type MeshConfig, DEFAULT_MESH_PORT, type AuthConfig, type AccountOverride, type TenantConfig, type ShadowConfig, type CacheConfig, type UsageConfig } from './resolve.ts';
-export { DEFAULT_CONFIG_YAML } from './default.ts';
-export type { RawConfig } from './schema.ts';
+export { parseConfig, loadConfigFile } from './load.ts';
+export { ConfigError } from '../core/errors.ts';
+export { overridesFrom, type ConfigOverrides } from './overrides.ts';
+export type { NodeConfig, TenantConfig } from './schema.ts';
+export { DEFAULT_TIMEOUTS, type AccountOverride, type ProviderAccount, type Timeouts } from './accounts.ts';
+export type { TargetConfig, TargetKind } from './targets.ts';
+export { servedModels, STRATEGIES, type ChainConfig, type ShadowConfig, type Strategy } from './chains.ts';
+export { DEFAULT_MESH_PORT, type ForwardLimits, type MeshConfig } from './mesh.ts';
+export { defaultDataDir, type AuthConfig, type CacheConfig, type ServerConfig, type UsageConfig } from './sections.ts';
 export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';
+export { DEFAULT_CONFIG_YAML } from './default.ts';
 export { watchConfig, type ConfigWatcher, type WatchConfigOptions } from './watch.ts';
 export { locateConfig, SYSTEM_CONFIG_FILE, SYSTEM_DATA_DIR, type ConfigLocation } from './locate.ts';
-
-export interface ConfigOverrides {
-  host?: string;
-  port?: number;
-  dataDir?: string;
-  /** The data directory when nothing else names one (the system config's is /var/lib/flowrouter). */
-  defaultDataDir?: string;
-  /** Check the bootstrap list the mesh will dial (`start`, `check-config`); other commands never dial it. */
-  checkBootstrap?: boolean;
-  meshPort?: number;
-  bootstrap?: string[];
-}
-
-/** Flags win over FLOWROUTER_* variables, which win over the file. */
-export function overridesFrom(flags: { host?: string; port?: string | number; dataDir?: string; meshPort?: string; bootstrap?: string[] }, env: NodeJS.ProcessEnv = process.env): ConfigOverrides {
-  const port = flags.port ?? env.FLOWROUTER_PORT;
-  const out: ConfigOverrides = {
-    host: flags.host ?? (env.FLOWROUTER_HOST || undefined),
-    dataDir: flags.dataDir ?? (env.FLOWROUTER_DATA_DIR || undefined),
-  };
-  if (flags.meshPort !== undefined) {
-    const n = Number(flags.meshPort);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid mesh port "${flags.meshPort}": expected an integer 0-65535`);
-    out.meshPort = n;
-  }
-  if (flags.bootstrap?.length) {
-    out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
-    for (const entry of out.bootstrap) {
-      const problem = bootstrapProblem(entry);
-      if (problem) throw new ConfigError(`--bootstrap: ${problem}`);
-    }
-  }
-  if (port !== undefined && port !== '') {
-    const n = Number(port);
-    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`invalid port "${port}": expected an integer 0-65535`);
-    out.port = n;
-  }
-  return out;
-}
+export { bootstrapProblem } from './bootstrap.ts';
 
 /** Loads the config file given, or the embedded default. */
 export function loadNodeConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  const loaded = file ? loadConfigFile(file, env) : parseConfig(DEFAULT_CONFIG_YAML, '(embedded default)', env);
-  try {
-    return resolveConfig(loaded.raw, loaded.file, overrides);
-  } catch (err) {
-    // A check made after parsing names its key; the location comes from the parsed document.
-    if (err instanceof ConfigError && err.path) throw new ConfigError(`${loaded.at(err.path)}: ${err.message}`);
-    throw err;
-  }
+  return file ? loadConfigFile(file, env, overrides) : parseConfig(DEFAULT_CONFIG_YAML, '(embedded default)', env, overrides);
 }

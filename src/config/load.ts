@@ -1,18 +1,11 @@
-// Reads a YAML config: `${VAR}` / `${VAR:-default}` from the environment, schema validation, errors with file and line.
+// Reads a YAML config: `${VAR}` / `${VAR:-default}` from the environment, overrides, then the schema; errors name file, line and key.
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
-import { configSchema, type RawConfig } from './schema.ts';
-
-export class ConfigError extends Error {
-  /** The key the message is about, when found after parsing: the loader adds its file:line:column. */
-  readonly path?: readonly (string | number)[];
-
-  constructor(message: string, opts: { path?: readonly (string | number)[] } = {}) {
-    super(message);
-    this.name = 'ConfigError';
-    this.path = opts.path;
-  }
-}
+import { bootstrapProblem } from './bootstrap.ts';
+import { describe, flattenIssues, formatPath, pointsAtKey } from './issues.ts';
+import { applyOverrides, type ConfigOverrides } from './overrides.ts';
+import { configSchema, type NodeConfig } from './schema.ts';
+import { ConfigError } from '../core/errors.ts';
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}$/;
@@ -40,30 +33,25 @@ function substitute(node: unknown, env: NodeJS.ProcessEnv, where: (n: Node) => s
   }
 }
 
-/** Finds the YAML node for a schema path; for an unknown key, the key itself. */
-function nodeAt(doc: Document, path: PropertyKey[], key?: string): Node | undefined {
+/** The YAML node at a key path, or the deepest one that exists (a missing key points at its parent); `atKey`: the key itself. */
+function nodeAt(doc: Document, path: readonly PropertyKey[], atKey: boolean): Node | undefined {
   let node: unknown = doc.contents;
-  for (const seg of path) {
-    if (isMap(node)) node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg))?.value;
-    else if (isSeq(node)) node = node.items[Number(seg)];
-    else return undefined;
+  let found = node as Node | undefined;
+  for (const [i, seg] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg));
+      if (pair && atKey && i === path.length - 1) return pair.key as Node;
+      node = pair?.value;
+    } else if (isSeq(node)) node = node.items[Number(seg)];
+    else break;
+    if (!node || !(node as Node).range) break;
+    found = node as Node;
   }
-  if (key !== undefined && isMap(node)) {
-    const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-    if (pair) return pair.key as Node;
-  }
-  return (node ?? undefined) as Node | undefined;
+  return found;
 }
 
-export interface LoadedConfig {
-  raw: RawConfig;
-  file: string;
-  /** `file:line:column` of the value at a key path (the file alone when the path is not in it). */
-  at(path: readonly (string | number)[]): string;
-}
-
-/** Parses and validates config text; `file` is used only in messages. */
-export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+/** Parses and validates config text; `file` is used in messages and as the config's `source`. */
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): NodeConfig {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number | undefined) => {
@@ -76,29 +64,35 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw new ConfigError(`${at(e.pos[0])}: invalid YAML: ${e.message.split('\n')[0]}`);
   }
   substitute(doc.contents, env, (n) => at(n.range?.[0]));
-  const data = doc.toJS() ?? {};
-  const parsed = configSchema.safeParse(data);
+  const parsed = configSchema.safeParse(applyOverrides(doc.toJS() ?? {}, overrides));
   if (!parsed.success) {
-    const messages = parsed.error.issues.slice(0, 5).map((issue) => {
-      const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
-      const node = nodeAt(doc, issue.path, unknown);
-      const keyPath = [...issue.path, ...(unknown ? [unknown] : [])].join('.') || '(top level)';
-      const what = issue.code === 'unrecognized_keys'
-        ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`
-        : issue.message.replace(/^Invalid input: /, '');
-      return `${at(node?.range?.[0])}: ${keyPath}: ${what}`;
+    const found = flattenIssues(parsed.error.issues).map((issue) => {
+      const path = [...issue.path, ...(issue.code === 'unrecognized_keys' ? [issue.keys[0]] : [])];
+      const offset = nodeAt(doc, path, pointsAtKey(issue))?.range?.[0];
+      return { offset, text: `${at(offset)}: ${formatPath(path)}: ${describe(issue)}` };
     });
-    throw new ConfigError(messages.join('\n'));
+    // In file order, so the first line is the first problem a reader meets.
+    found.sort((a, b) => (a.offset ?? 0) - (b.offset ?? 0));
+    throw new ConfigError(found.slice(0, 5).map((f) => f.text).join('\n'));
   }
-  return { raw: parsed.data, file, at: (path) => at(nodeAt(doc, [...path])?.range?.[0]) };
+  // The file's bootstrap list is checked only where it is dialled, and not when --bootstrap replaced it (pi-peer.yaml's
+  // placeholder with it): `kb add` or `peers` beside a node started with the flag must not trip over it.
+  if (overrides.checkBootstrap && !overrides.bootstrap?.length) {
+    parsed.data.mesh.bootstrap.forEach((entry, i) => {
+      const problem = bootstrapProblem(entry);
+      const path = ['mesh', 'bootstrap', i];
+      if (problem) throw new ConfigError(`${at(nodeAt(doc, path, false)?.range?.[0])}: ${formatPath(path)}: ${problem}`);
+    });
+  }
+  return { source: file, ...parsed.data };
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, overrides: ConfigOverrides = {}): NodeConfig {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     throw new ConfigError(`${file}: cannot read config (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return parseConfig(text, file, env);
+  return parseConfig(text, file, env, overrides);
 }

@@ -1,37 +1,6 @@
-// Route rules and router settings in typed form: globs compiled once here, so matching a request is cheap.
-import type { RawConfig } from './schema.ts';
-
-/** A route rule: every condition given must hold for the rule to pick its chain. */
-export interface RouteRule {
-  /** The rule's `name`, or `routes[<index>]`. */
-  name: string;
-  chain: string;
-  model?: RegExp;
-  minPromptTokens?: number;
-  maxPromptTokens?: number;
-  hasTools?: boolean;
-  hasImages?: boolean;
-  /** Lower-cased header name → value glob. */
-  headers: [string, RegExp][];
-  /** `metadata` key → value glob. */
-  metadata: [string, RegExp][];
-  /** Client ids (from tenancy) that match. */
-  clients?: string[];
-}
-
-export interface RouterSettings {
-  /** Retries per target before moving on (a chain's `retries` overrides it). */
-  retries: number;
-  retryBaseMs: number;
-  retryMaxMs: number;
-  /** Longest retry-after honoured by waiting; also the longest breaker cooldown a retry-after can ask for. */
-  maxRetryAfterMs: number;
-  breakerFailures: number;
-  breakerWindowMs: number;
-  breakerCooldownMs: number;
-  /** 0 disables active health checks. */
-  healthCheckIntervalMs: number;
-}
+// Route rules and router settings: globs compiled once at load, so matching a request is cheap.
+import { z } from 'zod';
+import { camelKeys } from './keys.ts';
 
 /** `*` matches any run of characters, `?` one; everything else is literal. Case-sensitive, whole string. */
 export function globToRegExp(glob: string): RegExp {
@@ -39,31 +8,45 @@ export function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
-export function resolveRoutes(raw: RawConfig): RouteRule[] {
-  return (raw.routes ?? []).map((r, i) => ({
-    name: r.name ?? `routes[${i}]`,
-    chain: r.chain,
-    model: r.match.model === undefined ? undefined : globToRegExp(r.match.model),
-    minPromptTokens: r.match.min_prompt_tokens,
-    maxPromptTokens: r.match.max_prompt_tokens,
-    hasTools: r.match.has_tools,
-    hasImages: r.match.has_images,
-    headers: Object.entries(r.match.header ?? {}).map(([k, v]) => [k.toLowerCase(), globToRegExp(v)]),
-    metadata: Object.entries(r.match.metadata ?? {}).map(([k, v]) => [k, globToRegExp(v)]),
-    clients: r.match.client === undefined ? undefined : [r.match.client].flat(),
-  }));
-}
+const globs = z.record(z.string(), z.string()).default({});
 
-export function resolveRouterSettings(raw: RawConfig): RouterSettings {
-  const r = raw.router ?? {};
-  return {
-    retries: r.retries ?? 0,
-    retryBaseMs: r.retry_base_ms ?? 200,
-    retryMaxMs: r.retry_max_ms ?? 5_000,
-    maxRetryAfterMs: r.max_retry_after_ms ?? 10_000,
-    breakerFailures: r.breaker_failures ?? 5,
-    breakerWindowMs: r.breaker_window_ms ?? 30_000,
-    breakerCooldownMs: r.breaker_cooldown_ms ?? 30_000,
-    healthCheckIntervalMs: r.health_check_interval_ms ?? 0,
-  };
-}
+/** A route rule: every condition given must hold for the rule to pick its chain. */
+const routeSchema = z.object({
+  name: z.string().optional(),
+  chain: z.string().min(1),
+  match: z.object({
+    model: z.string().transform(globToRegExp).optional(),
+    min_prompt_tokens: z.number().int().min(0).optional(),
+    max_prompt_tokens: z.number().int().min(0).optional(),
+    has_tools: z.boolean().optional(),
+    has_images: z.boolean().optional(),
+    /** Header name (matched lower-cased) → value glob. */
+    header: globs.transform((h) => Object.entries(h).map(([k, v]): [string, RegExp] => [k.toLowerCase(), globToRegExp(v)])),
+    /** `metadata` key → value glob. */
+    metadata: globs.transform((m) => Object.entries(m).map(([k, v]): [string, RegExp] => [k, globToRegExp(v)])),
+    /** Client ids (from tenancy) that match. */
+    client: z.union([z.string(), z.array(z.string())]).transform((c) => [c].flat()).optional(),
+  }).strict(),
+}).strict().transform(({ name, chain, match: { header, client, ...match } }) => ({ name, chain, ...camelKeys(match), headers: header, clients: client }));
+
+/** In file order: the first rule that matches picks the chain. A rule's name defaults to `routes[<index>]`. */
+export const routesSchema = z.array(routeSchema).default([])
+  .transform((rules) => rules.map((r, i) => ({ ...r, name: r.name ?? `routes[${i}]` })));
+
+export type RouteRule = z.output<typeof routesSchema>[number];
+
+export const routerSchema = z.object({
+  /** Retries per target before moving on (a chain's `retries` overrides it). */
+  retries: z.number().int().min(0).max(10).default(0),
+  retry_base_ms: z.number().int().min(0).default(200),
+  retry_max_ms: z.number().int().min(0).default(5_000),
+  /** A retry-after longer than this is not waited for: the target is skipped and its breaker cools down that long (capped). */
+  max_retry_after_ms: z.number().int().min(0).default(10_000),
+  breaker_failures: z.number().int().positive().default(5),
+  breaker_window_ms: z.number().int().positive().default(30_000),
+  breaker_cooldown_ms: z.number().int().positive().default(30_000),
+  /** 0 disables active health checks. */
+  health_check_interval_ms: z.number().int().min(0).default(0),
+}).strict().transform((r) => camelKeys(r)).prefault({});
+
+export type RouterSettings = z.output<typeof routerSchema>;

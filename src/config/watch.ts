@@ -2,12 +2,13 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { loadConfigFile } from './load.ts';
-import { resolveConfig, type NodeConfig } from './resolve.ts';
+import type { ConfigOverrides } from './overrides.ts';
+import type { NodeConfig } from './schema.ts';
 
 export interface WatchConfigOptions {
   file: string;
   /** Flags and FLOWROUTER_* values the node started with, so a reload resolves the same way. */
-  overrides?: { host?: string; port?: number; dataDir?: string };
+  overrides?: ConfigOverrides;
   env?: NodeJS.ProcessEnv;
   debounceMs?: number;
   /** Also reload on SIGHUP (default true). */
@@ -31,8 +32,7 @@ export function watchConfig(opts: WatchConfigOptions): ConfigWatcher {
   function reloadNow(): void {
     let config: NodeConfig;
     try {
-      const loaded = loadConfigFile(opts.file, opts.env ?? process.env);
-      config = resolveConfig(loaded.raw, loaded.file, opts.overrides);
+      config = loadConfigFile(opts.file, opts.env ?? process.env, opts.overrides);
     } catch (err) {
       opts.onError(err);
       return;

@@ -1,7 +1,8 @@
 // The node's one SQLite database (WAL): each capability registers its own migrations and prepares its own statements.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, restrictFile } from './private-files.ts';
 
 export type Db = Database.Database;
 
@@ -11,9 +12,15 @@ export interface Migration {
   up: string | ((db: Db) => void);
 }
 
-/** Opens (creating when needed) the database file in WAL mode with the pragmas a long-running node wants. */
+/**
+ * Opens (creating when needed) the database file in WAL mode with the pragmas a long-running node wants. The file holds
+ * key hashes, cached answers and usage, so it is owner-only; SQLite gives its -wal and -shm files the database's mode.
+ */
 export function openDatabase(file: string): Db {
-  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  if (file !== ':memory:') {
+    ensurePrivateDir(dirname(file));
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) if (f === file || existsSync(f)) restrictFile(f);
+  }
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

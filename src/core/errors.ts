@@ -15,6 +15,16 @@ export interface OpenAIErrorBody {
   error: { message: string; type: OpenAIErrorType | string; code: string | null; param?: string | null; [extra: string]: unknown };
 }
 
+export interface FlowRouterErrorOptions {
+  param?: string | null;
+  /** Extra response headers, e.g. retry-after. */
+  headers?: Record<string, string>;
+  details?: Record<string, unknown>;
+  cause?: unknown;
+  /** Secrets the message may echo (an upstream's key): masked here, so no later log or response can show them. */
+  secrets?: Iterable<string | undefined>;
+}
+
 export class FlowRouterError extends Error {
   readonly status: number;
   readonly type: OpenAIErrorType;
@@ -25,9 +35,9 @@ export class FlowRouterError extends Error {
   /** Extra fields placed inside `error` (e.g. the list of attempts). */
   readonly details: Record<string, unknown>;
 
-  constructor(status: number, type: OpenAIErrorType, code: string, message: string,
-    opts: { param?: string | null; headers?: Record<string, string>; details?: Record<string, unknown>; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+  constructor(status: number, type: OpenAIErrorType, code: string, message: string, opts: FlowRouterErrorOptions = {}) {
+    // Redacted at construction: well-known key shapes always, and whatever secrets the thrower names.
+    super(redactSecrets(message, opts.secrets ?? []), opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.status = status;
     this.type = type;
@@ -40,6 +50,40 @@ export class FlowRouterError extends Error {
   toJSON(): OpenAIErrorBody {
     return { error: { message: this.message, type: this.type, code: this.code, param: this.param, ...this.details } };
   }
+}
+
+/** `%s` placeholders of a message template, as the constructor's leading arguments. */
+type Placeholders<M extends string> = M extends `${string}%s${infer Rest}` ? [string | number, ...Placeholders<Rest>] : [];
+
+/** A class made by `createError`: `new ConfigError('…')`; its code and status are readable without an instance. */
+export interface CodedErrorClass<M extends string> {
+  new (...args: [...Placeholders<M>, FlowRouterErrorOptions?]): FlowRouterError;
+  readonly code: string;
+  readonly status: number;
+}
+
+/** `mesh_not_started` → `MeshNotStartedError`, the name an instance reports. */
+function nameOf(code: string): string {
+  return `${code.replace(/(^|_)([a-z])/g, (_m, _s, c: string) => c.toUpperCase())}Error`;
+}
+
+/**
+ * Declares an error once, as fastify's `createError` does: code, HTTP status, OpenAI type and message template; it is
+ * then thrown by name. Each `%s` in the template takes one constructor argument, in order; options may follow.
+ */
+export function createError<const M extends string>(code: string, status: number, type: OpenAIErrorType, message: M): CodedErrorClass<M> {
+  const slots = message.split('%s').length - 1;
+  const Coded = class extends FlowRouterError {
+    static readonly code = code;
+    static readonly status = status;
+    constructor(...args: unknown[]) {
+      let i = 0;
+      const text = message.replace(/%s/g, () => String(args[i++]));
+      super(status, type, code, text, (args[slots] as FlowRouterErrorOptions | undefined) ?? {});
+    }
+  };
+  Object.defineProperty(Coded, 'name', { value: nameOf(code) });
+  return Coded as unknown as CodedErrorClass<M>;
 }
 
 /** The client sent something wrong: 4xx, never retried, never falls through a chain. */
@@ -151,3 +195,34 @@ export function redactSecrets(text: string, secrets: Iterable<string | undefined
 export function maskSecret(secret: string): string {
   return secret.length <= 8 ? '****' : `${secret.slice(0, 3)}…${secret.slice(-2)}`;
 }
+
+// The coded errors, declared once. Families above (ClientError, UpstreamError, …) remain the bases of ad-hoc errors.
+
+/** The config file (or a flag) is invalid; the message names file:line:column and the key path. Never per request. */
+export const ConfigError = createError('config_invalid', 500, 'server_error', '%s');
+/** `registerProvider` with a type the registry already has. */
+export const ProviderTypeTaken = createError('provider_type_taken', 500, 'server_error', 'provider type "%s" is already registered');
+
+/** A mesh key, secret or address that cannot be used; raised at start, never per request. */
+export const MeshConfigError = createError('mesh_config', 500, 'server_error', '%s');
+export const MeshNotStarted = createError('mesh_not_started', 503, 'server_error', 'the mesh node is not started');
+/** A long-lived mesh task ended because its owner (`mesh`, `replication`) is stopping. */
+export const MeshStopping = createError('mesh_stopping', 503, 'server_error', '%s stopping');
+/** A peer dialled us without being a member (not in the allowlist). */
+export const NotMeshMember = createError('mesh_not_member', 403, 'permission_error', 'not a member of this mesh');
+/** A signed capacity record that must not be believed (bad signature, expired, from another peer…). */
+export const CapacityRecordInvalid = createError('mesh_capacity_record_invalid', 502, 'api_error', 'capacity record %s');
+/** A sync peer announced one op bigger than any this node accepts (the store refuses to write such ops). */
+export const MeshSyncOpTooLarge = createError('mesh_sync_op_too_large', 502, 'api_error', 'the mesh peer announced an op of %s bytes; at most %s are accepted');
+/** A connection's first bytes did not decrypt with the mesh secret: the peer holds another one. */
+export const MeshForeignNetwork = createError('mesh_foreign_network', 403, 'permission_error',
+  'the peer at %s does not hold this mesh\'s secret (its first bytes do not decrypt with our key): check that both nodes use the same mesh.key, copied from the first node');
+/** A protected connection carried 256 GiB one way: its 32-bit block counter is spent. */
+export const MeshKeystreamExhausted = createError('mesh_keystream_exhausted', 502, 'api_error',
+  'private-network keystream exhausted (256 GiB in one direction): the connection is closed and will be re-established');
+/** A peer sent a frame the protocol does not allow. */
+export const MeshProtocolError = createError('mesh_protocol_error', 502, 'api_error', 'malformed %s from the mesh peer');
+/** A mesh stream was closed or reset on our side; the reason says why. */
+export const MeshStreamClosed = createError('mesh_stream_closed', 502, 'api_error', 'mesh stream closed: %s');
+/** A forwarded request's peer stopped sending (no keep-alive within its window). */
+export const MeshPeerSilent = createError('mesh_peer_silent', 504, 'timeout_error', 'mesh peer went silent');

@@ -2,12 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ChatRequest, CompletionsRequest, EmbeddingsRequest } from '../core/openai.ts';
-import { ClientError } from '../core/errors.ts';
-import type { RequestMeta } from '../router/index.ts';
+import type { Operation, Outcome, RequestContext } from '../pipeline/index.ts';
 import { chatBodySchema, completionsBodySchema, embeddingsBodySchema } from './schemas.ts';
 import { deferredChildLogger } from './child-logger.ts';
+import { createRequestContext, traceHeaders } from './edge.ts';
 import { installErrorHandling, sendError } from './errors.ts';
-import { pipeRaw, writeChatStream } from './sse.ts';
+import { writeSse } from './sse.ts';
 import { validateChatSemantics } from './validate.ts';
 import { deferredValidators } from './validators.ts';
 import type { GatewayServices } from './service.ts';
@@ -15,15 +15,6 @@ import type { GatewayServices } from './service.ts';
 export interface GatewayOptions {
   bodyLimitBytes: number;
   logger: FastifyServerOptions['logger'];
-}
-
-/** Fastify's client-abort signal: aborted when the client closes the connection before the response ended. */
-function clientSignal(reply: FastifyReply): AbortSignal {
-  const ac = new AbortController();
-  reply.raw.once('close', () => {
-    if (!reply.raw.writableFinished) ac.abort(new ClientError('client closed the connection', { status: 499, code: 'client_closed_request' }));
-  });
-  return ac.signal;
 }
 
 export function buildGateway(services: GatewayServices, opts: GatewayOptions): FastifyInstance {
@@ -45,12 +36,23 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
   app.addHook('onListen', async () => { setTimeout(() => void validators.warm(), 500).unref(); });
   installErrorHandling(app);
 
-  // Many clients (curl -d, some SDKs) send JSON without the JSON content type: parse any body as JSON.
+  // Many clients (curl -d, Node's fetch with a string body: text/plain) send JSON without the JSON content type: parse any body as JSON.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  async function metaOf(request: FastifyRequest, reply: FastifyReply): Promise<RequestMeta> {
+  async function contextFor(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }): Promise<RequestContext> {
     const client = services.authenticate ? await services.authenticate(request.headers) : undefined;
-    return { requestId: request.id, signal: clientSignal(reply), headers: request.headers, client };
+    return createRequestContext(request, reply, operation, body, client);
+  }
+
+  /** Sends an outcome: JSON as one body, a stream as server-sent events ending in `[DONE]`; headers rendered from the trace. */
+  async function respond<O extends Operation>(request: FastifyRequest, reply: FastifyReply, ctx: RequestContext, outcome: Outcome<O>): Promise<unknown> {
+    const headers = { 'x-request-id': request.id, ...traceHeaders(ctx.trace) };
+    if (outcome.kind === 'json') return reply.code(200).headers(headers).send(outcome.response);
+    reply.hijack();
+    const end = await writeSse(reply.raw, 200, headers, outcome.chunks);
+    if (end.error !== undefined) request.log.warn({ err: { message: (end.error as Error)?.message } }, 'stream ended by an upstream error');
+    return undefined;
   }
 
   app.get('/health', async () => ({ status: 'ok' }));
@@ -67,32 +69,20 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
   app.post('/v1/chat/completions', { schema: { body: chatBodySchema } }, async (request, reply) => {
     const req = request.body as ChatRequest;
     validateChatSemantics(req);
-    const meta = await metaOf(request, reply);
-    const outcome = await services.chat(req, meta);
-    const headers = { 'x-request-id': request.id, ...outcome.headers };
-    if (outcome.result.kind === 'json') {
-      outcome.done?.({ aborted: false });
-      return reply.code(200).headers(headers).send(outcome.result.response);
-    }
-    reply.hijack();
-    const end = await writeChatStream(reply.raw, 200, headers, outcome.result.chunks);
-    outcome.done?.(end);
-    if (end.error !== undefined) request.log.warn({ err: { message: (end.error as Error)?.message } }, 'stream ended by an upstream error');
+    const ctx = await contextFor(request, reply, 'chat', req);
+    return respond(request, reply, ctx, await services.chat(req, ctx));
   });
 
   app.post('/v1/embeddings', { schema: { body: embeddingsBodySchema } }, async (request, reply) => {
-    const meta = await metaOf(request, reply);
-    const { body, headers } = await services.embeddings(request.body as EmbeddingsRequest, meta);
-    return reply.headers({ 'x-request-id': request.id, ...headers }).send(body);
+    const req = request.body as EmbeddingsRequest;
+    const ctx = await contextFor(request, reply, 'embeddings', req);
+    return respond(request, reply, ctx, await services.embeddings(req, ctx));
   });
 
   app.post('/v1/completions', { schema: { body: completionsBodySchema } }, async (request, reply) => {
-    const meta = await metaOf(request, reply);
-    const out = await services.completions(request.body as CompletionsRequest, meta);
-    const headers = { 'x-request-id': request.id, ...out.headers };
-    if (out.kind === 'json') return reply.headers(headers).send(out.body);
-    reply.hijack();
-    await pipeRaw(reply.raw, 200, headers, out.body);
+    const req = request.body as CompletionsRequest;
+    const ctx = await contextFor(request, reply, 'completions', req);
+    return respond(request, reply, ctx, await services.completions(req, ctx));
   });
 
   return app;

@@ -1,6 +1,7 @@
 // One error handler for the whole HTTP surface: everything leaves in the OpenAI error shape with the right status.
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError, FlowRouterError, renderError } from '../core/errors.ts';
+import { contextOf, traceHeaders } from './edge.ts';
 
 /** `/messages/0/role` → `messages[0].role` */
 function paramOf(instancePath: string, missing?: string): string | null {
@@ -48,6 +49,9 @@ export function installErrorHandling(app: FastifyInstance): void {
     if (!known) request.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     else if (known.status >= 500) request.log.warn({ code: known.code, status: known.status }, known.message);
     reply.header('x-request-id', request.id);
+    // What the request got to before it failed: its chain and the attempts made.
+    const ctx = contextOf(request);
+    if (ctx) reply.headers(traceHeaders(ctx.trace));
     return sendError(reply, known ?? err);
   });
   app.setNotFoundHandler((request, reply) => sendError(reply,

@@ -1,6 +1,5 @@
-// Writes a chat stream to the client as OpenAI server-sent events, keeping the `[DONE]` contract even when the upstream breaks.
+// Writes a stream to the client as OpenAI server-sent events, keeping the `[DONE]` contract even when the upstream breaks.
 import type { ServerResponse } from 'node:http';
-import type { ChatChunk } from '../core/openai.ts';
 import { renderError } from '../core/errors.ts';
 
 export const SSE_HEADERS = {
@@ -30,13 +29,13 @@ export interface StreamWriteOutcome {
  * Streams chunks as `data:` events and always ends with `data: [DONE]`; an error after the first byte becomes an
  * `{"error":…}` event. Chunks Flow Router asked for on the client's behalf (internal usage) are not sent.
  */
-export async function writeChatStream(res: ServerResponse, status: number, headers: Record<string, string>, chunks: AsyncGenerator<ChatChunk>): Promise<StreamWriteOutcome> {
+export async function writeSse(res: ServerResponse, status: number, headers: Record<string, string>, chunks: AsyncGenerator<unknown>): Promise<StreamWriteOutcome> {
   res.writeHead(status, { ...headers, ...SSE_HEADERS });
   let error: unknown;
   try {
     for await (const chunk of chunks) {
       if (res.destroyed) break;
-      if (chunk.flowrouter_internal_usage) continue;
+      if ((chunk as { flowrouter_internal_usage?: unknown }).flowrouter_internal_usage) continue;
       const pending = write(res, `data: ${JSON.stringify(chunk)}\n\n`);
       if (pending) await pending;
     }
@@ -51,19 +50,4 @@ export async function writeChatStream(res: ServerResponse, status: number, heade
   if (error !== undefined) res.write(`data: ${JSON.stringify(renderError(error).body)}\n\n`);
   res.end('data: [DONE]\n\n');
   return { aborted: false, error };
-}
-
-/** Replays a finished chat stream, e.g. from a peer or a raw upstream body, byte for byte. */
-export async function pipeRaw(res: ServerResponse, status: number, headers: Record<string, string>, body: AsyncIterable<Uint8Array>): Promise<void> {
-  res.writeHead(status, { ...headers, ...SSE_HEADERS });
-  try {
-    for await (const bytes of body) {
-      if (res.destroyed) return;
-      const pending = write(res, Buffer.from(bytes).toString('utf8'));
-      if (pending) await pending;
-    }
-  } catch (err) {
-    if (!res.destroyed) res.write(`data: ${JSON.stringify(renderError(err).body)}\n\ndata: [DONE]\n\n`);
-  }
-  if (!res.destroyed) res.end();
 }

@@ -18,4 +18,4 @@ export type { Passage, RetrieveOptions } from './rag.ts';
 export { knowledgeRoutes } from './routes.ts';
 export type { KnowledgeRoutesOptions } from './routes.ts';
 export { answerFromKnowledge, lastUserText, sourcesOf } from './answer.ts';
-export { ragLayer, ragWish, RAG_HEADER, type RagLayerDeps } from './rag-layer.ts';
+export { ragLayer, ragWish, type RagLayerDeps } from './rag-layer.ts';

@@ -2,20 +2,16 @@
 import { ClientError } from '../core/errors.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChainConfig } from '../config/index.ts';
-import type { ChatService } from '../gateway/index.ts';
-import type { RequestMeta } from '../router/index.ts';
+import type { ClientInfo, Layer } from '../pipeline/index.ts';
 import { injectContext, retrieveContext } from './rag.ts';
 import { lastUserText, sourcesOf } from './answer.ts';
 import type { KnowledgeStore } from './store.ts';
 
-export const RAG_HEADER = 'x-flowrouter-rag';
-
 interface RagWish { collection: string; topK?: number; tokenBudget?: number }
 
-/** The request's own wish (`x-flowrouter-rag: <collection>` or `flowrouter: {rag: …}`) wins over the chain's. */
-export function ragWish(req: ChatRequest, meta: RequestMeta, chain: ChainConfig | undefined): RagWish | undefined {
-  const header = meta.headers[RAG_HEADER];
-  if (typeof header === 'string' && header.trim()) return header.trim() === 'off' ? undefined : { collection: header.trim() };
+/** The request's own wish (`x-flowrouter-rag: <collection>`, read at the edge, or `flowrouter: {rag: …}`) wins over the chain's. */
+export function ragWish(req: ChatRequest, header: string | undefined, chain: ChainConfig | undefined): RagWish | undefined {
+  if (header) return header === 'off' ? undefined : { collection: header };
   const field = req.flowrouter?.rag;
   if (field === false || field === 'off') return undefined;
   if (typeof field === 'string' && field) return { collection: field };
@@ -35,20 +31,21 @@ export function ragWish(req: ChatRequest, meta: RequestMeta, chain: ChainConfig 
 
 export interface RagLayerDeps {
   store: () => KnowledgeStore | undefined;
-  chainFor: (req: ChatRequest, meta: RequestMeta) => ChainConfig | undefined;
+  /** The collection this client may read for the wish (`configured`: the chain's own); throws 403 when not granted. */
+  collectionFor?: (requested: string, client: ClientInfo | undefined, configured: boolean) => string;
 }
 
-export function ragLayer(deps: RagLayerDeps) {
-  return (next: ChatService): ChatService => async (req, meta) => {
-    const wish = ragWish(req, meta, deps.chainFor(req, meta));
+export function ragLayer(deps: RagLayerDeps): Layer<'chat'> {
+  return (next) => async (req, ctx) => {
+    const chain = ctx.trace.route?.chain;
+    const asked = ragWish(req, ctx.directives.rag, chain);
+    const wish = asked && deps.collectionFor ? { ...asked, collection: deps.collectionFor(asked.collection, ctx.client, asked === chain?.rag) } : asked;
     const store = deps.store();
-    if (!wish || !store) return next(req, meta);
+    if (!wish || !store) return next(req, ctx);
     const { passages } = retrieveContext(store, { query: lastUserText(req), collection: wish.collection, topK: wish.topK, tokenBudget: wish.tokenBudget });
-    const out = await next({ ...req, messages: injectContext(req.messages, passages) }, meta);
-    const headers = { ...out.headers, 'x-flowrouter-sources': passages.map((p) => p.id).join(',') };
-    if (out.result.kind === 'json') {
-      return { ...out, headers, result: { ...out.result, response: { ...out.result.response, flowrouter_sources: sourcesOf(passages) } } };
-    }
-    return { ...out, headers };
+    ctx.trace.sources = passages.map((p) => p.id);
+    const out = await next({ ...req, messages: injectContext(req.messages, passages) }, ctx);
+    if (out.kind === 'json') return { ...out, response: { ...out.response, flowrouter_sources: sourcesOf(passages) } };
+    return out;
   };
 }

@@ -3,6 +3,7 @@
 import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
+import { MeshStopping } from '../core/errors.ts';
 import { diagnoseDial } from './dial-diagnosis.ts';
 import type { DialProblem } from './dial-diagnosis.ts';
 import type { MeshHost } from './host.ts';
@@ -83,7 +84,7 @@ export function bootstrapDialer(host: MeshHost, addresses: readonly string[], lo
     },
     stop() {
       clearInterval(timer);
-      lifetime.abort(new Error('mesh stopping'));
+      lifetime.abort(new MeshStopping('mesh'));
     },
   };
 }

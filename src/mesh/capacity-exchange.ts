@@ -5,6 +5,7 @@ import type { CapacityRecord } from './capacity-record.ts';
 import { CAPACITY_PROTOCOL, frameStream } from './frames.ts';
 import type { FrameStream } from './frames.ts';
 import type { PeerTable } from './peer-table.ts';
+import { CapacityRecordInvalid, MeshStreamClosed, NotMeshMember } from '../core/errors.ts';
 
 /** Bound on one exchange, dial included. */
 const EXCHANGE_TIMEOUT_MS = 5_000;
@@ -12,7 +13,7 @@ const EXCHANGE_TIMEOUT_MS = 5_000;
 async function readPeerRecord(lp: FrameStream, remote: string, signal: AbortSignal): Promise<CapacityRecord> {
   const record = await verifyCapacityRecord((await lp.read({ signal })).subarray());
   // A peer may only speak for itself: its record must carry the id Noise authenticated.
-  if (record.peerId !== remote) throw new Error('capacity record from another peer');
+  if (record.peerId !== remote) throw new CapacityRecordInvalid('from another peer');
   return record;
 }
 
@@ -27,7 +28,7 @@ export function capacityHandler(init: CapacityExchangeInit) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const remote = connection.remotePeer.toString();
     if (init.allowlist && !init.allowlist.has(remote)) {
-      stream.abort(new Error('not a member of this mesh'));
+      stream.abort(new NotMeshMember());
       return;
     }
     const signal = AbortSignal.timeout(EXCHANGE_TIMEOUT_MS);
@@ -51,7 +52,7 @@ export async function exchangeCapacity(init: CapacityExchangeInit, peer: PeerId,
     await stream.close({ signal });
     return true;
   } catch {
-    stream?.abort(new Error('capacity exchange failed'));
+    stream?.abort(new MeshStreamClosed('capacity exchange failed'));
     return false;
   }
 }

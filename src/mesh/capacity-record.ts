@@ -5,6 +5,7 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import type { CapacityInfo } from './types.ts';
+import { CapacityRecordInvalid } from '../core/errors.ts';
 
 /** DHT namespace: keys are `/flowrouter/capacity/<peer id>`. */
 export const DHT_NAMESPACE = 'flowrouter';
@@ -70,40 +71,40 @@ function isCapacityInfo(c: unknown): c is CapacityInfo {
     && typeof v.errorRate === 'number' && typeof v.version === 'string';
 }
 
-/** Parses and fully checks a record (shape, lifetime, signature); throws an Error saying why it is refused. */
+/** Parses and fully checks a record (shape, lifetime, signature); throws CapacityRecordInvalid saying why it is refused. */
 export async function verifyCapacityRecord(bytes: Uint8Array, now = Date.now()): Promise<CapacityRecord> {
   let r: CapacityRecord;
   try {
     r = JSON.parse(new TextDecoder().decode(bytes)) as CapacityRecord;
   } catch {
-    throw new Error('capacity record is not JSON');
+    throw new CapacityRecordInvalid('is not JSON');
   }
   if (typeof r !== 'object' || r === null || typeof r.peerId !== 'string' || !Number.isSafeInteger(r.seq)
     || !Number.isFinite(r.issuedAt) || !Number.isFinite(r.expiresAt) || typeof r.signature !== 'string'
     || (r.nodeName !== null && typeof r.nodeName !== 'string') || !isCapacityInfo(r.capacity)) {
-    throw new Error('capacity record is malformed');
+    throw new CapacityRecordInvalid('is malformed');
   }
-  if (r.expiresAt <= now) throw new Error('capacity record expired');
-  if (r.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new Error('capacity record issued in the future');
-  if (r.expiresAt - r.issuedAt > MAX_TTL_MS || r.expiresAt < r.issuedAt) throw new Error('capacity record lifetime out of range');
+  if (r.expiresAt <= now) throw new CapacityRecordInvalid('expired');
+  if (r.issuedAt > now + MAX_CLOCK_SKEW_MS) throw new CapacityRecordInvalid('issued in the future');
+  if (r.expiresAt - r.issuedAt > MAX_TTL_MS || r.expiresAt < r.issuedAt) throw new CapacityRecordInvalid('lifetime out of range');
   let publicKey;
   try {
     publicKey = peerIdFromString(r.peerId).publicKey;
   } catch {
-    throw new Error('capacity record has an invalid peer id');
+    throw new CapacityRecordInvalid('has an invalid peer id');
   }
-  if (!publicKey) throw new Error('capacity record peer id carries no public key');
+  if (!publicKey) throw new CapacityRecordInvalid('peer id carries no public key');
   const ok = await publicKey.verify(canonicalPayload(r), Buffer.from(r.signature, 'base64'));
-  if (!ok) throw new Error('capacity record signature is invalid');
+  if (!ok) throw new CapacityRecordInvalid('signature is invalid');
   return r;
 }
 
 /** DHT validator for `/flowrouter/…`: only well-signed, live capacity records stored under their own peer id. */
 export async function validateCapacityEntry(key: Uint8Array, value: Uint8Array): Promise<void> {
   const k = new TextDecoder().decode(key);
-  if (!k.startsWith(KEY_PREFIX)) throw new Error(`unknown flowrouter DHT key ${k}`);
+  if (!k.startsWith(KEY_PREFIX)) throw new CapacityRecordInvalid(`stored under an unknown flowrouter DHT key ${k}`);
   const record = await verifyCapacityRecord(value);
-  if (record.peerId !== k.slice(KEY_PREFIX.length)) throw new Error('capacity record stored under another peer id');
+  if (record.peerId !== k.slice(KEY_PREFIX.length)) throw new CapacityRecordInvalid('stored under another peer id');
 }
 
 /** DHT selector: the highest sequence number wins, then the newest. */

@@ -2,12 +2,8 @@
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { OpenAIErrorType } from '../core/errors.ts';
 
-/** A mesh key, secret or address that cannot be used; raised at start, never per request. */
-export class MeshConfigError extends FlowRouterError {
-  constructor(message: string) {
-    super(500, 'server_error', 'mesh_config', message);
-  }
-}
+// Declared in the one error table (core/errors.ts); re-exported for the mesh's users.
+export { MeshConfigError } from '../core/errors.ts';
 
 /** The error part of an error frame: what a FlowRouterError exposes to clients, nothing more. */
 export interface WireError {
@@ -45,13 +41,6 @@ function sanitizeWireError(e: Partial<WireError>): WireError {
     type: text(e.type, status < 500 ? 'invalid_request_error' : 'server_error'),
     code: typeof e.code === 'string' ? e.code.slice(0, 100) : null,
   };
-}
-
-/** Whether the next peer may be tried after this error (not for the client's own mistakes). */
-export function triesNextPeer(err: unknown): boolean {
-  if (err instanceof UpstreamError) return err.fallsThrough;
-  if (err instanceof FlowRouterError) return err.status >= 500 || err.status === 429;
-  return true;
 }
 
 export function shortId(peerId: string): string {

@@ -1,37 +1,21 @@
-// Forwards a chat request to the best mesh peer serving its model, falling to the next peer on failure, streaming end to end.
+// The mesh's transport: sends one chat request to one peer over the forward protocol, streaming end to end.
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { Libp2p, Stream } from '@libp2p/interface';
-import { FlowRouterError, UpstreamError } from '../core/errors.ts';
+import { FlowRouterError, MeshPeerSilent, MeshStreamClosed, UpstreamError } from '../core/errors.ts';
 import type { ChatChunk, ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
-import { fromWireError, shortId, triesNextPeer } from './errors.ts';
+import { fromWireError, shortId } from './errors.ts';
 import { FORWARD_PROTOCOL, MAX_FRAME_BYTES, encodeFrame, frameStream, isResponseFrame, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame, FrameStream } from './frames.ts';
-import type { PeerTable } from './peer-table.ts';
 import type { ForwardOptions } from './types.ts';
-
-/** Longest the DHT is asked for extra providers when the peer table has none left to try. */
-const DHT_LOOKUP_MS = 1_500;
-
-export interface ForwardClientInit {
-  host: Libp2p;
-  table: PeerTable;
-  /** Peer ids providing a model according to the DHT (bounded by the given timeout). */
-  findProviders(model: string, timeoutMs: number, signal: AbortSignal): Promise<string[]>;
-  /** A peer that sends nothing (not even a keep-alive) for this long is given up on. */
-  idleTimeoutMs: number;
-  /** When set, only these peers are ever sent a request (the gater would refuse the others anyway). */
-  allowlist: ReadonlySet<string> | null;
-  counters: { out: number; outFailed: number };
-}
 
 interface Attempt {
   peerId: string;
   signal: AbortSignal;
   clientSignal: AbortSignal | undefined;
   idleTimeoutMs: number;
-  /** Counts a failure against the peer's breaker (and the forward itself, when it happens mid-stream). */
-  onFailure(midStream: boolean): void;
+  /** Counts a failed forward (mid-stream failures are only known once the stream breaks). */
+  onFailure(): void;
 }
 
 /** Aborts when the peer sends nothing for `ms`; one timer per attempt, re-armed on every frame. */
@@ -43,7 +27,7 @@ interface SilenceWatch {
 
 function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new Error('mesh peer went silent')), ms);
+  const timer = setTimeout(() => ctl.abort(new MeshPeerSilent()), ms);
   const onParent = (): void => ctl.abort(parent.reason);
   parent.addEventListener('abort', onParent, { once: true });
   return {
@@ -56,9 +40,10 @@ function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
 /** Maps whatever ended an attempt to what the caller should see: the client's abort reason, a timeout, or a lost peer. */
 function attemptError(err: unknown, a: Attempt, what: string, silence?: SilenceWatch): unknown {
   if (a.clientSignal?.aborted) return a.clientSignal.reason;
-  if (err instanceof FlowRouterError) return err;
+  // Our own abort of the stream (deadline, silence) shows up as the stream's error: say why it was aborted.
   if (a.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: deadline passed ${what}`);
   if (silence?.signal.aborted) return new UpstreamError('timeout', `mesh peer ${shortId(a.peerId)}: went silent ${what}`);
+  if (err instanceof FlowRouterError) return err;
   return new UpstreamError('connect', `mesh peer ${shortId(a.peerId)}: connection lost ${what} (${(err as Error)?.name ?? 'error'})`);
 }
 
@@ -88,7 +73,7 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
       try {
         frame = await nextFrame(lp, silence);
       } catch (err) {
-        if (!a.clientSignal?.aborted) a.onFailure(true);
+        if (!a.clientSignal?.aborted) a.onFailure();
         throw attemptError(err, a, 'mid-stream', silence);
       }
     }
@@ -96,17 +81,17 @@ async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResp
     release();
     // Abandoning the generator early (client gone) resets the stream, which aborts the remote's work.
     if (complete) closeStream(stream);
-    else stream.abort(new Error('forwarded stream abandoned'));
+    else stream.abort(new MeshStreamClosed('forwarded stream abandoned'));
   }
 }
 
 /** Closes gracefully, but never waits on a peer that does not close its side: past 5 s the stream is reset. */
 function closeStream(stream: Stream): void {
-  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new Error('close timed out')));
+  stream.close({ signal: AbortSignal.timeout(5_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
 }
 
-/** One attempt at one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
-async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<ChatResult> {
+/** One exchange with one peer; resolves once the peer has answered (first chunk, JSON or end), rejects on failure. */
+async function exchange(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<ChatResult> {
   const started = performance.now();
   let stream: Stream;
   try {
@@ -118,7 +103,7 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
   } catch (err) {
     throw attemptError(err, a, 'while dialling');
   }
-  const abortStream = (): void => stream.abort(new Error('forward aborted by the client or its deadline'));
+  const abortStream = (): void => stream.abort(new MeshStreamClosed('forward aborted by the client or its deadline'));
   a.signal.addEventListener('abort', abortStream, { once: true });
   const silence = watchSilence(a.idleTimeoutMs, a.signal);
   const release = (): void => {
@@ -132,7 +117,7 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
     first = await nextFrame(lp, silence);
   } catch (err) {
     release();
-    stream.abort(new Error('forward attempt failed'));
+    stream.abort(new MeshStreamClosed('forward attempt failed'));
     throw attemptError(err, a, 'before answering', silence);
   }
   const firstByteMs = performance.now() - started;
@@ -149,57 +134,34 @@ async function forwardToPeer(host: Libp2p, frame: Uint8Array, a: Attempt): Promi
   return { kind: 'stream', chunks: remoteChunks(stream, lp, first, a, silence, release), firstByteMs };
 }
 
-/** Tries ranked peers for `request.model` until one answers; the client's 4xx from a peer is final, other failures move on. */
-export async function forwardChat(init: ForwardClientInit, request: ChatRequest, opts: ForwardOptions): Promise<{ peerId: string; result: ChatResult }> {
-  const self = init.host.peerId.toString();
-  const exclude = new Set([self, ...(opts.excludePeers ?? [])]);
+export interface ForwardClientInit {
+  host: Libp2p;
+  /** A peer that sends nothing (not even a keep-alive) for this long is given up on. */
+  idleTimeoutMs: number;
+  counters: { out: number; outFailed: number };
+}
+
+/**
+ * Forwards one request to one peer; resolves once the peer has answered (JSON, or a stream's first chunk). Which peer
+ * to try, and what to do when it fails, is the router's business: a peer is one of its targets.
+ */
+export async function forwardToPeer(init: ForwardClientInit, peerId: string, request: ChatRequest, opts: ForwardOptions): Promise<ChatResult> {
   const deadlineSignal = AbortSignal.timeout(Math.max(opts.deadlineMs - Date.now(), 1));
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadlineSignal]) : deadlineSignal;
   const frame = encodeFrame({ request, deadline: opts.deadlineMs, hop: 1, client: opts.client, requestId: opts.requestId } satisfies ForwardRequestFrame);
   if (frame.byteLength > MAX_FRAME_BYTES) {
     throw new UpstreamError('protocol', `request of ${frame.byteLength} bytes is larger than a mesh frame (${MAX_FRAME_BYTES} bytes)`);
   }
-  const tried: string[] = [];
-  let lastError: unknown = null;
-  const member = (p: string): boolean => !init.allowlist || init.allowlist.has(p);
-  let queue = init.table.rankFor(request.model, exclude).filter(member);
-  let askedDht = false;
   init.counters.out++;
-  for (;;) {
-    if (queue.length === 0 && !askedDht) {
-      askedDht = true;
-      const found = await init.findProviders(request.model, Math.min(DHT_LOOKUP_MS, Math.max(opts.deadlineMs - Date.now(), 1)), signal);
-      queue = init.table.rankFor(request.model, new Set([...exclude, ...tried]), found).filter((p) => member(p) && !tried.includes(p));
-    }
-    const peerId = queue.shift();
-    if (peerId === undefined || signal.aborted) break;
-    tried.push(peerId);
-    const attempt: Attempt = {
-      peerId, signal, clientSignal: opts.signal, idleTimeoutMs: init.idleTimeoutMs,
-      onFailure: (midStream) => {
-        init.table.recordFailure(peerId);
-        if (midStream) init.counters.outFailed++;
-      },
-    };
-    try {
-      const result = await forwardToPeer(init.host, frame, attempt);
-      init.table.recordSuccess(peerId);
-      return { peerId, result };
-    } catch (err) {
-      if (opts.signal?.aborted) throw opts.signal.reason;
-      if (!triesNextPeer(err)) {
-        init.table.recordSuccess(peerId);
-        throw err;
-      }
-      attempt.onFailure(false);
-      lastError = err;
-    }
+  const attempt: Attempt = {
+    peerId, signal, clientSignal: opts.signal, idleTimeoutMs: init.idleTimeoutMs, onFailure: () => { init.counters.outFailed++; },
+  };
+  try {
+    return await exchange(init.host, frame, attempt);
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    // The peer refusing the client's own mistake is an answer, not a failed forward.
+    if (!(err instanceof UpstreamError && !err.fallsThrough)) attempt.onFailure();
+    throw err;
   }
-  if (opts.signal?.aborted) throw opts.signal.reason;
-  init.counters.outFailed++;
-  if (tried.length === 0) throw new UpstreamError('connect', `no mesh peer serves model "${request.model}"`);
-  const last = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-  const kind = deadlineSignal.aborted ? 'timeout' : lastError instanceof UpstreamError ? lastError.kind : 'connect';
-  throw new UpstreamError(kind,
-    `no mesh peer could serve model "${request.model}" (tried ${tried.map(shortId).join(', ')})${last}`);
 }

@@ -1,9 +1,11 @@
-// Serves forwarded requests: one request frame in, the local result streamed back as frames, remote abort honoured.
+// Serves forwarded requests: one request frame in, validated and admitted per peer, the local result streamed back as frames, remote abort honoured.
+import { randomUUID } from 'node:crypto';
 import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface';
-import { ClientError, UpstreamError } from '../core/errors.ts';
+import { ClientError, FlowRouterError, MeshStreamClosed, NotMeshMember, UpstreamError } from '../core/errors.ts';
 import { toWireError } from './errors.ts';
 import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
+import { validateForwardedRequest } from './forward-validation.ts';
 import type { MeshDeps, MeshLog } from './types.ts';
 
 /** A peer that opens the protocol but never sends its request is dropped after this. */
@@ -13,20 +15,21 @@ const MAX_WORK_MS = 15 * 60_000;
 
 export interface ForwardServerInit {
   serveForward: MeshDeps['serveForward'];
+  /** Per-peer limits and the accept switch; absent: every member is served without limits. */
+  accepting?: () => boolean;
   allowlist: ReadonlySet<string> | null;
   keepaliveMs: number;
   counters: { in: number; inFailed: number };
   log: MeshLog;
 }
 
+/** The frame's envelope; its request is validated like an HTTP body afterwards. */
 function checkFrame(frame: ForwardRequestFrame): void {
+  if (typeof frame !== 'object' || frame === null || Array.isArray(frame) || !Number.isFinite(frame.deadline)) {
+    throw new ClientError('malformed forward request frame', { code: 'mesh_bad_frame' });
+  }
   if (frame.hop !== 1) {
     throw new ClientError('a forwarded request cannot be forwarded again', { status: 400, code: 'mesh_hop_limit' });
-  }
-  const r = frame.request;
-  if (typeof r !== 'object' || r === null || typeof r.model !== 'string' || !Array.isArray(r.messages)
-    || typeof frame.requestId !== 'string' || !Number.isFinite(frame.deadline)) {
-    throw new ClientError('malformed forward request frame', { code: 'mesh_bad_frame' });
   }
 }
 
@@ -34,7 +37,7 @@ export function forwardHandler(init: ForwardServerInit) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const remote = connection.remotePeer.toString();
     if (init.allowlist && !init.allowlist.has(remote)) {
-      stream.abort(new Error('not a member of this mesh'));
+      stream.abort(new NotMeshMember());
       return;
     }
     const lp = frameStream(stream);
@@ -44,7 +47,7 @@ export function forwardHandler(init: ForwardServerInit) {
     const onClose = (evt: StreamCloseEvent): void => {
       if (finished) return;
       remoteGone = true;
-      work.abort(evt.error ?? new Error('forwarding peer closed the stream'));
+      work.abort(evt.error ?? new MeshStreamClosed('forwarding peer closed the stream'));
     };
     stream.addEventListener('close', onClose);
 
@@ -68,10 +71,16 @@ export function forwardHandler(init: ForwardServerInit) {
     try {
       const frame = await readFrame<ForwardRequestFrame>(lp, AbortSignal.any([work.signal, AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS)]));
       init.counters.in++;
+      if (init.accepting && !init.accepting()) {
+        // 503, not 4xx: the forwarding node moves on to another peer instead of failing its client.
+        throw new FlowRouterError(503, 'server_error', 'mesh_forwards_disabled', 'This node does not serve forwarded requests (mesh.accept_forwards: false)');
+      }
       checkFrame(frame);
+      const request = validateForwardedRequest(frame.request);
       const budget = Math.min(Math.max(frame.deadline - Date.now(), 0), MAX_WORK_MS);
       deadlineTimer = setTimeout(() => work.abort(new UpstreamError('timeout', 'forwarded request passed its deadline')), budget);
-      const result = await init.serveForward(frame.request, { signal: work.signal, client: frame.client, requestId: frame.requestId });
+      // A request id of our own: the sender's could repeat one already in the usage ledger and so go unrecorded.
+      const result = await init.serveForward(request, { signal: work.signal, peerId: remote, requestId: randomUUID() });
       if (result.kind === 'json') {
         await send({ type: 'json', response: result.response });
       } else {
@@ -87,7 +96,7 @@ export function forwardHandler(init: ForwardServerInit) {
         await send({ type: 'end' });
       }
       finished = true;
-      await stream.close({ signal: AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS) }).catch(() => stream.abort(new Error('close timed out')));
+      await stream.close({ signal: AbortSignal.timeout(REQUEST_READ_TIMEOUT_MS) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
     } catch (err) {
       init.counters.inFailed++;
       if (stream.status === 'open' && !remoteGone) {
@@ -95,10 +104,10 @@ export function forwardHandler(init: ForwardServerInit) {
         init.log('mesh:forward-in-failed', { peer: remote, error: (cause as Error)?.message });
         await send({ type: 'error', error: toWireError(cause) }).catch(() => undefined);
         finished = true;
-        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new Error('close timed out')));
+        await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
       } else {
         init.log('mesh:forward-in-aborted', { peer: remote, reason: (work.signal.reason as Error | undefined)?.message });
-        stream.abort(err instanceof Error ? err : new Error('forward aborted'));
+        stream.abort(err instanceof Error ? err : new MeshStreamClosed('forward aborted'));
       }
     } finally {
       finished = true;

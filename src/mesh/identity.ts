@@ -1,9 +1,10 @@
 // The node's lasting mesh identity (an Ed25519 key on disk) and the mesh's pre-shared key files.
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { randomBytes } from 'node:crypto';
+import { ensurePrivateDir } from '../core/private-files.ts';
 import { MeshConfigError } from './errors.ts';
 import { IDENTITY_FILE } from './identity-file.ts';
 
@@ -20,7 +21,7 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey>
     }
   }
   const key = await generateKeyPair('Ed25519');
-  await mkdir(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' });
   return key;
 }
@@ -34,7 +35,7 @@ export function generateMeshSecret(): Uint8Array {
 
 /** Writes a new mesh secret to `file` (mode 0600, refusing to overwrite an existing one). */
 export async function writeMeshSecret(file: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  ensurePrivateDir(dirname(file));
   try {
     await writeFile(file, generateMeshSecret(), { mode: 0o600, flag: 'wx' });
   } catch (err) {

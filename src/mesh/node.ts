@@ -10,7 +10,7 @@ import type { CapacityRecord } from './capacity-record.ts';
 import { foreignPeerReporter } from './dial-diagnosis.ts';
 import { DhtDirectory } from './dht-directory.ts';
 import { MeshConfigError } from './errors.ts';
-import { forwardChat } from './forward-client.ts';
+import { forwardToPeer } from './forward-client.ts';
 import { forwardHandler } from './forward-server.ts';
 import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
 import { createHost } from './host.ts';
@@ -19,6 +19,7 @@ import { loadOrCreateIdentity, readMeshSecret } from './identity.ts';
 import { OwnRecord } from './own-record.ts';
 import { PeerTable } from './peer-table.ts';
 import type { ForwardOptions, MeshDeps, MeshOptions, MeshStatus, MeshTiming, PeerRow } from './types.ts';
+import { MeshNotStarted, MeshStopping } from '../core/errors.ts';
 
 const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000 };
 /** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
@@ -26,6 +27,8 @@ const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 102
 const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
 /** Bound on dialling one discovered peer. */
 const DIAL_TIMEOUT_MS = 5_000;
+/** Longest the DHT is asked for providers of a model when the peer table knows none. */
+const DHT_LOOKUP_MS = 1_500;
 
 interface Running {
   host: MeshHost;
@@ -52,7 +55,13 @@ export interface MeshNode {
   readonly pubsub: MeshHost['services']['pubsub'];
   /** The libp2p host itself (after start). */
   readonly libp2p: MeshHost;
-  forwardChat(request: ChatRequest, opts: ForwardOptions): Promise<{ peerId: string; result: ChatResult }>;
+  /** Forwards one request to one peer (a router attempt at the target `peer:<id>`). */
+  forward(peerId: string, request: ChatRequest, opts: ForwardOptions): Promise<ChatResult>;
+  /**
+   * Members that serve the first of `names` (model or chain names) any member serves, best first: from the peer table,
+   * or, when it knows none, from the DHT's providers of the first name (a bounded lookup).
+   */
+  peersFor(names: string | string[], signal: AbortSignal): Promise<string[]>;
   peers(): PeerRow[];
   status(): MeshStatus;
   /** Re-reads `deps.capacity()` now and, when it changed, tells peers and the DHT (a timer does this too). */
@@ -71,7 +80,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   let running: Running | null = null;
 
   const need = (): Running => {
-    if (!running) throw new MeshConfigError('the mesh node is not started');
+    if (!running) throw new MeshNotStarted();
     return running;
   };
 
@@ -134,7 +143,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
@@ -173,7 +182,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       running = null;
       for (const t of r.timers) clearInterval(t);
       r.bootstrap.stop();
-      r.lifetime.abort(new Error('mesh stopping'));
+      r.lifetime.abort(new MeshStopping('mesh'));
       await r.host.stop();
     },
 
@@ -181,12 +190,23 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     get pubsub() { return need().host.services.pubsub; },
     get libp2p() { return need().host; },
 
-    forwardChat(request, opts) {
+    forward(peerId, request, opts) {
       const r = need();
-      return forwardChat({
-        host: r.host, table: r.table, counters, allowlist, idleTimeoutMs: timing.keepaliveMs * 4,
-        findProviders: (model, timeoutMs, signal) => r.directory.findModelProviders(model, timeoutMs, signal),
-      }, request, opts);
+      return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts);
+    },
+
+    async peersFor(names, signal) {
+      const r = need();
+      const list = Array.isArray(names) ? names : [names];
+      const self = new Set([r.host.peerId.toString()]);
+      const member = (p: string): boolean => !allowlist || allowlist.has(p);
+      for (const name of list) {
+        const ranked = r.table.rankFor(name, self).filter(member);
+        if (ranked.length > 0) return ranked;
+      }
+      if (list.length === 0) return [];
+      const found = await r.directory.findModelProviders(list[0], DHT_LOOKUP_MS, signal);
+      return r.table.rankFor(list[0], self, found).filter(member);
     },
 
     peers() {

@@ -1,10 +1,7 @@
-// What this node knows about each mesh peer (capacity, RTT, last contact, a small breaker), and their ranking for a model.
+// What this node knows about each mesh peer (capacity, RTT, last contact), and their ranking for a model.
 import type { CapacityRecord } from './capacity-record.ts';
 import type { PeerHealth, PeerRow } from './types.ts';
 
-/** Consecutive failures that open a peer's breaker, and how long it stays open before one trial request. */
-const BREAKER_THRESHOLD = 3;
-const BREAKER_OPEN_MS = 30_000;
 /** Failed probes in a row after which a peer counts as unreachable even with a live record. */
 const PROBE_FAILURES_UNREACHABLE = 2;
 
@@ -16,8 +13,6 @@ interface PeerEntry {
   rttMs: number | null;
   lastSeen: number | null;
   probeFailures: number;
-  consecutiveFailures: number;
-  breakerOpenUntil: number;
 }
 
 export class PeerTable {
@@ -31,7 +26,7 @@ export class PeerTable {
   private entry(peerId: string): PeerEntry {
     let e = this.entries.get(peerId);
     if (!e) {
-      e = { peerId, addresses: [], connected: false, record: null, rttMs: null, lastSeen: null, probeFailures: 0, consecutiveFailures: 0, breakerOpenUntil: 0 };
+      e = { peerId, addresses: [], connected: false, record: null, rttMs: null, lastSeen: null, probeFailures: 0 };
       this.entries.set(peerId, e);
     }
     return e;
@@ -67,18 +62,6 @@ export class PeerTable {
     e.lastSeen = this.now();
   }
 
-  recordSuccess(peerId: string): void {
-    const e = this.entry(peerId);
-    e.consecutiveFailures = 0;
-    e.breakerOpenUntil = 0;
-  }
-
-  recordFailure(peerId: string): void {
-    const e = this.entry(peerId);
-    e.consecutiveFailures++;
-    if (e.consecutiveFailures >= BREAKER_THRESHOLD) e.breakerOpenUntil = this.now() + BREAKER_OPEN_MS;
-  }
-
   record(peerId: string): CapacityRecord | null {
     return this.entries.get(peerId)?.record ?? null;
   }
@@ -89,7 +72,6 @@ export class PeerTable {
 
   private health(e: PeerEntry): PeerHealth {
     const now = this.now();
-    if (e.breakerOpenUntil > now) return 'breaker-open';
     if (e.probeFailures >= PROBE_FAILURES_UNREACHABLE) return 'unreachable';
     if (!e.record || e.record.expiresAt <= now) return 'stale';
     return 'healthy';
@@ -106,13 +88,12 @@ export class PeerTable {
       rttMs: e.rttMs,
       lastSeen: e.lastSeen,
       health: this.health(e),
-      consecutiveFailures: e.consecutiveFailures,
     }));
   }
 
   /**
    * Healthy peers advertising `model`, best first: free concurrency, then error rate, then RTT.
-   * Peers in `extra` (found only through the DHT, no live record) follow, unless their breaker is open.
+   * Peers in `extra` (found only through the DHT, no live record) follow, unless they stopped answering probes.
    */
   rankFor(model: string, exclude: ReadonlySet<string>, extra: Iterable<string> = []): string[] {
     const scored: { peerId: string; score: number }[] = [];
@@ -128,7 +109,7 @@ export class PeerTable {
     for (const id of extra) {
       if (seen.has(id) || exclude.has(id)) continue;
       const e = this.entries.get(id);
-      if (e && (this.health(e) === 'breaker-open' || this.health(e) === 'unreachable')) continue;
+      if (e && this.health(e) === 'unreachable') continue;
       seen.add(id);
       ranked.push(id);
     }

@@ -9,6 +9,8 @@ export interface MeshRoutesOptions {
   mesh: MeshNode | (() => MeshNode | undefined);
   /** Knowledge replication: per-origin versions and each peer's lag, when replication runs. */
   replication?: () => ReplicationStatus | null;
+  /** Whether the router's breaker for a peer is open (its forwards kept failing). */
+  breakerOpen?: (peerId: string) => boolean;
 }
 
 export const meshRoutes: FastifyPluginAsync<MeshRoutesOptions> = async (app, opts) => {
@@ -17,6 +19,9 @@ export const meshRoutes: FastifyPluginAsync<MeshRoutesOptions> = async (app, opt
     if (!m) throw new FlowRouterError(503, 'server_error', 'mesh_starting', 'The mesh is still starting; try again in a moment', { headers: { 'retry-after': '1' } });
     return m;
   };
-  app.get('/v1/mesh/peers', async () => ({ object: 'list', data: mesh().peers() }));
+  app.get('/v1/mesh/peers', async () => ({
+    object: 'list',
+    data: mesh().peers().map((p) => (opts.breakerOpen?.(p.peerId) ? { ...p, health: 'breaker-open' as const } : p)),
+  }));
   app.get('/v1/mesh/status', async () => ({ ...mesh().status(), replication: opts.replication?.() ?? null }));
 };

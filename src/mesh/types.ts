@@ -50,8 +50,11 @@ export interface MeshTiming {
 
 export interface ForwardContext {
   signal: AbortSignal;
-  /** The original client's id at the forwarding node, for usage accounting. */
-  client: string | null;
+  /**
+   * The peer that sent the request, as Noise authenticated the connection: the only identity a forward is attributed
+   * to. The frame's own `client` is the sender's claim and is never used.
+   */
+  peerId: string;
   requestId: string;
 }
 
@@ -61,6 +64,8 @@ export interface MeshDeps {
   capacity(): CapacityInfo;
   /** Runs a forwarded request on the local chains with forwarding disabled. */
   serveForward(request: ChatRequest, ctx: ForwardContext): Promise<ChatResult>;
+  /** False while this node serves no forwards (`mesh.accept_forwards: false`); absent: it serves them. */
+  acceptsForwards?: () => boolean;
   log?: MeshLog;
   /** Problems an operator must act on (a bootstrap peer that cannot be reached, another mesh secret): `log` when absent. */
   warn?: MeshLog;
@@ -72,10 +77,9 @@ export interface ForwardOptions {
   requestId: string;
   /** Absolute deadline, epoch milliseconds; the remote stops working at this time too. */
   deadlineMs: number;
-  /** Peer ids not to try (e.g. already tried by the router). */
-  excludePeers?: string[];
 }
 
+/** From the peer's capacity record and probes; the node adds `breaker-open` from the router's breaker for that peer. */
 export type PeerHealth = 'healthy' | 'stale' | 'unreachable' | 'breaker-open';
 
 export interface PeerRow {
@@ -88,7 +92,6 @@ export interface PeerRow {
   rttMs: number | null;
   lastSeen: number | null;
   health: PeerHealth;
-  consecutiveFailures: number;
 }
 
 export interface MeshStatus {

@@ -115,11 +115,11 @@ export function checkReachable(e: Endpoint, timeoutMs: number): Promise<CheckRes
   });
 }
 
-/** This node's own mesh listen ports (from `mesh.listen`, which `mesh.port` and --mesh-port fill): never a peer's. */
+/** The TCP ports the mesh listens on, from its listen multiaddrs (`/ip4/0.0.0.0/tcp/4001`); port 0 (any free one) is not checked. */
 export function meshPorts(listen: readonly string[]): { host: string; port: number }[] {
   const found = new Map<string, { host: string; port: number }>();
-  for (const address of listen) {
-    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/(\d+)/.exec(address);
+  for (const addr of listen) {
+    const m = /^\/(ip4|ip6)\/([^/]+)\/tcp\/(\d+)/.exec(addr);
     if (m && Number(m[3]) > 0) found.set(`${m[2]}:${m[3]}`, { host: m[2], port: Number(m[3]) });
   }
   return [...found.values()];

@@ -1,7 +1,8 @@
 // Logger configuration for fastify's pino (levels, formats, redaction of secrets) and the one-line-per-request log.
 import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
-import type { ChatObserver, RequestRecord } from './observe.ts';
+import type { Logger } from '../core/logger.ts';
+import type { RequestObserver, RequestRecord } from './observe.ts';
 import { prettyStream } from './pretty.ts';
 
 /** Header and field names whose values are secrets, wherever they appear in a log object. */
@@ -60,11 +61,6 @@ export function loggerOptions(s: LogSettings): Exclude<FastifyServerOptions['log
   return s.destination ? { ...base, stream: s.destination as unknown as { write(msg: string): void } } : base;
 }
 
-export interface RequestLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 /** The fields of the per-request line (latency in ms, tokens flattened so they read well in both formats). */
 export function requestLogFields(r: RequestRecord): Record<string, unknown> {
   return {
@@ -74,13 +70,13 @@ export function requestLogFields(r: RequestRecord): Record<string, unknown> {
   };
 }
 
-/** Logs one line per chat request once it has been written: info, or warn for 5xx. Pass `app.log`. */
-export function requestLogObserver(log: RequestLogger): ChatObserver {
+/** Logs one line per request once it has ended: info, or warn for 5xx. Pass `app.log`. */
+export function requestLogObserver(log: Logger): RequestObserver {
   return {
     onEnd: (r) => {
       const fields = requestLogFields(r);
-      if (r.status >= 500) log.warn(fields, 'chat request failed');
-      else log.info(fields, 'chat request');
+      if (r.status >= 500) log.warn(fields, `${r.operation} request failed`);
+      else log.info(fields, `${r.operation} request`);
     },
   };
 }

@@ -1,7 +1,7 @@
-// The chat-path recorder for metrics: counts, durations, first byte, in-flight, tokens, cost and cache outcomes.
+// The request recorder for metrics: counts, durations, first byte, in-flight, tokens, cost and cache outcomes.
 import type { Usage } from '../core/openai.ts';
 import type { Metrics } from './metrics.ts';
-import type { ChatObserver, RequestRecord } from './observe.ts';
+import type { RequestObserver, RequestRecord } from './observe.ts';
 
 /** Cost in USD of one call (the node passes `PriceTable.costOf`). */
 export type CostOf = (model: string, usage: Usage) => number;
@@ -24,8 +24,8 @@ export function recordRequest(metrics: Metrics, r: RequestRecord, costOf?: CostO
   }
 }
 
-/** The metrics observer; its layer goes outermost on the chat path so it sees cache hits and every failure. */
-export function metricsObserver(metrics: Metrics, costOf?: CostOf): ChatObserver {
+/** The metrics observer; its layer goes outermost on every path so it sees cache hits and every failure. */
+export function metricsObserver(metrics: Metrics, costOf?: CostOf): RequestObserver {
   return {
     onStart: () => metrics.inFlight.inc(),
     onEnd: (r) => {

@@ -6,16 +6,21 @@ const OVERLOAD_PATTERNS = /overloaded|capacity|temporarily unavailable|try again
 const QUOTA_PATTERNS = /quota|insufficient_quota|billing|resource[_ ]exhausted|rate[_ ]limit/i;
 const CONTENT_POLICY = /content[_ ]policy|content[_ ]filter|safety/i;
 
-/** Parses a `retry-after` header (seconds or HTTP date) or `retry-after-ms` into milliseconds. */
+/** The longest wait an upstream may ask for: beyond it a retry-after is a bug or an attack, not advice to pass on. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+const clamped = (ms: number): number => Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
+
+/** Parses a `retry-after` header (seconds or HTTP date) or `retry-after-ms` into milliseconds, at most an hour. */
 export function retryAfterMs(headers: Record<string, string>): number | null {
   const ms = headers['retry-after-ms'];
-  if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  if (ms && Number.isFinite(Number(ms))) return clamped(Number(ms));
   const ra = headers['retry-after'];
   if (!ra) return null;
   const secs = Number(ra);
-  if (Number.isFinite(secs)) return Math.max(0, secs * 1000);
+  if (Number.isFinite(secs)) return clamped(secs * 1000);
   const at = Date.parse(ra);
-  return Number.isFinite(at) ? Math.max(0, at - Date.now()) : null;
+  return Number.isFinite(at) ? clamped(at - Date.now()) : null;
 }
 
 export function classifyStatus(status: number, message: string, code?: string): UpstreamFailureKind {

@@ -1,12 +1,5 @@
-// The provider registry: adding a provider is one folder and one line here.
-import type { Provider, ProviderType } from './types.ts';
-import { openai } from './openai/index.ts';
-import { azure } from './azure/index.ts';
-import { local } from './local/index.ts';
-import { anthropic } from './anthropic/index.ts';
-import { gemini } from './gemini/index.ts';
-
-export const providers: Record<ProviderType, Provider> = { openai, azure, anthropic, gemini, local };
-
+// Providers: the registry of provider types, their pure translations and the shared HTTP transport.
+export { providers, isProviderType, providerTypes, registerProvider } from './registry.ts';
 export type { Provider, ProviderAccount, ProviderType, Timeouts, HttpRequestSpec, SseEvent, StreamTranslator, TranslationContext } from './types.ts';
-export { sendChat, sendJson, sendRawStream, readSse, closeTransport, type ChatResult } from './transport.ts';
+export { Transport, type ChatResult } from './transport.ts';
+export { readSse } from './sse.ts';

@@ -1,32 +1,13 @@
 // What a provider is: pure translation between the internal OpenAI shape and one upstream wire format.
 import type { ChatChunk, ChatRequest, ChatResponse, CompletionsRequest, EmbeddingsRequest, EmbeddingsResponse } from '../core/openai.ts';
 import type { UpstreamError } from '../core/errors.ts';
+import type { ProviderAccount } from '../config/accounts.ts';
 
-export type ProviderType = 'openai' | 'azure' | 'anthropic' | 'gemini' | 'local';
+/** A provider's name in the registry (`providers/registry.ts`) and in the config's `type:`/`provider:` keys. */
+export type ProviderType = string;
 
-export interface Timeouts {
-  connectMs: number;
-  /** Until the response headers (and, for streams, the first event) arrive. */
-  firstByteMs: number;
-  /** The whole exchange, body included. */
-  totalMs: number;
-}
-
-/** A provider account after config resolution: where and how to call one upstream. */
-export interface ProviderAccount {
-  name: string;
-  type: ProviderType;
-  baseUrl: string;
-  key?: string;
-  org?: string;
-  project?: string;
-  /** Azure deployment name (defaults to the target's model). */
-  deployment?: string;
-  /** Azure `api-version`, Anthropic `anthropic-version`. */
-  apiVersion?: string;
-  headers: Record<string, string>;
-  timeouts: Timeouts;
-}
+// The account a provider is called with is the config's typed output (one schema, no copy here).
+export type { ProviderAccount, Timeouts } from '../config/accounts.ts';
 
 /** An HTTP request to an upstream, built purely from data. `path` is appended to the account's base URL and may hold a query. */
 export interface HttpRequestSpec {
@@ -63,11 +44,18 @@ export interface StreamTranslator {
 
 export interface Provider {
   type: ProviderType;
-  /** Public API base used when an account gives no `base_url`/`url`. */
+  /** Public API base used when an account gives no `base_url`/`url`; empty when every account must give its own. */
   defaultBaseUrl: string;
+  /** Shown in the config error when `defaultBaseUrl` is empty and an account gives no URL. */
+  baseUrlExample?: string;
+  /** Runs on the operator's own hardware: no per-token price, so the `cost` strategy ranks it free. */
+  selfHosted?: boolean;
+  /** A cheap request whose success shows the upstream is up (the router's active health check); none means not probed. */
+  probe?(account: ProviderAccount): HttpRequestSpec;
   chat: {
     request(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec;
-    response(body: unknown, ctx: TranslationContext): ChatResponse;
+    /** `req` is the request that was sent, for answers that depend on it (e.g. `parallel_tool_calls: false`). */
+    response(body: unknown, ctx: TranslationContext, req?: ChatRequest): ChatResponse;
     stream(req: ChatRequest, ctx: TranslationContext): StreamTranslator;
   };
   /** Classifies an upstream error response (status, body text, headers) into an UpstreamError with a clean message. */

@@ -1,8 +1,9 @@
 // Resilience as small wrappers around one "call this target" function (undici-interceptor style): breaker, limits, stats.
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
-import type { TargetConfig } from '../config/index.ts';
+import type { AccountOverride, TargetConfig } from '../config/index.ts';
+import type { AttemptGate, EndListener } from '../pipeline/index.ts';
 import { limitReached } from './limits.ts';
-import { onSettled } from './settle.ts';
+import { isCredentialFailure, ownCredentialOf, RefusedCredentials, usesOwnCredential } from './own-credentials.ts';
 import type { TargetStates } from './stats.ts';
 
 export interface AttemptContext {
@@ -17,6 +18,12 @@ export interface AttemptContext {
   retries: number;
   /** Upstream calls made so far for this attempt (the retry wrapper counts them). */
   tries: number;
+  /** The client's budget, held per attempt at this target's price. */
+  gate?: AttemptGate;
+  /** The request's own account settings (tenant accounts, upstream keys): failures of a caller's own credential are not the target's. */
+  accounts?: Map<string, AccountOverride>;
+  /** The request's stream tap: a stream that answered is settled when the request ends. */
+  onEnd: (listener: EndListener) => void;
 }
 
 export type TargetCall<T> = (ctx: AttemptContext) => Promise<T>;
@@ -34,21 +41,58 @@ export class TargetSkipped extends UpstreamError {
   }
 }
 
+/** The client may not spend this target's price (its budget): the walk moves on, and the target's health is untouched. */
+export class AttemptRefused extends TargetSkipped {
+  readonly refusal: FlowRouterError;
+
+  constructor(target: string, refusal: FlowRouterError) {
+    super(target, refusal.message);
+    this.refusal = refusal;
+  }
+}
+
+/** Holds the client's budget for this attempt; a refusal skips the target, a failure gives the hold back. */
+export function withGate(): Interceptor {
+  return (next) => (ctx) => {
+    if (!ctx.gate) return next(ctx);
+    let hold;
+    try {
+      hold = ctx.gate(ctx.target, ctx.model);
+    } catch (err) {
+      if (err instanceof FlowRouterError) return Promise.reject(new AttemptRefused(ctx.target.id, err));
+      throw err;
+    }
+    return next(ctx).then((result) => { hold.keep(); return result; }, (err: unknown) => { hold.release(); throw err; });
+  };
+}
+
+/** A stream the consumer gave up on (client gone, forward abandoned): says nothing about the target. */
+const ABANDONED = Symbol('abandoned');
+
 /** What an attempt's end says about the target: it failed, it answered (even a client's 4xx), or nothing (skip, client gone). */
 export function verdict(err: unknown, signal: AbortSignal): 'failure' | 'success' | 'none' {
   if (err === undefined) return 'success';
-  if (signal.aborted || err instanceof TargetSkipped) return 'none';
+  if (signal.aborted || err === ABANDONED || err instanceof TargetSkipped) return 'none';
   if (err instanceof UpstreamError) return err.kind === 'client' || err.kind === 'context_length' ? 'success' : 'failure';
   if (err instanceof FlowRouterError && err.status < 500 && err.status !== 429) return 'none';
   return 'failure';
+}
+
+/** The verdict for the shared target: a caller's own credential refused or rate-limited says nothing about it. */
+function targetVerdict(err: unknown, ctx: AttemptContext): 'failure' | 'success' | 'none' {
+  if (isCredentialFailure(err) && usesOwnCredential(ctx.target, ctx.accounts)) return 'none';
+  return verdict(err, ctx.signal);
 }
 
 function retryAfterOf(err: unknown): number | null {
   return err instanceof UpstreamError ? err.retryAfterMs : null;
 }
 
-/** Runs `end` once the call has ended: on rejection, or when its result (a stream, maybe) has settled. */
-async function around<T>(call: Promise<T>, end: (err: unknown, tokens?: number) => void): Promise<T> {
+/**
+ * Runs `end` once the call has ended: on rejection, at once for a JSON answer, and for a stream when the request's
+ * tap hears its end (completion, failure or abandonment).
+ */
+async function around<T>(call: Promise<T>, ctx: AttemptContext, end: (err: unknown, tokens?: number) => void): Promise<T> {
   let result: T;
   try {
     result = await call;
@@ -56,16 +100,29 @@ async function around<T>(call: Promise<T>, end: (err: unknown, tokens?: number) 
     end(err);
     throw err;
   }
-  return onSettled(result, ({ error, tokens }) => end(error, tokens));
+  const r = result as { kind?: string; response?: { usage?: { total_tokens?: unknown } | null } };
+  if (r.kind === 'stream') {
+    ctx.onEnd((e) => end(e.status === 'complete' ? undefined : e.status === 'aborted' ? ABANDONED : e.error, e.usage?.total_tokens));
+  } else {
+    const total = r.response?.usage?.total_tokens;
+    end(undefined, typeof total === 'number' ? total : undefined);
+  }
+  return result;
 }
 
-export function withBreaker(states: TargetStates, now: () => number): Interceptor {
+/** The target's breaker, and a small one per caller credential so a key the upstream keeps refusing fails fast here. */
+export function withBreaker(states: TargetStates, now: () => number, refused = new RefusedCredentials()): Interceptor {
   return (next) => (ctx) => {
     const { breaker } = states.get(ctx.target.id);
     const t = now();
+    const own = ownCredentialOf(ctx.target, ctx.accounts);
+    const known = own && refused.refusal(own, t);
+    if (known) return Promise.reject(known);
     if (!breaker.tryPass(t)) return Promise.reject(new TargetSkipped(ctx.target.id, `circuit open (retry in ${Math.ceil(breaker.retryInMs(t))} ms)`));
-    return around(next(ctx), (err) => {
-      const v = verdict(err, ctx.signal);
+    return around(next(ctx), ctx, (err) => {
+      if (own && isCredentialFailure(err)) refused.failed(own, err, now());
+      else if (own && err === undefined) refused.succeeded(own);
+      const v = targetVerdict(err, ctx);
       if (v === 'success') breaker.success();
       else if (v === 'failure') breaker.failure(now(), retryAfterOf(err));
       else breaker.release();
@@ -81,7 +138,7 @@ export function withLimits(states: TargetStates, now: () => number): Interceptor
     const full = limitReached(ctx.target, stats.inFlight, usage, t, ctx.promptTokens);
     if (full) return Promise.reject(new TargetSkipped(ctx.target.id, full));
     const reservation = usage.reserve(t, ctx.target.tpm === undefined ? 0 : ctx.promptTokens());
-    return around(next(ctx), (_err, tokens) => reservation.settle(tokens));
+    return around(next(ctx), ctx, (_err, tokens) => reservation.settle(tokens));
   };
 }
 
@@ -96,9 +153,9 @@ export function withStats(states: TargetStates): Interceptor {
       stats.recordLatency(typeof fb === 'number' ? fb : performance.now() - started);
       return result;
     });
-    return around(call, (err) => {
+    return around(call, ctx, (err) => {
       stats.inFlight--;
-      const v = verdict(err, ctx.signal);
+      const v = targetVerdict(err, ctx);
       if (v !== 'none') stats.recordOutcome(v === 'success');
     });
   };

@@ -1,18 +1,21 @@
 // Route rules: the first rule whose every condition holds picks the chain; tokens are counted only if a rule asks.
 import type { ChatRequest } from '../core/openai.ts';
 import type { RouteRule } from '../config/index.ts';
-import type { RequestMeta } from './types.ts';
+import type { RequestContext } from '../pipeline/index.ts';
+
+/** What a rule may look at besides the request: its headers and its client. */
+type RuleContext = Pick<RequestContext, 'headers' | 'client'>;
 
 function hasImages(req: ChatRequest): boolean {
   return Array.isArray(req.messages) && req.messages.some((m) => Array.isArray(m.content) && m.content.some((p) => p.type === 'image_url'));
 }
 
-function headerValue(meta: RequestMeta, name: string): string | undefined {
+function headerValue(meta: RuleContext, name: string): string | undefined {
   const v = meta.headers[name];
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-export function ruleMatches(rule: RouteRule, req: ChatRequest, meta: RequestMeta, tokens: () => number): boolean {
+export function ruleMatches(rule: RouteRule, req: ChatRequest, meta: RuleContext, tokens: () => number): boolean {
   if (rule.model && !rule.model.test(req.model)) return false;
   if (rule.hasTools !== undefined && rule.hasTools !== (Array.isArray(req.tools) && req.tools.length > 0)) return false;
   if (rule.hasImages !== undefined && rule.hasImages !== hasImages(req)) return false;
@@ -31,6 +34,6 @@ export function ruleMatches(rule: RouteRule, req: ChatRequest, meta: RequestMeta
   return true;
 }
 
-export function matchRoute(rules: RouteRule[], req: ChatRequest, meta: RequestMeta, tokens: () => number): RouteRule | undefined {
+export function matchRoute(rules: RouteRule[], req: ChatRequest, meta: RuleContext, tokens: () => number): RouteRule | undefined {
   return rules.find((r) => ruleMatches(r, req, meta, tokens));
 }

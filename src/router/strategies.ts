@@ -1,5 +1,6 @@
 // A chain's strategy turns its targets into the order the walk tries them in.
 import type { ChainConfig, TargetConfig } from '../config/index.ts';
+import { providers } from '../providers/index.ts';
 import type { TargetStates } from './stats.ts';
 import type { PriceLookup } from './types.ts';
 import { upstreamModel } from './select.ts';
@@ -46,9 +47,9 @@ function leastLatency(targets: TargetConfig[], states: TargetStates): TargetConf
   return [...targets].sort((a, b) => avg(a) - avg(b));
 }
 
-/** Estimated USD of this request on a target; local and knowledge targets are free, unknown prices rank last. */
+/** Estimated USD of this request on a target; self-hosted and knowledge targets are free, unknown prices rank last. */
 function estimatedCost(t: TargetConfig, ctx: OrderContext): number {
-  if (t.kind !== 'provider' || t.account?.type === 'local') return 0;
+  if (t.kind !== 'provider' || !t.account || providers[t.account.type]?.selfHosted) return 0;
   const price = ctx.prices?.priceOf(upstreamModel(t, ctx.requestedModel));
   if (!price) return Number.POSITIVE_INFINITY;
   return ctx.promptTokens() * price.input + (ctx.maxOutputTokens ?? TYPICAL_OUTPUT_TOKENS) * price.output;

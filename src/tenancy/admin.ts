@@ -2,6 +2,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { NodeConfig } from '../config/index.ts';
 import { ClientError, FlowRouterError, PermissionError } from '../core/errors.ts';
+import { checkKeyCollections } from './collections.ts';
 import { presentedKey, secretsEqual } from './credentials.ts';
 import { parseExpiry, type KeyPolicy, type KeyRecord } from './keys.ts';
 import type { Budgets } from './limits.ts';
@@ -11,7 +12,7 @@ import type { Tenancy } from './tenancy.ts';
 export function keyJson(rec: KeyRecord, spentUsd?: number): Record<string, unknown> {
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
-    id: rec.id, name: rec.name, tenant: rec.tenant ?? null, chains: rec.chains ?? null, models: rec.models ?? null,
+    id: rec.id, name: rec.name, tenant: rec.tenant ?? null, chains: rec.chains ?? null, models: rec.models ?? null, collections: rec.collections ?? null,
     rpm: rec.rpm ?? null, tpm: rec.tpm ?? null, budget_usd: rec.budgetUsd ?? null, budget_period: rec.budgetPeriod ?? null,
     spent_usd: spentUsd ?? null, expires_at: iso(rec.expiresAt), created_at: iso(rec.createdAt), revoked_at: iso(rec.revokedAt), rotated_at: iso(rec.rotatedAt),
   };
@@ -22,6 +23,7 @@ export interface CreateKeyBody {
   tenant?: string;
   chains?: string[];
   models?: string[];
+  collections?: string[];
   rpm?: number;
   tpm?: number;
   budget_usd?: number;
@@ -38,6 +40,7 @@ const createKeySchema = {
     tenant: { type: 'string', minLength: 1 },
     chains: { type: 'array', items: { type: 'string', minLength: 1 } },
     models: { type: 'array', items: { type: 'string', minLength: 1 } },
+    collections: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 } },
     rpm: { type: 'integer', minimum: 1 },
     tpm: { type: 'integer', minimum: 1 },
     budget_usd: { type: 'number', minimum: 0 },
@@ -52,8 +55,9 @@ export function policyFrom(body: Omit<CreateKeyBody, 'name'>, config: NodeConfig
     throw new ClientError(`no tenant named "${body.tenant.slice(0, 64)}" in the config (tenants: ${[...config.tenants.keys()].join(', ') || 'none'})`, { param: 'tenant' });
   }
   if (body.budget_period !== undefined && body.budget_usd === undefined) throw new ClientError('budget_period needs budget_usd', { param: 'budget_period' });
+  checkKeyCollections(body.collections, body.tenant === undefined ? undefined : config.tenants.get(body.tenant));
   return {
-    tenant: body.tenant, chains: body.chains, models: body.models, rpm: body.rpm, tpm: body.tpm,
+    tenant: body.tenant, chains: body.chains, models: body.models, collections: body.collections, rpm: body.rpm, tpm: body.tpm,
     budgetUsd: body.budget_usd, budgetPeriod: body.budget_usd !== undefined ? body.budget_period ?? 'month' : undefined,
     expiresAt: body.expires === undefined ? undefined : parseExpiry(body.expires, now),
   };

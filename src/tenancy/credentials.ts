@@ -1,13 +1,10 @@
-// What a caller presents: its client key (Bearer or x-api-key) and, optionally, its own upstream keys for this request only.
+// What a caller presents: its client key (Bearer or x-api-key); and the accounts its request uses (tenant accounts, its own upstream keys).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AccountOverride, NodeConfig } from '../config/index.ts';
-import { ClientError } from '../core/errors.ts';
-import type { ProviderAccount, ProviderType } from '../providers/types.ts';
+import type { ProviderAccount } from '../providers/index.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-export const UPSTREAM_KEY_HEADER_PREFIX = 'x-flowrouter-upstream-key-';
-const UPSTREAM_KEY_PROVIDERS: readonly ProviderType[] = ['openai', 'azure', 'anthropic', 'gemini', 'local'];
 
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
@@ -36,31 +33,14 @@ export function secretsEqual(a: string, b: string): boolean {
 }
 
 /**
- * Takes the client's own upstream keys out of the headers, so no later step (cache, usage, logs) ever sees them.
- * Returns the headers without them and the keys by provider type.
- */
-export function takeUpstreamKeys(headers: Headers): { headers: Headers; keys: Map<ProviderType, string> } {
-  const keys = new Map<ProviderType, string>();
-  let rest: Headers | undefined;
-  for (const [name, value] of Object.entries(headers)) {
-    if (!name.startsWith(UPSTREAM_KEY_HEADER_PREFIX)) continue;
-    rest ??= { ...headers };
-    delete rest[name];
-    const provider = name.slice(UPSTREAM_KEY_HEADER_PREFIX.length) as ProviderType;
-    if (!UPSTREAM_KEY_PROVIDERS.includes(provider)) {
-      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${UPSTREAM_KEY_PROVIDERS.map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
-    }
-    const key = first(value)?.trim();
-    if (key) keys.set(provider, key);
-  }
-  return { headers: rest ?? headers, keys };
-}
+import type { ProviderAccount } from '../providers/index.ts';
 
-/**
+type Headers = Record<string, string | string[] | undefined>;
+
  * The per-request account settings: the tenant's accounts, with the client's own upstream keys on top
  * (a client's key for a provider type wins over its tenant's key for any account of that type).
  */
-export function accountOverrides(config: NodeConfig, tenant: string | undefined, upstreamKeys: Map<ProviderType, string>): Map<string, AccountOverride> | undefined {
+export function accountOverrides(config: NodeConfig, tenant: string | undefined, upstreamKeys: ReadonlyMap<string, string>): Map<string, AccountOverride> | undefined {
   const tenantAccounts = tenant ? config.tenants.get(tenant)?.accounts : undefined;
   if (!tenantAccounts?.size && upstreamKeys.size === 0) return undefined;
   const out = new Map<string, AccountOverride>(tenantAccounts);

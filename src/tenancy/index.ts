@@ -2,7 +2,10 @@
 export { Tenancy, type TenancyDeps } from './tenancy.ts';
 export { KeyStore, parseExpiry, type BudgetPeriod, type KeyPolicy, type KeyRecord, type KeyRejection } from './keys.ts';
 export { Budgets, MinuteWindow, periodOf } from './limits.ts';
-export { accountFor, accountOverrides, presentedKey, secretsEqual, takeUpstreamKeys, UPSTREAM_KEY_HEADER_PREFIX } from './credentials.ts';
+export { accountFor, accountOverrides, presentedKey, secretsEqual } from './credentials.ts';
 export { adminRoutes, operatorGuard, requireAdminKey, keyJson, policyFrom, spentOf, type CreateKeyBody } from './admin.ts';
 export { exposureWarnings, isLoopback } from './exposure.ts';
 export { TENANCY_MIGRATIONS } from './migrations.ts';
+export { checkCollection, patternsAllow, ragCollectionPolicy, readableCollections, type RagCollectionPolicy } from './collections.ts';
+export { peerLimitsLayer, forwardSpendNotice } from './peer-limits.ts';
+export { Allowances, type Holder, type Limits } from './allowance.ts';

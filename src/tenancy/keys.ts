@@ -12,6 +12,8 @@ export interface KeyPolicy {
   tenant?: string;
   chains?: string[];
   models?: string[];
+  /** Knowledge collections the key may retrieve from (a trailing * matches a prefix); absent = its tenant's grant. */
+  collections?: string[];
   rpm?: number;
   tpm?: number;
   budgetUsd?: number;
@@ -35,7 +37,7 @@ const ID_LENGTH = 16;
 const KEY_PATTERN = /^fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}$/;
 
 interface KeyRow {
-  id: string; name: string; tenant: string | null; salt: Buffer; hash: Buffer; chains: string | null; models: string | null;
+  id: string; name: string; tenant: string | null; salt: Buffer; hash: Buffer; chains: string | null; models: string | null; collections: string | null;
   rpm: number | null; tpm: number | null; budget_usd: number | null; budget_period: string | null;
   expires_at: number | null; created_at: number; revoked_at: number | null; rotated_at: number | null;
 }
@@ -49,6 +51,7 @@ function recordOf(r: KeyRow): KeyRecord {
   if (r.tenant !== null) rec.tenant = r.tenant;
   if (r.chains !== null) rec.chains = JSON.parse(r.chains);
   if (r.models !== null) rec.models = JSON.parse(r.models);
+  if (r.collections !== null) rec.collections = JSON.parse(r.collections);
   if (r.rpm !== null) rec.rpm = r.rpm;
   if (r.tpm !== null) rec.tpm = r.tpm;
   if (r.budget_usd !== null) { rec.budgetUsd = r.budget_usd; rec.budgetPeriod = (r.budget_period ?? 'month') as BudgetPeriod; }
@@ -61,13 +64,22 @@ function recordOf(r: KeyRow): KeyRecord {
 /** Why a presented key was refused; callers turn this into one 401 message. */
 export type KeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired';
 
+export interface KeyStoreOptions {
+  /** The salted hash keys are stored as; injectable so a test can see that every check hashes exactly once. */
+  hash?: (salt: Buffer, secret: string) => Buffer;
+}
+
 export class KeyStore {
   private readonly db: Db;
   private readonly byId;
   private readonly activeByName;
+  private readonly hash: (salt: Buffer, secret: string) => Buffer;
+  /** Checked against when the id is unknown, so a miss costs the same hash and comparison as a wrong secret. */
+  private readonly decoy = { salt: randomBytes(16), hash: randomBytes(32) };
 
-  constructor(db: Db) {
+  constructor(db: Db, opts: KeyStoreOptions = {}) {
     this.db = db;
+    this.hash = opts.hash ?? hashOf;
     migrate(db, TENANCY_MIGRATIONS);
     this.byId = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE id = ?');
     this.activeByName = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE name = ? AND revoked_at IS NULL');
@@ -84,10 +96,11 @@ export class KeyStore {
     const id = randomBytes(ID_LENGTH / 2).toString('hex');
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
-    this.db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, rpm, tpm, budget_usd, budget_period, expires_at, created_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
-      id, name, policy.tenant ?? null, salt, hashOf(salt, secret),
+    this.db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, collections, rpm, tpm, budget_usd, budget_period, expires_at, created_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(
+      id, name, policy.tenant ?? null, salt, this.hash(salt, secret),
       policy.chains ? JSON.stringify(policy.chains) : null, policy.models ? JSON.stringify(policy.models) : null,
+      policy.collections ? JSON.stringify(policy.collections) : null,
       policy.rpm ?? null, policy.tpm ?? null, policy.budgetUsd ?? null,
       policy.budgetUsd !== undefined ? policy.budgetPeriod ?? 'month' : null, policy.expiresAt ?? null, now);
     return { key: `${KEY_PREFIX}${id}${secret}`, record: this.get(id)! };
@@ -121,17 +134,18 @@ export class KeyStore {
     const rec = this.find(idOrName);
     const secret = randomBytes(32).toString('base64url');
     const salt = randomBytes(16);
-    this.db.prepare('UPDATE tenancy_keys SET salt = ?, hash = ?, rotated_at = ? WHERE id = ?').run(salt, hashOf(salt, secret), now, rec.id);
+    this.db.prepare('UPDATE tenancy_keys SET salt = ?, hash = ?, rotated_at = ? WHERE id = ?').run(salt, this.hash(salt, secret), now, rec.id);
     return { key: `${KEY_PREFIX}${rec.id}${secret}`, record: this.get(rec.id)! };
   }
 
-  /** Checks a presented key: one primary-key lookup by its id prefix, then a constant-time hash comparison. */
+  /** Checks a presented key: one primary-key lookup by its id prefix, then one hash and a constant-time comparison, found or not. */
   verify(presented: string, now = Date.now()): { ok: true; record: KeyRecord } | { ok: false; reason: KeyRejection } {
     if (!KEY_PATTERN.test(presented)) return { ok: false, reason: 'malformed' };
     const id = presented.slice(KEY_PREFIX.length, KEY_PREFIX.length + ID_LENGTH);
     const row = this.byId.get(id);
-    if (!row) return { ok: false, reason: 'unknown' };
-    if (!timingSafeEqual(hashOf(row.salt, presented.slice(KEY_PREFIX.length + ID_LENGTH)), row.hash)) return { ok: false, reason: 'unknown' };
+    const { salt, hash } = row ?? this.decoy;
+    const matches = timingSafeEqual(this.hash(salt, presented.slice(KEY_PREFIX.length + ID_LENGTH)), hash);
+    if (!row || !matches) return { ok: false, reason: 'unknown' };
     if (row.revoked_at !== null) return { ok: false, reason: 'revoked' };
     if (row.expires_at !== null && row.expires_at <= now) return { ok: false, reason: 'expired' };
     return { ok: true, record: recordOf(row) };

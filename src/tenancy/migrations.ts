@@ -1,4 +1,4 @@
-// Tenancy tables: client keys (salted hashes only) and each key's settled spend per budget period.
+// Tenancy tables: client keys (salted hashes only, with their knowledge-collection grants) and each key's settled spend per budget period.
 import type { Migration } from '../core/database.ts';
 
 export const TENANCY_MIGRATIONS: readonly Migration[] = [
@@ -33,5 +33,9 @@ export const TENANCY_MIGRATIONS: readonly Migration[] = [
         usd REAL NOT NULL DEFAULT 0,
         PRIMARY KEY (key_id, period)
       );`,
+  },
+  {
+    id: 'tenancy/003-collections',
+    up: 'ALTER TABLE tenancy_keys ADD COLUMN collections TEXT',
   },
 ];

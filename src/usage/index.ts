@@ -3,6 +3,7 @@ export { PriceTable, BUNDLED_PRICES, type Price } from './prices.ts';
 export { UsageLedger, type UsageRow, type LedgerOptions } from './ledger.ts';
 export { usageLayer, type UsageLayerDeps, type AnswerListener } from './layer.ts';
 export { promptFingerprint } from './fingerprint.ts';
+export { usageOf, estimateCompletionTokens } from './tokens.ts';
 export { usageSummary, usageCsv, parseGroup, parseTime, USAGE_GROUPS, type UsageGroup, type UsageTotals, type UsageRange } from './report.ts';
 export { registerUsageRoutes } from './routes.ts';
 export { ShadowSampler, type ShadowDeps } from './shadow.ts';

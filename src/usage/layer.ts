@@ -1,17 +1,15 @@
-// Usage on the chat path: records one ledger row per request (answers, streams, errors, cache hits) as it ends.
-import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
+// Usage on every request path: one ledger row per request (answers, streams, errors, cache hits) as it ends.
+import type { ChatRequest, ChatResponse } from '../core/openai.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { FlowRouterError } from '../core/errors.ts';
-import type { ChatOutcome, ChatService } from '../gateway/index.ts';
-import type { RequestMeta } from '../router/index.ts';
-import { assembleChunks, CACHE_HEADER, TOKENS_SAVED_HEADER } from '../cache/index.ts';
+import type { AnyLayer, RequestContext, RequestEnd } from '../pipeline/index.ts';
 import { promptFingerprint } from './fingerprint.ts';
 import type { UsageLedger, UsageRow } from './ledger.ts';
 import type { PriceTable } from './prices.ts';
-import { estimateCompletionTokens, estimatePromptTokens } from './tokens.ts';
+import { usageOf } from './tokens.ts';
 
-/** Told about every answered request (the shadow sampler listens here). */
-export type AnswerListener = (req: ChatRequest, meta: RequestMeta, row: UsageRow, answer: ChatResponse) => void;
+/** Told about every answered chat request (the shadow sampler listens here). */
+export type AnswerListener = (req: ChatRequest, ctx: RequestContext, row: UsageRow, answer: ChatResponse) => void;
 
 export interface UsageLayerDeps {
   ledger: UsageLedger;
@@ -30,98 +28,51 @@ function providerOf(config: NodeConfig, targetId: string | null): string | null 
   return null;
 }
 
-function statusOf(err: unknown): { status: number; code: string | null } {
-  if (err instanceof FlowRouterError) return { status: err.status, code: err.code };
+function statusOf(end: RequestEnd): { status: number; code: string | null } {
+  if (end.status === 'complete') return { status: 200, code: null };
+  if (end.status === 'aborted') return { status: 499, code: 'client_closed_request' };
+  if (end.error instanceof FlowRouterError) return { status: end.error.status, code: end.error.code };
   return { status: 500, code: 'internal_error' };
 }
 
-export function usageLayer(deps: UsageLayerDeps): (next: ChatService) => ChatService {
-  return (next) => async (req: ChatRequest, meta: RequestMeta) => {
-    const started = performance.now();
+/** The fingerprint groups calls of one prompt template; other operations are grouped by operation. */
+function fingerprintOf(req: { model: string }, ctx: RequestContext): string {
+  return ctx.operation === 'chat' ? promptFingerprint(req as ChatRequest) : ctx.operation;
+}
+
+export function usageLayer(deps: UsageLayerDeps): AnyLayer {
+  return (next) => async (req, ctx) => {
     const config = deps.config();
-    const base = {
-      ts: Date.now(), requestId: meta.requestId, clientId: meta.client?.id ?? null, fingerprint: promptFingerprint(req), stream: req.stream === true,
-    };
-    const elapsed = () => Math.round((performance.now() - started) * 1000) / 1000;
-    let recorded = false;
-    const record = (row: UsageRow) => {
-      if (recorded) return;
-      recorded = true;
-      deps.ledger.record(row);
-    };
-
-    let out: ChatOutcome;
-    try {
-      out = await next(req, meta);
-    } catch (err) {
-      const { status, code } = statusOf(err);
-      const attempts = err instanceof FlowRouterError ? (err.details.attempts as { target: string }[] | undefined) : undefined;
-      const target = attempts?.at(-1)?.target ?? null;
-      record({ ...base, chain: null, target, provider: providerOf(config, target), model: req.model, promptTokens: 0, completionTokens: 0, cachedTokens: 0,
-        usageSource: 'none', cost: 0, costSaved: 0, latencyMs: elapsed(), firstByteMs: null, status, errorCode: code, cache: 'miss', tokensSaved: 0 });
-      throw err;
-    }
-    const h = out.headers;
-    const cache = (h[CACHE_HEADER] ?? 'bypass') as UsageRow['cache'];
-    const target = h['x-flowrouter-target'] ?? null;
-    const where = { chain: h['x-flowrouter-chain'] ?? null, target, provider: providerOf(config, target) };
-    const normalizedAway = Number(h[TOKENS_SAVED_HEADER] ?? 0);
-
-    /** The row for an answer (complete or, for an aborted stream, partial). */
-    const answered = (response: ChatResponse | undefined, firstByteMs: number | null, status: number, errorCode: string | null): UsageRow => {
-      const model = response?.model || req.model;
-      const provided = response?.usage;
-      const usage = provided ?? { prompt_tokens: estimatePromptTokens(req), completion_tokens: response ? estimateCompletionTokens(response) : 0 };
-      const cachedTokens = provided?.prompt_tokens_details?.cached_tokens ?? 0;
-      const price = deps.prices.costOf(model, { prompt_tokens: usage.prompt_tokens, completion_tokens: usage.completion_tokens, prompt_tokens_details: provided?.prompt_tokens_details });
-      const hit = cache === 'hit';
-      return {
-        ...base, ...where, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, cachedTokens,
-        usageSource: provided ? 'provider' : 'estimated', cost: hit ? 0 : price, costSaved: hit ? price : 0,
-        latencyMs: elapsed(), firstByteMs, status, errorCode, cache,
-        tokensSaved: hit ? usage.prompt_tokens + usage.completion_tokens : normalizedAway,
+    const ts = Date.now();
+    const fingerprint = fingerprintOf(req, ctx);
+    const stream = (req as { stream?: unknown }).stream === true;
+    ctx.tap.onEnd((end) => {
+      const { status, code } = statusOf(end);
+      const trace = ctx.trace;
+      const answered = end.response !== undefined || trace.cache === 'hit';
+      const target = trace.target ?? trace.attempts.at(-1)?.target ?? null;
+      const base = {
+        ts, requestId: ctx.requestId, clientId: ctx.client?.id ?? null, fingerprint, stream, target, provider: providerOf(config, target),
+        latencyMs: Math.round(end.durationMs * 1000) / 1000, status, errorCode: code,
       };
-    };
-
-    if (out.result.kind === 'json') {
-      const response = out.result.response;
-      const firstByteMs = elapsed();
-      return {
-        ...out,
-        done: (end) => {
-          const row = answered(response, firstByteMs, end.aborted ? 499 : 200, end.aborted ? 'client_closed_request' : null);
-          record(row);
-          out.done?.(end);
-          if (!end.aborted && cache !== 'hit') deps.onAnswer?.(req, meta, row, response);
-        },
-      };
-    }
-
-    const upstream = out.result.chunks;
-    const seen: ChatChunk[] = [];
-    let firstByteMs: number | null = null;
-    // The row is written when the stream ends normally, before the gateway sends [DONE]: an acknowledged stream has its row.
-    async function* tracked(): AsyncGenerator<ChatChunk> {
-      for await (const chunk of upstream) {
-        firstByteMs ??= elapsed();
-        seen.push(chunk);
-        yield chunk;
+      if (!answered) {
+        deps.ledger.record({ ...base, chain: null, model: req.model, promptTokens: 0, completionTokens: 0, cachedTokens: 0, usageSource: 'none',
+          cost: 0, costSaved: 0, firstByteMs: null, cache: 'miss', tokensSaved: 0 });
+        return;
       }
-      const response = assembleChunks(seen);
-      const row = answered(response, firstByteMs, 200, null);
-      record(row);
-      if (response && cache !== 'hit') deps.onAnswer?.(req, meta, row, response);
-    }
-    return {
-      ...out,
-      result: { ...out.result, chunks: tracked() },
-      done: (end) => {
-        if (end.aborted || end.error !== undefined) {
-          const { status, code } = end.aborted ? { status: 499, code: 'client_closed_request' } : statusOf(end.error);
-          record(answered(assembleChunks(seen), firstByteMs, status, code));
-        }
-        out.done?.(end);
-      },
-    };
+      const { usage, source } = usageOf(end, ctx.promptTokens);
+      const model = end.response?.model || req.model;
+      const price = deps.prices.costOf(model, usage);
+      const hit = trace.cache === 'hit';
+      const row: UsageRow = {
+        ...base, chain: trace.route?.chain.name ?? null, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens,
+        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0, usageSource: source, cost: hit ? 0 : price, costSaved: hit ? price : 0,
+        firstByteMs: end.firstByteMs === undefined ? null : Math.round(end.firstByteMs * 1000) / 1000, cache: trace.cache ?? 'bypass',
+        tokensSaved: hit ? usage.prompt_tokens + usage.completion_tokens : trace.tokensSaved,
+      };
+      deps.ledger.record(row);
+      if (end.status === 'complete' && !hit && end.response?.object === 'chat.completion') deps.onAnswer?.(req as ChatRequest, ctx, row, end.response);
+    });
+    return next(req, ctx);
   };
 }

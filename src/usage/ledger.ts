@@ -1,5 +1,6 @@
 // The usage ledger: one row per chat request, queued in memory and written in batched transactions, with a journal for crashes.
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { restrictFile } from '../core/private-files.ts';
 import { migrate, type Db } from '../core/database.ts';
 
 const MIGRATIONS = [{
@@ -21,6 +22,10 @@ const MIGRATIONS = [{
   );
   CREATE INDEX usage_ledger_ts ON usage_ledger (ts);
   CREATE UNIQUE INDEX usage_ledger_request ON usage_ledger (request_id);`,
+}, {
+  // Prompt tokens written to the provider's prompt cache, billed apart from cache reads (cached_tokens) and the rest.
+  id: 'usage/002-cache-write',
+  up: 'ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0',
 }];
 
 export interface UsageRow {
@@ -35,7 +40,10 @@ export interface UsageRow {
   stream: boolean;
   promptTokens: number;
   completionTokens: number;
+  /** Prompt tokens read from the provider's prompt cache (all counted in promptTokens too). */
   cachedTokens: number;
+  /** Prompt tokens written to the provider's prompt cache (counted in promptTokens too); 0 when not given. */
+  cacheWriteTokens?: number;
   /** `provider`: the upstream's usage; `estimated`: counted with gpt-tokenizer; `none`: nothing to count (early error). */
   usageSource: 'provider' | 'estimated' | 'none';
   cost: number;
@@ -84,14 +92,18 @@ export class UsageLedger {
     migrate(db, MIGRATIONS);
     // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
-      prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved)
+      prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
+      cache_write_tokens)
       VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
-      @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved)`);
+      @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved,
+      @cacheWriteTokens)`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
-      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0 });
+      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, cacheWriteTokens: r.cacheWriteTokens ?? 0 });
     });
     if (opts.journal) {
       this.replay(opts.journal);
+      // The journal holds client ids and token counts: owner-only like the database.
+      restrictFile(opts.journal);
       this.journalFd = openSync(opts.journal, 'a');
     }
   }

@@ -20,6 +20,7 @@ export interface UsageTotals {
   prompt_tokens: number;
   completion_tokens: number;
   cached_tokens: number;
+  cache_write_tokens: number;
   cost: number;
   cost_saved: number;
   cache_hits: number;
@@ -61,7 +62,7 @@ export function usageSummary(db: Db, by: UsageGroup, range: UsageRange = {}): Us
   const w = where(range);
   return db.prepare<number[], UsageTotals>(`SELECT ${GROUP_SQL[by]} AS key, count(*) AS requests,
       sum(status >= 400) AS errors, sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens,
-      sum(cached_tokens) AS cached_tokens, round(sum(cost), 8) AS cost, round(sum(cost_saved), 8) AS cost_saved,
+      sum(cached_tokens) AS cached_tokens, sum(cache_write_tokens) AS cache_write_tokens, round(sum(cost), 8) AS cost, round(sum(cost_saved), 8) AS cost_saved,
       sum(cache = 'hit') AS cache_hits, sum(tokens_saved) AS tokens_saved, round(avg(latency_ms), 3) AS avg_latency_ms
     FROM usage_ledger ${w.sql} GROUP BY 1 ORDER BY cost DESC, requests DESC, key`).all(...w.params);
 }
@@ -76,9 +77,9 @@ export function usageCsv(db: Db, range: UsageRange = {}): string {
   const w = where(range);
   const rows = db.prepare<number[], Record<string, unknown>>(`SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day,
       coalesce(client_id, '') AS client, coalesce(model, '') AS model, count(*) AS requests, sum(prompt_tokens) AS prompt_tokens,
-      sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, sum(cache = 'hit') AS cache_hits,
+      sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens, sum(cache_write_tokens) AS cache_write_tokens, sum(cache = 'hit') AS cache_hits,
       round(sum(cost), 8) AS cost_usd
     FROM usage_ledger ${w.sql} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).all(...w.params);
-  const header = ['day', 'client', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_hits', 'cost_usd'];
+  const header = ['day', 'client', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cache_hits', 'cost_usd'];
   return [header.join(','), ...rows.map((r) => header.map((k) => csvField(r[k])).join(','))].join('\n') + '\n';
 }

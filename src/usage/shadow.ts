@@ -2,7 +2,8 @@
 import { contentText, type ChatRequest, type ChatResponse } from '../core/openai.ts';
 import type { NodeConfig } from '../config/index.ts';
 import { migrate, type Db } from '../core/database.ts';
-import { upstreamModel, type RequestMeta, type Routed, type SendToTarget } from '../router/index.ts';
+import { createContext, type Outcome, type RequestContext } from '../pipeline/index.ts';
+import { promptTokens, upstreamModel, type SendToTarget } from '../router/index.ts';
 import type { UsageRow } from './ledger.ts';
 import type { PriceTable } from './prices.ts';
 import { agreementScore, parseJudgeScore } from './agreement.ts';
@@ -37,7 +38,7 @@ export interface ShadowDeps {
   config: () => NodeConfig;
   send: SendToTarget;
   /** Asks a chain (the judge) for a non-streaming answer. */
-  chat: (req: ChatRequest, meta: RequestMeta) => Promise<Routed>;
+  chat: (req: ChatRequest, ctx: RequestContext) => Promise<Outcome<'chat'>>;
   random?: () => number;
 }
 
@@ -59,15 +60,15 @@ export class ShadowSampler {
   }
 
   /** Called for each answered request; samples it when its chain has a shadow. Never blocks or fails the caller. */
-  observe(req: ChatRequest, meta: RequestMeta, row: UsageRow, answer: ChatResponse): void {
-    if (!row.chain || meta.forwarded || this.abort.signal.aborted) return;
+  observe(req: ChatRequest, ctx: RequestContext, row: UsageRow, answer: ChatResponse): void {
+    if (!row.chain || ctx.forwardedBy || this.abort.signal.aborted) return;
     const shadow = this.deps.config().chains.get(row.chain)?.shadow;
     if (!shadow || (this.deps.random ?? Math.random)() >= shadow.sample) return;
-    const job = this.compare(req, meta, row, answer, shadow).catch(() => {}).finally(() => this.inflight.delete(job));
+    const job = this.compare(req, ctx.requestId, row, answer, shadow).catch(() => {}).finally(() => this.inflight.delete(job));
     this.inflight.add(job);
   }
 
-  private async compare(req: ChatRequest, meta: RequestMeta, row: UsageRow, answer: ChatResponse, shadow: NonNullable<ReturnType<NodeConfig['chains']['get']>>['shadow'] & object): Promise<void> {
+  private async compare(req: ChatRequest, requestId: string, row: UsageRow, answer: ChatResponse, shadow: NonNullable<ReturnType<NodeConfig['chains']['get']>>['shadow'] & object): Promise<void> {
     const target = shadow.target;
     const model = upstreamModel(target, req.model);
     const { flowrouter: _fr, stream_options: _so, ...rest } = req;
@@ -76,7 +77,7 @@ export class ShadowSampler {
     let candidateError: string | null = null;
     try {
       const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(SHADOW_TIMEOUT_MS)]);
-      const result = await this.deps.send(target, { ...rest, model, stream: false }, { signal, requestId: `${meta.requestId}-shadow` });
+      const result = await this.deps.send(target, 'chat', { ...rest, model, stream: false }, { signal, requestId: `${requestId}-shadow` });
       if (result.kind !== 'json') throw new Error('the candidate streamed a non-streaming request');
       candidate = result.response;
     } catch (err) {
@@ -85,7 +86,7 @@ export class ShadowSampler {
     const latency = performance.now() - started;
     const primaryText = answerText(answer);
     const candidateText = candidate ? answerText(candidate) : null;
-    const judgeScore = candidateText !== null && shadow.judge ? await this.judge(shadow.judge, req, primaryText, candidateText, meta) : null;
+    const judgeScore = candidateText !== null && shadow.judge ? await this.judge(shadow.judge, req, primaryText, candidateText, requestId) : null;
     const usage = candidate?.usage;
     this.insert.run({
       ts: row.ts, chain: row.chain, fingerprint: row.fingerprint,
@@ -98,7 +99,7 @@ export class ShadowSampler {
     });
   }
 
-  private async judge(chain: string, req: ChatRequest, a: string, b: string, meta: RequestMeta): Promise<number | null> {
+  private async judge(chain: string, req: ChatRequest, a: string, b: string, requestId: string): Promise<number | null> {
     const request = req.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n');
     const judgeReq: ChatRequest = {
       model: chain, temperature: 0, stream: false,
@@ -109,8 +110,9 @@ export class ShadowSampler {
     };
     try {
       const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(SHADOW_TIMEOUT_MS)]);
-      const routed = await this.deps.chat(judgeReq, { requestId: `${meta.requestId}-judge`, signal, headers: {}, forwarded: false });
-      return routed.result.kind === 'json' ? parseJudgeScore(answerText(routed.result.response)) : null;
+      const ctx = createContext({ requestId: `${requestId}-judge`, operation: 'chat', signal, countPrompt: () => promptTokens(judgeReq) });
+      const result = await this.deps.chat(judgeReq, ctx);
+      return result.kind === 'json' ? parseJudgeScore(answerText(result.response)) : null;
     } catch {
       return null;
     }

@@ -108,3 +108,9 @@ test('the key ignores key order, whitespace, tool-argument spacing and non-answe
   assert.notEqual(cacheKey({ model: 'm', temperature: 0, seed: 1, messages: [] }, 's'), cacheKey({ model: 'm', temperature: 0, seed: 2, messages: [] }, 's'));
   assert.notEqual(cacheKey({ model: 'm', messages: [] }, 's1'), cacheKey({ model: 'm', messages: [] }, 's2'));
 });
+
+test('the key tells apart requests that differ in top_k or the thinking switch (they change the answer)', () => {
+  const key = (extra: object) => cacheKey({ model: 'm', temperature: 0, messages: [{ role: 'user', content: 'x' }], ...extra }, 's');
+  assert.notEqual(key({ top_k: 5 }), key({ top_k: 50 }));
+  assert.notEqual(key({}), key({ thinking: { type: 'enabled', budget_tokens: 2048 } }));
+});

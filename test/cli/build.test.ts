@@ -1,23 +1,32 @@
 // The JavaScript build: scripts/build emits dist/, bin/flowrouter runs it (with its V8 flag) while fresh, and src/ when stale.
-import { test } from 'node:test';
+// It runs on a copy of the install in a temp dir, so the checkout's own dist/ is never deleted or written.
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
-const STAMP = join(ROOT, 'dist/.built');
+let install: { path: string; remove(): void };
 
-function build(): void {
-  const r = spawnSync('bash', [join(ROOT, 'scripts/build')], { encoding: 'utf8', timeout: 120_000 });
+/** What an installed copy holds (scripts/install-pi.sh copies the tree): the CLI, its build script, sources and configs. */
+before(() => {
+  install = tempDir('flowrouter-build-');
+  for (const entry of ['bin', 'scripts/build', 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json']) {
+    cpSync(join(ROOT, entry), join(install.path, entry), { recursive: true });
+  }
+  // The dependencies are read, never written, by the build and the CLI.
+  symlinkSync(join(ROOT, 'node_modules'), join(install.path, 'node_modules'));
+  const r = spawnSync('bash', [join(install.path, 'scripts/build')], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-}
+});
+after(() => install.remove());
 
-/** Starts `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
+/** Starts the copy's `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
 async function startBin(dataDir: string): Promise<{ url: string; script: string; nodeOptions: string; stop(): Promise<void> }> {
   writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
-  const proc = spawn(join(ROOT, 'bin/flowrouter'), ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
+  const proc = spawn(join(install.path, 'bin/flowrouter'), ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
     { stdio: ['ignore', 'pipe', 'inherit'] });
   const stop = () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); });
   try {
@@ -42,12 +51,11 @@ async function startBin(dataDir: string): Promise<{ url: string; script: string;
 }
 
 test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers and the dashboard files ship with it', async () => {
-  build();
-  assert.ok(existsSync(join(ROOT, 'dist/cli/entry.js')));
+  assert.ok(existsSync(join(install.path, 'dist/cli/entry.js')));
   const dir = tempDir();
   const node = await startBin(dir.path);
   try {
-    assert.equal(node.script, join(ROOT, 'dist/cli/entry.js'));
+    assert.equal(node.script, join(install.path, 'dist/cli/entry.js'));
     assert.match(node.nodeOptions, /^NODE_OPTIONS=--max-semi-space-size=4\b/);
     assert.equal((await fetch(`${node.url}/ready`)).status, 200);
     const ui = await fetch(`${node.url}/ui/dashboard.js`);
@@ -60,21 +68,19 @@ test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers 
 });
 
 test('bin/flowrouter runs src/ when a source file is newer than the build', async () => {
-  build();
-  const built = statSync(STAMP).mtime;
-  // Ageing the stamp instead of touching a source keeps the working tree as it was.
-  utimesSync(STAMP, new Date(0), new Date(0));
+  // An edited source: newer than the build stamp.
+  const future = new Date(Date.now() + 60_000);
+  utimesSync(join(install.path, 'src/version.ts'), future, future);
   const dir = tempDir();
   try {
     const node = await startBin(dir.path);
     try {
-      assert.equal(node.script, join(ROOT, 'src/cli/entry.ts'));
+      assert.equal(node.script, join(install.path, 'src/cli/entry.ts'));
       assert.equal((await fetch(`${node.url}/ready`)).status, 200);
     } finally {
       await node.stop();
     }
   } finally {
-    utimesSync(STAMP, built, built);
     dir.remove();
   }
 });

@@ -6,8 +6,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys';
-import { IDENTITY_FILE, loadOrCreateIdentity } from '../../src/mesh/index.ts';
-import { KEY_FILE, PEER_ID_FILE, nodeIdentity } from '../../src/node-identity.ts';
+import { loadOrCreateIdentity } from '../../src/mesh/index.ts';
+import { KEY_FILE, PEER_ID_FILE, nodeIdentity } from '../../src/node/identity.ts';
 import { tempDir } from '../helpers.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -18,7 +18,7 @@ function identityInChild(dataDir: string): { peerId: string; libp2pLoaded: boole
     import { registerHooks } from 'node:module';
     let libp2pLoaded = false;
     registerHooks({ resolve(spec, ctx, next) { const r = next(spec, ctx); if (r.url.includes('/@libp2p/')) libp2pLoaded = true; return r; } });
-    const { nodeIdentity } = await import(${JSON.stringify(join(ROOT, 'src/node-identity.ts'))});
+    const { nodeIdentity } = await import(${JSON.stringify(join(ROOT, 'src/node/identity.ts'))});
     const { peerId } = await nodeIdentity(${JSON.stringify(dataDir)});
     process.stdout.write(JSON.stringify({ peerId, libp2pLoaded }));`;
   const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
@@ -26,8 +26,14 @@ function identityInChild(dataDir: string): { peerId: string; libp2pLoaded: boole
   return JSON.parse(r.stdout) as { peerId: string; libp2pLoaded: boolean };
 }
 
-test('the key file name is the one the mesh reads', () => {
-  assert.equal(KEY_FILE, IDENTITY_FILE);
+test('a key the mesh created is the node\'s identity: both read one file in the data directory', async () => {
+  const dir = tempDir();
+  try {
+    const meshKey = await loadOrCreateIdentity(dir.path);
+    assert.equal((await nodeIdentity(dir.path)).peerId, peerIdFromPrivateKey(meshKey).toString());
+  } finally {
+    dir.remove();
+  }
 });
 
 test('the first start derives the peer id with libp2p; later starts read it without loading libp2p', async () => {

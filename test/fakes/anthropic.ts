@@ -1,6 +1,9 @@
 // A wire-faithful fake of the Anthropic Messages API on 127.0.0.1: validates requests like the real API, answers scripted replies.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkBlocks, checkThinkingConfig, fakeSignature } from './anthropic-checks.ts';
+
+export { fakeSignature } from './anthropic-checks.ts';
 
 export interface FakeRequest { method: string; path: string; headers: Record<string, string>; body: any }
 
@@ -11,7 +14,7 @@ export interface FakeMessage {
   content: FakeBlock[];
   stop_reason?: string | null;
   stop_sequence?: string | null;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number };
+  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number; output_tokens_details?: { thinking_tokens: number } };
 }
 export interface FakeSseEvent { event: string; data: unknown }
 
@@ -63,7 +66,7 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
     if (b.tool_choice.type === 'tool' && !toolNames.has(b.tool_choice.name)) return bad(`tool_choice.name: tool ${b.tool_choice.name} not found in tools`);
     if (b.tool_choice.type === 'none' && 'disable_parallel_tool_use' in b.tool_choice) return bad('tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted');
   }
-  return validateMessages(b.messages, bad);
+  return validateMessages(b.messages, bad) ?? checkBlocks(b, bad) ?? checkThinkingConfig(b, bad);
 }
 
 function blocksOf(content: unknown): FakeBlock[] {
@@ -118,13 +121,16 @@ function validateToolPairing(messages: any[], i: number, bad: (m: string) => [nu
   return null;
 }
 
+/** Thinking blocks get the fake's signature (unless scripted with one), as the real API signs its own. */
+const signed = (content: FakeBlock[]) => content.map((b) => (b.type === 'thinking' && b.signature === undefined ? { ...b, signature: fakeSignature(String(b.thinking)) } : b));
+
 function fullMessage(msg: FakeMessage, model: string, seq: number) {
   return {
     id: msg.id ?? `msg_fake_${seq}`,
     type: 'message',
     role: 'assistant',
     model: msg.model ?? model,
-    content: msg.content,
+    content: signed(msg.content),
     stop_reason: msg.stop_reason === undefined ? (msg.content.some((b) => b.type === 'tool_use') ? 'tool_use' : 'end_turn') : msg.stop_reason,
     stop_sequence: msg.stop_sequence ?? null,
     usage: { input_tokens: 12, output_tokens: 7, cache_creation_input_tokens: 0, cache_read_input_tokens: 0, ...msg.usage },
@@ -151,9 +157,11 @@ export function messageEvents(message: ReturnType<typeof fullMessage>): FakeSseE
       // The real API opens with an empty partial_json before the pieces.
       for (const partial_json of ['', ...halves(JSON.stringify(block.input))]) ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
     } else if (block.type === 'thinking') {
-      ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '' } });
-      ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking: String(block.thinking) } });
-      ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: 'sig' } });
+      ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
+      for (const thinking of halves(String(block.thinking))) ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking } });
+      ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: String(block.signature ?? fakeSignature(String(block.thinking))) } });
+    } else if (block.type === 'redacted_thinking') {
+      ev('content_block_start', { index, content_block: { type: 'redacted_thinking', data: block.data } });
     }
     if (index === 0) ev('ping', {});
     ev('content_block_stop', { index });
@@ -172,6 +180,16 @@ function sendEvents(res: ServerResponse, events: FakeSseEvent[]): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'request-id': 'req_fake' });
   for (const e of events) res.write(`event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`);
   res.end();
+}
+
+/** count_tokens: the Messages checks without max_tokens, answered with a count of about four characters a token. */
+function countTokens(res: ServerResponse, req: FakeRequest): void {
+  const { max_tokens: _m, ...rest } = (req.body ?? {}) as Record<string, unknown>;
+  if ('max_tokens' in (req.body ?? {})) return sendError(res, 400, 'invalid_request_error', 'max_tokens: Extra inputs are not permitted');
+  const invalid = validateRequest({ ...req, body: { ...rest, max_tokens: 1_000_000 } });
+  if (invalid) return sendError(res, ...invalid);
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ input_tokens: Math.ceil(JSON.stringify(rest.messages).length / 4) }));
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -193,6 +211,7 @@ export async function startFakeAnthropic(handler: FakeHandler = () => textReply(
       try { body = JSON.parse(text); } catch { return sendError(res, 400, 'invalid_request_error', 'request body is not valid JSON'); }
       const fake: FakeRequest = { method: req.method ?? '', path: req.url ?? '', headers, body };
       requests.push(fake);
+      if (req.method === 'POST' && req.url === '/v1/messages/count_tokens') return countTokens(res, fake);
       if (req.method !== 'POST' || req.url !== '/v1/messages') return sendError(res, 404, 'not_found_error', 'Not Found');
       const invalid = validateRequest(fake);
       if (invalid) return sendError(res, ...invalid);

@@ -1,6 +1,7 @@
 // A wire-faithful fake of the Gemini API (v1beta) on 127.0.0.1: validates requests as Google does, replies as scripted.
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { checkInlineTypes, checkSignatures, checkThinkingConfig, signaturesIn } from './gemini-checks.ts';
 
 export interface FakeGeminiCall {
   method: string;
@@ -151,6 +152,8 @@ function send(res: ServerResponse, reply: FakeGeminiReply, sse: boolean): void {
 export async function startFakeGemini(handler?: FakeGeminiHandler): Promise<FakeGemini> {
   const requests: FakeGeminiCall[] = [];
   const rejected: FakeGemini['rejected'] = [];
+  /** Thought signatures this fake handed out; only these (and Google's skip value) are valid in later requests. */
+  const issued = new Set<string>();
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -178,8 +181,13 @@ export async function startFakeGemini(handler?: FakeGeminiHandler): Promise<Fake
         if (err instanceof Invalid) return fail(googleError(400, 'INVALID_ARGUMENT', err.message));
         throw err;
       }
+      const problem = call.method === 'batchEmbedContents' ? null
+        : checkSignatures(body, call.model, issued) ?? checkThinkingConfig(body, call.model) ?? checkInlineTypes(body);
+      if (problem) return fail(googleError(400, 'INVALID_ARGUMENT', problem));
       requests.push(call);
-      send(res, handler?.(call) ?? defaultReply(call), call.query.get('alt') === 'sse');
+      const reply = handler?.(call) ?? defaultReply(call);
+      signaturesIn(reply, issued);
+      send(res, reply, call.query.get('alt') === 'sse');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -49,7 +49,74 @@ export function openaiError(res: ServerResponse, status: number, message: string
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
-/** Default behaviour: validates like OpenAI (model, messages, roles) and echoes the last user message as "echo: …". */
+/** OpenAI's Chat Completions request fields; anything else is refused, as the real API refuses it. */
+const CHAT_FIELDS = new Set(['model', 'messages', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias', 'logprobs',
+  'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'n', 'parallel_tool_calls', 'prediction', 'presence_penalty',
+  'prompt_cache_key', 'prompt_cache_retention', 'reasoning_effort', 'response_format', 'safety_identifier', 'seed', 'service_tier', 'stop',
+  'store', 'stream', 'stream_options', 'temperature', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'user', 'verbosity', 'web_search_options']);
+const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
+const PART_FIELDS = new Set(['type', 'text', 'image_url', 'input_audio', 'file', 'refusal', 'prompt_cache_breakpoint']);
+
+/** The first field OpenAI would refuse as unknown, in its words, or null. */
+export function unknownChatField(b: any): string | null {
+  for (const k of Object.keys(b)) if (!CHAT_FIELDS.has(k)) return `Unrecognized request argument supplied: ${k}`;
+  for (const [i, m] of (b.messages as any[]).entries()) {
+    const extra = Object.keys(m).find((k) => !MESSAGE_FIELDS.has(k))
+      ?? (Array.isArray(m.content) ? m.content.flatMap((p: object) => Object.keys(p)).find((k: string) => !PART_FIELDS.has(k)) : undefined)
+      ?? (m.tool_calls ?? []).flatMap((c: object) => Object.keys(c)).find((k: string) => !['id', 'type', 'function'].includes(k));
+    if (extra) return `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`;
+  }
+  return null;
+}
+
+/** The first reason OpenAI would refuse this chat request (roles, unknown fields, tool calls and results that do not pair up), or null. */
+export function validateChatRequest(b: any): string | null {
+  if (typeof b?.model !== 'string' || !Array.isArray(b.messages) || b.messages.length === 0) return "'messages' is a required property";
+  if ('flowrouter' in b) return 'Unrecognized request argument supplied: flowrouter';
+  for (const [i, m] of b.messages.entries()) {
+    if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(m.role)) return `Invalid role ${m.role}`;
+    if (m.role === 'tool') {
+      // A tool message answers one call of the nearest assistant message with tool_calls, with only tool messages in between.
+      let j = i - 1;
+      while (j >= 0 && b.messages[j].role === 'tool') j--;
+      const calls: string[] = j >= 0 ? (b.messages[j].tool_calls ?? []).map((c: { id: string }) => c.id) : [];
+      if (!calls.includes(m.tool_call_id)) return "Invalid parameter: messages with role 'tool' must be a response to a preceeding message with 'tool_calls'.";
+    }
+    if (m.role === 'assistant' && Array.isArray(m.tool_calls) && m.tool_calls.length) {
+      const answered = new Set<string>();
+      for (let k = i + 1; k < b.messages.length && b.messages[k].role === 'tool'; k++) answered.add(b.messages[k].tool_call_id);
+      const missing = m.tool_calls.map((c: { id: string }) => c.id).filter((id: string) => !answered.has(id));
+      if (missing.length) return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`;
+    }
+  }
+  return null;
+}
+
+/** Who may call: anyone (a local server), an OpenAI key (`Authorization: Bearer`), or Azure (`api-key` on its deployment paths). */
+export type FakeAuth = 'none' | 'openai' | 'azure';
+
+const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/(chat\/completions|completions|embeddings)\?(.*&)?api-version=[^&]+/;
+
+/** Sends the refusal the real service would for missing credentials or a wrong path; true when it refused. */
+function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): boolean {
+  if (auth === 'openai' && !/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) {
+    openaiError(res, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+    return true;
+  }
+  if (auth === 'azure') {
+    if (!req.headers['api-key']) {
+      sendJson(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } });
+      return true;
+    }
+    if (!AZURE_PATH.test(req.url)) {
+      sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } });
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Default behaviour: validates like OpenAI (model, messages, roles, known fields) and echoes the last user message as "echo: …". */
 async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<void> {
   const b = req.body;
   if (req.url.includes('/embeddings')) {
@@ -65,21 +132,15 @@ async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<
     } else sendJson(res, 200, { id: 'cmpl-fake', object: 'text_completion', created: 1, model: b.model, choices: [{ index: 0, text: `legacy: ${b.prompt}`, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
     return;
   }
-  if (typeof b?.model !== 'string' || !Array.isArray(b.messages) || b.messages.length === 0) {
-    openaiError(res, 400, "'messages' is a required property");
-    return;
-  }
-  for (const m of b.messages) {
-    if (!['system', 'developer', 'user', 'assistant', 'tool'].includes(m.role)) { openaiError(res, 400, `Invalid role ${m.role}`); return; }
-  }
-  if ('flowrouter' in b) { openaiError(res, 400, 'Unrecognized request argument supplied: flowrouter'); return; }
+  const invalid = validateChatRequest(b) ?? unknownChatField(b);
+  if (invalid) { openaiError(res, 400, invalid); return; }
   const last = [...b.messages].reverse().find((m: { role: string }) => m.role === 'user');
   const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
   if (b.stream) writeChatStream(res, b.model, ['echo', ': ', text], b.stream_options?.include_usage === true);
   else sendJson(res, 200, chatResponse(b.model, `echo: ${text}`));
 }
 
-export async function startFakeOpenAI(handler: FakeHandler | null = null): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: { auth?: FakeAuth } = {}): Promise<FakeOpenAI> {
   const requests: ReceivedRequest[] = [];
   const fake: FakeOpenAI = { url: '', requests, handler, close: async () => {} };
   const server: Server = createServer(async (req, res) => {
@@ -90,6 +151,7 @@ export async function startFakeOpenAI(handler: FakeHandler | null = null): Promi
     try { body = raw ? JSON.parse(raw) : null; } catch { openaiError(res, 400, 'We could not parse the JSON body of your request.'); return; }
     const received = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
     requests.push(received);
+    if (refuse(opts.auth ?? 'none', received, res)) return;
     try {
       if (fake.handler && await fake.handler(received, res)) return;
       await defaultReply(received, res);

@@ -1,4 +1,4 @@
-// Forwarding chat requests to mesh peers: JSON, streaming, remote errors, hop limit, failover, peer death, abort.
+// Forwarding chat requests to mesh peers: JSON, streaming, remote errors, hop limit, ranking, peer death, abort.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlowRouterError, UpstreamError, ClientError } from '../../src/core/errors.ts';
@@ -8,7 +8,7 @@ import type { ForwardContext, MeshNode } from '../../src/mesh/index.ts';
 import { frameStream, readFrame, writeFrame } from '../../src/mesh/frames.ts';
 import type { ForwardResponseFrame } from '../../src/mesh/frames.ts';
 import type { ChatResult } from '../../src/providers/transport.ts';
-import { addrOf, capacity, chunk, echoServe, request, response as echoResponse, testMesh, waitFor } from './helpers.ts';
+import { addrOf, capacity, chunk, echoServe, forwardToBest, request, response as echoResponse, testMesh, waitFor } from './helpers.ts';
 
 const opts = (extra: Record<string, unknown> = {}) => ({ client: 'tenant-1', requestId: 'req-1', deadlineMs: Date.now() + 10_000, ...extra });
 
@@ -16,7 +16,7 @@ async function knows(node: MeshNode, peer: MeshNode, model: string): Promise<voi
   await waitFor(`a record for ${model}`, () => node.peers().find((p) => p.peerId === peer.peerId && p.capacity?.models.includes(model)));
 }
 
-test('a JSON request is answered by the peer serving the model, with the client and request id passed along', { timeout: 20_000 }, async () => {
+test('a JSON request is answered by the peer serving the model, attributed to the sending peer under a request id of its own', { timeout: 20_000 }, async () => {
   const mesh = testMesh();
   try {
     const seen: ForwardContext[] = [];
@@ -26,12 +26,13 @@ test('a JSON request is answered by the peer serving the model, with the client 
     });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'model-b');
-    const { peerId, result } = await a.forwardChat(request('model-b'), opts());
+    const { peerId, result } = await forwardToBest(a, request('model-b'), opts());
     assert.equal(peerId, b.peerId);
     assert.equal(result.kind, 'json');
     assert.equal(result.kind === 'json' && result.response.choices[0].message.content, 'from b');
-    assert.equal(seen[0].client, 'tenant-1');
-    assert.equal(seen[0].requestId, 'req-1');
+    // The frame's client ('tenant-1') and request id ('req-1') are the sender's claims: neither is used.
+    assert.equal(seen[0].peerId, a.peerId);
+    assert.match(seen[0].requestId, /^[0-9a-f-]{36}$/);
     assert.deepEqual(a.status().forwards, { in: 0, inFailed: 0, out: 1, outFailed: 0 });
     assert.equal(b.status().forwards.in, 1);
   } finally {
@@ -45,7 +46,7 @@ test('a streaming request yields the remote chunks in order', { timeout: 20_000 
     const b = await mesh.add({}, { capacity: () => capacity(['model-b']), serveForward: echoServe('b') });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'model-b');
-    const { result } = await a.forwardChat(request('model-b', true), opts());
+    const { result } = await forwardToBest(a, request('model-b', true), opts());
     assert.equal(result.kind, 'stream');
     const texts: string[] = [];
     if (result.kind === 'stream') for await (const c of result.chunks) texts.push(String(c.choices[0].delta.content));
@@ -55,7 +56,7 @@ test('a streaming request yields the remote chunks in order', { timeout: 20_000 
   }
 });
 
-test('a client error from the remote is rethrown with the same status and is not retried elsewhere', { timeout: 20_000 }, async () => {
+test('a client error from the remote is rethrown with the same status and marked final', { timeout: 20_000 }, async () => {
   const mesh = testMesh();
   try {
     let calls = 0;
@@ -65,14 +66,16 @@ test('a client error from the remote is rethrown with the same status and is not
     const a = await mesh.add({ bootstrap: [addrOf(b), addrOf(c)] });
     await knows(a, b, 'm');
     await knows(a, c, 'm');
-    await assert.rejects(a.forwardChat(request('m'), opts()), (err: unknown) => {
+    await assert.rejects(forwardToBest(a, request('m'), opts()), (err: unknown) => {
       assert.ok(err instanceof FlowRouterError);
       assert.equal(err.status, 400);
       assert.equal(err.code, 'empty_messages');
       assert.equal(err.message, 'messages must not be empty');
+      assert.equal(err instanceof UpstreamError && err.fallsThrough, false, 'the router does not try another peer');
       return true;
     });
     assert.equal(calls, 1);
+    assert.equal(a.status().forwards.outFailed, 0, 'the client\'s own mistake is not a failed forward');
   } finally {
     await mesh.close();
   }
@@ -98,28 +101,29 @@ test('a request arriving with hop > 1 is refused and never served', { timeout: 2
   }
 });
 
-test('a failing peer is skipped for the next one; with none left the error lists every peer tried', { timeout: 25_000 }, async () => {
+test('peers serving a model are ranked by free capacity and error rate; a failing one answers with a retryable error', { timeout: 25_000 }, async () => {
   const mesh = testMesh();
   try {
     const broken = async (): Promise<ChatResult> => { throw new UpstreamError('server', 'all local targets failed'); };
-    // B advertises more free slots and a clean record, so it is ranked (and tried) first whatever the RTTs.
+    // B advertises more free slots and a clean record, so it is ranked first whatever the RTTs.
     const b = await mesh.add({}, { capacity: () => capacity(['m'], { freeConcurrency: 12 }), serveForward: broken });
     const c = await mesh.add({ bootstrap: [addrOf(b)] }, { capacity: () => capacity(['m'], { freeConcurrency: 1, errorRate: 0.5 }), serveForward: echoServe('c') });
     const a = await mesh.add({ bootstrap: [addrOf(b), addrOf(c)] });
     await knows(a, b, 'm');
     await knows(a, c, 'm');
-    const { peerId, result } = await a.forwardChat(request('m'), opts());
-    assert.equal(peerId, c.peerId);
-    assert.equal(result.kind === 'json' && result.response.choices[0].message.content, 'from c');
-    assert.equal(b.status().forwards.inFailed, 1);
-
-    await assert.rejects(a.forwardChat(request('m'), opts({ excludePeers: [c.peerId] })), (err: unknown) => {
+    assert.deepEqual(await a.peersFor('m', AbortSignal.timeout(5_000)), [b.peerId, c.peerId]);
+    await assert.rejects(a.forward(b.peerId, request('m'), opts()), (err: unknown) => {
       assert.ok(err instanceof UpstreamError);
       assert.equal(err.status, 502);
+      assert.equal(err.fallsThrough, true, 'the router may go on to the next peer');
       assert.match(err.message, new RegExp(b.peerId.slice(-8)));
       return true;
     });
-    await assert.rejects(a.forwardChat(request('nobody-serves-this'), opts()), /no mesh peer serves model "nobody-serves-this"/);
+    assert.equal(b.status().forwards.inFailed, 1);
+    assert.deepEqual(a.status().forwards, { in: 0, inFailed: 0, out: 1, outFailed: 1 });
+    const result = await a.forward(c.peerId, request('m'), opts());
+    assert.equal(result.kind === 'json' && result.response.choices[0].message.content, 'from c');
+    assert.deepEqual(await a.peersFor('nobody-serves-this', AbortSignal.timeout(5_000)), []);
   } finally {
     await mesh.close();
   }
@@ -145,7 +149,7 @@ test('a peer stopped mid-stream makes the chunk generator throw an UpstreamError
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: hangingStream({ aborted: false }) });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
-    const { result } = await a.forwardChat(request('m', true), opts());
+    const { result } = await forwardToBest(a, request('m', true), opts());
     assert.equal(result.kind, 'stream');
     if (result.kind !== 'stream') return;
     const first = await result.chunks.next();
@@ -166,7 +170,7 @@ test('a client abort mid-stream reaches the remote handler\'s signal', { timeout
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
     const client = new AbortController();
-    const { result } = await a.forwardChat(request('m', true), opts({ signal: client.signal }));
+    const { result } = await forwardToBest(a, request('m', true), opts({ signal: client.signal }));
     if (result.kind !== 'stream') throw new Error('expected a stream');
     await result.chunks.next();
     const pending = result.chunks.next();
@@ -191,7 +195,7 @@ test('a client abort before the answer reaches the remote and rejects with the a
     await knows(a, b, 'm');
     const client = new AbortController();
     const reason = new Error('client disconnected');
-    const pending = a.forwardChat(request('m'), opts({ signal: client.signal }));
+    const pending = forwardToBest(a, request('m'), opts({ signal: client.signal }));
     await waitFor('the remote to start', () => b.status().forwards.in === 1);
     client.abort(reason);
     await assert.rejects(pending, (err) => err === reason);
@@ -212,7 +216,7 @@ test('a slow remote answer is kept alive past the idle timeout by keep-alive fra
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
-    const { result } = await a.forwardChat(request('m'), opts());
+    const { result } = await forwardToBest(a, request('m'), opts());
     assert.equal(result.kind === 'json' && result.response.choices[0].message.content, 'from b');
   } finally {
     await mesh.close();
@@ -232,7 +236,7 @@ test('an error raised by the remote mid-stream is thrown from the chunk generato
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: failing });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
-    const { result } = await a.forwardChat(request('m', true), opts());
+    const { result } = await forwardToBest(a, request('m', true), opts());
     if (result.kind !== 'stream') throw new Error('expected a stream');
     assert.equal((await result.chunks.next()).value?.choices[0].delta.content, 'partial');
     await assert.rejects(result.chunks.next(), (err: unknown) => err instanceof UpstreamError && err.status === 503 && /overloaded mid-answer/.test(err.message));
@@ -253,7 +257,7 @@ test('the deadline travels with the request: the remote stops working and the ca
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
     const started = Date.now();
-    await assert.rejects(a.forwardChat(request('m'), opts({ deadlineMs: Date.now() + 600 })), (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504);
+    await assert.rejects(forwardToBest(a, request('m'), opts({ deadlineMs: Date.now() + 600 })), (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504);
     assert.ok(Date.now() - started < 3_000);
     await waitFor('the remote to stop working', () => remoteAborted, 5_000);
   } finally {
@@ -270,9 +274,9 @@ test('frames over 4 MB are refused cleanly in both directions', { timeout: 20_00
     await knows(a, b, 'm');
     const big = request('m');
     big.messages = [{ role: 'user', content: huge }];
-    await assert.rejects(a.forwardChat(big, opts()), (err: unknown) => err instanceof UpstreamError && err.kind === 'protocol' && /larger than a mesh frame/.test(err.message));
+    await assert.rejects(forwardToBest(a, big, opts()), (err: unknown) => err instanceof UpstreamError && err.kind === 'protocol' && /larger than a mesh frame/.test(err.message));
     assert.equal(b.status().forwards.in, 0);
-    await assert.rejects(a.forwardChat(request('m'), opts()), (err: unknown) => err instanceof UpstreamError && /larger than a mesh frame/.test(err.message));
+    await assert.rejects(forwardToBest(a, request('m'), opts()), (err: unknown) => err instanceof UpstreamError && /larger than a mesh frame/.test(err.message));
   } finally {
     await mesh.close();
   }

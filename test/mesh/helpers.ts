@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../../src/core/openai.ts';
 import { createMeshNode } from '../../src/mesh/index.ts';
-import type { CapacityInfo, ForwardContext, MeshDeps, MeshNode, MeshOptions } from '../../src/mesh/index.ts';
+import type { CapacityInfo, ForwardContext, ForwardOptions, MeshDeps, MeshNode, MeshOptions } from '../../src/mesh/index.ts';
 import type { ChatResult } from '../../src/providers/transport.ts';
 
 export const FAST_TIMING = { heartbeatMs: 300, recordTtlMs: 3_000, republishMs: 2_000, dhtTimeoutMs: 2_000, keepaliveMs: 200 };
@@ -68,6 +68,13 @@ export function testMesh(): TestMesh {
     },
   };
   return mesh;
+}
+
+/** The router's use of the mesh in one step: the best-ranked peer serving the model, and its answer. */
+export async function forwardToBest(node: MeshNode, req: ChatRequest, opts: ForwardOptions): Promise<{ peerId: string; result: ChatResult }> {
+  const [peerId] = await node.peersFor(req.model, AbortSignal.timeout(5_000));
+  if (!peerId) throw new Error(`no mesh peer serves model "${req.model}"`);
+  return { peerId, result: await node.forward(peerId, req, opts) };
 }
 
 export function addrOf(node: MeshNode): string {

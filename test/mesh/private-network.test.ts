@@ -12,7 +12,8 @@ import { createLibp2p } from 'libp2p';
 import { xsalsa20 } from '@noble/ciphers/salsa.js';
 import { decodeMeshSecret, generateMeshSecret } from '../../src/mesh/identity.ts';
 import { Keystream, liveKeystreams } from '../../src/mesh/private-network/keystream.ts';
-import { ForeignNetworkError, privateNetwork } from '../../src/mesh/private-network/protector.ts';
+import { MeshForeignNetwork } from '../../src/core/errors.ts';
+import { privateNetwork } from '../../src/mesh/private-network/protector.ts';
 
 const PROTOCOL = '/flowrouter-test/bytes/1.0.0';
 /** What libp2p sends first on every connection: the protector checks it to tell a foreign key. */
@@ -149,7 +150,7 @@ test('opening and closing 1,000 protected connections gives every key back', { t
   assert.equal(liveKeystreams(), before);
 });
 
-test('the first bytes from a peer with another key raise ForeignNetworkError on the receiving side', async () => {
+test('the first bytes from a peer with another key raise a foreign-network error on the receiving side', async () => {
   const [out, inn] = multiaddrConnectionPair();
   const reported: string[] = [];
   const [x, y] = await Promise.all([
@@ -158,7 +159,7 @@ test('the first bytes from a peer with another key raise ForeignNetworkError on 
   ]);
   const closed = new Promise<Error | undefined>((resolve) => y.addEventListener('close', (evt) => resolve(evt.error), { once: true }));
   x.send(MULTISTREAM);
-  assert.ok((await closed) instanceof ForeignNetworkError);
+  assert.ok((await closed) instanceof MeshForeignNetwork);
   assert.deepEqual(reported, ['inbound']);
   x.abort(new Error('done'));
 });

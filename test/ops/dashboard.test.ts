@@ -1,9 +1,11 @@
 // The /ui dashboard in headless Chromium: it loads, shows live numbers from a running gateway, and a screenshot is saved.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { startOpsHarness, type OpsHarness } from './harness.ts';
+import { tempDir } from '../helpers.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 let h: OpsHarness;
@@ -71,9 +73,13 @@ test('the dashboard shows live request counts, rate, targets with breaker state,
   // Two samples make a line: the sampler closes one point a second.
   await page.locator('#chart polyline[points*=" "]').first().waitFor({ state: 'attached', timeout: 10_000 });
 
-  mkdirSync('test-output', { recursive: true });
-  await page.screenshot({ path: 'test-output/dashboard.png', fullPage: true });
-  assert.ok(statSync('test-output/dashboard.png').size > 10_000);
+  const shots = tempDir('flowrouter-dashboard-');
+  try {
+    await page.screenshot({ path: join(shots.path, 'dashboard.png'), fullPage: true });
+    assert.ok(statSync(join(shots.path, 'dashboard.png')).size > 10_000);
+  } finally {
+    shots.remove();
+  }
   assert.deepEqual(errors, [], 'no script errors (CSP included)');
   await page.close();
 });

@@ -102,9 +102,9 @@ test('the Node version check wants 22 or newer', () => {
   assert.equal(checkNodeVersion('24.9.0').ok, true);
 });
 
-test('mesh ports are this node\'s listen addresses; a port held by another process fails, a free one passes', async () => {
-  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::/tcp/4001']),
-    [{ host: '127.0.0.1', port: 4001 }, { host: '::', port: 4001 }]);
+test('mesh ports are read from the listen multiaddrs (port 0 skipped); a port held by another process fails, a free one passes', async () => {
+  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::1/tcp/4002', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx']),
+    [{ host: '127.0.0.1', port: 4001 }, { host: '::1', port: 4002 }]);
   const holder: Server = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const held = (holder.address() as { port: number }).port;
@@ -163,6 +163,24 @@ test('an unfinished bootstrap list is a warning that says start will refuse it, 
     assert.ok(warning?.ok && warning.warn);
     assert.match(warning.detail, /mesh\.bootstrap\[0\]: .* still the placeholder .*`start` refuses it unless --bootstrap replaces it/);
   } finally {
+    dir.remove();
+  }
+});
+
+test('with a mesh section, a listen port held by another process fails the doctor', async () => {
+  const dir = tempDir();
+  const holder: Server = createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  const held = (holder.address() as { port: number }).port;
+  try {
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `server:\n  port: ${await closedPort()}\nchains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\nmesh:\n  allowlist: [12D3KooWabc]\n  listen: [/ip4/127.0.0.1/tcp/${held}]\n`);
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    const mesh = results.find((r) => r.name === `mesh port ${held}`);
+    assert.equal(mesh?.ok, false);
+    assert.match(mesh!.detail, /in use by another process/);
+  } finally {
+    await new Promise<void>((r) => holder.close(() => r()));
     dir.remove();
   }
 });

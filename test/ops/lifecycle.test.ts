@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { closeTransport } from '../../src/providers/index.ts';
 import { gracefulShutdown } from '../../src/ops/index.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
 import { startTestNode, type TestNode } from '../helpers.ts';
@@ -66,7 +65,7 @@ test('a stream in flight when shutdown starts completes; new requests are refuse
       app: t.node.app, graceMs: 10_000, stopFns: [
         { name: 'usage', stop: () => { firstStopAt = performance.now(); order.push('usage'); } },
         { name: 'failing', stop: () => { throw new Error('boom'); } },
-        { name: 'transport', stop: async () => { await closeTransport(); order.push('transport'); } },
+        { name: 'transport', stop: async () => { await t.node.transport.stop(); order.push('transport'); } },
         { name: 'database', stop: () => { t.node.db.close(); order.push('database'); } },
       ],
     });
@@ -106,7 +105,7 @@ test('a stream still running at the deadline is cut and shutdown completes on ti
     const reader = res.body!.getReader();
     await reader.read();
     const started = Date.now();
-    const report = await gracefulShutdown({ app: t.node.app, graceMs: 300, stopFns: [{ name: 'transport', stop: closeTransport }] });
+    const report = await gracefulShutdown({ app: t.node.app, graceMs: 300, stopFns: [{ name: 'transport', stop: () => t.node.transport.stop() }] });
     const took = Date.now() - started;
     assert.equal(report.forced, true);
     assert.ok(took >= 280 && took < 3000, `took ${took} ms`);

@@ -11,7 +11,7 @@ test('loading the mesh lets a 1 ms timer run between pieces instead of blocking 
   const script = `
     let ticks = 0;
     const timer = setInterval(() => { ticks++; }, 1);
-    const { loadMeshLink } = await import(${JSON.stringify(join(ROOT, 'src/node-mesh-load.ts'))});
+    const { loadMeshLink } = await import(${JSON.stringify(join(ROOT, 'src/node/mesh-load.ts'))});
     const MeshLink = await loadMeshLink();
     clearInterval(timer);
     process.stdout.write(JSON.stringify({ ticks, isClass: typeof MeshLink === 'function' && MeshLink.name === 'MeshLink' }));`;

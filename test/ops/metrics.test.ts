@@ -2,10 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startOpsHarness, type OpsHarness } from './harness.ts';
-import { AuthError } from '../../src/core/errors.ts';
 import { createMetrics, recordRequest } from '../../src/ops/index.ts';
-import { requireAdminKey } from '../../src/tenancy/index.ts';
-import type { NodeConfig } from '../../src/config/index.ts';
 
 let h: OpsHarness;
 let lag = 1.5;
@@ -58,7 +55,7 @@ test('JSON and streamed chat requests are counted by chain, target and status, w
   assert.equal(value(text, 'flowrouter_in_flight_requests'), 0);
 });
 
-test('a request every target fails is counted with its error status', async () => {
+test('a request the upstream refuses is counted under its chain with the error status', async () => {
   h.fake.handler = (_req, res) => { res.writeHead(400, { 'content-type': 'application/json' }); res.end('{"error":{"message":"bad","type":"invalid_request_error","code":null}}'); return true; };
   try {
     const res = await h.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fail' }] });
@@ -66,7 +63,8 @@ test('a request every target fails is counted with its error status', async () =
   } finally {
     h.fake.handler = null;
   }
-  assert.equal(value(await scrape(), 'flowrouter_requests_total{chain="none",target="none",status="400"}'), 1);
+  // The chain was chosen before the upstream refused; no target answered.
+  assert.equal(value(await scrape(), 'flowrouter_requests_total{chain="default",target="none",status="400"}'), 1);
 });
 
 test('a client that goes away mid-stream is counted as 499 and leaves nothing in flight', async () => {
@@ -113,7 +111,7 @@ test('cache outcomes and mesh forwards are counted', async () => {
   const m = createMetrics({ defaultMetrics: false });
   try {
     m.meshForwards.inc({ direction: 'out' });
-    recordRequest(m, { requestId: 'r', chain: 'c', target: 't', attempts: 0, cache: 'hit', model: 'gpt-4o', client: 'a', status: 200, stream: false,
+    recordRequest(m, { requestId: 'r', operation: 'chat', chain: 'c', target: 't', attempts: 0, cache: 'hit', model: 'gpt-4o', client: 'a', status: 200, stream: false,
       usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 }, durationMs: 1, firstByteMs: 1, aborted: false }, () => 1);
     const text = await m.registry.metrics();
     assert.equal(value(text, 'flowrouter_cache_requests_total{outcome="hit"}'), 1);
@@ -127,8 +125,8 @@ test('cache outcomes and mesh forwards are counted', async () => {
   }
 });
 
-test('the guard refuses /metrics and /ui in the OpenAI error shape', async () => {
-  const guarded = await startOpsHarness({ guard: (req) => { if (req.headers['x-admin'] !== 'yes') throw new AuthError('admin key required'); } });
+test('with an admin key, /metrics and /ui are refused without it in the OpenAI error shape; the gateway routes are not', async () => {
+  const guarded = await startOpsHarness({ auth: '{ admin_key: admin-key-0123456789 }' });
   try {
     for (const path of ['/metrics', '/ui', '/ui/api/summary', '/ui/dashboard.js']) {
       const res = await fetch(`${guarded.url}${path}`);
@@ -136,7 +134,7 @@ test('the guard refuses /metrics and /ui in the OpenAI error shape', async () =>
       const body = await res.json() as { error: { type: string; code: string } };
       assert.equal(body.error.type, 'authentication_error');
     }
-    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { 'x-admin': 'yes' } })).status, 200);
+    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { 'x-api-key': 'admin-key-0123456789' } })).status, 200);
     // The gateway's own routes are not behind the operator guard.
     assert.equal((await fetch(`${guarded.url}/health`)).status, 200);
   } finally {
@@ -145,15 +143,15 @@ test('the guard refuses /metrics and /ui in the OpenAI error shape', async () =>
 });
 
 test('the admin-key guard takes Bearer, x-api-key or the Basic password, and asks browsers for Basic credentials', async () => {
-  const guarded = await startOpsHarness({ guard: requireAdminKey(() => ({ auth: { mode: 'required', adminKey: 'admin-key-123' } }) as NodeConfig) });
+  const guarded = await startOpsHarness({ auth: '{ mode: required, admin_key: admin-key-0123456789 }' });
   try {
     const refused = await fetch(`${guarded.url}/ui`);
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic realm="flowrouter"/);
     assert.equal((await fetch(`${guarded.url}/ui`, { headers: { authorization: 'Bearer wrong' } })).status, 401);
-    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer admin-key-123' } })).status, 200);
-    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { 'x-api-key': 'admin-key-123' } })).status, 200);
-    const basic = `Basic ${Buffer.from('admin:admin-key-123').toString('base64')}`;
+    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer admin-key-0123456789' } })).status, 200);
+    assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { 'x-api-key': 'admin-key-0123456789' } })).status, 200);
+    const basic = `Basic ${Buffer.from('admin:admin-key-0123456789').toString('base64')}`;
     assert.equal((await fetch(`${guarded.url}/ui`, { headers: { authorization: basic } })).status, 200);
   } finally {
     await guarded.stop();

@@ -13,11 +13,11 @@ test('response: id and model from Anthropic, created from the context, text bloc
   assert.deepEqual(res, {
     id: 'msg_1', object: 'chat.completion', created: 1700000000, model: 'claude-3-5-sonnet-20241022',
     choices: [{ index: 0, message: { role: 'assistant', content: 'Hello' }, finish_reason: 'stop' }],
-    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 0 } },
+    usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 } },
   });
 });
 
-test('response: tool_use blocks become tool_calls with JSON arguments; thinking stays out of content', () => {
+test('response: tool_use blocks become tool_calls with JSON arguments; thinking stays out of content, kept verbatim in thinking_blocks', () => {
   const res = fromAnthropicResponse(msg([
     { type: 'thinking', thinking: 'secret reasoning', signature: 's' },
     { type: 'text', text: 'Let me check.' },
@@ -30,6 +30,8 @@ test('response: tool_use blocks become tool_calls with JSON arguments; thinking 
       { id: 'toolu_1', type: 'function', function: { name: 'get', arguments: '{"city":"Oslo"}' } },
       { id: 'toolu_2', type: 'function', function: { name: 'now', arguments: '{}' } },
     ],
+    reasoning_content: 'secret reasoning',
+    thinking_blocks: [{ type: 'thinking', thinking: 'secret reasoning', signature: 's' }],
   });
   assert.equal(res.choices[0].finish_reason, 'tool_calls');
 });
@@ -49,10 +51,10 @@ for (const [stop, finish] of stops) {
   });
 }
 
-test('response: cache reads and writes count as prompt tokens; cache reads are cached_tokens', () => {
+test('response: cache reads and writes count as prompt tokens, broken out as cached_tokens and cache_write_tokens', () => {
   const res = fromAnthropicResponse(msg([{ type: 'text', text: 'x' }], 'end_turn',
     { input_tokens: 10, cache_read_input_tokens: 100, cache_creation_input_tokens: 20, output_tokens: 7 }), ctx);
-  assert.deepEqual(res.usage, { prompt_tokens: 130, completion_tokens: 7, total_tokens: 137, prompt_tokens_details: { cached_tokens: 100 } });
+  assert.deepEqual(res.usage, { prompt_tokens: 130, completion_tokens: 7, total_tokens: 137, prompt_tokens_details: { cached_tokens: 100, cache_write_tokens: 20 } });
 });
 
 test('response: the JSON-response tool input becomes the content as a JSON string, finish_reason stop', () => {

@@ -59,13 +59,21 @@ test('stream: tool calls get their own index, separate from the content block in
   ]);
 });
 
-test('stream: thinking blocks and their deltas produce nothing', () => {
+test('stream: thinking streams as reasoning_content, then the whole signed block; redacted thinking comes whole; content stays the answer', () => {
   const { chunks } = run([start,
     ev('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
-    ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'secret' } }),
-    ev('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig' } }),
-    ev('content_block_stop', { index: 0 }), ...textBlock(1, 'answer'), ...end('end_turn')]);
+    ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'sec' } }),
+    ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'ret' } }),
+    ev('content_block_delta', { index: 0, delta: { type: 'signature_delta', signature: 'sig-1' } }),
+    ev('content_block_stop', { index: 0 }),
+    ev('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'opaque' } }),
+    ev('content_block_stop', { index: 1 }),
+    ...textBlock(2, 'answer'), ...end('end_turn')]);
   assert.equal(content(chunks), 'answer');
+  const reasoning = chunks.flatMap((c) => c.choices.map((x) => x.delta.reasoning_content ?? '')).join('');
+  assert.equal(reasoning, 'secret');
+  assert.deepEqual(chunks.flatMap((c) => c.choices.flatMap((x) => x.delta.thinking_blocks ?? [])), [
+    { type: 'thinking', thinking: 'secret', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }]);
 });
 
 const stops: [string, string][] = [['end_turn', 'stop'], ['stop_sequence', 'stop'], ['max_tokens', 'length'], ['refusal', 'content_filter'], ['pause_turn', 'stop']];
@@ -80,7 +88,7 @@ test('stream: usage chunk (choices: []) at message_stop, returned plainly when i
   const { chunks } = run([start, ...textBlock(0, 'x'), ...end('end_turn')], req({ stream_options: { include_usage: true } }));
   const last = chunks.at(-1)!;
   assert.deepEqual(last.choices, []);
-  assert.deepEqual(last.usage, { prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, prompt_tokens_details: { cached_tokens: 5 } });
+  assert.deepEqual(last.usage, { prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 0 } });
   assert.equal(last.flowrouter_internal_usage, undefined);
 });
 

@@ -3,7 +3,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChatChunk, ChatRequest } from '../../src/core/openai.ts';
 import { UpstreamError } from '../../src/core/errors.ts';
-import { closeTransport, providers, sendChat, type ChatResult, type ProviderAccount } from '../../src/providers/index.ts';
+import { Transport, providers, type ChatResult, type ProviderAccount } from '../../src/providers/index.ts';
 import { startFakeAnthropic, textReply, type FakeAnthropic, type FakeHandler, type FakeReply } from '../fakes/anthropic.ts';
 
 const provider = providers.anthropic!;
@@ -16,7 +16,8 @@ before(async () => {
   fake = await startFakeAnthropic((r) => handler(r));
   account = { name: 'a', type: 'anthropic', baseUrl: fake.url, key: 'sk-ant-test', headers: {}, timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10000 } };
 });
-after(async () => { await closeTransport(); await fake.close(); });
+const transport = new Transport();
+after(async () => { await transport.stop(); await fake.close(); });
 
 const reply = (r: FakeReply) => { handler = () => r; };
 const chat = (over: Partial<ChatRequest>): ChatRequest => ({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }], ...over });
@@ -47,12 +48,12 @@ const tools: ChatRequest['tools'] = [
 test('transport: a JSON chat reaches the fake with Anthropic headers and a valid body, and comes back as a chat completion', async () => {
   reply(textReply('Hello there', { usage: { input_tokens: 9, output_tokens: 2 } }));
   const before = fake.requests.length;
-  const res = await sendChat(provider, account, chat({ temperature: 1.5, stop: 'END', user: 'u1' }), ctx);
+  const res = await transport.sendChat(provider, account, chat({ temperature: 1.5, stop: 'END', user: 'u1' }), ctx);
   assert.equal(res.kind, 'json');
   if (res.kind !== 'json') return;
   assert.equal(res.response.choices[0].message.content, 'Hello there');
   assert.equal(res.response.choices[0].finish_reason, 'stop');
-  assert.deepEqual(res.response.usage, { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0 } });
+  assert.deepEqual(res.response.usage, { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11, prompt_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 } });
   const sent = fake.requests[before];
   assert.equal(sent.path, '/v1/messages');
   assert.equal(sent.headers['x-api-key'], 'sk-ant-test');
@@ -64,7 +65,7 @@ test('transport: a JSON chat reaches the fake with Anthropic headers and a valid
 
 test('transport: a tool conversation with results is accepted by the fake and a tool_use reply becomes tool_calls', async () => {
   reply({ message: { content: [{ type: 'text', text: 'Checking.' }, { type: 'tool_use', id: 'toolu_3', name: 'weather', input: { city: 'Oslo', day: 'tomorrow' } }] } });
-  const res = await sendChat(provider, account, chat({ messages: toolConversation, tools, tool_choice: 'auto', parallel_tool_calls: false }), ctx);
+  const res = await transport.sendChat(provider, account, chat({ messages: toolConversation, tools, tool_choice: 'auto', parallel_tool_calls: false }), ctx);
   assert.equal(res.kind, 'json');
   if (res.kind !== 'json') return;
   assert.equal(res.response.choices[0].finish_reason, 'tool_calls');
@@ -76,17 +77,17 @@ test('transport: a tool conversation with results is accepted by the fake and a 
 
 test('transport: a streamed text reply arrives as chunks with role, content, finish_reason and requested usage', async () => {
   reply(textReply('Streaming works', { usage: { input_tokens: 4, output_tokens: 3, cache_read_input_tokens: 2 } }));
-  const chunks = await collect(await sendChat(provider, account, chat({ stream: true, stream_options: { include_usage: true } }), ctx));
+  const chunks = await collect(await transport.sendChat(provider, account, chat({ stream: true, stream_options: { include_usage: true } }), ctx));
   assert.equal(chunks[0].choices[0].delta.role, 'assistant');
   assert.equal(text(chunks), 'Streaming works');
   assert.equal(chunks.at(-2)!.choices[0].finish_reason, 'stop');
-  assert.deepEqual(chunks.at(-1)!.usage, { prompt_tokens: 6, completion_tokens: 3, total_tokens: 9, prompt_tokens_details: { cached_tokens: 2 } });
+  assert.deepEqual(chunks.at(-1)!.usage, { prompt_tokens: 6, completion_tokens: 3, total_tokens: 9, prompt_tokens_details: { cached_tokens: 2, cache_write_tokens: 0 } });
   assert.equal(fake.requests.at(-1)!.body.stream, true);
 });
 
 test('transport: a streamed tool_use reply arrives as tool_call deltas that reassemble to the input', async () => {
   reply({ message: { content: [{ type: 'tool_use', id: 'toolu_9', name: 'clock', input: { tz: 'Europe/Oslo' } }] } });
-  const chunks = await collect(await sendChat(provider, account, chat({ stream: true, messages: toolConversation, tools }), ctx));
+  const chunks = await collect(await transport.sendChat(provider, account, chat({ stream: true, messages: toolConversation, tools }), ctx));
   const calls = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? []);
   assert.equal(calls[0].id, 'toolu_9');
   assert.equal(calls[0].function?.name, 'clock');
@@ -99,22 +100,22 @@ test('transport: a streamed tool_use reply arrives as tool_call deltas that reas
 test('transport: json_schema response_format comes back as JSON content, JSON and streamed', async () => {
   handler = (r) => ({ message: { content: [{ type: 'tool_use', id: 'toolu_j', name: r.body.tool_choice.name, input: { name: 'Ada', age: 36 } }] } });
   const rf: ChatRequest['response_format'] = { type: 'json_schema', json_schema: { name: 'person', schema: { type: 'object', properties: { name: { type: 'string' }, age: { type: 'number' } } } } };
-  const res = await sendChat(provider, account, chat({ response_format: rf }), ctx);
+  const res = await transport.sendChat(provider, account, chat({ response_format: rf }), ctx);
   assert.ok(res.kind === 'json');
   assert.deepEqual(JSON.parse(res.response.choices[0].message.content!), { name: 'Ada', age: 36 });
   assert.equal(res.response.choices[0].finish_reason, 'stop');
-  const chunks = await collect(await sendChat(provider, account, chat({ response_format: rf, stream: true }), ctx));
+  const chunks = await collect(await transport.sendChat(provider, account, chat({ response_format: rf, stream: true }), ctx));
   assert.deepEqual(JSON.parse(text(chunks)), { name: 'Ada', age: 36 });
 });
 
 test('transport: 529 overloaded_error becomes an overloaded UpstreamError', async () => {
   reply({ status: 529, errorType: 'overloaded_error', errorMessage: 'Overloaded' });
-  await assert.rejects(sendChat(provider, account, chat({}), ctx), (e: unknown) => e instanceof UpstreamError && e.kind === 'overloaded' && e.upstreamStatus === 529);
+  await assert.rejects(transport.sendChat(provider, account, chat({}), ctx), (e: unknown) => e instanceof UpstreamError && e.kind === 'overloaded' && e.upstreamStatus === 529);
 });
 
 test('transport: 429 rate_limit_error keeps retry-after', async () => {
   reply({ status: 429, errorType: 'rate_limit_error', errorMessage: 'rate limited', headers: { 'retry-after': '3' } });
-  await assert.rejects(sendChat(provider, account, chat({ stream: true }), ctx), (e: unknown) => e instanceof UpstreamError && e.kind === 'rate_limit' && e.retryAfterMs === 3000);
+  await assert.rejects(transport.sendChat(provider, account, chat({ stream: true }), ctx), (e: unknown) => e instanceof UpstreamError && e.kind === 'rate_limit' && e.retryAfterMs === 3000);
 });
 
 test('transport: an error event mid-stream (after the 200) throws while the stream is consumed', async () => {
@@ -126,7 +127,7 @@ test('transport: an error event mid-stream (after the 200) throws while the stre
     ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'partial' } }),
     ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }),
   ] });
-  const res = await sendChat(provider, account, chat({ stream: true }), ctx);
+  const res = await transport.sendChat(provider, account, chat({ stream: true }), ctx);
   const seen: string[] = [];
   await assert.rejects((async () => { if (res.kind === 'stream') for await (const c of res.chunks) seen.push(c.choices[0]?.delta.content ?? ''); })(),
     (e: unknown) => e instanceof UpstreamError && e.kind === 'overloaded');
@@ -135,6 +136,6 @@ test('transport: an error event mid-stream (after the 200) throws while the stre
 
 test('transport: the fake rejects what the real API rejects, and the provider classifies it as the client\'s', async () => {
   // An assistant-first conversation is forwarded as-is; the upstream's 400 must come back as a client error.
-  const res = sendChat(provider, account, chat({ messages: [{ role: 'assistant', content: 'hello' }] }), ctx);
+  const res = transport.sendChat(provider, account, chat({ messages: [{ role: 'assistant', content: 'hello' }] }), ctx);
   await assert.rejects(res, (e: unknown) => e instanceof UpstreamError && e.kind === 'client' && e.upstreamStatus === 400 && /first message/.test(e.message));
 });

@@ -6,14 +6,14 @@ import { UpstreamError } from '../../src/core/errors.ts';
 
 const ctx = { model: 'gemini-2.5-flash', id: 'chatcmpl-9', created: 42 };
 
-test('text parts join into content; thought parts stay out; usage maps with thoughts and cache', () => {
+test('text parts join into content; thought parts become reasoning_content; usage maps with thoughts and cache', () => {
   const res = fromGeminiResponse({
     candidates: [{ index: 0, finishReason: 'STOP', content: { role: 'model', parts: [{ text: 'thinking…', thought: true }, { text: 'Hello' }, { text: ', world' }] } }],
     usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5, thoughtsTokenCount: 3, cachedContentTokenCount: 4, totalTokenCount: 18 },
   }, ctx);
   assert.deepEqual(res, {
     id: 'chatcmpl-9', object: 'chat.completion', created: 42, model: 'gemini-2.5-flash',
-    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello, world' }, finish_reason: 'stop' }],
+    choices: [{ index: 0, message: { role: 'assistant', content: 'Hello, world', reasoning_content: 'thinking…' }, finish_reason: 'stop' }],
     usage: { prompt_tokens: 10, completion_tokens: 8, total_tokens: 18, prompt_tokens_details: { cached_tokens: 4 }, completion_tokens_details: { reasoning_tokens: 3 } },
   });
 });

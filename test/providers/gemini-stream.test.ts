@@ -61,12 +61,12 @@ test('function calls: one whole delta each, running tool index across chunks, fi
   assert.equal(finished, true);
 });
 
-test('thought parts are never emitted as content', () => {
+test('thought parts stream as reasoning_content, never as content', () => {
   const { chunks } = run([
     { candidates: [{ content: { parts: [{ text: 'pondering', thought: true }] } }] },
     text('answer', { finishReason: 'STOP' }),
   ]);
-  assert.deepEqual(choices(chunks), [{ delta: { role: 'assistant' }, finish: null }, { delta: { content: 'answer' }, finish: 'stop' }]);
+  assert.deepEqual(choices(chunks), [{ delta: { role: 'assistant', reasoning_content: 'pondering' }, finish: null }, { delta: { content: 'answer' }, finish: 'stop' }]);
 });
 
 test('several candidates stream as separate choice indexes, each with its own role and finish', () => {

@@ -1,7 +1,7 @@
-// The gemini provider end to end through sendChat/sendJson against the wire-faithful fake Gemini server.
+// The gemini provider end to end through the transport against the wire-faithful fake Gemini server.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { sendChat, sendJson, closeTransport } from '../../src/providers/transport.ts';
+import { Transport } from '../../src/providers/transport.ts';
 import { providers } from '../../src/providers/index.ts';
 import { gemini } from '../../src/providers/gemini/index.ts';
 import { UpstreamError } from '../../src/core/errors.ts';
@@ -9,7 +9,8 @@ import type { ChatChunk, ChatRequest } from '../../src/core/openai.ts';
 import type { ProviderAccount } from '../../src/providers/types.ts';
 import { googleError, startFakeGemini, textResponse, type FakeGemini } from '../fakes/gemini.ts';
 
-after(closeTransport);
+const transport = new Transport();
+after(() => transport.stop());
 
 const ctx = { model: 'gemini-2.5-flash', id: 'chatcmpl-t', created: 1 };
 const accountFor = (fake: FakeGemini, key = 'AIza-test-key'): ProviderAccount =>
@@ -77,7 +78,7 @@ test('JSON chat with tools round-trips through the fake: valid wire request, key
     usageMetadata: { promptTokenCount: 20, candidatesTokenCount: 6, totalTokenCount: 26 },
   } }));
   try {
-    const result = await sendChat(gemini, accountFor(fake), toolRequest, ctx);
+    const result = await transport.sendChat(gemini, accountFor(fake), toolRequest, ctx);
     assert.equal(fake.rejected.length, 0, JSON.stringify(fake.rejected));
     assert.equal(result.kind, 'json');
     if (result.kind !== 'json') return;
@@ -104,7 +105,7 @@ test('JSON chat with tools round-trips through the fake: valid wire request, key
 test('streaming text over alt=sse: role, deltas, finish and internal usage; the stream counts as finished', async () => {
   const fake = await startFakeGemini();
   try {
-    const result = await sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
+    const result = await transport.sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
     assert.equal(result.kind, 'stream');
     if (result.kind !== 'stream') return;
     const chunks = await collect(result.chunks);
@@ -125,7 +126,7 @@ test('streaming tool calls through the fake: whole calls, running index, finish 
       usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 8, totalTokenCount: 17 } },
   ] }));
   try {
-    const result = await sendChat(gemini, accountFor(fake), { ...toolRequest, stream: true, stream_options: { include_usage: true } }, ctx);
+    const result = await transport.sendChat(gemini, accountFor(fake), { ...toolRequest, stream: true, stream_options: { include_usage: true } }, ctx);
     assert.equal(fake.rejected.length, 0, JSON.stringify(fake.rejected));
     if (result.kind !== 'stream') throw new Error('expected a stream');
     const chunks = await collect(result.chunks);
@@ -142,7 +143,7 @@ test('streaming tool calls through the fake: whole calls, running index, finish 
 test('a stream cut off before any finishReason fails as a protocol error', async () => {
   const fake = await startFakeGemini(() => ({ sse: [{ candidates: [{ content: { parts: [{ text: 'half' }] } }] }] }));
   try {
-    const result = await sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
+    const result = await transport.sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
     if (result.kind !== 'stream') throw new Error('expected a stream');
     await assert.rejects(collect(result.chunks), (e: unknown) => e instanceof UpstreamError && e.kind === 'protocol');
   } finally { await fake.close(); }
@@ -154,7 +155,7 @@ test('an error event inside the stream surfaces as a classified UpstreamError', 
     { error: { code: 503, message: 'The model is overloaded. Please try again later.', status: 'UNAVAILABLE' } },
   ] }));
   try {
-    const result = await sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
+    const result = await transport.sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }], stream: true }, ctx);
     if (result.kind !== 'stream') throw new Error('expected a stream');
     await assert.rejects(collect(result.chunks), (e: unknown) => e instanceof UpstreamError && e.kind === 'overloaded');
   } finally { await fake.close(); }
@@ -170,7 +171,7 @@ for (const c of httpErrors) {
   test(`HTTP error through the transport: ${c.name} → ${c.kind}`, async () => {
     const fake = await startFakeGemini(() => c.reply);
     try {
-      await assert.rejects(sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, ctx), (e: unknown) =>
+      await assert.rejects(transport.sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, ctx), (e: unknown) =>
         e instanceof UpstreamError && e.kind === c.kind && (c.retryMs === undefined || e.retryAfterMs === c.retryMs) && !e.message.includes('AIza-test-key'));
     } finally { await fake.close(); }
   });
@@ -180,7 +181,7 @@ test('an account without a key is refused by the fake (403) and classified auth'
   const fake = await startFakeGemini();
   try {
     const account = { ...accountFor(fake), key: undefined };
-    await assert.rejects(sendChat(gemini, account, { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, ctx),
+    await assert.rejects(transport.sendChat(gemini, account, { model: 'x', messages: [{ role: 'user', content: 'hi' }] }, ctx),
       (e: unknown) => e instanceof UpstreamError && e.kind === 'auth');
   } finally { await fake.close(); }
 });
@@ -188,7 +189,7 @@ test('an account without a key is refused by the fake (403) and classified auth'
 test('JSON text reply and a json_schema request pass the fake validation', async () => {
   const fake = await startFakeGemini(() => ({ json: textResponse('{"a":"x"}') }));
   try {
-    const result = await sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }],
+    const result = await transport.sendChat(gemini, accountFor(fake), { model: 'x', messages: [{ role: 'user', content: 'hi' }],
       response_format: { type: 'json_schema', json_schema: { name: 'r', strict: true, schema: { type: 'object', additionalProperties: false, properties: { a: { type: 'string' } }, required: ['a'] } } } }, ctx);
     assert.equal(fake.rejected.length, 0, JSON.stringify(fake.rejected));
     if (result.kind !== 'json') throw new Error('expected JSON');
@@ -203,7 +204,7 @@ test('embeddings through batchEmbedContents against the fake', async () => {
     const ectx = { ...ctx, model: 'text-embedding-004' };
     const embeddings = gemini.embeddings!;
     const spec = embeddings.request({ model: 'x', input: ['a', 'b'] }, ectx, accountFor(fake));
-    const { body } = await sendJson(gemini, accountFor(fake), spec);
+    const { body } = await transport.sendJson(gemini, accountFor(fake), spec);
     assert.equal(fake.rejected.length, 0, JSON.stringify(fake.rejected));
     assert.deepEqual(embeddings.response(body, ectx), {
       object: 'list', model: 'text-embedding-004', usage: { prompt_tokens: 0, total_tokens: 0 },

@@ -5,8 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDatabase } from '../../src/core/database.ts';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 import { tempDir } from '../helpers.ts';
 import { assertKnowledgeConsistent } from './kb-consistency.ts';
@@ -96,8 +96,8 @@ test('SIGKILL during HTTP ingestion and usage load: every acknowledged document 
     assert.ok(ackedDocs >= 300 && ackedUsage.length >= 200, `only ${ackedDocs} documents and ${ackedUsage.length} requests acknowledged`);
 
     // Restart the node on the same data dir, as an operator would; it must open and serve.
-    const { raw } = parseConfig(`chains:\n  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-test\n      url: ${fake.url}\n`, configFile, {});
-    restarted = new FlowRouterNode(resolveConfig(raw, configFile, { host: '127.0.0.1', port: 0, dataDir: dir.path }), { logger: false });
+    const config = parseConfig(`chains:\n  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-test\n      url: ${fake.url}\n`, configFile, {}, { host: '127.0.0.1', port: 0, dataDir: dir.path });
+    restarted = new FlowRouterNode(config, { logger: false });
     const { url: again } = await restarted.start();
     assert.equal((await fetch(`${again}/health`)).status, 200);
     const db = restarted.db;

@@ -1,13 +1,14 @@
 // Breakers, retries and limits around "send to target", driven with an injected clock, randomness and sleep.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, resolveConfig, type TargetConfig } from '../../src/config/index.ts';
+import { parseConfig, type TargetConfig } from '../../src/config/index.ts';
 import { UpstreamError } from '../../src/core/errors.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { Router } from '../../src/router/index.ts';
 import type { ChatResult } from '../../src/providers/index.ts';
 import { CircuitBreaker } from '../../src/router/breaker.ts';
 import { backoffDelay } from '../../src/router/retry.ts';
+import { routeChat } from './fakes.ts';
 
 type Send = (target: TargetConfig, req: ChatRequest) => Promise<ChatResult>;
 
@@ -16,14 +17,13 @@ function ok(content = 'ok'): ChatResult {
 }
 
 function routerFor(yaml: string, send: Send, extra: { now?: () => number; sleeps?: number[]; random?: () => number } = {}) {
-  const config = resolveConfig(parseConfig(yaml, 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp' });
+  const config = parseConfig(yaml, 't.yaml', {}, { dataDir: '/tmp' });
   return new Router({
-    config, send: (t, r) => send(t, r), now: extra.now, random: extra.random ?? (() => 0.5),
+    config, send: (async (t: TargetConfig, _op: string, r: ChatRequest) => send(t, r)) as never, now: extra.now, random: extra.random ?? (() => 0.5),
     sleep: async (ms) => { extra.sleeps?.push(ms); },
   });
 }
 
-const meta = () => ({ requestId: 'r', signal: new AbortController().signal, headers: {} });
 const req = (): ChatRequest => ({ model: 'c', messages: [{ role: 'user', content: 'hi' }] });
 
 const TWO = (router = '') => `
@@ -70,18 +70,18 @@ test('an open breaker skips its target at zero cost, and a passing probe after t
     if (t.id === 'a' && aFails) throw new UpstreamError('connect', 'a: connection failed (ECONNREFUSED)');
     return ok(t.id);
   }, { now: () => now });
-  for (let i = 0; i < 2; i++) await router.chat(req(), meta());
+  for (let i = 0; i < 2; i++) await routeChat(router, req());
   assert.deepEqual(calls, ['a', 'b', 'a', 'b']);
   assert.equal(router.status().targets.find((t) => t.id === 'a')!.breaker.state, 'open');
   calls.length = 0;
-  const routed = await router.chat(req(), meta());
+  const routed = await routeChat(router, req());
   assert.deepEqual(calls, ['b'], 'a was not called');
   assert.equal(routed.attempts[0].ms, 0);
   assert.match(routed.attempts[0].reason, /circuit open/);
   now = 5000;
   aFails = false;
   calls.length = 0;
-  const probe = await router.chat(req(), meta());
+  const probe = await routeChat(router, req());
   assert.equal(probe.target, 'a');
   assert.equal(router.status().targets.find((t) => t.id === 'a')!.breaker.state, 'closed');
 });
@@ -89,7 +89,7 @@ test('an open breaker skips its target at zero cost, and a passing probe after t
 test('/ready follows the breakers: not ready once every target is open', async () => {
   const router = routerFor(TWO('router: { breaker_failures: 1 }'), async () => { throw new UpstreamError('server', 'down', { upstreamStatus: 500 }); }, { now: () => 0 });
   assert.equal(router.available(), true);
-  await assert.rejects(router.chat(req(), meta()));
+  await assert.rejects(routeChat(router, req()));
   assert.equal(router.available(), false);
 });
 
@@ -100,7 +100,7 @@ test('retries: exponential backoff with full jitter, bounded by retries, then th
     if (t.id === 'a') { aCalls++; throw new UpstreamError('server', 'boom', { upstreamStatus: 500 }); }
     return ok();
   }, { sleeps, random: () => 0.5 });
-  const routed = await router.chat(req(), meta());
+  const routed = await routeChat(router, req());
   assert.equal(aCalls, 4);
   assert.deepEqual(sleeps, [50, 100, 150], 'half of 100, 200, then the 300 cap');
   assert.equal(routed.target, 'b');
@@ -114,7 +114,7 @@ test('retries honour retry-after, and skip a target whose retry-after exceeds th
     if (t.id === 'a' && n++ === 0) throw new UpstreamError('rate_limit', 'slow down', { upstreamStatus: 429, retryAfterMs: 1500 });
     return ok(t.id);
   }, { sleeps });
-  assert.equal((await router.chat(req(), meta())).target, 'a');
+  assert.equal((await routeChat(router, req())).target, 'a');
   assert.deepEqual(sleeps, [1500]);
   assert.deepEqual(backoffDelay(0, 5000, { retryBaseMs: 100, retryMaxMs: 1000, maxRetryAfterMs: 2000 }, () => 0.5), undefined);
 });
@@ -122,7 +122,7 @@ test('retries honour retry-after, and skip a target whose retry-after exceeds th
 test('a client error is never retried', async () => {
   let calls = 0;
   const router = routerFor(TWO('router: { retries: 3 }'), async () => { calls++; throw new UpstreamError('client', 'bad temperature', { upstreamStatus: 400 }); });
-  await assert.rejects(router.chat(req(), meta()), /bad temperature/);
+  await assert.rejects(routeChat(router, req()), /bad temperature/);
   assert.equal(calls, 1);
 });
 
@@ -135,15 +135,15 @@ chains:
     - { provider: openai, name: a, model: ma, url: "http://127.0.0.1:1/v1", max_concurrency: 1 }
     - { provider: openai, name: b, model: mb, url: "http://127.0.0.1:1/v1" }
 `, async (t) => { if (t.id === 'a') await gate; return ok(t.id); });
-  const first = router.chat(req(), meta());
-  const second = await router.chat(req(), meta());
+  const first = routeChat(router, req());
+  const second = await routeChat(router, req());
   assert.equal(second.target, 'b');
   assert.match(second.attempts[0].reason, /concurrency limit 1/);
   assert.equal(router.status().targets[0].in_flight, 1);
   release();
   assert.equal((await first).target, 'a');
   assert.equal(router.status().targets[0].in_flight, 0);
-  assert.equal((await router.chat(req(), meta())).target, 'a');
+  assert.equal((await routeChat(router, req())).target, 'a');
 });
 
 test('RPM and TPM limits skip a full target within the minute and let it back after', async () => {
@@ -157,7 +157,7 @@ chains:
     - { provider: openai, name: t, model: mt, url: "http://127.0.0.1:1/v1", tpm: 22 }
     - { provider: openai, name: u, model: mu, url: "http://127.0.0.1:1/v1" }
 `, async (t) => ok(t.id), { now: () => now });
-  const targets = async (model: string, n: number) => { const out = []; for (let i = 0; i < n; i++) out.push((await router.chat({ ...req(), model }, meta())).target); return out; };
+  const targets = async (model: string, n: number) => { const out = []; for (let i = 0; i < n; i++) out.push((await routeChat(router, { ...req(), model })).target); return out; };
   assert.deepEqual(await targets('rpm', 3), ['a', 'a', 'b']);
   now = 60_001;
   assert.deepEqual(await targets('rpm', 1), ['a']);

@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile, parseConfig, resolveConfig } from '../../src/config/index.ts';
+import { loadConfigFile, parseConfig } from '../../src/config/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { selectChain, matchRoute, promptTokens } from '../../src/router/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 
-const config = resolveConfig(parseConfig(`
+const config = parseConfig(`
 chains:
   default: [{ provider: openai, name: d, model: gpt-4o, url: "http://127.0.0.1:1/v1" }]
   cheap: [{ provider: local, name: l, model: llama3, url: "http://127.0.0.1:1/v1" }]
@@ -24,7 +24,7 @@ routes:
   - { name: header, chain: cheap, match: { header: { X-Tier: "bulk*" } } }
   - { name: tag, chain: strong, match: { metadata: { priority: high } } }
   - { name: client, chain: cheap, match: { client: [batch-bot, nightly] } }
-`, 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp' });
+`, 't.yaml', {}, { dataDir: '/tmp' });
 
 function pick(req: Partial<ChatRequest>, meta: { headers?: Record<string, string>; client?: { id: string } } = {}): string {
   const full = { model: 'x', messages: [{ role: 'user' as const, content: 'hi' }], ...req } as ChatRequest;
@@ -69,8 +69,8 @@ test('mesh-configs/routing-example.yaml: short tasks go to the local model, long
   const local = await startFakeOpenAI();
   const strong = await startFakeOpenAI();
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-rules-'));
-  const { raw, file } = loadConfigFile('mesh-configs/routing-example.yaml', { OPENAI_API_KEY: 'sk-example-secret-0123456789', LOCAL_URL: local.url, OPENAI_URL: strong.url });
-  const node = new FlowRouterNode(resolveConfig(raw, file, { host: '127.0.0.1', port: 0, dataDir: dir }));
+  const env = { OPENAI_API_KEY: 'sk-example-secret-0123456789', LOCAL_URL: local.url, OPENAI_URL: strong.url };
+  const node = new FlowRouterNode(loadConfigFile(join(import.meta.dirname, '../../mesh-configs/routing-example.yaml'), env, { host: '127.0.0.1', port: 0, dataDir: dir }));
   try {
     const { url } = await node.start();
     const ask = async (content: string) => {

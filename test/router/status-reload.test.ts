@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfigFile, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { loadConfigFile } from '../../src/config/index.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI, openaiError, type FakeOpenAI } from '../fakes/openai.ts';
 
 const yaml = (a: FakeOpenAI, b: FakeOpenAI, extra = '') => `
@@ -22,8 +22,7 @@ async function withNode(text: (a: FakeOpenAI, b: FakeOpenAI) => string, body: (c
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-reload-'));
   const file = join(dir, 'flowrouter.yaml');
   writeFileSync(file, text(a, b));
-  const { raw } = loadConfigFile(file, {});
-  const node = new FlowRouterNode(resolveConfig(raw, file, { host: '127.0.0.1', port: 0, dataDir: dir }));
+  const node = new FlowRouterNode(loadConfigFile(file, {}, { host: '127.0.0.1', port: 0, dataDir: dir }));
   try {
     const { url } = await node.start();
     await body({ url, file, a, b, node });

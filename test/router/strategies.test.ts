@@ -1,7 +1,7 @@
 // Each strategy's order: priority as written, round-robin rotating, weighted by weight, least-latency, cost within thresholds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, resolveConfig, type ChainConfig } from '../../src/config/index.ts';
+import { parseConfig, type ChainConfig } from '../../src/config/index.ts';
 import { orderTargets, type OrderContext } from '../../src/router/strategies.ts';
 import { TargetStates } from '../../src/router/stats.ts';
 import { PriceTable } from '../../src/usage/index.ts';
@@ -10,7 +10,7 @@ import { startTestNode } from '../helpers.ts';
 import { seeded } from './fakes.ts';
 
 function chainOf(yaml: string, name = 'c'): ChainConfig {
-  return resolveConfig(parseConfig(yaml, 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp' }).chains.get(name)!;
+  return parseConfig(yaml, 't.yaml', {}, { dataDir: '/tmp' }).chains.get(name)!;
 }
 
 function ctx(over: Partial<OrderContext> = {}): OrderContext {

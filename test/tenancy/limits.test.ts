@@ -145,3 +145,47 @@ test('embeddings count against the budget too: reserved on the estimate, settled
   assert.equal(over.status, 429);
   assert.equal(((await over.json()) as { error: { code: string } }).error.code, 'budget_exceeded');
 });
+
+test('naming the chain instead of a model does not bypass the budget: holds are priced on the model of the target tried', async () => {
+  // "model": "default" is a chain name with no price; its target's model `pricey` costs $2 for max_tokens 2.
+  const { key, record } = gw.node.tenancy.keys.create('chain-namer', { budgetUsd: 10, budgetPeriod: 'day' });
+  const previous = fake.handler;
+  fake.handler = async () => { await new Promise((r) => setTimeout(r, 100)); return false; };
+  try {
+    const replies = await Promise.all(Array.from({ length: 50 }, () => chat(gw.url, key, { model: 'default', max_tokens: 2 })));
+    assert.equal(replies.filter((r) => r.status === 200).length, 5);
+    for (const r of replies.filter((x) => x.status !== 200)) assert.equal(r.json.error.code, 'budget_exceeded', r.text);
+  } finally {
+    fake.handler = previous;
+  }
+  assert.equal(gw.node.tenancy.budgets.spent(record.id, 'day'), 10);
+});
+
+test('legacy completions, JSON and streamed, count against the budget and write usage rows', async () => {
+  const { key, record } = gw.node.tenancy.keys.create('legacy', { budgetUsd: 2, budgetPeriod: 'day' });
+  const complete = (stream: boolean) => call(gw.url, '/v1/completions', { key, body: { model: 'pricey', prompt: 'say', max_tokens: 1, stream } });
+  const json = await complete(false);
+  assert.equal(json.status, 200, json.text);
+  assert.equal(json.json.choices[0].text, 'legacy: say');
+  const sse = await complete(true);
+  assert.equal(sse.status, 200);
+  assert.match(sse.text, /"text":"legacy"[\s\S]*data: \[DONE\]/);
+  // $1 each: the JSON answer reports 1 completion token; the stream's one word is counted.
+  assert.equal(gw.node.tenancy.budgets.spent(record.id, 'day'), 2);
+  const over = await complete(false);
+  assert.equal(over.status, 429);
+  assert.equal(over.json.error.code, 'budget_exceeded');
+  gw.node.usage.flush();
+  const rows = gw.node.db.prepare("SELECT status, cost, stream FROM usage_ledger WHERE client_id = ? AND fingerprint = 'completions' ORDER BY id").all(record.id) as { status: number; cost: number; stream: number }[];
+  assert.deepEqual(rows, [{ status: 200, cost: 1, stream: 0 }, { status: 200, cost: 1, stream: 1 }, { status: 429, cost: 0, stream: 0 }]);
+});
+
+test('embeddings write usage rows with their cost', async () => {
+  const { key, record } = gw.node.tenancy.keys.create('embed-rows', {});
+  const r = await call(gw.url, '/v1/embeddings', { key, body: { model: 'embed-pricey', input: ['a', 'b'] } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.headers.get('x-flowrouter-chain'), 'embed');
+  gw.node.usage.flush();
+  const rows = gw.node.db.prepare('SELECT prompt_tokens, completion_tokens, cost, chain FROM usage_ledger WHERE client_id = ?').all(record.id);
+  assert.deepEqual(rows, [{ prompt_tokens: 2, completion_tokens: 0, cost: 2, chain: 'embed' }]);
+});

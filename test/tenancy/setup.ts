@@ -1,6 +1,6 @@
 // Tenancy test helpers: a real node whose logs are captured, an optional reusable data dir, and small HTTP calls.
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
-import { FlowRouterNode } from '../../src/node.ts';
+import { parseConfig } from '../../src/config/index.ts';
+import { FlowRouterNode } from '../../src/node/index.ts';
 import { tempDir } from '../helpers.ts';
 
 export const ADMIN_KEY = 'admin-secret-0123456789abcdef';
@@ -18,8 +18,7 @@ export interface TenancyNode {
 export async function startNode(yaml: string, opts: { env?: NodeJS.ProcessEnv; dataDir?: string; host?: string } = {}): Promise<TenancyNode> {
   const dir = opts.dataDir ? undefined : tempDir('flowrouter-tenancy-');
   const dataDir = opts.dataDir ?? dir!.path;
-  const { raw } = parseConfig(yaml, 'test.yaml', { ADMIN_KEY, ...opts.env });
-  const config = resolveConfig(raw, 'test.yaml', { host: opts.host ?? '127.0.0.1', port: 0, dataDir });
+  const config = parseConfig(yaml, 'test.yaml', { ADMIN_KEY, ...opts.env }, { host: opts.host ?? '127.0.0.1', port: 0, dataDir });
   let captured = '';
   const node = new FlowRouterNode(config, {
     logger: { level: 'trace', stream: { write: (line: string) => { captured += line; } } },

@@ -4,24 +4,26 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { appendFileSync, readFileSync } from 'node:fs';
 import { openDatabase } from '../../src/core/database.ts';
-import { parseConfig, resolveConfig } from '../../src/config/index.ts';
+import { parseConfig } from '../../src/config/index.ts';
 import { PriceTable, UsageLedger, usageCsv, usageLayer, usageSummary } from '../../src/usage/index.ts';
 import { usageCommand } from '../../src/cli/usage.ts';
-import type { ChatService } from '../../src/gateway/index.ts';
+import { createContext, pipeline, type Handler } from '../../src/pipeline/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { tempDir } from '../helpers.ts';
 
-const config = resolveConfig(parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}).raw, 't.yaml', { dataDir: '/tmp/unused' });
+const config = parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}, { dataDir: '/tmp/unused' });
 
-const answer: ChatService = async (req) => ({
-  result: { kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 } } },
-  headers: { 'x-flowrouter-chain': 'default', 'x-flowrouter-target': 'default/openai/gpt-4o', 'x-flowrouter-cache': 'miss' },
-});
+/** What the router would have done: answered from the default chain's one target. */
+const answer: Handler<'chat'> = async (req, ctx) => {
+  ctx.trace.route = { chain: config.chains.get('default')!, byModel: false };
+  ctx.trace.target = 'default/openai/gpt-4o';
+  ctx.trace.cache = 'miss';
+  return { kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 } } };
+};
 
-async function call(service: ChatService, client: string | undefined) {
+async function call(service: Handler<'chat'>, client: string | undefined) {
   const req: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
-  const out = await service(req, { requestId: `r-${Math.random()}`, signal: new AbortController().signal, headers: {}, client: client ? { id: client } : undefined });
-  out.done?.({ aborted: false });
+  await service(req, createContext({ requestId: `r-${Math.random()}`, operation: 'chat', signal: new AbortController().signal, client: client ? { id: client } : undefined, countPrompt: () => 1 }));
 }
 
 test('usage groups by client key id, and the CSV has a line per client, day and model', async () => {
@@ -29,7 +31,7 @@ test('usage groups by client key id, and the CSV has a line per client, day and 
   const db = openDatabase(join(dir.path, 'flowrouter.db'));
   try {
     const ledger = new UsageLedger(db, { flushMs: 50 });
-    const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
+    const service = pipeline([usageLayer({ ledger, prices: new PriceTable(), config: () => config })], answer);
     await call(service, 'alice');
     await call(service, 'alice');
     await call(service, 'bob');
@@ -56,7 +58,7 @@ test('rows reach the database within the flush window, and stop() writes the res
   const db = openDatabase(join(dir.path, 'flowrouter.db'));
   try {
     const ledger = new UsageLedger(db, { flushMs: 20 });
-    const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
+    const service = pipeline([usageLayer({ ledger, prices: new PriceTable(), config: () => config })], answer);
     const count = () => (db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
     await call(service, 'a');
     assert.equal(count(), 0);
@@ -78,7 +80,7 @@ test('`flowrouter usage` prints a readable table and the CSV from the node datab
   const db = openDatabase(file);
   try {
     const ledger = new UsageLedger(db, { flushMs: 50 });
-    const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
+    const service = pipeline([usageLayer({ ledger, prices: new PriceTable(), config: () => config })], answer);
     await call(service, 'alice');
     await call(service, 'bob');
     ledger.stop();
@@ -106,7 +108,7 @@ test('rows journaled but not yet committed when the process died are committed b
   const db = openDatabase(file);
   try {
     const dead = new UsageLedger(db, { flushMs: 60_000, journal });
-    const service = usageLayer({ ledger: dead, prices: new PriceTable(), config: () => config })(answer);
+    const service = pipeline([usageLayer({ ledger: dead, prices: new PriceTable(), config: () => config })], answer);
     await call(service, 'a');
     await call(service, 'b');
     appendFileSync(journal, '{"ts": 1, "requestId": "torn');
@@ -131,7 +133,7 @@ test('committed rows may stay in the journal until it is big or the ledger stops
   const db = openDatabase(join(dir.path, 'flowrouter.db'));
   try {
     const ledger = new UsageLedger(db, { flushMs: 60_000, journal });
-    const service = usageLayer({ ledger, prices: new PriceTable(), config: () => config })(answer);
+    const service = pipeline([usageLayer({ ledger, prices: new PriceTable(), config: () => config })], answer);
     await call(service, 'a');
     await call(service, 'b');
     ledger.flush();

@@ -136,7 +136,7 @@ test('GET /v1/usage/export.csv gives one billing line per client, day and model'
   const res = await fetch(`${gw.baseURL}/usage/export.csv`);
   assert.match(res.headers.get('content-type') ?? '', /text\/csv/);
   const lines = (await res.text()).trim().split('\n');
-  assert.equal(lines[0], 'day,client,model,requests,prompt_tokens,completion_tokens,cached_tokens,cache_hits,cost_usd');
+  assert.equal(lines[0], 'day,client,model,requests,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,cache_hits,cost_usd');
   const [day, client, model, requests] = lines[1].split(',');
   assert.equal(day, new Date().toISOString().slice(0, 10));
   assert.equal(client, '');

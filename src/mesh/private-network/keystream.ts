@@ -1,5 +1,6 @@
 // One direction of a private-network connection: the XSalsa20 keystream (psk, sender's nonce) xored over the bytes in order.
 import { xsalsa20 } from '@noble/ciphers/salsa.js';
+import { MeshConfigError, MeshKeystreamExhausted, MeshStreamClosed } from '../../core/errors.ts';
 
 const BLOCK = 64;
 /** Bytes xored per cipher call: a huge message costs many small calls, never one allocation of its own size. */
@@ -14,13 +15,6 @@ export function liveKeystreams(): number {
   return live;
 }
 
-export class KeystreamExhaustedError extends Error {
-  constructor() {
-    super('private-network keystream exhausted (256 GiB in one direction): the connection is closed and will be re-established');
-    this.name = 'KeystreamExhaustedError';
-  }
-}
-
 /**
  * XSalsa20 as a continuous stream, the way @libp2p/pnet applies it: byte n of the direction is xored with byte n of
  * the keystream, wherever the message boundaries fall. Pure JavaScript, so no shared WebAssembly memory to grow.
@@ -33,8 +27,8 @@ export class Keystream {
   #wiped = false;
 
   constructor(psk: Uint8Array, nonce: Uint8Array) {
-    if (psk.byteLength !== 32) throw new Error('the private-network key must be 32 bytes');
-    if (nonce.byteLength !== 24) throw new Error('the private-network nonce must be 24 bytes');
+    if (psk.byteLength !== 32) throw new MeshConfigError('the private-network key must be 32 bytes');
+    if (nonce.byteLength !== 24) throw new MeshConfigError('the private-network nonce must be 24 bytes');
     this.#key = Uint8Array.from(psk);
     this.#nonce = Uint8Array.from(nonce);
     live++;
@@ -42,8 +36,8 @@ export class Keystream {
 
   /** Returns `input` xored with the next `input.byteLength` keystream bytes. */
   xor(input: Uint8Array): Uint8Array {
-    if (this.#wiped) throw new Error('keystream used after its connection closed');
-    if (this.#offset + input.byteLength > MAX_STREAM_BYTES) throw new KeystreamExhaustedError();
+    if (this.#wiped) throw new MeshStreamClosed('keystream used after its connection closed');
+    if (this.#offset + input.byteLength > MAX_STREAM_BYTES) throw new MeshKeystreamExhausted();
     const out = new Uint8Array(input.byteLength);
     let done = 0;
     // A message that starts inside a block takes the rest of that block's keystream first.

@@ -5,6 +5,7 @@
 import { InvalidParametersError } from '@libp2p/interface';
 import type { AbortOptions, ConnectionProtector, MessageStream, MultiaddrConnection } from '@libp2p/interface';
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils';
+import { MeshForeignNetwork } from '../../core/errors.ts';
 import { Keystream, XOR_CHUNK_BYTES } from './keystream.ts';
 
 export const NONCE_BYTES = 24;
@@ -14,13 +15,6 @@ const HANDSHAKE_TIMEOUT_MS = 5_000;
  * Anything else decrypted there means the two ends hold different keys (or the peer is not a libp2p node).
  */
 const FIRST_MESSAGE = new TextEncoder().encode('\x13/multistream/1.0.0\n');
-
-export class ForeignNetworkError extends Error {
-  constructor(remote: string) {
-    super(`the peer at ${remote} does not hold this mesh's secret (its first bytes do not decrypt with our key): check that both nodes use the same mesh.key, copied from the first node`);
-    this.name = 'ForeignNetworkError';
-  }
-}
 
 export interface PrivateNetworkInit {
   /** The 32-byte key from the mesh secret file (see `decodeMeshSecret`). */
@@ -53,7 +47,7 @@ class PrivateConnection extends AbstractMultiaddrConnection {
           const plain = this.#in.xor(buf);
           if (this.#checked >= 0 && !this.#firstBytesMatch(plain)) {
             init.onForeignPeer?.(raw.remoteAddr.toString(), raw.direction);
-            throw new ForeignNetworkError(raw.remoteAddr.toString());
+            throw new MeshForeignNetwork(raw.remoteAddr.toString());
           }
           this.onData(plain);
         }

@@ -17,6 +17,7 @@ import type { ReplicationStatus } from './state.ts';
 import { pullFrom, syncHandler } from './sync.ts';
 import type { SyncContext } from './sync.ts';
 import { CACHE_TOPIC, KB_SYNC_PROTOCOL, KB_TOPIC, MAX_GOSSIP_BYTES } from './wire.ts';
+import { MeshStopping } from '../../core/errors.ts';
 
 export interface ReplicationOptions {
   /** Anti-entropy with every connected peer this often (it also runs on connect and on a sequence gap). */
@@ -218,7 +219,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       for (const t of r.timers) clearInterval(t);
       for (const t of r.retries.values()) clearTimeout(t);
       for (const undo of r.undo.reverse()) await undo();
-      r.lifetime.abort(new Error('replication stopping'));
+      r.lifetime.abort(new MeshStopping('replication'));
       await Promise.all([r.publishing, ...[...r.syncs.values()].map((s) => s.done)]);
     },
 

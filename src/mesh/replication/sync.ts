@@ -6,6 +6,7 @@ import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
 import { KB_SYNC_PROTOCOL, MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
 import type { SyncAck, SyncFrame, SyncRequest, SyncStream, WireOp } from './wire.ts';
+import { MeshProtocolError, MeshStreamClosed, MeshSyncOpTooLarge } from '../../core/errors.ts';
 
 export interface SyncContext extends ApplyContext {
   privateKey: PrivateKey;
@@ -55,7 +56,7 @@ async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVec
   const send = async (frame: Uint8Array): Promise<void> => {
     if (!acked) {
       const ack = decodeJson(await readFrame(lp, frameSignal())) as { t?: unknown } | null;
-      if (ack?.t !== 'more') throw new Error('malformed sync acknowledgement');
+      if (ack?.t !== 'more') throw new MeshProtocolError('sync acknowledgement');
     }
     await lp.write(frame, { signal: frameSignal() });
     acked = false;
@@ -101,13 +102,13 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
     const signal = AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
     try {
       const vv = parseVersionVector((decodeJson(await readFrame(lp, signal)) as { vv?: unknown } | null)?.vv);
-      if (!vv) throw new Error('malformed sync request');
+      if (!vv) throw new MeshProtocolError('sync request');
       ctx.state.learnVector(peer, vv, false);
       ctx.state.counts.opsSent += await streamMissing(ctx, lp, vv, lifetime);
       await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) });
     } catch (err) {
       ctx.log('replication:sync-serve-failed', { peer, error: (err as Error).message });
-      stream.abort(err instanceof Error ? err : new Error('sync failed'));
+      stream.abort(err instanceof Error ? err : new MeshStreamClosed('sync failed'));
     }
   };
 }
@@ -125,13 +126,13 @@ const RELAY_CONTENT_BYTES = 64 * 1024;
 /** Reads the pieces of one big op (acknowledging each) into one buffer of the announced size. */
 async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSignal): Promise<unknown> {
   if (!Number.isSafeInteger(total) || (total as number) <= 0 || (total as number) > MAX_SYNC_OP_BYTES) {
-    throw new Error(`an op of ${String(total)} bytes is announced; at most ${MAX_SYNC_OP_BYTES} are accepted`);
+    throw new MeshSyncOpTooLarge(String(total), MAX_SYNC_OP_BYTES);
   }
   const whole = new Uint8Array(total as number);
   let got = 0;
   while (got < whole.byteLength) {
     const piece = await readFrame(lp, signal());
-    if (piece.byteLength === 0 || got + piece.byteLength > whole.byteLength) throw new Error('sync pieces exceed the announced op size');
+    if (piece.byteLength === 0 || got + piece.byteLength > whole.byteLength) throw new MeshProtocolError('sync piece (beyond the announced op size)');
     await lp.write(MORE, { signal: signal() });
     whole.set(piece, got);
     got += piece.byteLength;
@@ -156,7 +157,7 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
       const frame = decodeJson(await readFrame(lp, frameSignal())) as SyncFrame;
       if (frame?.t === 'end') {
         const vv = parseVersionVector(frame.vv);
-        if (!vv) throw new Error('malformed end frame');
+        if (!vv) throw new MeshProtocolError('sync end frame');
         ctx.state.learnVector(id, vv, true);
         break;
       }
@@ -165,7 +166,7 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
       let ops: unknown[];
       if (frame?.t === 'ops' && Array.isArray(frame.ops)) ops = frame.ops;
       else if (frame?.t === 'op-start') ops = [await readPieces(lp, frame.bytes, frameSignal)];
-      else throw new Error('malformed sync frame');
+      else throw new MeshProtocolError('sync frame');
       result.received += ops.length;
       const valid = await verifyWireOps(ctx, id, ops);
       result.applied += applyVerified(ctx, id, valid);
@@ -177,10 +178,10 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
     }
     const after = ctx.store.versionVector();
     result.newest = [...newest.values()].filter((w) => (after[w.op.origin] ?? 0) > (before[w.op.origin] ?? 0));
-    await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new Error('close timed out')));
+    await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
     return result;
   } catch (err) {
-    stream.abort(err instanceof Error ? err : new Error('sync failed'));
+    stream.abort(err instanceof Error ? err : new MeshStreamClosed('sync failed'));
     throw err;
   }
 }

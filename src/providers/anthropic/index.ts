@@ -5,9 +5,9 @@ import { fromAnthropicResponse } from './response.ts';
 import { anthropicStreamTranslator } from './stream.ts';
 import { fromAnthropicError } from './error.ts';
 
-export { toAnthropicRequest, toAnthropicBody, anthropicHeaders, defaultMaxTokens, jsonResponseTool, DEFAULT_MAX_TOKENS, FALLBACK_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, JSON_RESPONSE_TOOL } from './request.ts';
-export { toAnthropicMessages, imageBlock } from './messages.ts';
-export { fromAnthropicResponse, finishReason, toUsage } from './response.ts';
+export { toAnthropicRequest, toAnthropicBody, toAnthropicCountTokensRequest, anthropicHeaders, anthropicPath, defaultMaxTokens, jsonResponseTool, thinkingOf, DEFAULT_MAX_TOKENS, EFFORT_BUDGETS, FALLBACK_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, JSON_RESPONSE_TOOL } from './request.ts';
+export { toAnthropicMessages, imageBlock, documentBlock } from './messages.ts';
+export { fromAnthropicResponse, finishReason, thinkingBlock, toUsage } from './response.ts';
 export { anthropicStreamTranslator } from './stream.ts';
 export { fromAnthropicError, fromAnthropicStreamError } from './error.ts';
 export type * from './wire.ts';

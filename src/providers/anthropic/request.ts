@@ -1,5 +1,5 @@
 // OpenAI chat request → Anthropic Messages API request (`POST /messages`), as pure data.
-import type { ChatRequest, FunctionTool, ToolChoice } from '../../core/openai.ts';
+import type { ChatRequest, FunctionTool, ReasoningEffort, ToolChoice } from '../../core/openai.ts';
 import { ClientError } from '../../core/errors.ts';
 import type { HttpRequestSpec, ProviderAccount, TranslationContext } from '../types.ts';
 import type { AnthropicRequest, AnthropicTool, AnthropicToolChoice } from './wire.ts';
@@ -51,7 +51,24 @@ export function jsonResponseTool(req: ChatRequest): AnthropicTool | null {
 
 function toAnthropicTool(tool: FunctionTool): AnthropicTool {
   const f = tool.function;
-  return { name: f.name, ...(f.description ? { description: f.description } : {}), input_schema: f.parameters ?? { type: 'object', properties: {} } };
+  return {
+    name: f.name, ...(f.description ? { description: f.description } : {}), input_schema: f.parameters ?? { type: 'object', properties: {} },
+    ...(tool.cache_control ? { cache_control: tool.cache_control } : {}),
+  };
+}
+
+/** Thinking budgets for OpenAI's `reasoning_effort` (LiteLLM's figures, above Anthropic's 1024 minimum). */
+export const EFFORT_BUDGETS: Readonly<Record<Exclude<ReasoningEffort, 'none'>, number>> = {
+  minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384,
+};
+
+/** Anthropic's thinking setting: the client's own, else one made from `reasoning_effort` that fits under max_tokens. */
+export function thinkingOf(req: ChatRequest, maxTokens: number): AnthropicRequest['thinking'] {
+  if (req.thinking) return req.thinking;
+  const effort = req.reasoning_effort;
+  if (!effort || effort === 'none') return undefined;
+  const budget = Math.min(EFFORT_BUDGETS[effort] ?? EFFORT_BUDGETS.medium, maxTokens - 1);
+  return budget >= 1024 ? { type: 'enabled', budget_tokens: budget } : undefined;
 }
 
 function baseToolChoice(choice: ToolChoice | undefined): AnthropicToolChoice | undefined {
@@ -63,7 +80,7 @@ function baseToolChoice(choice: ToolChoice | undefined): AnthropicToolChoice | u
 }
 
 /** Tools and tool_choice, with the JSON-response tool folded in when the client asked for JSON. */
-function toolsAndChoice(req: ChatRequest): Pick<AnthropicRequest, 'tools' | 'tool_choice'> {
+function toolsAndChoice(req: ChatRequest, thinking: boolean): Pick<AnthropicRequest, 'tools' | 'tool_choice'> {
   const tools = (req.tools ?? []).map(toAnthropicTool);
   if (tools.some((t) => t.name === JSON_RESPONSE_TOOL)) throw new ClientError(`the tool name ${JSON_RESPONSE_TOOL} is reserved by Flow Router`, { param: 'tools' });
   const jsonTool = jsonResponseTool(req);
@@ -75,6 +92,8 @@ function toolsAndChoice(req: ChatRequest): Pick<AnthropicRequest, 'tools' | 'too
     tools.push(jsonTool);
   }
   if (tools.length === 0) return {}; // Anthropic refuses tool_choice without tools.
+  // With thinking on, Anthropic refuses a forced tool choice: the model may still choose the tool.
+  if (thinking && (choice?.type === 'any' || choice?.type === 'tool')) choice = { type: 'auto' };
   if (req.parallel_tool_calls === false) {
     choice ??= { type: 'auto' };
     if (choice.type !== 'none') choice = { ...choice, disable_parallel_tool_use: true };
@@ -82,7 +101,10 @@ function toolsAndChoice(req: ChatRequest): Pick<AnthropicRequest, 'tools' | 'too
   return { tools, ...(choice ? { tool_choice: choice } : {}) };
 }
 
-/** The Anthropic request body. Unsupported OpenAI sampling knobs (seed, penalties, logit_bias, logprobs) are dropped. */
+/**
+ * The Anthropic request body. Unsupported OpenAI sampling knobs (seed, penalties, logit_bias, logprobs) are dropped.
+ * With thinking on, Anthropic accepts only temperature 1, top_p ≥ 0.95 and no top_k, so other values are left out.
+ */
 export function toAnthropicBody(req: ChatRequest, model: string): AnthropicRequest {
   if (req.n != null && req.n > 1) throw new ClientError('anthropic targets do not support n > 1', { param: 'n', code: 'unsupported_parameter' });
   const { system, messages } = toAnthropicMessages(req.messages);
@@ -92,17 +114,29 @@ export function toAnthropicBody(req: ChatRequest, model: string): AnthropicReque
     max_tokens: req.max_completion_tokens ?? req.max_tokens ?? defaultMaxTokens(model),
   };
   if (system) body.system = system;
+  const thinking = thinkingOf(req, body.max_tokens);
+  const thinkingOn = thinking !== undefined && thinking.type !== 'disabled';
+  if (thinking) body.thinking = thinking;
   // OpenAI allows temperature up to 2; Anthropic's range is 0..1.
-  if (req.temperature != null) body.temperature = Math.min(1, Math.max(0, req.temperature));
-  if (req.top_p != null) body.top_p = req.top_p;
+  if (req.temperature != null && (!thinkingOn || req.temperature === 1)) body.temperature = Math.min(1, Math.max(0, req.temperature));
+  if (req.top_p != null && (!thinkingOn || req.top_p >= 0.95)) body.top_p = req.top_p;
+  if (req.top_k != null && !thinkingOn) body.top_k = req.top_k;
   if (req.stop != null) {
     const stops = (Array.isArray(req.stop) ? req.stop : [req.stop]).filter((s) => s !== '');
     if (stops.length) body.stop_sequences = stops;
   }
   if (req.stream) body.stream = true;
-  Object.assign(body, toolsAndChoice(req));
+  Object.assign(body, toolsAndChoice(req, thinkingOn));
   if (req.user) body.metadata = { user_id: req.user };
   return body;
+}
+
+/**
+ * A path under the account's base URL, which may end in `/v1` (Anthropic's own) or not (how Anthropic-compatible
+ * services document theirs): `/messages` or `/v1/messages`.
+ */
+export function anthropicPath(account: ProviderAccount, op: string): string {
+  return account.baseUrl && !/\/v1\/*$/.test(account.baseUrl) ? `/v1${op}` : op;
 }
 
 export function anthropicHeaders(account: ProviderAccount): Record<string, string> {
@@ -116,5 +150,15 @@ export function anthropicHeaders(account: ProviderAccount): Record<string, strin
 }
 
 export function toAnthropicRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
-  return { method: 'POST', path: '/messages', headers: anthropicHeaders(account), body: toAnthropicBody(req, ctx.model) };
+  return { method: 'POST', path: anthropicPath(account, '/messages'), headers: anthropicHeaders(account), body: toAnthropicBody(req, ctx.model) };
+}
+
+/**
+ * `POST /messages/count_tokens` for a request: the Messages body without what the endpoint does not take
+ * (max_tokens, sampling, stop sequences, stream, metadata). Its answer is `{input_tokens}`.
+ */
+export function toAnthropicCountTokensRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
+  const { model, messages, system, tools, tool_choice, thinking } = toAnthropicBody({ ...req, stream: false }, ctx.model);
+  const body = { model, messages, ...(system ? { system } : {}), ...(tools ? { tools } : {}), ...(tool_choice ? { tool_choice } : {}), ...(thinking ? { thinking } : {}) };
+  return { method: 'POST', path: anthropicPath(account, '/messages/count_tokens'), headers: anthropicHeaders(account), body };
 }

@@ -7,15 +7,19 @@ import { fromAnthropicStreamError } from './error.ts';
 import { JSON_RESPONSE_TOOL } from './request.ts';
 import { finishReason, toUsage } from './response.ts';
 
-/** What a content block index turned out to be; tool calls get their own OpenAI index, counted separately. */
-type Block = { kind: 'text' } | { kind: 'tool'; toolIndex: number } | { kind: 'json'; emitted: boolean } | { kind: 'ignored' };
+/**
+ * What a content block index turned out to be; tool calls get their own OpenAI index, counted separately. A thinking
+ * block's text streams as `reasoning_content` and the whole block (signature included) follows when it stops.
+ */
+type Block = { kind: 'text' } | { kind: 'tool'; toolIndex: number } | { kind: 'json'; emitted: boolean } | { kind: 'ignored' }
+  | { kind: 'thinking'; thinking: string; signature: string } | { kind: 'redacted'; data: string };
 
 interface Event {
   type?: string;
   index?: number;
   message?: { id?: string; model?: string; usage?: AnthropicUsage };
-  content_block?: { type?: string; id?: string; name?: string; text?: string };
-  delta?: { type?: string; text?: string; partial_json?: string; stop_reason?: string | null };
+  content_block?: { type?: string; id?: string; name?: string; text?: string; thinking?: string; signature?: string; data?: string };
+  delta?: { type?: string; text?: string; partial_json?: string; thinking?: string; signature?: string; stop_reason?: string | null };
   usage?: AnthropicUsage;
 }
 
@@ -54,7 +58,15 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
       blocks.set(index, { kind: 'tool', toolIndex });
       return [chunk({ tool_calls: [{ index: toolIndex, id: cb.id, type: 'function', function: { name: cb.name, arguments: '' } }] })];
     }
-    blocks.set(index, { kind: 'ignored' }); // thinking, redacted_thinking, server tool blocks
+    if (cb.type === 'thinking') {
+      blocks.set(index, { kind: 'thinking', thinking: cb.thinking ?? '', signature: cb.signature ?? '' });
+      return cb.thinking ? [chunk({ reasoning_content: cb.thinking })] : [];
+    }
+    if (cb.type === 'redacted_thinking') {
+      blocks.set(index, { kind: 'redacted', data: cb.data ?? '' });
+      return [];
+    }
+    blocks.set(index, { kind: 'ignored' }); // server tool blocks
     return [];
   }
 
@@ -63,6 +75,11 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
     const d = ev.delta ?? {};
     if (!block) return [];
     if (block.kind === 'text' && d.type === 'text_delta' && d.text) return [chunk({ content: d.text })];
+    if (block.kind === 'thinking') {
+      if (d.type === 'thinking_delta' && d.thinking) { block.thinking += d.thinking; return [chunk({ reasoning_content: d.thinking })]; }
+      if (d.type === 'signature_delta' && d.signature) block.signature += d.signature;
+      return [];
+    }
     if (d.type !== 'input_json_delta' || !d.partial_json) return [];
     if (block.kind === 'tool') return [chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: d.partial_json } }] })];
     if (block.kind === 'json') { block.emitted = true; return [chunk({ content: d.partial_json })]; }
@@ -73,6 +90,8 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
     const block = blocks.get(ev.index ?? 0);
     // A JSON-response call with empty input still has to give the client a JSON document.
     if (block?.kind === 'json' && !block.emitted) { block.emitted = true; return [chunk({ content: '{}' })]; }
+    if (block?.kind === 'thinking') return [chunk({ thinking_blocks: [{ type: 'thinking', thinking: block.thinking, signature: block.signature }] })];
+    if (block?.kind === 'redacted') return [chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data }] })];
     return [];
   }
 

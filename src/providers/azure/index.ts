@@ -25,6 +25,7 @@ export function toAzureRequest(req: ChatRequest, ctx: TranslationContext, accoun
 export const azure: Provider = {
   type: 'azure',
   defaultBaseUrl: '',
+  baseUrlExample: 'https://<resource>.openai.azure.com',
   chat: { request: toAzureRequest, response: fromOpenAIResponse, stream: openaiStreamTranslator },
   error: fromOpenAIError,
   embeddings: {

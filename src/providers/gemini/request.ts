@@ -1,13 +1,11 @@
 // OpenAI chat request → Gemini generateContent request: contents with alternating roles, tools, generation config.
-import type { ChatMessage, ChatRequest, ContentPart, ToolChoice } from '../../core/openai.ts';
+import type { ChatMessage, ChatRequest, ToolChoice } from '../../core/openai.ts';
 import { ClientError } from '../../core/errors.ts';
 import type { HttpRequestSpec, ProviderAccount, TranslationContext } from '../types.ts';
 import { toGeminiSchema } from './schema.ts';
+import { contentParts } from './parts.ts';
+import { isGemini3OrLater, signUnsignedCalls, thinkingConfigOf } from './thinking.ts';
 import type { GeminiContent, GeminiGenerationConfig, GeminiPart, GeminiRequest } from './wire.ts';
-
-const IMAGE_TYPES: Record<string, string> = {
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif',
-};
 
 /** The key travels in a header only: a key in the URL would end up in proxy and access logs. */
 export function geminiHeaders(account: ProviderAccount): Record<string, string> {
@@ -23,10 +21,14 @@ export function geminiModelPath(model: string, method: string): string {
 
 export function toGeminiRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
   const path = req.stream ? `${geminiModelPath(ctx.model, 'streamGenerateContent')}?alt=sse` : geminiModelPath(ctx.model, 'generateContent');
-  return { method: 'POST', path, headers: geminiHeaders(account), body: toGeminiBody(req) };
+  return { method: 'POST', path, headers: geminiHeaders(account), body: toGeminiBody(req, ctx.model) };
 }
 
-export function toGeminiBody(req: ChatRequest): GeminiRequest {
+/**
+ * The generateContent body. `model` decides the thinking config's form and whether unsigned function calls get
+ * Google's skip-validation signature (Gemini 3 refuses them); without it neither is added.
+ */
+export function toGeminiBody(req: ChatRequest, model?: string): GeminiRequest {
   const system: { text: string }[] = [];
   const contents: GeminiContent[] = [];
   const toolNames = new Map<string, string>();
@@ -47,6 +49,7 @@ export function toGeminiBody(req: ChatRequest): GeminiRequest {
     else contents.push({ role, parts });
   });
   if (contents.length === 0) throw new ClientError('messages must contain at least one user, assistant or tool message', { param: 'messages' });
+  if (model !== undefined && isGemini3OrLater(model)) signUnsignedCalls(contents);
 
   const body: GeminiRequest = { contents };
   if (system.length) body.systemInstruction = { parts: system };
@@ -62,6 +65,8 @@ export function toGeminiBody(req: ChatRequest): GeminiRequest {
     if (req.tool_choice !== undefined) body.toolConfig = { functionCallingConfig: callingConfig(req.tool_choice) };
   }
   const generationConfig = toGenerationConfig(req);
+  const thinkingConfig = model === undefined ? undefined : thinkingConfigOf(req, model);
+  if (thinkingConfig) generationConfig.thinkingConfig = thinkingConfig;
   if (Object.keys(generationConfig).length) body.generationConfig = generationConfig;
   return body;
 }
@@ -80,6 +85,7 @@ function toGenerationConfig(req: ChatRequest): GeminiGenerationConfig {
     g.temperature = req.temperature;
   }
   if (req.top_p != null) g.topP = req.top_p;
+  if (req.top_k != null) g.topK = req.top_k;
   const max = req.max_completion_tokens ?? req.max_tokens;
   if (max != null) g.maxOutputTokens = max;
   if (req.stop != null) {
@@ -108,32 +114,19 @@ function textOf(msg: ChatMessage, i: number): string {
   }).join('');
 }
 
-function contentParts(content: ChatMessage['content'], i: number): GeminiPart[] {
-  if (content == null) return [];
-  if (typeof content === 'string') return content ? [{ text: content }] : [];
-  return content.flatMap((p, j) => partOf(p, i, j));
-}
-
-function partOf(p: ContentPart, i: number, j: number): GeminiPart[] {
-  if (p.type === 'text') return p.text ? [{ text: p.text }] : [];
-  if (p.type === 'image_url') return [imagePart(p.image_url.url, `messages[${i}].content[${j}]`)];
-  throw new ClientError(`messages[${i}].content[${j}]: unsupported content part type`, { param: `messages[${i}].content[${j}]` });
-}
-
-function imagePart(url: string, param: string): GeminiPart {
-  const data = /^data:([^;,]+)((?:;[^;,]+)*);base64,(.*)$/s.exec(url);
-  if (data) return { inlineData: { mimeType: data[1], data: data[3] } };
-  if (url.startsWith('data:')) throw new ClientError(`${param}: image data URLs must be base64-encoded`, { param });
-  if (!/^https?:\/\//i.test(url)) throw new ClientError(`${param}: image_url must be an http(s) or data: URL`, { param });
-  const ext = /\.([a-z0-9]+)(?:[?#]|$)/i.exec(new URL(url).pathname)?.[1]?.toLowerCase();
-  return { fileData: { mimeType: (ext && IMAGE_TYPES[ext]) || 'image/jpeg', fileUri: url } };
-}
-
+/** Text, then function calls, each with the thought signature Gemini gave it (reasoning text is not sent back). */
 function assistantParts(msg: ChatMessage, i: number, toolNames: Map<string, string>): GeminiPart[] {
   const parts = contentParts(msg.content, i);
+  const textSignature = msg.extra_content?.google?.thought_signature;
+  const lastText = parts.findLast((p) => p.text !== undefined);
+  if (textSignature && lastText) lastText.thoughtSignature = textSignature;
   for (const [j, call] of (msg.tool_calls ?? []).entries()) {
     toolNames.set(call.id, call.function.name);
-    parts.push({ functionCall: { name: call.function.name, args: parseArgs(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`) } });
+    const signature = call.extra_content?.google?.thought_signature;
+    parts.push({
+      functionCall: { name: call.function.name, args: parseArgs(call.function.arguments, `messages[${i}].tool_calls[${j}].function.arguments`) },
+      ...(signature ? { thoughtSignature: signature } : {}),
+    });
   }
   return parts;
 }
@@ -154,10 +147,12 @@ function functionResponsePart(msg: ChatMessage, i: number, toolNames: Map<string
     throw new ClientError(`messages[${i}].tool_call_id does not match a tool call of an earlier assistant message`, { param: `messages[${i}].tool_call_id` });
   }
   const text = textOf(msg, i);
-  let response: Record<string, unknown> = { content: text };
+  let result: unknown = text;
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) response = parsed as Record<string, unknown>;
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) result = parsed;
   } catch { /* plain text result */ }
-  return { functionResponse: { name, response } };
+  // Google's convention: a failed call's details under `error`.
+  if (msg.is_error) return { functionResponse: { name, response: { error: result } } };
+  return { functionResponse: { name, response: typeof result === 'string' ? { content: result } : result as Record<string, unknown> } };
 }

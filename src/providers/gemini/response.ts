@@ -1,5 +1,5 @@
 // Gemini generateContent response → OpenAI chat completion; the part and finish mappings are shared with the stream.
-import type { ChatChoice, ChatResponse, FinishReason, ToolCall, Usage } from '../../core/openai.ts';
+import type { ChatChoice, ChatRequest, ChatResponse, FinishReason, ToolCall, Usage } from '../../core/openai.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import type { TranslationContext } from '../types.ts';
 import { fromGeminiInBandError } from './error.ts';
@@ -26,8 +26,29 @@ export function answerText(parts: GeminiPart[]): string {
   return text;
 }
 
-export function functionCalls(parts: GeminiPart[]): NonNullable<GeminiPart['functionCall']>[] {
-  return parts.flatMap((p) => (p.functionCall ? [p.functionCall] : []));
+/** Reasoning text: the thought summaries Gemini returns when asked to include thoughts. */
+export function thoughtText(parts: GeminiPart[]): string {
+  let text = '';
+  for (const p of parts) if (typeof p.text === 'string' && p.thought === true) text += p.text;
+  return text;
+}
+
+/** The signature Gemini put on a non-call part (the last part of an answer without calls); optional to send back. */
+export function textSignature(parts: GeminiPart[]): string | undefined {
+  return parts.findLast((p) => p.thoughtSignature && !p.functionCall)?.thoughtSignature;
+}
+
+/** Function calls with the thought signature each carries (Gemini 3 wants it back with the call). */
+export function functionCalls(parts: GeminiPart[]): (NonNullable<GeminiPart['functionCall']> & { signature?: string })[] {
+  return parts.flatMap((p) => (p.functionCall ? [{ ...p.functionCall, ...(p.thoughtSignature ? { signature: p.thoughtSignature } : {}) }] : []));
+}
+
+/** A function call as an OpenAI tool call; its signature rides in Google's `extra_content` convention. */
+export function toToolCall(fc: ReturnType<typeof functionCalls>[number], id: string): ToolCall {
+  return {
+    id, type: 'function', function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
+    ...(fc.signature ? { extra_content: { google: { thought_signature: fc.signature } } } : {}),
+  };
 }
 
 export function usageFromGemini(u: GeminiUsageMetadata): Usage {
@@ -35,6 +56,7 @@ export function usageFromGemini(u: GeminiUsageMetadata): Usage {
   const thoughts = u.thoughtsTokenCount ?? 0;
   const completion = (u.candidatesTokenCount ?? 0) + thoughts;
   const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: u.totalTokenCount ?? prompt + completion };
+  // Gemini's promptTokenCount already includes the cached tokens, as OpenAI's prompt_tokens does.
   if (u.cachedContentTokenCount != null) usage.prompt_tokens_details = { cached_tokens: u.cachedContentTokenCount };
   if (thoughts) usage.completion_tokens_details = { reasoning_tokens: thoughts };
   return usage;
@@ -49,21 +71,24 @@ export function checkGeminiBody(body: unknown): GeminiResponse {
   return res;
 }
 
-export function fromGeminiResponse(body: unknown, ctx: TranslationContext): ChatResponse {
+/** `parallel_tool_calls: false` has no Gemini switch, so only the first call of an answer is kept. */
+export function fromGeminiResponse(body: unknown, ctx: TranslationContext, req?: ChatRequest): ChatResponse {
   const res = checkGeminiBody(body);
   const choices: ChatChoice[] = [];
   let calls = 0;
   for (const [position, cand] of (res.candidates ?? []).entries()) {
     const parts = cand.content?.parts ?? [];
     const text = answerText(parts);
-    const toolCalls: ToolCall[] = functionCalls(parts).map((fc) => ({
-      id: fc.id || toolCallId(ctx, calls++),
-      type: 'function',
-      function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
-    }));
+    const found = functionCalls(parts);
+    const toolCalls = (req?.parallel_tool_calls === false ? found.slice(0, 1) : found).map((fc) => toToolCall(fc, fc.id || toolCallId(ctx, calls++)));
+    const reasoning = thoughtText(parts);
+    const signature = textSignature(parts);
     choices.push({
       index: cand.index ?? position,
-      message: { role: 'assistant', content: text || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
+      message: {
+        role: 'assistant', content: text || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        ...(reasoning ? { reasoning_content: reasoning } : {}), ...(signature ? { extra_content: { google: { thought_signature: signature } } } : {}),
+      },
       finish_reason: mapFinishReason(cand.finishReason, toolCalls.length > 0),
     });
   }

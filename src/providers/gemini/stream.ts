@@ -6,7 +6,7 @@
 import type { ChatChunk, ChatRequest, ChunkChoice, Usage } from '../../core/openai.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import type { SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
-import { answerText, checkGeminiBody, functionCalls, mapFinishReason, toolCallId, usageFromGemini } from './response.ts';
+import { answerText, checkGeminiBody, functionCalls, mapFinishReason, textSignature, thoughtText, toolCallId, toToolCall, usageFromGemini } from './response.ts';
 
 interface CandidateState {
   roleSent: boolean;
@@ -17,6 +17,7 @@ interface CandidateState {
 
 export function geminiStreamTranslator(req: ChatRequest, ctx: TranslationContext): StreamTranslator {
   const wantsUsage = req.stream_options?.include_usage === true;
+  const oneCall = req.parallel_tool_calls === false;
   const candidates = new Map<number, CandidateState>();
   let usage: Usage | undefined;
   let calls = 0;
@@ -52,18 +53,16 @@ export function geminiStreamTranslator(req: ChatRequest, ctx: TranslationContext
         const parts = cand.content?.parts ?? [];
         const delta: ChunkChoice['delta'] = {};
         if (!s.roleSent) { delta.role = 'assistant'; s.roleSent = true; }
+        const reasoning = thoughtText(parts);
+        if (reasoning) delta.reasoning_content = reasoning;
         const text = answerText(parts);
         if (text) delta.content = text;
-        const fcs = functionCalls(parts);
-        // Gemini sends each function call whole, so one delta carries its id, name and complete arguments.
-        if (fcs.length) {
-          delta.tool_calls = fcs.map((fc) => ({
-            index: s.tools++,
-            id: fc.id || toolCallId(ctx, calls++),
-            type: 'function' as const,
-            function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
-          }));
-        }
+        const signature = textSignature(parts);
+        if (signature) delta.extra_content = { google: { thought_signature: signature } };
+        // parallel_tool_calls: false has no Gemini switch: calls after the first are not passed on.
+        const fcs = functionCalls(parts).slice(0, oneCall ? Math.max(0, 1 - s.tools) : undefined);
+        // Gemini sends each function call whole, so one delta carries its id, name, complete arguments and signature.
+        if (fcs.length) delta.tool_calls = fcs.map((fc) => ({ index: s.tools++, ...toToolCall(fc, fc.id || toolCallId(ctx, calls++)) }));
         const finish = cand.finishReason && !s.finished ? mapFinishReason(cand.finishReason, s.tools > 0) : null;
         if (finish) s.finished = true;
         if (Object.keys(delta).length || finish) out.push(chunk([{ index, delta, finish_reason: finish }]));

@@ -33,6 +33,15 @@ export interface GeminiGenerationConfig {
   frequencyPenalty?: number;
   responseMimeType?: string;
   responseSchema?: Record<string, unknown>;
+  topK?: number;
+  thinkingConfig?: GeminiThinkingConfig;
+}
+
+/** A budget (Gemini 2.5) or a level (Gemini 3); never both. */
+export interface GeminiThinkingConfig {
+  thinkingBudget?: number;
+  thinkingLevel?: 'minimal' | 'low' | 'medium' | 'high';
+  includeThoughts?: boolean;
 }
 
 export interface GeminiRequest {

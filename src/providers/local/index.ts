@@ -6,4 +6,5 @@ export const local: Provider = {
   ...openai,
   type: 'local',
   defaultBaseUrl: 'http://127.0.0.1:8080/v1',
+  selfHosted: true,
 };

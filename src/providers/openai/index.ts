@@ -9,6 +9,7 @@ export const openai: Provider = {
   defaultBaseUrl: 'https://api.openai.com/v1',
   chat: { request: toOpenAIRequest, response: fromOpenAIResponse, stream: openaiStreamTranslator },
   error: fromOpenAIError,
+  probe: (account) => ({ method: 'GET', path: '/models', headers: openaiHeaders(account) }),
   embeddings: {
     request: (req, ctx, account) => ({ method: 'POST', path: '/embeddings', headers: openaiHeaders(account), body: { ...req, model: ctx.model } }),
     response: fromOpenAIEmbeddings,

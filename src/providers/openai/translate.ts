@@ -1,18 +1,52 @@
 // OpenAI wire format: the internal shape already, so translation is mostly a copy with Flow Router's own fields removed.
-import type { ChatChunk, ChatRequest, ChatResponse, EmbeddingsResponse } from '../../core/openai.ts';
-import { UpstreamError } from '../../core/errors.ts';
+import type { ChatChunk, ChatMessage, ChatRequest, ChatResponse, ContentPart, EmbeddingsResponse, FunctionTool } from '../../core/openai.ts';
+import { ClientError, UpstreamError } from '../../core/errors.ts';
 import type { HttpRequestSpec, ProviderAccount, SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
 import { parseErrorBody, upstreamHttpError } from '../classify.ts';
 
-/** The body sent to any OpenAI-compatible server: the client's request with the target's model and no `flowrouter` field. */
+/**
+ * The body sent to any OpenAI-compatible server: the client's request with the target's model and no `flowrouter`
+ * field. A body translated from another client API also loses the internal extensions (core/openai.ts), which
+ * OpenAI refuses as unknown fields; a chat client's own body keeps every field it sent.
+ */
 export function toOpenAIBody(req: ChatRequest, model: string): Record<string, unknown> {
-  const { flowrouter: _fr, ...rest } = req;
-  const body: Record<string, unknown> = { ...rest, model };
+  const { flowrouter: fr, ...rest } = req;
+  const body: Record<string, unknown> = fr?.inbound ? withoutExtensions(rest as ChatRequest) : rest;
+  body.model = model;
   if (body.stream && !(req.stream_options && 'include_usage' in req.stream_options)) {
     // Ask for usage so it can be recorded; the chunk is dropped again unless the client asked for it.
     body.stream_options = { ...(req.stream_options ?? {}), include_usage: true };
   }
   return body;
+}
+
+function withoutExtensions(req: ChatRequest): Record<string, unknown> {
+  const { top_k: _k, thinking: _t, ...rest } = req;
+  return { ...rest, messages: req.messages.map(plainMessage), ...(req.tools ? { tools: req.tools.map(plainTool) } : {}) };
+}
+
+function plainMessage(m: ChatMessage, i: number): ChatMessage {
+  const { reasoning_content: _r, thinking_blocks: _b, extra_content: _e, is_error: isError, ...rest } = m;
+  const out: ChatMessage = { ...rest };
+  if (m.tool_calls) out.tool_calls = m.tool_calls.map(({ extra_content: _x, ...call }) => call);
+  if (Array.isArray(m.content)) out.content = m.content.map((p, j) => plainPart(p, `messages[${i}].content[${j}]`));
+  // OpenAI has no error flag on tool results; the text says it instead.
+  if (isError) out.content = typeof out.content === 'string' ? `Error: ${out.content}` : [{ type: 'text', text: 'Error:' }, ...(out.content ?? [])];
+  return out;
+}
+
+function plainPart(p: ContentPart, param: string): ContentPart {
+  if (p.type === 'file' && p.file.file_url !== undefined) {
+    throw new ClientError(`${param}: chat-completions targets take files as file_data or file_id, not by URL`, { param, code: 'unsupported_content' });
+  }
+  if (!('cache_control' in p)) return p;
+  const { cache_control: _c, ...rest } = p;
+  return rest as ContentPart;
+}
+
+function plainTool(t: FunctionTool): FunctionTool {
+  const { cache_control: _c, ...rest } = t;
+  return rest;
 }
 
 export function openaiHeaders(account: ProviderAccount): Record<string, string> {
@@ -27,6 +61,14 @@ export function toOpenAIRequest(req: ChatRequest, ctx: TranslationContext, accou
   return { method: 'POST', path: '/chat/completions', headers: openaiHeaders(account), body: toOpenAIBody(req, ctx.model) };
 }
 
+/**
+ * OpenAI-compatible servers name reasoning text `reasoning` (vLLM, Ollama, OpenRouter) or `reasoning_content`
+ * (DeepSeek); the internal shape reads the latter, so the former is copied there (and kept for chat clients).
+ */
+function withReasoningContent(m: { reasoning?: unknown; reasoning_content?: unknown } | undefined): void {
+  if (m && typeof m.reasoning === 'string' && m.reasoning_content === undefined) m.reasoning_content = m.reasoning;
+}
+
 export function fromOpenAIResponse(body: unknown, ctx: TranslationContext): ChatResponse {
   const res = body as ChatResponse & { error?: unknown };
   if (!res || typeof res !== 'object' || !Array.isArray(res.choices)) {
@@ -36,6 +78,7 @@ export function fromOpenAIResponse(body: unknown, ctx: TranslationContext): Chat
     }
     throw new UpstreamError('protocol', 'upstream returned a response without choices');
   }
+  for (const c of res.choices) withReasoningContent(c?.message);
   return {
     ...res,
     id: res.id ?? ctx.id,
@@ -64,6 +107,7 @@ export function openaiStreamTranslator(req: ChatRequest, ctx: TranslationContext
         throw upstreamHttpError('upstream', 500, e.message, {}, e);
       }
       if (!Array.isArray(chunk.choices)) throw new UpstreamError('protocol', 'upstream sent a stream event without choices');
+      for (const c of chunk.choices) withReasoningContent(c?.delta);
       chunk.id ??= ctx.id;
       chunk.object = 'chat.completion.chunk';
       chunk.created ??= ctx.created;

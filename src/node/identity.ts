@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PrivateKey } from '@libp2p/interface';
-import { IDENTITY_FILE } from './mesh/identity-file.ts';
+import { IDENTITY_FILE } from '../mesh/identity-file.ts';
 
 /** The key file (mesh/identity.ts would load libp2p's crypto, which a start without the mesh never needs). */
 export const KEY_FILE = IDENTITY_FILE;
@@ -44,7 +44,7 @@ async function rememberedPeerId(dataDir: string): Promise<string | null> {
 }
 
 async function loadKey(dataDir: string): Promise<{ privateKey: PrivateKey; peerId: string }> {
-  const [{ loadOrCreateIdentity }, { peerIdFromPrivateKey }] = await Promise.all([import('./mesh/identity.ts'), import('@libp2p/peer-id')]);
+  const [{ loadOrCreateIdentity }, { peerIdFromPrivateKey }] = await Promise.all([import('../mesh/identity.ts'), import('@libp2p/peer-id')]);
   const privateKey = await loadOrCreateIdentity(dataDir);
   return { privateKey, peerId: peerIdFromPrivateKey(privateKey).toString() };
 }

@@ -1,5 +1,5 @@
 // Loads the libp2p stack one package at a time, so a node that is already serving keeps answering while its mesh loads.
-import type { MeshLink } from './node-mesh.ts';
+import type { MeshLink } from './mesh-link.ts';
 
 /**
  * The mesh's direct dependencies, shared foundations first. Importing them all at once evaluates ~700 modules in one
@@ -10,7 +10,7 @@ import type { MeshLink } from './node-mesh.ts';
 const MESH_PACKAGES = [
   'multiformats', '@libp2p/interface', '@libp2p/crypto', '@multiformats/multiaddr', '@libp2p/utils', '@libp2p/peer-id',
   'libp2p', '@chainsafe/libp2p-noise', '@chainsafe/libp2p-yamux', '@libp2p/kad-dht', '@libp2p/gossipsub',
-  '@libp2p/identify', '@libp2p/ping', '@libp2p/tcp', '@libp2p/pnet', '@libp2p/bootstrap', '@libp2p/mdns',
+  '@libp2p/identify', '@libp2p/ping', '@libp2p/tcp', '@noble/ciphers/salsa.js', '@libp2p/bootstrap', '@libp2p/mdns',
 ];
 
 /** Lets the event loop handle waiting I/O (requests) before the next piece. */
@@ -22,7 +22,7 @@ export async function loadMeshLink(): Promise<typeof MeshLink> {
     await import(name);
   }
   await nextTurn();
-  await import('./mesh/index.ts');
+  await import('../mesh/index.ts');
   await nextTurn();
-  return (await import('./node-mesh.ts')).MeshLink;
+  return (await import('./mesh-link.ts')).MeshLink;
 }

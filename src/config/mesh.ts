@@ -1,0 +1,56 @@
+// The `mesh:` section: on when present (unless `enabled: false`), and never open to strangers.
+import { z } from 'zod';
+import { camelKeys } from './keys.ts';
+import { portSchema } from './sections.ts';
+
+export const DEFAULT_MESH_PORT = 2403;
+
+const multiaddr = z.string().startsWith('/');
+
+export const meshSchema = z.object({
+  enabled: z.boolean().default(true),
+  /** A readable name shown to peers (defaults to the host name). */
+  name: z.string().min(1).max(64).optional(),
+  /** libp2p listen multiaddrs; default /ip4/0.0.0.0/tcp/<port>. */
+  listen: z.array(multiaddr).optional(),
+  port: portSchema.default(DEFAULT_MESH_PORT),
+  /** Checked where it is dialled (config/bootstrap.ts, by `start`): commands that never dial accept pi-peer.yaml's placeholder. */
+  bootstrap: z.array(z.string()).default([]),
+  mdns: z.boolean().default(true),
+  /** The pre-shared key written by `flowrouter mesh init` (relative paths are inside the data directory). */
+  secret_file: z.string().optional(),
+  /** Peer ids allowed to connect; empty means every holder of the secret. */
+  allowlist: z.array(z.string().min(1)).default([]),
+  /** Forward requests to peers when every local target failed or none serves the model. */
+  forward: z.boolean().default(true),
+  forward_timeout_ms: z.number().int().positive().default(120_000),
+  /** Serve requests peers forward to this node (on by default); off, peers get an error and no capacity is advertised. */
+  accept_forwards: z.boolean().default(true),
+  /** What each peer may spend through this node's accounts: requests and tokens per minute, USD per day or month. */
+  forward_limits: z.object({
+    rpm: z.number().int().positive().optional(),
+    tpm: z.number().int().positive().optional(),
+    budget_usd: z.number().min(0).optional(),
+    budget_period: z.enum(['day', 'month']).optional(),
+  }).strict().superRefine((l, ctx) => {
+    if (l.budget_period !== undefined && l.budget_usd === undefined) ctx.addIssue({ code: 'custom', path: ['budget_period'], message: 'needs budget_usd' });
+  }).transform(({ budget_period, ...l }) => ({ ...camelKeys(l), budgetPeriod: budget_period ?? 'day' })).optional(),
+  /** Replicate the knowledge base (on by default with the mesh) and response-cache entries (off by default). */
+  replicate_knowledge: z.boolean().default(true),
+  replicate_cache: z.boolean().default(false),
+  sync_interval_ms: z.number().int().positive().default(30_000),
+  tombstone_horizon_ms: z.number().int().positive().default(7 * 24 * 3600_000),
+}).strict().superRefine((m, ctx) => {
+  // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.
+  if (m.enabled && m.secret_file === undefined && m.allowlist.length === 0) {
+    ctx.addIssue({ code: 'custom', path: [], message: 'set secret_file (create it with `flowrouter mesh init`) or an allowlist of peer ids, or both; an open mesh is refused' });
+  }
+}).transform(({ port, listen, secret_file, ...rest }) => ({
+  ...camelKeys(rest),
+  listen: listen ?? [`/ip4/0.0.0.0/tcp/${port}`],
+  /** Relative to the data directory until the whole config is linked (then absolute); absent means no private network. */
+  secretFile: secret_file,
+})).prefault({ enabled: false });
+
+export type MeshConfig = z.output<typeof meshSchema>;
+export type ForwardLimits = NonNullable<MeshConfig['forwardLimits']>;

@@ -22,6 +22,8 @@ export interface CapacityExchangeInit {
   table: PeerTable;
   allowlist: ReadonlySet<string> | null;
   ownRecord(): Promise<CapacityRecord>;
+  /** Told when a peer completed an exchange (either side started it): proof the connection works now. */
+  onContact?(peer: string): void;
 }
 
 export function capacityHandler(init: CapacityExchangeInit) {
@@ -35,6 +37,7 @@ export function capacityHandler(init: CapacityExchangeInit) {
     const lp = frameStream(stream);
     const theirs = await readPeerRecord(lp, remote, signal);
     init.table.updateRecord(theirs);
+    init.onContact?.(remote);
     await lp.write(encodeCapacityRecord(await init.ownRecord()), { signal });
     await stream.close({ signal });
   };
@@ -49,6 +52,7 @@ export async function exchangeCapacity(init: CapacityExchangeInit, peer: PeerId,
     const lp = frameStream(stream);
     await lp.write(encodeCapacityRecord(await init.ownRecord()), { signal });
     init.table.updateRecord(await readPeerRecord(lp, peer.toString(), signal));
+    init.onContact?.(peer.toString());
     await stream.close({ signal });
     return true;
   } catch {

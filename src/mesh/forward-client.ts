@@ -14,8 +14,12 @@ interface Attempt {
   signal: AbortSignal;
   clientSignal: AbortSignal | undefined;
   idleTimeoutMs: number;
+  /** Bound on reaching the peer: the stream opened and the protocol agreed (one round trip on an open connection). */
+  reachTimeoutMs: number;
   /** Counts a failed forward (mid-stream failures are only known once the stream breaks). */
   onFailure(): void;
+  /** The peer answered the stream's negotiation, or did not within `reachTimeoutMs`. */
+  onReach(reached: boolean): void;
 }
 
 /** Aborts when the peer sends nothing for `ms`; one timer per attempt, re-armed on every frame. */
@@ -94,15 +98,25 @@ function closeStream(stream: Stream): void {
 async function exchange(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<ChatResult> {
   const started = performance.now();
   let stream: Stream;
+  // An open connection is reused directly: dialProtocol goes through the dialer and peer store on every call.
+  const open = host.getConnections(peerIdFromString(a.peerId)).find((c) => c.status === 'open');
+  // A connection that went dead still reads as open until the connection monitor notices (10 s and more): the
+  // negotiation (a round trip to the peer's libp2p, whatever its model is doing) shows it within a short bound.
+  const reachMs = open ? a.reachTimeoutMs : 2 * a.reachTimeoutMs;
+  const reach = AbortSignal.timeout(reachMs);
   try {
-    // An open connection is reused directly: dialProtocol goes through the dialer and peer store on every call.
-    const open = host.getConnections(peerIdFromString(a.peerId)).find((c) => c.status === 'open');
+    const signal = AbortSignal.any([a.signal, reach]);
     stream = open
-      ? await open.newStream(FORWARD_PROTOCOL, { signal: a.signal })
-      : await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal: a.signal });
+      ? await open.newStream(FORWARD_PROTOCOL, { signal })
+      : await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal });
   } catch (err) {
+    if (reach.aborted && !a.signal.aborted) {
+      a.onReach(false);
+      throw new UpstreamError('connect', `mesh peer ${shortId(a.peerId)}: no answer within ${reachMs} ms`);
+    }
     throw attemptError(err, a, 'while dialling');
   }
+  a.onReach(true);
   const abortStream = (): void => stream.abort(new MeshStreamClosed('forward aborted by the client or its deadline'));
   a.signal.addEventListener('abort', abortStream, { once: true });
   const silence = watchSilence(a.idleTimeoutMs, a.signal);
@@ -138,7 +152,11 @@ export interface ForwardClientInit {
   host: Libp2p;
   /** A peer that sends nothing (not even a keep-alive) for this long is given up on. */
   idleTimeoutMs: number;
+  /** Bound on opening the forward's stream (dial included): a dead connection fails here, not at the deadline. */
+  reachTimeoutMs: number;
   counters: { out: number; outFailed: number };
+  /** Told whether the peer answered the stream's negotiation in time. */
+  onReach?: (peerId: string, reached: boolean) => void;
 }
 
 /**
@@ -154,7 +172,9 @@ export async function forwardToPeer(init: ForwardClientInit, peerId: string, req
   }
   init.counters.out++;
   const attempt: Attempt = {
-    peerId, signal, clientSignal: opts.signal, idleTimeoutMs: init.idleTimeoutMs, onFailure: () => { init.counters.outFailed++; },
+    peerId, signal, clientSignal: opts.signal, idleTimeoutMs: init.idleTimeoutMs, reachTimeoutMs: init.reachTimeoutMs,
+    onFailure: () => { init.counters.outFailed++; },
+    onReach: (reached) => init.onReach?.(peerId, reached),
   };
   try {
     return await exchange(init.host, frame, attempt);

@@ -1,5 +1,6 @@
 // A mesh node's lifecycle: starts the libp2p host, keeps the peer table fresh, publishes capacity and serves forwards.
 import type { PeerId } from '@libp2p/interface';
+import { peerIdFromString } from '@libp2p/peer-id';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { bootstrapDialer } from './bootstrap-dialer.ts';
@@ -16,12 +17,16 @@ import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
 import { createHost } from './host.ts';
 import type { MeshHost } from './host.ts';
 import { loadOrCreateIdentity, readMeshSecret } from './identity.ts';
+import { PeerLiveness } from './liveness.ts';
 import { OwnRecord } from './own-record.ts';
 import { PeerTable } from './peer-table.ts';
 import type { ForwardOptions, MeshDeps, MeshOptions, MeshStatus, MeshTiming, PeerRow } from './types.ts';
-import { MeshNotStarted, MeshStopping } from '../core/errors.ts';
+import { MeshNotStarted, MeshStopping, UpstreamError } from '../core/errors.ts';
+import { shortId } from './errors.ts';
 
-const DEFAULT_TIMING: MeshTiming = { heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000 };
+const DEFAULT_TIMING: MeshTiming = {
+  heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000, reachTimeoutMs: 1_500,
+};
 /** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
 const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 };
 const CAPACITY_STREAM_LIMITS = { maxInboundStreams: 16, maxOutboundStreams: 16 };
@@ -33,6 +38,7 @@ const DHT_LOOKUP_MS = 1_500;
 interface Running {
   host: MeshHost;
   table: PeerTable;
+  liveness: PeerLiveness;
   own: OwnRecord;
   directory: DhtDirectory;
   exchange: CapacityExchangeInit;
@@ -115,7 +121,10 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const started = performance.now();
       const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
       await learnAddresses(r, peer);
-      if (!answered) log('mesh:probe-failed', { peer: id });
+      if (!answered && !r.lifetime.signal.aborted) {
+        log('mesh:probe-failed', { peer: id });
+        r.liveness.miss(id);
+      }
       const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
       r.table.recordProbe(id, answered ? rtt ?? performance.now() - started : null);
     }));
@@ -137,13 +146,22 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const psk = options.secretFile ? await readMeshSecret(options.secretFile) : null;
       const host = await createHost({ privateKey, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, psk, allowlist, onForeignPeer: reportForeignPeer });
       const table = new PeerTable();
+      const connected = (peer: string): boolean => host.getConnections(peerIdFromString(peer)).some((c) => c.status === 'open');
+      const liveness = new PeerLiveness({
+        ping: (peer, signal) => host.services.ping.ping(peerIdFromString(peer), { signal }), connected, checkMs: timing.reachTimeoutMs,
+      });
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
-      const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
-      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
+      const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record(), onContact: (peer) => liveness.contact(peer) };
+      const r: Running = { host, table, liveness, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
         bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      // A peer sending a forward is evidently reachable.
+      const serveForward: MeshDeps['serveForward'] = (req, fctx) => {
+        liveness.contact(fctx.peerId);
+        return deps.serveForward(req, fctx);
+      };
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
@@ -155,6 +173,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       host.addEventListener('peer:connect', (evt) => {
         const peer = evt.detail;
         table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
+        liveness.contact(peer);
         log('mesh:connected', { peer: peer.toString() });
         background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
         if (!r.dhtPublished) background('dht-publish', publishToDht(r));
@@ -182,6 +201,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       running = null;
       for (const t of r.timers) clearInterval(t);
       r.bootstrap.stop();
+      r.liveness.stop();
       r.lifetime.abort(new MeshStopping('mesh'));
       await r.host.stop();
     },
@@ -190,9 +210,20 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     get pubsub() { return need().host.services.pubsub; },
     get libp2p() { return need().host; },
 
-    forward(peerId, request, opts) {
+    async forward(peerId, request, opts) {
       const r = need();
-      return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts);
+      // A peer chosen a moment ago may have failed to answer another attempt since: checked (once, shared) first.
+      if (!await r.liveness.reachable(peerId, opts.signal)) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        counters.out++;
+        counters.outFailed++;
+        throw new UpstreamError('connect', `mesh peer ${shortId(peerId)}: no answer to a liveness check`);
+      }
+      const init = {
+        host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4, reachTimeoutMs: timing.reachTimeoutMs,
+        onReach: (peer: string, reached: boolean) => (reached ? r.liveness.contact(peer) : r.liveness.miss(peer)),
+      };
+      return forwardToPeer(init, peerId, request, opts);
     },
 
     async peersFor(names, signal) {
@@ -202,11 +233,16 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const member = (p: string): boolean => !allowlist || allowlist.has(p);
       for (const name of list) {
         const ranked = r.table.rankFor(name, self).filter(member);
-        if (ranked.length > 0) return ranked;
+        // Only peers that answer now: an isolated node learns it within one check, not one forward timeout per peer.
+        const live = ranked.length > 0 ? await r.liveness.filter(ranked, signal) : [];
+        if (live.length > 0) return live;
       }
       if (list.length === 0) return [];
+      // A DHT query goes through connected peers: with none of them answering it could only wait out its bound.
+      const connectedPeers = r.host.getPeers().map(String);
+      if (connectedPeers.length === 0 || !r.liveness.anyNotHeld(connectedPeers)) return [];
       const found = await r.directory.findModelProviders(list[0], DHT_LOOKUP_MS, signal);
-      return r.table.rankFor(list[0], self, found).filter(member);
+      return r.liveness.filter(r.table.rankFor(list[0], self, found).filter(member), signal);
     },
 
     peers() {

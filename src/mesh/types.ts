@@ -46,6 +46,11 @@ export interface MeshTiming {
   dhtTimeoutMs: number;
   /** Interval between keep-alive frames while a forwarded request is being served. */
   keepaliveMs: number;
+  /**
+   * How long a peer has to answer before a forward gives up on it: a liveness check (ping) or the forward stream's
+   * negotiation, both one round trip to the peer's libp2p, however slow its model. Dialling first gets twice this.
+   */
+  reachTimeoutMs: number;
 }
 
 export interface ForwardContext {

@@ -5,8 +5,9 @@ import type { ChatRequest } from '../core/openai.ts';
 import { UpstreamError } from '../core/errors.ts';
 import { createContext, type Handler } from '../pipeline/index.ts';
 import type { ChatResult } from '../providers/index.ts';
-import { promptTokens, type PeerDirectory, type RouterStatus } from '../router/index.ts';
+import { promptTokens, type PeerDirectory, type RouterStatus, type TargetProbe } from '../router/index.ts';
 import { createMeshNode, type CapacityInfo, type ForwardOptions, type MeshNode } from '../mesh/index.ts';
+import { ModelReadiness } from './model-readiness.ts';
 
 /** At most this many peers are tried for one request. */
 const MAX_PEERS_PER_REQUEST = 8;
@@ -16,6 +17,8 @@ export interface MeshLinkDeps {
   dataDir: string;
   version: string;
   routerStatus: () => RouterStatus;
+  /** A model target's health request: self-hosted models are probed so that only answering ones are advertised. */
+  probe: TargetProbe;
   /** The pipeline for requests that arrived from a peer: answered by this node's model targets only. */
   forwardedChat: Handler<'chat'>;
   onForward: (direction: 'in' | 'out') => void;
@@ -25,13 +28,14 @@ export interface MeshLinkDeps {
 }
 
 /**
- * What this node can answer for its peers right now: the chains and models of its model targets whose breakers are
- * not open (a knowledge answer or another forward is never what a peer asks for), with headroom and health.
+ * What this node can answer for its peers right now: the chains and models of its model targets that answer their
+ * probe and whose breakers are not open (a knowledge answer or another forward is never what a peer asks for), with
+ * headroom and health.
  */
-export function capacityOf(config: NodeConfig, status: RouterStatus, version: string): CapacityInfo {
+export function capacityOf(config: NodeConfig, status: RouterStatus, version: string, ready: (targetId: string) => boolean = () => true): CapacityInfo {
   // A node that serves no forwards offers nothing to forward to.
   if (!config.mesh.acceptForwards) return { models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version };
-  const open = new Set(status.targets.filter((t) => t.breaker.state === 'open').map((t) => t.id));
+  const open = new Set(status.targets.filter((t) => t.breaker.state === 'open' || !ready(t.id)).map((t) => t.id));
   const models = new Set<string>();
   const chains: string[] = [];
   for (const chain of config.chains.values()) {
@@ -61,11 +65,17 @@ export function capacityOf(config: NodeConfig, status: RouterStatus, version: st
 export class MeshLink {
   readonly mesh: MeshNode;
   private readonly deps: MeshLinkDeps;
+  private readonly readiness: ModelReadiness;
   private running = false;
 
   constructor(deps: MeshLinkDeps) {
     this.deps = deps;
     const m = deps.config().mesh;
+    // A model that stops (or starts) answering is told to the peers at once, not at the next heartbeat.
+    this.readiness = new ModelReadiness({
+      config: deps.config, probe: deps.probe,
+      onChange: () => { if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => deps.log('mesh:capacity-refresh-failed', { error: (err as Error).message })); },
+    });
     this.mesh = createMeshNode({
       dataDir: deps.dataDir,
       listen: m.listen,
@@ -75,7 +85,7 @@ export class MeshLink {
       allowlist: m.allowlist.length ? m.allowlist : undefined,
       nodeName: m.name ?? hostname(),
     }, {
-      capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version),
+      capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version, (id) => this.readiness.ready(id)),
       acceptsForwards: () => deps.config().mesh.acceptForwards,
       serveForward: async (req, fctx) => {
         deps.onForward('in');
@@ -84,7 +94,13 @@ export class MeshLink {
           requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client: { id: `peer:${fctx.peerId}` }, forwardedBy: fctx.peerId,
           countPrompt: () => promptTokens(req),
         });
-        return deps.forwardedChat(req, ctx);
+        try {
+          return await deps.forwardedChat(req, ctx);
+        } catch (err) {
+          // Every model target failed this forward: if a model went down, stop offering it now.
+          void this.readiness.check();
+          throw err;
+        }
       },
       log: deps.log,
       warn: deps.warn,
@@ -92,13 +108,20 @@ export class MeshLink {
   }
 
   async start(): Promise<void> {
-    await this.mesh.start();
+    await this.readiness.start();
+    try {
+      await this.mesh.start();
+    } catch (err) {
+      await this.readiness.stop();
+      throw err;
+    }
     this.running = true;
   }
 
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
+    await this.readiness.stop();
     await this.mesh.stop();
   }
 

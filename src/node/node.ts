@@ -34,6 +34,7 @@ export class FlowRouterNode {
   readonly config: NodeConfig;
   readonly db: Db;
   readonly transport: Transport;
+  private readonly targets: TargetSender;
   readonly router: Router;
   readonly app: FastifyInstance;
   readonly prices: PriceTable;
@@ -76,7 +77,7 @@ export class FlowRouterNode {
       models: () => this.models(),
       ready: () => ({ ready: this.started && this.router.available() }),
     }, { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
-    const targets = new TargetSender({ transport: this.transport, config: current, knowledge: () => this.knowledge, mesh: () => (this.meshRunning ? this.meshLink : undefined),
+    const targets = this.targets = new TargetSender({ transport: this.transport, config: current, knowledge: () => this.knowledge, mesh: () => (this.meshRunning ? this.meshLink : undefined),
       readable: readableCollections(this.tenancy.policyOf, current) });
     this.router = new Router({
       config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
@@ -195,6 +196,7 @@ export class FlowRouterNode {
     this.meshLink = new MeshLink({
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
       routerStatus: () => this.router.status(),
+      probe: this.targets.probe,
       forwardedChat: this.pipelines.forwardedChat,
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
       log: (event, detail) => log.info(detail ?? {}, event),

@@ -119,6 +119,11 @@ function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): bool
 /** Default behaviour: validates like OpenAI (model, messages, roles, known fields) and echoes the last user message as "echo: …". */
 async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<void> {
   const b = req.body;
+  // GET /v1/models: what local servers (llama.cpp, Ollama, vLLM) and OpenAI answer; a node's health probe asks it.
+  if (req.method === 'GET' && /\/models\/?(\?.*)?$/.test(req.url)) {
+    sendJson(res, 200, { object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model', created: 1_700_000_000, owned_by: 'system' }] });
+    return;
+  }
   if (req.url.includes('/embeddings')) {
     const inputs = Array.isArray(b.input) ? b.input : [b.input];
     sendJson(res, 200, { object: 'list', model: b.model, data: inputs.map((_: unknown, i: number) => ({ object: 'embedding', index: i, embedding: [0.1, 0.2, 0.3] })), usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } });
@@ -140,7 +145,7 @@ async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<
   else sendJson(res, 200, chatResponse(b.model, `echo: ${text}`));
 }
 
-export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: { auth?: FakeAuth } = {}): Promise<FakeOpenAI> {
+export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: { auth?: FakeAuth; port?: number } = {}): Promise<FakeOpenAI> {
   const requests: ReceivedRequest[] = [];
   const fake: FakeOpenAI = { url: '', requests, handler, close: async () => {} };
   const server: Server = createServer(async (req, res) => {
@@ -161,7 +166,7 @@ export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: 
     }
   });
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   fake.url = `http://127.0.0.1:${port}/v1`;
   fake.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });

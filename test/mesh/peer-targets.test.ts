@@ -1,6 +1,7 @@
 // Peers as router targets on real loopback nodes built like the Pi configs (a local model, then the knowledge answer):
 // peers are asked after the local model and before the knowledge answer, a forward is served only by model targets,
-// a node advertises only what its model targets can serve, and a failing peer's breaker opens like any target's.
+// a node advertises only what its model targets can serve (probed, and while their breakers are closed), and a failing
+// peer's breaker opens like any target's.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,6 +12,8 @@ import { startTestNode, tempDir, type TestNode } from '../helpers.ts';
 const DEAD = 'http://127.0.0.1:9/v1';
 const secretDir = tempDir();
 let fake: FakeOpenAI;
+/** A model server still loading its model (llama.cpp's 503): it answers the health probe, so its node offers it, but every chat fails. */
+let loading: FakeOpenAI;
 let a: TestNode;
 let b: TestNode | undefined;
 let c: TestNode;
@@ -54,7 +57,12 @@ async function chat(node: TestNode, body: Record<string, unknown>): Promise<Resp
 before(async () => {
   await writeMeshSecret(join(secretDir.path, 'mesh.key'));
   fake = await startFakeOpenAI();
-  c = await startTestNode(piYaml(DEAD));
+  loading = await startFakeOpenAI((req, res) => {
+    if (!req.url.includes('/chat/completions')) return false;
+    openaiError(res, 503, 'Loading model', 'unavailable_error');
+    return true;
+  });
+  c = await startTestNode(piYaml(loading.url));
   a = await startTestNode(piYaml(DEAD, [addr(c)], `  peers-first:
     - { provider: mesh, model: "llama3.2:1b", timeout_ms: 10000 }
     - { provider: local, name: local-last, model: "llama3.2:1b", url: "${DEAD}" }
@@ -67,16 +75,17 @@ after(async () => {
   await b?.stop();
   await c?.stop();
   await fake.close();
+  await loading.close();
   secretDir.remove();
 });
 
-test('a peer whose model is down answers a forward with an error, never its knowledge answer; the knowledge answer comes last, from the asking node', async () => {
+test('a peer whose model fails answers a forward with an error, never its knowledge answer; the knowledge answer comes last, from the asking node', async () => {
   const res = await chat(a, {});
   const body = await res.json() as { choices: { message: { content: string } }[] };
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-flowrouter-target'), 'offline', 'A answered from its own knowledge base');
   assert.match(body.choices[0].message.content, /knowledge base/);
-  // The attempts: A's model, then C (which failed: its model is down), then A's knowledge.
+  // The attempts: A's model, then C (which failed: its model fails), then A's knowledge.
   assert.equal(res.headers.get('x-flowrouter-attempts'), '3');
   c.node.usage.flush();
   const served = c.node.db.prepare("SELECT status, target FROM usage_ledger WHERE client_id = ?").all(`peer:${a.node.nodeId}`) as { status: number; target: string | null }[];
@@ -119,7 +128,12 @@ test('a mesh target placed first in a chain asks the peers before the local targ
 });
 
 test('a peer whose forwards keep failing has its breaker opened by the router and is then skipped at no cost', async () => {
-  fake.handler = (_req, res) => { openaiError(res, 500, 'upstream exploded', 'server_error'); return true; };
+  // Chats fail while the health probe passes: B keeps offering its model, and only A's breaker can stop the waste.
+  fake.handler = (req, res) => {
+    if (!req.url.includes('/chat/completions')) return false;
+    openaiError(res, 500, 'upstream exploded', 'server_error');
+    return true;
+  };
   try {
     for (let i = 0; i < 2; i++) await (await chat(a, { model: 'peers-first' })).text();
     const peers = await (await fetch(`${a.baseURL}/mesh/peers`)).json() as { data: { peerId: string; health: string }[] };
@@ -128,7 +142,7 @@ test('a peer whose forwards keep failing has its breaker opened by the router an
     const res = await chat(a, { model: 'peers-first' });
     const body = await res.json() as { error: { attempts: { target: string; reason: string; ms: number }[] } };
     const tried = body.error.attempts.find((t) => t.target === `peer:${b!.node.nodeId}`);
-    assert.match(tried?.reason ?? '', /circuit open/);
+    assert.match(tried?.reason ?? '', /circuit open/, JSON.stringify(body));
     assert.equal(b!.node.meshLink!.mesh.status().forwards.in, before, 'B was not asked');
   } finally {
     fake.handler = null;

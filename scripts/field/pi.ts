@@ -16,7 +16,17 @@ export interface Started {
   address: string;
 }
 
-export interface HttpAnswer { status: number; json: unknown; digest: string | null }
+export interface HttpAnswer {
+  status: number;
+  json: unknown;
+  /** The body when it is not JSON (an SSE stream), when small. */
+  text: string | null;
+  /** The x-flowrouter-* headers. */
+  headers: Record<string, string>;
+  /** From sending the request to the end of the answer, measured inside the Pi. */
+  ms: number;
+  digest: string | null;
+}
 
 export class Pi {
   readonly host: Host;
@@ -27,6 +37,9 @@ export class Pi {
   readonly #logFile: string;
   readonly #env: NodeJS.ProcessEnv;
   #proc: ChildProcess | null = null;
+  /** The node's peer id, once it has started. */
+  peerId = '';
+  #model: ChildProcess | null = null;
   #log: WriteStream | null = null;
   #exited: Promise<number> | null = null;
 
@@ -74,6 +87,7 @@ export class Pi {
         const m = new RegExp(`mesh listening on (/ip4/${this.host.address.replaceAll('.', '\\.')}/tcp/\\d+/p2p/(\\w+))`).exec(out);
         if (m) {
           clearTimeout(timer);
+          this.peerId = m[2];
           resolve({ address: m[1], peerId: m[2] });
         }
       });
@@ -92,6 +106,31 @@ export class Pi {
     this.#proc = null;
     this.#log?.end();
     return { code, ms };
+  }
+
+  /** Starts this Pi's model server (a fake) where its shipped config's model target points; `chatStatus` 503 plays one still loading. */
+  async startModel(opts: { chatStatus?: number } = {}): Promise<void> {
+    if (this.#model) await this.stopModel();
+    const url = /url: http:\/\/127\.0\.0\.1:(\d+)\/v1/.exec(readFileSync(join(ROOT, 'mesh-configs', this.config), 'utf8'));
+    if (!url) throw new Error(`mesh-configs/${this.config} has no local model url`);
+    const args = [NODE, '--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'fake-model.ts'), '--port', url[1], '--name', this.name];
+    if (opts.chatStatus) args.push('--chat-status', String(opts.chatStatus));
+    const proc = this.#lab.spawn(this.host, args, { cwd: ROOT });
+    this.#model = proc;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.name}'s model server did not start`)), START_TIMEOUT_MS);
+      proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) { clearTimeout(timer); resolve(); } });
+      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${this.name}'s model server exited with ${code}`)); });
+    });
+  }
+
+  async stopModel(): Promise<void> {
+    const proc = this.#model;
+    if (!proc) return;
+    this.#model = null;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill('SIGTERM');
+    await exited;
   }
 
   get running(): boolean {

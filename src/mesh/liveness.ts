@@ -135,11 +135,6 @@ export class PeerLiveness {
     return ids.filter((_, i) => ok[i]);
   }
 
-  /** Whether any peer of `ids` is not known to be failing (a DHT query through none of them could succeed). */
-  anyNotHeld(ids: readonly string[]): boolean {
-    return ids.some((id) => !this.#held(this.#seen(id)));
-  }
-
   stop(): void {
     this.#lifetime.abort();
     this.#peers.clear();

@@ -231,16 +231,17 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const list = Array.isArray(names) ? names : [names];
       const self = new Set([r.host.peerId.toString()]);
       const member = (p: string): boolean => !allowlist || allowlist.has(p);
+      // A DHT query goes through connected peers; whether any answers is found out alongside the candidates' checks
+      // (each peer is checked once, shared), so a node cut off learns both within one bound.
+      const connectedPeers = r.host.getPeers().map(String);
+      const anyoneAnswers = r.liveness.filter(connectedPeers, signal).then((live) => live.length > 0);
       for (const name of list) {
         const ranked = r.table.rankFor(name, self).filter(member);
         // Only peers that answer now: an isolated node learns it within one check, not one forward timeout per peer.
         const live = ranked.length > 0 ? await r.liveness.filter(ranked, signal) : [];
         if (live.length > 0) return live;
       }
-      if (list.length === 0) return [];
-      // A DHT query goes through connected peers: with none of them answering it could only wait out its bound.
-      const connectedPeers = r.host.getPeers().map(String);
-      if (connectedPeers.length === 0 || !r.liveness.anyNotHeld(connectedPeers)) return [];
+      if (list.length === 0 || !await anyoneAnswers) return [];
       const found = await r.directory.findModelProviders(list[0], DHT_LOOKUP_MS, signal);
       return r.liveness.filter(r.table.rankFor(list[0], self, found).filter(member), signal);
     },

@@ -93,7 +93,8 @@ export class PeerTable {
 
   /**
    * Healthy peers advertising `model`, best first: free concurrency, then error rate, then RTT.
-   * Peers in `extra` (found only through the DHT, no live record) follow, unless they stopped answering probes.
+   * Peers in `extra` (found through the DHT, whose provider records stay for hours) follow, unless they stopped
+   * answering probes or their own live record says they do not serve the model now.
    */
   rankFor(model: string, exclude: ReadonlySet<string>, extra: Iterable<string> = []): string[] {
     const scored: { peerId: string; score: number }[] = [];
@@ -110,6 +111,7 @@ export class PeerTable {
       if (seen.has(id) || exclude.has(id)) continue;
       const e = this.entries.get(id);
       if (e && this.health(e) === 'unreachable') continue;
+      if (e && this.health(e) === 'healthy' && !e.record!.capacity.models.includes(model)) continue;
       seen.add(id);
       ranked.push(id);
     }

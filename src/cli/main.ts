@@ -76,7 +76,16 @@ async function openKnowledge(flags: CommonFlags) {
   const config = configFrom(flags);
   const db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
   const { peerId } = await nodeIdentity(config.server.dataDir);
-  return { store: new KnowledgeStore(db, peerId), close: () => { db.close(); } };
+  const store = new KnowledgeStore(db, peerId);
+  return {
+    store,
+    // What a node would do in the background (a large document's index job, the WAL checkpoint) is done before exit.
+    close: async () => {
+      store.settle();
+      await store.stop();
+      db.close();
+    },
+  };
 }
 
 program.addCommand(keysCommand());

@@ -2,16 +2,30 @@
 import type { Db } from '../core/database.ts';
 import type { VersionVector } from './ops.ts';
 
-/** An op row as stored: the payload is its JSON text (null once compaction dropped it), the proof as attached. */
+/**
+ * An op row as stored: the payload is its JSON text (null once compaction dropped it), as UTF-8 bytes when it is
+ * large (no string is made of it: the sync and the worker take bytes); the proof as attached.
+ */
 export interface StoredOp {
   origin: string;
   seq: number;
   hlc: string;
   docId: string;
   kind: 'put' | 'delete';
-  payload: string | null;
+  payload: string | Buffer | null;
   proof: string | null;
 }
+
+/** Payloads bigger than this (bytes) are read as bytes. */
+const LARGE_PAYLOAD = 256 * 1024;
+
+/** An op row's columns, the proof from the row or, when attached later, from kb_op_proofs. */
+export const OP_COLUMNS = `o.origin, o.seq, o.hlc, o.doc_id, o.kind,
+  CASE WHEN octet_length(o.payload) > ${LARGE_PAYLOAD} THEN CAST(o.payload AS BLOB) ELSE o.payload END AS payload,
+  COALESCE(o.proof, (SELECT p.proof FROM kb_op_proofs p WHERE p.origin = o.origin AND p.seq = o.seq)) AS proof`;
+
+type Row = { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | Buffer | null; proof: string | null };
+const toStored = (r: Row): StoredOp => ({ origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload, proof: r.proof });
 
 export interface OpPageLimits {
   /** At most this many ops. */
@@ -26,17 +40,29 @@ export interface OpPageLimits {
  */
 export function storedOpsSince(db: Db, since: VersionVector, limits: OpPageLimits): StoredOp[] {
   const origins = db.prepare<[], { origin: string }>('SELECT origin FROM kb_version ORDER BY origin').all();
-  const rows = db.prepare<[string, number], { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }>(
-    'SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq');
+  const rows = db.prepare<[string, number], Row>(`SELECT ${OP_COLUMNS} FROM kb_ops o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq`);
   const out: StoredOp[] = [];
   let bytes = 0;
   for (const { origin } of origins) {
     for (const r of rows.iterate(origin, since[origin] ?? 0)) {
-      out.push({ origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload, proof: r.proof });
+      out.push(toStored(r));
       bytes += r.payload?.length ?? 0;
       // Leaving the loop early ends the statement's iterator (better-sqlite3 resets it).
       if (out.length >= limits.ops || bytes >= limits.bytes) return out;
     }
+  }
+  return out;
+}
+
+/** One origin's ops after `after`, in sequence order, bounded like `storedOpsSince` (the node publishing its own). */
+export function storedOpsOf(db: Db, origin: string, after: number, limits: OpPageLimits): StoredOp[] {
+  const rows = db.prepare<[string, number], Row>(`SELECT ${OP_COLUMNS} FROM kb_ops o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq`);
+  const out: StoredOp[] = [];
+  let bytes = 0;
+  for (const r of rows.iterate(origin, after)) {
+    out.push(toStored(r));
+    bytes += r.payload?.length ?? 0;
+    if (out.length >= limits.ops || bytes >= limits.bytes) break;
   }
   return out;
 }

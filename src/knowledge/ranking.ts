@@ -31,16 +31,24 @@ export function cached(db: Db, sql: string): Database.Statement<unknown[], unkno
 // a seek into a scan of every match. Hence the casts on every rowid bound below.
 const ROWID = 'CAST(? AS INTEGER)';
 
-export interface Filters { collection?: string; tag?: string }
+export interface Filters {
+  collection?: string;
+  tag?: string;
+  /** Leave out documents whose chunks are still being written (set only while an index job exists). */
+  indexing?: boolean;
+}
+
+const plain = (f: Filters): boolean => f.collection === undefined && f.tag === undefined && !f.indexing;
 
 /** `SELECT <columns>` of FTS matches with the collection/tag filters joined in when present. */
 function matchSql(columns: string, filters: Filters, where: string[], order: string): string {
-  if (filters.collection === undefined && filters.tag === undefined) {
+  if (plain(filters)) {
     return `SELECT ${columns} FROM kb_fts f WHERE kb_fts MATCH ? AND ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`;
   }
   const all = ['kb_fts MATCH ?', ...where];
   if (filters.collection !== undefined) all.push('d.collection = ?');
   if (filters.tag !== undefined) all.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value = ?)');
+  if (filters.indexing) all.push('NOT EXISTS (SELECT 1 FROM kb_index_jobs j WHERE j.doc_num = d.num)');
   return `SELECT ${columns} FROM kb_fts f JOIN kb_chunks c ON c.id = f.rowid JOIN kb_docs d ON d.num = c.doc_num
     WHERE ${all.join(' AND ')} ORDER BY ${order} LIMIT ?`;
 }
@@ -116,7 +124,7 @@ function newestMatches(db: Db, clauses: readonly Clause[], docs: readonly number
   const n = expected * (corpus.sampleRows / Math.max(1, corpus.rows)) >= want ? Math.max(want, NEWEST_CANDIDATES) : want;
   const rows = corpus.rows;
   // A lone unfiltered clause's sample already holds its newest matches: no second pass over its (maybe prefix) terms.
-  const reuse = clauses.length === 1 && filterArgs(filters).length === 0 && sampled.length >= want;
+  const reuse = clauses.length === 1 && plain(filters) && sampled.length >= want;
   const ids = reuse ? sampled.slice(0, n) : cached(db, matchSql('f.rowid AS id', filters, ['1'], 'f.rowid DESC')).pluck()
     .all(toFtsExpression(clauses, mode), ...filterArgs(filters), n) as number[];
   const cols = contentsOf(db, ids);

@@ -34,6 +34,16 @@ interface Row {
   updated_at: number; hlc: string; origin: string; chunks: number; text?: string;
 }
 
+/** sha-256 of the empty text: a document whose stored text is empty but whose hash is not this has its text elsewhere. */
+const EMPTY_TEXT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * A document's text. A large one is stored once, in its op's payload (writing it a second time into the document row
+ * would double the longest write), so its row holds an empty text: read from the op that put it.
+ */
+export const DOC_TEXT_SQL = `CASE WHEN d.text = '' AND d.hash <> '${EMPTY_TEXT_HASH}'
+  THEN (SELECT json_extract(o.payload, '$.text') FROM kb_ops o WHERE o.doc_id = d.id AND o.hlc = d.hlc) ELSE d.text END`;
+
 const COLUMNS = `d.id, d.collection, d.source, d.title, d.tags, d.meta, d.hash, d.updated_at, d.hlc, d.origin,
   (SELECT count(*) FROM kb_chunks c WHERE c.doc_num = d.num) AS chunks`;
 
@@ -47,7 +57,7 @@ function toDocument(r: Row): StoredDocument {
 }
 
 export function readDocument(db: Db, id: string): StoredDocument | null {
-  const r = db.prepare<[string], Row>(`SELECT ${COLUMNS}, d.text FROM kb_docs d WHERE d.id = ? AND d.deleted = 0`).get(id);
+  const r = db.prepare<[string], Row>(`SELECT ${COLUMNS}, ${DOC_TEXT_SQL} AS text FROM kb_docs d WHERE d.id = ? AND d.deleted = 0`).get(id);
   return r ? toDocument(r) : null;
 }
 

@@ -1,10 +1,13 @@
 // HTTP routes for the knowledge base: add, list, read, delete documents; search; stats. Every route runs the guard first.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ClientError, NotFoundError } from '../core/errors.ts';
-import { DEFAULT_COLLECTION } from './ids.ts';
-import { documentFromText } from './ingest/index.ts';
-import type { KnowledgeStore } from './store.ts';
+import { NotFoundError } from '../core/errors.ts';
+import { listOf } from './chunk-list.ts';
+import { parseDocumentsBody, parseWith, prepareItem } from './ingest/http-body.ts';
+import { INLINE_CHUNKS } from './materialize.ts';
+import { LARGE_TEXT, type PreparedPut } from './prepare.ts';
+import type { KnowledgeStore, PutResult } from './store.ts';
 
 export interface KnowledgeRoutesOptions {
   store: KnowledgeStore;
@@ -14,44 +17,52 @@ export interface KnowledgeRoutesOptions {
   bodyLimit?: number;
 }
 
-const documentBody = z.object({
-  id: z.string().optional(),
-  collection: z.string().optional(),
-  title: z.string().optional(),
-  source: z.string().max(1024).optional(),
-  tags: z.array(z.string().max(128)).max(64).optional(),
-  meta: z.record(z.string(), z.unknown()).optional(),
-  text: z.string(),
-  format: z.enum(['markdown', 'text', 'html']).optional(),
-});
-const postBody = z.union([documentBody, z.array(documentBody).max(10_000), z.object({ documents: z.array(documentBody).max(10_000) })]);
 const listQuery = z.object({
   collection: z.string().optional(), tag: z.string().optional(),
   limit: z.coerce.number().int().optional(), offset: z.coerce.number().int().optional(),
 });
 const searchQuery = listQuery.extend({ q: z.string().optional(), mode: z.enum(['all', 'any']).optional() });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const path = issue?.path.join('.') || what;
-  throw new ClientError(`Invalid ${what}: ${path}: ${issue?.message ?? 'invalid'}`, { param: path });
+const parse = parseWith;
+
+/**
+ * Writes prepared documents a few hundred chunks per transaction, yielding the event loop between them: a body of
+ * thousands of small documents must not hold it either. (A large document is one write; its chunks are indexed later.)
+ */
+async function writeInGroups(store: KnowledgeStore, puts: readonly PreparedPut[]): Promise<PutResult[]> {
+  const results: PutResult[] = [];
+  let group: PreparedPut[] = [];
+  let chunks = 0;
+  const flush = async () => {
+    if (group.length === 0) return;
+    if (results.length > 0) await nextTurn();
+    results.push(...store.writePrepared(group));
+    group = [];
+    chunks = 0;
+  };
+  for (const p of puts) {
+    const n = listOf(p.chunks).length;
+    if (chunks + n > 2 * INLINE_CHUNKS) await flush();
+    group.push(p);
+    chunks += n;
+  }
+  await flush();
+  return results;
 }
 
 export const knowledgeRoutes: FastifyPluginAsync<KnowledgeRoutesOptions> = async (app, opts) => {
   const { store, guard } = opts;
   if (guard) app.addHook('onRequest', async (request) => { await guard(request); });
 
+  // The body arrives as bytes: a large one is parsed, validated and chunked in the knowledge worker, not here.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+
   app.post('/v1/kb/documents', { bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 }, async (request, reply) => {
-    const body = parse(postBody, request.body, 'request body');
-    const items = Array.isArray(body) ? body : 'documents' in body ? body.documents : [body];
-    if (items.length === 0) throw new ClientError('No documents given', { param: 'documents' });
-    const docs = items.map((d) => documentFromText(d.text, {
-      format: d.format ?? 'text', source: d.source ?? '', id: d.id, title: d.title,
-      collection: d.collection ?? DEFAULT_COLLECTION, tags: d.tags,
-    })).map((doc, i) => (items[i].meta ? { ...doc, meta: { ...doc.meta, ...items[i].meta } } : doc));
-    const results = store.putMany(docs);
+    const raw = request.body as Buffer | undefined ?? Buffer.alloc(0);
+    const now = Date.now();
+    const puts = raw.byteLength > LARGE_TEXT ? await store.offload.ingest(raw, now) : parseDocumentsBody(raw).map((item) => prepareItem(item, now));
+    const results = await writeInGroups(store, puts);
     reply.code(results.some((r) => r.status === 'created') ? 201 : 200);
     return { object: 'list', data: results };
   });

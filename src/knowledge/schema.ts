@@ -74,4 +74,29 @@ export const knowledgeMigrations: readonly Migration[] = [
       INSERT INTO kb_fts(kb_fts, rank) VALUES ('automerge', 8);
     `,
   },
+  {
+    id: 'knowledge/005-index-jobs',
+    // A large document's chunks are (un)indexed in slices across event-loop turns (indexer.ts); a job row marks its
+    // document as not searchable until done, and lets a restart resume where a crash stopped it.
+    up: `
+      CREATE TABLE kb_index_jobs (
+        doc_num INTEGER PRIMARY KEY,
+        -- The document version whose chunks are being written.
+        hlc TEXT NOT NULL,
+        next_ordinal INTEGER NOT NULL DEFAULT 0,
+        -- The title the document's old chunks were indexed under, while any are left to remove (FTS5 needs it).
+        stale_title TEXT,
+        -- The title its new chunks are indexed under; NULL when it was deleted (nothing to write). Kept here because
+        -- reading it from the document row would walk a large text's overflow pages on every slice.
+        title TEXT
+      );
+    `,
+  },
+  {
+    id: 'knowledge/006-op-proofs',
+    // A proof attached after its op was written (a local op is signed once stored) is kept beside it: setting a column
+    // of an op row rewrites the whole row, a 16 MiB payload included, which held the event loop some 300 ms. Proofs
+    // that came with their op stay in its row.
+    up: 'CREATE TABLE kb_op_proofs (origin TEXT NOT NULL, seq INTEGER NOT NULL, proof TEXT NOT NULL, PRIMARY KEY (origin, seq)) WITHOUT ROWID;',
+  },
 ];

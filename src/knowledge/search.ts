@@ -45,6 +45,8 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   const mode = opts.mode ?? 'all';
   const collection = opts.collection === undefined || opts.collection === '' ? undefined : validateCollection(opts.collection);
   const tag = opts.tag === undefined || opts.tag === '' ? undefined : opts.tag;
+  // A document whose chunks are still being written is left out until it is whole (rare: a large one, for seconds).
+  const indexing = cached(db, 'SELECT 1 FROM kb_index_jobs LIMIT 1').pluck().get() !== undefined;
   const limit = clampInt(opts.limit, 10, 1, 100);
   const offset = clampInt(opts.offset, 0, 0, 10_000);
   const want = offset + limit;
@@ -53,7 +55,7 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   const ranked: { id: number; score: number; clauses: readonly Clause[] }[] = [];
   const seen = new Set<number>();
   const collect = (clauses: readonly Clause[], weight: number) => {
-    for (const c of runFts(() => bestMatches(db, clauses, mode, { collection, tag }, want + seen.size))) {
+    for (const c of runFts(() => bestMatches(db, clauses, mode, { collection, tag, indexing }, want + seen.size))) {
       if (seen.has(c.id) || ranked.length >= want) continue;
       seen.add(c.id);
       ranked.push({ id: c.id, score: -c.rank * weight, clauses });

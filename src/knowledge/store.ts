@@ -2,15 +2,19 @@
 import type { Db } from '../core/database.ts';
 import { migrate } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
-import { chunkText } from './chunk.ts';
 import type { ChunkSpan } from './chunk.ts';
+import { listOf } from './chunk-list.ts';
 import { compareHlc, encodeHlc, HybridClock } from './hlc.ts';
-import { DEFAULT_COLLECTION, sha256, stableDocId, validateCollection, validateDocId } from './ids.ts';
+import { validateDocId } from './ids.ts';
+import { Indexer } from './indexer.ts';
 import { Materializer } from './materialize.ts';
-import type { DocRow } from './materialize.ts';
-import { MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES, parseOp } from './ops.ts';
+import type { DocRow, IndexSource } from './materialize.ts';
+import { Offload } from './offload.ts';
+import { parseOp } from './ops.ts';
 import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
-import { storedOpsSince } from './op-pages.ts';
+import { LARGE_TEXT, preparePut } from './prepare.ts';
+import type { DecodedOp, OpHeader, PreparedPut } from './prepare.ts';
+import { storedOpsOf, storedOpsSince } from './op-pages.ts';
 import type { OpPageLimits, StoredOp } from './op-pages.ts';
 import { knowledgeMigrations } from './schema.ts';
 import { listDocuments, readDocument, readStats } from './reads.ts';
@@ -34,7 +38,22 @@ export interface PutResult { id: string; status: 'created' | 'updated' | 'unchan
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
 /** An op with the proof of origin its replicator attached (null until one is attached). */
 export interface ProvenOp { op: KnowledgeOp; proof: string | null }
-export type LocalOpListener = (op: KnowledgeOp) => void;
+/**
+ * What a local op's publisher is told besides the op: the size of its stored payload, and its digest when it was
+ * computed off the main thread. A large op comes without its payload (`payload: null`): it travels by sync only.
+ */
+export interface LocalOpInfo { bytes: number; digest: string | null }
+export type LocalOpListener = (op: KnowledgeOp, info: LocalOpInfo) => void;
+
+/** A put's or delete's content as the store writes it: the payload's stored JSON and what materializing needs. */
+type Content =
+  | { kind: 'put'; put: PreparedPut }
+  | { kind: 'delete'; payload: DeletePayload; stored: string }
+  | null;
+
+/** Large payload JSON arrives as UTF-8 bytes; SQLite turns them into TEXT without a JavaScript string in between. */
+const bindable = (value: string | Uint8Array | null): string | Buffer | null =>
+  value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 
 interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }
 
@@ -44,6 +63,11 @@ export class KnowledgeStore {
   readonly clock: HybridClock;
   #now: () => number;
   #m: Materializer;
+  #indexer: Indexer;
+  #offload: Offload | null = null;
+  /** The connection's automatic checkpoint threshold, and how many large writes have it paused. */
+  #autoCheckpoint: number;
+  #paused = 0;
   #insertOp;
   #hasOp;
   #version;
@@ -54,7 +78,7 @@ export class KnowledgeStore {
   #setProof;
   #listeners = new Set<LocalOpListener>();
   /** Local ops of the transaction in progress, announced once it commits. */
-  #pending: KnowledgeOp[] = [];
+  #pending: { op: KnowledgeOp; info: LocalOpInfo }[] = [];
 
   constructor(db: Db, origin: string, opts: { now?: () => number; maxDriftMs?: number } = {}) {
     if (!origin || /\s/.test(origin)) throw new ClientError('Knowledge store origin id must be a non-empty string without spaces');
@@ -65,16 +89,22 @@ export class KnowledgeStore {
     const last = db.prepare<[], { hlc: string | null }>('SELECT max(hlc) AS hlc FROM kb_ops').get()?.hlc ?? null;
     this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
     this.#m = new Materializer(db);
-    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.#indexer = new Indexer(db);
+    this.#autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    // A job a crash left is resumed in the background.
+    if (this.#indexer.pending()) this.#indexer.schedule();
+    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
     this.#hasOp = db.prepare<[string, number], { 1: number }>('SELECT 1 FROM kb_ops WHERE origin = ? AND seq = ?').pluck();
     this.#version = db.prepare<[string], number>('SELECT max_seq FROM kb_version WHERE origin = ?').pluck();
     this.#setVersion = db.prepare(
       'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
     this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
     this.#opsFrom = db.prepare<[string, number, number], OpRow>(
-      'SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?');
+      `SELECT o.origin, o.seq, o.hlc, o.doc_id, o.kind, o.payload,
+         COALESCE(o.proof, (SELECT p.proof FROM kb_op_proofs p WHERE p.origin = o.origin AND p.seq = o.seq)) AS proof
+       FROM kb_ops o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`);
     this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
-    this.#setProof = db.prepare('UPDATE kb_ops SET proof = ? WHERE origin = ? AND seq = ?');
+    this.#setProof = db.prepare('INSERT OR REPLACE INTO kb_op_proofs (proof, origin, seq) VALUES (?, ?, ?)');
   }
 
   /** Calls `listener` with every local op once its transaction has committed (the replicator publishes them). */
@@ -83,20 +113,87 @@ export class KnowledgeStore {
     return () => { this.#listeners.delete(listener); };
   }
 
+  /** Indexes large documents in the background (and those another process left), until `stop`. */
+  start(): void {
+    this.#indexer.start();
+  }
+
+  /** Stops background indexing and the worker; a job not finished is resumed by the next start. */
+  async stop(): Promise<void> {
+    this.#indexer.stop();
+    await this.#offload?.close();
+    this.#offload = null;
+  }
+
+  /** The worker thread that prepares large documents (started on first use, ended by `stop`). */
+  get offload(): Offload {
+    return (this.#offload ??= new Offload());
+  }
+
+  /** Whether some document's chunks are still being written (it is not searchable yet). */
+  indexing(): boolean {
+    return this.#indexer.pending();
+  }
+
+  /** Resolves once every document is searchable. */
+  indexed(): Promise<void> {
+    return this.#indexer.idle();
+  }
+
+  /**
+   * Finishes what would run in the background, blocking: every pending chunk is written and the write-ahead log
+   * copied into the database. For a command that exits next (`flowrouter kb`), so that a node running beside it on
+   * the same database does not pay for either on its event loop.
+   */
+  settle(): void {
+    this.#indexer.finish();
+    if (!this.db.memory) this.db.pragma('wal_checkpoint(PASSIVE)');
+  }
+
   put(doc: DocumentInput): PutResult {
     return this.putMany([doc])[0];
   }
 
   /** Writes many documents in one transaction (the fast path for ingestion); identical re-adds record nothing. */
   putMany(docs: readonly DocumentInput[]): PutResult[] {
-    const prepared = docs.map((d) => this.#prepare(d));
-    return this.#announcing(() => this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
-      const existing = this.#m.doc(id);
+    const now = this.#now();
+    // A large document is prepared here as the worker would (digest included): it is published and indexed alike.
+    return this.writePrepared(docs.map((d) => preparePut(d, now, typeof d.text === 'string' && d.text.length > LARGE_TEXT)));
+  }
+
+  /**
+   * Writes documents already prepared (`preparePut`, maybe in the worker), in one transaction. A large one's chunks
+   * are indexed afterwards in slices: it is stored and replicated at once, and searchable once indexed.
+   */
+  writePrepared(prepared: readonly PreparedPut[]): PutResult[] {
+    return this.#announcing(() => this.#checkpointAside(prepared.some((p) => p.large), () => this.db.transaction(() => prepared.map((p): PutResult => {
+      const existing = this.#m.doc(p.id);
       const live = existing !== undefined && !existing.deleted;
-      if (live && sameContent(existing, payload)) return { id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
-      this.#local(id, 'put', payload);
-      return { id, status: live ? 'updated' : 'created', chunks: payload.chunks.length };
-    }))());
+      if (live && sameContent(existing, p)) return { id: p.id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
+      this.#local(p.id, { kind: 'put', put: p });
+      return { id: p.id, status: live ? 'updated' : 'created', chunks: listOf(p.chunks).length };
+    }))()));
+  }
+
+  /**
+   * Runs a large write with SQLite's automatic checkpoint paused, then has the worker copy the log into the database:
+   * checkpointing tens of megabytes on the main thread, at the commit, would hold it for some 100 ms.
+   */
+  #checkpointAside<T>(large: boolean, write: () => T): T {
+    if (!large || this.db.memory || this.#autoCheckpoint === 0) return write();
+    if (this.#paused++ === 0) this.db.pragma('wal_autocheckpoint = 0');
+    const resume = (): void => {
+      if (--this.#paused === 0 && this.db.open) this.db.pragma(`wal_autocheckpoint = ${this.#autoCheckpoint}`);
+    };
+    let result: T;
+    try {
+      result = write();
+    } catch (err) {
+      resume();
+      throw err;
+    }
+    this.offload.checkpoint(this.db.name).catch(() => undefined).finally(resume);
+    return result;
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
@@ -105,7 +202,8 @@ export class KnowledgeStore {
     return this.#announcing(() => this.db.transaction(() => {
       const existing = this.#m.doc(id);
       if (!existing || existing.deleted) return false;
-      this.#local(id, 'delete', { collection: existing.collection, source: existing.source });
+      const payload = { collection: existing.collection, source: existing.source };
+      this.#local(id, { kind: 'delete', payload, stored: JSON.stringify(payload) });
       return true;
     })());
   }
@@ -114,21 +212,40 @@ export class KnowledgeStore {
   applyRemote(input: unknown, proof: string | null = null): ApplyResult {
     const op = parseOp(input);
     validateDocId(op.docId, 'docId');
+    const { payload, ...header } = op;
+    let content: Content = null;
+    if (payload !== null && op.kind === 'put') {
+      const { text, chunks, ...fields } = payload as PutPayload;
+      content = { kind: 'put', put: { id: op.docId, fields, text, large: false, chunks, stored: JSON.stringify(payload), digest: null } };
+    } else if (payload !== null) {
+      content = { kind: 'delete', payload: payload as DeletePayload, stored: JSON.stringify(payload) };
+    }
+    return this.#apply(header, content, proof);
+  }
+
+  /** Applies an op parsed and validated off the main thread (`decodeOp`), whose proof the caller has checked. */
+  applyDecoded(d: DecodedOp, proof: string): ApplyResult {
+    const content: Content = d.put ? { kind: 'put', put: d.put } : d.del ? { kind: 'delete', payload: d.del, stored: JSON.stringify(d.del) } : null;
+    return this.#checkpointAside(d.put?.large === true, () => this.#apply(d.header, content, proof));
+  }
+
+  #apply(op: OpHeader, content: Content, proof: string | null): ApplyResult {
+    const stored = content === null ? null : content.kind === 'put' ? content.put.stored : content.stored;
     return this.db.transaction((): ApplyResult => {
       if (this.#hasOp.get(op.origin, op.seq)) return 'duplicate';
       this.clock.receive(op.hlc);
       const existing = this.#m.doc(op.docId);
       const current = existing?.hlc ?? this.#latestDocHlc.get(op.docId) ?? null;
-      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, op.payload === null ? null : JSON.stringify(op.payload), proof);
+      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, bindable(stored), proof);
       let seq = this.#version.get(op.origin) ?? 0;
       while (this.#hasOp.get(op.origin, seq + 1)) seq++;
       this.#setVersion.run(op.origin, seq);
-      if (op.payload === null) return 'stale';
+      if (content === null) return 'stale';
       const cmp = current === null ? 1 : compareHlc(op.hlc, current);
       // Equal HLCs mean the same writer and instant; a delete then wins so a removal is never undone.
       const wins = cmp > 0 || (cmp === 0 && op.kind === 'delete' && !existing?.deleted);
       if (!wins) return 'stale';
-      this.#materialize(op);
+      this.#materialize(op, content);
       return 'applied';
     })();
   }
@@ -170,11 +287,9 @@ export class KnowledgeStore {
     return this.#version.get(this.origin) ?? 0;
   }
 
-  /** This node's own ops after `seq`, at most `limit`, in order. */
-  localOpsAfter(seq: number, limit: number): KnowledgeOp[] {
-    return this.#opsFrom.all(this.origin, seq, limit).map((r) => ({
-      origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload),
-    }));
+  /** This node's own ops after `seq` as stored, in pages bounded by count and bytes, in order. */
+  localOpsAfter(seq: number, limits: OpPageLimits): StoredOp[] {
+    return storedOpsOf(this.db, this.origin, seq, limits);
   }
 
   /** Attaches a proof of origin to a stored op (the replicator signs local ops after they are written). */
@@ -192,8 +307,9 @@ export class KnowledgeStore {
     return this.db.transaction(() => {
       let tombstones = 0;
       let ops = 0;
+      // A tombstone whose old chunks a job still removes keeps its row (and so its number) until the job is done.
       const dead = this.db.prepare<[string], { num: number; id: string; hlc: string }>(
-        'SELECT num, id, hlc FROM kb_docs WHERE deleted = 1 AND hlc < ?').all(cutoff);
+        'SELECT num, id, hlc FROM kb_docs d WHERE deleted = 1 AND hlc < ? AND NOT EXISTS (SELECT 1 FROM kb_index_jobs j WHERE j.doc_num = d.num)').all(cutoff);
       const opOf = this.db.prepare<[string, string], { origin: string; seq: number }>('SELECT origin, seq FROM kb_ops WHERE doc_id = ? AND hlc = ?');
       const drop = this.db.prepare('DELETE FROM kb_docs WHERE num = ?');
       for (const d of dead) {
@@ -233,41 +349,28 @@ export class KnowledgeStore {
 
   /** Recomputes the FTS index from the chunk rows (it is derived data, never replicated). */
   rebuildIndex(): void {
+    // An index job removes old chunks with the exact values they were indexed under: finished first.
+    this.#indexer.finish();
     this.db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('rebuild');");
   }
 
-  #prepare(d: DocumentInput): { id: string; payload: PutPayload } {
-    if (typeof d.text !== 'string') throw new ClientError('Document text must be a string', { param: 'text' });
-    const bytes = Buffer.byteLength(d.text);
-    if (bytes > MAX_DOCUMENT_BYTES) {
-      const name = d.source || d.id;
-      throw new ClientError(`Document${name ? ` ${name}` : ''} has ${(bytes / 1048576).toFixed(1)} MiB of text; the limit is ${MAX_DOCUMENT_BYTES / 1048576} MiB: split it`,
-        { status: 413, param: 'text', code: 'document_too_large' });
-    }
-    const collection = validateCollection(d.collection ?? DEFAULT_COLLECTION);
-    const source = d.source ?? '';
-    const id = d.id !== undefined ? validateDocId(d.id) : stableDocId(collection, source || `text-${sha256(d.text).slice(0, 16)}`);
-    const tags = [...new Set((d.tags ?? []).map((t) => String(t).trim()).filter(Boolean))].sort();
-    const chunks = d.chunks ?? chunkText(d.text);
-    if (chunks.some((c) => c.end <= c.start || c.end > d.text.length)) throw new ClientError('Chunk span outside the document text');
-    return {
-      id,
-      payload: {
-        collection, source, title: d.title || source || id, tags, meta: d.meta ?? {}, text: d.text,
-        hash: sha256(d.text), updatedAt: this.#now(), chunks,
-      },
-    };
-  }
-
-  #local(docId: string, kind: 'put' | 'delete', payload: PutPayload | DeletePayload): void {
+  #local(docId: string, content: NonNullable<Content>): void {
     const seq = (this.#version.get(this.origin) ?? 0) + 1;
-    const op: KnowledgeOp = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind, payload };
-    const stored = JSON.stringify(payload);
-    if (Buffer.byteLength(stored) > MAX_OP_PAYLOAD_BYTES) throw new ClientError(`Document ${docId} takes more than ${MAX_OP_PAYLOAD_BYTES / 1048576} MiB once encoded: split it`, { status: 413, code: 'document_too_large' });
-    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, stored, null);
+    const header = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind: content.kind };
+    const stored = content.kind === 'put' ? content.put.stored : content.stored;
+    this.#insertOp.run(header.origin, header.seq, header.hlc, header.docId, header.kind, bindable(stored), null);
     this.#setVersion.run(this.origin, seq);
-    this.#materialize(op);
-    this.#pending.push(op);
+    this.#materialize(header, content);
+    const bytes = typeof stored === 'string' ? Buffer.byteLength(stored) : stored.byteLength;
+    if (content.kind === 'delete') {
+      this.#pending.push({ op: { ...header, payload: content.payload }, info: { bytes, digest: null } });
+      return;
+    }
+    const p = content.put;
+    // Prepared off the main thread: its content stays here (publishing it whole would mean encoding it again).
+    const large = typeof p.stored !== 'string';
+    const payload: PutPayload | null = large ? null : { ...p.fields, text: p.text, chunks: p.chunks as ChunkSpan[] };
+    this.#pending.push({ op: { ...header, payload }, info: { bytes, digest: p.digest } });
   }
 
   // A listener that throws must not undo a committed write, so its error is dropped here.
@@ -281,17 +384,25 @@ export class KnowledgeStore {
     }
     const ops = this.#pending;
     this.#pending = [];
-    for (const op of ops) for (const l of this.#listeners) { try { l(op); } catch { /* see above */ } }
+    for (const { op, info } of ops) for (const l of this.#listeners) { try { l(op, info); } catch { /* see above */ } }
     return result;
   }
 
-  #materialize(op: KnowledgeOp): void {
-    if (op.kind === 'put') this.#m.put(op.docId, op.hlc, op.origin, op.payload as PutPayload);
-    else this.#m.delete(op.docId, op.hlc, op.origin, op.payload as DeletePayload, this.#now());
+  #materialize(op: OpHeader, content: NonNullable<Content>): void {
+    if (content.kind === 'delete') {
+      if (this.#m.delete(op.docId, op.hlc, op.origin, content.payload, this.#now())) this.#indexer.schedule();
+      return;
+    }
+    const { fields, text, large, chunks } = content.put;
+    const source: IndexSource | null = this.#m.put(op.docId, op.hlc, op.origin, fields, { text, large }, listOf(chunks));
+    if (source) {
+      this.#indexer.remember(source);
+      this.#indexer.schedule();
+    }
   }
 }
 
-function sameContent(row: DocRow, p: PutPayload): boolean {
+function sameContent(row: DocRow, { fields: p }: PreparedPut): boolean {
   return row.hash === p.hash && row.title === p.title && row.source === p.source && row.collection === p.collection
     && row.tags === JSON.stringify(p.tags) && row.meta === JSON.stringify(p.meta);
 }

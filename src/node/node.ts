@@ -157,6 +157,7 @@ export class FlowRouterNode {
     this.identity = identity;
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
+    this.knowledge.start();
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
@@ -238,6 +239,7 @@ export class FlowRouterNode {
         { name: 'usage ledger', stop: () => this.usage.stop() },
         { name: 'cache', stop: () => this.cache.persistRecency() },
         { name: 'metrics', stop: () => this.metrics.stop() },
+        { name: 'knowledge', stop: () => this.knowledge?.stop() },
         { name: 'database', stop: () => { if (this.db.open) this.db.close(); } },
       ],
     });

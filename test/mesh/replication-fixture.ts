@@ -59,7 +59,10 @@ export function replicaSet(): ReplicaSet {
     async close() {
       await Promise.all(set.replicas.map((r) => r.replicator.stop()));
       await mesh.close();
-      for (const r of set.replicas) r.db.close();
+      for (const r of set.replicas) {
+        await r.store.stop();
+        r.db.close();
+      }
     },
   };
   return set;

@@ -1,9 +1,9 @@
 // Turns ops from the wire into store writes: parse, check the origin's proof, then apply a batch in one transaction.
 import { FlowRouterError } from '../../core/errors.ts';
 import { parseOp } from '../../knowledge/index.ts';
-import type { KnowledgeStore } from '../../knowledge/index.ts';
+import type { DecodedOp, KnowledgeStore } from '../../knowledge/index.ts';
 import type { MeshLog } from '../types.ts';
-import { verifyOp } from './proof.ts';
+import { verifyOp, verifyOpDigest } from './proof.ts';
 import type { ReplicationState } from './state.ts';
 import type { WireOp } from './wire.ts';
 
@@ -55,18 +55,44 @@ export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly W
         heldBack++;
         continue;
       }
-      try {
-        if (ctx.store.applyRemote(op, proof) === 'applied') applied++;
-        ctx.state.counts.opsReceived++;
-      } catch (err) {
-        ctx.state.counts.opsRejected++;
-        const code = err instanceof FlowRouterError ? err.code : undefined;
-        ctx.log(code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
-          { peer, origin: op.origin, seq: op.seq, error: (err as Error).message });
-      }
+      if (applyOne(ctx, peer, op, () => ctx.store.applyRemote(op, proof))) applied++;
     }
   })();
   if (heldBack > 0) ctx.log('replication:held-back', { peer, ops: heldBack, reason: 'content-less op not yet superseded' });
   ctx.state.counts.opsApplied += applied;
   return applied;
+}
+
+/** Applies one op, counting and logging what happened; true when it changed the store. */
+function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: number }, apply: () => string): boolean {
+  try {
+    const applied = apply() === 'applied';
+    ctx.state.counts.opsReceived++;
+    return applied;
+  } catch (err) {
+    ctx.state.counts.opsRejected++;
+    const code = err instanceof FlowRouterError ? err.code : undefined;
+    ctx.log(code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
+      { peer, origin: op.origin, seq: op.seq, error: (err as Error).message });
+    return false;
+  }
+}
+
+/**
+ * A large op that arrived in pieces: parsed, validated and digested in the knowledge worker (the main thread only
+ * checks the signature over the digest), then applied; its chunks are indexed in the background. Null when it was
+ * malformed or forged (counted and logged like any other).
+ */
+export async function applyLargeOp(ctx: ApplyContext, peer: string, bytes: Uint8Array): Promise<{ decoded: DecodedOp; proof: string; applied: boolean } | null> {
+  const decoded = await ctx.store.offload.decode(bytes).catch(() => null);
+  const proof = decoded?.proof;
+  // A content-less op comes whole through gossip or batches; in pieces it would only be a relay withholding content.
+  if (!decoded || decoded.digest === null || typeof proof !== 'string' || !await verifyOpDigest(decoded.header, decoded.digest, proof)) {
+    ctx.state.counts.opsRejected++;
+    ctx.log('replication:rejected', { peer, ops: 1, reason: 'malformed or bad origin signature' });
+    return null;
+  }
+  const applied = applyOne(ctx, peer, decoded.header, () => ctx.store.applyDecoded(decoded, proof));
+  if (applied) ctx.state.counts.opsApplied++;
+  return { decoded, proof, applied };
 }

@@ -6,7 +6,8 @@ import type { KnowledgeOp } from '../../knowledge/index.ts';
 import type { MeshNode } from '../node.ts';
 import { applyVerified, checkWireOp } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
-import { signOp } from './proof.ts';
+import type { LocalOpNotice } from './local-ops.ts';
+import { signOp, signOpDigest } from './proof.ts';
 import { KB_TOPIC, decodeJson, encodeJson } from './wire.ts';
 import type { KbGossip, WireOp } from './wire.ts';
 
@@ -51,12 +52,17 @@ export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
   };
 }
 
-/** Signs a local op, keeps the proof with it, and publishes it (or, when too big, a notice that it exists). */
-export async function publishLocalOp(ctx: KbGossipContext, op: KnowledgeOp): Promise<void> {
-  const proof = await signOp(ctx.privateKey, op);
+/**
+ * Signs a local op, keeps the proof with it, and publishes it (or, when too big, a notice that it exists). A large op
+ * comes without its payload: it is signed over the digest computed off the main thread, and only announced.
+ */
+export async function publishLocalOp(ctx: KbGossipContext, { op, info, stored }: LocalOpNotice): Promise<void> {
+  const digest = info.digest ?? (stored === undefined ? null : await ctx.store.offload.digest(stored));
+  if (op.payload === null && digest === null) return;
+  const proof = digest === null ? await signOp(ctx.privateKey, op) : await signOpDigest(ctx.privateKey, op, digest);
   ctx.store.setOpProof(op.origin, op.seq, proof);
-  let data = encodeJson({ t: 'op', op, proof } satisfies KbGossip);
-  if (data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies KbGossip);
+  const whole = op.payload !== null && info.bytes < ctx.maxGossipBytes ? encodeJson({ t: 'op', op, proof } satisfies KbGossip) : null;
+  const data = whole !== null && whole.byteLength <= ctx.maxGossipBytes ? whole : encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies KbGossip);
   await ctx.pubsub.publish(KB_TOPIC, data);
   ctx.state.counts.opsSent++;
 }

@@ -1,16 +1,29 @@
 // Hands every op this node originates to the publisher once, whether this process wrote it or another one did
 // (`flowrouter kb` writes to the same SQLite file while the node runs).
-import type { KnowledgeOp, KnowledgeStore } from '../../knowledge/index.ts';
+import type { KnowledgeOp, KnowledgeStore, LocalOpInfo, StoredOp } from '../../knowledge/index.ts';
+
+/** A local op to publish: a large one without its payload, which is signed from its stored JSON (`stored`). */
+export interface LocalOpNotice { op: KnowledgeOp; info: LocalOpInfo; stored?: Uint8Array }
 
 export interface LocalOpsInit {
   store: KnowledgeStore;
-  publish(op: KnowledgeOp): void;
+  publish(notice: LocalOpNotice): void;
   /** How often the database is asked whether another connection committed (PRAGMA data_version: no table read). */
   pollMs: number;
 }
 
 /** Ops read per poll tick: a large `kb add` is published over a few ticks rather than in one burst. */
 const OPS_PER_TICK = 500;
+/** Payload characters read per tick: one 16 MiB document, or many small ones. */
+const BYTES_PER_TICK = 1024 * 1024;
+
+/** A stored op as the publisher takes it: a large payload (read as bytes) is not parsed here: it would hold the event loop. */
+function noticeOf(row: StoredOp): LocalOpNotice {
+  const { payload, proof: _proof, ...header } = row;
+  if (payload !== null && typeof payload !== 'string') return { op: { ...header, payload: null }, info: { bytes: payload.byteLength, digest: null }, stored: payload };
+  const bytes = payload === null ? 0 : Buffer.byteLength(payload);
+  return { op: { ...header, payload: payload === null ? null : JSON.parse(payload) }, info: { bytes, digest: null } };
+}
 
 export function followLocalOps(init: LocalOpsInit): () => void {
   const { store } = init;
@@ -19,19 +32,19 @@ export function followLocalOps(init: LocalOpsInit): () => void {
   const version = store.db.prepare('PRAGMA data_version').pluck();
   let seen = version.get();
   let backlog = false;
-  const offLocal = store.onLocalOp((op) => {
+  const offLocal = store.onLocalOp((op, info) => {
     published = Math.max(published, op.seq);
-    init.publish(op);
+    init.publish({ op, info });
   });
   const timer = setInterval(() => {
     const now = version.get();
     if (now === seen && !backlog) return;
     seen = now;
-    const ops = store.localOpsAfter(published, OPS_PER_TICK);
-    backlog = ops.length === OPS_PER_TICK;
-    for (const op of ops) {
-      published = op.seq;
-      init.publish(op);
+    const ops = store.localOpsAfter(published, { ops: OPS_PER_TICK, bytes: BYTES_PER_TICK });
+    backlog = ops.length > 0;
+    for (const row of ops) {
+      published = row.seq;
+      init.publish(noticeOf(row));
     }
   }, init.pollMs);
   timer.unref();

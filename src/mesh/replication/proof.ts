@@ -46,25 +46,36 @@ export function originKey(origin: string): PublicKey | null {
 }
 
 // The signature covers the op's header and a hash of its payload, so an op whose content compaction dropped still verifies.
-function opBytes(op: KnowledgeOp, payloadHash: string): Uint8Array {
+function opBytes(op: Pick<KnowledgeOp, 'origin' | 'seq' | 'hlc' | 'docId' | 'kind'>, payloadHash: string): Uint8Array {
   const { origin, seq, hlc, docId, kind } = op;
   return encoder.encode(`flowrouter/kb-op/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
 }
 
+type OpHeader = Pick<KnowledgeOp, 'origin' | 'seq' | 'hlc' | 'docId' | 'kind'>;
+
 /** `<payload sha-256 hex>.<signature base64url>`, the string the store keeps with the op. */
 export async function signOp(key: PrivateKey, op: KnowledgeOp): Promise<string> {
-  const payloadHash = sha256Hex(canonicalJson(op.payload));
+  return signOpDigest(key, op, sha256Hex(canonicalJson(op.payload)));
+}
+
+/** `signOp` with the payload's digest already computed (a large payload, digested off the main thread). */
+export async function signOpDigest(key: PrivateKey, op: OpHeader, payloadHash: string): Promise<string> {
   const sig = await key.sign(opBytes(op, payloadHash));
   return `${payloadHash}.${b64url(sig)}`;
 }
 
 /** Whether `proof` is the op's origin's signature over this op (for a content-less op: over its header). */
 export async function verifyOp(op: KnowledgeOp, proof: unknown): Promise<boolean> {
+  return verifyOpDigest(op, op.payload === null ? null : sha256Hex(canonicalJson(op.payload)), proof);
+}
+
+/** `verifyOp` with the payload's digest already computed; null for a content-less op. */
+export async function verifyOpDigest(op: OpHeader, payloadHash: string | null, proof: unknown): Promise<boolean> {
   if (typeof proof !== 'string') return false;
   const m = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{1,200})$/.exec(proof);
   const key = originKey(op.origin);
   if (!m || !key) return false;
-  if (op.payload !== null && sha256Hex(canonicalJson(op.payload)) !== m[1]) return false;
+  if (payloadHash !== null && payloadHash !== m[1]) return false;
   return verifyBytes(key, opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
 }
 

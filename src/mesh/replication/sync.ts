@@ -1,9 +1,9 @@
 // Anti-entropy over `/flowrouter/kb-sync/1.0.0`: the initiator sends its version vector, the responder streams what it lacks.
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
 import type { StoredOp, VersionVector } from '../../knowledge/index.ts';
-import { applyVerified, verifyWireOps } from './apply.ts';
+import { applyLargeOp, applyVerified, verifyWireOps } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
-import { signOp } from './proof.ts';
+import { signOp, signOpDigest } from './proof.ts';
 import { KB_SYNC_PROTOCOL, MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
 import type { SyncAck, SyncFrame, SyncRequest, SyncStream, WireOp } from './wire.ts';
 import { MeshProtocolError, MeshStreamClosed, MeshSyncOpTooLarge } from '../../core/errors.ts';
@@ -25,20 +25,26 @@ async function readFrame(lp: SyncStream, signal: AbortSignal): Promise<Uint8Arra
 }
 
 /**
- * The op's wire form, `{"op":…,"proof":…}`, built around the stored payload text so a large document is not parsed
- * and re-encoded. A local op written before the replicator ran (or by another process) is signed now, its proof kept.
+ * The op's wire form, `{"op":…,"proof":…}`, built around the stored payload so a large document is not parsed and
+ * re-encoded (a large one stays bytes). A local op written before the replicator ran (or by another process) is signed
+ * now, its proof kept.
  */
-async function wireForm(ctx: SyncContext, row: StoredOp): Promise<string | null> {
+async function wireForm(ctx: SyncContext, row: StoredOp): Promise<string | Uint8Array | null> {
   let proof = row.proof;
   if (proof === null) {
     if (row.origin !== ctx.store.origin) return null;
-    const { payload, ...header } = row;
-    proof = await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(payload) });
+    const { payload, proof: _none, ...header } = row;
+    // A large payload is digested in the knowledge worker rather than parsed here.
+    proof = typeof payload === 'string' || payload === null
+      ? await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(payload) })
+      : await signOpDigest(ctx.privateKey, header, await ctx.store.offload.digest(payload));
     ctx.store.setOpProof(row.origin, row.seq, proof);
   }
-  const op = `{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
-    + `"kind":${JSON.stringify(row.kind)},"payload":${row.payload ?? 'null'}}`;
-  return `{"op":${op},"proof":${JSON.stringify(proof)}}`;
+  const head = `{"op":{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
+    + `"kind":${JSON.stringify(row.kind)},"payload":`;
+  const tail = `},"proof":${JSON.stringify(proof)}}`;
+  if (typeof row.payload === 'string' || row.payload === null) return `${head}${row.payload ?? 'null'}${tail}`;
+  return Buffer.concat([Buffer.from(head), row.payload, Buffer.from(tail)]);
 }
 
 /**
@@ -75,17 +81,17 @@ async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVec
       cursor[row.origin] = Math.max(cursor[row.origin] ?? 0, row.seq);
       const item = await wireForm(ctx, row);
       if (item === null) continue;
-      const size = Buffer.byteLength(item);
+      const size = typeof item === 'string' ? Buffer.byteLength(item) : item.byteLength;
       if (size > SYNC_PIECE_BYTES) {
         await flush();
-        const whole = encoder.encode(item);
+        const whole = typeof item === 'string' ? encoder.encode(item) : item;
         await send(encodeJson({ t: 'op-start', bytes: whole.byteLength } satisfies SyncFrame));
         for (let at = 0; at < whole.byteLength; at += SYNC_PIECE_BYTES) await send(whole.subarray(at, at + SYNC_PIECE_BYTES));
         sent++;
         continue;
       }
       if (batch.length > 0 && (bytes + size > ctx.batchBytes || batch.length >= ctx.batchOps)) await flush();
-      batch.push(item);
+      batch.push(typeof item === 'string' ? item : Buffer.from(item).toString('utf8'));
       bytes += size;
     }
   }
@@ -124,7 +130,7 @@ export interface PullResult {
 const RELAY_CONTENT_BYTES = 64 * 1024;
 
 /** Reads the pieces of one big op (acknowledging each) into one buffer of the announced size. */
-async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSignal): Promise<unknown> {
+async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSignal): Promise<Uint8Array> {
   if (!Number.isSafeInteger(total) || (total as number) <= 0 || (total as number) > MAX_SYNC_OP_BYTES) {
     throw new MeshSyncOpTooLarge(String(total), MAX_SYNC_OP_BYTES);
   }
@@ -137,7 +143,7 @@ async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSig
     whole.set(piece, got);
     got += piece.byteLength;
   }
-  return decodeJson(whole);
+  return whole;
 }
 
 /** The initiator: sends this node's vector to `peer` and applies what comes back, one transaction per frame. */
@@ -163,10 +169,19 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
       }
       // Asking for the next frame first lets the responder read and encode it while this one is verified and applied.
       await lp.write(MORE, { signal: frameSignal() });
-      let ops: unknown[];
-      if (frame?.t === 'ops' && Array.isArray(frame.ops)) ops = frame.ops;
-      else if (frame?.t === 'op-start') ops = [await readPieces(lp, frame.bytes, frameSignal)];
-      else throw new MeshProtocolError('sync frame');
+      if (frame?.t === 'op-start') {
+        // A large op: parsed and checked in the knowledge worker, its chunks indexed in the background.
+        result.received++;
+        const large = await applyLargeOp(ctx, id, await readPieces(lp, frame.bytes, frameSignal));
+        if (large) {
+          result.applied += large.applied ? 1 : 0;
+          const { header } = large.decoded;
+          if (header.seq > (newest.get(header.origin)?.op.seq ?? 0)) newest.set(header.origin, { op: { ...header, payload: null }, proof: large.proof });
+        }
+        continue;
+      }
+      if (frame?.t !== 'ops' || !Array.isArray(frame.ops)) throw new MeshProtocolError('sync frame');
+      const ops: unknown[] = frame.ops;
       result.received += ops.length;
       const valid = await verifyWireOps(ctx, id, ops);
       result.applied += applyVerified(ctx, id, valid);

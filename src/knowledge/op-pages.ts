@@ -1,6 +1,9 @@
 // Reads the op log for replication in pages bounded by count and by bytes, payloads left as the stored JSON text.
 import type { Db } from '../core/database.ts';
-import type { VersionVector } from './ops.ts';
+import type { KnowledgeOp, VersionVector } from './ops.ts';
+
+/** An op with the proof of origin its replicator attached (null until one is attached). */
+export interface ProvenOp { op: KnowledgeOp; proof: string | null }
 
 /**
  * An op row as stored: the payload is its JSON text (null once compaction dropped it), as UTF-8 bytes when it is
@@ -63,6 +66,24 @@ export function storedOpsOf(db: Db, origin: string, after: number, limits: OpPag
     out.push(toStored(r));
     bytes += r.payload?.length ?? 0;
     if (out.length >= limits.ops || bytes >= limits.bytes) break;
+  }
+  return out;
+}
+
+/** Ops the holder of `since` has not seen, parsed, with their proofs: per origin in sequence order, at most `limit`. */
+export function provenOpsSince(db: Db, since: VersionVector, limit: number): ProvenOp[] {
+  const origins = db.prepare<[], { origin: string }>('SELECT origin FROM kb_version ORDER BY origin').all();
+  const rows = db.prepare<[string, number, number], Omit<Row, 'payload'> & { payload: string | null }>(
+    `SELECT o.origin, o.seq, o.hlc, o.doc_id, o.kind, o.payload,
+       COALESCE(o.proof, (SELECT p.proof FROM kb_op_proofs p WHERE p.origin = o.origin AND p.seq = o.seq)) AS proof
+     FROM kb_ops o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`);
+  const out: ProvenOp[] = [];
+  for (const { origin } of origins) {
+    if (out.length >= limit) break;
+    for (const r of rows.all(origin, since[origin] ?? 0, limit - out.length)) {
+      const op: KnowledgeOp = { origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) };
+      out.push({ op, proof: r.proof });
+    }
   }
   return out;
 }

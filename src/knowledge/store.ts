@@ -4,18 +4,20 @@ import { migrate } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import type { ChunkSpan } from './chunk.ts';
 import { listOf } from './chunk-list.ts';
-import { compareHlc, encodeHlc, HybridClock } from './hlc.ts';
+import { compactTombstones } from './compaction.ts';
+import { compareHlc, HybridClock } from './hlc.ts';
 import { validateDocId } from './ids.ts';
 import { Indexer } from './indexer.ts';
 import { Materializer } from './materialize.ts';
 import type { DocRow, IndexSource } from './materialize.ts';
 import { Offload } from './offload.ts';
+import { CheckpointAside } from './checkpoint-aside.ts';
 import { parseOp } from './ops.ts';
 import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
 import { LARGE_TEXT, preparePut } from './prepare.ts';
 import type { DecodedOp, OpHeader, PreparedPut } from './prepare.ts';
-import { storedOpsOf, storedOpsSince } from './op-pages.ts';
-import type { OpPageLimits, StoredOp } from './op-pages.ts';
+import { provenOpsSince, storedOpsOf, storedOpsSince } from './op-pages.ts';
+import type { OpPageLimits, ProvenOp, StoredOp } from './op-pages.ts';
 import { knowledgeMigrations } from './schema.ts';
 import { listDocuments, readDocument, readStats } from './reads.ts';
 import type { DocumentFilter, KnowledgeStats, StoredDocument } from './reads.ts';
@@ -36,8 +38,6 @@ export interface DocumentInput {
 
 export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
-/** An op with the proof of origin its replicator attached (null until one is attached). */
-export interface ProvenOp { op: KnowledgeOp; proof: string | null }
 /**
  * What a local op's publisher is told besides the op: the size of its stored payload, and its digest when it was
  * computed off the main thread. A large op comes without its payload (`payload: null`): it travels by sync only.
@@ -55,8 +55,6 @@ type Content =
 const bindable = (value: string | Uint8Array | null): string | Buffer | null =>
   value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 
-interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }
-
 export class KnowledgeStore {
   readonly db: Db;
   readonly origin: string;
@@ -65,15 +63,12 @@ export class KnowledgeStore {
   #m: Materializer;
   #indexer: Indexer;
   #offload: Offload | null = null;
-  /** The connection's automatic checkpoint threshold, and how many large writes have it paused. */
-  #autoCheckpoint: number;
-  #paused = 0;
+  #checkpoints: CheckpointAside;
   #insertOp;
   #hasOp;
   #version;
   #setVersion;
   #latestDocHlc;
-  #opsFrom;
   #origins;
   #setProof;
   #listeners = new Set<LocalOpListener>();
@@ -90,7 +85,7 @@ export class KnowledgeStore {
     this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
     this.#m = new Materializer(db);
     this.#indexer = new Indexer(db);
-    this.#autoCheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    this.#checkpoints = new CheckpointAside(db, () => this.offload);
     // A job a crash left is resumed in the background.
     if (this.#indexer.pending()) this.#indexer.schedule();
     this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
@@ -99,10 +94,6 @@ export class KnowledgeStore {
     this.#setVersion = db.prepare(
       'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
     this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
-    this.#opsFrom = db.prepare<[string, number, number], OpRow>(
-      `SELECT o.origin, o.seq, o.hlc, o.doc_id, o.kind, o.payload,
-         COALESCE(o.proof, (SELECT p.proof FROM kb_op_proofs p WHERE p.origin = o.origin AND p.seq = o.seq)) AS proof
-       FROM kb_ops o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`);
     this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
     this.#setProof = db.prepare('INSERT OR REPLACE INTO kb_op_proofs (proof, origin, seq) VALUES (?, ?, ?)');
   }
@@ -166,34 +157,13 @@ export class KnowledgeStore {
    * are indexed afterwards in slices: it is stored and replicated at once, and searchable once indexed.
    */
   writePrepared(prepared: readonly PreparedPut[]): PutResult[] {
-    return this.#announcing(() => this.#checkpointAside(prepared.some((p) => p.large), () => this.db.transaction(() => prepared.map((p): PutResult => {
+    return this.#announcing(() => this.#checkpoints.around(prepared.some((p) => p.large), () => this.db.transaction(() => prepared.map((p): PutResult => {
       const existing = this.#m.doc(p.id);
       const live = existing !== undefined && !existing.deleted;
       if (live && sameContent(existing, p)) return { id: p.id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
       this.#local(p.id, { kind: 'put', put: p });
       return { id: p.id, status: live ? 'updated' : 'created', chunks: listOf(p.chunks).length };
     }))()));
-  }
-
-  /**
-   * Runs a large write with SQLite's automatic checkpoint paused, then has the worker copy the log into the database:
-   * checkpointing tens of megabytes on the main thread, at the commit, would hold it for some 100 ms.
-   */
-  #checkpointAside<T>(large: boolean, write: () => T): T {
-    if (!large || this.db.memory || this.#autoCheckpoint === 0) return write();
-    if (this.#paused++ === 0) this.db.pragma('wal_autocheckpoint = 0');
-    const resume = (): void => {
-      if (--this.#paused === 0 && this.db.open) this.db.pragma(`wal_autocheckpoint = ${this.#autoCheckpoint}`);
-    };
-    let result: T;
-    try {
-      result = write();
-    } catch (err) {
-      resume();
-      throw err;
-    }
-    this.offload.checkpoint(this.db.name).catch(() => undefined).finally(resume);
-    return result;
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
@@ -226,7 +196,7 @@ export class KnowledgeStore {
   /** Applies an op parsed and validated off the main thread (`decodeOp`), whose proof the caller has checked. */
   applyDecoded(d: DecodedOp, proof: string): ApplyResult {
     const content: Content = d.put ? { kind: 'put', put: d.put } : d.del ? { kind: 'delete', payload: d.del, stored: JSON.stringify(d.del) } : null;
-    return this.#checkpointAside(d.put?.large === true, () => this.#apply(d.header, content, proof));
+    return this.#checkpoints.around(d.put?.large === true, () => this.#apply(d.header, content, proof));
   }
 
   #apply(op: OpHeader, content: Content, proof: string | null): ApplyResult {
@@ -266,15 +236,7 @@ export class KnowledgeStore {
 
   /** `opsSince` with each op's stored proof of origin. */
   provenOpsSince(since: VersionVector, limit = 1000): ProvenOp[] {
-    const out: ProvenOp[] = [];
-    for (const { origin } of this.#origins.all()) {
-      if (out.length >= limit) break;
-      for (const r of this.#opsFrom.all(origin, since[origin] ?? 0, limit - out.length)) {
-        const op: KnowledgeOp = { origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) };
-        out.push({ op, proof: r.proof });
-      }
-    }
-    return out;
+    return provenOpsSince(this.db, since, limit);
   }
 
   /** Ops the holder of `since` lacks as stored (payload JSON text), in pages bounded by count and bytes: what sync sends. */
@@ -302,33 +264,7 @@ export class KnowledgeStore {
    * ops (the op rows stay, so sequences have no gaps). A node away longer than the horizon needs a snapshot.
    */
   compactTombstones(horizonMs: number, peersVectors: readonly VersionVector[] = []): { tombstones: number; ops: number } {
-    const cutoff = encodeHlc({ wall: Math.max(0, this.#now() - horizonMs), counter: 0, origin: '' });
-    const covered = (origin: string, seq: number) => peersVectors.every((v) => (v[origin] ?? 0) >= seq);
-    return this.db.transaction(() => {
-      let tombstones = 0;
-      let ops = 0;
-      // A tombstone whose old chunks a job still removes keeps its row (and so its number) until the job is done.
-      const dead = this.db.prepare<[string], { num: number; id: string; hlc: string }>(
-        'SELECT num, id, hlc FROM kb_docs d WHERE deleted = 1 AND hlc < ? AND NOT EXISTS (SELECT 1 FROM kb_index_jobs j WHERE j.doc_num = d.num)').all(cutoff);
-      const opOf = this.db.prepare<[string, string], { origin: string; seq: number }>('SELECT origin, seq FROM kb_ops WHERE doc_id = ? AND hlc = ?');
-      const drop = this.db.prepare('DELETE FROM kb_docs WHERE num = ?');
-      for (const d of dead) {
-        const op = opOf.get(d.id, d.hlc);
-        if (op && !covered(op.origin, op.seq)) continue;
-        drop.run(d.num);
-        tombstones++;
-      }
-      const superseded = this.db.prepare<[string], { origin: string; seq: number }>(`
-        SELECT origin, seq FROM kb_ops o WHERE o.payload IS NOT NULL AND o.kind = 'put' AND o.hlc < ?
-          AND EXISTS (SELECT 1 FROM kb_ops n WHERE n.doc_id = o.doc_id AND n.hlc > o.hlc)`).all(cutoff);
-      const strip = this.db.prepare('UPDATE kb_ops SET payload = NULL WHERE origin = ? AND seq = ?');
-      for (const o of superseded) {
-        if (!covered(o.origin, o.seq)) continue;
-        strip.run(o.origin, o.seq);
-        ops++;
-      }
-      return { tombstones, ops };
-    })();
+    return compactTombstones(this.db, this.#now() - horizonMs, peersVectors);
   }
 
   get(id: string): StoredDocument | null {

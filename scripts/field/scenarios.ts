@@ -94,22 +94,52 @@ const cliReplication: Scenario = {
   },
 };
 
+/** The longest the node's event loop was held since the last call (prom-client's histogram resets on every scrape). */
+async function eventLoopMaxMs(pi: Pi): Promise<number> {
+  const r = await pi.http('GET', '/metrics');
+  const m = /^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(r.text ?? '');
+  check(m, `${pi.name}: GET /metrics has no nodejs_eventloop_lag_max_seconds`);
+  return Number(m[1]) * 1000;
+}
+
 const httpLarge: Scenario = {
-  name: 'a 10 MB document added over HTTP on one Pi replicates intact to the others',
+  name: 'a 10 MB document added over HTTP on one Pi replicates intact to the others, no event loop held for long',
   async run(f) {
     const section = (i: number) => `## Procedure ${i}\n\nClose valve ${i % 17} before the pump in bay ${i % 23} is serviced; log the pressure. `.repeat(3) + '\n\n';
     const parts: string[] = [];
     for (let i = 0, size = 0; size < 10_000_000; i++) { const s = section(i); parts.push(s); size += s.length; }
+    parts.push('## Keys\n\nThe brass key of the pump house hangs in the shift office.\n');
     const text = parts.join('');
     const body = join(f.work, 'manual.json');
     writeFileSync(body, JSON.stringify({ id: 'plant:manual', collection: 'plant', title: 'Plant manual', format: 'markdown', text }));
+    // Scraping resets each node's event-loop delay histogram: what the next scrape reports is this scenario's.
+    await Promise.all(all(f).map(eventLoopMaxMs));
     const started = performance.now();
     const added = await f.peers[0].http('POST', '/v1/kb/documents', { bodyFile: body });
     check(added.status === 201, `POST /v1/kb/documents answered ${added.status}: ${JSON.stringify(added.json)}`);
+    // Polled by its listing (its hash); reading the whole 10 MB while it arrives would load the Pis more than the apply.
+    const hash = sha(text);
     for (const pi of [f.boot, f.peers[1], f.peers[2]]) {
-      await until(`${pi.name} to hold the 10 MB document`, async () => (await pi.http('GET', '/v1/kb/documents/plant:manual', { digest: 'text' })).digest === sha(text), 60_000);
+      await until(`${pi.name} to hold the 10 MB document`, async () => ((await pi.http('GET', '/v1/kb/documents?collection=plant')).json as { data: { hash: string }[] }).data[0]?.hash === hash, 60_000);
     }
     f.timings.largeDocumentSeconds = (performance.now() - started) / 1000;
+    // Its chunks are indexed in the background, in slices; searchable everywhere once whole.
+    for (const pi of all(f)) {
+      await until(`${pi.name} to find the 10 MB document`, async () => ((await pi.http('GET', '/v1/kb/search?q=brass+key+pump+house&collection=plant')).json as { data: unknown[] }).data.length > 0, 60_000);
+    }
+    f.timings.largeDocumentSearchableSeconds = (performance.now() - started) / 1000;
+    const held = await Promise.all(all(f).map(eventLoopMaxMs));
+    f.timings.largeDocumentEventLoopMaxMs = Math.max(...held);
+    f.say(`  on every Pi in ${f.timings.largeDocumentSeconds.toFixed(1)} s, searchable in ${f.timings.largeDocumentSearchableSeconds.toFixed(1)} s; event loop held at most ${all(f).map((pi, i) => `${pi.name} ${Math.round(held[i])} ms`).join(', ')}`);
+    // Before: 1.7 s and more on each receiver, about 2 s on the writer, in one piece. The lab's four Pis (their workers
+    // included) share two cores with whatever else runs, so what is measured here is mostly waiting for a core: the
+    // bound only tells whole-document work (which is over it even on a quiet machine) from sliced work (100–300 ms
+    // quiet, up to about 1 s on a loaded machine). test/knowledge/large-ingest.test.ts measures it in one process.
+    check(f.timings.largeDocumentEventLoopMaxMs < 1_500, `an event loop was held ${Math.round(f.timings.largeDocumentEventLoopMaxMs)} ms`);
+    // Intact: the text every Pi serves is the text added.
+    for (const pi of [f.boot, f.peers[1], f.peers[2]]) {
+      check((await pi.http('GET', '/v1/kb/documents/plant:manual', { digest: 'text' })).digest === hash, `${pi.name} serves another text`);
+    }
     for (const pi of all(f)) check(!/sync-failed/.test(pi.log()), `${pi.name} logged a failed sync`);
   },
 };

@@ -88,6 +88,10 @@ const forwardToHealthyPeer: Scenario = {
     f.timings.forwardSseMs = sse.ms;
     f.say(`  pi-1 answered by ${json.target.slice(-8)}'s model in ${json.ms} ms (JSON), ${sse.ms} ms (SSE)`);
     for (const pi of [p1, p3]) check((await forwards(pi)).in === 0, `${pi.name}, whose model is down, was sent forwards`);
+    // What the README shows: only the Pis with a model offer one.
+    const table = await p1.ok(['peers']);
+    check(/^pi-2 .* default,llama3\.2:1b /m.test(table) && /^pi-3 .* healthy/m.test(table) && !/^pi-3 .*default/m.test(table), `flowrouter peers on pi-1:\n${table}`);
+    f.say(`  flowrouter peers on pi-1:\n${table.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}`);
   },
 };
 

@@ -30,5 +30,7 @@ test('the mesh works as the README says on separate network hosts (scripts/field
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
   assert.notEqual(code, SKIP_EXIT, output);
   assert.equal(code, 0, output);
+  assert.match(output, /✓ a Pi whose model is down is answered by a healthy peer's model/);
   assert.match(output, /✓ a partition with edits on both sides heals/);
+  assert.match(output, /✓ a Pi cut off from the network answers from its replicated knowledge base within seconds/);
 });

@@ -1,9 +1,7 @@
 // The knowledge capability's public door: store, ingestion, search types, RAG helpers and HTTP routes.
 export { KnowledgeStore } from './store.ts';
 export type { DocumentInput, PutResult, ApplyResult, LocalOpListener, LocalOpInfo } from './store.ts';
-export { LARGE_TEXT, decodeOp, preparePut, payloadDigest } from './prepare.ts';
-export type { DecodedOp, OpHeader, PreparedPut } from './prepare.ts';
-export type { Offload } from './offload.ts';
+export type { DecodedOp } from './prepare.ts';
 export type { StoredOp, OpPageLimits, ProvenOp } from './op-pages.ts';
 export type { KnowledgeOp, PutPayload, DeletePayload, VersionVector } from './ops.ts';
 export { parseOp, MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES } from './ops.ts';

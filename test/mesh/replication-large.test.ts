@@ -138,15 +138,23 @@ test('a 16 MiB document written by `kb add` beside a node reaches a peer without
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     const started = performance.now();
-    await waitFor('the large document on B', () => b.store.list({ collection: 'handbook' }).length === 1, 60_000);
+    let indexingWhenArrived = false;
+    await waitFor('the large document on B', () => {
+      const arrived = b.store.list({ collection: 'handbook' }).length === 1;
+      indexingWhenArrived = arrived && b.store.indexing();
+      return arrived;
+    }, 60_000);
+    // Stored first, its chunks written afterwards in slices (not in the transaction that applied it).
+    assert.ok(indexingWhenArrived, 'B indexed the document in one go');
     await b.store.indexed();
     delay.disable();
     const maxMs = delay.max / 1e6;
     t.diagnostic(`on B and indexed ${Math.round(performance.now() - started)} ms after the write; event loop held at most ${maxMs.toFixed(1)} ms`);
     assert.equal(sha(b.store.get('handbook:plant.md')?.text ?? ''), sha(text));
     assert.equal(b.store.search('shift lead drift', { collection: 'handbook', limit: 1 }).length, 1);
-    // Before: 2–3 s on this machine kind (parsing, verifying and indexing 16 MiB in one go); generous for a loaded CI.
-    assert.ok(maxMs < 300, `the event loop was held ${maxMs.toFixed(0)} ms`);
+    // Before: 2–3 s on this machine kind (parsing, verifying and indexing 16 MiB in one go); now 100–200 ms with both
+    // nodes in this process. Generous for a loaded CI machine.
+    assert.ok(maxMs < 400, `the event loop was held ${maxMs.toFixed(0)} ms`);
   } finally {
     await set.close();
     await rm(keys, { recursive: true, force: true });

@@ -68,11 +68,6 @@ export class PeerLiveness {
     for (const [id, s] of this.#peers) if (id !== peer && !this.#held(s) && this.#init.connected(id)) void this.#check(id);
   }
 
-  /** Forgets a peer (disconnected for good, or removed). */
-  forget(peer: string): void {
-    this.#peers.delete(peer);
-  }
-
   /** Whether the peer may be tried without a check: heard from recently, and since anyone last failed to answer. */
   #trusted(s: Seen): boolean {
     return s.contact > this.#now() - this.#fresh && s.contact >= this.#lastMiss;

@@ -74,7 +74,10 @@ export class MeshLink {
     // A model that stops (or starts) answering is told to the peers at once, not at the next heartbeat.
     this.readiness = new ModelReadiness({
       config: deps.config, probe: deps.probe,
-      onChange: () => { if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => deps.log('mesh:capacity-refresh-failed', { error: (err as Error).message })); },
+      onChange: () => {
+        deps.log('mesh:models-changed', { notAnswering: this.readiness.down() });
+        if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => deps.log('mesh:capacity-refresh-failed', { error: (err as Error).message }));
+      },
     });
     this.mesh = createMeshNode({
       dataDir: deps.dataDir,

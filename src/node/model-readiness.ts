@@ -49,6 +49,11 @@ export class ModelReadiness {
     return !this.#down.has(targetId);
   }
 
+  /** The probed models whose last check failed. */
+  down(): string[] {
+    return [...this.#down];
+  }
+
   /** Checks once now (what the node first advertises is already true), then on an interval. */
   async start(): Promise<void> {
     await this.check();

@@ -4,18 +4,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openDatabase } from '../../src/core/database.ts';
 import { KnowledgeStore, MAX_DOCUMENT_BYTES } from '../../src/knowledge/index.ts';
+import { watchEventLoop } from '../event-loop-watch.ts';
 import { startTestNode, tempDir } from '../helpers.ts';
 
 /**
- * The longest the event loop may be held while a 16 MiB document is written and indexed. Before, one task held it
- * 2–3 s on this machine kind (parsing, chunking and indexing the whole document); now 90–270 ms depending on the load
- * (the operation's one SQLite write, and the client in this same process). Generous for a loaded CI machine; the
- * figure measured is printed.
+ * While a 16 MiB document is written and indexed: the most CPU the main thread may spend without yielding, and the
+ * longest event-loop delay. Before, one task held it 2–3 s on this machine kind (parsing, chunking and indexing the
+ * whole document); now the longest is the operation's one SQLite write (60–100 ms) and the delay 70–270 ms, more when
+ * other tests load the cores. The delay bound is generous for a loaded CI machine; the figures are printed.
  */
-const MAX_DELAY_MS = 400;
+const MAX_BUSY_MS = 250;
+const MAX_DELAY_MS = 1_500;
 
 /** About `bytes` of headed prose, as a long manual would be; `marker` appears in its first and last sections only. */
 function manual(bytes: number, marker: string): string {
@@ -43,8 +44,7 @@ test('a document at the 16 MiB body limit posted over HTTP is written and indexe
     const text = manual(MAX_DOCUMENT_BYTES - 512 * 1024, 'brass key');
     const body = Buffer.from(JSON.stringify({ id: 'plant:manual', collection: 'plant', title: 'Plant manual', format: 'markdown', text }));
     const store = node.node.knowledge!;
-    const delay = monitorEventLoopDelay({ resolution: 5 });
-    delay.enable();
+    const watch = watchEventLoop();
     const started = performance.now();
     const res = await fetch(`${node.baseURL}/kb/documents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     assert.equal(res.status, 201, await res.clone().text());
@@ -66,12 +66,13 @@ test('a document at the 16 MiB body limit posted over HTTP is written and indexe
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.ok(searchedWhileIndexing > 0, 'no search ran while the document was being indexed');
-    delay.disable();
-    const maxMs = delay.max / 1e6;
-    t.diagnostic(`written in ${Math.round(written)} ms, indexed after ${Math.round(performance.now() - started)} ms; event loop held at most ${maxMs.toFixed(1)} ms`);
+    const { maxDelayMs, maxBusyMs } = watch.stop();
+    t.diagnostic(`written in ${Math.round(written)} ms, indexed after ${Math.round(performance.now() - started)} ms; `
+      + `main thread busy at most ${maxBusyMs.toFixed(1)} ms between turns, event loop delayed at most ${maxDelayMs.toFixed(1)} ms`);
     assert.equal(seenWhileIndexing, 0, 'a search found the document before it was whole');
     assert.equal(await search(node.baseURL, 'brass key'), 2, 'its first and last chunks');
-    assert.ok(maxMs < MAX_DELAY_MS, `the event loop was held ${maxMs.toFixed(0)} ms`);
+    assert.ok(maxBusyMs < MAX_BUSY_MS, `the main thread was busy ${maxBusyMs.toFixed(0)} ms without yielding`);
+    assert.ok(maxDelayMs < MAX_DELAY_MS, `the event loop was held ${maxDelayMs.toFixed(0)} ms`);
   } finally {
     await node.stop();
   }

@@ -64,6 +64,16 @@ export const usageSchema = z.object({
 
 export type UsageConfig = z.output<typeof usageSchema>;
 
+/** Responses API storage: responses are kept (as OpenAI keeps them) so `previous_response_id` can continue a conversation. */
+export const responsesSchema = z.object({
+  /** false: nothing is stored node-wide, whatever a request's `store` says. */
+  store: z.boolean().default(true),
+  /** Stored responses older than this are deleted. */
+  retention_days: z.number().positive().max(3650).default(30),
+}).strict().transform((r) => camelKeys(r)).prefault({});
+
+export type ResponsesConfig = z.output<typeof responsesSchema>;
+
 /** USD per million tokens by model name, over the bundled table. */
 export const pricesSchema = z.record(z.string(), z.object({
   input: z.number().min(0),

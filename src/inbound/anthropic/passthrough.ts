@@ -1,0 +1,89 @@
+// An Anthropic Messages request on its way through the pipeline: translated for any target where it can be, and the
+// client's own body, cleaned of what only Flow Router understands, for Anthropic targets (passthrough).
+import type { ChatRequest } from '../../core/openai.ts';
+import { ClientError } from '../../core/errors.ts';
+import { isCarrierToken } from '../carrier.ts';
+import { ANTHROPIC_ONLY_FIELDS, anthropicToChatRequest } from './request.ts';
+import type { InboundBlock, InboundMessage, MessagesRequest } from './wire.ts';
+
+/** Refusals that name something only Anthropic's own servers can serve: such a request may still go to Anthropic. */
+const ANTHROPIC_ONLY_CODES = new Set(['unsupported_parameter', 'unsupported_tool', 'unsupported_content']);
+
+const USER_BLOCKS = new Set(['text', 'image', 'document', 'tool_result']);
+const ASSISTANT_BLOCKS = new Set(['text', 'thinking', 'redacted_thinking', 'tool_use']);
+const RESULT_BLOCKS = new Set(['text', 'image', 'document']);
+
+/** A block the translation reads: a known type, and no source naming a file stored at Anthropic. */
+function translatable(b: InboundBlock, allowed: Set<string>): boolean {
+  return !!b && typeof b === 'object' && allowed.has(b.type) && b.source?.type !== 'file';
+}
+
+function keptBlocks(content: InboundMessage['content'], allowed: Set<string>): InboundMessage['content'] {
+  if (!Array.isArray(content)) return content;
+  return content.filter((b) => translatable(b, allowed)).map((b) => (b.type === 'tool_result' && Array.isArray(b.content)
+    ? { ...b, content: b.content.filter((c) => translatable(c, RESULT_BLOCKS)) } : b));
+}
+
+/** The request without what only Anthropic serves (its server tools, blocks and fields), for the pipeline's own use. */
+function translatablePart(body: MessagesRequest): MessagesRequest {
+  const out: MessagesRequest = { ...body };
+  for (const field of ANTHROPIC_ONLY_FIELDS) delete out[field];
+  if (Array.isArray(body.tools)) {
+    out.tools = body.tools.filter((t) => t?.type == null || t.type === 'custom');
+    const named = body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined;
+    if (named !== undefined && !out.tools.some((t) => t.name === named)) delete out.tool_choice;
+    if (out.tools.length === 0) { delete out.tools; delete out.tool_choice; }
+  }
+  if (Array.isArray(body.messages)) {
+    out.messages = body.messages.map((m) => (m && typeof m === 'object'
+      ? { ...m, content: keptBlocks(m.content, m.role === 'assistant' ? ASSISTANT_BLOCKS : USER_BLOCKS) } : m));
+  }
+  return out;
+}
+
+export interface TranslatedMessages {
+  /** The internal request every layer reads (cache key, token counts, route rules, usage). */
+  request: ChatRequest;
+  /** Why the request cannot be translated whole: it may then only go, unchanged, to an Anthropic target. */
+  untranslatable?: ClientError;
+}
+
+/**
+ * Translates a Messages request. When it uses something only Anthropic serves (server tools, `container`,
+ * `mcp_servers`, blocks of types the translation does not know), the rest is translated for the pipeline and the
+ * refusal is kept: the request then goes to Anthropic targets as sent and is refused by every other target.
+ */
+export function translateMessagesRequest(body: MessagesRequest): TranslatedMessages {
+  try {
+    return { request: anthropicToChatRequest(body) };
+  } catch (err) {
+    if (!(err instanceof ClientError) || !ANTHROPIC_ONLY_CODES.has(err.code)) throw err;
+    return { request: anthropicToChatRequest(translatablePart(body)), untranslatable: err };
+  }
+}
+
+/** Thinking blocks Anthropic refuses: unsigned ones (another model's reasoning) and Flow Router's state tokens. */
+function foreignThinking(b: InboundBlock): boolean {
+  return b?.type === 'thinking' && (typeof b.signature !== 'string' || b.signature === '' || isCarrierToken(b.signature));
+}
+
+/**
+ * The client's body as it goes to an Anthropic target: unchanged, but for the thinking blocks Anthropic would refuse
+ * (history another provider answered through Flow Router). Messages not touched keep their identity.
+ */
+export function anthropicPassthroughBody(body: MessagesRequest): Record<string, unknown> {
+  if (!Array.isArray(body.messages) || !body.messages.some((m) => m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking))) return body;
+  const messages = body.messages.map((m) => (m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking)
+    ? { ...m, content: m.content.filter((b) => !foreignThinking(b)) } : m));
+  return { ...body, messages };
+}
+
+/**
+ * System text the pipeline added (RAG passages), at the end of the client's `system` so the client's own cache
+ * breakpoints keep their prefix.
+ */
+export function anthropicWithSystemText(body: Record<string, unknown>, text: string): Record<string, unknown> {
+  const system = body.system;
+  if (Array.isArray(system)) return { ...body, system: [...system, { type: 'text', text }] };
+  return { ...body, system: typeof system === 'string' && system ? `${system}\n\n${text}` : text };
+}

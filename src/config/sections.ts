@@ -21,6 +21,8 @@ export const serverSchema = z.object({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   log_format: z.enum(['json', 'pretty']).default('json'),
   shutdown_grace_ms: z.number().int().min(0).default(10_000),
+  /** A Messages or Responses stream quiet this long gets a keep-alive (`ping` event / SSE comment), so proxies keep it open. */
+  sse_keepalive_ms: z.number().int().min(100).default(10_000),
 }).strict().transform(({ data_dir, body_limit_mb, ...rest }) => ({
   ...camelKeys(rest),
   dataDir: resolvePath(data_dir ?? defaultDataDir()),

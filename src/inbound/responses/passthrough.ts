@@ -18,6 +18,10 @@ function keptParts(content: InputItem['content']): InputItem['content'] {
   return content.filter((p: InputPart) => p && PART_TYPES.has(p.type) && !(p.type === 'input_image' && !p.image_url));
 }
 
+function translatableItems(items: InputItem[]): InputItem[] {
+  return items.filter((i) => i && ITEM_TYPES.has(i.type ?? (i.role ? 'message' : ''))).map((i) => (Array.isArray(i.content) ? { ...i, content: keptParts(i.content) } : i));
+}
+
 /** The request without OpenAI's hosted tools, stored prompt and the item types only OpenAI reads, for the pipeline's own use. */
 function translatablePart(body: ResponsesRequest): ResponsesRequest {
   const out: ResponsesRequest = { ...body };
@@ -25,9 +29,7 @@ function translatablePart(body: ResponsesRequest): ResponsesRequest {
   if (Array.isArray(body.tools)) out.tools = body.tools.filter((t) => t?.type === 'function');
   const choice = body.tool_choice;
   if (choice && typeof choice === 'object' && choice.type !== 'function' && choice.type !== 'allowed_tools') delete out.tool_choice;
-  if (Array.isArray(body.input)) {
-    out.input = body.input.filter((i) => i && ITEM_TYPES.has(i.type ?? (i.role ? 'message' : ''))).map((i) => (Array.isArray(i.content) ? { ...i, content: keptParts(i.content) } : i));
-  }
+  if (Array.isArray(body.input)) out.input = translatableItems(body.input);
   return out;
 }
 
@@ -48,7 +50,8 @@ export function translateResponsesRequest(body: ResponsesRequest, opts: Response
   } catch (err) {
     const onlyPrompt = err instanceof ClientError && err.code === 'unsupported_parameter' && err.param === 'prompt';
     if (!(err instanceof ClientError) || !(OPENAI_ONLY_CODES.has(err.code) || onlyPrompt)) throw err;
-    return { request: responsesToChatRequest(translatablePart(body), opts), untranslatable: err };
+    const previous = opts.previous && translatableItems([...opts.previous]);
+    return { request: responsesToChatRequest(translatablePart(body), { ...opts, previous }), untranslatable: err };
   }
 }
 
@@ -67,6 +70,7 @@ function replayable(item: InputItem): boolean {
  */
 export function nativeResponsesBody(body: ResponsesRequest, previous: readonly InputItem[]): Record<string, unknown> {
   const { previous_response_id: _p, ...rest } = body;
+  if (previous.length === 0 && !Array.isArray(body.input)) return { ...rest, store: false };
   const input = typeof body.input === 'string' ? [{ role: 'user' as const, content: body.input }] : body.input ?? [];
   return { ...rest, input: [...previous, ...input].filter(replayable), store: false };
 }

@@ -208,3 +208,30 @@ test('count_tokens for a non-Anthropic target is Flow Router\'s estimate, marked
   assert.ok(withTools.input_tokens > data.input_tokens + 300, 'tools add Anthropic\'s tool prompt');
   await assert.rejects(client.messages.countTokens({ model: 'local', messages: [] }), (e: any) => e.status === 400 && e.error.error.type === 'invalid_request_error');
 });
+
+test('golden: text then a tool call, streamed from an OpenAI-format target, is one text block then one tool_use block', async () => {
+  oa.handler = (req, res) => {
+    const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model };
+    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(chunk({ role: 'assistant', content: 'Checking.' }));
+    res.write(chunk({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }] }));
+    res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }));
+    res.write(chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }));
+    res.write(chunk({}, 'tool_calls'));
+    res.end('data: [DONE]\n\n');
+    return true;
+  };
+  const r = await postSse(`${gw.url}/v1/messages`, { model: 'local', max_tokens: 50, stream: true, tools: [weather], messages: [{ role: 'user', content: 'weather?' }] });
+  assert.deepEqual(r.events.map((e) => [e.event, e.json.index ?? null, e.json.delta?.type ?? e.json.content_block?.type ?? null]), [
+    ['message_start', null, null], ['content_block_start', 0, 'text'], ['ping', null, null], ['content_block_delta', 0, 'text_delta'],
+    ['content_block_stop', 0, null], ['content_block_start', 1, 'tool_use'], ['content_block_delta', 1, 'input_json_delta'],
+    ['content_block_delta', 1, 'input_json_delta'], ['content_block_stop', 1, null], ['message_delta', null, null], ['message_stop', null, null],
+  ]);
+  assert.deepEqual(r.events[5].json.content_block, { type: 'tool_use', id: 'call_9', name: 'get_weather', input: {} });
+  assert.equal(r.events.at(-2)!.json.delta.stop_reason, 'tool_use');
+  const final = await client.messages.stream({ model: 'local', max_tokens: 50, tools: [weather], messages: [{ role: 'user', content: 'weather?' }] }).finalMessage();
+  assert.deepEqual(final.content.map((b) => b.type), ['text', 'tool_use']);
+  assert.deepEqual((final.content[1] as Anthropic.ToolUseBlock).input, { city: 'Oslo' });
+  oa.handler = null;
+});

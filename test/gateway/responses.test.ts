@@ -159,3 +159,19 @@ test('a Responses request with a hosted tool cannot be translated: it is refused
     (e: any) => e.status === 400 && e.param === 'tools[0].type' && e.code === 'unsupported_tool');
   await assert.rejects(client.responses.create({ model: 'local', input: 'x', conversation: 'conv_1' } as any), (e: any) => e.status === 400 && e.param === 'conversation');
 });
+
+test('golden: Anthropic thinking then a tool call, streamed, is a reasoning item (its signature carried) then a function_call item', async () => {
+  reply = () => ({ message: { content: [{ type: 'thinking', thinking: 'Use the tool.' }, { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: { city: 'Oslo' } }] } });
+  const r = await postSse(`${gw.baseURL}/responses`, { model: 'claude', input: 'weather?', tools: [getWeather], reasoning: { effort: 'low' }, stream: true });
+  assert.deepEqual(r.events.map((e) => e.event), ['response.created', 'response.in_progress',
+    'response.output_item.added', 'response.reasoning_summary_part.added', 'response.reasoning_summary_text.delta', 'response.reasoning_summary_text.delta',
+    'response.reasoning_summary_text.done', 'response.reasoning_summary_part.done', 'response.output_item.done',
+    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
+    'response.function_call_arguments.done', 'response.output_item.done', 'response.completed']);
+  const output = r.events.at(-1)!.json.response.output;
+  assert.deepEqual(output.map((o: any) => o.type), ['reasoning', 'function_call']);
+  assert.match(output[0].encrypted_content, /^flowrouter\.v1\./);
+  assert.deepEqual([output[1].call_id, output[1].arguments], ['toolu_5', '{"city":"Oslo"}']);
+  const final = await client.responses.stream({ model: 'claude', input: 'weather?', tools: [getWeather], reasoning: { effort: 'low' } }).finalResponse();
+  assert.deepEqual(final.output.map((o) => o.type), ['reasoning', 'function_call']);
+});

@@ -37,7 +37,7 @@ test('a client key works on /v1/messages as x-api-key (the Anthropic SDK\'s way)
   assert.equal((await viaBearer.messages.create({ model: 'local', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] })).type, 'message');
   const anonymous = new Anthropic({ apiKey: 'not-a-key', baseURL: gw.url, maxRetries: 0 });
   await assert.rejects(anonymous.messages.create({ model: 'local', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }),
-    (e: any) => e instanceof Anthropic.AuthenticationError && e.error.type === 'error' && e.error.error.type === 'authentication_error');
+    (e: any) => e instanceof Anthropic.AuthenticationError && (e as any).error.type === 'error' && (e as any).error.error.type === 'authentication_error');
   await assert.rejects(anonymous.messages.countTokens({ model: 'local', messages: [{ role: 'user', content: 'hi' }] }), (e: any) => e.status === 401);
   gw.node.usage.flush();
   const row = gw.node.db.prepare('SELECT client_id FROM usage_ledger ORDER BY rowid DESC LIMIT 1').get() as { client_id: string };
@@ -47,7 +47,7 @@ test('a client key works on /v1/messages as x-api-key (the Anthropic SDK\'s way)
 test('a key limited to some models is refused others in each API\'s own error shape', async () => {
   const { key } = gw.node.tenancy.keys.create('narrow', { models: ['local'] });
   await assert.rejects(new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 }).messages.create({ model: 'other', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
-    (e: any) => e instanceof Anthropic.PermissionDeniedError && e.error.error.type === 'permission_error');
+    (e: any) => e instanceof Anthropic.PermissionDeniedError && (e as any).error.error.type === 'permission_error');
   await assert.rejects(new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 }).messages.countTokens({ model: 'other', messages: [{ role: 'user', content: 'x' }] }),
     (e: any) => e.status === 403);
   await assert.rejects(new OpenAI({ apiKey: key, baseURL: gw.baseURL, maxRetries: 0 }).responses.create({ model: 'other', input: 'x' }),

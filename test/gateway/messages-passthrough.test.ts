@@ -116,7 +116,7 @@ test('a request only Anthropic serves skips other targets, and is refused in Ant
   assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass', 'the internal request lacks the server tool: never keyed in the cache');
   assert.equal(oa.requests.length, calls, 'the OpenAI-format target was never called');
   await assert.rejects(client.messages.create({ model: 'local', max_tokens: 100, tools: [webSearch as any], messages: [{ role: 'user', content: 'news' }] }),
-    (e: any) => e instanceof Anthropic.BadRequestError && e.error.error.type === 'invalid_request_error' && /^tools\.0\.type/.test(e.error.error.message));
+    (e: any) => e instanceof Anthropic.BadRequestError && (e as any).error.error.type === 'invalid_request_error' && /^tools\.0\.type/.test((e as any).error.error.message));
 });
 
 test('an Anthropic target that fails falls back to an OpenAI-format one: the same client then gets the translated stream', async () => {

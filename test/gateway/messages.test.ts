@@ -119,10 +119,10 @@ test('an image and a PDF document reach Gemini as inline data; a Gemini 3 though
 
 test('errors are in Anthropic\'s shape: a bad body is invalid_request_error with Anthropic\'s field path', async () => {
   await assert.rejects(client.messages.create({ model: 'local', messages: [{ role: 'user', content: 'x' }] } as any),
-    (e: any) => e instanceof Anthropic.BadRequestError && e.error?.type === 'error' && e.error.error.type === 'invalid_request_error' && /^max_tokens/.test(e.error.error.message));
+    (e: any) => e instanceof Anthropic.BadRequestError && (e as any).error?.type === 'error' && (e as any).error.error.type === 'invalid_request_error' && /^max_tokens/.test((e as any).error.error.message));
   const r = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
   assert.equal(r.status, 400);
-  const body = await r.json();
+  const body: any = await r.json();
   assert.equal(body.type, 'error');
   assert.equal(body.error.type, 'invalid_request_error');
   assert.ok(r.headers.get('request-id') ?? r.headers.get('x-request-id'));
@@ -131,13 +131,13 @@ test('errors are in Anthropic\'s shape: a bad body is invalid_request_error with
 test('an upstream rate limit is Anthropic\'s rate_limit_error with retry-after; an unknown model is not_found_error', async () => {
   oa.handler = (_req, res) => { openaiError(res, 429, 'slow down', 'rate_limit_error', 'rate_limit_exceeded', { 'retry-after': '7' }); return true; };
   await assert.rejects(client.messages.create({ model: 'local', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
-    (e: any) => e instanceof Anthropic.RateLimitError && e.error.error.type === 'rate_limit_error' && e.headers.get('retry-after') === '7');
+    (e: any) => e instanceof Anthropic.RateLimitError && (e as any).error.error.type === 'rate_limit_error' && (e as any).headers.get('retry-after') === '7');
   oa.handler = null;
   const lonely = await startTestNode(`chains:\n  only:\n    - { model: m, provider: local, url: "${oa.url}" }\n`);
   try {
     const c = new Anthropic({ apiKey: 'any', baseURL: lonely.url, maxRetries: 0 });
     await assert.rejects(c.messages.create({ model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
-      (e: any) => e instanceof Anthropic.NotFoundError && e.error.error.type === 'not_found_error');
+      (e: any) => e instanceof Anthropic.NotFoundError && (e as any).error.error.type === 'not_found_error');
   } finally {
     await lonely.stop();
   }
@@ -206,7 +206,7 @@ test('count_tokens for a non-Anthropic target is Flow Router\'s estimate, marked
   assert.ok(data.input_tokens > 8 && data.input_tokens < 30, String(data.input_tokens));
   const withTools = await client.messages.countTokens({ model: 'local', tools: [weather], messages: [{ role: 'user', content: 'How many tokens is this?' }] });
   assert.ok(withTools.input_tokens > data.input_tokens + 300, 'tools add Anthropic\'s tool prompt');
-  await assert.rejects(client.messages.countTokens({ model: 'local', messages: [] }), (e: any) => e.status === 400 && e.error.error.type === 'invalid_request_error');
+  await assert.rejects(client.messages.countTokens({ model: 'local', messages: [] }), (e: any) => e.status === 400 && (e as any).error.error.type === 'invalid_request_error');
 });
 
 test('golden: text then a tool call, streamed from an OpenAI-format target, is one text block then one tool_use block', async () => {

@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
-import { fakeEncrypted, fullResponse, responseEvents } from '../fakes/openai-responses.ts';
+import { fakeEncrypted, fullResponse, responseEvents, type ResponsesScript } from '../fakes/openai-responses.ts';
 import { startTestNode, type TestNode } from '../helpers.ts';
 import { postSse } from './sse.ts';
 
@@ -40,7 +40,7 @@ test('the client\'s body reaches a Responses target as sent but stateless: model
   assert.equal(response.headers.get('x-flowrouter-passthrough'), 'true');
   assert.equal(data.output_text, 'echo: Search the news.');
   assert.match(data.id, /^resp_fake/, 'the upstream\'s own response');
-  assert.equal(data.store, true, 'Flow Router stored it, as the client asked');
+  assert.equal((data as any).store, true, 'Flow Router stored it, as the client asked');
   const sent = oa.requests.at(-1)!;
   assert.equal(sent.url, '/v1/responses');
   assert.deepEqual(sent.body, { ...body, model: 'gpt-5', store: false });
@@ -89,11 +89,12 @@ test('the upstream\'s answer comes back untranslated (items it alone knows inclu
 });
 
 test('golden: a passed-through stream is the upstream\'s own events, with the fields Flow Router answers for set, and is stored', async () => {
-  oa.responsesReply = () => ({ output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Streamed answer', annotations: [] }] }],
-    extraEvents: [{ type: 'response.new_event_kind', detail: 'from the future' }] });
+  const script: ResponsesScript = { output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Streamed answer', annotations: [] }] }],
+    extraEvents: [{ type: 'response.new_event_kind', detail: 'from the future' }] };
+  oa.responsesReply = () => script;
   const r = await postSse(`${gw.baseURL}/responses`, { model: 'native', input: 'stream it', stream: true });
   assert.equal(r.headers.get('x-flowrouter-passthrough'), 'true');
-  const upstream = responseEvents(fullResponse({ model: 'gpt-5', input: 'stream it', store: false }, oa.responsesReply({})), oa.responsesReply({}).extraEvents!);
+  const upstream = responseEvents(fullResponse({ model: 'gpt-5', input: 'stream it', store: false }, script), script.extraEvents);
   assert.deepEqual(r.events.map((e) => e.event), upstream.map((e) => e.type));
   const deltas = r.events.filter((e) => e.event === 'response.output_text.delta');
   assert.deepEqual(deltas.map((e) => e.json.delta), ['Streamed', ' answer']);

@@ -99,7 +99,7 @@ test('responses are stored by default: previous_response_id continues a conversa
   ], 'earlier turns come back; instructions of earlier responses do not');
 
   const got = await client.responses.retrieve(three.id);
-  assert.deepEqual([got.id, got.output_text, got.store], [three.id, 'echo: three', true]);
+  assert.deepEqual([got.id, got.output_text, (got as any).store], [three.id, 'echo: three', true]);
   const items = await client.responses.inputItems.list(two.id);
   assert.deepEqual(items.data.map((i: any) => [i.type, i.role, i.content]), [['message', 'user', 'two']]);
   assert.match(items.data[0].id, /^msg_/);
@@ -113,7 +113,7 @@ test('responses are stored by default: previous_response_id continues a conversa
 
 test('store: false keeps nothing: the response says so, GET is a 404 and it cannot be continued', async () => {
   const r = await client.responses.create({ model: 'local', input: 'secret', store: false });
-  assert.equal(r.store, false);
+  assert.equal((r as any).store, false);
   assert.equal(gw.node.responses.get(r.id, 'anonymous'), undefined);
   await assert.rejects(client.responses.retrieve(r.id), (e: any) => e.status === 404);
   await assert.rejects(client.responses.create({ model: 'local', input: 'more', previous_response_id: r.id }), (e: any) => e.status === 400 && e.param === 'previous_response_id');
@@ -126,7 +126,7 @@ test('responses.store: false in the config turns storage off node-wide, whatever
   try {
     const c = new OpenAI({ apiKey: 'any', baseURL: off.baseURL, maxRetries: 0 });
     const r = await c.responses.create({ model: 'local', input: 'x', store: true });
-    assert.equal(r.store, false);
+    assert.equal((r as any).store, false);
     assert.equal((off.node.db.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n, 0);
     await assert.rejects(c.responses.retrieve(r.id), (e: any) => e.status === 404);
     await assert.rejects(c.responses.create({ model: 'local', input: 'y', previous_response_id: r.id }), (e: any) => e.status === 400 && e.code === 'previous_response_not_found');

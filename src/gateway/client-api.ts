@@ -31,7 +31,17 @@ export function checkModelName(model: unknown): void {
   }
 }
 
-/** The request id and trace headers of every answer, and whether the upstream's own answer was passed through. */
+/** Paths listed in `x-flowrouter-left-out`, at most. */
+const LEFT_OUT_SHOWN = 20;
+
+/**
+ * The request id and trace headers of every answer; whether the upstream's own answer was passed through, or else
+ * what the translated request left out (so nothing is dropped silently).
+ */
 export function clientApiHeaders(request: FastifyRequest, ctx: RequestContext, passthrough: boolean): Record<string, string> {
-  return { 'x-request-id': request.id, ...traceHeaders(ctx.trace), ...(passthrough ? { 'x-flowrouter-passthrough': 'true' } : {}) };
+  const h: Record<string, string> = { 'x-request-id': request.id, ...traceHeaders(ctx.trace) };
+  const leftOut = ctx.inbound?.leftOut ?? [];
+  if (passthrough) h['x-flowrouter-passthrough'] = 'true';
+  else if (leftOut.length) h['x-flowrouter-left-out'] = leftOut.slice(0, LEFT_OUT_SHOWN).join(', ') + (leftOut.length > LEFT_OUT_SHOWN ? `, … (${leftOut.length} in all)` : '');
+  return h;
 }

@@ -79,7 +79,7 @@ export function createRequestContext(request: FastifyRequest, reply: FastifyRepl
   const { headers, keys } = takeUpstreamKeys(request.headers);
   const directives = edgeDirectives(headers);
   // The internal request lacks what only the client API's vendor serves, so it cannot key that answer in the cache.
-  if (inbound?.untranslatable) directives.cache = { noCache: true, noStore: true };
+  if (inbound?.untranslatable || inbound?.leftOut?.length) directives.cache = { noCache: true, noStore: true };
   const ctx = createContext({
     requestId: request.id, operation, api: inbound?.api ?? 'chat', inbound, signal: clientSignal(reply), headers, directives, client, upstreamKeys: keys,
     countPrompt: () => promptTokens(body),

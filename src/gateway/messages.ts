@@ -20,8 +20,8 @@ function betaHeaders(headers: FastifyRequest['headers']): Record<string, string>
 
 function inboundOf(body: anthropicInbound.MessagesRequest, request: FastifyRequest): { req: ChatRequest; inbound: InboundRequest } {
   checkModelName((body as { model?: unknown })?.model);
-  const { request: req, untranslatable } = translateMessagesRequest(body);
-  return { req, inbound: { api: 'anthropic', body: anthropicPassthroughBody(body), headers: betaHeaders(request.headers), messages: req.messages, untranslatable } };
+  const { request: req, untranslatable, leftOut } = translateMessagesRequest(body);
+  return { req, inbound: { api: 'anthropic', body: anthropicPassthroughBody(body), headers: betaHeaders(request.headers), messages: req.messages, untranslatable, leftOut } };
 }
 
 /** Chunks as Anthropic events: the upstream's own when it is Anthropic (passthrough), else the encoder's. */

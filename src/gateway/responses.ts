@@ -55,8 +55,8 @@ export const responsesRoutes: FastifyPluginAsync<ResponsesRouteDeps> = async (sc
     const previousId = typeof body.previous_response_id === 'string' ? body.previous_response_id : null;
     if (previousId && !storeOn) throw new ClientError(`Previous response with id '${previousId.slice(0, 100)}' not found: this node stores no responses`, { param: 'previous_response_id', code: 'previous_response_not_found' });
     const previous = previousId ? deps.store.conversation(previousId, owner) : [];
-    const { request: req, untranslatable } = translateResponsesRequest(body, { previous, resolveItem: (id) => previous.find((i) => i.id === id) });
-    const ctx = deps.context(request, reply, req, { api: 'responses', body: nativeResponsesBody(body, previous), headers: {}, messages: req.messages, untranslatable }, client);
+    const { request: req, untranslatable, leftOut } = translateResponsesRequest(body, { previous, resolveItem: (id) => previous.find((i) => i.id === id) });
+    const ctx = deps.context(request, reply, req, { api: 'responses', body: nativeResponsesBody(body, previous), headers: {}, messages: req.messages, untranslatable, leftOut }, client);
     const outcome = await deps.chat(req, ctx);
 
     const fields: ResponseFields = { store: storeOn && body.store !== false, previous_response_id: previousId };

@@ -45,6 +45,8 @@ export interface InboundRequest {
   messages: readonly ChatMessage[];
   /** Set when part of the request only that API's own vendor can serve: other targets are skipped with this error. */
   untranslatable?: FlowRouterError;
+  /** What the translated request leaves out (the vendor's server-side tools), by path in the client's body. */
+  leftOut?: readonly string[];
 }
 
 /** The chain a request goes to, chosen once for the whole request. */

@@ -6,7 +6,9 @@ import type { ServerResponse } from 'node:http';
 const FIELDS = new Set(['access_programs', 'background', 'background_options', 'context_management', 'conversation', 'image', 'include', 'input',
   'instructions', 'max_output_tokens', 'max_tool_calls', 'metadata', 'model', 'moderation', 'parallel_tool_calls', 'previous_response_id',
   'prompt', 'prompt_cache_key', 'prompt_cache_options', 'prompt_cache_retention', 'reasoning', 'safety_identifier', 'service_tier', 'store',
-  'stream', 'stream_options', 'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'truncation', 'user']);
+  'stream', 'stream_options', 'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'truncation', 'user',
+  // Sent by Codex CLI, OpenAI's own client, though the SDK's types do not list it yet.
+  'client_metadata']);
 
 /** Encrypted reasoning the fake hands out; anything else in `encrypted_content` fails to decrypt. */
 export const fakeEncrypted = (text: string): string => `enc_fake_${Buffer.from(text).toString('base64url')}`;

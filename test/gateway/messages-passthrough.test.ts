@@ -106,17 +106,36 @@ test('signed thinking round-trips through the gateway to Anthropic; foreign thin
   assert.deepEqual(sent[3].content[0], first.content[0]);
 });
 
-test('a request only Anthropic serves skips other targets, and is refused in Anthropic\'s shape where no Anthropic target is', async () => {
-  reply = () => textReply('searched');
+test('a server tool is left out of a translated request, and the answer names what was left out; the cache is bypassed', async () => {
+  oa.handler = null;
+  const history: any[] = [{ role: 'user', content: 'news' }, { role: 'assistant', content: [
+    { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'news' } },
+    { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] }, { type: 'text', text: 'Nothing new.' }] }, { role: 'user', content: 'thanks' }];
+  const { data, response } = await client.messages.create({ model: 'local', max_tokens: 100, tools: [webSearch as any], messages: history }).withResponse();
+  assert.equal((data.content[0] as Anthropic.TextBlock).text, 'echo: thanks');
+  assert.equal(response.headers.get('x-flowrouter-left-out'), 'tools.0 (web_search_20250305), messages.1.content.0 (server_tool_use), messages.1.content.1 (web_search_tool_result)');
+  assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass', 'the internal request lacks the server tool: never keyed in the cache');
+  const sent = oa.requests.at(-1)!.body;
+  assert.equal(sent.tools, undefined);
+  assert.deepEqual(sent.messages[1], { role: 'assistant', content: 'Nothing new.' });
+});
+
+test('a request only Anthropic serves (its own client tools, container) skips other targets, and is refused in Anthropic\'s shape where no Anthropic target is', async () => {
+  reply = () => textReply('ran bash');
+  const bash = { type: 'bash_20250124', name: 'bash' };
   const calls = oa.requests.length;
-  const { data, response } = await client.messages.create({ model: 'openai-then-claude', max_tokens: 100, tools: [webSearch as any], messages: [{ role: 'user', content: 'news' }] }).withResponse();
-  assert.equal((data.content[0] as Anthropic.TextBlock).text, 'searched');
+  const { data, response } = await client.messages.create({ model: 'openai-then-claude', max_tokens: 100, tools: [bash as any], messages: [{ role: 'user', content: 'ls' }] }).withResponse();
+  assert.equal((data.content[0] as Anthropic.TextBlock).text, 'ran bash');
   assert.equal(response.headers.get('x-flowrouter-target'), 'claude-second');
   assert.equal(response.headers.get('x-flowrouter-attempts'), '2');
-  assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass', 'the internal request lacks the server tool: never keyed in the cache');
+  assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass');
   assert.equal(oa.requests.length, calls, 'the OpenAI-format target was never called');
-  await assert.rejects(client.messages.create({ model: 'local', max_tokens: 100, tools: [webSearch as any], messages: [{ role: 'user', content: 'news' }] }),
+  await assert.rejects(client.messages.create({ model: 'local', max_tokens: 100, tools: [bash as any], messages: [{ role: 'user', content: 'ls' }] }),
     (e: any) => e instanceof Anthropic.BadRequestError && (e as any).error.error.type === 'invalid_request_error' && /^tools\.0\.type/.test((e as any).error.error.message));
+  await assert.rejects(client.messages.create({ model: 'local', max_tokens: 100, container: 'container_1', messages: [{ role: 'user', content: 'x' }] } as any),
+    (e: any) => e.status === 400 && /^container/.test((e as any).error.error.message));
+  await assert.rejects(client.messages.create({ model: 'local', max_tokens: 100, tools: [webSearch as any], tool_choice: { type: 'tool', name: 'web_search' }, messages: [{ role: 'user', content: 'x' }] }),
+    (e: any) => e.status === 400 && /^tool_choice\.name/.test((e as any).error.error.message), 'forcing a server tool cannot be honoured elsewhere');
 });
 
 test('an Anthropic target that fails falls back to an OpenAI-format one: the same client then gets the translated stream', async () => {

@@ -154,9 +154,23 @@ test('stored responses expire after responses.retention_days, and the retention 
   }
 });
 
-test('a Responses request with a hosted tool cannot be translated: it is refused where no target speaks the Responses API', async () => {
-  await assert.rejects(client.responses.create({ model: 'local', input: 'news', tools: [{ type: 'web_search' } as any] }),
+test('hosted tools are left out of a request translated for a chat target, and the answer names them; the cache is bypassed', async () => {
+  const { data, response } = await client.responses.create({ model: 'local', input: [
+    { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'news' } } as any, { role: 'user', content: 'news?' }],
+  tools: [{ type: 'web_search' } as any, getWeather] }).withResponse();
+  assert.equal(data.output_text, 'echo: news?');
+  assert.equal(response.headers.get('x-flowrouter-left-out'), 'tools[0] (web_search), input[0] (web_search_call)');
+  assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass');
+  const sent = oa.requests.at(-1)!.body;
+  assert.deepEqual(sent.tools.map((t: any) => t.function.name), ['get_weather']);
+  assert.deepEqual(sent.messages, [{ role: 'user', content: 'news?' }]);
+});
+
+test('what only OpenAI serves otherwise is refused where no target speaks the Responses API: client tools of other types, a forced hosted tool, conversation', async () => {
+  await assert.rejects(client.responses.create({ model: 'local', input: 'patch', tools: [{ type: 'custom', name: 'apply_patch' } as any] }),
     (e: any) => e.status === 400 && e.param === 'tools[0].type' && e.code === 'unsupported_tool');
+  await assert.rejects(client.responses.create({ model: 'local', input: 'news', tools: [{ type: 'web_search' } as any], tool_choice: { type: 'web_search' } as any }),
+    (e: any) => e.status === 400 && e.param === 'tool_choice');
   await assert.rejects(client.responses.create({ model: 'local', input: 'x', conversation: 'conv_1' } as any), (e: any) => e.status === 400 && e.param === 'conversation');
 });
 

@@ -5,6 +5,7 @@ import { ClientError } from '../../core/errors.ts';
 import { isCarrierToken } from '../carrier.ts';
 import { ANTHROPIC_ONLY_FIELDS, anthropicToChatRequest } from './request.ts';
 import type { InboundBlock, InboundMessage, MessagesRequest } from './wire.ts';
+import { leaveOutServerTools } from './server-tools.ts';
 
 /** Refusals that name something only Anthropic's own servers can serve: such a request may still go to Anthropic. */
 const ANTHROPIC_ONLY_CODES = new Set(['unsupported_parameter', 'unsupported_tool', 'unsupported_content']);
@@ -46,19 +47,23 @@ export interface TranslatedMessages {
   request: ChatRequest;
   /** Why the request cannot be translated whole: it may then only go, unchanged, to an Anthropic target. */
   untranslatable?: ClientError;
+  /** What a translated request leaves out (Anthropic's server tools and their blocks), by path. */
+  leftOut: string[];
 }
 
 /**
- * Translates a Messages request. When it uses something only Anthropic serves (server tools, `container`,
- * `mcp_servers`, blocks of types the translation does not know), the rest is translated for the pipeline and the
+ * Translates a Messages request. Anthropic's server tools are left out (and listed): they run at Anthropic, and only
+ * offer the model more. When the request uses something else only Anthropic serves (`container`, `mcp_servers`, its
+ * own client tools, blocks of types the translation does not know), the rest is translated for the pipeline and the
  * refusal is kept: the request then goes to Anthropic targets as sent and is refused by every other target.
  */
 export function translateMessagesRequest(body: MessagesRequest): TranslatedMessages {
+  const left = leaveOutServerTools(body);
   try {
-    return { request: anthropicToChatRequest(body) };
+    return { request: anthropicToChatRequest(left.body), leftOut: left.leftOut, ...(left.refusal ? { untranslatable: left.refusal } : {}) };
   } catch (err) {
     if (!(err instanceof ClientError) || !ANTHROPIC_ONLY_CODES.has(err.code)) throw err;
-    return { request: anthropicToChatRequest(translatablePart(body)), untranslatable: err };
+    return { request: anthropicToChatRequest(translatablePart(left.body)), untranslatable: left.refusal ?? err, leftOut: left.leftOut };
   }
 }
 

@@ -6,6 +6,7 @@ import type { ResponsesTranslationOptions } from './request.ts';
 import { responsesToChatRequest } from './request.ts';
 import type { ChatRequest } from '../../core/openai.ts';
 import type { InputItem, InputPart, ResponsesRequest } from './wire.ts';
+import { leaveOutHostedTools } from './hosted-tools.ts';
 
 /** Refusals that name something OpenAI's own servers serve (hosted tools, stored prompts, their item types). */
 const OPENAI_ONLY_CODES = new Set(['unsupported_tool', 'unsupported_content']);
@@ -37,21 +38,26 @@ export interface TranslatedResponses {
   request: ChatRequest;
   /** Why the request cannot be translated whole: it may then only go to a target with `api: responses`. */
   untranslatable?: ClientError;
+  /** What a translated request leaves out (OpenAI's hosted tools and their items), by path. */
+  leftOut: string[];
 }
 
 /**
- * Translates a Responses request. When it uses what only OpenAI serves (hosted tools, a stored `prompt`, items of
- * those tools), the rest is translated for the pipeline and the refusal kept: the request then goes only to targets
- * that speak the Responses API. `conversation` and `background` need OpenAI's own storage and are always refused.
+ * Translates a Responses request. OpenAI's hosted tools and `namespace` groups are left out (and listed), with their
+ * items in the history. When the request uses what only OpenAI serves otherwise (a stored `prompt`, a tool_choice
+ * forcing a hosted tool, client tools of other types, items the translation does not know), the rest is translated
+ * for the pipeline and the refusal kept: the request then goes only to targets that speak the Responses API.
+ * `conversation` and `background` need OpenAI's own storage and are always refused.
  */
 export function translateResponsesRequest(body: ResponsesRequest, opts: ResponsesTranslationOptions = {}): TranslatedResponses {
+  const left = leaveOutHostedTools(body, opts.previous ?? []);
   try {
-    return { request: responsesToChatRequest(body, opts) };
+    return { request: responsesToChatRequest(left.body, { ...opts, previous: left.previous }), leftOut: left.leftOut };
   } catch (err) {
     const onlyPrompt = err instanceof ClientError && err.code === 'unsupported_parameter' && err.param === 'prompt';
     if (!(err instanceof ClientError) || !(OPENAI_ONLY_CODES.has(err.code) || onlyPrompt)) throw err;
-    const previous = opts.previous && translatableItems([...opts.previous]);
-    return { request: responsesToChatRequest(translatablePart(body), { ...opts, previous }), untranslatable: err };
+    const request = responsesToChatRequest(translatablePart(left.body), { ...opts, previous: translatableItems(left.previous) });
+    return { request, untranslatable: err, leftOut: left.leftOut };
   }
 }
 

@@ -72,15 +72,46 @@ function foreignThinking(b: InboundBlock): boolean {
   return b?.type === 'thinking' && (typeof b.signature !== 'string' || b.signature === '' || isCarrierToken(b.signature));
 }
 
+const hasForeignThinking = (m: InboundMessage): boolean => m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking);
+
+function textOf(content: InboundMessage['content']): string {
+  return typeof content === 'string' ? content : Array.isArray(content) ? content.map((b) => (b?.type === 'text' ? b.text ?? '' : '')).join('') : '';
+}
+
+function blocksOf(content: InboundMessage['content']): InboundBlock[] {
+  return typeof content === 'string' ? (content ? [{ type: 'text', text: content }] : []) : content;
+}
+
 /**
- * The client's body as it goes to an Anthropic target: unchanged, but for the thinking blocks Anthropic would refuse
- * (history another provider answered through Flow Router). Messages not touched keep their identity.
+ * Messages with role `system` (Claude Code sends some for model names it does not know as Claude's) become system
+ * text, where Anthropic takes it; the turns on either side of one are then the same role, and are joined.
+ */
+function withoutSystemMessages(body: MessagesRequest, messages: InboundMessage[]): MessagesRequest {
+  const system = messages.filter((m) => m?.role === 'system').map((m) => textOf(m.content)).filter(Boolean);
+  const turns: InboundMessage[] = [];
+  for (const m of messages) {
+    if (m?.role === 'system') continue;
+    const last = turns.at(-1);
+    if (last && last.role === m?.role) turns[turns.length - 1] = { ...last, content: [...blocksOf(last.content), ...blocksOf(m.content)] };
+    else turns.push(m);
+  }
+  const out: MessagesRequest = { ...body, messages: turns };
+  for (const text of system) Object.assign(out, anthropicWithSystemText(out, text));
+  return out;
+}
+
+/**
+ * The client's body as it goes to an Anthropic target: unchanged, but for what Anthropic would refuse that Flow Router
+ * or a gateway-minded client put there: thinking blocks of other providers (unsigned, or Flow Router's token) and
+ * messages with role `system`. Messages not touched keep their identity.
  */
 export function anthropicPassthroughBody(body: MessagesRequest): Record<string, unknown> {
-  if (!Array.isArray(body.messages) || !body.messages.some((m) => m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking))) return body;
-  const messages = body.messages.map((m) => (m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking)
-    ? { ...m, content: m.content.filter((b) => !foreignThinking(b)) } : m));
-  return { ...body, messages };
+  if (!Array.isArray(body.messages)) return body;
+  const foreign = body.messages.some(hasForeignThinking);
+  const systemRole = body.messages.some((m) => m?.role === 'system');
+  if (!foreign && !systemRole) return body;
+  const messages = foreign ? body.messages.map((m) => (hasForeignThinking(m) ? { ...m, content: (m.content as InboundBlock[]).filter((b) => !foreignThinking(b)) } : m)) : body.messages;
+  return systemRole ? withoutSystemMessages(body, messages) : { ...body, messages };
 }
 
 /**

@@ -235,3 +235,27 @@ test('golden: text then a tool call, streamed from an OpenAI-format target, is o
   assert.deepEqual((final.content[1] as Anthropic.ToolUseBlock).input, { city: 'Oslo' });
   oa.handler = null;
 });
+
+test('a Messages client that leaves mid-stream ends the upstream request too, and the request is recorded as 499', async () => {
+  let upstreamClosed!: () => void;
+  const closed = new Promise<void>((resolve) => { upstreamClosed = resolve; });
+  oa.handler = (req, res) => {
+    res.on('close', () => upstreamClosed());
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'start' }, finish_reason: null }] })}\n\n`);
+    return true; // and never finishes
+  };
+  const ac = new AbortController();
+  const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+    body: JSON.stringify({ model: 'local', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+  const requestId = res.headers.get('x-request-id');
+  const reader = res.body!.getReader();
+  await reader.read();
+  ac.abort();
+  await Promise.race([closed, sleep(3000).then(() => assert.fail('the upstream request was left running'))]);
+  await sleep(50);
+  gw.node.usage.flush();
+  const row = gw.node.db.prepare('SELECT status FROM usage_ledger WHERE request_id = ?').get(requestId) as { status: number };
+  assert.equal(row.status, 499);
+  oa.handler = null;
+});

@@ -90,6 +90,6 @@ else
   run systemctl enable flowrouter.service
 fi
 if [ "$dry" = 0 ] && "$prefix/bin/flowrouter" doctor --help >/dev/null 2>&1; then
-  run runuser -u "$user" -- "$prefix/bin/flowrouter" doctor --config "$etc/config.yaml" --data-dir "$data" || true
+  run runuser -u "$user" -- "$prefix/bin/flowrouter" doctor --config "$etc/config.yaml" || true
 fi
 say "done: edit $etc/config.yaml (keys in $etc/env), then: systemctl restart flowrouter; journalctl -u flowrouter -f"

@@ -1,4 +1,6 @@
-// Benchmark: knowledge replication on loopback — a late joiner catching up on N documents, and gossip latency in a 5-node mesh.
+// Benchmark: knowledge replication — on loopback a late joiner catching up on N documents, gossip latency in a 5-node
+// mesh and a 10 MB document over a protected connection; as root, a 60 s partition's convergence on the field test's
+// namespace hosts (scripts/field-test, which npm test runs with a 10 s partition).
 // Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/mesh-replication.ts [documents] [gossip ops]
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -7,8 +9,10 @@ import type { GossipsubMessage } from '@libp2p/gossipsub';
 import { openDatabase } from '../../src/core/database.ts';
 import type { Db } from '../../src/core/database.ts';
 import { KnowledgeStore } from '../../src/knowledge/index.ts';
-import { KB_TOPIC, createMeshNode, createReplicator, loadOrCreateIdentity } from '../../src/mesh/index.ts';
+import { KB_TOPIC, createMeshNode, createReplicator, loadOrCreateIdentity, writeMeshSecret } from '../../src/mesh/index.ts';
 import type { MeshNode, Replicator } from '../../src/mesh/index.ts';
+import { labAvailable } from '../field/lab.ts';
+import { runFieldTest } from '../field/main.ts';
 import { percentile } from './lib.ts';
 
 const DOCS = Number(process.argv[2] ?? 10_000);
@@ -17,10 +21,10 @@ const TIMING = { heartbeatMs: 1_000, recordTtlMs: 10_000, republishMs: 60_000, d
 
 interface BenchNode { mesh: MeshNode; db: Db; store: KnowledgeStore; replicator: Replicator; dir: string }
 
-async function startNode(bootstrap: string[]): Promise<BenchNode> {
+async function startNode(bootstrap: string[], secretFile?: string): Promise<BenchNode> {
   const dir = await mkdtemp(join(tmpdir(), 'flowrouter-bench-repl-'));
   const mesh = createMeshNode(
-    { dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, mdns: false, timing: TIMING },
+    { dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, mdns: false, timing: TIMING, secretFile },
     { capacity: () => ({ models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version: 'bench' }),
       serveForward: () => Promise.reject(new Error('not serving')) },
   );
@@ -102,5 +106,47 @@ async function gossipLatency(): Promise<void> {
   }
 }
 
+/** A 10 MB document (markdown, 36k chunks) from its writer to a peer over the pre-shared-key protector. */
+async function largeDocument(): Promise<void> {
+  const keys = await mkdtemp(join(tmpdir(), 'flowrouter-bench-key-'));
+  const secret = join(keys, 'mesh.key');
+  await writeMeshSecret(secret);
+  const a = await startNode([], secret);
+  const nodes = [a];
+  try {
+    const b = await startNode([addr(a)], secret);
+    nodes.push(b);
+    await until('B to connect', () => b.mesh.libp2p.getPeers().length > 0, 30_000);
+    const section = (i: number) => `## Procedure ${i}\n\nClose valve ${i % 17} before the pump in bay ${i % 23} is serviced; log the pressure. `.repeat(3) + '\n\n';
+    const parts: string[] = [];
+    for (let i = 0, size = 0; size < 10_000_000; i++) { const p = section(i); parts.push(p); size += p.length; }
+    const rss = process.memoryUsage().rss;
+    const started = performance.now();
+    a.store.put({ id: 'manual', text: parts.join('') });
+    const written = performance.now();
+    await until('the document on B', () => b.store.get('manual') !== null, 120_000);
+    const seconds = (performance.now() - written) / 1000;
+    console.log(`10 MB document: written in ${((written - started) / 1000).toFixed(2)} s, on the peer ${seconds.toFixed(2)} s later over the `
+      + `protected connection (RSS of this process, writer and reader together: +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MB)`);
+  } finally {
+    await stopAll(nodes);
+    await rm(keys, { recursive: true, force: true });
+  }
+}
+
+/** A 60 s partition with edits on both sides, on the field test's namespace hosts; needs root. */
+async function partitionConvergence(): Promise<void> {
+  const available = await labAvailable();
+  if (!available.ok) {
+    console.log(`60 s partition: skipped (${available.reason})`);
+    return;
+  }
+  const report = await runFieldTest({ partitionSeconds: 60, only: ['kb add/rm', 'partition'], say: () => undefined });
+  if (report.failed.length) throw new Error(`field test failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`);
+  console.log(`60 s partition (4 Pis in network namespaces, edits on both sides): converged ${report.timings.partitionConvergenceSeconds.toFixed(1)} s after healing`);
+}
+
 await lateJoiner();
 await gossipLatency();
+await largeDocument();
+await partitionConvergence();

@@ -1,6 +1,6 @@
 // Options and helpers every subcommand shares: --config, --data-dir, and loading the node's config from them.
 import type { Command } from 'commander';
-import { ConfigError, loadNodeConfig, overridesFrom, type NodeConfig } from '../config/index.ts';
+import { ConfigError, loadNodeConfig, locateConfig, overridesFrom, SYSTEM_CONFIG_FILE, type NodeConfig } from '../config/index.ts';
 
 export interface CommonFlags {
   config?: string;
@@ -12,12 +12,22 @@ export interface CommonFlags {
 /** Adds --config and --data-dir (every subcommand that touches the database has them). */
 export function withConfigFlags(cmd: Command): Command {
   return cmd
-    .option('-c, --config <file>', 'config file (YAML); the embedded default when omitted (env FLOWROUTER_CONFIG)')
-    .option('-d, --data-dir <dir>', 'data directory (env FLOWROUTER_DATA_DIR, default ~/.flowrouter)');
+    .option('-c, --config <file>', `config file (YAML; env FLOWROUTER_CONFIG); default ${SYSTEM_CONFIG_FILE} when it exists, else the embedded default`)
+    .option('-d, --data-dir <dir>', 'data directory (env FLOWROUTER_DATA_DIR); default the config\'s server.data_dir, else ~/.flowrouter');
 }
 
-export function configFrom(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env): NodeConfig {
-  return loadNodeConfig(flags.config ?? (env.FLOWROUTER_CONFIG || undefined), overridesFrom(flags, env), env);
+export interface ConfigUse {
+  /** The command dials the mesh's bootstrap peers (`start`), or reports on them (`check-config`, `doctor`). */
+  checkBootstrap?: boolean;
+  /** Replaced only in tests. */
+  systemFile?: string;
+}
+
+/** The config a command runs with, found by `locateConfig`'s rule. */
+export function configFrom(flags: CommonFlags, env: NodeJS.ProcessEnv = process.env, use: ConfigUse = {}): NodeConfig {
+  const where = locateConfig(flags.config, env, use.systemFile ?? SYSTEM_CONFIG_FILE);
+  const overrides = { ...overridesFrom(flags, where.env), defaultDataDir: where.defaultDataDir, checkBootstrap: use.checkBootstrap };
+  return loadNodeConfig(where.file, overrides, where.env);
 }
 
 /** Prints a config or usage error and exits 2 — never a stack trace for a user's mistake. */

@@ -29,8 +29,8 @@ export function kbCommand(open: OpenKnowledgeStore, io: KbIo = {}): Command {
     try { await run(handle.store); } finally { await handle.close(); }
   };
   const storeOptions = (cmd: Command) => cmd
-    .option('--config <file>', 'configuration file')
-    .option('--data-dir <dir>', 'directory holding the node database');
+    .option('--config <file>', 'configuration file (env FLOWROUTER_CONFIG; default /etc/flowrouter/config.yaml when it exists)')
+    .option('--data-dir <dir>', 'directory holding the node database (env FLOWROUTER_DATA_DIR; default the config\'s server.data_dir)');
 
   const kb = new Command('kb').description('Manage the knowledge base');
 

@@ -32,7 +32,7 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
   .action(async (flags: StartFlags) => {
     let node: FlowRouterNode;
     try {
-      const config = configFrom(flags);
+      const config = configFrom(flags, process.env, { checkBootstrap: true });
       const format = flags.logFormat ?? config.server.logFormat;
       if (format !== 'json' && format !== 'pretty') throw new Error(`--log-format must be json or pretty, not "${format}"`);
       // Loaded here, not at the top: the other subcommands never need the server's modules.
@@ -63,7 +63,7 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
 withConfigFlags(program.command('check-config').description('validate a config file and print what it defines'))
   .action((flags: CommonFlags) => {
     try {
-      const config = configFrom(flags);
+      const config = configFrom(flags, process.env, { checkBootstrap: true });
       const chains = [...config.chains.values()].map((c) => `  ${c.name} (${c.strategy}): ${c.targets.map((t) => t.id).join(' → ')}`);
       process.stdout.write(`${config.source}: OK\nchains:\n${chains.join('\n')}\nmesh: ${config.mesh.enabled ? `on, ${config.mesh.listen.join(' ')}` : 'off'}\n`);
     } catch (err) {
@@ -87,7 +87,7 @@ program.addCommand(doctorCommand());
 program.addCommand(meshCommand({
   resolvePaths: (flags) => {
     const config = configFrom(flags as CommonFlags);
-    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile };
+    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile, listen: config.mesh.listen };
   },
   fetchJson: (path) => nodeFetchJson(meshFlags)(path),
   withFlags: (cmd) => withConfigFlags(cmd).hook('preAction', (c) => { meshFlags = c.opts(); }),

@@ -1,4 +1,5 @@
 // `flowrouter mesh init|status` and `flowrouter peers`: create the mesh secret and look at a running node's mesh.
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { nodeIdentity } from '../node/identity.ts';
@@ -6,8 +7,8 @@ import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
 
 export interface MeshCommandDeps {
-  /** The data directory and the configured secret file, from the subcommand's flags (e.g. --config/--data-dir). */
-  resolvePaths(flags: Record<string, unknown>): { dataDir: string; secretFile?: string };
+  /** The data directory, the configured secret file and the mesh listen addresses, from the subcommand's flags. */
+  resolvePaths(flags: Record<string, unknown>): { dataDir: string; secretFile?: string; listen?: string[] };
   /** GET on the running node's HTTP API, parsed JSON. */
   fetchJson(path: string): Promise<unknown>;
   /** Adds the shared flags (--config, --data-dir…) to each subcommand. */
@@ -31,6 +32,7 @@ export function meshCommand(deps: MeshCommandDeps): Command {
       const { writeMeshSecret } = await import('../mesh/identity.ts');
       await writeMeshSecret(file);
       const { peerId } = await nodeIdentity(paths.dataDir);
+      const addresses = bootstrapAddresses(paths.listen ?? [], peerId);
       out([
         `mesh secret written to ${file} (mode 0600)`,
         `this node's peer id: ${peerId}`,
@@ -38,7 +40,8 @@ export function meshCommand(deps: MeshCommandDeps): Command {
         'To add a node to the mesh:',
         `  1. copy ${file} to it over a private channel (e.g. scp), keeping mode 0600;`,
         '  2. point its config at the file (mesh.secret_file) and restart it;',
-        '  3. give it at least one bootstrap address: /ip4/<this host>/tcp/<mesh port>/p2p/' + peerId,
+        `  3. give it this node's address as a bootstrap peer (--bootstrap or mesh.bootstrap)${addresses.length > 1 ? ', one of' : ''}:`,
+        ...addresses.map((a) => `       ${a}`),
         'Anyone holding this file can join the mesh; to exclude one member, set an allowlist of peer ids.',
         '',
       ].join('\n'));
@@ -49,6 +52,24 @@ export function meshCommand(deps: MeshCommandDeps): Command {
       out(formatStatus(await deps.fetchJson('/v1/mesh/status') as MeshStatus));
     });
   return mesh;
+}
+
+/**
+ * The multiaddrs other nodes can dial this one at: each TCP listen address, a wildcard one expanded to this host's
+ * LAN addresses (IPv4, not loopback or link-local); a placeholder host when there is none.
+ */
+export function bootstrapAddresses(listen: readonly string[], peerId: string, interfaces = networkInterfaces()): string[] {
+  const lan = Object.values(interfaces).flat()
+    .filter((i) => i !== undefined && i.family === 'IPv4' && !i.internal && !i.address.startsWith('169.254.'))
+    .map((i) => i!.address);
+  const out = new Set<string>();
+  for (const address of listen) {
+    const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(address);
+    if (!m) continue;
+    const hosts = m[1] !== '0.0.0.0' ? [m[1]] : lan.length ? lan : ['<this host>'];
+    for (const host of hosts) out.add(`/ip4/${host}/tcp/${m[2]}/p2p/${peerId}`);
+  }
+  return out.size ? [...out] : [`/ip4/<this host>/tcp/<mesh port>/p2p/${peerId}`];
 }
 
 export function peersCommand(fetchJson: (path: string) => Promise<unknown>, write: (text: string) => void = stdout): Command {
@@ -64,7 +85,12 @@ export function peersCommand(fetchJson: (path: string) => Promise<unknown>, writ
 function formatReplication(r: ReplicationStatus | null | undefined): string[] {
   if (!r) return ['replication: off'];
   const origins = Object.entries(r.versions).map(([origin, seq]) => `  ${origin === r.origin ? `${origin} (this node)` : origin}: ${seq}`);
-  const peers = r.peers.map((p) => `  ${p.peerId}: ${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us, last sync ${p.secondsSinceSync === null ? 'never' : `${Math.round(p.secondsSinceSync)}s ago`}`);
+  const peers = r.peers.map((p) => {
+    const lag = `  ${p.peerId}: ${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us, last sync ${p.secondsSinceSync === null ? 'never' : `${Math.round(p.secondsSinceSync)}s ago`}`;
+    if (!p.failures) return lag;
+    const retry = p.retryInSeconds === null ? 'retrying now' : `next try in ${p.retryInSeconds}s`;
+    return `${lag}\n  ${p.peerId}: sync failing (${p.failures} in a row): ${p.lastError}; ${retry}`;
+  });
   const c = r.counts;
   return [
     `replication: ${c.opsApplied} applied, ${c.opsSent} sent, ${c.opsRejected} rejected, ${c.syncs} syncs (${c.syncFailures} failed)${r.cacheReplication ? ', cache replicated' : ''}`,

@@ -16,6 +16,8 @@ export { defaultDataDir, type AuthConfig, type CacheConfig, type ResponsesConfig
 export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';
 export { DEFAULT_CONFIG_YAML } from './default.ts';
 export { watchConfig, type ConfigWatcher, type WatchConfigOptions } from './watch.ts';
+export { locateConfig, SYSTEM_CONFIG_FILE, SYSTEM_DATA_DIR, type ConfigLocation } from './locate.ts';
+export { bootstrapProblem } from './bootstrap.ts';
 
 /** Loads the config file given, or the embedded default. */
 export function loadNodeConfig(file: string | undefined, overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): NodeConfig {

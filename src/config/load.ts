@@ -1,6 +1,7 @@
 // Reads a YAML config: `${VAR}` / `${VAR:-default}` from the environment, overrides, then the schema; errors name file, line and key.
 import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isPair, isScalar, isSeq, type Document, type Node } from 'yaml';
+import { bootstrapProblem } from './bootstrap.ts';
 import { describe, flattenIssues, formatPath, pointsAtKey } from './issues.ts';
 import { applyOverrides, type ConfigOverrides } from './overrides.ts';
 import { configSchema, type NodeConfig } from './schema.ts';
@@ -73,6 +74,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     // In file order, so the first line is the first problem a reader meets.
     found.sort((a, b) => (a.offset ?? 0) - (b.offset ?? 0));
     throw new ConfigError(found.slice(0, 5).map((f) => f.text).join('\n'));
+  }
+  // The file's bootstrap list is checked only where it is dialled, and not when --bootstrap replaced it (pi-peer.yaml's
+  // placeholder with it): `kb add` or `peers` beside a node started with the flag must not trip over it.
+  if (overrides.checkBootstrap && !overrides.bootstrap?.length) {
+    parsed.data.mesh.bootstrap.forEach((entry, i) => {
+      const problem = bootstrapProblem(entry);
+      const path = ['mesh', 'bootstrap', i];
+      if (problem) throw new ConfigError(`${at(nodeAt(doc, path, false)?.range?.[0])}: ${formatPath(path)}: ${problem}`);
+    });
   }
   return { source: file, ...parsed.data };
 }

@@ -14,7 +14,8 @@ export const meshSchema = z.object({
   /** libp2p listen multiaddrs; default /ip4/0.0.0.0/tcp/<port>. */
   listen: z.array(multiaddr).optional(),
   port: portSchema.default(DEFAULT_MESH_PORT),
-  bootstrap: z.array(multiaddr).default([]),
+  /** Checked where it is dialled (config/bootstrap.ts, by `start`): commands that never dial accept pi-peer.yaml's placeholder. */
+  bootstrap: z.array(z.string()).default([]),
   mdns: z.boolean().default(true),
   /** The pre-shared key written by `flowrouter mesh init` (relative paths are inside the data directory). */
   secret_file: z.string().optional(),

@@ -1,12 +1,17 @@
 // Flags and FLOWROUTER_* variables: they win over the file, as if written into it before validation.
 import { ConfigError } from '../core/errors.ts';
+import { bootstrapProblem } from './bootstrap.ts';
 
 export interface ConfigOverrides {
   host?: string;
   port?: number;
   dataDir?: string;
+  /** The data directory when neither the file nor a flag names one (the system config's is /var/lib/flowrouter). */
+  defaultDataDir?: string;
   meshPort?: number;
   bootstrap?: string[];
+  /** Check the bootstrap list the mesh will dial (`start`, `check-config`); commands that never dial accept any list. */
+  checkBootstrap?: boolean;
 }
 
 function portOf(value: string | number, what: string): number {
@@ -23,7 +28,13 @@ export function overridesFrom(flags: { host?: string; port?: string | number; da
     dataDir: flags.dataDir ?? (env.FLOWROUTER_DATA_DIR || undefined),
   };
   if (flags.meshPort !== undefined) out.meshPort = portOf(flags.meshPort, 'mesh port');
-  if (flags.bootstrap?.length) out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
+  if (flags.bootstrap?.length) {
+    out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
+    for (const entry of out.bootstrap) {
+      const problem = bootstrapProblem(entry);
+      if (problem) throw new ConfigError(`--bootstrap: ${problem}`);
+    }
+  }
   if (port !== undefined && port !== '') out.port = portOf(port, 'port');
   return out;
 }
@@ -34,7 +45,8 @@ const isMapping = (v: unknown): v is Record<string, unknown> => typeof v === 'ob
 export function applyOverrides(data: unknown, o: ConfigOverrides): unknown {
   if (!isMapping(data)) return data;
   const out = { ...data };
-  const server = { host: o.host, port: o.port, data_dir: o.dataDir };
+  const fileDataDir = isMapping(out.server) ? out.server.data_dir : undefined;
+  const server = { host: o.host, port: o.port, data_dir: o.dataDir ?? (fileDataDir === undefined ? o.defaultDataDir : undefined) };
   if (Object.values(server).some((v) => v !== undefined) && (out.server === undefined || isMapping(out.server))) {
     out.server = { ...out.server as object };
     for (const [k, v] of Object.entries(server)) if (v !== undefined) (out.server as Record<string, unknown>)[k] = v;

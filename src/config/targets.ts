@@ -16,7 +16,7 @@ export const targetSchema = z.object({
   timeouts: timeoutsSchema.optional(),
   /** Name shown in headers, logs and status (defaults to `<chain>/<provider>/<model>`). */
   name: z.string().min(1).optional(),
-  /** For `provider: knowledge`: which collection answers. */
+  /** For `provider: knowledge`: which collection answers (every collection when absent). */
   collection: z.string().optional(),
   /** For `provider: mesh`: one deadline for the forward, however many peers it tries. */
   timeout_ms: positiveInt.optional(),
@@ -50,6 +50,7 @@ export type TargetConfig = TargetSpec['settings'] & {
   model: string;
   /** Absent for `knowledge` and `mesh` targets. */
   account?: ProviderAccount;
+  /** For `knowledge` targets: the collection searched; absent means every collection. */
   collection?: string;
   /** Set on the targets a `mesh` target expands to: the peer to forward to, and the forward's deadline (epoch ms) they share. */
   peerId?: string;
@@ -74,12 +75,13 @@ type KindLinker = (spec: TargetSpec, site: TargetSite) => TargetConfig | undefin
 
 /** Values of `provider:` that name a kind of target rather than an upstream, checked before account names and types. */
 const TARGET_KINDS = new Map<string, KindLinker>([
+  // Without a collection the answer searches them all: documents added with `kb add -c <name>` answer too.
   ['knowledge', (spec, site) => ({
     ...spec.settings,
-    id: spec.name ?? `${site.chain}/knowledge/${spec.collection ?? 'default'}`,
+    id: spec.name ?? (spec.collection ? `${site.chain}/knowledge/${spec.collection}` : `${site.chain}/knowledge`),
     kind: 'knowledge',
     model: spec.model ?? 'knowledge',
-    collection: spec.collection ?? 'default',
+    collection: spec.collection,
   })],
   // Every peer that serves the model, tried in turn like targets (see the router); `model` defaults to the client's.
   ['mesh', (spec, site) => ({ ...spec.settings, id: spec.name ?? `${site.chain}/mesh`, kind: 'mesh', model: spec.model ?? '*' })],

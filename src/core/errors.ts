@@ -212,6 +212,14 @@ export const MeshStopping = createError('mesh_stopping', 503, 'server_error', '%
 export const NotMeshMember = createError('mesh_not_member', 403, 'permission_error', 'not a member of this mesh');
 /** A signed capacity record that must not be believed (bad signature, expired, from another peer…). */
 export const CapacityRecordInvalid = createError('mesh_capacity_record_invalid', 502, 'api_error', 'capacity record %s');
+/** A sync peer announced one op bigger than any this node accepts (the store refuses to write such ops). */
+export const MeshSyncOpTooLarge = createError('mesh_sync_op_too_large', 502, 'api_error', 'the mesh peer announced an op of %s bytes; at most %s are accepted');
+/** A connection's first bytes did not decrypt with the mesh secret: the peer holds another one. */
+export const MeshForeignNetwork = createError('mesh_foreign_network', 403, 'permission_error',
+  'the peer at %s does not hold this mesh\'s secret (its first bytes do not decrypt with our key): check that both nodes use the same mesh.key, copied from the first node');
+/** A protected connection carried 256 GiB one way: its 32-bit block counter is spent. */
+export const MeshKeystreamExhausted = createError('mesh_keystream_exhausted', 502, 'api_error',
+  'private-network keystream exhausted (256 GiB in one direction): the connection is closed and will be re-established');
 /** A peer sent a frame the protocol does not allow. */
 export const MeshProtocolError = createError('mesh_protocol_error', 502, 'api_error', 'malformed %s from the mesh peer');
 /** A mesh stream was closed or reset on our side; the reason says why. */

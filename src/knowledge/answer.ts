@@ -24,9 +24,13 @@ export function answerText(passages: readonly Passage[]): string {
   return `From the knowledge base (no model was used):\n\n${formatPassages(passages)}\n\nSources: ${sources.join(', ')}`;
 }
 
-/** Answers `req` from the store: JSON, or a stream of paragraph-sized chunks with the same `[DONE]` contract. */
-export function answerFromKnowledge(store: KnowledgeStore, req: ChatRequest, collection: string | undefined, ctx: TranslationContext): { result: ChatResult; passages: Passage[] } {
-  const { passages } = retrieveContext(store, { query: lastUserText(req), collection, topK: 3, tokenBudget: 1500 });
+/**
+ * Answers `req` from the store: JSON, or a stream of paragraph-sized chunks with the same `[DONE]` contract. Without
+ * a collection every one is searched, or only those `allow` accepts (the caller's grant).
+ */
+export function answerFromKnowledge(store: KnowledgeStore, req: ChatRequest, collection: string | undefined, ctx: TranslationContext,
+  allow?: (collection: string) => boolean): { result: ChatResult; passages: Passage[] } {
+  const { passages } = retrieveContext(store, { query: lastUserText(req), collection, topK: 3, tokenBudget: 1500, allow });
   const text = answerText(passages);
   const completion = countTokens(text);
   const usage: Usage = { prompt_tokens: 0, completion_tokens: completion, total_tokens: completion };

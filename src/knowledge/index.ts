@@ -1,8 +1,9 @@
 // The knowledge capability's public door: store, ingestion, search types, RAG helpers and HTTP routes.
 export { KnowledgeStore } from './store.ts';
 export type { DocumentInput, PutResult, ApplyResult, ProvenOp, LocalOpListener } from './store.ts';
+export type { StoredOp, OpPageLimits } from './op-pages.ts';
 export type { KnowledgeOp, PutPayload, DeletePayload, VersionVector } from './ops.ts';
-export { parseOp } from './ops.ts';
+export { parseOp, MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES } from './ops.ts';
 export { HybridClock, compareHlc, encodeHlc, decodeHlc } from './hlc.ts';
 export type { StoredDocument, DocumentFilter, KnowledgeStats } from './reads.ts';
 export type { SearchOptions, SearchResult } from './search.ts';

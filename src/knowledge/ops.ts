@@ -27,6 +27,11 @@ export interface KnowledgeOp {
   payload: PutPayload | DeletePayload | null;
 }
 
+/** Largest document text (UTF-8 bytes), however it arrives: every op written must be one a peer accepts. */
+export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
+/** Largest op payload as stored (its JSON: the text escaped, plus chunk spans); a sync peer refuses bigger ops. */
+export const MAX_OP_PAYLOAD_BYTES = 48 * 1024 * 1024;
+
 /** Highest contiguous sequence number seen from each origin. */
 export type VersionVector = Record<string, number>;
 

@@ -6,7 +6,17 @@ import type { KnowledgeStore } from './store.ts';
 
 export interface Passage { id: string; docId: string; title: string; source: string; text: string }
 
-export interface RetrieveOptions { query: string; collection?: string; topK?: number; tokenBudget?: number }
+export interface RetrieveOptions {
+  query: string;
+  collection?: string;
+  topK?: number;
+  tokenBudget?: number;
+  /** Only passages from collections this accepts (a client's grant, when `collection` leaves every one open). */
+  allow?: (collection: string) => boolean;
+}
+
+/** How many more matches are read when some may be filtered out by `allow`. */
+const FILTER_HEADROOM = 4;
 
 /** The best passages for a question, in rank order, whose texts together fit the token budget (o200k tokens). */
 export function retrieveContext(store: KnowledgeStore, opts: RetrieveOptions): { passages: Passage[]; tokens: number } {
@@ -14,7 +24,9 @@ export function retrieveContext(store: KnowledgeStore, opts: RetrieveOptions): {
   const budget = opts.tokenBudget ?? 2000;
   const passages: Passage[] = [];
   let tokens = 0;
-  for (const r of searchQuietly(store, opts.query, opts.collection, topK)) {
+  const { allow } = opts;
+  const found = searchQuietly(store, opts.query, opts.collection, allow ? Math.min(50, topK * FILTER_HEADROOM) : topK);
+  for (const r of allow ? found.filter((f) => allow(f.collection)).slice(0, topK) : found) {
     const cost = countTokens(r.text);
     // A long passage that does not fit may still leave room for a shorter, lower-ranked one.
     if (tokens + cost > budget) continue;

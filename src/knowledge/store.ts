@@ -8,8 +8,10 @@ import { compareHlc, encodeHlc, HybridClock } from './hlc.ts';
 import { DEFAULT_COLLECTION, sha256, stableDocId, validateCollection, validateDocId } from './ids.ts';
 import { Materializer } from './materialize.ts';
 import type { DocRow } from './materialize.ts';
-import { parseOp } from './ops.ts';
+import { MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES, parseOp } from './ops.ts';
 import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
+import { storedOpsSince } from './op-pages.ts';
+import type { OpPageLimits, StoredOp } from './op-pages.ts';
 import { knowledgeMigrations } from './schema.ts';
 import { listDocuments, readDocument, readStats } from './reads.ts';
 import type { DocumentFilter, KnowledgeStats, StoredDocument } from './reads.ts';
@@ -158,6 +160,23 @@ export class KnowledgeStore {
     return out;
   }
 
+  /** Ops the holder of `since` lacks as stored (payload JSON text), in pages bounded by count and bytes: what sync sends. */
+  storedOpsSince(since: VersionVector, limits: OpPageLimits): StoredOp[] {
+    return storedOpsSince(this.db, since, limits);
+  }
+
+  /** The highest sequence number of this node's own ops (0 before the first); another process may have written it. */
+  localSeq(): number {
+    return this.#version.get(this.origin) ?? 0;
+  }
+
+  /** This node's own ops after `seq`, at most `limit`, in order. */
+  localOpsAfter(seq: number, limit: number): KnowledgeOp[] {
+    return this.#opsFrom.all(this.origin, seq, limit).map((r) => ({
+      origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload),
+    }));
+  }
+
   /** Attaches a proof of origin to a stored op (the replicator signs local ops after they are written). */
   setOpProof(origin: string, seq: number, proof: string): void {
     this.#setProof.run(proof, origin, seq);
@@ -219,6 +238,12 @@ export class KnowledgeStore {
 
   #prepare(d: DocumentInput): { id: string; payload: PutPayload } {
     if (typeof d.text !== 'string') throw new ClientError('Document text must be a string', { param: 'text' });
+    const bytes = Buffer.byteLength(d.text);
+    if (bytes > MAX_DOCUMENT_BYTES) {
+      const name = d.source || d.id;
+      throw new ClientError(`Document${name ? ` ${name}` : ''} has ${(bytes / 1048576).toFixed(1)} MiB of text; the limit is ${MAX_DOCUMENT_BYTES / 1048576} MiB: split it`,
+        { status: 413, param: 'text', code: 'document_too_large' });
+    }
     const collection = validateCollection(d.collection ?? DEFAULT_COLLECTION);
     const source = d.source ?? '';
     const id = d.id !== undefined ? validateDocId(d.id) : stableDocId(collection, source || `text-${sha256(d.text).slice(0, 16)}`);
@@ -237,7 +262,9 @@ export class KnowledgeStore {
   #local(docId: string, kind: 'put' | 'delete', payload: PutPayload | DeletePayload): void {
     const seq = (this.#version.get(this.origin) ?? 0) + 1;
     const op: KnowledgeOp = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind, payload };
-    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, JSON.stringify(payload), null);
+    const stored = JSON.stringify(payload);
+    if (Buffer.byteLength(stored) > MAX_OP_PAYLOAD_BYTES) throw new ClientError(`Document ${docId} takes more than ${MAX_OP_PAYLOAD_BYTES / 1048576} MiB once encoded: split it`, { status: 413, code: 'document_too_large' });
+    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, stored, null);
     this.#setVersion.run(this.origin, seq);
     this.#materialize(op);
     this.#pending.push(op);

@@ -7,13 +7,14 @@ import { identify } from '@libp2p/identify';
 import { kadDHT, removePublicAddressesMapper } from '@libp2p/kad-dht';
 import { mdns } from '@libp2p/mdns';
 import { ping } from '@libp2p/ping';
-import { preSharedKey } from '@libp2p/pnet';
 import { tcp } from '@libp2p/tcp';
 import { isLinkLocalIp } from '@libp2p/utils';
 import type { ConnectionGater, PeerId, PrivateKey } from '@libp2p/interface';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { DHT_NAMESPACE, selectCapacityEntry, validateCapacityEntry } from './capacity-record.ts';
+import { decodeMeshSecret } from './identity.ts';
+import { privateNetwork } from './private-network/protector.ts';
 
 export const KAD_PROTOCOL = '/flowrouter/kad/1.0.0';
 /** Tags starting with `keep-alive` make the connection manager redial a peer that dropped. */
@@ -25,6 +26,8 @@ export interface HostInit {
   bootstrap: string[];
   mdns: boolean;
   psk: Uint8Array | null;
+  /** Told when a peer's connection shows it holds another mesh secret. */
+  onForeignPeer?: (remoteAddr: string, direction: 'inbound' | 'outbound') => void;
   allowlist: ReadonlySet<string> | null;
 }
 
@@ -59,15 +62,19 @@ export async function createHost(init: HostInit) {
     transports: [tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    connectionProtector: init.psk ? preSharedKey({ psk: init.psk }) : undefined,
+    connectionProtector: init.psk ? privateNetwork({ key: decodeMeshSecret(init.psk), onForeignPeer: init.onForeignPeer }) : undefined,
     connectionGater: init.allowlist ? allowlistGater(init.allowlist) : undefined,
+    // A Pi applying a large replicated document is busy for seconds; a slow ping must not cut its connections.
+    connectionMonitor: { pingTimeout: { minTimeout: 10_000 } },
     peerDiscovery: [
       ...(init.bootstrap.length > 0 ? [bootstrap({ list: init.bootstrap, timeout: 10, tagName: BOOTSTRAP_TAG })] : []),
       ...(init.mdns ? [mdns()] : []),
     ],
     services: {
       identify: identify(),
-      ping: ping(),
+      // The connection monitor and the DHT's routing table both ping: with one stream each way allowed, a ping
+      // overlapping another failed and the monitor closed the connection ("Too many outbound protocol streams").
+      ping: ping({ maxInboundStreams: 4, maxOutboundStreams: 4 }),
       dht: kadDHT({
         protocol: KAD_PROTOCOL,
         clientMode: false,

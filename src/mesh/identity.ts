@@ -1,9 +1,9 @@
 // The node's lasting mesh identity (an Ed25519 key on disk) and the mesh's pre-shared key files.
+import { randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys';
 import type { PrivateKey } from '@libp2p/interface';
-import { generateKey } from '@libp2p/pnet';
 import { ensurePrivateDir } from '../core/private-files.ts';
 import { MeshConfigError } from './errors.ts';
 import { IDENTITY_FILE } from './identity-file.ts';
@@ -26,11 +26,11 @@ export async function loadOrCreateIdentity(dataDir: string): Promise<PrivateKey>
   return key;
 }
 
-/** A new pre-shared key in the 95-byte `/key/swarm/psk/1.0.0/` format that @libp2p/pnet reads. */
+const PSK_HEADER = '/key/swarm/psk/1.0.0/\n/base16/\n';
+
+/** A new pre-shared key in the 95-byte `/key/swarm/psk/1.0.0/` format that @libp2p/pnet reads too. */
 export function generateMeshSecret(): Uint8Array {
-  const psk = new Uint8Array(95);
-  generateKey(psk);
-  return psk;
+  return new TextEncoder().encode(PSK_HEADER + randomBytes(32).toString('hex'));
 }
 
 /** Writes a new mesh secret to `file` (mode 0600, refusing to overwrite an existing one). */
@@ -48,7 +48,14 @@ export async function writeMeshSecret(file: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
-const PSK_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\s*$/i;
+const PSK_FORMAT = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n([0-9a-f]{64})\s*$/i;
+
+/** The 32-byte key inside a mesh secret file's contents. */
+export function decodeMeshSecret(psk: Uint8Array): Uint8Array {
+  const m = PSK_FORMAT.exec(Buffer.from(psk).toString('utf8'));
+  if (!m) throw new MeshConfigError('not a mesh secret; create one with "flowrouter mesh init"');
+  return new Uint8Array(Buffer.from(m[1], 'hex'));
+}
 
 /** Reads a mesh secret file, failing with a clear message when it is not the pnet format (raw hex does not work). */
 export async function readMeshSecret(file: string): Promise<Uint8Array> {

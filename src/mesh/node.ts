@@ -2,9 +2,12 @@
 import type { PeerId } from '@libp2p/interface';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
+import { bootstrapDialer } from './bootstrap-dialer.ts';
+import type { BootstrapDialer } from './bootstrap-dialer.ts';
 import { capacityHandler, exchangeCapacity } from './capacity-exchange.ts';
 import type { CapacityExchangeInit } from './capacity-exchange.ts';
 import type { CapacityRecord } from './capacity-record.ts';
+import { foreignPeerReporter } from './dial-diagnosis.ts';
 import { DhtDirectory } from './dht-directory.ts';
 import { MeshConfigError } from './errors.ts';
 import { forwardToPeer } from './forward-client.ts';
@@ -35,6 +38,7 @@ interface Running {
   exchange: CapacityExchangeInit;
   lifetime: AbortController;
   timers: NodeJS.Timeout[];
+  bootstrap: BootstrapDialer;
   privateNetwork: boolean;
   /** Whether the last DHT put reached anyone; a node that started alone retries when its first peer connects. */
   dhtPublished: boolean;
@@ -69,6 +73,8 @@ export interface MeshNode {
 export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   const timing: MeshTiming = { ...DEFAULT_TIMING, ...options.timing };
   const log = deps.log ?? (() => undefined);
+  const warn = deps.warn ?? log;
+  const reportForeignPeer = foreignPeerReporter(warn);
   const allowlist = options.allowlist ? new Set(options.allowlist) : null;
   const counters = { in: 0, inFailed: 0, out: 0, outFailed: 0 };
   let running: Running | null = null;
@@ -129,18 +135,20 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       if (running) return;
       const privateKey = await loadOrCreateIdentity(options.dataDir);
       const psk = options.secretFile ? await readMeshSecret(options.secretFile) : null;
-      const host = await createHost({ privateKey, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, psk, allowlist });
+      const host = await createHost({ privateKey, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, psk, allowlist, onForeignPeer: reportForeignPeer });
       const table = new PeerTable();
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
-      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [], privateNetwork: psk !== null,
+      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
+        bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
       await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
-        if (peer.equals(host.peerId) || host.getConnections(peer).length > 0) return;
+        // Bootstrap peers are dialled (and their failures explained) by the bootstrap dialer.
+        if (peer.equals(host.peerId) || host.getConnections(peer).length > 0 || r.bootstrap.has(peer)) return;
         log('mesh:discovered', { peer: peer.toString() });
         background('dial', host.dial(peer, { signal: AbortSignal.any([r.lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }));
       });
@@ -160,6 +168,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         throw new MeshConfigError(`mesh host could not start: ${(err as Error).message}`);
       }
       running = r;
+      r.bootstrap.start();
       await own.refresh();
       background('dht-publish', publishToDht(r));
       everyTick(r, timing.heartbeatMs, 'heartbeat', () => heartbeat(r));
@@ -172,6 +181,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       if (!r) return;
       running = null;
       for (const t of r.timers) clearInterval(t);
+      r.bootstrap.stop();
       r.lifetime.abort(new MeshStopping('mesh'));
       await r.host.stop();
     },

@@ -67,6 +67,8 @@ export interface MeshDeps {
   /** False while this node serves no forwards (`mesh.accept_forwards: false`); absent: it serves them. */
   acceptsForwards?: () => boolean;
   log?: MeshLog;
+  /** Problems an operator must act on (a bootstrap peer that cannot be reached, another mesh secret): `log` when absent. */
+  warn?: MeshLog;
 }
 
 export interface ForwardOptions {

@@ -20,6 +20,8 @@ export interface MeshLinkDeps {
   forwardedChat: Handler<'chat'>;
   onForward: (direction: 'in' | 'out') => void;
   log: (event: string, detail?: Record<string, unknown>) => void;
+  /** What an operator must act on (a bootstrap peer unreachable, another mesh secret), with what to check. */
+  warn: (event: string, detail?: Record<string, unknown>) => void;
 }
 
 /**
@@ -85,6 +87,7 @@ export class MeshLink {
         return deps.forwardedChat(req, ctx);
       },
       log: deps.log,
+      warn: deps.warn,
     });
   }
 

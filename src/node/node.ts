@@ -10,7 +10,7 @@ import { Router, routerRoutes } from '../router/index.ts';
 import { buildGateway, type ModelEntry } from '../gateway/index.ts';
 import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes } from '../usage/index.ts';
 import { CacheStore } from '../cache/index.ts';
-import { Tenancy, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard } from '../tenancy/index.ts';
+import { Tenancy, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard, readableCollections } from '../tenancy/index.ts';
 import { KnowledgeStore, knowledgeRoutes } from '../knowledge/index.ts';
 import { createMetrics, gracefulShutdown, opsRoutes, summaryFromMetrics, type Metrics } from '../ops/index.ts';
 import type { Replicator } from '../mesh/index.ts';
@@ -87,7 +87,8 @@ export class FlowRouterNode {
       models: () => this.models(),
       ready: () => ({ ready: this.started && this.router.available() }),
     }, { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
-    const targets = new TargetSender({ transport: this.transport, config: current, knowledge: () => this.knowledge, mesh: () => (this.meshRunning ? this.meshLink : undefined) });
+    const targets = new TargetSender({ transport: this.transport, config: current, knowledge: () => this.knowledge, mesh: () => (this.meshRunning ? this.meshLink : undefined),
+      readable: readableCollections(this.tenancy.policyOf, current) });
     this.router = new Router({
       config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
       send: targets.send, supports: targets.supports, probe: targets.probe,
@@ -95,10 +96,9 @@ export class FlowRouterNode {
       peers: config.mesh.enabled ? { candidates: (names, template, signal) => this.meshLink?.peers.candidates(names, template, signal) ?? Promise.resolve([]) } : undefined,
     });
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current, send: targets.send, chat: (req, ctx) => this.router.chat(req, ctx) });
-    const requestLog = this.app.log;
     this.pipelines = buildPipelines({
       config: current, router: this.router, tenancy: this.tenancy, ledger: this.usage, prices: this.prices, shadow: this.shadow,
-      cache: this.cache, knowledge: () => this.knowledge, metrics: this.metrics, requestLog: { info: (o, m) => requestLog.info(o, m), warn: (o, m) => requestLog.warn(o, m) },
+      cache: this.cache, knowledge: () => this.knowledge, metrics: this.metrics, requestLog: this.app.log,
     });
     this.metrics.setSources({
       breakers: () => this.router.status().targets.map((t) => ({ target: t.id, state: t.breaker.state })),
@@ -210,6 +210,7 @@ export class FlowRouterNode {
       forwardedChat: this.pipelines.forwardedChat,
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
       log: (event, detail) => log.info(detail ?? {}, event),
+      warn: (event, detail) => log.warn(detail ?? {}, event),
     });
   }
 

@@ -2,7 +2,8 @@
 import type { NodeConfig } from '../config/index.ts';
 import { cacheLayer, normalizeLayer, type CacheStore } from '../cache/index.ts';
 import { ragLayer, type KnowledgeStore } from '../knowledge/index.ts';
-import { metricsObserver, observeRequests, requestLogObserver, type Metrics, type RequestLogger } from '../ops/index.ts';
+import type { Logger } from '../core/logger.ts';
+import { metricsObserver, observeRequests, requestLogObserver, type Metrics } from '../ops/index.ts';
 import { pipeline, type AnyLayer, type Handler, type Layer, type Operation } from '../pipeline/index.ts';
 import type { Router } from '../router/index.ts';
 import { peerLimitsLayer, ragCollectionPolicy, type Tenancy } from '../tenancy/index.ts';
@@ -18,7 +19,7 @@ export interface PipelineParts {
   cache: CacheStore;
   knowledge: () => KnowledgeStore | undefined;
   metrics: Metrics;
-  requestLog: RequestLogger;
+  requestLog: Logger;
 }
 
 /** Chooses the request's chain once; every later layer reads it from the context. */

@@ -3,7 +3,7 @@ import type { NodeConfig, TargetConfig } from '../config/index.ts';
 import { UpstreamError } from '../core/errors.ts';
 import type { EmbeddingsRequest, EmbeddingsResponse } from '../core/openai.ts';
 import { answerFromKnowledge, type KnowledgeStore } from '../knowledge/index.ts';
-import type { Operation, Outcome, RequestOf } from '../pipeline/index.ts';
+import type { ClientInfo, Operation, Outcome, RequestOf } from '../pipeline/index.ts';
 import { providers, type Provider, type Transport } from '../providers/index.ts';
 import { AttemptRefused, type SendContext } from '../router/index.ts';
 import { accountFor } from '../tenancy/index.ts';
@@ -16,6 +16,8 @@ export interface TargetSenderDeps {
   knowledge: () => KnowledgeStore | undefined;
   /** The running mesh, when there is one. */
   mesh: () => MeshLink | undefined;
+  /** The collections a client may read when a knowledge target names none (undefined: all of them). */
+  readable?: (client: ClientInfo | undefined) => ((collection: string) => boolean) | undefined;
 }
 
 function idAndTime(requestId: string) {
@@ -65,7 +67,8 @@ export class TargetSender {
     if (target.kind === 'knowledge') {
       const store = this.deps.knowledge();
       if (!store) throw new UpstreamError('server', `target ${target.id}: the knowledge base is not open`);
-      return answerFromKnowledge(store, req as RequestOf<'chat'>, target.collection, tctx).result as Outcome<O>;
+      const allow = target.collection === undefined ? this.deps.readable?.(ctx.client) : undefined;
+      return answerFromKnowledge(store, req as RequestOf<'chat'>, target.collection, tctx, allow).result as Outcome<O>;
     }
     if (!p || !target.account) throw new UpstreamError('server', `target ${target.id}: no provider account`);
     const account = accountFor(target.account, ctx.accounts);

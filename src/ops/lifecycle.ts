@@ -1,16 +1,11 @@
 // Graceful shutdown: stop accepting, let in-flight requests and streams finish up to a deadline, then stop the rest in order.
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from '../core/logger.ts';
 
 /** One thing to stop after the HTTP server has closed (usage flush, mesh stop, database close…). */
 export interface StopStep {
   name: string;
   stop: () => unknown | Promise<unknown>;
-}
-
-export interface ShutdownLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
 }
 
 export interface ShutdownOptions {
@@ -19,7 +14,7 @@ export interface ShutdownOptions {
   stopFns?: StopStep[];
   /** How long in-flight requests and streams may take before their connections are cut. */
   graceMs: number;
-  log?: ShutdownLogger;
+  log?: Logger;
 }
 
 export interface ShutdownReport {

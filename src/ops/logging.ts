@@ -1,6 +1,7 @@
 // Logger configuration for fastify's pino (levels, formats, redaction of secrets) and the one-line-per-request log.
 import { createRequire } from 'node:module';
 import type { FastifyServerOptions } from 'fastify';
+import type { Logger } from '../core/logger.ts';
 import type { RequestObserver, RequestRecord } from './observe.ts';
 import { prettyStream } from './pretty.ts';
 
@@ -60,11 +61,6 @@ export function loggerOptions(s: LogSettings): Exclude<FastifyServerOptions['log
   return s.destination ? { ...base, stream: s.destination as unknown as { write(msg: string): void } } : base;
 }
 
-export interface RequestLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 /** The fields of the per-request line (latency in ms, tokens flattened so they read well in both formats). */
 export function requestLogFields(r: RequestRecord): Record<string, unknown> {
   return {
@@ -75,7 +71,7 @@ export function requestLogFields(r: RequestRecord): Record<string, unknown> {
 }
 
 /** Logs one line per request once it has ended: info, or warn for 5xx. Pass `app.log`. */
-export function requestLogObserver(log: RequestLogger): RequestObserver {
+export function requestLogObserver(log: Logger): RequestObserver {
   return {
     onEnd: (r) => {
       const fields = requestLogFields(r);

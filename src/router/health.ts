@@ -2,7 +2,8 @@
 import type { TargetConfig } from '../config/index.ts';
 import { UpstreamError } from '../core/errors.ts';
 import type { TargetStates } from './stats.ts';
-import type { RouterLogger, TargetProbe } from './types.ts';
+import type { Logger } from '../core/logger.ts';
+import type { TargetProbe } from './types.ts';
 
 export interface HealthCheckDeps {
   intervalMs: number;
@@ -10,7 +11,7 @@ export interface HealthCheckDeps {
   probe: TargetProbe;
   states: TargetStates;
   now: () => number;
-  log: RouterLogger;
+  log: Logger;
 }
 
 export class HealthChecker {

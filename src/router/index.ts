@@ -9,4 +9,4 @@ export { AttemptRefused, compose, withBreaker, withGate, withLimits, withStats, 
 export { withRetry, backoffDelay, isRetryable, type Sleep } from './retry.ts';
 export { routerRoutes, type RouterRoutesOptions } from './routes.ts';
 export type { RouterStatus, TargetStatus } from './status.ts';
-export type { PeerDirectory, PriceLookup, RouterLogger, SendContext, SendToTarget, TargetProbe, TargetSupports } from './types.ts';
+export type { PeerDirectory, PriceLookup, SendContext, SendToTarget, TargetProbe, TargetSupports } from './types.ts';

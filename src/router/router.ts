@@ -3,7 +3,8 @@ import type { ChainConfig, NodeConfig, RouterSettings, TargetConfig } from '../c
 import { FlowRouterError, NotFoundError, PermissionError, UpstreamError } from '../core/errors.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import type { Attempt, Operation, Outcome, RequestContext, RequestOf, Route } from '../pipeline/index.ts';
-import type { PeerDirectory, PriceLookup, RouterLogger, SendToTarget, TargetProbe, TargetSupports } from './types.ts';
+import { silentLogger, type Logger } from '../core/logger.ts';
+import type { PeerDirectory, PriceLookup, SendToTarget, TargetProbe, TargetSupports } from './types.ts';
 import { preferModel, selectChain, upstreamModel } from './select.ts';
 import { matchRoute } from './rules.ts';
 import { orderTargets } from './strategies.ts';
@@ -23,7 +24,7 @@ export interface RouterDeps {
   peers?: PeerDirectory;
   /** Prices for the `cost` strategy. */
   prices?: PriceLookup;
-  logger?: RouterLogger;
+  logger?: Logger;
   /** Enables active health checks when `router.health_check_interval_ms` is set. */
   probe?: TargetProbe;
   /** Injected for tests: clock (ms) for breakers and limit windows, randomness for weights and jitter, backoff sleep. */
@@ -31,8 +32,6 @@ export interface RouterDeps {
   random?: () => number;
   sleep?: Sleep;
 }
-
-const silent: RouterLogger = { debug() {}, info() {}, warn() {} };
 
 /** The name of the chain a request for an unknown model goes to when the mesh may serve it. */
 export const MESH_CHAIN = 'mesh';
@@ -65,7 +64,7 @@ export class Router {
   private readonly supports: TargetSupports;
   private readonly peers?: PeerDirectory;
   private readonly prices?: PriceLookup;
-  private readonly log: RouterLogger;
+  private readonly log: Logger;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly states: TargetStates;
@@ -80,7 +79,7 @@ export class Router {
     this.supports = deps.supports ?? (() => true);
     this.peers = deps.peers;
     this.prices = deps.prices;
-    this.log = deps.logger ?? silent;
+    this.log = deps.logger ?? silentLogger;
     this.now = deps.now ?? (() => performance.now());
     this.random = deps.random ?? Math.random;
     this.probe = deps.probe;

@@ -34,12 +34,5 @@ export interface PriceLookup {
   priceOf(model: string): { input: number; output: number } | undefined;
 }
 
-/** The slice of a pino logger the router uses. */
-export interface RouterLogger {
-  debug(obj: object, msg: string): void;
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
-
 /** A cheap health request to a target (e.g. GET /models): true when it passed, false when the target has no such check; rejects when unhealthy. */
 export type TargetProbe = (target: TargetConfig, signal: AbortSignal) => Promise<boolean>;

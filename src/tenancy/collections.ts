@@ -51,3 +51,17 @@ export function ragCollectionPolicy(policyOf: (client: ClientInfo | undefined) =
     return requested;
   };
 }
+
+/**
+ * Which collections a client may read where the operator left the choice open (a `knowledge` target without a
+ * collection): undefined for callers without a grant (every collection), else a test of its key's and tenant's grants.
+ */
+export function readableCollections(policyOf: (client: ClientInfo | undefined) => KeyRecord | undefined, config: () => NodeConfig) {
+  return (client: ClientInfo | undefined): ((collection: string) => boolean) | undefined => {
+    const key = policyOf(client);
+    const tenant = key?.tenant ? config().tenants.get(key.tenant) : undefined;
+    const grants = [key?.collections, tenant?.collections].filter((g): g is string[] => g !== undefined && g !== null);
+    if (grants.length === 0) return undefined;
+    return (collection) => grants.every((g) => patternsAllow(g, collection));
+  };
+}

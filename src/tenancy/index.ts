@@ -6,6 +6,6 @@ export { accountFor, accountOverrides, presentedKey, secretsEqual } from './cred
 export { adminRoutes, operatorGuard, requireAdminKey, keyJson, policyFrom, spentOf, type CreateKeyBody } from './admin.ts';
 export { exposureWarnings, isLoopback } from './exposure.ts';
 export { TENANCY_MIGRATIONS } from './migrations.ts';
-export { checkCollection, patternsAllow, ragCollectionPolicy, type RagCollectionPolicy } from './collections.ts';
+export { checkCollection, patternsAllow, ragCollectionPolicy, readableCollections, type RagCollectionPolicy } from './collections.ts';
 export { peerLimitsLayer, forwardSpendNotice } from './peer-limits.ts';
 export { Allowances, type Holder, type Limits } from './allowance.ts';

@@ -29,12 +29,18 @@ chains:
       url: http://127.0.0.1:9/v1
     - provider: knowledge
       collection: handbook
+  anywhere:
+    - model: m
+      provider: local
+      url: http://127.0.0.1:9/v1
+    - provider: knowledge
 `);
   const res = await fetch(`${gw.baseURL}/kb/documents`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ documents: [
       { id: 'vacation', collection: 'handbook', title: 'Vacation policy', text: 'Employees receive 30 vacation days per year. Unused days carry over until March.' },
       { id: 'laptops', collection: 'handbook', title: 'Laptops', text: 'Every engineer gets a laptop refresh every three years.' },
+      { id: 'boiler', collection: 'plant', title: 'Boiler', text: 'The boiler is descaled every spring by the maintenance crew.' },
     ] }),
   });
   assert.ok(res.ok, await res.text());
@@ -84,4 +90,16 @@ test('the knowledge target answers when no model is reachable, streaming too', a
   let text = '';
   for await (const c of stream) text += c.choices[0]?.delta?.content ?? '';
   assert.match(text, /laptop refresh every three years/);
+});
+
+test('a knowledge target without a collection answers from every collection', async () => {
+  const client = new OpenAI({ apiKey: 'x', baseURL: gw.baseURL, maxRetries: 0 });
+  for (const [question, answer] of [['vacation days per year', /30 vacation days/], ['boiler descaled', /every spring/]] as const) {
+    const { data, response } = await client.chat.completions.create({ model: 'anywhere', messages: [{ role: 'user', content: question }] }).withResponse();
+    assert.match(data.choices[0].message.content ?? '', answer);
+    assert.equal(response.headers.get('x-flowrouter-target'), 'anywhere/knowledge');
+  }
+  // The target with a collection stays inside it.
+  const inside = await client.chat.completions.create({ model: 'offline', messages: [{ role: 'user', content: 'boiler descaled' }] });
+  assert.doesNotMatch(inside.choices[0].message.content ?? '', /every spring/);
 });

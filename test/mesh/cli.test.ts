@@ -2,10 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, type networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
-import { meshCommand, peersCommand } from '../../src/cli/mesh.ts';
+import { bootstrapAddresses, meshCommand, peersCommand } from '../../src/cli/mesh.ts';
 import { meshRoutes } from '../../src/mesh/index.ts';
 import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
 
@@ -48,18 +48,30 @@ test('GET /v1/mesh/peers and /v1/mesh/status show what the node sees, and `peers
   }
 });
 
+test('bootstrap addresses expand a wildcard listen address to the LAN addresses and keep a specific one', () => {
+  const interfaces = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: '192.168.1.10', family: 'IPv4', internal: false },
+    { address: '169.254.3.3', family: 'IPv4', internal: false }] } as unknown as ReturnType<typeof networkInterfaces>;
+  assert.deepEqual(bootstrapAddresses(['/ip4/0.0.0.0/tcp/2403'], 'ID', interfaces), ['/ip4/192.168.1.10/tcp/2403/p2p/ID']);
+  assert.deepEqual(bootstrapAddresses(['/ip4/10.77.0.2/tcp/2404'], 'ID', interfaces), ['/ip4/10.77.0.2/tcp/2404/p2p/ID']);
+  assert.deepEqual(bootstrapAddresses(['/ip4/0.0.0.0/tcp/2403'], 'ID', {}), ['/ip4/<this host>/tcp/2403/p2p/ID']);
+});
+
 test('`mesh init` writes a private secret file and says how to share it', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowrouter-init-'));
   try {
     let printed = '';
     const out = join(dir, 'secrets', 'mesh.key');
-    await meshCommand({ resolvePaths: () => ({ dataDir: dir }), fetchJson: async () => ({}), out: (t) => { printed += t; } })
+    await meshCommand({ resolvePaths: () => ({ dataDir: dir, listen: ['/ip4/0.0.0.0/tcp/2417'] }), fetchJson: async () => ({}), out: (t) => { printed += t; } })
       .parseAsync(['init', '--out', out], { from: 'user' });
     assert.equal((await stat(out)).mode & 0o777, 0o600);
     assert.match(await readFile(out, 'utf8'), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/);
     assert.match(printed, new RegExp(`mesh secret written to ${out}`));
     assert.match(printed, /peer id: 12D3KooW\w+/);
     assert.match(printed, /copy .* to it over a private channel/);
+    // The real mesh port, on this host's addresses (or a placeholder host on a machine without a LAN address).
+    const peerId = /peer id: (12D3KooW\w+)/.exec(printed)![1];
+    assert.match(printed, new RegExp(`\\/ip4\\/[^/]+\\/tcp\\/2417\\/p2p\\/${peerId}`));
+    assert.doesNotMatch(printed, /<mesh port>/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

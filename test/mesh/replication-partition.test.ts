@@ -85,3 +85,24 @@ test('compacted tombstones stay deleted: a later joiner still receives the delet
     await set.close();
   }
 });
+
+test('ops a node learns by sync are passed on at once to peers that cannot reach their origin', { timeout: 40_000 }, async () => {
+  const set = replicaSet();
+  try {
+    // Anti-entropy every 2 minutes: only the relay can explain A holding D's offline edit within the wait below.
+    const slow = { syncIntervalMs: 120_000 };
+    const b = await set.add({}, slow);
+    // A admits only B, so D's ops can reach A through B alone.
+    const a = await set.add({ bootstrap: [addrOf(b.mesh)], allowlist: [b.mesh.peerId] }, slow);
+    const d = await set.add({ bootstrap: [addrOf(b.mesh)] }, slow);
+    await waitFor('A and B in one topic mesh', () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length === 1);
+    await d.disconnect();
+    d.store.put({ id: 'offline', text: 'written on D while it was away, about tides' });
+    await d.reconnect();
+    await waitFor('B to pull D\'s edit', () => b.store.get('offline') !== null);
+    await waitFor('A to receive it through B', () => a.store.get('offline') !== null, 5_000);
+    assert.equal(a.mesh.libp2p.getPeers().some((p) => p.toString() === d.mesh.peerId), false);
+  } finally {
+    await set.close();
+  }
+});

@@ -135,6 +135,38 @@ test('without a mesh section no port is checked', async () => {
   }
 });
 
+test('on a joining node only its own mesh port is checked, never the bootstrap peer\'s address', async () => {
+  const dir = tempDir();
+  try {
+    const port = await closedPort();
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `mesh:\n  port: ${port}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/10.99.0.1/tcp/2403/p2p/12D3KooWFiQrXSJykVHrmE67XSEC6XnTtsXWscLs8PVXg8A5wr2x"]\n`
+      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    const mesh = results.filter((r) => r.name.startsWith('mesh'));
+    assert.deepEqual(mesh.map((r) => [r.name, r.ok]), [[`mesh port ${port}`, true]]);
+    assert.equal(results.some((r) => r.detail.includes('10.99.0.1')), false);
+  } finally {
+    dir.remove();
+  }
+});
+
+test('an unfinished bootstrap list is a warning that says start will refuse it, not a failed config', async () => {
+  const dir = tempDir();
+  try {
+    const file = join(dir.path, 'config.yaml');
+    writeFileSync(file, `mesh:\n  port: ${await closedPort()}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/192.168.1.10/tcp/2403/p2p/12D3KooWReplaceWithTheBootstrapPeerId"]\n`
+      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
+    assert.equal(results.find((r) => r.name === 'config')?.ok, true);
+    const warning = results.find((r) => r.name === 'mesh bootstrap');
+    assert.ok(warning?.ok && warning.warn);
+    assert.match(warning.detail, /mesh\.bootstrap\[0\]: .* still the placeholder .*`start` refuses it unless --bootstrap replaces it/);
+  } finally {
+    dir.remove();
+  }
+});
+
 test('with a mesh section, a listen port held by another process fails the doctor', async () => {
   const dir = tempDir();
   const holder: Server = createServer();

@@ -51,7 +51,7 @@ test('--no-start only enables the unit; unsupported architectures and unknown op
 test('the systemd unit runs bin/flowrouter as its own user with a graceful stop and a hardened sandbox', () => {
   const unit = readFileSync(join(ROOT, 'deploy/flowrouter.service'), 'utf8');
   const has = (line: string) => assert.ok(unit.split('\n').includes(line), `missing: ${line}`);
-  has('ExecStart=/opt/flowrouter/bin/flowrouter start --config /etc/flowrouter/config.yaml --data-dir /var/lib/flowrouter');
+  has('ExecStart=/opt/flowrouter/bin/flowrouter start --config /etc/flowrouter/config.yaml');
   has('User=flowrouter');
   has('Restart=on-failure');
   has('KillSignal=SIGTERM');

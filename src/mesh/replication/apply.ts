@@ -26,14 +26,9 @@ export async function checkWireOp(input: unknown): Promise<WireOp | null> {
 }
 
 /**
- * Verifies and applies ops received from `peer`; forged or malformed ones are counted and dropped, and an op whose
- * clock is too far ahead is refused by the store and logged (a node without a real-time clock is the usual cause).
+ * The items that are well-formed ops with a valid origin signature (checked concurrently); forged or malformed ones
+ * are counted and logged. An op whose clock is too far ahead is refused later, by the store (applyVerified).
  */
-export async function applyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<number> {
-  return applyVerified(ctx, peer, await verifyWireOps(ctx, peer, items));
-}
-
-/** The items that are well-formed ops with valid proofs (checked concurrently); the rest are counted and logged. */
 export async function verifyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<WireOp[]> {
   const checked = await Promise.all(items.map(checkWireOp));
   const valid = checked.filter((w): w is WireOp => w !== null);

@@ -8,7 +8,7 @@ import { applyVerified, checkWireOp } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
 import { KB_TOPIC, decodeJson, encodeJson } from './wire.ts';
-import type { KbGossip } from './wire.ts';
+import type { KbGossip, WireOp } from './wire.ts';
 
 export interface KbGossipContext extends ApplyContext {
   pubsub: MeshNode['pubsub'];
@@ -59,6 +59,16 @@ export async function publishLocalOp(ctx: KbGossipContext, op: KnowledgeOp): Pro
   if (data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies KbGossip);
   await ctx.pubsub.publish(KB_TOPIC, data);
   ctx.state.counts.opsSent++;
+}
+
+/**
+ * Passes on an origin's newest op that this node learnt by sync (header only when it came without content): peers
+ * that lack it see a sequence gap or a notice and pull at once, instead of at their next anti-entropy round.
+ */
+export async function relayOp(ctx: KbGossipContext, wire: WireOp): Promise<void> {
+  let data = wire.op.payload === null ? null : encodeJson({ t: 'op', op: wire.op, proof: wire.proof } satisfies KbGossip);
+  if (data === null || data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...wire.op, payload: null }, proof: wire.proof } satisfies KbGossip);
+  await ctx.pubsub.publish(KB_TOPIC, data);
 }
 
 export function onKbMessage(ctx: KbGossipContext, evt: GossipsubMessage): void {

@@ -9,8 +9,9 @@ import type { MeshNode } from '../node.ts';
 import type { MeshLog } from '../types.ts';
 import { cacheValidator, onCacheMessage, publishCacheEntry } from './cache-gossip.ts';
 import type { CacheGossipContext } from './cache-gossip.ts';
-import { kbValidator, onKbMessage, publishLocalOp } from './kb-gossip.ts';
+import { kbValidator, onKbMessage, publishLocalOp, relayOp } from './kb-gossip.ts';
 import type { KbGossipContext } from './kb-gossip.ts';
+import { followLocalOps } from './local-ops.ts';
 import { ReplicationState } from './state.ts';
 import type { ReplicationStatus } from './state.ts';
 import { pullFrom, syncHandler } from './sync.ts';
@@ -31,12 +32,24 @@ export interface ReplicationOptions {
   batchOps: number;
   batchBytes: number;
   frameTimeoutMs: number;
+  /** After a failed sync with a peer, the next one waits this long, doubling per failure up to `retryMaxMs`. */
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** How often the database is checked for ops another process (`flowrouter kb`) wrote. */
+  localPollMs: number;
 }
 
 export const DEFAULT_REPLICATION: ReplicationOptions = {
   syncIntervalMs: 30_000, compactIntervalMs: 10 * 60_000, tombstoneHorizonMs: 7 * 24 * 3_600_000, replicateCache: false,
   maxGossipBytes: MAX_GOSSIP_BYTES, batchOps: 500, batchBytes: 1024 * 1024, frameTimeoutMs: 30_000,
+  retryBaseMs: 2_000, retryMaxMs: 5 * 60_000, localPollMs: 250,
 };
+
+/** The wait before the next sync after `failures` failures in a row: doubling, capped, with ±20 % jitter. */
+export function retryDelayMs(failures: number, baseMs: number, maxMs: number): number {
+  const delay = Math.min(maxMs, baseMs * 2 ** Math.min(30, failures - 1));
+  return Math.round(delay * (0.8 + Math.random() * 0.4));
+}
 
 export interface ReplicatorInit {
   /** A started mesh node; start the replicator after it and stop the replicator before it. */
@@ -66,8 +79,13 @@ interface Running {
   timers: NodeJS.Timeout[];
   undo: Array<() => void | Promise<void>>;
   syncs: Map<string, { again: boolean; done: Promise<void> }>;
+  /** One pending retry per peer that is backing off. */
+  retries: Map<string, NodeJS.Timeout>;
   publishing: Promise<void>;
   sync: SyncContext;
+  /** Queues a gossip publication behind the ones before it. */
+  enqueue(what: string, task: () => Promise<void>): void;
+  kb: KbGossipContext | null;
 }
 
 export function createReplicator(init: ReplicatorInit): Replicator {
@@ -79,26 +97,34 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
   const pull = async (r: Running, peer: PeerId): Promise<void> => {
     try {
-      const { received, applied } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
+      const { received, applied, newest } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
       state.counts.syncs++;
       if (received > 0) log('replication:synced', { peer: peer.toString(), received, applied });
+      const kb = r.kb;
+      if (kb) for (const wire of newest) r.enqueue('kb-relay', () => relayOp(kb, wire));
     } catch (err) {
       if (r.lifetime.signal.aborted) return;
+      // A sync that keeps failing (an unreachable peer, an op it cannot take) waits longer each time, never spins.
+      const id = peer.toString();
+      const error = (err as Error).message;
+      const { failures, delayMs } = state.syncFailed(id, error, (n) => retryDelayMs(n, opts.retryBaseMs, opts.retryMaxMs));
       state.counts.syncFailures++;
-      log('replication:sync-failed', { peer: peer.toString(), error: (err as Error).message });
+      log('replication:sync-failed', { peer: id, error, failures, retryInS: Math.round(delayMs / 1000) });
+      clearTimeout(r.retries.get(id));
+      r.retries.set(id, setTimeout(() => { r.retries.delete(id); void syncWith(id); }, delayMs));
     }
   };
 
   // One sync per peer at a time; asks arriving meanwhile fold into one more round once it ends.
   const syncWith = (peerId: string): Promise<void> => {
     const r = running;
-    if (!r || peerId === store.origin) return Promise.resolve();
+    if (!r || peerId === store.origin || state.backingOff(peerId)) return Promise.resolve();
     const current = r.syncs.get(peerId);
     if (current) { current.again = true; return current.done; }
     const entry = { again: true, done: Promise.resolve() };
     const peer = peerIdFromString(peerId);
     entry.done = (async () => {
-      while (entry.again && !r.lifetime.signal.aborted) {
+      while (entry.again && !r.lifetime.signal.aborted && !state.backingOff(peerId)) {
         entry.again = false;
         await pull(r, peer);
       }
@@ -127,7 +153,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       }
       const lifetime = new AbortController();
       const sync: SyncContext = { store, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
-      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), publishing: Promise.resolve(), sync };
+      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), retries: new Map(), publishing: Promise.resolve(), sync,
+        enqueue: () => undefined, kb: null };
       running = r;
       const kb: KbGossipContext = {
         store, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
@@ -141,6 +168,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const enqueue = (what: string, task: () => Promise<void>): void => {
         r.publishing = r.publishing.then(task).catch((err: unknown) => log('replication:publish-failed', { what, error: (err as Error).message }));
       };
+      r.enqueue = enqueue;
+      r.kb = kb;
 
       await host.handle(KB_SYNC_PROTOCOL, syncHandler(sync, lifetime.signal), { maxInboundStreams: 8, maxOutboundStreams: 8 });
       r.undo.push(() => host.unhandle(KB_SYNC_PROTOCOL));
@@ -159,8 +188,13 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       };
       pubsub.addEventListener('gossipsub:message', onMessage);
       r.undo.push(() => pubsub.removeEventListener('gossipsub:message', onMessage));
-      r.undo.push(store.onLocalOp((op) => enqueue('kb-op', () => publishLocalOp(kb, op))));
-      const onConnect = (evt: CustomEvent<PeerId>): void => { void syncWith(evt.detail.toString()); };
+      r.undo.push(followLocalOps({ store, pollMs: opts.localPollMs, publish: (op) => enqueue('kb-op', () => publishLocalOp(kb, op)) }));
+      const onConnect = (evt: CustomEvent<PeerId>): void => {
+        const id = evt.detail.toString();
+        state.resumeSyncs(id);
+        clearTimeout(r.retries.get(id));
+        void syncWith(id);
+      };
       host.addEventListener('peer:connect', onConnect);
       r.undo.push(() => host.removeEventListener('peer:connect', onConnect));
       // An op published before a new peer's subscription reached us went to nobody: catch that peer up once it subscribes.
@@ -183,6 +217,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       if (!r) return;
       running = null;
       for (const t of r.timers) clearInterval(t);
+      for (const t of r.retries.values()) clearTimeout(t);
       for (const undo of r.undo.reverse()) await undo();
       r.lifetime.abort(new MeshStopping('replication'));
       await Promise.all([r.publishing, ...[...r.syncs.values()].map((s) => s.done)]);

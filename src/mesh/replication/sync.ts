@@ -1,40 +1,50 @@
 // Anti-entropy over `/flowrouter/kb-sync/1.0.0`: the initiator sends its version vector, the responder streams what it lacks.
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
-import type { ProvenOp, VersionVector } from '../../knowledge/index.ts';
-import { applyWireOps } from './apply.ts';
+import type { StoredOp, VersionVector } from '../../knowledge/index.ts';
+import { applyVerified, verifyWireOps } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import { signOp } from './proof.ts';
-import { KB_SYNC_PROTOCOL, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
-import type { SyncAck, SyncFrame, SyncRequest, SyncStream } from './wire.ts';
-import { MeshProtocolError, MeshStreamClosed } from '../../core/errors.ts';
+import { KB_SYNC_PROTOCOL, MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
+import type { SyncAck, SyncFrame, SyncRequest, SyncStream, WireOp } from './wire.ts';
+import { MeshProtocolError, MeshStreamClosed, MeshSyncOpTooLarge } from '../../core/errors.ts';
 
 export interface SyncContext extends ApplyContext {
   privateKey: PrivateKey;
-  /** Ops per page read from the log, and the byte size at which a frame is cut. */
+  /** Ops per page read from the log, and the byte size at which a frame (and a page) is cut. */
   batchOps: number;
   batchBytes: number;
   /** Longest wait for any one frame. */
   frameTimeoutMs: number;
 }
 
-async function read(lp: SyncStream, signal: AbortSignal): Promise<unknown> {
-  return decodeJson((await lp.read({ signal })).subarray());
-}
+const encoder = new TextEncoder();
+const MORE = encodeJson({ t: 'more' } satisfies SyncAck);
 
-/** The op's wire form; a local op written before the replicator ran is signed now and its proof kept. */
-async function wireForm(ctx: SyncContext, p: ProvenOp): Promise<string | null> {
-  let proof = p.proof;
-  if (proof === null) {
-    if (p.op.origin !== ctx.store.origin) return null;
-    proof = await signOp(ctx.privateKey, p.op);
-    ctx.store.setOpProof(p.op.origin, p.op.seq, proof);
-  }
-  return JSON.stringify({ op: p.op, proof });
+async function readFrame(lp: SyncStream, signal: AbortSignal): Promise<Uint8Array> {
+  return (await lp.read({ signal })).subarray();
 }
 
 /**
- * Streams the ops `since` lacks in frames of at most `batchOps` ops and about `batchBytes` bytes. Each frame waits for
- * the initiator's `more` (sent as it starts on the previous one), so a slow applier never has more than a frame queued.
+ * The op's wire form, `{"op":…,"proof":…}`, built around the stored payload text so a large document is not parsed
+ * and re-encoded. A local op written before the replicator ran (or by another process) is signed now, its proof kept.
+ */
+async function wireForm(ctx: SyncContext, row: StoredOp): Promise<string | null> {
+  let proof = row.proof;
+  if (proof === null) {
+    if (row.origin !== ctx.store.origin) return null;
+    const { payload, ...header } = row;
+    proof = await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(payload) });
+    ctx.store.setOpProof(row.origin, row.seq, proof);
+  }
+  const op = `{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
+    + `"kind":${JSON.stringify(row.kind)},"payload":${row.payload ?? 'null'}}`;
+  return `{"op":${op},"proof":${JSON.stringify(proof)}}`;
+}
+
+/**
+ * Streams the ops `since` lacks: small ones in frames of at most `batchOps` ops and about `batchBytes` bytes, a big
+ * one alone in pieces. Each frame after the first waits for the initiator's `more` (sent as it reads the previous
+ * one), so at most one frame waits unread at the initiator and memory stays bounded on both sides.
  */
 async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVector, lifetime: AbortSignal): Promise<number> {
   const cursor = { ...since };
@@ -43,31 +53,44 @@ async function streamMissing(ctx: SyncContext, lp: SyncStream, since: VersionVec
   let bytes = 0;
   let acked = true;
   const frameSignal = (): AbortSignal => AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
+  const send = async (frame: Uint8Array): Promise<void> => {
     if (!acked) {
-      const ack = await read(lp, frameSignal()) as { t?: unknown } | null;
+      const ack = decodeJson(await readFrame(lp, frameSignal())) as { t?: unknown } | null;
       if (ack?.t !== 'more') throw new MeshProtocolError('sync acknowledgement');
     }
-    await lp.write(new TextEncoder().encode(`{"t":"ops","ops":[${batch.join(',')}]}`), { signal: frameSignal() });
+    await lp.write(frame, { signal: frameSignal() });
     acked = false;
+  };
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    await send(encoder.encode(`{"t":"ops","ops":[${batch.join(',')}]}`));
     sent += batch.length;
     batch = [];
     bytes = 0;
   };
   for (;;) {
-    const page = ctx.store.provenOpsSince(cursor, ctx.batchOps);
+    const page = ctx.store.storedOpsSince(cursor, { ops: ctx.batchOps, bytes: ctx.batchBytes });
     if (page.length === 0) break;
-    for (const p of page) {
-      cursor[p.op.origin] = Math.max(cursor[p.op.origin] ?? 0, p.op.seq);
-      const item = await wireForm(ctx, p);
+    for (const row of page) {
+      cursor[row.origin] = Math.max(cursor[row.origin] ?? 0, row.seq);
+      const item = await wireForm(ctx, row);
       if (item === null) continue;
-      if (batch.length > 0 && (bytes + item.length > ctx.batchBytes || batch.length >= ctx.batchOps)) await flush();
+      const size = Buffer.byteLength(item);
+      if (size > SYNC_PIECE_BYTES) {
+        await flush();
+        const whole = encoder.encode(item);
+        await send(encodeJson({ t: 'op-start', bytes: whole.byteLength } satisfies SyncFrame));
+        for (let at = 0; at < whole.byteLength; at += SYNC_PIECE_BYTES) await send(whole.subarray(at, at + SYNC_PIECE_BYTES));
+        sent++;
+        continue;
+      }
+      if (batch.length > 0 && (bytes + size > ctx.batchBytes || batch.length >= ctx.batchOps)) await flush();
       batch.push(item);
-      bytes += item.length;
+      bytes += size;
     }
   }
   await flush();
+  await send(encodeJson({ t: 'end', vv: ctx.store.versionVector() } satisfies SyncFrame));
   return sent;
 }
 
@@ -78,12 +101,10 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
     const lp = syncStream(stream);
     const signal = AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
     try {
-      const vv = parseVersionVector((await read(lp, signal) as { vv?: unknown } | null)?.vv);
+      const vv = parseVersionVector((decodeJson(await readFrame(lp, signal)) as { vv?: unknown } | null)?.vv);
       if (!vv) throw new MeshProtocolError('sync request');
       ctx.state.learnVector(peer, vv, false);
-      const sent = await streamMissing(ctx, lp, vv, lifetime);
-      ctx.state.counts.opsSent += sent;
-      await lp.write(encodeJson({ t: 'end', vv: ctx.store.versionVector() } satisfies SyncFrame), { signal: AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]) });
+      ctx.state.counts.opsSent += await streamMissing(ctx, lp, vv, lifetime);
       await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) });
     } catch (err) {
       ctx.log('replication:sync-serve-failed', { peer, error: (err as Error).message });
@@ -92,7 +113,32 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
   };
 }
 
-export interface PullResult { received: number; applied: number }
+export interface PullResult {
+  received: number;
+  applied: number;
+  /** Per origin whose ops this pull added, the newest op received (without its content when that is large). */
+  newest: WireOp[];
+}
+
+/** Content kept for relaying the newest op of an origin; a bigger op is relayed as its header alone. */
+const RELAY_CONTENT_BYTES = 64 * 1024;
+
+/** Reads the pieces of one big op (acknowledging each) into one buffer of the announced size. */
+async function readPieces(lp: SyncStream, total: unknown, signal: () => AbortSignal): Promise<unknown> {
+  if (!Number.isSafeInteger(total) || (total as number) <= 0 || (total as number) > MAX_SYNC_OP_BYTES) {
+    throw new MeshSyncOpTooLarge(String(total), MAX_SYNC_OP_BYTES);
+  }
+  const whole = new Uint8Array(total as number);
+  let got = 0;
+  while (got < whole.byteLength) {
+    const piece = await readFrame(lp, signal());
+    if (piece.byteLength === 0 || got + piece.byteLength > whole.byteLength) throw new MeshProtocolError('sync piece (beyond the announced op size)');
+    await lp.write(MORE, { signal: signal() });
+    whole.set(piece, got);
+    got += piece.byteLength;
+  }
+  return decodeJson(whole);
+}
 
 /** The initiator: sends this node's vector to `peer` and applies what comes back, one transaction per frame. */
 export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lifetime: AbortSignal): Promise<PullResult> {
@@ -101,25 +147,37 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
   const dialSignal = AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
   const stream = open ? await open.newStream(KB_SYNC_PROTOCOL, { signal: dialSignal }) : await host.dialProtocol(peer, KB_SYNC_PROTOCOL, { signal: dialSignal });
   const lp = syncStream(stream);
-  const result: PullResult = { received: 0, applied: 0 };
+  const frameSignal = (): AbortSignal => AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
+  const result: PullResult = { received: 0, applied: 0, newest: [] };
+  const before = ctx.store.versionVector();
+  const newest = new Map<string, WireOp>();
   try {
     await lp.write(encodeJson({ vv: ctx.store.versionVector() } satisfies SyncRequest), { signal: dialSignal });
     for (;;) {
-      const frame = await read(lp, AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)])) as SyncFrame;
-      if (frame?.t === 'ops' && Array.isArray(frame.ops)) {
-        // Asking for the next frame first lets the responder read and encode it while this one is verified and applied.
-        await lp.write(encodeJson({ t: 'more' } satisfies SyncAck), { signal: lifetime });
-        result.received += frame.ops.length;
-        result.applied += await applyWireOps(ctx, id, frame.ops);
-      } else if (frame?.t === 'end') {
+      const frame = decodeJson(await readFrame(lp, frameSignal())) as SyncFrame;
+      if (frame?.t === 'end') {
         const vv = parseVersionVector(frame.vv);
         if (!vv) throw new MeshProtocolError('sync end frame');
         ctx.state.learnVector(id, vv, true);
         break;
-      } else {
-        throw new MeshProtocolError('sync frame');
+      }
+      // Asking for the next frame first lets the responder read and encode it while this one is verified and applied.
+      await lp.write(MORE, { signal: frameSignal() });
+      let ops: unknown[];
+      if (frame?.t === 'ops' && Array.isArray(frame.ops)) ops = frame.ops;
+      else if (frame?.t === 'op-start') ops = [await readPieces(lp, frame.bytes, frameSignal)];
+      else throw new MeshProtocolError('sync frame');
+      result.received += ops.length;
+      const valid = await verifyWireOps(ctx, id, ops);
+      result.applied += applyVerified(ctx, id, valid);
+      for (const w of valid) {
+        if (w.op.seq <= (newest.get(w.op.origin)?.op.seq ?? 0)) continue;
+        const small = ((w.op.payload as { text?: string } | null)?.text?.length ?? 0) <= RELAY_CONTENT_BYTES;
+        newest.set(w.op.origin, small ? w : { op: { ...w.op, payload: null }, proof: w.proof });
       }
     }
+    const after = ctx.store.versionVector();
+    result.newest = [...newest.values()].filter((w) => (after[w.op.origin] ?? 0) > (before[w.op.origin] ?? 0));
     await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
     return result;
   } catch (err) {

@@ -3,6 +3,7 @@ import type { Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { CacheEntry } from '../../cache/index.ts';
+import { MAX_OP_PAYLOAD_BYTES } from '../../knowledge/index.ts';
 import type { KnowledgeOp, VersionVector } from '../../knowledge/index.ts';
 
 export const KB_TOPIC = '/flowrouter/kb/1';
@@ -10,8 +11,15 @@ export const CACHE_TOPIC = '/flowrouter/cache/1';
 export const KB_SYNC_PROTOCOL = '/flowrouter/kb-sync/1.0.0';
 /** Largest gossip message accepted; a bigger op is announced with a `have` notice and fetched over sync. */
 export const MAX_GOSSIP_BYTES = 256 * 1024;
-/** Largest sync frame: a batch is cut at about 1 MB, but one document alone may be bigger than that. */
-export const MAX_SYNC_FRAME_BYTES = 64 * 1024 * 1024;
+/**
+ * Largest sync frame. A batch is cut at `batchBytes` (1 MiB) and an op bigger than a piece travels in pieces, so frames
+ * stay well under the 4 MiB a libp2p byte stream buffers unread (a bigger frame could never be read at all).
+ */
+export const MAX_SYNC_FRAME_BYTES = 3 * 1024 * 1024;
+/** An op whose wire form is bigger than this travels as an `op-start` frame and raw pieces of at most this size. */
+export const SYNC_PIECE_BYTES = 256 * 1024;
+/** Largest op accepted in pieces: the store's payload limit plus the op's header and proof. */
+export const MAX_SYNC_OP_BYTES = MAX_OP_PAYLOAD_BYTES + 64 * 1024;
 
 /** An op as it travels: the op and its origin's proof (see proof.ts). */
 export interface WireOp { op: KnowledgeOp; proof: string }
@@ -24,10 +32,12 @@ export type KbGossip =
 export interface CacheGossip { origin: string; entry: CacheEntry; sig: string }
 
 export type SyncRequest = { vv: VersionVector };
-/** The initiator's request for the next ops frame. */
+/** The initiator's request for the next frame: one is sent after each frame read, so one at most waits unread. */
 export type SyncAck = { t: 'more' };
 export type SyncFrame =
   | { t: 'ops'; ops: WireOp[] }
+  /** One op of `bytes` bytes (its JSON wire form) follows in raw frames of at most SYNC_PIECE_BYTES each. */
+  | { t: 'op-start'; bytes: number }
   /** The responder's own vector, so the initiator learns how far behind it is. */
   | { t: 'end'; vv: VersionVector };
 

@@ -44,6 +44,8 @@ function anthropicEncoding(encoder: anthropicInbound.AnthropicStreamEncoder): St
 export const messagesRoutes: FastifyPluginAsync<ClientApiRouteDeps> = async (scope, deps) => {
   // Every error of these routes, from a malformed body to an upstream failure, leaves in Anthropic's error shape.
   scope.setErrorHandler(errorHandler(toAnthropicError));
+  // Anthropic's SDKs read the request id from `request-id` (errors included).
+  scope.addHook('onRequest', async (request, reply) => { reply.header('request-id', request.id); });
 
   scope.post('/v1/messages', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as anthropicInbound.MessagesRequest;
@@ -53,7 +55,7 @@ export const messagesRoutes: FastifyPluginAsync<ClientApiRouteDeps> = async (sco
     const showThinking = wantsThinking(body);
     if (outcome.kind === 'json') {
       const raw = rawFor(outcome.response, 'anthropic');
-      return reply.code(200).headers({ ...clientApiHeaders(request, ctx, !!raw), 'request-id': request.id }).send(raw ? raw.body : chatToAnthropicMessage(outcome.response, { showThinking }));
+      return reply.code(200).headers(clientApiHeaders(request, ctx, !!raw)).send(raw ? raw.body : chatToAnthropicMessage(outcome.response, { showThinking }));
     }
     const first: IteratorResult<ChatChunk> = await outcome.chunks.next();
     const headers = { ...clientApiHeaders(request, ctx, !first.done && !!rawFor(first.value, 'anthropic')), 'request-id': request.id };

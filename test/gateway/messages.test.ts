@@ -125,7 +125,8 @@ test('errors are in Anthropic\'s shape: a bad body is invalid_request_error with
   const body: any = await r.json();
   assert.equal(body.type, 'error');
   assert.equal(body.error.type, 'invalid_request_error');
-  assert.ok(r.headers.get('request-id') ?? r.headers.get('x-request-id'));
+  assert.ok(r.headers.get('request-id'), 'Anthropic\'s SDKs read the request id from request-id');
+  assert.equal(r.headers.get('request-id'), r.headers.get('x-request-id'));
 });
 
 test('an upstream rate limit is Anthropic\'s rate_limit_error with retry-after; an unknown model is not_found_error', async () => {

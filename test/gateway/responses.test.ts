@@ -157,7 +157,7 @@ test('stored responses expire after responses.retention_days, and the retention 
 test('hosted tools are left out of a request translated for a chat target, and the answer names them; the cache is bypassed', async () => {
   const { data, response } = await client.responses.create({ model: 'local', input: [
     { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'news' } } as any, { role: 'user', content: 'news?' }],
-  tools: [{ type: 'web_search' } as any, getWeather] }).withResponse();
+  tools: [{ type: 'web_search' } as any, getWeather], temperature: 0 }).withResponse();
   assert.equal(data.output_text, 'echo: news?');
   assert.equal(response.headers.get('x-flowrouter-left-out'), 'tools[0] (web_search), input[0] (web_search_call)');
   assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass');

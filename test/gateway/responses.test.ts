@@ -189,3 +189,25 @@ test('golden: Anthropic thinking then a tool call, streamed, is a reasoning item
   const final = await client.responses.stream({ model: 'claude', input: 'weather?', tools: [getWeather], reasoning: { effort: 'low' } }).finalResponse();
   assert.deepEqual(final.output.map((o) => o.type), ['reasoning', 'function_call']);
 });
+
+test('an image and a PDF reach Anthropic through the Responses API, and its signed thinking is kept across the tool turn by previous_response_id', async () => {
+  const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+  const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Page >> endobj').toString('base64');
+  reply = () => ({ message: { content: [{ type: 'thinking', thinking: 'Check the forecast.' }, { type: 'tool_use', id: 'toolu_img', name: 'get_weather', input: { city: 'Bergen' } }] } });
+  const first = await client.responses.create({ model: 'claude', tools: [getWeather], reasoning: { effort: 'low' }, input: [{ role: 'user', content: [
+    { type: 'input_text', text: 'Where is this, and what is the weather?' },
+    { type: 'input_image', image_url: `data:image/png;base64,${PNG}`, detail: 'auto' },
+    { type: 'input_file', filename: 'forecast.pdf', file_data: `data:application/pdf;base64,${PDF}` }] }] });
+  const blocks = an.requests.at(-1)!.body.messages[0].content;
+  assert.deepEqual(blocks.map((b: any) => b.type), ['text', 'image', 'document']);
+  assert.equal(blocks[2].source.data, PDF);
+  assert.deepEqual(first.output.map((o) => o.type), ['reasoning', 'function_call']);
+
+  reply = () => textReply('Rain in Bergen.');
+  const second = await client.responses.create({ model: 'claude', tools: [getWeather], reasoning: { effort: 'low' }, previous_response_id: first.id,
+    input: [{ type: 'function_call_output', call_id: 'toolu_img', output: '12°C, rain' }] });
+  assert.equal(second.output_text, 'Rain in Bergen.', 'Anthropic accepted the tool turn: its signed thinking came back');
+  const assistant = an.requests.at(-1)!.body.messages[1].content;
+  assert.equal(assistant[0].type, 'thinking');
+  assert.equal(assistant[0].thinking, 'Check the forecast.');
+});

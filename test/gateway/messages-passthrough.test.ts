@@ -111,7 +111,7 @@ test('a server tool is left out of a translated request, and the answer names wh
   const history: any[] = [{ role: 'user', content: 'news' }, { role: 'assistant', content: [
     { type: 'server_tool_use', id: 'srvtoolu_1', name: 'web_search', input: { query: 'news' } },
     { type: 'web_search_tool_result', tool_use_id: 'srvtoolu_1', content: [] }, { type: 'text', text: 'Nothing new.' }] }, { role: 'user', content: 'thanks' }];
-  const { data, response } = await client.messages.create({ model: 'local', max_tokens: 100, temperature: 0, tools: [webSearch as any], messages: history }).withResponse();
+  const { data, response } = await client.messages.create({ model: 'local', max_tokens: 100, temperature: 0, tools: [webSearch as any], messages: history } as any).withResponse() as any;
   assert.equal((data.content[0] as Anthropic.TextBlock).text, 'echo: thanks');
   assert.equal(response.headers.get('x-flowrouter-left-out'), 'tools.0 (web_search_20250305), messages.1.content.0 (server_tool_use), messages.1.content.1 (web_search_tool_result)');
   assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass', 'the internal request lacks the server tool: never keyed in the cache');
@@ -124,7 +124,7 @@ test('a request only Anthropic serves (its own client tools, container) skips ot
   reply = () => textReply('ran bash');
   const bash = { type: 'bash_20250124', name: 'bash' };
   const calls = oa.requests.length;
-  const { data, response } = await client.messages.create({ model: 'openai-then-claude', max_tokens: 100, temperature: 0, tools: [bash as any], messages: [{ role: 'user', content: 'ls' }] }).withResponse();
+  const { data, response } = await client.messages.create({ model: 'openai-then-claude', max_tokens: 100, temperature: 0, tools: [bash as any], messages: [{ role: 'user', content: 'ls' }] } as any).withResponse() as any;
   assert.equal((data.content[0] as Anthropic.TextBlock).text, 'ran bash');
   assert.equal(response.headers.get('x-flowrouter-target'), 'claude-second');
   assert.equal(response.headers.get('x-flowrouter-attempts'), '2');

@@ -34,6 +34,10 @@ export function startFakeUpstream(): Promise<Child> {
   return spawnUntil(['scripts/bench/fake-upstream.ts'], /listening (\S+)/);
 }
 
+export function startFakeAnthropicUpstream(): Promise<Child> {
+  return spawnUntil(['scripts/bench/fake-anthropic.ts'], /listening (\S+)/);
+}
+
 /** Starts a real node from YAML text in a child process on a free port; resolves with its base URL. */
 export async function startNode(yaml: string, extraArgs: string[] = []): Promise<Child & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowrouter-bench-'));
@@ -45,10 +49,10 @@ export async function startNode(yaml: string, extraArgs: string[] = []): Promise
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number }
 
-export async function load(url: string, body: unknown, connections: number, seconds: number): Promise<LoadResult> {
+export async function load(url: string, body: unknown, connections: number, seconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
   const r = await autocannon({
     url, method: 'POST', connections, duration: seconds, pipelining: 1,
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }

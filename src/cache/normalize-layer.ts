@@ -5,7 +5,9 @@ import { savedTokens } from './saved-tokens.ts';
 
 export function normalizeLayer(enabled: () => boolean): Layer<'chat'> {
   return (next) => async (req, ctx) => {
-    if (!enabled()) return next(req, ctx);
+    // Messages and Responses clients keep their bytes: their body may go upstream as sent (passthrough), and agents'
+    // prompts are mostly code and tool output whose spacing the client chose.
+    if (!enabled() || ctx.api !== 'chat') return next(req, ctx);
     const { request, changes } = normalizeRequest(req);
     // Tokens are only counted for texts that changed, so an already-tidy prompt costs no tokenizer work.
     for (const c of changes) ctx.trace.tokensSaved += savedTokens(c.before, c.after);

@@ -7,20 +7,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '../..');
 const DRIVER = join(import.meta.dirname, 'agent-driver.ts');
 
-/** The agents' executables, from the devDependencies (Claude Code's native binary is its platform package's). */
+/**
+ * Where scripts/test installs the agents (pinned versions, ~660 MB, outside the checkout so `scripts/setup` stays
+ * small for people who only run the gateway). Claude Code's native binary is its platform package's.
+ */
+const AGENTS = process.env.FLOWROUTER_AGENTS_DIR ?? join(homedir(), '.cache', 'flowrouter-agents');
 const BINARIES = {
-  claude: join(ROOT, `node_modules/@anthropic-ai/claude-code-${process.platform}-${process.arch}/claude`),
-  codex: join(ROOT, 'node_modules/.bin/codex'),
+  claude: join(AGENTS, `node_modules/@anthropic-ai/claude-code-${process.platform}-${process.arch}/claude`),
+  codex: join(AGENTS, 'node_modules/.bin/codex'),
 };
 
 /** Why agents cannot run here, or null when they can (a private network namespace needs root and util-linux). */
 function cannotRun(agent: keyof typeof BINARIES): string | null {
-  if (!existsSync(BINARIES[agent])) return `${BINARIES[agent]} is not installed (npm install; it is a devDependency)`;
+  if (!existsSync(BINARIES[agent])) return `${BINARIES[agent]} is not installed (scripts/test installs it into ${AGENTS})`;
   const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8', timeout: 10_000 });
   if (probe.error || probe.status !== 0) return `no private network namespace for the agent (unshare -n: ${probe.error?.message ?? probe.stderr.trim()}); it is never run with network access`;
   return null;

@@ -7,6 +7,8 @@ import type { HttpRequestSpec, Provider, ProviderAccount, SseEvent, Timeouts, Tr
 
 /** Upstream JSON bodies larger than this are refused rather than buffered. */
 const MAX_JSON_BODY = 32 * 1024 * 1024;
+/** A chat stream longer than this is ended as faulty: the layers that watch it keep its text until it ends. */
+const MAX_STREAM_BYTES = 32 * 1024 * 1024;
 
 export type ChatResult =
   | { kind: 'json'; response: ChatResponse; firstByteMs: number }
@@ -195,12 +197,15 @@ export async function sendRawStream(provider: Provider, account: ProviderAccount
   })();
 }
 
-/** Decodes a byte stream of server-sent events. */
-export async function* readSse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+/** Decodes a byte stream of server-sent events, refusing more than `maxBytes`. */
+export async function* readSse(body: AsyncIterable<Uint8Array>, maxBytes = Infinity): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
   let pending: SseEvent[] = [];
+  let size = 0;
   const parser = createParser({ onEvent: (ev) => { pending.push({ event: ev.event, data: ev.data }); } });
   for await (const bytes of body) {
+    size += bytes.length;
+    if (size > maxBytes) throw new UpstreamError('protocol', `upstream stream longer than ${maxBytes} bytes`);
     parser.feed(decoder.decode(bytes, { stream: true }));
     if (pending.length) {
       const out = pending;
@@ -223,7 +228,7 @@ export async function sendChat(provider: Provider, account: ProviderAccount, req
   const sent = await send(provider, account, spec, signal);
   const { what, deadlines } = sent;
   const translator = provider.chat.stream(req, ctx);
-  const events = readSse(sent.body);
+  const events = readSse(sent.body, MAX_STREAM_BYTES);
   const nextEvent = async () => {
     try { return await events.next(); } catch (err) { throw deadlines.toError(err, what); }
   };

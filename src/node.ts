@@ -89,7 +89,9 @@ export class FlowRouterNode {
     const current = () => this.router.currentConfig;
     this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });
     this.cache = new CacheStore(this.db, config.cache);
-    this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
+    this.usage = new UsageLedger(this.db, {
+      flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
+    });
     this.app = buildGateway(this.services(), { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
     const forwarding = config.mesh.enabled && config.mesh.forward;
     this.router = new Router({

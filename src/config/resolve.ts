@@ -58,6 +58,7 @@ export interface CacheConfig {
 export interface UsageConfig {
   write: 'ack' | 'batch';
   flushMs: number;
+  retentionDays: number;
 }
 
 export interface ServerConfig {
@@ -325,7 +326,7 @@ export function resolveConfig(raw: RawConfig, source: string, overrides: { host?
       maxBytes: Math.round((raw.cache?.max_mb ?? 256) * 1024 * 1024),
     },
     normalize: { enabled: raw.normalize?.enabled ?? true },
-    usage: { write: raw.usage?.write ?? 'ack', flushMs: raw.usage?.flush_ms ?? 50 },
+    usage: { write: raw.usage?.write ?? 'ack', flushMs: raw.usage?.flush_ms ?? 50, retentionDays: raw.usage?.retention_days ?? 90 },
     raw,
   };
 }

@@ -148,6 +148,8 @@ export const configSchema = z.object({
     /** `ack`: a request's row is journaled before its response ends (crash-safe); `batch`: only flushed every flush_ms. */
     write: z.enum(['ack', 'batch']).optional(),
     flush_ms: z.number().int().positive().optional(),
+    /** Days raw ledger rows are kept; older ones are rolled up into daily totals per model, client and target. */
+    retention_days: z.number().int().positive().optional(),
   }).strict().optional(),
   mesh: z.object({
     enabled: z.boolean().optional(),

@@ -22,7 +22,7 @@ process.on('message', (msg) => {
   const mem = process.memoryUsage();
   // The collection just run is the probe's, not the node's: the next window starts once the loop has caught up.
   setTimeout(() => { delay.reset(); gcMaxMs = 0; forcing = false; }, 50);
-  process.send({ type: 'probe', id: msg.id, ...window, forcedGcMs, heapUsed: mem.heapUsed, rss: mem.rss, external: mem.external });
+  process.send({ type: 'probe', id: msg.id, ...window, forcedGcMs, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, rss: mem.rss, external: mem.external });
 });
 // The benchmark's channel must never keep the node alive on its own.
 process.channel?.unref();

@@ -6,8 +6,8 @@ export type BucketRef = number;
 /**
  * A sliding window of `buckets` buckets of `spanMs / buckets` each (by default sixty one-second buckets: the last
  * minute). An amount counts from the moment it is added until its bucket leaves the span, i.e. for between
- * `spanMs - bucketMs` and `spanMs`. Clocks may be any monotonic-ish milliseconds (performance.now() or Date.now());
- * a time earlier than the newest one seen counts in the newest bucket.
+ * `spanMs - bucketMs` and `spanMs`. Clocks may be any milliseconds (performance.now() or Date.now()): a time a little
+ * earlier than the newest one seen counts in the newest bucket, one more than a span earlier empties the window.
  */
 export class BucketRing {
   readonly spanMs: number;
@@ -37,6 +37,9 @@ export class BucketRing {
   /** Moves the window to `now`, emptying the buckets that left it (at most `size` of them, however long the gap). */
   private advance(now: number): number {
     const bucket = Math.floor(now / this.bucketMs);
+    // A wall clock set back by more than the span (NTP on a Pi without a clock chip) starts the window afresh rather
+    // than keep what it holds until the clock catches up.
+    if (bucket < this.newest - this.size) this.reset();
     if (bucket <= this.newest) return this.newest;
     // After a gap of a whole span every bucket has left: restart from exact zeros, whatever rounding the totals took.
     const gone = bucket - this.newest >= this.size;
@@ -100,6 +103,10 @@ export class BucketRing {
   clear(): void {
     // Cheap when already empty: breakers clear on every success.
     if (this.count === 0 && this.sum === 0) return;
+    this.reset();
+  }
+
+  private reset(): void {
     this.ids.fill(-Infinity);
     this.counts.fill(0);
     this.sums.fill(0);

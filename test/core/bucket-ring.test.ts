@@ -40,6 +40,15 @@ test('a clock that jumps back adds to the newest bucket, and a long gap empties 
   assert.equal(r.heldBuckets(), 1);
 });
 
+test('a wall clock set back by more than the span starts the window afresh instead of holding it until it catches up', () => {
+  const r = new BucketRing();
+  r.add(3_600_000, 100);
+  assert.equal(r.total(3_600_000), 100);
+  assert.equal(r.total(3_600_000 - 120_000), 0);
+  r.add(3_600_000 - 120_000, 1);
+  assert.equal(r.total(3_600_000 - 119_000), 1);
+});
+
 test('msUntilFreed names when the oldest buckets holding enough leave', () => {
   const r = new BucketRing();
   r.add(1_000, 3);

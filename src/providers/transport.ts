@@ -121,9 +121,9 @@ class Deadlines {
 }
 
 /**
- * Bytes of upstream bodies being buffered right now, by all requests together, and the most this node holds. A faulty
+ * Bytes of upstream bodies being buffered right now, by all requests together, and the most this node held. A faulty
  * upstream sending huge bodies to many requests at once fails them as soon as they pass the node's share, instead of
- * each buffering up to MAX_JSON_BODY: memory once given to the C heap is seldom given back.
+ * each buffering up to MAX_JSON_BODY (32 at once held ~1 GB): memory once given to the C heap is seldom given back.
  */
 const MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 let buffered = 0;
@@ -134,33 +134,22 @@ export function bufferedBodies(): { bytes: number; peak: number } {
   return { bytes: buffered, peak: bufferedPeak };
 }
 
-/**
- * Reads a body of at most `cap` bytes into one buffer that doubles as it fills: the socket's 64 KB chunks are copied
- * and let go at once rather than kept until the end.
- */
+/** Reads a body of at most `cap` bytes, within the node-wide budget for bodies being buffered. */
 async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise<string> {
-  let buffer = Buffer.allocUnsafe(64 * 1024);
+  const parts: Uint8Array[] = [];
   let size = 0;
-  let held = 0;
   try {
     for await (const chunk of body) {
       if (size + chunk.length > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
-      if (size + chunk.length > buffer.length) {
-        const grown = Math.min(cap, Math.max(2 * buffer.length, size + chunk.length));
-        if (buffered + grown - held > MAX_BUFFERED_BYTES) throw new UpstreamError('overloaded', `upstream responses being read exceed ${MAX_BUFFERED_BYTES} bytes`);
-        const bigger = Buffer.allocUnsafe(grown);
-        buffer.copy(bigger, 0, 0, size);
-        buffer = bigger;
-        buffered += grown - held;
-        held = grown;
-        bufferedPeak = Math.max(bufferedPeak, buffered);
-      }
-      buffer.set(chunk, size);
+      if (buffered + chunk.length > MAX_BUFFERED_BYTES) throw new UpstreamError('overloaded', `upstream responses being read exceed ${MAX_BUFFERED_BYTES} bytes`);
+      parts.push(chunk);
       size += chunk.length;
+      buffered += chunk.length;
+      bufferedPeak = Math.max(bufferedPeak, buffered);
     }
-    return buffer.toString('utf8', 0, size);
+    return Buffer.concat(parts, size).toString('utf8');
   } finally {
-    buffered -= held;
+    buffered -= size;
   }
 }
 

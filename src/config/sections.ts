@@ -62,6 +62,8 @@ export const usageSchema = z.object({
   /** `ack`: a request's row is journaled before its response ends (crash-safe); `batch`: only flushed every flush_ms. */
   write: z.enum(['ack', 'batch']).default('ack'),
   flush_ms: z.number().int().positive().default(50),
+  /** Days raw ledger rows are kept; older ones are rolled up into daily totals per model, client and target. */
+  retention_days: z.number().int().positive().default(90),
 }).strict().transform((u) => camelKeys(u)).prefault({});
 
 export type UsageConfig = z.output<typeof usageSchema>;

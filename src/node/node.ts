@@ -72,7 +72,9 @@ export class FlowRouterNode {
     this.transport = new Transport();
     this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });
     this.cache = new CacheStore(this.db, config.cache);
-    this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
+    this.usage = new UsageLedger(this.db, {
+      flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
+    });
     this.responses = new ResponseStore(this.db, { retentionMs: () => current().responses.retentionDays * 86_400_000 });
     this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.error({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
     const countTokens = tokenCounter({ router: { resolve: (req, ctx) => this.router.resolve(req, ctx) }, tenancy: this.tenancy, transport: this.transport });

@@ -3,12 +3,14 @@ import type { ChatChunk, ChatRequest, CompletionsRequest, CompletionsResponse } 
 import { UpstreamError } from '../core/errors.ts';
 import { withRaw, type ClientApi, type RawSseEvent } from '../core/passthrough.ts';
 import type { Outcome } from '../pipeline/index.ts';
-import { AgentPool, readCapped, scrub, send, type Sent } from './exchange.ts';
+import { AgentPool, BodyBudget, readCapped, scrub, send, type Sent } from './exchange.ts';
 import { readSse } from './sse.ts';
 import type { HttpRequestSpec, NativeApi, Provider, ProviderAccount, SseEvent, TranslationContext } from './types.ts';
 
 /** Upstream JSON bodies larger than this are refused rather than buffered. */
 const MAX_JSON_BODY = 32 * 1024 * 1024;
+/** A stream longer than this is ended as faulty: the request's tap keeps its text until it ends. */
+const MAX_STREAM_BYTES = 32 * 1024 * 1024;
 
 /** A chat answer: JSON, or a stream whose first chunks are in (once it resolves, the upstream has answered). */
 export type ChatResult = Outcome<'chat'>;
@@ -26,7 +28,7 @@ interface EventTranslator<C> {
  */
 async function streamOf<C>(sent: Sent, translator: EventTranslator<C>, account: ProviderAccount): Promise<AsyncGenerator<C>> {
   const { what, deadlines } = sent;
-  const events = readSse(sent.body);
+  const events = readSse(sent.body, MAX_STREAM_BYTES);
   const nextEvent = async () => {
     try { return await events.next(); } catch (err) { throw deadlines.toError(err, what); }
   };
@@ -109,6 +111,8 @@ function keepingRaw(translator: EventTranslator<ChatChunk>, api: ClientApi): Eve
 
 export class Transport {
   private readonly agents = new AgentPool();
+  /** What this node's requests buffer of upstream bodies at once (bounded), and the most it held. */
+  readonly bodies = new BodyBudget();
 
   /** Closes every pooled upstream connection. */
   async stop(): Promise<void> {
@@ -120,7 +124,7 @@ export class Transport {
     const sent = await send(this.agents, provider, account, spec, signal);
     sent.deadlines.firstByteSeen();
     let text: string;
-    try { text = await readCapped(sent.body, MAX_JSON_BODY); } catch (err) {
+    try { text = await readCapped(sent.body, MAX_JSON_BODY, this.bodies); } catch (err) {
       sent.body.destroy?.();
       throw sent.deadlines.toError(err, sent.what);
     } finally {

@@ -5,7 +5,7 @@ import { TokenBudget } from '../core/tokens.ts';
 import { savedTokens } from './saved-tokens.ts';
 
 export function normalizeLayer(enabled: () => boolean): Layer<'chat'> {
-  return (next) => async (req, ctx) => {
+  return (next) => (req, ctx) => {
     // Messages and Responses clients keep their bytes: their body may go upstream as sent (passthrough), and agents'
     // prompts are mostly code and tool output whose spacing the client chose.
     if (!enabled() || ctx.api !== 'chat') return next(req, ctx);

@@ -44,7 +44,7 @@ function messageOf(err: unknown): string | undefined {
  * observers share one layer, so a stream is watched once however many listen.
  */
 export function observeRequests(...observers: RequestObserver[]): AnyLayer {
-  return (next) => async (req, ctx) => {
+  return (next) => (req, ctx) => {
     for (const o of observers) o.onStart?.();
     ctx.tap.onEnd((end) => {
       const trace = ctx.trace;

@@ -87,7 +87,7 @@ export class Tenancy {
   }
 
   /** The outermost layer of every call: admission, then the key's limits (see Allowances). */
-  readonly layer: AnyLayer = (next) => async (req, ctx) => {
+  readonly layer: AnyLayer = (next) => (req, ctx) => {
     const key = this.admit(req.model, ctx);
     if (key) this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key }, req, ctx);
     return next(req, ctx);

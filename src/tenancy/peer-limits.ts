@@ -11,7 +11,7 @@ const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
  * restart) and held per attempt at the tried target's price like a client key's.
  */
 export function peerLimitsLayer(config: () => NodeConfig, allowances: Allowances): AnyLayer {
-  return (next) => async (req, ctx) => {
+  return (next) => (req, ctx) => {
     const limits = config().mesh.forwardLimits;
     if (ctx.forwardedBy && limits) {
       allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);

@@ -41,7 +41,7 @@ function fingerprintOf(req: { model: string }, ctx: RequestContext): string {
 }
 
 export function usageLayer(deps: UsageLayerDeps): AnyLayer {
-  return (next) => async (req, ctx) => {
+  return (next) => (req, ctx) => {
     const config = deps.config();
     const ts = Date.now();
     const fingerprint = fingerprintOf(req, ctx);

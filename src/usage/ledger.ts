@@ -2,6 +2,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { restrictFile } from '../core/private-files.ts';
 import { migrate, type Db } from '../core/database.ts';
+import { migrateRollup, UsageRetention } from './retention.ts';
 
 const MIGRATIONS = [{
   id: 'usage/001-ledger',
@@ -68,6 +69,8 @@ export interface LedgerOptions {
    * Without it, a crash loses up to flushMs of rows.
    */
   journal?: string;
+  /** Raw rows older than this many days are rolled up into daily totals (see retention.ts); unset keeps them all. */
+  retentionDays?: number;
 }
 
 /**
@@ -85,26 +88,35 @@ export class UsageLedger {
   private readonly insertMany: (rows: UsageRow[]) => void;
   private journalFd: number | null = null;
   private journalBytes = 0;
+  private readonly retention?: UsageRetention;
 
   constructor(db: Db, opts: LedgerOptions) {
     this.db = db;
     this.opts = opts;
     migrate(db, MIGRATIONS);
+    migrateRollup(db);
     // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
+    // Positional parameters: binding an object by name costs a property lookup per column on every row.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
-      cache_write_tokens)
-      VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
-      @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved,
-      @cacheWriteTokens)`);
+      cache_write_tokens) VALUES (${Array(22).fill('?').join(', ')})`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
-      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, cacheWriteTokens: r.cacheWriteTokens ?? 0 });
+      for (const r of rows) {
+        insert.run(r.ts, r.requestId, r.chain, r.target, r.provider, r.model, r.clientId, r.fingerprint, r.stream ? 1 : 0, r.promptTokens,
+          r.completionTokens, r.cachedTokens, r.usageSource, r.cost, r.costSaved, r.latencyMs, r.firstByteMs, r.status, r.errorCode, r.cache,
+          r.tokensSaved, r.cacheWriteTokens ?? 0);
+      }
     });
     if (opts.journal) {
       this.replay(opts.journal);
       // The journal holds client ids and token counts: owner-only like the database.
       restrictFile(opts.journal);
       this.journalFd = openSync(opts.journal, 'a');
+    }
+    if (opts.retentionDays !== undefined) {
+      // Its timer is unref'd and stopped by stop(), like the flush timer.
+      this.retention = new UsageRetention(db, { days: opts.retentionDays });
+      this.retention.start();
     }
   }
 
@@ -147,6 +159,7 @@ export class UsageLedger {
   }
 
   stop(): void {
+    this.retention?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.flush();

@@ -130,6 +130,21 @@ export class PeerLiveness {
     return ids.filter((_, i) => ok[i]);
   }
 
+  /**
+   * Whether any of `ids` answers, for a decision that can do without (asking the DHT through them): while this node
+   * doubts its own connectivity (a peer missed lately) only peers heard from since count, and checks still running are
+   * not waited for; otherwise the peers are checked like `filter` does.
+   */
+  async anyAnswers(ids: readonly string[], signal?: AbortSignal): Promise<boolean> {
+    if (this.#lastMiss <= this.#now() - this.#hold) return (await this.filter(ids, signal)).length > 0;
+    for (const id of ids) {
+      const s = this.#seen(id);
+      if (this.#trusted(s)) return true;
+      if (!this.#held(s)) void this.#check(id);
+    }
+    return false;
+  }
+
   stop(): void {
     this.#lifetime.abort();
     this.#peers.clear();

@@ -234,7 +234,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       // A DHT query goes through connected peers; whether any answers is found out alongside the candidates' checks
       // (each peer is checked once, shared), so a node cut off learns both within one bound.
       const connectedPeers = r.host.getPeers().map(String);
-      const anyoneAnswers = r.liveness.filter(connectedPeers, signal).then((live) => live.length > 0);
+      const anyoneAnswers = r.liveness.anyAnswers(connectedPeers, signal);
       for (const name of list) {
         const ranked = r.table.rankFor(name, self).filter(member);
         // Only peers that answer now: an isolated node learns it within one check, not one forward timeout per peer.

@@ -87,3 +87,19 @@ test('a request that is aborted stops waiting for a check', async () => {
   assert.ok(performance.now() - started < 1_000);
   l.stop();
 });
+
+test('while this node doubts its connectivity, whether anyone answers is decided without waiting for checks', async () => {
+  const s = scripted(new Set());
+  const l = new PeerLiveness({ ping: s.ping, connected: () => true, checkMs: 500 });
+  // Nothing known yet: the peers are checked, and that takes the bound.
+  let started = performance.now();
+  assert.equal(await l.anyAnswers(['p1', 'p2']), false);
+  assert.ok(performance.now() - started >= 450);
+  // Both missed: deciding again does not wait for the background re-checks.
+  started = performance.now();
+  assert.equal(await l.anyAnswers(['p1', 'p2', 'p3']), false);
+  assert.ok(performance.now() - started < 50, `took ${Math.round(performance.now() - started)} ms`);
+  l.contact('p3');
+  assert.equal(await l.anyAnswers(['p1', 'p2', 'p3']), true, 'a peer heard from since the miss counts');
+  l.stop();
+});

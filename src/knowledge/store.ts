@@ -4,14 +4,12 @@ import { migrate } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import { chunkText } from './chunk.ts';
 import type { ChunkSpan } from './chunk.ts';
-import { compareHlc, encodeHlc, HybridClock } from './hlc.ts';
+import { compareHlc, encodeHlc, OpLog, type HybridClock, type OpPageLimits, type ProvenOp as LogProvenOp, type StoredOp } from '../oplog/index.ts';
 import { DEFAULT_COLLECTION, sha256, stableDocId, validateCollection, validateDocId } from './ids.ts';
 import { Materializer } from './materialize.ts';
 import type { DocRow } from './materialize.ts';
-import { MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES, parseOp } from './ops.ts';
+import { KB_TABLES, MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES, parseOp } from './ops.ts';
 import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
-import { storedOpsSince } from './op-pages.ts';
-import type { OpPageLimits, StoredOp } from './op-pages.ts';
 import { knowledgeMigrations } from './schema.ts';
 import { listDocuments, readDocument, readStats } from './reads.ts';
 import type { DocumentFilter, KnowledgeStats, StoredDocument } from './reads.ts';
@@ -33,10 +31,8 @@ export interface DocumentInput {
 export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
 /** An op with the proof of origin its replicator attached (null until one is attached). */
-export interface ProvenOp { op: KnowledgeOp; proof: string | null }
+export type ProvenOp = LogProvenOp<KnowledgeOp>;
 export type LocalOpListener = (op: KnowledgeOp) => void;
-
-interface OpRow { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }
 
 export class KnowledgeStore {
   readonly db: Db;
@@ -44,17 +40,8 @@ export class KnowledgeStore {
   readonly clock: HybridClock;
   #now: () => number;
   #m: Materializer;
-  #insertOp;
-  #hasOp;
-  #version;
-  #setVersion;
-  #latestDocHlc;
-  #opsFrom;
-  #origins;
-  #setProof;
-  #listeners = new Set<LocalOpListener>();
-  /** Local ops of the transaction in progress, announced once it commits. */
-  #pending: KnowledgeOp[] = [];
+  /** The op log every change goes through (shared machinery with the client keys' log). */
+  #log: OpLog<KnowledgeOp>;
 
   constructor(db: Db, origin: string, opts: { now?: () => number; maxDriftMs?: number } = {}) {
     if (!origin || /\s/.test(origin)) throw new ClientError('Knowledge store origin id must be a non-empty string without spaces');
@@ -62,25 +49,19 @@ export class KnowledgeStore {
     this.db = db;
     this.origin = origin;
     this.#now = opts.now ?? Date.now;
-    const last = db.prepare<[], { hlc: string | null }>('SELECT max(hlc) AS hlc FROM kb_ops').get()?.hlc ?? null;
-    this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
+    this.#log = new OpLog<KnowledgeOp>(db, KB_TABLES, origin, { now: this.#now, maxDriftMs: opts.maxDriftMs });
+    this.clock = this.#log.clock;
     this.#m = new Materializer(db);
-    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.#hasOp = db.prepare<[string, number], { 1: number }>('SELECT 1 FROM kb_ops WHERE origin = ? AND seq = ?').pluck();
-    this.#version = db.prepare<[string], number>('SELECT max_seq FROM kb_version WHERE origin = ?').pluck();
-    this.#setVersion = db.prepare(
-      'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
-    this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
-    this.#opsFrom = db.prepare<[string, number, number], OpRow>(
-      'SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq LIMIT ?');
-    this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
-    this.#setProof = db.prepare('UPDATE kb_ops SET proof = ? WHERE origin = ? AND seq = ?');
   }
 
   /** Calls `listener` with every local op once its transaction has committed (the replicator publishes them). */
   onLocalOp(listener: LocalOpListener): () => void {
-    this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
+    return this.#log.onLocalOp(listener);
+  }
+
+  /** Checks an op from elsewhere (shape and payload) before it touches the database. */
+  parseOp(input: unknown): KnowledgeOp {
+    return parseOp(input);
   }
 
   put(doc: DocumentInput): PutResult {
@@ -90,24 +71,24 @@ export class KnowledgeStore {
   /** Writes many documents in one transaction (the fast path for ingestion); identical re-adds record nothing. */
   putMany(docs: readonly DocumentInput[]): PutResult[] {
     const prepared = docs.map((d) => this.#prepare(d));
-    return this.#announcing(() => this.db.transaction(() => prepared.map(({ id, payload }): PutResult => {
+    return this.#log.write(() => prepared.map(({ id, payload }): PutResult => {
       const existing = this.#m.doc(id);
       const live = existing !== undefined && !existing.deleted;
       if (live && sameContent(existing, payload)) return { id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
       this.#local(id, 'put', payload);
       return { id, status: live ? 'updated' : 'created', chunks: payload.chunks.length };
-    }))());
+    }));
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
   remove(id: string): boolean {
     validateDocId(id);
-    return this.#announcing(() => this.db.transaction(() => {
+    return this.#log.write(() => {
       const existing = this.#m.doc(id);
       if (!existing || existing.deleted) return false;
       this.#local(id, 'delete', { collection: existing.collection, source: existing.source });
       return true;
-    })());
+    });
   }
 
   /** Applies an op from another node, keeping its proof of origin; safe to repeat and to receive out of order. */
@@ -115,14 +96,9 @@ export class KnowledgeStore {
     const op = parseOp(input);
     validateDocId(op.docId, 'docId');
     return this.db.transaction((): ApplyResult => {
-      if (this.#hasOp.get(op.origin, op.seq)) return 'duplicate';
-      this.clock.receive(op.hlc);
       const existing = this.#m.doc(op.docId);
-      const current = existing?.hlc ?? this.#latestDocHlc.get(op.docId) ?? null;
-      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, op.payload === null ? null : JSON.stringify(op.payload), proof);
-      let seq = this.#version.get(op.origin) ?? 0;
-      while (this.#hasOp.get(op.origin, seq + 1)) seq++;
-      this.#setVersion.run(op.origin, seq);
+      const current = existing?.hlc ?? this.#log.latestHlc(op.docId);
+      if (!this.#log.insertRemote(op, proof)) return 'duplicate';
       if (op.payload === null) return 'stale';
       const cmp = current === null ? 1 : compareHlc(op.hlc, current);
       // Equal HLCs mean the same writer and instant; a delete then wins so a removal is never undone.
@@ -135,11 +111,11 @@ export class KnowledgeStore {
 
   /** The newest HLC of any op held for the document (tombstones and compacted ops included), or null. */
   latestHlc(docId: string): string | null {
-    return this.#latestDocHlc.get(docId) ?? null;
+    return this.#log.latestHlc(docId);
   }
 
   versionVector(): VersionVector {
-    return Object.fromEntries(this.#origins.all().map((r) => [r.origin, r.max_seq]));
+    return this.#log.versionVector();
   }
 
   /** Ops the holder of `since` has not seen, per origin in sequence order, at most `limit`; page by asking again. */
@@ -149,37 +125,27 @@ export class KnowledgeStore {
 
   /** `opsSince` with each op's stored proof of origin. */
   provenOpsSince(since: VersionVector, limit = 1000): ProvenOp[] {
-    const out: ProvenOp[] = [];
-    for (const { origin } of this.#origins.all()) {
-      if (out.length >= limit) break;
-      for (const r of this.#opsFrom.all(origin, since[origin] ?? 0, limit - out.length)) {
-        const op: KnowledgeOp = { origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload) };
-        out.push({ op, proof: r.proof });
-      }
-    }
-    return out;
+    return this.#log.provenOpsSince(since, limit);
   }
 
   /** Ops the holder of `since` lacks as stored (payload JSON text), in pages bounded by count and bytes: what sync sends. */
   storedOpsSince(since: VersionVector, limits: OpPageLimits): StoredOp[] {
-    return storedOpsSince(this.db, since, limits);
+    return this.#log.storedOpsSince(since, limits);
   }
 
   /** The highest sequence number of this node's own ops (0 before the first); another process may have written it. */
   localSeq(): number {
-    return this.#version.get(this.origin) ?? 0;
+    return this.#log.localSeq();
   }
 
   /** This node's own ops after `seq`, at most `limit`, in order. */
   localOpsAfter(seq: number, limit: number): KnowledgeOp[] {
-    return this.#opsFrom.all(this.origin, seq, limit).map((r) => ({
-      origin: r.origin, seq: r.seq, hlc: r.hlc, docId: r.doc_id, kind: r.kind, payload: r.payload === null ? null : JSON.parse(r.payload),
-    }));
+    return this.#log.localOpsAfter(seq, limit);
   }
 
   /** Attaches a proof of origin to a stored op (the replicator signs local ops after they are written). */
   setOpProof(origin: string, seq: number, proof: string): void {
-    this.#setProof.run(proof, origin, seq);
+    this.#log.setOpProof(origin, seq, proof);
   }
 
   /**
@@ -260,29 +226,9 @@ export class KnowledgeStore {
   }
 
   #local(docId: string, kind: 'put' | 'delete', payload: PutPayload | DeletePayload): void {
-    const seq = (this.#version.get(this.origin) ?? 0) + 1;
-    const op: KnowledgeOp = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind, payload };
     const stored = JSON.stringify(payload);
     if (Buffer.byteLength(stored) > MAX_OP_PAYLOAD_BYTES) throw new ClientError(`Document ${docId} takes more than ${MAX_OP_PAYLOAD_BYTES / 1048576} MiB once encoded: split it`, { status: 413, code: 'document_too_large' });
-    this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, stored, null);
-    this.#setVersion.run(this.origin, seq);
-    this.#materialize(op);
-    this.#pending.push(op);
-  }
-
-  // A listener that throws must not undo a committed write, so its error is dropped here.
-  #announcing<T>(write: () => T): T {
-    let result: T;
-    try {
-      result = write();
-    } catch (err) {
-      this.#pending = [];
-      throw err;
-    }
-    const ops = this.#pending;
-    this.#pending = [];
-    for (const op of ops) for (const l of this.#listeners) { try { l(op); } catch { /* see above */ } }
-    return result;
+    this.#materialize(this.#log.append(docId, kind, payload, stored));
   }
 
   #materialize(op: KnowledgeOp): void {

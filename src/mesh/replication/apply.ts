@@ -1,25 +1,25 @@
 // Turns ops from the wire into store writes: parse, check the origin's proof, then apply a batch in one transaction.
 import { FlowRouterError } from '../../core/errors.ts';
-import { parseOp } from '../../knowledge/index.ts';
-import type { KnowledgeStore } from '../../knowledge/index.ts';
 import type { MeshLog } from '../types.ts';
+import type { LogChannel, ReplicatedStore } from './channel.ts';
 import { verifyOp } from './proof.ts';
 import type { ReplicationState } from './state.ts';
 import type { WireOp } from './wire.ts';
 
 export interface ApplyContext {
-  store: KnowledgeStore;
+  store: ReplicatedStore;
+  channel: LogChannel;
   state: ReplicationState;
   log: MeshLog;
 }
 
-/** A well-formed op with a valid origin signature, or null. */
-export async function checkWireOp(input: unknown): Promise<WireOp | null> {
+/** A well-formed op of this channel's log with a valid origin signature, or null. */
+export async function checkWireOp(ctx: Pick<ApplyContext, 'store' | 'channel'>, input: unknown): Promise<WireOp | null> {
   if (typeof input !== 'object' || input === null) return null;
   const { op: raw, proof } = input as { op?: unknown; proof?: unknown };
   try {
-    const op = parseOp(raw);
-    return typeof proof === 'string' && await verifyOp(op, proof) ? { op, proof } : null;
+    const op = ctx.store.parseOp(raw);
+    return typeof proof === 'string' && await verifyOp(op, proof, ctx.channel.proofDomain) ? { op, proof } : null;
   } catch {
     return null;
   }
@@ -30,7 +30,7 @@ export async function checkWireOp(input: unknown): Promise<WireOp | null> {
  * are counted and logged. An op whose clock is too far ahead is refused later, by the store (applyVerified).
  */
 export async function verifyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<WireOp[]> {
-  const checked = await Promise.all(items.map(checkWireOp));
+  const checked = await Promise.all(items.map((item) => checkWireOp(ctx, item)));
   const valid = checked.filter((w): w is WireOp => w !== null);
   const rejected = items.length - valid.length;
   if (rejected > 0) {

@@ -1,10 +1,11 @@
 // Hands every op this node originates to the publisher once, whether this process wrote it or another one did
-// (`flowrouter kb` writes to the same SQLite file while the node runs).
-import type { KnowledgeOp, KnowledgeStore } from '../../knowledge/index.ts';
+// (`flowrouter kb` and `flowrouter keys` write to the same SQLite file while the node runs).
+import type { LogOp } from '../../oplog/index.ts';
+import type { ReplicatedStore } from './channel.ts';
 
 export interface LocalOpsInit {
-  store: KnowledgeStore;
-  publish(op: KnowledgeOp): void;
+  store: ReplicatedStore;
+  publish(op: LogOp): void;
   /** How often the database is asked whether another connection committed (PRAGMA data_version: no table read). */
   pollMs: number;
 }

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
 import { canonicalJson } from '../../cache/index.ts';
 import type { CacheEntry } from '../../cache/index.ts';
-import type { KnowledgeOp } from '../../knowledge/index.ts';
+import type { LogOp } from '../../oplog/index.ts';
 
 const encoder = new TextEncoder();
 /** Peer ids seen recently; bounded so a flood of made-up origins cannot grow it without limit. */
@@ -45,27 +45,28 @@ export function originKey(origin: string): PublicKey | null {
   return key;
 }
 
-// The signature covers the op's header and a hash of its payload, so an op whose content compaction dropped still verifies.
-function opBytes(op: KnowledgeOp, payloadHash: string): Uint8Array {
+// The signature covers the log's domain, the op's header and a hash of its payload, so an op whose content compaction
+// dropped still verifies, and an op signed for one log (the knowledge base) is never valid in another (the client keys).
+function opBytes(op: LogOp, payloadHash: string, domain: string): Uint8Array {
   const { origin, seq, hlc, docId, kind } = op;
-  return encoder.encode(`flowrouter/kb-op/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
+  return encoder.encode(`flowrouter/${domain}/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
 }
 
 /** `<payload sha-256 hex>.<signature base64url>`, the string the store keeps with the op. */
-export async function signOp(key: PrivateKey, op: KnowledgeOp): Promise<string> {
+export async function signOp(key: PrivateKey, op: LogOp, domain = 'kb-op'): Promise<string> {
   const payloadHash = sha256Hex(canonicalJson(op.payload));
-  const sig = await key.sign(opBytes(op, payloadHash));
+  const sig = await key.sign(opBytes(op, payloadHash, domain));
   return `${payloadHash}.${b64url(sig)}`;
 }
 
 /** Whether `proof` is the op's origin's signature over this op (for a content-less op: over its header). */
-export async function verifyOp(op: KnowledgeOp, proof: unknown): Promise<boolean> {
+export async function verifyOp(op: LogOp, proof: unknown, domain = 'kb-op'): Promise<boolean> {
   if (typeof proof !== 'string') return false;
   const m = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{1,200})$/.exec(proof);
   const key = originKey(op.origin);
   if (!m || !key) return false;
   if (op.payload !== null && sha256Hex(canonicalJson(op.payload)) !== m[1]) return false;
-  return verifyBytes(key, opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
+  return verifyBytes(key, opBytes(op, m[1], domain), Buffer.from(m[2], 'base64url'));
 }
 
 function entryBytes(origin: string, entry: CacheEntry): Uint8Array {

@@ -1,6 +1,6 @@
-// Reads the op log for replication in pages bounded by count and by bytes, payloads left as the stored JSON text.
+// Reads an op log for replication in pages bounded by count and by bytes, payloads left as the stored JSON text.
 import type { Db } from '../core/database.ts';
-import type { VersionVector } from './ops.ts';
+import type { OpTables, VersionVector } from './types.ts';
 
 /** An op row as stored: the payload is its JSON text (null once compaction dropped it), the proof as attached. */
 export interface StoredOp {
@@ -8,7 +8,7 @@ export interface StoredOp {
   seq: number;
   hlc: string;
   docId: string;
-  kind: 'put' | 'delete';
+  kind: string;
   payload: string | null;
   proof: string | null;
 }
@@ -24,10 +24,10 @@ export interface OpPageLimits {
  * Ops the holder of `since` lacks, per origin in sequence order. Rows are read one at a time, so a page of large
  * documents never holds more than `bytes` plus one document in memory.
  */
-export function storedOpsSince(db: Db, since: VersionVector, limits: OpPageLimits): StoredOp[] {
-  const origins = db.prepare<[], { origin: string }>('SELECT origin FROM kb_version ORDER BY origin').all();
-  const rows = db.prepare<[string, number], { origin: string; seq: number; hlc: string; doc_id: string; kind: 'put' | 'delete'; payload: string | null; proof: string | null }>(
-    'SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM kb_ops WHERE origin = ? AND seq > ? ORDER BY seq');
+export function storedOpsSince(db: Db, tables: OpTables, since: VersionVector, limits: OpPageLimits): StoredOp[] {
+  const origins = db.prepare<[], { origin: string }>(`SELECT origin FROM ${tables.version} ORDER BY origin`).all();
+  const rows = db.prepare<[string, number], { origin: string; seq: number; hlc: string; doc_id: string; kind: string; payload: string | null; proof: string | null }>(
+    `SELECT origin, seq, hlc, doc_id, kind, payload, proof FROM ${tables.ops} WHERE origin = ? AND seq > ? ORDER BY seq`);
   const out: StoredOp[] = [];
   let bytes = 0;
   for (const { origin } of origins) {

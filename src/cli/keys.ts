@@ -1,7 +1,9 @@
-// `flowrouter keys create|ls|revoke|rotate`: client keys in the node's database (works while the node runs).
+// `flowrouter keys create|ls|revoke|rotate`: client keys in the node's database (works while the node runs, which
+// notices the change and passes it to every mesh member).
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { openDatabase } from '../core/database.ts';
+import { nodeIdentity } from '../node/identity.ts';
 import { Budgets, KeyStore, keyJson, policyFrom, spentOf, type KeyRecord } from '../tenancy/index.ts';
 import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
 
@@ -49,13 +51,18 @@ function describe(rec: KeyRecord, spent: number | undefined): string {
   return `${rec.id}  ${rec.name}${rec.tenant ? ` (tenant ${rec.tenant})` : ''}  ${status}  ${limits}`;
 }
 
-/** Opens the node's database from the usual flags, runs `fn` with the key store, and always closes it. */
-function withKeys(flags: CommonFlags, io: KeysIo, fn: (keys: KeyStore, budgets: Budgets, config: ReturnType<typeof configFrom>) => void): void {
+/**
+ * Opens the node's database from the usual flags, runs `fn` with the key store (its changes written as this node's key
+ * ops, under its mesh identity), and always closes it.
+ */
+async function withKeys(flags: CommonFlags, io: KeysIo, fn: (keys: KeyStore, budgets: Budgets, config: ReturnType<typeof configFrom>) => void): Promise<void> {
   try {
     const config = configFrom(flags);
+    const { peerId } = await nodeIdentity(config.server.dataDir);
     const db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     try {
-      const keys = new KeyStore(db);
+      const m = config.mesh;
+      const keys = new KeyStore(db, { origin: peerId, issuers: () => (m.enabled && m.replicateKeys ? m.keyIssuers : null) });
       fn(keys, new Budgets(db), config);
     } finally {
       db.close();

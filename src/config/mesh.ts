@@ -37,6 +37,10 @@ export const meshSchema = z.object({
   }).transform(({ budget_period, ...l }) => ({ ...camelKeys(l), budgetPeriod: budget_period ?? 'day' })).optional(),
   /** Replicate the knowledge base (on by default with the mesh) and response-cache entries (off by default). */
   replicate_knowledge: z.boolean().default(true),
+  /** Replicate client keys (their salted hashes and policies, rotations, revocations) to every member (on by default). */
+  replicate_keys: z.boolean().default(true),
+  /** Members whose key operations take effect (and the only ones that may issue keys); empty: every member. */
+  key_issuers: z.array(z.string().min(1)).default([]),
   replicate_cache: z.boolean().default(false),
   sync_interval_ms: z.number().int().positive().default(30_000),
   tombstone_horizon_ms: z.number().int().positive().default(7 * 24 * 3600_000),

@@ -50,6 +50,8 @@ export class FlowRouterNode {
   meshLink?: MeshLink;
   /** Knowledge (and optionally cache) replication, once the mesh has started. */
   replicator?: Replicator;
+  /** Client-key replication, once the mesh has started. */
+  keyReplicator?: Replicator;
   private readonly warn: (message: string) => void;
   private readonly pipelines: ReturnType<typeof buildPipelines>;
   private identity?: NodeIdentity;
@@ -119,6 +121,7 @@ export class FlowRouterNode {
         await scope.register(meshRoutes, {
           mesh: () => (this.meshRunning ? this.meshLink?.mesh : undefined),
           replication: () => this.replicator?.status() ?? null,
+          keys: () => this.keyReplicator?.status() ?? null,
           // A peer whose forwards keep failing has its router breaker open.
           breakerOpen: (peerId) => this.router.isOpen(`peer:${peerId}`),
         });
@@ -156,6 +159,7 @@ export class FlowRouterNode {
     this.identity = identity;
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
+    this.tenancy.keys.attach(identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
@@ -202,21 +206,25 @@ export class FlowRouterNode {
     });
   }
 
-  /** Gossip and anti-entropy for the knowledge base (and the cache when configured) over the running mesh. */
+  /** Gossip and anti-entropy for the knowledge base (and the cache when configured) and the client keys over the running mesh. */
   private async startReplication(): Promise<void> {
     const m = this.config.mesh;
-    if (!this.meshLink || !m.replicateKnowledge || !this.knowledge || !this.identity) return;
+    if (!this.meshLink || !this.identity) return;
     const log = this.app.log.child({ component: 'replication' });
-    const { createReplicator } = await import('../mesh/replication/index.ts');
-    this.replicator = createReplicator({
-      mesh: this.meshLink.mesh,
-      privateKey: await this.identity.privateKey(),
-      store: this.knowledge,
-      cache: m.replicateCache ? this.cache : null,
-      options: { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache },
-      log: (event, detail) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event)),
-    });
-    await this.replicator.start();
+    const { createReplicator, KEYS_CHANNEL } = await import('../mesh/replication/index.ts');
+    const privateKey = await this.identity.privateKey();
+    const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
+    const replicationLog = (event: string, detail?: Record<string, unknown>) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event));
+    if (m.replicateKnowledge && this.knowledge) {
+      this.replicator = createReplicator({
+        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: replicationLog,
+      });
+      await this.replicator.start();
+    }
+    if (m.replicateKeys) {
+      this.keyReplicator = createReplicator({ mesh: this.meshLink.mesh, privateKey, store: this.tenancy.keys, channel: KEYS_CHANNEL, options, log: replicationLog });
+      await this.keyReplicator.start();
+    }
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
@@ -231,6 +239,7 @@ export class FlowRouterNode {
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
+        { name: 'key replication', stop: () => this.keyReplicator?.stop() },
         { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },
         { name: 'transport', stop: () => this.transport.stop() },
         { name: 'usage ledger', stop: () => this.usage.stop() },

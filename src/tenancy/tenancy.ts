@@ -39,7 +39,8 @@ export class Tenancy {
 
   constructor(deps: TenancyDeps) {
     this.deps = deps;
-    this.keys = new KeyStore(deps.db);
+    // A key issuer list only means something on a node that replicates keys.
+    this.keys = new KeyStore(deps.db, { issuers: () => { const m = deps.config().mesh; return m.enabled && m.replicateKeys ? m.keyIssuers : null; } });
     this.budgets = new Budgets(deps.db);
     this.allowances = new Allowances({ budgets: this.budgets, prices: deps.prices, now: () => this.now() });
   }

@@ -42,6 +42,21 @@ export const meshSchema = z.object({
   /** Members whose key operations take effect (and the only ones that may issue keys); empty: every member. */
   key_issuers: z.array(z.string().min(1)).default([]),
   replicate_cache: z.boolean().default(false),
+  /**
+   * Client keys' rpm, tpm and budgets count every member's use (on by default): members gossip their counts and admit
+   * against the totals; see SECURITY.md for the overspend bound.
+   */
+  shared_limits: z.object({
+    enabled: z.boolean().default(true),
+    /** Requests (and budget holds) per key a member may make before the members it is in contact with acknowledged them. */
+    unconfirmed: z.number().int().min(1).max(10_000).default(1),
+    /** How often a member says it is alive and what it heard, whether or not anything changed. */
+    heartbeat_ms: z.number().int().positive().default(1_000),
+    /** A member not heard from for this long is out of contact: its share of each limit is reserved for it. */
+    contact_timeout_ms: z.number().int().positive().default(3_000),
+    /** A member not heard from for this long stops counting towards the shares (it left the mesh). */
+    member_horizon_ms: z.number().int().positive().default(10 * 60_000),
+  }).strict().transform((l) => camelKeys(l)).prefault({}),
   sync_interval_ms: z.number().int().positive().default(30_000),
   tombstone_horizon_ms: z.number().int().positive().default(7 * 24 * 3600_000),
 }).strict().superRefine((m, ctx) => {

@@ -19,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { nodeIdentity, type NodeIdentity } from './identity.ts';
 // The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh, in small pieces.
 import type { MeshLink } from './mesh-link.ts';
+import type { MeshTenancy } from './mesh-tenancy.ts';
 import { loadMeshLink } from './mesh-load.ts';
 import { buildPipelines } from './pipelines.ts';
 import { TargetSender } from './targets.ts';
@@ -50,8 +51,8 @@ export class FlowRouterNode {
   meshLink?: MeshLink;
   /** Knowledge (and optionally cache) replication, once the mesh has started. */
   replicator?: Replicator;
-  /** Client-key replication, once the mesh has started. */
-  keyReplicator?: Replicator;
+  /** Client keys replicated and their limits counted mesh-wide, once the mesh has started. */
+  meshTenancy?: MeshTenancy;
   private readonly warn: (message: string) => void;
   private readonly pipelines: ReturnType<typeof buildPipelines>;
   private identity?: NodeIdentity;
@@ -67,7 +68,8 @@ export class FlowRouterNode {
     this.prices = new PriceTable(config.prices);
     this.metrics = createMetrics();
     this.transport = new Transport();
-    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });
+    const { mesh } = config;
+    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices, sharedLimits: mesh.enabled && mesh.sharedLimits.enabled ? mesh.sharedLimits : undefined });
     this.cache = new CacheStore(this.db, config.cache);
     this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
     this.app = buildGateway({
@@ -121,7 +123,8 @@ export class FlowRouterNode {
         await scope.register(meshRoutes, {
           mesh: () => (this.meshRunning ? this.meshLink?.mesh : undefined),
           replication: () => this.replicator?.status() ?? null,
-          keys: () => this.keyReplicator?.status() ?? null,
+          keys: () => this.meshTenancy?.keyReplicator?.status() ?? null,
+          limits: () => this.tenancy.shared?.status() ?? null,
           // A peer whose forwards keep failing has its router breaker open.
           breakerOpen: (peerId) => this.router.isOpen(`peer:${peerId}`),
         });
@@ -159,7 +162,7 @@ export class FlowRouterNode {
     this.identity = identity;
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
-    this.tenancy.keys.attach(identity.peerId);
+    this.tenancy.attach(identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
@@ -211,7 +214,7 @@ export class FlowRouterNode {
     const m = this.config.mesh;
     if (!this.meshLink || !this.identity) return;
     const log = this.app.log.child({ component: 'replication' });
-    const { createReplicator, KEYS_CHANNEL } = await import('../mesh/replication/index.ts');
+    const { createReplicator } = await import('../mesh/replication/index.ts');
     const privateKey = await this.identity.privateKey();
     const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
     const replicationLog = (event: string, detail?: Record<string, unknown>) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event));
@@ -221,10 +224,8 @@ export class FlowRouterNode {
       });
       await this.replicator.start();
     }
-    if (m.replicateKeys) {
-      this.keyReplicator = createReplicator({ mesh: this.meshLink.mesh, privateKey, store: this.tenancy.keys, channel: KEYS_CHANNEL, options, log: replicationLog });
-      await this.keyReplicator.start();
-    }
+    const { startMeshTenancy } = await import('./mesh-tenancy.ts');
+    this.meshTenancy = await startMeshTenancy({ mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog });
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
@@ -239,7 +240,7 @@ export class FlowRouterNode {
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
-        { name: 'key replication', stop: () => this.keyReplicator?.stop() },
+        { name: 'mesh tenancy', stop: () => this.meshTenancy?.stop() },
         { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },
         { name: 'transport', stop: () => this.transport.stop() },
         { name: 'usage ledger', stop: () => this.usage.stop() },

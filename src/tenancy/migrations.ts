@@ -52,4 +52,14 @@ export const TENANCY_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX tenancy_keys_name ON tenancy_keys (name, revoked_at);
       ${opTableSql(KEY_TABLES, { kinds: ['put', 'revoke'] })}`,
   },
+  {
+    id: 'tenancy/005-shared-limits',
+    // What a node heard of the other members' counters and must not forget over a restart (see shared/store.ts).
+    up: `
+      CREATE TABLE tenancy_mesh_members (peer TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE tenancy_mesh_spend (
+        peer TEXT NOT NULL, key_id TEXT NOT NULL, period TEXT NOT NULL, usd REAL NOT NULL,
+        PRIMARY KEY (peer, key_id, period)
+      ) WITHOUT ROWID;`,
+  },
 ];

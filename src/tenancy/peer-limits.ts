@@ -14,7 +14,7 @@ export function peerLimitsLayer(config: () => NodeConfig, allowances: Allowances
   return (next) => async (req, ctx) => {
     const limits = config().mesh.forwardLimits;
     if (ctx.forwardedBy && limits) {
-      allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
+      await allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
     }
     return next(req, ctx);
   };

@@ -8,6 +8,9 @@ import { Allowances } from './allowance.ts';
 import { accountOverrides, presentedKey } from './credentials.ts';
 import { KeyStore, type KeyRecord, type KeyRejection } from './keys.ts';
 import { Budgets } from './limits.ts';
+import { SharedAdmission } from './shared/admission.ts';
+import { SharedCounters, type SharedLimitsOptions } from './shared/counters.ts';
+import { sqliteSharedStore } from './shared/store.ts';
 
 export interface TenancyDeps {
   db: Db;
@@ -15,6 +18,8 @@ export interface TenancyDeps {
   config: () => NodeConfig;
   prices: PriceTable;
   now?: () => number;
+  /** Count client keys' limits with the other members of the mesh (`mesh.shared_limits`); absent: this node's alone. */
+  sharedLimits?: SharedLimitsOptions;
 }
 
 const REJECTIONS: Record<KeyRejection, [string, string]> = {
@@ -33,6 +38,8 @@ export class Tenancy {
   readonly budgets: Budgets;
   /** Limits of client keys and, through the forwarded path, of mesh peers: one set of windows, one budget store. */
   readonly allowances: Allowances;
+  /** Client keys' counters shared with the other members, on a mesh node with `mesh.shared_limits` (the mesh gossips them). */
+  readonly shared?: SharedCounters;
   private readonly deps: TenancyDeps;
   /** The key behind each authenticated client, so the chat path needs no second lookup. */
   private readonly policies = new WeakMap<ClientInfo, KeyRecord>();
@@ -42,7 +49,18 @@ export class Tenancy {
     // A key issuer list only means something on a node that replicates keys.
     this.keys = new KeyStore(deps.db, { issuers: () => { const m = deps.config().mesh; return m.enabled && m.replicateKeys ? m.keyIssuers : null; } });
     this.budgets = new Budgets(deps.db);
-    this.allowances = new Allowances({ budgets: this.budgets, prices: deps.prices, now: () => this.now() });
+    // Counted mesh-wide from the first request: until the mesh has run, remembered members' shares stay reserved.
+    if (deps.sharedLimits) {
+      const budgets = this.budgets;
+      this.shared = new SharedCounters(deps.sharedLimits, { spentOf: (keyId, period) => budgets.spent(keyId, period), store: sqliteSharedStore(deps.db), now: deps.now });
+    }
+    this.allowances = new Allowances({ budgets: this.budgets, prices: deps.prices, now: () => this.now(), shared: this.shared && new SharedAdmission(this.shared) });
+  }
+
+  /** Opens the key log (and names this node in the shared counters) under its mesh peer id, once it is loaded. */
+  attach(peerId: string): void {
+    this.keys.attach(peerId);
+    this.shared?.setSelf(peerId);
   }
 
   private now(): number {
@@ -90,7 +108,7 @@ export class Tenancy {
   /** The outermost layer of every call: admission, then the key's limits (see Allowances). */
   readonly layer: AnyLayer = (next) => async (req, ctx) => {
     const key = this.admit(req.model, ctx);
-    if (key) this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key }, req, ctx);
+    if (key) await this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' }, req, ctx);
     return next(req, ctx);
   };
 }

@@ -82,7 +82,7 @@ test('a member that was away receives the keys and revocations made meanwhile by
   await within(10_000, 'D to hold both', () => d.node.tenancy.keys.get(kept.id) !== undefined && d.node.tenancy.keys.get(gone.id)?.revokedAt !== undefined);
   assert.equal((await ask(d, kept.key)).status, 200);
   assert.equal((await ask(d, gone.key)).status, 401);
-  assert.deepEqual(d.node.keyReplicator!.status().versions, a.node.keyReplicator!.status().versions);
+  assert.deepEqual(d.node.meshTenancy!.keyReplicator!.status().versions, a.node.meshTenancy!.keyReplicator!.status().versions);
 });
 
 test('mesh status shows the key log: versions per origin and each peer\'s lag', { timeout: 30_000 }, async () => {

@@ -1,0 +1,60 @@
+// Admission against the counters a mesh shares: a request that fits the merged totals waits, if it must, until the members
+// in contact have acknowledged enough of this node's earlier ones, so no member is ever more than `unconfirmed` behind.
+import { FlowRouterError } from '../../core/errors.ts';
+import type { SharedCounters } from './counters.ts';
+
+/** How often a waiting admission looks again without news (a member may have gone out of contact meanwhile). */
+const RECHECK_MS = 50;
+
+export class SharedAdmission {
+  readonly counters: SharedCounters;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(counters: SharedCounters) {
+    this.counters = counters;
+    counters.onAck(() => {
+      for (const wake of [...this.waiters]) wake();
+    });
+  }
+
+  /** The cap on unacknowledged admissions (and budget holds) per key on this node. */
+  get cap(): number {
+    return this.counters.options.unconfirmed;
+  }
+
+  /**
+   * Waits for the next acknowledgement (or a short while), bounded by the request's signal and by `deadline`; past it
+   * the members in contact have neither answered nor gone silent for longer than the contact timeout allows.
+   */
+  async settle(signal: AbortSignal, deadline: number): Promise<void> {
+    if (signal.aborted) throw signal.reason;
+    if (Date.now() > deadline) {
+      throw new FlowRouterError(503, 'server_error', 'mesh_limits_unconfirmed',
+        'Members of the mesh have not confirmed this key\'s recent requests; its limits cannot be checked mesh-wide right now. Retry in a moment.',
+        { headers: { 'retry-after': '1' } });
+    }
+    await new Promise<void>((resolve, reject) => {
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const done = (): void => {
+        cleanup();
+        resolve();
+      };
+      const onAbort = (): void => {
+        cleanup();
+        reject(signal.reason);
+      };
+      const timer = setTimeout(done, RECHECK_MS);
+      this.waiters.add(done);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** The latest time an admission keeps waiting: past the contact timeout a silent member is out of contact anyway. */
+  deadline(): number {
+    return Date.now() + this.counters.options.contactTimeoutMs + 1_000;
+  }
+}

@@ -1,6 +1,7 @@
 // Mesh-tenancy fixtures: whole nodes (auth required, an admin key) joined in a loopback mesh behind one secret, each
 // with its own fake upstream account, and waits bounded in time.
 import { writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { writeMeshSecret } from '../../src/mesh/index.ts';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
@@ -14,7 +15,7 @@ export interface MeshCluster {
   /** The YAML node `i` was started with (written to `<dataDir>/config.yaml` too, for the CLI). */
   yaml(i: number): string;
   /** Starts one more member that bootstraps from the given nodes (all of them by default). */
-  add(opts?: { bootstrap?: string[]; mesh?: string; extra?: string }): Promise<TenancyNode>;
+  add(opts?: { bootstrap?: string[]; mesh?: string; extra?: string; listen?: string }): Promise<TenancyNode>;
   close(): Promise<void>;
 }
 
@@ -44,11 +45,11 @@ export async function startCluster(count: number, opts: ClusterOptions = {}): Pr
   const fake = await startFakeOpenAI();
   const yamls: string[] = [];
   const nodes: TenancyNode[] = [];
-  const yamlFor = (bootstrap: string[], mesh = opts.mesh ?? '', extra = opts.extra ?? '') => `auth:
+  const yamlFor = (bootstrap: string[], mesh = opts.mesh ?? '', extra = opts.extra ?? '', listen = '[/ip4/127.0.0.1/tcp/0]') => `auth:
   mode: required
   admin_key: \${ADMIN_KEY}
 mesh:
-  listen: [/ip4/127.0.0.1/tcp/0]
+  listen: ${listen}
   mdns: false
   secret_file: ${secretFile}
   bootstrap: [${bootstrap.join(', ')}]
@@ -65,7 +66,7 @@ ${extra}
     nodes, fake, secretFile,
     yaml: (i) => yamls[i],
     async add(o = {}) {
-      const yaml = yamlFor(o.bootstrap ?? nodes.map(meshAddr), o.mesh, o.extra);
+      const yaml = yamlFor(o.bootstrap ?? nodes.map(meshAddr), o.mesh, o.extra, o.listen);
       const node = await startNode(yaml);
       writeFileSync(join(node.dataDir, 'config.yaml'), yaml.replace('${ADMIN_KEY}', ADMIN_KEY));
       yamls.push(yaml);
@@ -86,4 +87,33 @@ ${extra}
     throw err;
   }
   return cluster;
+}
+
+/**
+ * A TCP relay in front of one node's mesh port, so a member that reaches the mesh only through relays (and listens
+ * nowhere itself) can be cut off and reconnected while every process keeps running: a partition on loopback.
+ */
+export async function tcpRelay(to: string): Promise<{ addr: string; cut(): void; heal(): void; close(): Promise<void> }> {
+  const m = /\/ip4\/([^/]+)\/tcp\/(\d+)\/p2p\/(.+)$/.exec(to)!;
+  const sockets = new Set<Socket>();
+  let blocked = false;
+  const server = createServer((client) => {
+    if (blocked) { client.destroy(); return; }
+    const upstream = connect(Number(m[2]), m[1]);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${m[3]}`,
+    cut() { blocked = true; for (const s of sockets) s.destroy(); },
+    heal() { blocked = false; },
+    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+  };
 }

@@ -1,5 +1,5 @@
 // A mesh node's lifecycle: starts the libp2p host, keeps the peer table fresh, publishes capacity and serves forwards.
-import type { PeerId } from '@libp2p/interface';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { bootstrapDialer } from './bootstrap-dialer.ts';
@@ -11,6 +11,7 @@ import { foreignPeerReporter } from './dial-diagnosis.ts';
 import { DhtDirectory } from './dht-directory.ts';
 import { MeshConfigError } from './errors.ts';
 import { forwardToPeer } from './forward-client.ts';
+import { signForwardIdentity } from './forward-identity.ts';
 import { forwardHandler } from './forward-server.ts';
 import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
 import { createHost } from './host.ts';
@@ -32,6 +33,8 @@ const DHT_LOOKUP_MS = 1_500;
 
 interface Running {
   host: MeshHost;
+  /** Signs the client identities this node attaches to its forwards. */
+  privateKey: PrivateKey;
   table: PeerTable;
   own: OwnRecord;
   directory: DhtDirectory;
@@ -139,11 +142,11 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const table = new PeerTable();
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record() };
-      const r: Running = { host, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
+      const r: Running = { host, privateKey, table, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
         bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward: deps.serveForward, accepting: deps.acceptsForwards, allowlist, self: host.peerId.toString(), keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
@@ -190,9 +193,10 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     get pubsub() { return need().host.services.pubsub; },
     get libp2p() { return need().host; },
 
-    forward(peerId, request, opts) {
+    async forward(peerId, request, opts) {
       const r = need();
-      return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts);
+      const identity = opts.identity && await signForwardIdentity(r.privateKey, opts.identity, { from: r.host.peerId.toString(), to: peerId }, request, opts.deadlineMs);
+      return forwardToPeer({ host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4 }, peerId, request, opts, identity);
     },
 
     async peersFor(names, signal) {

@@ -203,6 +203,7 @@ export class FlowRouterNode {
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
       routerStatus: () => this.router.status(),
       forwardedChat: this.pipelines.forwardedChat,
+      clientOf: (identity) => this.tenancy.forwardedClient(identity),
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
       log: (event, detail) => log.info(detail ?? {}, event),
       warn: (event, detail) => log.warn(detail ?? {}, event),

@@ -78,6 +78,31 @@ export class Allowances {
     });
   }
 
+  /**
+   * A request counted elsewhere (the member it entered the mesh at admitted it, then forwarded it here): refused only when
+   * the holder is already past its limits by more than their bound, as far as this node has heard; nothing is taken.
+   */
+  check(holder: Holder): void {
+    const { limits } = holder;
+    const shared = holder.scope === 'mesh' ? this.shared : undefined;
+    if (shared) {
+      const { heard } = shared.counters.rate(holder.id, limits);
+      if (limits.rpm !== undefined && heard.requests > limits.rpm + shared.counters.slack() + 1e-9) {
+        this.refuse(holder, `Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute across the mesh.`, 'rate_limit_exceeded', 60);
+      }
+      if (limits.tpm !== undefined && heard.tokens > limits.tpm + 1e-9) {
+        this.refuse(holder, `Token rate limit reached for ${holder.name}: ${limits.tpm} tokens per minute across the mesh.`, 'tokens_per_minute_exceeded', 60);
+      }
+    }
+    if (limits.budgetUsd !== undefined) {
+      const period = limits.budgetPeriod ?? 'month';
+      const spent = this.budgets.spent(holder.id, period, this.now()) + (shared?.counters.othersSpend(holder.id, period, limits.budgetUsd).seen ?? 0);
+      if (spent >= limits.budgetUsd - 1e-9) {
+        throw this.budgetRefusal(holder, limits.budgetUsd, period, { inFlight: false, spent, retryAfterS: Math.max(1, Math.ceil((periodOf(period, this.now()).endsAt - this.now()) / 1000)) }, 0, 'any model', shared ? ' across the mesh' : '');
+      }
+    }
+  }
+
   private refuse(holder: Holder, message: string, code: string, retryAfterS: number): never {
     throw new RateLimitError(`${message}${holder.why ? ` (${holder.why})` : ''}`, code, retryAfterS);
   }
@@ -117,7 +142,8 @@ export class Allowances {
    */
   private async takeShared(shared: SharedAdmission, holder: Holder, req: LimitedRequest, ctx: RequestContext): Promise<Taken | undefined> {
     const { limits } = holder;
-    if (limits.rpm === undefined && limits.tpm === undefined) return undefined;
+    // A key with only a budget is counted too: a member it is forwarded to checks what was counted (see Tenancy).
+    if (limits.rpm === undefined && limits.tpm === undefined && limits.budgetUsd === undefined) return undefined;
     const need = this.tokensNeeded(holder, req, ctx);
     if (limits.tpm !== undefined && need > limits.tpm) {
       this.refuse(holder, `This request needs about ${need} tokens, more than the ${limits.tpm} tokens per minute allowed for ${holder.name}`, 'tokens_per_minute_exceeded', 60);

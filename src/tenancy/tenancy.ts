@@ -7,7 +7,7 @@ import type { PriceTable } from '../usage/index.ts';
 import { Allowances } from './allowance.ts';
 import { accountOverrides, presentedKey } from './credentials.ts';
 import { KeyStore, type KeyRecord, type KeyRejection } from './keys.ts';
-import { Budgets } from './limits.ts';
+import { Budgets, MinuteWindow } from './limits.ts';
 import { SharedAdmission } from './shared/admission.ts';
 import { SharedCounters, type SharedLimitsOptions } from './shared/counters.ts';
 import { sqliteSharedStore } from './shared/store.ts';
@@ -41,6 +41,8 @@ export class Tenancy {
   /** Client keys' counters shared with the other members, on a mesh node with `mesh.shared_limits` (the mesh gossips them). */
   readonly shared?: SharedCounters;
   private readonly deps: TenancyDeps;
+  /** Forwards each member made for each key in the last minute, checked against what that member counted. */
+  private readonly forwards = new MinuteWindow();
   /** The key behind each authenticated client, so the chat path needs no second lookup. */
   private readonly policies = new WeakMap<ClientInfo, KeyRecord>();
 
@@ -104,6 +106,44 @@ export class Tenancy {
     if (accounts) ctx.accounts = accounts;
     return key;
   }
+
+  /**
+   * The client key a member's forward is made for, when this node holds it: refused (AuthError) when it is revoked or
+   * expired here; undefined for a key this node does not know, whose forward is then served as the member's own.
+   */
+  forwardedClient = (identity: { keyId: string }): ClientInfo | undefined => {
+    const key = this.keys.get(identity.keyId);
+    if (!key) return undefined;
+    if (key.revokedAt !== undefined) throw new AuthError(...REJECTIONS.revoked);
+    if (key.expiresAt !== undefined && key.expiresAt <= this.now()) throw new AuthError(...REJECTIONS.expired);
+    const client: ClientInfo = { id: key.id, name: key.name };
+    if (key.tenant) client.tenant = key.tenant;
+    this.policies.set(client, key);
+    return client;
+  };
+
+  /**
+   * First on a forward made for a client key: the key's permissions and its tenant's accounts here, then its limits.
+   * The member it came through counted it when it admitted it; when that member's counts, as heard here, cover every
+   * forward it made for the key this minute, the limits are only checked. Otherwise (it is out of contact, or forwards
+   * in the key's name without counting) this node counts the request itself, so a member cannot spend a key's
+   * allowance uncounted.
+   */
+  readonly forwardedLayer: AnyLayer = (next) => async (req, ctx) => {
+    if (!ctx.client || ctx.client.id.startsWith('peer:') || !ctx.forwardedBy) return next(req, ctx);
+    const key = this.admit(req.model, ctx);
+    if (!key || (key.rpm === undefined && key.tpm === undefined && key.budgetUsd === undefined)) return next(req, ctx);
+    const holder = { id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' as const };
+    const tally = `${ctx.forwardedBy}\n${key.id}`;
+    const counted = this.shared?.countedBy(ctx.forwardedBy, key.id) ?? null;
+    if (counted !== null && this.forwards.used(tally, this.now()) + 1 <= counted + this.shared!.options.unconfirmed) {
+      this.allowances.check(holder);
+      this.forwards.take(tally, 1, Number.POSITIVE_INFINITY, this.now());
+    } else {
+      await this.allowances.apply(holder, req, ctx);
+    }
+    return next(req, ctx);
+  };
 
   /** The outermost layer of every call: admission, then the key's limits (see Allowances). */
   readonly layer: AnyLayer = (next) => async (req, ctx) => {

@@ -26,6 +26,10 @@ const MIGRATIONS = [{
   // Prompt tokens written to the provider's prompt cache, billed apart from cache reads (cached_tokens) and the rest.
   id: 'usage/002-cache-write',
   up: 'ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0',
+}, {
+  // The mesh peer a request was forwarded by (the row's client is the key it was made for, or `peer:<id>`).
+  id: 'usage/004-via-peer',
+  up: 'ALTER TABLE usage_ledger ADD COLUMN via_peer TEXT',
 }];
 
 export interface UsageRow {
@@ -36,6 +40,8 @@ export interface UsageRow {
   provider: string | null;
   model: string | null;
   clientId: string | null;
+  /** For a request a mesh peer forwarded here: that peer (it counted and billed the request where it entered the mesh). */
+  viaPeer?: string | null;
   fingerprint: string;
   stream: boolean;
   promptTokens: number;
@@ -93,12 +99,12 @@ export class UsageLedger {
     // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
-      cache_write_tokens)
+      cache_write_tokens, via_peer)
       VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
       @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved,
-      @cacheWriteTokens)`);
+      @cacheWriteTokens, @viaPeer)`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
-      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, cacheWriteTokens: r.cacheWriteTokens ?? 0 });
+      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, cacheWriteTokens: r.cacheWriteTokens ?? 0, viaPeer: r.viaPeer ?? null });
     });
     if (opts.journal) {
       this.replay(opts.journal);

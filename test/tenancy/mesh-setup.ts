@@ -15,7 +15,7 @@ export interface MeshCluster {
   /** The YAML node `i` was started with (written to `<dataDir>/config.yaml` too, for the CLI). */
   yaml(i: number): string;
   /** Starts one more member that bootstraps from the given nodes (all of them by default). */
-  add(opts?: { bootstrap?: string[]; mesh?: string; extra?: string; listen?: string }): Promise<TenancyNode>;
+  add(opts?: { bootstrap?: string[]; mesh?: string; extra?: string; listen?: string; upstream?: string }): Promise<TenancyNode>;
   close(): Promise<void>;
 }
 
@@ -45,7 +45,7 @@ export async function startCluster(count: number, opts: ClusterOptions = {}): Pr
   const fake = await startFakeOpenAI();
   const yamls: string[] = [];
   const nodes: TenancyNode[] = [];
-  const yamlFor = (bootstrap: string[], mesh = opts.mesh ?? '', extra = opts.extra ?? '', listen = '[/ip4/127.0.0.1/tcp/0]') => `auth:
+  const yamlFor = (bootstrap: string[], mesh = opts.mesh ?? '', extra = opts.extra ?? '', listen = '[/ip4/127.0.0.1/tcp/0]', upstream = fake.url) => `auth:
   mode: required
   admin_key: \${ADMIN_KEY}
 mesh:
@@ -59,14 +59,14 @@ chains:
     - model: gpt-4o-mini
       provider: openai
       key: sk-upstream-0000000000000000
-      url: ${fake.url}
+      url: ${upstream}
 ${extra}
 `;
   const cluster: MeshCluster = {
     nodes, fake, secretFile,
     yaml: (i) => yamls[i],
     async add(o = {}) {
-      const yaml = yamlFor(o.bootstrap ?? nodes.map(meshAddr), o.mesh, o.extra, o.listen);
+      const yaml = yamlFor(o.bootstrap ?? nodes.map(meshAddr), o.mesh, o.extra, o.listen, o.upstream);
       const node = await startNode(yaml);
       writeFileSync(join(node.dataDir, 'config.yaml'), yaml.replace('${ADMIN_KEY}', ADMIN_KEY));
       yamls.push(yaml);

@@ -45,6 +45,12 @@ export function originKey(origin: string): PublicKey | null {
   return key;
 }
 
+/** Whether `sig` is `origin`'s signature over `data` (any statement a member signs with its mesh key). */
+export async function verifyByOrigin(origin: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  const key = originKey(origin);
+  return key !== null && verifyBytes(key, data, sig);
+}
+
 // The signature covers the log's domain, the op's header and a hash of its payload, so an op whose content compaction
 // dropped still verifies, and an op signed for one log (the knowledge base) is never valid in another (the client keys).
 function opBytes(op: LogOp, payloadHash: string, domain: string): Uint8Array {

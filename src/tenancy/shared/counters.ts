@@ -55,6 +55,8 @@ interface Peer {
 export interface RateView {
   requests: number;
   tokens: number;
+  /** What was actually counted (this node's and the heard), without the shares reserved for members out of contact. */
+  heard: { requests: number; tokens: number };
   /** Members out of contact, whose shares are reserved. */
   reserved: number;
   /** Seconds until enough of the window has passed for `requests`/`tokens` more to fit, from the counts heard. */
@@ -93,6 +95,8 @@ export class SharedCounters {
   private readonly changed = new Set<string>();
   private readonly toAck = new Set<string>();
   private snapshotId = 0;
+  /** Whom this node hears changed (a peer became synced): say so at once, it completes that peer's contact. */
+  private hearsChanged = false;
   private readonly changeListeners = new Set<() => void>();
   private readonly ackListeners = new Set<() => void>();
 
@@ -227,6 +231,24 @@ export class SharedCounters {
     };
   }
 
+  /** Requests of a key a member counted in the last minute as heard here, when it is in contact; else null. */
+  countedBy(peerId: string, keyId: string): number | null {
+    const now = this.now();
+    const p = this.peers.get(peerId);
+    if (!p || !this.inContact(p, now)) return null;
+    const nowSec = Math.floor(now / 1000);
+    let n = 0;
+    for (const cells of p.keys.get(keyId)?.cells.values() ?? []) {
+      for (const [sec, c] of cells) if (this.inWindow(Math.min(sec, nowSec), nowSec)) n += c.r;
+    }
+    return n;
+  }
+
+  /** How far a key's totals may pass its limit while members are in contact: (members − 1) × unconfirmed. */
+  slack(): number {
+    return this.members(this.now()).length * this.options.unconfirmed;
+  }
+
   /** Own events (admissions `a`, holds `h`) of a key that some member in contact has not acknowledged yet. */
   unconfirmed(keyId: string, dim: keyof Events): number {
     const now = this.now();
@@ -286,6 +308,7 @@ export class SharedCounters {
     return {
       requests: total.r + reservedR,
       tokens: total.t + reservedT,
+      heard: { requests: total.r, tokens: total.t },
       reserved,
       retryAfterS: (extraR, extraT, l) => {
         // Walk the seconds oldest first until what remains (with the reserved shares, which do not expire) fits.
@@ -368,6 +391,7 @@ export class SharedCounters {
       if (p.snapshot.got.size === msg.snap.parts) {
         p.synced = true;
         p.snapshot = null;
+        this.hearsChanged = true;
       }
     }
     if (acked || msg.snap) for (const l of this.ackListeners) l();
@@ -460,6 +484,7 @@ export class SharedCounters {
     }
     this.changed.clear();
     this.toAck.clear();
+    this.hearsChanged = false;
     const keys = keyIds.map((k) => this.wireKey(k, now));
     const parts = Math.max(1, Math.ceil(keys.length / KEYS_PER_MESSAGE), Math.ceil(acks.length / ACKS_PER_MESSAGE));
     const id = kind === 'snapshot' ? ++this.snapshotId : 0;
@@ -478,7 +503,7 @@ export class SharedCounters {
 
   /** Whether a delta has anything to say (a heartbeat is sent anyway, to keep contact). */
   hasDelta(): boolean {
-    return this.changed.size > 0 || this.toAck.size > 0;
+    return this.changed.size > 0 || this.toAck.size > 0 || this.hearsChanged;
   }
 
   /** Saves the members heard and their settled spend (called on the gossip's heartbeat and at stop). */

@@ -58,6 +58,8 @@ export const meshSchema = z.object({
     member_horizon_ms: z.number().int().positive().default(10 * 60_000),
   }).strict().transform((l) => camelKeys(l)).prefault({}),
   sync_interval_ms: z.number().int().positive().default(30_000),
+  /** `/v1/usage?scope=mesh`: how long each member has to answer; one that does not is reported, not waited for. */
+  usage_timeout_ms: z.number().int().positive().default(5_000),
   tombstone_horizon_ms: z.number().int().positive().default(7 * 24 * 3600_000),
 }).strict().superRefine((m, ctx) => {
   // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.

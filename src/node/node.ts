@@ -8,7 +8,7 @@ import { openDatabase, type Db } from '../core/database.ts';
 import { Transport } from '../providers/index.ts';
 import { Router, routerRoutes } from '../router/index.ts';
 import { buildGateway, type ModelEntry } from '../gateway/index.ts';
-import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes } from '../usage/index.ts';
+import { PriceTable, ShadowSampler, UsageLedger, localDailyRows, registerUsageRoutes } from '../usage/index.ts';
 import { CacheStore } from '../cache/index.ts';
 import { Tenancy, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard, readableCollections } from '../tenancy/index.ts';
 import { KnowledgeStore, knowledgeRoutes } from '../knowledge/index.ts';
@@ -114,7 +114,7 @@ export class FlowRouterNode {
       scope.addHook('onRequest', async (request) => guard(request));
       await scope.register(routerRoutes, { router: this.router });
     });
-    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard });
+    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard, mesh: () => (this.meshRunning ? this.meshTenancy?.usage : undefined) });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
     if (this.config.mesh.enabled) {
@@ -226,7 +226,10 @@ export class FlowRouterNode {
       await this.replicator.start();
     }
     const { startMeshTenancy } = await import('./mesh-tenancy.ts');
-    this.meshTenancy = await startMeshTenancy({ mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog });
+    this.meshTenancy = await startMeshTenancy({
+      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog,
+      usageRows: (range) => { this.usage.flush(); return localDailyRows(this.db, range); },
+    });
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */

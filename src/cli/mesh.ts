@@ -101,7 +101,7 @@ function formatReplication(r: ReplicationStatus | null | undefined): string[] {
 
 /** The shared limits as `mesh status` reports them (tenancy/shared's status). */
 interface LimitsStatus {
-  unconfirmed: number;
+  overshoot: number;
   shareOf: number;
   mode: 'alone' | 'mesh-wide' | 'partitioned';
   members: { peer: string; inContact: boolean; state: string; lastHeardS: number | null }[];
@@ -114,7 +114,7 @@ function formatLimits(l: LimitsStatus | null | undefined): string[] {
   if (l.mode === 'alone') return ['limits:    counted mesh-wide; no other member heard yet (this node may use each whole limit)'];
   const out = l.members.filter((m) => !m.inContact);
   const head = l.mode === 'mesh-wide'
-    ? `limits:    counted mesh-wide with all ${l.members.length} other member${l.members.length > 1 ? 's' : ''} in contact (at most ${l.unconfirmed} unconfirmed request${l.unconfirmed > 1 ? 's' : ''} per key and member)`
+    ? `limits:    counted mesh-wide with all ${l.members.length} other member${l.members.length > 1 ? 's' : ''} in contact (a key may pass a limit by ${Math.round(l.overshoot * 100)} % of it, or one request per other member)`
     : `limits:    PARTITIONED: out of contact with ${out.length} of ${l.members.length} member${l.members.length > 1 ? 's' : ''}; admitting within shares (${share} of every limit kept for each member out of contact)`;
   return [head, ...out.map((m) => `  ${m.peer}: ${m.state}${m.lastHeardS === null ? '' : `, last heard ${Math.round(m.lastHeardS)}s ago`}`)];
 }

@@ -48,8 +48,11 @@ export const meshSchema = z.object({
    */
   shared_limits: z.object({
     enabled: z.boolean().default(true),
-    /** Requests (and budget holds) per key a member may make before the members it is in contact with acknowledged them. */
-    unconfirmed: z.number().int().min(1).max(10_000).default(1),
+    /**
+     * How far a key may pass each limit mesh-wide (a share of the limit; at least one request per other member): what a
+     * member may admit before the members it is in contact with have acknowledged it.
+     */
+    overshoot: z.number().min(0).max(1).default(0.05),
     /** How often a member says it is alive and what it heard, whether or not anything changed. */
     heartbeat_ms: z.number().int().positive().default(1_000),
     /** A member not heard from for this long is out of contact: its share of each limit is reserved for it. */
@@ -62,6 +65,10 @@ export const meshSchema = z.object({
   usage_timeout_ms: z.number().int().positive().default(5_000),
   tombstone_horizon_ms: z.number().int().positive().default(7 * 24 * 3600_000),
 }).strict().superRefine((m, ctx) => {
+  // Contact is kept by heartbeats: a timeout shorter than two of them would call live members silent.
+  if (m.shared_limits.contactTimeoutMs < 2 * m.shared_limits.heartbeatMs) {
+    ctx.addIssue({ code: 'custom', path: ['shared_limits', 'contact_timeout_ms'], message: `must be at least twice heartbeat_ms (${m.shared_limits.heartbeatMs})` });
+  }
   // A stranger on the LAN must never be able to join: a shared secret, an allowlist of peer ids, or both.
   if (m.enabled && m.secret_file === undefined && m.allowlist.length === 0) {
     ctx.addIssue({ code: 'custom', path: [], message: 'set secret_file (create it with `flowrouter mesh init`) or an allowlist of peer ids, or both; an open mesh is refused' });

@@ -87,7 +87,7 @@ export class Allowances {
     const shared = holder.scope === 'mesh' ? this.shared : undefined;
     if (shared) {
       const { heard } = shared.counters.rate(holder.id, limits);
-      if (limits.rpm !== undefined && heard.requests > limits.rpm + shared.counters.slack() + 1e-9) {
+      if (limits.rpm !== undefined && heard.requests > limits.rpm + shared.counters.slack(limits.rpm) + 1e-9) {
         this.refuse(holder, `Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute across the mesh.`, 'rate_limit_exceeded', 60);
       }
       if (limits.tpm !== undefined && heard.tokens > limits.tpm + 1e-9) {
@@ -160,7 +160,7 @@ export class Allowances {
         const retry = view.retryAfterS(1, need, limits);
         this.refuse(holder, `Token rate limit reached for ${holder.name}: ${Math.round(view.tokens)} of ${limits.tpm} tokens per minute used ${where}, this request needs about ${need}. Retry in ${retry}s.`, 'tokens_per_minute_exceeded', retry);
       }
-      if (shared.counters.unconfirmed(holder.id, 'a') < shared.cap) break;
+      if (shared.counters.mayAdd(holder.id, { requests: 1, tokens: need }, limits)) break;
       await shared.settle(ctx.signal, deadline);
     }
     const t = shared.counters.admitted(holder.id, need);
@@ -210,7 +210,7 @@ export class Allowances {
           const where = ` across the mesh${others.reserved ? ` (the shares of ${others.reserved} member${others.reserved > 1 ? 's' : ''} out of contact reserved)` : ''}`;
           throw this.budgetRefusal(holder, limitUsd, period, { ...r, spent: r.spent + others.seen }, estimate, model, where);
         }
-        if (shared.counters.unconfirmed(holder.id, 'h') < shared.cap) {
+        if (shared.counters.mayAdd(holder.id, { usd: estimate }, { budgetUsd: limitUsd })) {
           const held = shared.counters.holding(holder.id, period, estimate);
           return {
             release: () => { r.taken.settle(0); held.release(); },

@@ -10,7 +10,7 @@ import { KeyStore, type KeyRecord, type KeyRejection } from './keys.ts';
 import { Budgets, MinuteWindow } from './limits.ts';
 import { SharedAdmission } from './shared/admission.ts';
 import { SharedCounters, type SharedLimitsOptions } from './shared/counters.ts';
-import { sqliteSharedStore } from './shared/store.ts';
+import { spentKeysIn, sqliteSharedStore } from './shared/store.ts';
 
 export interface TenancyDeps {
   db: Db;
@@ -54,7 +54,9 @@ export class Tenancy {
     // Counted mesh-wide from the first request: until the mesh has run, remembered members' shares stay reserved.
     if (deps.sharedLimits) {
       const budgets = this.budgets;
-      this.shared = new SharedCounters(deps.sharedLimits, { spentOf: (keyId, period) => budgets.spent(keyId, period), store: sqliteSharedStore(deps.db), now: deps.now });
+      this.shared = new SharedCounters(deps.sharedLimits, {
+        spentOf: (keyId, period) => budgets.spent(keyId, period), spentKeys: spentKeysIn(deps.db), store: sqliteSharedStore(deps.db), now: deps.now,
+      });
     }
     this.allowances = new Allowances({ budgets: this.budgets, prices: deps.prices, now: () => this.now(), shared: this.shared && new SharedAdmission(this.shared) });
   }
@@ -87,6 +89,13 @@ export class Tenancy {
     this.policies.set(client, v.record);
     return client;
   };
+
+  /** A key's spend this budget period across the mesh as this node has heard it (undefined without a budget or a mesh). */
+  meshSpent(key: KeyRecord): number | undefined {
+    if (key.budgetUsd === undefined || !this.shared) return undefined;
+    const period = key.budgetPeriod ?? 'month';
+    return this.budgets.spent(key.id, period, this.now()) + this.shared.othersSpend(key.id, period, key.budgetUsd).seen;
+  }
 
   /** The key behind a client (undefined for anonymous callers and peers): what its grants are read from. */
   policyOf = (client: ClientInfo | undefined): KeyRecord | undefined => {
@@ -136,7 +145,8 @@ export class Tenancy {
     const holder = { id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' as const };
     const tally = `${ctx.forwardedBy}\n${key.id}`;
     const counted = this.shared?.countedBy(ctx.forwardedBy, key.id) ?? null;
-    if (counted !== null && this.forwards.used(tally, this.now()) + 1 <= counted + this.shared!.options.unconfirmed) {
+    // The member's count as heard may lag its forwards by what it admitted unacknowledged: its slice of the overshoot.
+    if (counted !== null && this.forwards.used(tally, this.now()) + 1 <= counted + this.shared!.slack(key.rpm ?? 0) ) {
       this.allowances.check(holder);
       this.forwards.take(tally, 1, Number.POSITIVE_INFINITY, this.now());
     } else {

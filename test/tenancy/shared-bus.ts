@@ -10,7 +10,7 @@ import { Allowances, Budgets, TENANCY_MIGRATIONS, type Holder } from '../../src/
 import { migrate } from '../../src/core/database.ts';
 import { SharedAdmission } from '../../src/tenancy/shared/admission.ts';
 import { SharedCounters, type SharedLimitsOptions } from '../../src/tenancy/shared/counters.ts';
-import { sqliteSharedStore } from '../../src/tenancy/shared/store.ts';
+import { spentKeysIn, sqliteSharedStore } from '../../src/tenancy/shared/store.ts';
 import { LIMITS_TOPIC, parseLimitsMessage } from '../../src/tenancy/shared/wire.ts';
 import { PriceTable } from '../../src/usage/index.ts';
 
@@ -92,7 +92,7 @@ export class FakePubsub {
   }
 }
 
-export const FAST_SHARED: SharedLimitsOptions = { unconfirmed: 1, contactTimeoutMs: 400, memberHorizonMs: 60_000 };
+export const FAST_SHARED: SharedLimitsOptions = { overshoot: 0, contactTimeoutMs: 400, memberHorizonMs: 60_000 };
 
 export interface Member {
   id: string;
@@ -109,7 +109,7 @@ export interface Member {
 export function member(bus: Bus, id: string, opts: Partial<SharedLimitsOptions> = {}, heartbeatMs = 100, db = openDatabase(':memory:')): Member {
   migrate(db, TENANCY_MIGRATIONS);
   const budgets = new Budgets(db);
-  const counters = new SharedCounters({ ...FAST_SHARED, ...opts }, { spentOf: (k, p) => budgets.spent(k, p), store: sqliteSharedStore(db) });
+  const counters = new SharedCounters({ ...FAST_SHARED, ...opts }, { spentOf: (k, p) => budgets.spent(k, p), spentKeys: spentKeysIn(db), store: sqliteSharedStore(db) });
   counters.setSelf(id);
   const allowances = new Allowances({ budgets, prices: new PriceTable(), shared: new SharedAdmission(counters) });
   const gossip = startLimitsGossip({

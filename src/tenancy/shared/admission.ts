@@ -17,11 +17,6 @@ export class SharedAdmission {
     });
   }
 
-  /** The cap on unacknowledged admissions (and budget holds) per key on this node. */
-  get cap(): number {
-    return this.counters.options.unconfirmed;
-  }
-
   /**
    * Waits for the next acknowledgement (or a short while), bounded by the request's signal and by `deadline`; past it
    * the members in contact have neither answered nor gone silent for longer than the contact timeout allows.

@@ -1,9 +1,21 @@
 // Remembered between runs: the members whose counters this node heard, and their settled spend per key and period, so
 // a restarted node keeps their shares reserved (and their spend counted) until it hears them again.
 import type { Db } from '../../core/database.ts';
+import type { BudgetPeriod } from '../keys.ts';
+import { periodOf } from '../limits.ts';
 import type { SharedStore } from './counters.ts';
 
 type Spend = { peer: string; keyId: string; period: string; usd: number };
+
+/** Client keys this node has settled spend for in the current day or month (peers' own spend is kept apart). */
+export function spentKeysIn(db: Db): () => { keyId: string; period: BudgetPeriod }[] {
+  const query = db.prepare<[string, string], { key_id: string; period: string }>(
+    "SELECT key_id, period FROM tenancy_spend WHERE period IN (?, ?) AND usd > 0 AND key_id NOT LIKE 'peer:%'");
+  return () => {
+    const now = Date.now();
+    return query.all(periodOf('day', now).id, periodOf('month', now).id).map((r) => ({ keyId: r.key_id, period: r.period.length === 10 ? 'day' : 'month' }));
+  };
+}
 
 export function sqliteSharedStore(db: Db): SharedStore {
   const members = db.prepare<[], { peer: string; lastSeen: number }>('SELECT peer, last_seen AS lastSeen FROM tenancy_mesh_members');

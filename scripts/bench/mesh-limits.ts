@@ -1,0 +1,150 @@
+// Benchmark: client keys' limits across a mesh of real node processes on loopback (3 and 5 members, defaults as shipped).
+// Under load from every member at once: requests admitted against a key's rpm, and USD spent against its budget, each
+// next to the stated bound (limit + (members − 1) × unconfirmed); then how long a revocation on one member takes to be
+// refused by every other (p50/p95), and a key's creation to be accepted everywhere.
+// Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/mesh-limits.ts [--seconds=10] [--clients=8] [--rpm=120] [--revocations=20]
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeMeshSecret } from '../../src/mesh/index.ts';
+import { fmt, percentile, startFakeUpstream, startMeshNode, type MeshNodeProc } from './lib.ts';
+
+const arg = (name: string, fallback: number): number => {
+  const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
+  return hit ? Number(hit.split('=')[1]) : fallback;
+};
+const SECONDS = arg('seconds', 10);
+const CLIENTS = arg('clients', 8);
+const RPM = arg('rpm', 120);
+const REVOCATIONS = arg('revocations', 20);
+/** gpt-4o-mini answers of the fake upstream cost 5 × $0.15/M + 2 × $0.60/M; the budget holds ~100 of them. */
+const ANSWER_USD = (5 * 0.15 + 2 * 0.6) / 1e6;
+const BUDGET_USD = 100 * ANSWER_USD;
+const ADMIN = 'bench-admin-key-0123456789abcdef';
+const UNCONFIRMED = 1;
+
+const yaml = (secret: string, bootstrap: string[], upstream: string) => `auth:
+  mode: required
+  admin_key: ${ADMIN}
+mesh:
+  listen: [/ip4/127.0.0.1/tcp/0]
+  mdns: false
+  secret_file: ${secret}
+  bootstrap: [${bootstrap.join(', ')}]
+chains:
+  default:
+    - model: gpt-4o-mini
+      provider: openai
+      key: sk-bench-0000000000000000
+      url: ${upstream}
+`;
+
+async function http(url: string, path: string, init: { method?: string; key?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
+  const res = await fetch(url + path, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { authorization: `Bearer ${init.key ?? ADMIN}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await res.text();
+  let json: unknown = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: res.status, json };
+}
+
+const chat = (url: string, key: string, maxTokens?: number) => http(url, '/v1/chat/completions', { key, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...(maxTokens ? { max_tokens: maxTokens } : {}) } });
+
+async function until(what: string, check: () => Promise<boolean>, ms: number, every = 20): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, every));
+  }
+}
+
+async function meshWide(nodes: MeshNodeProc[]): Promise<boolean> {
+  const all = await Promise.all(nodes.map((n) => http(n.url, '/v1/mesh/status')));
+  return all.every((s) => s.json?.limits?.members?.filter((m: { inContact: boolean }) => m.inContact).length === nodes.length - 1);
+}
+
+async function newKey(nodes: MeshNodeProc[], body: Record<string, unknown>): Promise<{ id: string; key: string; everywhereMs: number }> {
+  const created = await http(nodes[0].url, '/admin/keys', { body });
+  const started = performance.now();
+  const { id, key } = created.json as { id: string; key: string };
+  await until('the key on every member', async () => (await Promise.all(nodes.slice(1).map((n) => http(n.url, '/admin/keys')))).every((r) => r.json.data.some((k: { id: string }) => k.id === id)), 10_000, 5);
+  return { id, key, everywhereMs: performance.now() - started };
+}
+
+/** Every member hammered by CLIENTS loops for SECONDS (inside one minute: the rpm window never slides). */
+async function hammer(nodes: MeshNodeProc[], key: string, maxTokens?: number): Promise<{ offered: number; admitted: number; admittedMs: number[]; other: number }> {
+  const until = Date.now() + SECONDS * 1000;
+  const admittedMs: number[] = [];
+  let offered = 0;
+  let other = 0;
+  await Promise.all(nodes.flatMap((n) => Array.from({ length: CLIENTS }, async () => {
+    while (Date.now() < until) {
+      const started = performance.now();
+      const r = await chat(n.url, key, maxTokens);
+      offered++;
+      if (r.status === 200) admittedMs.push(performance.now() - started);
+      else if (r.status !== 429) other++;
+    }
+  })));
+  return { offered, admitted: admittedMs.length, admittedMs: admittedMs.sort((a, b) => a - b), other };
+}
+
+async function revocations(nodes: MeshNodeProc[]): Promise<{ refused: number[]; accepted: number[] }> {
+  const refused: number[] = [];
+  const accepted: number[] = [];
+  for (let i = 0; i < REVOCATIONS; i++) {
+    const { id, key, everywhereMs } = await newKey(nodes, { name: `revoke-${i}` });
+    accepted.push(everywhereMs);
+    await http(nodes[0].url, `/admin/keys/${id}`, { method: 'DELETE' });
+    const started = performance.now();
+    await Promise.all(nodes.slice(1).map((n) => until('the revocation', async () => (await chat(n.url, key)).status === 401, 10_000, 5)));
+    refused.push(performance.now() - started);
+  }
+  return { refused: refused.sort((a, b) => a - b), accepted: accepted.sort((a, b) => a - b) };
+}
+
+async function run(count: number, upstream: string): Promise<string[]> {
+  const work = mkdtempSync(join(tmpdir(), 'flowrouter-bench-limits-'));
+  const secret = join(work, 'mesh.key');
+  await writeMeshSecret(secret);
+  const nodes: MeshNodeProc[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const dir = join(work, `node${i}`);
+      mkdirSync(dir);
+      nodes.push(await startMeshNode(`node-${i}`, dir, yaml(secret, nodes.map((n) => n.multiaddr), upstream)));
+    }
+    await until('every member in contact for the limits', () => meshWide(nodes), 30_000, 100);
+    const rows: string[] = [];
+    const bound = RPM + (count - 1) * UNCONFIRMED;
+    const rate = await hammer(nodes, (await newKey(nodes, { name: 'rpm', rpm: RPM })).key);
+    rows.push(`| ${count} | rpm ${RPM} | ${rate.offered} offered by ${count * CLIENTS} clients | ${rate.admitted} | ≤ ${bound} | ${rate.admitted - RPM} | ${fmt(percentile(rate.admittedMs, 50), 1)} / ${fmt(percentile(rate.admittedMs, 99), 1)} ms${rate.other ? `, ${rate.other} other errors` : ''} |`);
+    const budget = await newKey(nodes, { name: 'budget', budget_usd: BUDGET_USD, budget_period: 'day' });
+    const spend = await hammer(nodes, budget.key, 10);
+    const listed = await Promise.all(nodes.map((n) => http(n.url, '/admin/keys')));
+    const spent = listed.reduce((sum, r) => sum + r.json.data.find((k: { id: string }) => k.id === budget.id).spent_usd, 0);
+    // The hold per request: its prompt estimate (~8 tokens) and max_tokens 10 at gpt-4o-mini's price.
+    const hold = (8 * 0.15 + 10 * 0.6) / 1e6;
+    rows.push(`| ${count} | budget $${BUDGET_USD.toFixed(6)} | ${spend.offered} offered | $${spent.toFixed(6)} in ${spend.admitted} answers | ≤ $${(BUDGET_USD + (count - 1) * UNCONFIRMED * hold).toFixed(6)} | $${(spent - BUDGET_USD).toFixed(6)} | ${fmt(percentile(spend.admittedMs, 50), 1)} / ${fmt(percentile(spend.admittedMs, 99), 1)} ms |`);
+    const r = await revocations(nodes);
+    rows.push(`| ${count} | revocation refused by every other member | ${REVOCATIONS} revocations | p50 ${fmt(percentile(r.refused, 50), 0)} ms, p95 ${fmt(percentile(r.refused, 95), 0)} ms, max ${fmt(r.refused.at(-1)!, 0)} ms | ≤ 2,000 ms | | creation accepted everywhere: p50 ${fmt(percentile(r.accepted, 50), 0)} ms, p95 ${fmt(percentile(r.accepted, 95), 0)} ms |`);
+    return rows;
+  } finally {
+    await Promise.all(nodes.map((n) => n.stop()));
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+const upstream = await startFakeUpstream();
+try {
+  const rows = [...await run(3, upstream.url), ...await run(5, upstream.url)];
+  process.stdout.write(`mesh-limits: ${CLIENTS} clients per member for ${SECONDS} s, unconfirmed ${UNCONFIRMED} (defaults: heartbeat 1 s, contact timeout 3 s)\n\n`);
+  process.stdout.write('| members | limit | load | admitted / spent | bound | over the limit | admitted latency p50 / p99 |\n|---|---|---|---|---|---|---|\n');
+  process.stdout.write(`${rows.join('\n')}\n`);
+} finally {
+  await upstream.stop();
+}

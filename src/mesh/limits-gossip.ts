@@ -11,7 +11,8 @@ export interface CounterExchange<M> {
   parse(input: unknown): M | null;
   /** Merges a peer's message; `snapshot`: this node should send its whole state soon. */
   receive(origin: string, message: M): { snapshot: boolean };
-  outgoing(kind: 'delta' | 'snapshot'): M[];
+  /** A delta (what changed), a heartbeat (the same, plus what still waits for acknowledgements) or a full snapshot. */
+  outgoing(kind: 'delta' | 'heartbeat' | 'snapshot'): M[];
   hasDelta(): boolean;
   onChange(listener: () => void): () => void;
   prune(): void;
@@ -104,7 +105,7 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
     init.exchange.prune();
     if (beats % snapshotEvery === 0) { publish(init.exchange.outgoing('snapshot')); }
     // A heartbeat goes out even when nothing changed: it is how peers know this node still hears them.
-    else publish(init.exchange.outgoing('delta'));
+    else publish(init.exchange.outgoing('heartbeat'));
     if (beats % 5 === 0) {
       try { init.exchange.persist(); } catch (err) { init.log('limits:persist-failed', { error: (err as Error).message }); }
     }

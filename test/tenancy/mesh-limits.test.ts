@@ -23,7 +23,7 @@ after(async () => {
   await cluster?.close();
 });
 
-test('an rpm of 12 spread over three members admits between 12 and 14 (12 + one unconfirmed request per other member)', { timeout: 60_000 }, async () => {
+test('an rpm of 12 spread over three members admits between 12 and 14 (12 + one request per other member)', { timeout: 60_000 }, async () => {
   const { key, id } = await createKey(cluster.nodes[0], { name: 'rpm-12', rpm: 12 });
   await everywhere(cluster.nodes, id);
   const before = cluster.fake.requests.length;

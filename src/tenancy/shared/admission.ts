@@ -9,21 +9,26 @@ const RECHECK_MS = 50;
 export class SharedAdmission {
   readonly counters: SharedCounters;
   private readonly waiters = new Set<() => void>();
+  /** When a member last acknowledged anything: waiting in line behind other requests is progress, silence is not. */
+  private lastAckAt = Date.now();
 
   constructor(counters: SharedCounters) {
     this.counters = counters;
     counters.onAck(() => {
+      this.lastAckAt = Date.now();
       for (const wake of [...this.waiters]) wake();
     });
   }
 
   /**
-   * Waits for the next acknowledgement (or a short while), bounded by the request's signal and by `deadline`; past it
-   * the members in contact have neither answered nor gone silent for longer than the contact timeout allows.
+   * Waits for the next acknowledgement (or a short while), bounded by the request's signal. It gives up only when no
+   * member acknowledged anything since `deadline` was set and for as long: members in contact that neither answer nor
+   * go silent for longer than the contact timeout allows.
    */
   async settle(signal: AbortSignal, deadline: number): Promise<void> {
     if (signal.aborted) throw signal.reason;
-    if (Date.now() > deadline) {
+    const now = Date.now();
+    if (now > deadline && now - this.lastAckAt > this.counters.options.contactTimeoutMs + 1_000) {
       throw new FlowRouterError(503, 'server_error', 'mesh_limits_unconfirmed',
         'Members of the mesh have not confirmed this key\'s recent requests; its limits cannot be checked mesh-wide right now. Retry in a moment.',
         { headers: { 'retry-after': '1' } });

@@ -273,7 +273,6 @@ export class SharedCounters {
   receive(origin: string, msg: LimitsMessage): { snapshot: boolean } {
     if (!this.me || origin === this.me) return { snapshot: false };
     const r = this.peers.merge(origin, msg, this.now(), { id: this.me, epoch: this.epoch }, this.options.contactTimeoutMs);
-    // Every key received is acknowledged, even unchanged: the member re-sends what waits for an acknowledgement.
     for (const key of r.received) this.toAck.add(`${origin}\n${key}`);
     if (r.synced) this.hearsChanged = true;
     if (r.acked || r.synced) for (const l of this.ackListeners) l();
@@ -303,11 +302,12 @@ export class SharedCounters {
   }
 
   /**
-   * The messages to publish now. A delta carries the keys changed since the last one, every key with events a member
-   * in contact has not acknowledged (so a lost message cannot stall an admission), and acknowledgements of what was
-   * received; a snapshot carries everything, in parts.
+   * The messages to publish now. A delta carries the keys changed since the last one and acknowledgements of what was
+   * received; a heartbeat also every key with events a member in contact has not acknowledged (so a lost message cannot
+   * stall an admission, and a delta never sets off another: only new events and heartbeats are acknowledged); a
+   * snapshot carries everything, in parts.
    */
-  outgoing(kind: 'delta' | 'snapshot'): LimitsMessage[] {
+  outgoing(kind: 'delta' | 'heartbeat' | 'snapshot'): LimitsMessage[] {
     const now = this.now();
     const hears = this.hearing(now);
     const acks: WireAck[] = [];
@@ -322,7 +322,7 @@ export class SharedCounters {
       keyIds = [...new Set([...this.own.keyIds(), ...spent.keys()])];
       for (const p of this.peers.all.values()) for (const key of p.keys.keys()) ack(p, key);
     } else {
-      const waiting = this.own.keyIds().filter((k) => { const u = this.unconfirmed(k); return u.requests > 0 || u.usd > 0; });
+      const waiting = kind === 'heartbeat' ? this.own.keyIds().filter((k) => { const u = this.unconfirmed(k); return u.requests > 0 || u.usd > 0; }) : [];
       keyIds = [...new Set([...this.changed, ...waiting])];
       for (const item of this.toAck) {
         const [peerId, key] = item.split('\n');
@@ -344,6 +344,7 @@ export class SharedCounters {
       if (ks.length) m.keys = ks;
       if (as.length) m.acks = as;
       if (kind === 'snapshot') m.snap = { id, part, parts };
+      if (kind === 'heartbeat') m.hb = true;
       out.push(m);
     }
     return out;

@@ -45,7 +45,8 @@ export class Peers {
   /**
    * Merges a member's message. `fresh`: it is a new run of the member or it is back after a silence longer than
    * `contactTimeoutMs` (it missed this node's messages: send a snapshot). `acked`: it acknowledged more of this node's
-   * events (`self`, run `epoch`). `synced`: the message completed a snapshot. `received`: keys to acknowledge.
+   * events (`self`, run `epoch`). `synced`: the message completed a snapshot. `received`: keys to acknowledge: those
+   * whose events advanced, and every key of a heartbeat or snapshot (a lost acknowledgement is given again).
    */
   merge(origin: string, msg: LimitsMessage, now: number, self: { id: string; epoch: number }, contactTimeoutMs: number): { fresh: boolean; acked: boolean; synced: boolean; received: string[] } {
     const p = this.get(origin);
@@ -68,8 +69,7 @@ export class Peers {
     p.lastHeard = now;
     p.hears = new Set(msg.hears);
     for (const k of msg.keys ?? []) {
-      this.mergeKey(p, k, msg.e);
-      out.received.push(k.k);
+      if (this.mergeKey(p, k, msg.e) || msg.hb || msg.snap) out.received.push(k.k);
     }
     for (const [o, e, key, a, h] of msg.acks ?? []) {
       if (o !== self.id || e !== self.epoch) continue;
@@ -91,8 +91,10 @@ export class Peers {
     return out;
   }
 
-  private mergeKey(p: Peer, k: WireKey, epoch: number): void {
+  /** Merges one key's state; true when it brought events not seen before. */
+  private mergeKey(p: Peer, k: WireKey, epoch: number): boolean {
     const pk = this.key(p, k.k);
+    const advanced = k.a > pk.events.a || k.h > pk.events.h;
     pk.events = { a: Math.max(pk.events.a, k.a), h: Math.max(pk.events.h, k.h) };
     if (k.r) {
       let cells = pk.cells.get(epoch);
@@ -110,6 +112,7 @@ export class Peers {
       else if (epoch > s.epoch) Object.assign(s, { spent: Math.max(s.spent, spent), hi, ho, epoch });
       else Object.assign(s, { spent: Math.max(s.spent, spent), hi: Math.max(s.hi, hi), ho: Math.max(s.ho, ho) });
     }
+    return advanced;
   }
 
   /** Drops members gone past the horizon, seconds past the window and spend of past periods. */

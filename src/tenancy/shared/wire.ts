@@ -26,6 +26,8 @@ export interface LimitsMessage {
   hears: string[];
   /** Present on every part of a full snapshot: the sender's whole state, which makes the receiver synced with it. */
   snap?: { id: number; part: number; parts: number };
+  /** A heartbeat: it repeats what still waits for acknowledgements, and every key in it is acknowledged again. */
+  hb?: true;
   keys?: WireKey[];
   acks?: WireAck[];
 }
@@ -72,6 +74,7 @@ export function parseLimitsMessage(input: unknown): LimitsMessage | null {
     if (typeof s !== 'object' || s === null || !Number.isSafeInteger(s.id) || !Number.isSafeInteger(s.part) || !Number.isSafeInteger(s.parts)
       || (s.parts as number) < 1 || (s.parts as number) > 10_000 || (s.part as number) < 0 || (s.part as number) >= (s.parts as number)) return null;
   }
+  if (m.hb !== undefined && m.hb !== true) return null;
   if (m.keys !== undefined && (!Array.isArray(m.keys) || m.keys.length > KEYS_PER_MESSAGE || !m.keys.every(isKey))) return null;
   if (m.acks !== undefined && (!Array.isArray(m.acks) || m.acks.length > ACKS_PER_MESSAGE || !m.acks.every(isAck))) return null;
   return m as unknown as LimitsMessage;

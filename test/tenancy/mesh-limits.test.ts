@@ -3,6 +3,8 @@
 // estimate of it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { keysCommand } from '../../src/cli/keys.ts';
 import type { TenancyNode } from './setup.ts';
 import { ADMIN_KEY, call, chat } from './setup.ts';
 import { startCluster, within, type MeshCluster } from './mesh-setup.ts';
@@ -62,6 +64,15 @@ test('a budget spent on two members at once stays within one request\'s estimate
     assert.ok(spent >= 0.01 - 2 * estimate, `spent only $${spent}`);
     const refused = replies.find((r) => r.status === 429);
     assert.match(refused!.json.error.message, /across the mesh/);
+    // Each member reports the key's spend mesh-wide: over the admin API at once, in `keys ls` once saved (every 5 heartbeats).
+    const meshSpent = async () => ((await call(a.url, '/admin/keys', { key: ADMIN_KEY })).json.data as { id: string; mesh_spent_usd: number }[]).find((k) => k.id === id)!.mesh_spent_usd;
+    await within(2_000, 'the mesh-wide spend on A', async () => Math.abs(await meshSpent() - spent) < 1e-9);
+    await within(5_000, 'the spend saved for the CLI', async () => {
+      let out = '';
+      await keysCommand({ out: (t) => { out += t; }, fail: (e) => { throw e; } }).parseAsync(['ls', '--json', '--data-dir', a.dataDir, '--config', join(a.dataDir, 'config.yaml')], { from: 'user' });
+      const listed = (JSON.parse(out) as { id: string; mesh_spent_usd?: number }[]).find((k) => k.id === id);
+      return listed?.mesh_spent_usd !== undefined && Math.abs(listed.mesh_spent_usd - spent) < 1e-9;
+    });
   } finally {
     cluster.fake.handler = null;
   }

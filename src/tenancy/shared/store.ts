@@ -17,6 +17,12 @@ export function spentKeysIn(db: Db): () => { keyId: string; period: BudgetPeriod
   };
 }
 
+/** Other members' settled spend of a key this period, as this node last saved it (what the CLI can tell without the node). */
+export function rememberedSpend(db: Db): (keyId: string, period: BudgetPeriod) => number {
+  const sum = db.prepare<[string, string], number | null>('SELECT sum(usd) FROM tenancy_mesh_spend WHERE key_id = ? AND period = ?').pluck();
+  return (keyId, period) => sum.get(keyId, periodOf(period, Date.now()).id) ?? 0;
+}
+
 export function sqliteSharedStore(db: Db): SharedStore {
   const members = db.prepare<[], { peer: string; lastSeen: number }>('SELECT peer, last_seen AS lastSeen FROM tenancy_mesh_members');
   const spend = db.prepare<[], Spend>('SELECT peer, key_id AS keyId, period, usd FROM tenancy_mesh_spend');

@@ -3,7 +3,8 @@
 // next to the stated bound (the limit plus the larger of overshoot × limit and one request per other member); then how
 // long a revocation on one member takes to be refused by every other (p50/p95), and a key's creation to be accepted
 // everywhere.
-// Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/mesh-limits.ts [--seconds=10] [--clients=8] [--rpm=120] [--revocations=20]
+// For comparison, the same rpm load on 3 members that count alone (mesh.shared_limits.enabled: false, as before).
+// Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/mesh-limits.ts [--seconds=10] [--clients=8] [--rpm=120] [--rpm-high=2400] [--revocations=20]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,8 @@ const arg = (name: string, fallback: number): number => {
 const SECONDS = arg('seconds', 10);
 const CLIENTS = arg('clients', 8);
 const RPM = arg('rpm', 120);
+/** A limit large enough that each member's slice of the overshoot lets several requests through unacknowledged. */
+const RPM_HIGH = arg('rpm-high', 2400);
 const REVOCATIONS = arg('revocations', 20);
 /** gpt-4o-mini answers of the fake upstream cost 5 × $0.15/M + 2 × $0.60/M; the budget holds ~100 of them. */
 const ANSWER_USD = (5 * 0.15 + 2 * 0.6) / 1e6;
@@ -25,7 +28,7 @@ const ADMIN = 'bench-admin-key-0123456789abcdef';
 /** mesh.shared_limits.overshoot as shipped. */
 const OVERSHOOT = 0.05;
 
-const yaml = (secret: string, bootstrap: string[], upstream: string) => `auth:
+const yaml = (secret: string, bootstrap: string[], upstream: string, shared = true) => `auth:
   mode: required
   admin_key: ${ADMIN}
 mesh:
@@ -33,6 +36,7 @@ mesh:
   mdns: false
   secret_file: ${secret}
   bootstrap: [${bootstrap.join(', ')}]
+  shared_limits: { enabled: ${shared} }
 chains:
   default:
     - model: gpt-4o-mini
@@ -113,7 +117,7 @@ async function revocations(nodes: MeshNodeProc[]): Promise<{ refused: number[]; 
   return { refused: refused.sort((a, b) => a - b), accepted: accepted.sort((a, b) => a - b) };
 }
 
-async function run(count: number, upstream: string): Promise<string[]> {
+async function run(count: number, upstream: string, shared = true): Promise<string[]> {
   const work = mkdtempSync(join(tmpdir(), 'flowrouter-bench-limits-'));
   const secret = join(work, 'mesh.key');
   await writeMeshSecret(secret);
@@ -122,13 +126,22 @@ async function run(count: number, upstream: string): Promise<string[]> {
     for (let i = 0; i < count; i++) {
       const dir = join(work, `node${i}`);
       mkdirSync(dir);
-      nodes.push(await startMeshNode(`node-${i}`, dir, yaml(secret, nodes.map((n) => n.multiaddr), upstream)));
+      nodes.push(await startMeshNode(`node-${i}`, dir, yaml(secret, nodes.map((n) => n.multiaddr), upstream, shared)));
+    }
+    const rows: string[] = [];
+    const rpmRow = async (rpm: number, label: string) => {
+      const rate = await hammer(nodes, (await newKey(nodes, { name: `rpm-${rpm}`, rpm })).key);
+      const bound = shared ? `≤ ${rpm + Math.max(count - 1, OVERSHOOT * rpm)}` : `${count} × ${rpm} (each alone)`;
+      rows.push(`| ${count}${label} | rpm ${rpm} | ${rate.offered} offered by ${count * CLIENTS} clients | ${rate.admitted} | ${bound} | ${rate.admitted - rpm} | ${fmt(percentile(rate.admittedMs, 50), 1)} / ${fmt(percentile(rate.admittedMs, 99), 1)} ms${rate.other ? `; other answers: ${rate.other}` : ''} |`);
+    };
+    if (!shared) {
+      await until('every member connected', async () => (await Promise.all(nodes.map((n) => http(n.url, '/v1/mesh/status')))).every((s) => s.json?.peers?.connected >= count - 1), 30_000, 100);
+      await rpmRow(RPM, ', counting alone');
+      return rows;
     }
     await until('every member in contact for the limits', () => meshWide(nodes), 30_000, 100);
-    const rows: string[] = [];
-    const bound = RPM + Math.max(count - 1, OVERSHOOT * RPM);
-    const rate = await hammer(nodes, (await newKey(nodes, { name: 'rpm', rpm: RPM })).key);
-    rows.push(`| ${count} | rpm ${RPM} | ${rate.offered} offered by ${count * CLIENTS} clients | ${rate.admitted} | ≤ ${bound} | ${rate.admitted - RPM} | ${fmt(percentile(rate.admittedMs, 50), 1)} / ${fmt(percentile(rate.admittedMs, 99), 1)} ms${rate.other ? `; other answers: ${rate.other}` : ''} |`);
+    await rpmRow(RPM, '');
+    await rpmRow(RPM_HIGH, '');
     const budget = await newKey(nodes, { name: 'budget', budget_usd: BUDGET_USD, budget_period: 'day' });
     const spend = await hammer(nodes, budget.key, 10);
     const listed = await Promise.all(nodes.map((n) => http(n.url, '/admin/keys')));
@@ -147,7 +160,7 @@ async function run(count: number, upstream: string): Promise<string[]> {
 
 const upstream = await startFakeUpstream();
 try {
-  const rows = [...await run(3, upstream.url), ...await run(5, upstream.url)];
+  const rows = [...await run(3, upstream.url, false), ...await run(3, upstream.url), ...await run(5, upstream.url)];
   process.stdout.write(`mesh-limits: ${CLIENTS} clients per member for ${SECONDS} s; shared limits as shipped (overshoot ${OVERSHOOT * 100} %, heartbeat 1 s, contact timeout 3 s)\n\n`);
   process.stdout.write('| members | limit | load | admitted / spent | bound | over the limit | admitted latency p50 / p99 |\n|---|---|---|---|---|---|---|\n');
   process.stdout.write(`${rows.join('\n')}\n`);

@@ -14,6 +14,8 @@ export interface CounterExchange<M> {
   /** A delta (what changed), a heartbeat (the same, plus what still waits for acknowledgements) or a full snapshot. */
   outgoing(kind: 'delta' | 'heartbeat' | 'snapshot'): M[];
   hasDelta(): boolean;
+  /** Whether what is pending must go out at once (a question or its answer) rather than with the next batch. */
+  urgent(): boolean;
   onChange(listener: () => void): () => void;
   prune(): void;
   persist(): void;
@@ -40,13 +42,16 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** A snapshot asked for by a newly heard peer waits this long, so peers joining together get one. */
 const SNAPSHOT_DEBOUNCE_MS = 20;
+/** Counts that changed go out at most this often (a question, and its answer, go at once). */
+const BATCH_MS = 10;
 
 export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
   const { pubsub } = init.mesh;
   const counts = { sent: 0, received: 0, rejected: 0 };
   const accepted = new WeakMap<Uint8Array, M>();
   let stopped = false;
-  let deltaQueued = false;
+  let deltaQueued: 'now' | 'batch' | false = false;
+  let lastDelta = 0;
   let snapshotTimer: NodeJS.Timeout | undefined;
   let beats = 0;
 
@@ -56,14 +61,24 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
       pubsub.publish(init.topic, encoder.encode(JSON.stringify(m))).catch((err: unknown) => init.log('limits:publish-failed', { error: (err as Error).message }));
     }
   };
+  let batchTimer: NodeJS.Timeout | undefined;
   const sendDelta = (): void => {
     deltaQueued = false;
-    if (!stopped && init.exchange.hasDelta()) publish(init.exchange.outgoing('delta'));
+    clearTimeout(batchTimer);
+    if (stopped || !init.exchange.hasDelta()) return;
+    lastDelta = Date.now();
+    publish(init.exchange.outgoing('delta'));
   };
   const queueDelta = (): void => {
-    if (deltaQueued || stopped) return;
-    deltaQueued = true;
-    setImmediate(sendDelta);
+    if (stopped) return;
+    if (init.exchange.urgent()) {
+      if (deltaQueued === 'now') return;
+      deltaQueued = 'now';
+      setImmediate(sendDelta);
+    } else if (!deltaQueued) {
+      deltaQueued = 'batch';
+      batchTimer = setTimeout(sendDelta, Math.max(0, lastDelta + BATCH_MS - Date.now()));
+    }
   };
   const sendSnapshot = (): void => {
     snapshotTimer = undefined;
@@ -117,6 +132,7 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
       stopped = true;
       clearInterval(heartbeat);
       clearTimeout(snapshotTimer);
+      clearTimeout(batchTimer);
       offChange();
       pubsub.removeEventListener('gossipsub:message', onMessage);
       pubsub.unsubscribe(init.topic);

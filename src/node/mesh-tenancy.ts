@@ -79,6 +79,7 @@ export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenan
         receive: (origin, message) => shared.receive(origin, message),
         outgoing: (kind) => shared.outgoing(kind),
         hasDelta: () => shared.hasDelta(),
+        urgent: () => shared.urgent(),
         onChange: (listener) => shared.onChange(listener),
         prune: () => shared.prune(),
         persist: () => shared.persist(),

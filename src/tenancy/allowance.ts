@@ -161,6 +161,7 @@ export class Allowances {
         this.refuse(holder, `Token rate limit reached for ${holder.name}: ${Math.round(view.tokens)} of ${limits.tpm} tokens per minute used ${where}, this request needs about ${need}. Retry in ${retry}s.`, 'tokens_per_minute_exceeded', retry);
       }
       if (shared.counters.mayAdd(holder.id, { requests: 1, tokens: need }, limits)) break;
+      shared.counters.ask();
       await shared.settle(ctx.signal, deadline);
     }
     const t = shared.counters.admitted(holder.id, need);
@@ -218,6 +219,7 @@ export class Allowances {
           };
         }
         r.taken.settle(0);
+        shared.counters.ask();
         await shared.settle(ctx.signal, deadline);
       }
     };

@@ -116,7 +116,7 @@ export function member(bus: Bus, id: string, opts: Partial<SharedLimitsOptions> 
     mesh: { pubsub: bus.join(id), peerId: id } as unknown as Pick<MeshNode, 'pubsub' | 'peerId'>,
     topic: LIMITS_TOPIC, heartbeatMs, snapshotMs: heartbeatMs * 10, maxMessageBytes: 512 * 1024, log: () => undefined,
     exchange: {
-      parse: parseLimitsMessage, receive: (o, m) => counters.receive(o, m), outgoing: (k) => counters.outgoing(k), hasDelta: () => counters.hasDelta(),
+      parse: parseLimitsMessage, receive: (o, m) => counters.receive(o, m), outgoing: (k) => counters.outgoing(k), hasDelta: () => counters.hasDelta(), urgent: () => counters.urgent(),
       onChange: (l) => counters.onChange(l), prune: () => counters.prune(), persist: () => counters.persist(),
     },
   });

@@ -67,6 +67,10 @@ export class SharedCounters {
   private readonly toAck = new Set<string>();
   /** Whom this node hears changed (a member became synced): said at once, it completes that member's contact. */
   private hearsChanged = false;
+  /** An admission here waits for acknowledgements: the next message asks for them (`ask`), with what waits. */
+  private asking = false;
+  /** A member asked: acknowledge at once rather than with the next message this node sends anyway. */
+  private ackNow = false;
   private snapshotId = 0;
   private readonly changeListeners = new Set<() => void>();
   private readonly ackListeners = new Set<() => void>();
@@ -274,9 +278,22 @@ export class SharedCounters {
     if (!this.me || origin === this.me) return { snapshot: false };
     const r = this.peers.merge(origin, msg, this.now(), { id: this.me, epoch: this.epoch }, this.options.contactTimeoutMs);
     for (const key of r.received) this.toAck.add(`${origin}\n${key}`);
+    if (msg.ask && r.received.length) this.ackNow = true;
     if (r.synced) this.hearsChanged = true;
     if (r.acked || r.synced) for (const l of this.ackListeners) l();
     return { snapshot: r.fresh };
+  }
+
+  /** An admission here has to wait: ask the members in contact to acknowledge what this node admitted, now. */
+  ask(): void {
+    if (this.asking) return;
+    this.asking = true;
+    for (const l of this.changeListeners) l();
+  }
+
+  /** Whether the next message should go out at once (a question, or an answer to one) rather than with the next batch. */
+  urgent(): boolean {
+    return this.asking || (this.ackNow && this.toAck.size > 0);
   }
 
   /** Drops what has left the window, past periods, members gone and events every member acknowledged. */
@@ -303,9 +320,9 @@ export class SharedCounters {
 
   /**
    * The messages to publish now. A delta carries the keys changed since the last one and acknowledgements of what was
-   * received; a heartbeat also every key with events a member in contact has not acknowledged (so a lost message cannot
-   * stall an admission, and a delta never sets off another: only new events and heartbeats are acknowledged); a
-   * snapshot carries everything, in parts.
+   * received (acknowledgements wait for the next message this node sends anyway, unless a member asked); a heartbeat,
+   * and a delta while an admission here waits (`ask`), also every key with events a member in contact has not
+   * acknowledged, so a lost message cannot stall an admission; a snapshot carries everything, in parts.
    */
   outgoing(kind: 'delta' | 'heartbeat' | 'snapshot'): LimitsMessage[] {
     const now = this.now();
@@ -322,7 +339,7 @@ export class SharedCounters {
       keyIds = [...new Set([...this.own.keyIds(), ...spent.keys()])];
       for (const p of this.peers.all.values()) for (const key of p.keys.keys()) ack(p, key);
     } else {
-      const waiting = kind === 'heartbeat' ? this.own.keyIds().filter((k) => { const u = this.unconfirmed(k); return u.requests > 0 || u.usd > 0; }) : [];
+      const waiting = kind === 'heartbeat' || this.asking ? this.own.keyIds().filter((k) => { const u = this.unconfirmed(k); return u.requests > 0 || u.usd > 0; }) : [];
       keyIds = [...new Set([...this.changed, ...waiting])];
       for (const item of this.toAck) {
         const [peerId, key] = item.split('\n');
@@ -330,9 +347,12 @@ export class SharedCounters {
         if (p) ack(p, key);
       }
     }
+    const asking = this.asking && kind !== 'snapshot';
     this.changed.clear();
     this.toAck.clear();
     this.hearsChanged = false;
+    this.ackNow = false;
+    if (kind !== 'snapshot') this.asking = false;
     const keys = keyIds.map((k) => this.own.wire(k, spent.get(k)));
     const parts = Math.max(1, Math.ceil(keys.length / KEYS_PER_MESSAGE), Math.ceil(acks.length / ACKS_PER_MESSAGE));
     const id = kind === 'snapshot' ? ++this.snapshotId : 0;
@@ -345,6 +365,7 @@ export class SharedCounters {
       if (as.length) m.acks = as;
       if (kind === 'snapshot') m.snap = { id, part, parts };
       if (kind === 'heartbeat') m.hb = true;
+      if (asking && ks.length) m.ask = true;
       out.push(m);
     }
     return out;
@@ -352,7 +373,7 @@ export class SharedCounters {
 
   /** Whether a delta has anything to say (a heartbeat is sent anyway, to keep contact). */
   hasDelta(): boolean {
-    return this.changed.size > 0 || this.toAck.size > 0 || this.hearsChanged;
+    return this.changed.size > 0 || this.hearsChanged || this.urgent();
   }
 
   /** Saves the members heard and their settled spend (called on the gossip's heartbeat and at stop). */

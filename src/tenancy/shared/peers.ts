@@ -46,7 +46,7 @@ export class Peers {
    * Merges a member's message. `fresh`: it is a new run of the member or it is back after a silence longer than
    * `contactTimeoutMs` (it missed this node's messages: send a snapshot). `acked`: it acknowledged more of this node's
    * events (`self`, run `epoch`). `synced`: the message completed a snapshot. `received`: keys to acknowledge: those
-   * whose events advanced, and every key of a heartbeat or snapshot (a lost acknowledgement is given again).
+   * whose events advanced, and every key of a heartbeat, snapshot or question (a lost acknowledgement is given again).
    */
   merge(origin: string, msg: LimitsMessage, now: number, self: { id: string; epoch: number }, contactTimeoutMs: number): { fresh: boolean; acked: boolean; synced: boolean; received: string[] } {
     const p = this.get(origin);
@@ -69,7 +69,7 @@ export class Peers {
     p.lastHeard = now;
     p.hears = new Set(msg.hears);
     for (const k of msg.keys ?? []) {
-      if (this.mergeKey(p, k, msg.e) || msg.hb || msg.snap) out.received.push(k.k);
+      if (this.mergeKey(p, k, msg.e) || msg.hb || msg.snap || msg.ask) out.received.push(k.k);
     }
     for (const [o, e, key, a, h] of msg.acks ?? []) {
       if (o !== self.id || e !== self.epoch) continue;

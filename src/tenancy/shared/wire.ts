@@ -28,6 +28,8 @@ export interface LimitsMessage {
   snap?: { id: number; part: number; parts: number };
   /** A heartbeat: it repeats what still waits for acknowledgements, and every key in it is acknowledged again. */
   hb?: true;
+  /** The sender has requests waiting for acknowledgements of the keys it carries: acknowledge them at once. */
+  ask?: true;
   keys?: WireKey[];
   acks?: WireAck[];
 }
@@ -74,7 +76,7 @@ export function parseLimitsMessage(input: unknown): LimitsMessage | null {
     if (typeof s !== 'object' || s === null || !Number.isSafeInteger(s.id) || !Number.isSafeInteger(s.part) || !Number.isSafeInteger(s.parts)
       || (s.parts as number) < 1 || (s.parts as number) > 10_000 || (s.part as number) < 0 || (s.part as number) >= (s.parts as number)) return null;
   }
-  if (m.hb !== undefined && m.hb !== true) return null;
+  if ((m.hb !== undefined && m.hb !== true) || (m.ask !== undefined && m.ask !== true)) return null;
   if (m.keys !== undefined && (!Array.isArray(m.keys) || m.keys.length > KEYS_PER_MESSAGE || !m.keys.every(isKey))) return null;
   if (m.acks !== undefined && (!Array.isArray(m.acks) || m.acks.length > ACKS_PER_MESSAGE || !m.acks.every(isAck))) return null;
   return m as unknown as LimitsMessage;

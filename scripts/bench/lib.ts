@@ -10,9 +10,18 @@ const NODE = process.execPath;
 
 export interface Child { proc: ChildProcess; url: string; stop(): Promise<void> }
 
+export interface SpawnOptions {
+  /** Run this executable with `args` instead of Node with a script. */
+  command?: string;
+  /** Open an IPC channel to the child (process.send/`message`). */
+  ipc?: boolean;
+}
+
 /** Spawns a script and waits for the first line matching `pattern` on stdout; its first capture group is the URL. */
-export async function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}): Promise<Child> {
-  const proc = spawn(NODE, ['--disable-warning=ExperimentalWarning', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export async function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}, opts: SpawnOptions = {}): Promise<Child> {
+  const [command, argv] = opts.command ? [opts.command, args] : [NODE, ['--disable-warning=ExperimentalWarning', ...args]];
+  const stdio: ('ignore' | 'pipe' | 'inherit' | 'ipc')[] = ['ignore', 'pipe', 'inherit', ...(opts.ipc ? ['ipc' as const] : [])];
+  const proc = spawn(command, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio });
   const url = await new Promise<string>((resolveUrl, reject) => {
     const timer = setTimeout(() => reject(new Error(`timeout waiting for ${args.join(' ')}`)), 15_000);
     let buf = '';
@@ -34,21 +43,34 @@ export function startFakeUpstream(): Promise<Child> {
   return spawnUntil(['scripts/bench/fake-upstream.ts'], /listening (\S+)/);
 }
 
+export function startFakeAnthropicUpstream(): Promise<Child> {
+  return spawnUntil(['scripts/bench/fake-anthropic.ts'], /listening (\S+)/);
+}
+
+export interface NodeOptions {
+  /** Start it as deployed: `bin/flowrouter start` (dist/ when built, its V8 flags) rather than Node on src/. */
+  production?: boolean;
+  env?: NodeJS.ProcessEnv;
+  ipc?: boolean;
+}
+
 /** Starts a real node from YAML text in a child process on a free port; resolves with its base URL. */
-export async function startNode(yaml: string, extraArgs: string[] = []): Promise<Child & { dataDir: string }> {
+export async function startNode(yaml: string, extraArgs: string[] = [], opts: NodeOptions = {}): Promise<Child & { dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'flowrouter-bench-'));
   const config = join(dataDir, 'config.yaml');
   writeFileSync(config, yaml);
-  const child = await spawnUntil(['src/cli/entry.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs], /listening on (http:\/\/\S+?)\/v1/);
+  const args = ['start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs];
+  const child = await spawnUntil(opts.production ? args : ['src/cli/entry.ts', ...args], /listening on (http:\/\/\S+?)\/v1/, opts.env,
+    { command: opts.production ? join(ROOT, 'bin/flowrouter') : undefined, ipc: opts.ipc });
   return { ...child, dataDir, stop: async () => { await child.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
 }
 
 export interface LoadResult { rps: number; p50: number; p99: number; errors: number }
 
-export async function load(url: string, body: unknown, connections: number, seconds: number): Promise<LoadResult> {
+export async function load(url: string, body: unknown, connections: number, seconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
   const r = await autocannon({
     url, method: 'POST', connections, duration: seconds, pipelining: 1,
-    headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }

@@ -1,5 +1,5 @@
 // Tokens that prompt normalization saved, counted with the real tokenizer over only the spans it changed.
-import { countTokens } from '../core/tokens.ts';
+import { countTokens, TokenBudget } from '../core/tokens.ts';
 import { isBlankLine } from './normalize.ts';
 
 const isSpace = (ch: string | undefined) => ch === ' ' || ch === '\t';
@@ -77,18 +77,21 @@ function changedSpan(before: string, after: string): { start: number; endBefore:
   return { start, endBefore: end, endAfter: after.length - (before.length - end) };
 }
 
-/** Tokens saved by normalizing `before` into `after`; lines left alone cost no tokenizer work. */
-export function savedTokens(before: string, after: string): number {
+/**
+ * Tokens saved by normalizing `before` into `after`; lines left alone cost no tokenizer work. Pass one budget for
+ * all the texts of a request: past it, the saving is estimated and the event loop is not held.
+ */
+export function savedTokens(before: string, after: string, budget = new TokenBudget()): number {
   if (before === after) return 0;
   const { start, endBefore, endAfter } = changedSpan(before, after);
-  return savedInLines(before.slice(start, endBefore).split('\n'), after.slice(start, endAfter).split('\n'), start > 0, endBefore < before.length);
+  return savedInLines(before.slice(start, endBefore).split('\n'), after.slice(start, endAfter).split('\n'), start > 0, endBefore < before.length, budget);
 }
 
 /**
  * The saving over whole lines of both texts; `textBefore`/`textAfter` say whether unchanged content lines precede or
  * follow them (exported for the test that checks the span cut against the whole texts).
  */
-export function savedInLines(b: string[], a: string[], textBefore: boolean, textAfter: boolean): number {
+export function savedInLines(b: string[], a: string[], textBefore: boolean, textAfter: boolean, budget = new TokenBudget()): number {
   let saved = 0;
   const windows = { before: [] as string[], after: [] as string[] };
   let i = 0;
@@ -104,7 +107,7 @@ export function savedInLines(b: string[], a: string[], textBefore: boolean, text
       for (let n = 0; same && n < i - i0; n++) same = b[i0 + n] === a[j0 + n];
       const hasPrev = i0 > 0 || textBefore;
       const hasNext = i < b.length || textAfter;
-      if (!same) saved += countTokens(blankRun(b.slice(i0, i), hasPrev, hasNext)) - countTokens(blankRun(a.slice(j0, j), hasPrev, hasNext));
+      if (!same) saved += countTokens(blankRun(b.slice(i0, i), hasPrev, hasNext), budget) - countTokens(blankRun(a.slice(j0, j), hasPrev, hasNext), budget);
       continue;
     }
     if (j < a.length && b[i] !== a[j]) lineWindows(b[i], a[j], windows);
@@ -112,6 +115,6 @@ export function savedInLines(b: string[], a: string[], textBefore: boolean, text
     j++;
   }
   // All line windows in one tokenizer call per side (each call has a fixed cost): joined by newlines, as lines are.
-  if (windows.before.length) saved += countTokens(windows.before.join('\n')) - countTokens(windows.after.join('\n'));
+  if (windows.before.length) saved += countTokens(windows.before.join('\n'), budget) - countTokens(windows.after.join('\n'), budget);
   return Math.max(0, saved);
 }

@@ -12,7 +12,7 @@ export { DEFAULT_TIMEOUTS, type AccountOverride, type ProviderAccount, type Time
 export type { TargetConfig, TargetKind } from './targets.ts';
 export { servedModels, STRATEGIES, type ChainConfig, type ShadowConfig, type Strategy } from './chains.ts';
 export { DEFAULT_MESH_PORT, type ForwardLimits, type MeshConfig } from './mesh.ts';
-export { defaultDataDir, type AuthConfig, type CacheConfig, type ServerConfig, type UsageConfig } from './sections.ts';
+export { defaultDataDir, type AuthConfig, type CacheConfig, type ResponsesConfig, type ServerConfig, type UsageConfig } from './sections.ts';
 export { globToRegExp, type RouteRule, type RouterSettings } from './routing.ts';
 export { DEFAULT_CONFIG_YAML } from './default.ts';
 export { watchConfig, type ConfigWatcher, type WatchConfigOptions } from './watch.ts';

@@ -6,7 +6,7 @@ import { accountOf, accountSchema, tenantsSchema, type AccountOverride, type Pro
 import { chainSchema, type ChainConfig, type ChainSpec } from './chains.ts';
 import { meshSchema } from './mesh.ts';
 import { routerSchema, routesSchema } from './routing.ts';
-import { authSchema, cacheSchema, normalizeSchema, pricesSchema, serverSchema, usageSchema } from './sections.ts';
+import { authSchema, cacheSchema, normalizeSchema, pricesSchema, responsesSchema, serverSchema, usageSchema } from './sections.ts';
 import { isTargetKind, linkTarget, type TargetConfig, type TargetSite } from './targets.ts';
 
 const sections = z.object({
@@ -20,6 +20,7 @@ const sections = z.object({
   cache: cacheSchema,
   normalize: normalizeSchema,
   usage: usageSchema,
+  responses: responsesSchema,
   mesh: meshSchema,
   prices: pricesSchema,
 }).strict();

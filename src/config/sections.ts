@@ -21,6 +21,8 @@ export const serverSchema = z.object({
   log_level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   log_format: z.enum(['json', 'pretty']).default('json'),
   shutdown_grace_ms: z.number().int().min(0).default(10_000),
+  /** A Messages or Responses stream quiet this long gets a keep-alive (`ping` event / SSE comment), so proxies keep it open. */
+  sse_keepalive_ms: z.number().int().min(100).default(10_000),
 }).strict().transform(({ data_dir, body_limit_mb, ...rest }) => ({
   ...camelKeys(rest),
   dataDir: resolvePath(data_dir ?? defaultDataDir()),
@@ -60,9 +62,21 @@ export const usageSchema = z.object({
   /** `ack`: a request's row is journaled before its response ends (crash-safe); `batch`: only flushed every flush_ms. */
   write: z.enum(['ack', 'batch']).default('ack'),
   flush_ms: z.number().int().positive().default(50),
+  /** Days raw ledger rows are kept; older ones are rolled up into daily totals per model, client and target. */
+  retention_days: z.number().int().positive().default(90),
 }).strict().transform((u) => camelKeys(u)).prefault({});
 
 export type UsageConfig = z.output<typeof usageSchema>;
+
+/** Responses API storage: responses are kept (as OpenAI keeps them) so `previous_response_id` can continue a conversation. */
+export const responsesSchema = z.object({
+  /** false: nothing is stored node-wide, whatever a request's `store` says. */
+  store: z.boolean().default(true),
+  /** Stored responses older than this are deleted. */
+  retention_days: z.number().positive().max(3650).default(30),
+}).strict().transform((r) => camelKeys(r)).prefault({});
+
+export type ResponsesConfig = z.output<typeof responsesSchema>;
 
 /** USD per million tokens by model name, over the bundled table. */
 export const pricesSchema = z.record(z.string(), z.object({

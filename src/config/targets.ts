@@ -26,6 +26,11 @@ export const targetSchema = z.object({
   max_concurrency: positiveInt.optional(),
   rpm: positiveInt.optional(),
   tpm: positiveInt.optional(),
+  /**
+   * The API Responses clients reach this target in: `chat` (default) translates them to Chat Completions, which every
+   * OpenAI-compatible server speaks; `responses` passes their body through to the Responses API (openai and azure).
+   */
+  api: z.enum(['chat', 'responses']).optional(),
 }).strict().transform(({ model, provider, url, timeouts, name, collection, ...rest }) => {
   // Whatever is neither where the target is nor its credentials is a setting the router reads (weight, limits…).
   const [credentials, settings] = splitCredentials(rest);
@@ -63,6 +68,9 @@ export interface TargetSite {
   issue(path: PropertyKey[], message: string): void;
 }
 
+/** Provider types whose targets may take `api: responses`. */
+const RESPONSES_API_TYPES = new Set(['openai', 'azure']);
+
 type KindLinker = (spec: TargetSpec, site: TargetSite) => TargetConfig | undefined;
 
 /** Values of `provider:` that name a kind of target rather than an upstream, checked before account names and types. */
@@ -87,6 +95,10 @@ export function isTargetKind(name: string): boolean {
 /** Resolves what the target's `provider:` names; undefined (with the problem reported) when it names nothing. */
 export function linkTarget(spec: TargetSpec, site: TargetSite, accounts: ReadonlyMap<string, ProviderAccount>): TargetConfig | undefined {
   const kind = TARGET_KINDS.get(spec.provider);
+  if (kind && spec.settings.api === 'responses') {
+    site.issue([...site.path, 'api'], `the Responses API is spoken by ${[...RESPONSES_API_TYPES].join(' and ')} targets only, not ${spec.provider}`);
+    return undefined;
+  }
   if (kind) return kind(spec, site);
   if (!spec.model) {
     site.issue([...site.path, 'model'], 'required: the upstream model ("*" passes the client\'s model through)');
@@ -106,6 +118,10 @@ export function linkTarget(spec: TargetSpec, site: TargetSite, accounts: Readonl
     account = accountOf(`${site.chain}[${site.index}]`, spec.provider, spec.url, spec.credentials, spec.timeouts);
   } else {
     site.issue([...site.path, 'provider'], `"${spec.provider}" is neither a provider type (${providerTypes().join(', ')}), a target kind (${[...TARGET_KINDS.keys()].join(', ')}) nor an account under providers:`);
+    return undefined;
+  }
+  if (spec.settings.api === 'responses' && !RESPONSES_API_TYPES.has(account.type)) {
+    site.issue([...site.path, 'api'], `the Responses API is spoken by ${[...RESPONSES_API_TYPES].join(' and ')} targets only, not ${account.type}`);
     return undefined;
   }
   return { ...spec.settings, id: spec.name ?? `${site.chain}/${spec.provider}/${spec.model}`, kind: 'provider', model: spec.model, account };

@@ -2,13 +2,15 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { ChatRequest, CompletionsRequest, EmbeddingsRequest } from '../core/openai.ts';
-import type { Operation, Outcome, RequestContext } from '../pipeline/index.ts';
+import type { ClientInfo, InboundRequest, Operation, Outcome, RequestContext } from '../pipeline/index.ts';
 import { chatBodySchema, completionsBodySchema, embeddingsBodySchema } from './schemas.ts';
 import { deferredChildLogger } from './child-logger.ts';
 import { createRequestContext, traceHeaders } from './edge.ts';
 import { installErrorHandling, sendError } from './errors.ts';
 import { writeSse } from './sse.ts';
 import { validateChatSemantics } from './validate.ts';
+import { messagesRoutes } from './messages.ts';
+import { responsesRoutes } from './responses.ts';
 import { deferredValidators } from './validators.ts';
 import type { GatewayServices } from './service.ts';
 
@@ -40,9 +42,9 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
+  const authenticate = async (request: FastifyRequest) => (services.authenticate ? services.authenticate(request.headers) : undefined);
   async function contextFor(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }): Promise<RequestContext> {
-    const client = services.authenticate ? await services.authenticate(request.headers) : undefined;
-    return createRequestContext(request, reply, operation, body, client);
+    return createRequestContext(request, reply, operation, body, await authenticate(request));
   }
 
   /** Sends an outcome: JSON as one body, a stream as server-sent events ending in `[DONE]`; headers rendered from the trace. */
@@ -72,6 +74,15 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
     const ctx = await contextFor(request, reply, 'chat', req);
     return respond(request, reply, ctx, await services.chat(req, ctx));
   });
+
+  // The other client APIs run the same chat pipeline, translated at their edge (each in its own scope: its error shape).
+  const clientApi = {
+    chat: services.chat, authenticate, countTokens: services.countTokens, pingMs: services.streamKeepaliveMs,
+    context: (request: FastifyRequest, reply: FastifyReply, req: ChatRequest, inbound: InboundRequest, client: ClientInfo | undefined) =>
+      createRequestContext(request, reply, 'chat', req, client, inbound),
+  };
+  app.register(messagesRoutes, clientApi);
+  app.register(responsesRoutes, { ...clientApi, ...services.responses });
 
   app.post('/v1/embeddings', { schema: { body: embeddingsBodySchema } }, async (request, reply) => {
     const req = request.body as EmbeddingsRequest;

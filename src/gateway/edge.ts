@@ -1,7 +1,7 @@
 // The HTTP edge's reading of a request's headers into the typed context, and its rendering of the trace into headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError } from '../core/errors.ts';
-import { createContext, type CacheDirectives, type ClientInfo, type EdgeDirectives, type Operation, type RequestContext, type Trace } from '../pipeline/index.ts';
+import { createContext, type CacheDirectives, type ClientInfo, type EdgeDirectives, type InboundRequest, type Operation, type RequestContext, type Trace } from '../pipeline/index.ts';
 import { isProviderType, providerTypes } from '../providers/index.ts';
 import { promptTokens } from '../router/index.ts';
 
@@ -74,10 +74,14 @@ export function contextOf(request: FastifyRequest): RequestContext | undefined {
   return contexts.get(request);
 }
 
-export function createRequestContext(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }, client: ClientInfo | undefined): RequestContext {
+export function createRequestContext(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }, client: ClientInfo | undefined,
+  inbound?: InboundRequest): RequestContext {
   const { headers, keys } = takeUpstreamKeys(request.headers);
+  const directives = edgeDirectives(headers);
+  // The internal request lacks what only the client API's vendor serves, so it cannot key that answer in the cache.
+  if (inbound?.untranslatable || inbound?.leftOut?.length) directives.cache = { noCache: true, noStore: true };
   const ctx = createContext({
-    requestId: request.id, operation, signal: clientSignal(reply), headers, directives: edgeDirectives(headers), client, upstreamKeys: keys,
+    requestId: request.id, operation, api: inbound?.api ?? 'chat', inbound, signal: clientSignal(reply), headers, directives, client, upstreamKeys: keys,
     countPrompt: () => promptTokens(body),
   });
   contexts.set(request, ctx);

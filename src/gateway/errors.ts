@@ -43,8 +43,12 @@ export function sendError(reply: FastifyReply, err: unknown): FastifyReply {
   return reply.code(status).headers(headers).type('application/json').send(body);
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+/** Anything thrown → status, body and headers in one client API's error shape. */
+export type ErrorRenderer = (err: unknown) => { status: number; body: unknown; headers: Record<string, string> };
+
+/** fastify's error handler for a scope whose errors take `render`'s shape (the OpenAI one unless a client API has its own). */
+export function errorHandler(render: ErrorRenderer = renderError) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const known = toFlowRouterError(err);
     if (!known) request.log.error({ err: { name: err.name, message: err.message, stack: err.stack } }, 'unhandled error');
     else if (known.status >= 500) request.log.warn({ code: known.code, status: known.status }, known.message);
@@ -52,8 +56,13 @@ export function installErrorHandling(app: FastifyInstance): void {
     // What the request got to before it failed: its chain and the attempts made.
     const ctx = contextOf(request);
     if (ctx) reply.headers(traceHeaders(ctx.trace));
-    return sendError(reply, known ?? err);
-  });
+    const { status, body, headers } = render(known ?? err);
+    return reply.code(status).headers(headers).type('application/json').send(body);
+  };
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler(errorHandler());
   app.setNotFoundHandler((request, reply) => sendError(reply,
     new FlowRouterError(404, 'not_found_error', 'unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0].slice(0, 200)}`)));
 }

@@ -9,7 +9,8 @@ export const SSE_HEADERS = {
   'x-accel-buffering': 'no',
 } as const;
 
-function write(res: ServerResponse, text: string): Promise<void> | void {
+/** Writes, waiting for the socket to drain when its buffer is full (or for it to close). */
+export function write(res: ServerResponse, text: string): Promise<void> | void {
   if (res.write(text)) return;
   return new Promise((resolve) => {
     const done = () => { res.off('drain', done); res.off('close', done); resolve(); };

@@ -22,6 +22,8 @@ import type { MeshLink } from './mesh-link.ts';
 import type { MeshTenancy } from './mesh-tenancy.ts';
 import { loadMeshLink } from './mesh-load.ts';
 import { buildPipelines } from './pipelines.ts';
+import { tokenCounter } from './count-tokens.ts';
+import { DEFAULT_RETENTION, ResponseStore, RetentionJob } from '../responses/index.ts';
 import { TargetSender } from './targets.ts';
 
 export interface NodeOptions {
@@ -43,6 +45,9 @@ export class FlowRouterNode {
   readonly usage: UsageLedger;
   readonly shadow: ShadowSampler;
   readonly metrics: Metrics;
+  /** Stored Responses API responses, pruned past `responses.retention_days` by `responsesRetention`. */
+  readonly responses: ResponseStore;
+  readonly responsesRetention: RetentionJob;
   /** Opened in start(): its origin id is the node's identity, which is loaded asynchronously. */
   knowledge?: KnowledgeStore;
   /** The node's stable id (its mesh peer id), known once started. */
@@ -71,9 +76,17 @@ export class FlowRouterNode {
     const { mesh } = config;
     this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices, sharedLimits: mesh.enabled && mesh.sharedLimits.enabled ? mesh.sharedLimits : undefined });
     this.cache = new CacheStore(this.db, config.cache);
-    this.usage = new UsageLedger(this.db, { flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined });
+    this.usage = new UsageLedger(this.db, {
+      flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
+    });
+    this.responses = new ResponseStore(this.db, { retentionMs: () => current().responses.retentionDays * 86_400_000 });
+    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.error({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
+    const countTokens = tokenCounter({ router: { resolve: (req, ctx) => this.router.resolve(req, ctx) }, tenancy: this.tenancy, transport: this.transport });
     this.app = buildGateway({
       chat: (req, ctx) => this.pipelines.chat(req, ctx),
+      countTokens,
+      responses: { store: this.responses, storing: () => current().responses.store },
+      streamKeepaliveMs: () => current().server.sseKeepaliveMs,
       embeddings: (req, ctx) => this.pipelines.embeddings(req, ctx),
       completions: (req, ctx) => this.pipelines.completions(req, ctx),
       authenticate: this.tenancy.authenticate,
@@ -166,6 +179,7 @@ export class FlowRouterNode {
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
+    this.responsesRetention.start();
     this.watchConfigFile();
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
@@ -243,6 +257,7 @@ export class FlowRouterNode {
       stopFns: [
         { name: 'router', stop: () => this.router.stop() },
         { name: 'shadow', stop: () => this.shadow.stop() },
+        { name: 'responses retention', stop: () => this.responsesRetention.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
         { name: 'mesh tenancy', stop: () => this.meshTenancy?.stop() },
         { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },

@@ -5,9 +5,10 @@ import type { EmbeddingsRequest, EmbeddingsResponse } from '../core/openai.ts';
 import { answerFromKnowledge, type KnowledgeStore } from '../knowledge/index.ts';
 import type { ClientInfo, Operation, Outcome, RequestOf } from '../pipeline/index.ts';
 import { providers, type Provider, type Transport } from '../providers/index.ts';
-import type { SendContext } from '../router/index.ts';
+import { AttemptRefused, type SendContext } from '../router/index.ts';
 import { accountFor } from '../tenancy/index.ts';
 import type { MeshLink } from './mesh-link.ts';
+import { passthroughFor } from './passthrough.ts';
 
 export interface TargetSenderDeps {
   transport: Transport;
@@ -53,6 +54,14 @@ export class TargetSender {
   };
 
   readonly send = async <O extends Operation>(target: TargetConfig, op: O, req: RequestOf<O>, ctx: SendContext): Promise<Outcome<O>> => {
+    const p = target.kind === 'provider' ? providerOf(target) : undefined;
+    const pass = p && op === 'chat' ? passthroughFor(target, p, req as RequestOf<'chat'>, ctx.inbound) : undefined;
+    if (pass) {
+      const account = accountFor(target.account!, ctx.accounts);
+      return this.deps.transport.sendNative(p!, pass.native, account, pass, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal) as Promise<Outcome<O>>;
+    }
+    // Part of the request only its own API's vendor serves: any other target is passed over, its health untouched.
+    if (ctx.inbound?.untranslatable) throw new AttemptRefused(target.id, ctx.inbound.untranslatable);
     if (target.kind === 'mesh') return this.sendToPeer(target, req as RequestOf<'chat'>, ctx) as Promise<Outcome<O>>;
     const tctx = { model: req.model, ...idAndTime(ctx.requestId) };
     if (target.kind === 'knowledge') {
@@ -61,8 +70,7 @@ export class TargetSender {
       const allow = target.collection === undefined ? this.deps.readable?.(ctx.client) : undefined;
       return answerFromKnowledge(store, req as RequestOf<'chat'>, target.collection, tctx, allow).result as Outcome<O>;
     }
-    const p = providerOf(target);
-    if (!target.account) throw new UpstreamError('server', `target ${target.id}: no provider account`);
+    if (!p || !target.account) throw new UpstreamError('server', `target ${target.id}: no provider account`);
     const account = accountFor(target.account, ctx.accounts);
     const { transport } = this.deps;
     if (op === 'chat') return transport.sendChat(p, account, req as RequestOf<'chat'>, tctx, ctx.signal) as Promise<Outcome<O>>;

@@ -64,7 +64,7 @@ export function loggerOptions(s: LogSettings): Exclude<FastifyServerOptions['log
 /** The fields of the per-request line (latency in ms, tokens flattened so they read well in both formats). */
 export function requestLogFields(r: RequestRecord): Record<string, unknown> {
   return {
-    reqId: r.requestId, chain: r.chain, target: r.target, attempts: r.attempts, cache: r.cache, model: r.model, client: r.client,
+    reqId: r.requestId, ...(r.api && r.api !== 'chat' ? { api: r.api } : {}), chain: r.chain, target: r.target, attempts: r.attempts, cache: r.cache, model: r.model, client: r.client,
     status: r.status, stream: r.stream, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens,
     latencyMs: Math.round(r.durationMs), firstByteMs: r.firstByteMs === undefined ? undefined : Math.round(r.firstByteMs), error: r.error,
   };

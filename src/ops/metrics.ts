@@ -24,8 +24,41 @@ export interface MetricsSources {
   mesh?: () => { peers: number; lagSeconds?: number; peerList?: PeerInfo[] };
 }
 
+/**
+ * Label values admitted for one label, first come first served up to a fixed number; later values read as `other`.
+ * Model names come from upstream answers and client ids from keys: without a bound, a faulty upstream inventing a
+ * model name per answer would add series to every scrape forever.
+ */
+export class LabelValues {
+  private readonly admitted = new Set<string>();
+  private readonly max: number;
+
+  constructor(max: number) {
+    this.max = max;
+  }
+
+  of(value: string): string {
+    if (this.admitted.has(value)) return value;
+    if (this.admitted.size >= this.max) return OTHER_LABEL;
+    this.admitted.add(value);
+    return value;
+  }
+
+  get size(): number {
+    return this.admitted.size;
+  }
+}
+
+/** What a label value beyond its bound is counted as. */
+export const OTHER_LABEL = 'other';
+/** Distinct models and clients counted under their own names. */
+const MAX_MODELS = 200;
+const MAX_CLIENTS = 1000;
+
 export interface Metrics {
   registry: Registry;
+  /** Bounded label values for the model and client labels. */
+  labels: { model: LabelValues; client: LabelValues };
   requests: Counter<'chain' | 'target' | 'status'>;
   duration: Histogram<'chain' | 'target'>;
   firstByte: Histogram<'chain' | 'target'>;
@@ -93,7 +126,8 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   series.start();
 
   return {
-    registry, requests, duration, firstByte, tokens, cost, cacheRequests, breakerState, inFlight,
+    registry, labels: { model: new LabelValues(MAX_MODELS), client: new LabelValues(MAX_CLIENTS) },
+    requests, duration, firstByte, tokens, cost, cacheRequests, breakerState, inFlight,
     kbDocuments, kbChunks, meshPeers, meshForwards, replicationLag, series,
     setSources(s) { sources = s; },
     sources: () => sources,

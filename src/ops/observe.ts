@@ -1,5 +1,6 @@
 // Watches every request from the outside of its pipeline and reports what happened once it has ended.
 import type { Usage } from '../core/openai.ts';
+import type { ClientApi } from '../core/passthrough.ts';
 import { renderError } from '../core/errors.ts';
 import type { AnyLayer, Operation } from '../pipeline/index.ts';
 
@@ -7,6 +8,8 @@ import type { AnyLayer, Operation } from '../pipeline/index.ts';
 export interface RequestRecord {
   requestId: string;
   operation: Operation;
+  /** The client API the request came in; absent means chat. */
+  api?: ClientApi;
   /** `none` when the request failed before a chain was chosen. */
   chain: string;
   target: string;
@@ -48,7 +51,7 @@ export function observeRequests(...observers: RequestObserver[]): AnyLayer {
       const failed = end.status !== 'complete';
       const status = end.status === 'aborted' ? 499 : end.status === 'error' ? renderError(end.error).status : 200;
       const record: RequestRecord = {
-        requestId: ctx.requestId, operation: ctx.operation, chain: trace.route?.chain.name ?? 'none',
+        requestId: ctx.requestId, operation: ctx.operation, api: ctx.api, chain: trace.route?.chain.name ?? 'none',
         target: end.response === undefined && failed ? 'none' : trace.target ?? 'none', attempts: trace.attempts.length, cache: trace.cache,
         model: end.response?.model || req.model, client: ctx.client?.id ?? 'anonymous', status, stream: end.stream, usage: end.usage,
         durationMs: end.durationMs, firstByteMs: end.firstByteMs, aborted: end.status === 'aborted', error: messageOf(end.error),

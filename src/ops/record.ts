@@ -15,10 +15,10 @@ export function recordRequest(metrics: Metrics, r: RequestRecord, costOf?: CostO
   metrics.series.record(r.durationMs);
   if (r.cache) metrics.cacheRequests.inc({ outcome: r.cache });
   if (r.usage) {
-    const who = { model: r.model, client: r.client };
+    const who = { model: metrics.labels.model.of(r.model), client: metrics.labels.client.of(r.client) };
     metrics.tokens.inc({ ...who, kind: 'prompt' }, r.usage.prompt_tokens ?? 0);
     metrics.tokens.inc({ ...who, kind: 'completion' }, r.usage.completion_tokens ?? 0);
-    // A cache hit cost nothing upstream.
+    // A cache hit cost nothing upstream; the price is the real model's, whatever its label.
     const cost = costOf && r.cache !== 'hit' ? costOf(r.model, r.usage) : 0;
     metrics.cost.inc(who, cost);
   }

@@ -1,5 +1,8 @@
 // The one request context every layer reads: who asks, what the edge parsed, the route chosen once, and what happened.
 import type { AccountOverride, ChainConfig, TargetConfig } from '../config/index.ts';
+import type { FlowRouterError } from '../core/errors.ts';
+import type { ChatMessage } from '../core/openai.ts';
+import type { ClientApi } from '../core/passthrough.ts';
 import { RequestTap } from './tap.ts';
 
 /** Who is calling: set by tenancy at the edge, used by route rules, limits and usage. */
@@ -26,6 +29,24 @@ export interface EdgeDirectives {
   cache: CacheDirectives;
   /** `x-flowrouter-rag`: a collection name, `off`, or absent. */
   rag?: string;
+}
+
+/**
+ * A request that came in another client API than Chat Completions (Anthropic Messages, OpenAI Responses): what a
+ * target speaking that same API is sent instead of a translation (passthrough).
+ */
+export interface InboundRequest {
+  api: Exclude<ClientApi, 'chat'>;
+  /** The client's body, ready to go upstream as it is but for the target's model. */
+  body: Record<string, unknown>;
+  /** Request headers the API defines beyond credentials (`anthropic-beta`), forwarded with the body. */
+  headers: Record<string, string>;
+  /** The conversation as translated at the edge: system text a layer added (RAG) is the only change a passthrough takes along. */
+  messages: readonly ChatMessage[];
+  /** Set when part of the request only that API's own vendor can serve: other targets are skipped with this error. */
+  untranslatable?: FlowRouterError;
+  /** What the translated request leaves out (the vendor's server-side tools), by path in the client's body. */
+  leftOut?: readonly string[];
 }
 
 /** The chain a request goes to, chosen once for the whole request. */
@@ -79,6 +100,10 @@ export type AttemptGate = (target: TargetConfig, model: string) => AttemptHold |
 export interface RequestContext {
   readonly requestId: string;
   readonly operation: Operation;
+  /** The client API the request came in (the operation is still `chat` for the Messages and Responses APIs). */
+  readonly api: ClientApi;
+  /** The client's own body, for targets that speak its API. */
+  readonly inbound?: InboundRequest;
   /** Aborted when the client goes away. */
   readonly signal: AbortSignal;
   /** Request headers without credentials, for route rules' `match.header`. */
@@ -106,6 +131,9 @@ export interface RequestContext {
 export interface ContextInit {
   requestId: string;
   operation: Operation;
+  /** `chat` when absent. */
+  api?: ClientApi;
+  inbound?: InboundRequest;
   signal: AbortSignal;
   headers?: Record<string, string | string[] | undefined>;
   directives?: EdgeDirectives;
@@ -121,6 +149,8 @@ export function createContext(init: ContextInit): RequestContext {
   return {
     requestId: init.requestId,
     operation: init.operation,
+    api: init.api ?? 'chat',
+    inbound: init.inbound,
     signal: init.signal,
     headers: init.headers ?? {},
     directives: init.directives ?? { cache: {} },

@@ -110,15 +110,40 @@ export class Deadlines {
   }
 }
 
-export async function readCapped(body: AsyncIterable<Uint8Array>, cap: number): Promise<string> {
+/**
+ * Bytes of upstream bodies being buffered right now, by all of one transport's requests together, and the most it
+ * held. A faulty upstream sending huge bodies to many requests at once fails them as soon as they pass this share,
+ * instead of each buffering up to its cap (32 at once held ~1 GB): memory once given to the C heap is seldom given back.
+ */
+export class BodyBudget {
+  bytes = 0;
+  peak = 0;
+  readonly limit: number;
+
+  constructor(limit = 64 * 1024 * 1024) {
+    this.limit = limit;
+  }
+}
+
+/** Reads a body of at most `cap` bytes, within the budget for bodies being buffered (when one is given). */
+export async function readCapped(body: AsyncIterable<Uint8Array>, cap: number, budget?: BodyBudget): Promise<string> {
   const parts: Uint8Array[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
-    parts.push(chunk);
+  try {
+    for await (const chunk of body) {
+      if (size + chunk.length > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
+      if (budget && budget.bytes + chunk.length > budget.limit) throw new UpstreamError('overloaded', `upstream responses being read exceed ${budget.limit} bytes`);
+      parts.push(chunk);
+      size += chunk.length;
+      if (budget) {
+        budget.bytes += chunk.length;
+        budget.peak = Math.max(budget.peak, budget.bytes);
+      }
+    }
+    return Buffer.concat(parts, size).toString('utf8');
+  } finally {
+    if (budget) budget.bytes -= size;
   }
-  return Buffer.concat(parts).toString('utf8');
 }
 
 export interface Sent {

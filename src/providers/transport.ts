@@ -1,13 +1,16 @@
 // The one thin transport every provider shares, as a component: its connection pools open on first use and close on stop().
 import type { ChatChunk, ChatRequest, CompletionsRequest, CompletionsResponse } from '../core/openai.ts';
 import { UpstreamError } from '../core/errors.ts';
+import { withRaw, type ClientApi, type RawSseEvent } from '../core/passthrough.ts';
 import type { Outcome } from '../pipeline/index.ts';
-import { AgentPool, readCapped, scrub, send, type Sent } from './exchange.ts';
+import { AgentPool, BodyBudget, readCapped, scrub, send, type Sent } from './exchange.ts';
 import { readSse } from './sse.ts';
-import type { HttpRequestSpec, Provider, ProviderAccount, SseEvent, TranslationContext } from './types.ts';
+import type { HttpRequestSpec, NativeApi, Provider, ProviderAccount, SseEvent, TranslationContext } from './types.ts';
 
 /** Upstream JSON bodies larger than this are refused rather than buffered. */
 const MAX_JSON_BODY = 32 * 1024 * 1024;
+/** A stream longer than this is ended as faulty: the request's tap keeps its text until it ends. */
+const MAX_STREAM_BYTES = 32 * 1024 * 1024;
 
 /** A chat answer: JSON, or a stream whose first chunks are in (once it resolves, the upstream has answered). */
 export type ChatResult = Outcome<'chat'>;
@@ -25,7 +28,7 @@ interface EventTranslator<C> {
  */
 async function streamOf<C>(sent: Sent, translator: EventTranslator<C>, account: ProviderAccount): Promise<AsyncGenerator<C>> {
   const { what, deadlines } = sent;
-  const events = readSse(sent.body);
+  const events = readSse(sent.body, MAX_STREAM_BYTES);
   const nextEvent = async () => {
     try { return await events.next(); } catch (err) { throw deadlines.toError(err, what); }
   };
@@ -79,8 +82,37 @@ function completionsEvents(what: string): EventTranslator<CompletionsResponse> {
   };
 }
 
+/**
+ * Keeps, on each chunk, the upstream events it was made from (events that made no chunk ride on the next one), so a
+ * client of the same API can be sent the upstream's own stream.
+ */
+function keepingRaw(translator: EventTranslator<ChatChunk>, api: ClientApi): EventTranslator<ChatChunk> {
+  let pending: RawSseEvent[] = [];
+  let last: ChatChunk | undefined;
+  const attach = (chunks: ChatChunk[]): ChatChunk[] => {
+    chunks.forEach((c, i) => withRaw(c, { api, events: i === 0 ? pending : [] }));
+    if (chunks.length) { pending = []; last = chunks.at(-1); }
+    return chunks;
+  };
+  return {
+    get finished() { return translator.finished; },
+    push(event) {
+      pending.push(event.event === undefined ? { data: event.data } : { event: event.event, data: event.data });
+      return attach(translator.push(event));
+    },
+    end() {
+      const chunks = attach(translator.end());
+      if (pending.length === 0 || !last) return chunks;
+      // Trailing events that made no chunk still reach the client, on an empty chunk.
+      return attach([{ id: last.id, object: 'chat.completion.chunk', created: last.created, model: last.model, choices: [] }]);
+    },
+  };
+}
+
 export class Transport {
   private readonly agents = new AgentPool();
+  /** What this node's requests buffer of upstream bodies at once (bounded), and the most it held. */
+  readonly bodies = new BodyBudget();
 
   /** Closes every pooled upstream connection. */
   async stop(): Promise<void> {
@@ -92,7 +124,7 @@ export class Transport {
     const sent = await send(this.agents, provider, account, spec, signal);
     sent.deadlines.firstByteSeen();
     let text: string;
-    try { text = await readCapped(sent.body, MAX_JSON_BODY); } catch (err) {
+    try { text = await readCapped(sent.body, MAX_JSON_BODY, this.bodies); } catch (err) {
       sent.body.destroy?.();
       throw sent.deadlines.toError(err, sent.what);
     } finally {
@@ -112,6 +144,22 @@ export class Transport {
     }
     const sent = await send(this.agents, provider, account, spec, signal);
     const chunks = await streamOf<ChatChunk>(sent, provider.chat.stream(req, ctx), account);
+    return { kind: 'stream', chunks, firstByteMs: sent.firstByteMs };
+  }
+
+  /**
+   * A client's own body to a target speaking its API (passthrough): the answer in the internal shape for the layers,
+   * with the upstream's own JSON body or stream events kept on it for that client.
+   */
+  async sendNative(provider: Provider, native: NativeApi, account: ProviderAccount, inbound: { body: Record<string, unknown>; headers: Record<string, string> },
+    ctx: TranslationContext, signal?: AbortSignal): Promise<ChatResult> {
+    const spec = native.request(inbound.body, ctx, account, inbound.headers);
+    if (inbound.body.stream !== true) {
+      const { body, firstByteMs } = await this.sendJson(provider, account, spec, signal);
+      try { return { kind: 'json', response: withRaw(native.response(body, ctx), { api: native.api, body }), firstByteMs }; } catch (err) { throw scrub(err, account); }
+    }
+    const sent = await send(this.agents, provider, account, spec, signal);
+    const chunks = await streamOf<ChatChunk>(sent, keepingRaw(native.stream(ctx), native.api), account);
     return { kind: 'stream', chunks, firstByteMs: sent.firstByteMs };
   }
 

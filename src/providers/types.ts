@@ -1,6 +1,7 @@
 // What a provider is: pure translation between the internal OpenAI shape and one upstream wire format.
 import type { ChatChunk, ChatRequest, ChatResponse, CompletionsRequest, EmbeddingsRequest, EmbeddingsResponse } from '../core/openai.ts';
 import type { UpstreamError } from '../core/errors.ts';
+import type { ClientApi } from '../core/passthrough.ts';
 import type { ProviderAccount } from '../config/accounts.ts';
 
 /** A provider's name in the registry (`providers/registry.ts`) and in the config's `type:`/`provider:` keys. */
@@ -42,6 +43,21 @@ export interface StreamTranslator {
   readonly finished: boolean;
 }
 
+/**
+ * A client API the provider speaks itself (Anthropic's Messages; OpenAI's Responses): the client's body goes up as it
+ * was sent but for the model (passthrough), and the answer is read into the internal shape for the pipeline's layers
+ * while the transport keeps the upstream's own bytes for the client.
+ */
+export interface NativeApi {
+  api: Exclude<ClientApi, 'chat'>;
+  /** `headers`: the request headers of that API the client sent beyond credentials (e.g. `anthropic-beta`). */
+  request(body: Record<string, unknown>, ctx: TranslationContext, account: ProviderAccount, headers: Record<string, string>): HttpRequestSpec;
+  response(body: unknown, ctx: TranslationContext): ChatResponse;
+  stream(ctx: TranslationContext): StreamTranslator;
+  /** The API's token count for the same kind of body, where it has one (`{input_tokens}`). */
+  countTokens?(body: Record<string, unknown>, ctx: TranslationContext, account: ProviderAccount, headers: Record<string, string>): HttpRequestSpec;
+}
+
 export interface Provider {
   type: ProviderType;
   /** Public API base used when an account gives no `base_url`/`url`; empty when every account must give its own. */
@@ -64,6 +80,8 @@ export interface Provider {
     request(req: EmbeddingsRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec;
     response(body: unknown, ctx: TranslationContext): EmbeddingsResponse;
   };
+  /** Client APIs besides Chat Completions this provider speaks natively (`responses` only for targets with `api: responses`). */
+  native?: Partial<Record<NativeApi['api'], NativeApi>>;
   /** Legacy text completions, for providers that still have them (passed through in OpenAI shape). */
   completions?: {
     request(req: CompletionsRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec;

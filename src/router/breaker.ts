@@ -1,4 +1,6 @@
 // A circuit breaker per target: opens after N failures within a window, half-opens after a cooldown (retry-after when given), one probe at a time.
+import { BucketRing } from '../core/bucket-ring.ts';
+
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerSettings {
@@ -10,14 +12,25 @@ export interface BreakerSettings {
 }
 
 export class CircuitBreaker {
-  settings: BreakerSettings;
   private current: BreakerState = 'closed';
-  private recent: number[] = [];
+  private config!: BreakerSettings;
+  /** Failures within the window, in sixty buckets of windowMs / 60: constant memory whatever the failure rate. */
+  private recent!: BucketRing;
   private openUntil = 0;
   private probing = false;
 
   constructor(settings: BreakerSettings) {
     this.settings = settings;
+  }
+
+  get settings(): BreakerSettings {
+    return this.config;
+  }
+
+  /** A reload may change the window: a new one starts empty. */
+  set settings(settings: BreakerSettings) {
+    if (!this.recent || settings.windowMs !== this.config.windowMs) this.recent = new BucketRing(settings.windowMs, 60);
+    this.config = settings;
   }
 
   /** The state as of `now`: an open breaker whose cooldown is over reads as half-open. */
@@ -42,7 +55,7 @@ export class CircuitBreaker {
 
   success(): void {
     this.current = 'closed';
-    this.recent = [];
+    this.recent.clear();
     this.probing = false;
   }
 
@@ -51,9 +64,8 @@ export class CircuitBreaker {
       this.open(now, retryAfterMs);
       return;
     }
-    this.recent.push(now);
-    while (this.recent.length && this.recent[0] <= now - this.settings.windowMs) this.recent.shift();
-    if (this.recent.length >= this.settings.failures) this.open(now, retryAfterMs);
+    this.recent.add(now, 1);
+    if (this.recent.events(now) >= this.settings.failures) this.open(now, retryAfterMs);
   }
 
   /** A call that was let through ended without an outcome (client gone): free the probe slot. */
@@ -66,6 +78,6 @@ export class CircuitBreaker {
     this.current = 'open';
     this.openUntil = now + cooldown;
     this.probing = false;
-    this.recent = [];
+    this.recent.clear();
   }
 }

@@ -1,33 +1,34 @@
 // Requests and tokens a target took in the last minute, for its RPM/TPM limits: reserve an estimate before, settle to the real count after.
-const MINUTE = 60_000;
+import { BucketRing } from '../core/bucket-ring.ts';
 
-interface Entry {
-  at: number;
-  tokens: number;
-}
-
+/** Requests and tokens in the last minute, in sixty one-second buckets: constant memory and O(1) per call. */
 export class UsageWindow {
-  private entries: Entry[] = [];
-
-  private prune(now: number): void {
-    while (this.entries.length && this.entries[0].at <= now - MINUTE) this.entries.shift();
-  }
+  private readonly ring = new BucketRing();
 
   requests(now: number): number {
-    this.prune(now);
-    return this.entries.length;
+    return this.ring.events(now);
   }
 
   tokens(now: number): number {
-    this.prune(now);
-    return this.entries.reduce((sum, e) => sum + e.tokens, 0);
+    return this.ring.total(now);
   }
 
   /** Records a request with its estimated tokens; returns a handle to settle with the real count. */
   reserve(now: number, tokens: number): { settle(actual: number | undefined): void } {
-    const entry = { at: now, tokens };
-    this.entries.push(entry);
-    return { settle: (actual) => { if (actual !== undefined) entry.tokens = actual; } };
+    const ref = this.ring.add(now, tokens);
+    let held = tokens;
+    return {
+      settle: (actual) => {
+        if (actual === undefined) return;
+        this.ring.adjust(ref, actual - held);
+        held = actual;
+      },
+    };
+  }
+
+  /** Buckets holding anything (at most sixty): what the window keeps, whatever the traffic. */
+  heldBuckets(): number {
+    return this.ring.heldBuckets();
   }
 }
 

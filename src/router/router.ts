@@ -184,7 +184,7 @@ export class Router {
     const chain = route.chain;
     const order = this.order(op, req, ctx, route, config);
     const guarded = this.guard((a) => this.send(a.target, op, { ...req, model: a.model }, {
-      signal: a.signal, requestId: a.requestId, accounts: ctx.accounts, client: ctx.client,
+      signal: a.signal, requestId: a.requestId, accounts: ctx.accounts, client: ctx.client, inbound: ctx.inbound,
     }));
     const attempts = ctx.trace.attempts;
     const refusals: FlowRouterError[] = [];

@@ -13,32 +13,42 @@ export class TargetStats {
   requests = 0;
   failures = 0;
   inFlight = 0;
-  private latencies: number[] = [];
-  private outcomes: boolean[] = [];
+  /** The last SAMPLES latencies and outcomes, in fixed rings: recording overwrites the oldest, nothing grows. */
+  private readonly latencies = new Float64Array(SAMPLES);
+  private latencyCount = 0;
+  private readonly outcomes = new Uint8Array(SAMPLES);
+  private outcomeCount = 0;
+  private recentFailures = 0;
 
   recordLatency(ms: number): void {
     this.latencyAvgMs = this.latencyAvgMs === undefined ? ms : ALPHA * ms + (1 - ALPHA) * this.latencyAvgMs;
-    this.latencies.push(ms);
-    if (this.latencies.length > SAMPLES) this.latencies.shift();
+    this.latencies[this.latencyCount % SAMPLES] = ms;
+    this.latencyCount++;
   }
 
   recordOutcome(ok: boolean): void {
     this.requests++;
     if (!ok) this.failures++;
-    this.outcomes.push(ok);
-    if (this.outcomes.length > SAMPLES) this.outcomes.shift();
+    const slot = this.outcomeCount % SAMPLES;
+    // The slot's old outcome leaves the recent ones once the ring is full.
+    if (this.outcomeCount >= SAMPLES) this.recentFailures -= this.outcomes[slot];
+    this.outcomes[slot] = ok ? 0 : 1;
+    this.recentFailures += ok ? 0 : 1;
+    this.outcomeCount++;
   }
 
-  /** The 95th percentile of recent first-byte latencies (nearest rank). */
+  /** The 95th percentile of recent first-byte latencies (nearest rank): a sort of at most SAMPLES numbers. */
   p95(): number | undefined {
-    if (this.latencies.length === 0) return undefined;
-    const sorted = [...this.latencies].sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.ceil(0.95 * sorted.length) - 1)];
+    const n = Math.min(this.latencyCount, SAMPLES);
+    if (n === 0) return undefined;
+    const sorted = this.latencies.slice(0, n).sort();
+    return sorted[Math.min(n - 1, Math.ceil(0.95 * n) - 1)];
   }
 
   /** Share of failed attempts among the recent ones. */
   errorRate(): number {
-    return this.outcomes.length === 0 ? 0 : this.outcomes.filter((ok) => !ok).length / this.outcomes.length;
+    const n = Math.min(this.outcomeCount, SAMPLES);
+    return n === 0 ? 0 : this.recentFailures / n;
   }
 }
 

@@ -1,6 +1,6 @@
 // The router's contracts: how a target is called, how the mesh offers its peers, and what the router reports.
 import type { AccountOverride, TargetConfig } from '../config/index.ts';
-import type { ClientInfo, Operation, Outcome, RequestOf } from '../pipeline/index.ts';
+import type { ClientInfo, InboundRequest, Operation, Outcome, RequestOf } from '../pipeline/index.ts';
 
 export interface SendContext {
   signal: AbortSignal;
@@ -8,6 +8,8 @@ export interface SendContext {
   /** Per-request account settings (tenant accounts, the client's own upstream keys), applied by whoever sends. */
   accounts?: Map<string, AccountOverride>;
   client?: ClientInfo;
+  /** The client's own body when it came in another API: targets speaking that API are sent it instead of a translation. */
+  inbound?: InboundRequest;
 }
 
 /**

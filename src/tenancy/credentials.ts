@@ -5,7 +5,6 @@ import type { ProviderAccount } from '../providers/index.ts';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-
 function first(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
@@ -33,10 +32,6 @@ export function secretsEqual(a: string, b: string): boolean {
 }
 
 /**
-import type { ProviderAccount } from '../providers/index.ts';
-
-type Headers = Record<string, string | string[] | undefined>;
-
  * The per-request account settings: the tenant's accounts, with the client's own upstream keys on top
  * (a client's key for a provider type wins over its tenant's key for any account of that type).
  */

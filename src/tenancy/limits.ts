@@ -1,51 +1,80 @@
 // Per-key limits held in memory: sliding one-minute windows (RPM, TPM) and USD budgets whose settled spend lives in SQLite.
 import type { Db } from '../core/database.ts';
+import { BucketRing } from '../core/bucket-ring.ts';
 import type { BudgetPeriod } from './keys.ts';
 
-const MINUTE_MS = 60_000;
 /** Float sums of prices must not refuse a request that fits exactly. */
 const EPSILON_USD = 1e-9;
-
-interface WindowEntry { at: number; amount: number }
 
 /** A taken amount that is corrected to the real figure (or 0) once the request has ended. */
 export interface Taken { settle(actual: number): void }
 
 export type TakeResult = { ok: true; taken: Taken } | { ok: false; retryAfterS: number; used: number; tooLarge: boolean };
 
-/** A sliding one-minute window per key: requests (RPM) or tokens (TPM). */
+/**
+ * A sliding one-minute window per key: requests (RPM) or tokens (TPM), each key a ring of sixty one-second buckets.
+ * A key's ring goes once its minute is empty; every take also looks at one other key, so keys that stopped calling
+ * are dropped too and the map holds only keys active in the last minute.
+ */
 export class MinuteWindow {
-  private readonly entries = new Map<string, WindowEntry[]>();
+  private readonly rings = new Map<string, BucketRing>();
+  private sweep: Iterator<[string, BucketRing]> = this.rings.entries();
 
-  private live(key: string, now: number): WindowEntry[] {
-    const list = (this.entries.get(key) ?? []).filter((e) => e.at > now - MINUTE_MS);
-    if (list.length) this.entries.set(key, list);
-    else this.entries.delete(key);
-    return list;
+  private ring(key: string, now: number): BucketRing | undefined {
+    const ring = this.rings.get(key);
+    if (ring && ring.events(now) === 0) {
+      this.rings.delete(key);
+      return undefined;
+    }
+    return ring;
+  }
+
+  /** Drops one idle key, if the next one in turn is idle: O(1) per take, and every key is visited in turn. */
+  private sweepOne(now: number): void {
+    let next = this.sweep.next();
+    if (next.done) {
+      this.sweep = this.rings.entries();
+      next = this.sweep.next();
+    }
+    if (!next.done && next.value[1].events(now) === 0) this.rings.delete(next.value[0]);
   }
 
   used(key: string, now = Date.now()): number {
-    return this.live(key, now).reduce((sum, e) => sum + e.amount, 0);
+    return this.ring(key, now)?.total(now) ?? 0;
+  }
+
+  /** Keys with something in their window: what the window keeps, whatever the traffic. */
+  get keys(): number {
+    return this.rings.size;
   }
 
   /** Takes `amount` if it fits under `limit`; otherwise says how long until enough of the window has passed. */
   take(key: string, amount: number, limit: number, now = Date.now()): TakeResult {
-    const list = this.live(key, now);
-    const used = list.reduce((sum, e) => sum + e.amount, 0);
+    this.sweepOne(now);
+    let ring = this.ring(key, now);
+    const used = ring?.total(now) ?? 0;
     if (used + amount > limit) {
       if (amount > limit) return { ok: false, retryAfterS: 60, used, tooLarge: true };
-      let freed = 0;
-      let waitMs = MINUTE_MS;
-      for (const e of list) {
-        freed += e.amount;
-        if (used - freed + amount <= limit) { waitMs = e.at + MINUTE_MS - now; break; }
-      }
+      const waitMs = ring ? ring.msUntilFreed(now, used + amount - limit) : 0;
       return { ok: false, retryAfterS: Math.max(1, Math.ceil(waitMs / 1000)), used, tooLarge: false };
     }
-    const entry: WindowEntry = { at: now, amount };
-    list.push(entry);
-    this.entries.set(key, list);
-    return { ok: true, taken: { settle: (actual) => { entry.amount = Math.max(0, actual); } } };
+    if (!ring) {
+      ring = new BucketRing();
+      this.rings.set(key, ring);
+    }
+    const taken = ring;
+    const ref = taken.add(now, amount);
+    let held = amount;
+    return {
+      ok: true,
+      taken: {
+        settle: (actual) => {
+          const value = Math.max(0, actual);
+          taken.adjust(ref, value - held);
+          held = value;
+        },
+      },
+    };
   }
 }
 

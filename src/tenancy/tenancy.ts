@@ -103,8 +103,8 @@ export class Tenancy {
     return this.policies.get(client) ?? this.keys.get(client.id);
   };
 
-  /** Permissions and account settings for any call; the key, when the caller has one. */
-  private admit(model: string, ctx: RequestContext): KeyRecord | undefined {
+  /** Permissions and account settings for any call (count_tokens too); the key, when the caller has one. */
+  admit(model: string, ctx: RequestContext): KeyRecord | undefined {
     const key = this.policyOf(ctx.client);
     if (key?.models && !allows(key.models, model)) {
       throw new PermissionError(`The key "${key.name}" may not use the model "${model.slice(0, 100)}"; allowed: ${key.models.join(', ')}`, 'model_not_allowed');

@@ -2,6 +2,7 @@
 import { closeSync, existsSync, ftruncateSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { restrictFile } from '../core/private-files.ts';
 import { migrate, type Db } from '../core/database.ts';
+import { migrateRollup, UsageRetention } from './retention.ts';
 
 const MIGRATIONS = [{
   id: 'usage/001-ledger',
@@ -74,6 +75,8 @@ export interface LedgerOptions {
    * Without it, a crash loses up to flushMs of rows.
    */
   journal?: string;
+  /** Raw rows older than this many days are rolled up into daily totals (see retention.ts); unset keeps them all. */
+  retentionDays?: number;
 }
 
 /**
@@ -91,11 +94,13 @@ export class UsageLedger {
   private readonly insertMany: (rows: UsageRow[]) => void;
   private journalFd: number | null = null;
   private journalBytes = 0;
+  private readonly retention?: UsageRetention;
 
   constructor(db: Db, opts: LedgerOptions) {
     this.db = db;
     this.opts = opts;
     migrate(db, MIGRATIONS);
+    migrateRollup(db);
     // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
@@ -111,6 +116,11 @@ export class UsageLedger {
       // The journal holds client ids and token counts: owner-only like the database.
       restrictFile(opts.journal);
       this.journalFd = openSync(opts.journal, 'a');
+    }
+    if (opts.retentionDays !== undefined) {
+      // Its timer is unref'd and stopped by stop(), like the flush timer.
+      this.retention = new UsageRetention(db, { days: opts.retentionDays });
+      this.retention.start();
     }
   }
 
@@ -153,6 +163,7 @@ export class UsageLedger {
   }
 
   stop(): void {
+    this.retention?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.flush();

@@ -3,6 +3,7 @@
 import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
 import type { UsageGroup, UsageRange, UsageTotals } from './report.ts';
+import { hasRollup } from './retention.ts';
 
 /** One member's totals for one day, client and model (the shape that travels between members). */
 export type DailyRow = [day: string, client: string, model: string, requests: number, errors: number, promptTokens: number,
@@ -21,17 +22,34 @@ export interface MemberUsage {
 
 /**
  * This member's rows per day, client and model over the range, except what it served for a peer (`via_peer`, or a
- * `peer:` client from before that column): the member the request entered through has its row.
+ * `peer:` client from before that column): the member the request entered through has its row. Days rolled up into
+ * daily totals (retention) no longer know `via_peer`; there the member that served a forward counts it instead, and
+ * the row of the member it entered through (its target `peer:<id>`) is left out.
  */
 export function localDailyRows(db: Db, range: UsageRange = {}): DailyRow[] {
-  const clauses = ["via_peer IS NULL AND coalesce(client_id, '') NOT LIKE 'peer:%'"];
-  const params: number[] = [];
-  if (range.from !== undefined) { clauses.push('ts >= ?'); params.push(range.from); }
-  if (range.to !== undefined) { clauses.push('ts < ?'); params.push(range.to); }
-  return db.prepare<number[], unknown[]>(`SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch'), coalesce(client_id, ''), coalesce(model, ''),
-      count(*), sum(status >= 400), sum(prompt_tokens), sum(completion_tokens), sum(cached_tokens), sum(cache_write_tokens),
-      sum(cost), sum(cost_saved), sum(cache = 'hit'), sum(tokens_saved), sum(latency_ms)
-    FROM usage_ledger WHERE ${clauses.join(' AND ')} GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).raw().all(...params) as DailyRow[];
+  const when = (column: string) => {
+    const clauses: string[] = [];
+    const params: number[] = [];
+    if (range.from !== undefined) { clauses.push(`${column} >= ?`); params.push(range.from); }
+    if (range.to !== undefined) { clauses.push(`${column} < ?`); params.push(range.to); }
+    return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
+  };
+  const raw = when('ts');
+  const parts = [`SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, coalesce(client_id, '') AS client, coalesce(model, '') AS model,
+      1 AS requests, status >= 400 AS errors, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost, cost_saved,
+      cache = 'hit' AS cache_hits, tokens_saved, latency_ms
+    FROM usage_ledger WHERE via_peer IS NULL AND coalesce(client_id, '') NOT LIKE 'peer:%'${raw.sql}`];
+  const params = [...raw.params];
+  if (hasRollup(db)) {
+    const daily = when('day_ts');
+    parts.push(`SELECT strftime('%Y-%m-%d', day_ts / 1000, 'unixepoch'), client_id, model, requests, errors, prompt_tokens, completion_tokens,
+        cached_tokens, cache_write_tokens, cost, cost_saved, cache_hits, tokens_saved, latency_ms_sum
+      FROM usage_daily WHERE target NOT LIKE 'peer:%'${daily.sql}`);
+    params.push(...daily.params);
+  }
+  return db.prepare<number[], unknown[]>(`SELECT day, client, model, sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens),
+      sum(cached_tokens), sum(cache_write_tokens), sum(cost), sum(cost_saved), sum(cache_hits), sum(tokens_saved), sum(latency_ms)
+    FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).raw().all(...params) as DailyRow[];
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;

@@ -25,6 +25,11 @@ const MIGRATIONS = [{
 }];
 
 const SHADOW_TIMEOUT_MS = 120_000;
+/**
+ * Comparisons running at once. Each may wait SHADOW_TIMEOUT_MS on a slow candidate: without a bound, a hanging
+ * candidate would hold every sampled request of the last two minutes. Samples that find them all busy are skipped.
+ */
+const MAX_IN_FLIGHT = 32;
 
 function answerText(res: ChatResponse): string {
   const m = res.choices[0]?.message;
@@ -61,7 +66,7 @@ export class ShadowSampler {
 
   /** Called for each answered request; samples it when its chain has a shadow. Never blocks or fails the caller. */
   observe(req: ChatRequest, ctx: RequestContext, row: UsageRow, answer: ChatResponse): void {
-    if (!row.chain || ctx.forwardedBy || this.abort.signal.aborted) return;
+    if (!row.chain || ctx.forwardedBy || this.abort.signal.aborted || this.inflight.size >= MAX_IN_FLIGHT) return;
     const shadow = this.deps.config().chains.get(row.chain)?.shadow;
     if (!shadow || (this.deps.random ?? Math.random)() >= shadow.sample) return;
     const job = this.compare(req, ctx.requestId, row, answer, shadow).catch(() => {}).finally(() => this.inflight.delete(job));
@@ -116,6 +121,11 @@ export class ShadowSampler {
     } catch {
       return null;
     }
+  }
+
+  /** Comparisons running now (at most MAX_IN_FLIGHT). */
+  get running(): number {
+    return this.inflight.size;
   }
 
   /** Resolves when every comparison started so far has been stored (tests and shutdown). */

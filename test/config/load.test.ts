@@ -84,11 +84,12 @@ chains:
 
 test('a config that gives only a chain runs on the documented defaults', () => {
   const config = parseConfig(LOCAL, 'c.yaml', {}, { dataDir: '/tmp/x' });
-  assert.deepEqual(config.server, { host: '127.0.0.1', port: 2402, dataDir: '/tmp/x', bodyLimitBytes: 10 * 1024 * 1024, logLevel: 'info', logFormat: 'json', shutdownGraceMs: 10_000 });
+  assert.deepEqual(config.server, { host: '127.0.0.1', port: 2402, dataDir: '/tmp/x', bodyLimitBytes: 10 * 1024 * 1024, logLevel: 'info', logFormat: 'json', shutdownGraceMs: 10_000, sseKeepaliveMs: 10_000 });
   assert.deepEqual(config.router, { retries: 0, retryBaseMs: 200, retryMaxMs: 5_000, maxRetryAfterMs: 10_000, breakerFailures: 5, breakerWindowMs: 30_000, breakerCooldownMs: 30_000, healthCheckIntervalMs: 0 });
   assert.deepEqual(config.cache, { enabled: true, scope: 'client', ttlS: 3600, nondeterministic: false, maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 });
-  assert.deepEqual(config.usage, { write: 'ack', flushMs: 50 });
+  assert.deepEqual(config.usage, { write: 'ack', flushMs: 50, retentionDays: 90 });
   assert.deepEqual(config.normalize, { enabled: true });
+  assert.deepEqual(config.responses, { store: true, retentionDays: 30 });
   assert.deepEqual(config.auth, { mode: 'optional' });
   assert.equal(config.mesh.enabled, false);
   assert.deepEqual(config.routes, []);

@@ -31,7 +31,12 @@ export interface FakeAnthropic { url: string; requests: FakeRequest[]; close(): 
 export const textReply = (text: string, extra: Partial<FakeMessage> = {}): FakeReply => ({ message: { content: [{ type: 'text', text }], ...extra } });
 
 const TOP_LEVEL = new Set(['model', 'messages', 'max_tokens', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'stream',
-  'tools', 'tool_choice', 'metadata', 'thinking', 'service_tier', 'container', 'mcp_servers']);
+  'tools', 'tool_choice', 'metadata', 'thinking', 'service_tier', 'container', 'mcp_servers', 'cache_control', 'output_config', 'inference_geo', 'speed']);
+/** Fields the real API takes only with their beta flag in `anthropic-beta`. */
+const BETA_FIELDS: Record<string, string> = { context_management: 'context-management-' };
+/** Anthropic's server tools (`web_search_20250305`, …): a type with a date, a name, and their own settings instead of input_schema. */
+const SERVER_TOOL = /^[a-z_]+_\d{8}$/;
+const SERVER_TOOL_KEYS = new Set(['type', 'name', 'max_uses', 'allowed_domains', 'blocked_domains', 'user_location', 'cache_control']);
 const MEDIA_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
 /** The first reason the real API would refuse this request, as [status, error type, message], or null if it is valid. */
@@ -41,7 +46,11 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
   if (!req.headers['anthropic-version']) return bad('anthropic-version: header is required');
   const b = req.body;
   if (!b || typeof b !== 'object' || Array.isArray(b)) return bad('request body must be a JSON object');
-  for (const key of Object.keys(b)) if (!TOP_LEVEL.has(key)) return bad(`${key}: Extra inputs are not permitted`);
+  const betas = req.headers['anthropic-beta'] ?? '';
+  for (const key of Object.keys(b)) {
+    if (TOP_LEVEL.has(key) || (BETA_FIELDS[key] && betas.includes(BETA_FIELDS[key]))) continue;
+    return bad(`${key}: Extra inputs are not permitted`);
+  }
   if (typeof b.model !== 'string' || !b.model) return bad('model: Field required');
   if (b.max_tokens === undefined) return bad('max_tokens: Field required');
   if (!Number.isInteger(b.max_tokens) || b.max_tokens < 1) return bad('max_tokens: Input should be a valid positive integer');
@@ -54,6 +63,12 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
   if (b.tools !== undefined) {
     if (!Array.isArray(b.tools)) return bad('tools: Input should be a valid list');
     for (const [i, t] of b.tools.entries()) {
+      if (typeof t.type === 'string' && SERVER_TOOL.test(t.type)) {
+        const extra = Object.keys(t).find((k) => !SERVER_TOOL_KEYS.has(k));
+        if (extra) return bad(`tools.${i}.${t.type}.${extra}: Extra inputs are not permitted`);
+        toolNames.add(String(t.name));
+        continue;
+      }
       if (typeof t.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(t.name)) return bad(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
       if (!t.input_schema || t.input_schema.type !== 'object') return bad(`tools.${i}.input_schema.type: Input should be 'object'`);
       for (const key of Object.keys(t)) if (!['name', 'description', 'input_schema', 'cache_control', 'type'].includes(key)) return bad(`tools.${i}.${key}: Extra inputs are not permitted`);
@@ -162,6 +177,9 @@ export function messageEvents(message: ReturnType<typeof fullMessage>): FakeSseE
       ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: String(block.signature ?? fakeSignature(String(block.thinking))) } });
     } else if (block.type === 'redacted_thinking') {
       ev('content_block_start', { index, content_block: { type: 'redacted_thinking', data: block.data } });
+    } else {
+      // Server tool blocks (server_tool_use, web_search_tool_result…) start whole.
+      ev('content_block_start', { index, content_block: block });
     }
     if (index === 0) ev('ping', {});
     ev('content_block_stop', { index });

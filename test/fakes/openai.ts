@@ -1,6 +1,7 @@
 // A wire-faithful fake OpenAI-compatible server (also Azure's paths) on 127.0.0.1:0 for tests and benchmarks.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { answerResponses, type ResponsesReply } from './openai-responses.ts';
 
 export interface ReceivedRequest {
   method: string;
@@ -16,6 +17,8 @@ export interface FakeOpenAI {
   url: string;
   requests: ReceivedRequest[];
   handler: FakeHandler | null;
+  /** Scripts the Responses API's answers (`/responses`); the default echoes the last user text. */
+  responsesReply?: (body: any) => ResponsesReply;
   close(): Promise<void>;
 }
 
@@ -96,6 +99,8 @@ export function validateChatRequest(b: any): string | null {
 export type FakeAuth = 'none' | 'openai' | 'azure';
 
 const AZURE_PATH = /^\/openai\/deployments\/[^/]+\/(chat\/completions|completions|embeddings)\?(.*&)?api-version=[^&]+/;
+/** Azure's v1 surface (the Responses API): no deployment in the path, none of api-version. */
+const AZURE_V1_PATH = /^\/openai\/v1\/responses$/;
 
 /** Sends the refusal the real service would for missing credentials or a wrong path; true when it refused. */
 function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): boolean {
@@ -108,7 +113,7 @@ function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): bool
       sendJson(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } });
       return true;
     }
-    if (!AZURE_PATH.test(req.url)) {
+    if (!AZURE_PATH.test(req.url) && !AZURE_V1_PATH.test(req.url)) {
       sendJson(res, 404, { error: { code: '404', message: 'Resource not found' } });
       return true;
     }
@@ -117,8 +122,9 @@ function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): bool
 }
 
 /** Default behaviour: validates like OpenAI (model, messages, roles, known fields) and echoes the last user message as "echo: …". */
-async function defaultReply(req: ReceivedRequest, res: ServerResponse): Promise<void> {
+async function defaultReply(req: ReceivedRequest, res: ServerResponse, fake: FakeOpenAI): Promise<void> {
   const b = req.body;
+  if (/\/responses$/.test(req.url)) return answerResponses(res, b, fake.responsesReply);
   if (req.url.includes('/embeddings')) {
     const inputs = Array.isArray(b.input) ? b.input : [b.input];
     sendJson(res, 200, { object: 'list', model: b.model, data: inputs.map((_: unknown, i: number) => ({ object: 'embedding', index: i, embedding: [0.1, 0.2, 0.3] })), usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } });
@@ -154,7 +160,7 @@ export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: 
     if (refuse(opts.auth ?? 'none', received, res)) return;
     try {
       if (fake.handler && await fake.handler(received, res)) return;
-      await defaultReply(received, res);
+      await defaultReply(received, res, fake);
     } catch {
       if (!res.headersSent) openaiError(res, 500, 'fake server error', 'server_error');
       else res.destroy();

@@ -113,7 +113,7 @@ test('a PDF reaches Anthropic as a document block and Gemini as inline data; a f
 
   const zip = [{ type: 'file' as const, file: { file_data: 'data:application/zip;base64,UEs=' } }];
   await assert.rejects(client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: zip }] }),
-    (e: any) => e.status === 400 && e.error?.param === 'messages[0].content[0]' && /application\/zip/.test(e.message));
+    (e: any) => e.status === 400 && (e as any).error?.param === 'messages[0].content[0]' && /application\/zip/.test(e.message));
 });
 
 test('Anthropic cache reads and writes are recorded apart in the ledger and each priced at its own rate', async () => {

@@ -132,7 +132,8 @@ test('a registered provider serves chat and streams through a real node, with BY
 
   const byok = await chat({ messages: [{ role: 'user', content: 'mine' }] }, { 'x-flowrouter-upstream-key-plain': 'k-client' });
   assert.equal(byok.status, 200);
-  assert.equal(upstream.requests.at(-1)!.key, 'k-client');
+  // The health checker probes every 50 ms with the configured key: the chat request is the last POST.
+  assert.equal(upstream.requests.filter((r) => r.method === 'POST').at(-1)!.key, 'k-client');
   const unknown = await chat({}, { 'x-flowrouter-upstream-key-nope': 'x' });
   assert.equal(unknown.status, 400);
   assert.match(((await unknown.json()) as { error: { message: string } }).error.message, /x-flowrouter-upstream-key-plain/);

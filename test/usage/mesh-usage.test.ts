@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { multiaddr } from '@multiformats/multiaddr';
 import { usageCommand } from '../../src/cli/usage.ts';
+import { openDatabase } from '../../src/core/database.ts';
+import { localDailyRows, UsageLedger } from '../../src/usage/index.ts';
 import { readMeshSecret } from '../../src/mesh/index.ts';
 import { createHost, type MeshHost } from '../../src/mesh/host.ts';
 import { USAGE_PROTOCOL } from '../../src/mesh/usage-exchange.ts';
@@ -103,5 +105,24 @@ test('a member that does not answer in time, or cannot be reached, is named and 
     assert.equal(byKey(r.json.data)[k1.id], 3);
   } finally {
     await host.stop();
+  }
+});
+
+test('days rolled up into daily totals count a forwarded request once too: where it was served', () => {
+  const db = openDatabase(':memory:');
+  try {
+    const ledger = new UsageLedger(db, { flushMs: 10 });
+    ledger.stop();
+    const day = Date.UTC(2025, 0, 2);
+    const insert = db.prepare(`INSERT INTO usage_daily (day_ts, model, client_id, target, requests, errors, prompt_tokens, completion_tokens,
+      cached_tokens, cache_write_tokens, cost, cost_saved, cache_hits, tokens_saved, latency_ms_sum) VALUES (?, 'm', ?, ?, ?, 0, 10, 1, 0, 0, 0.5, 0, 0, 0, 30)`);
+    // This member's own traffic, what it forwarded (target peer:…) and what it served for a peer.
+    insert.run(day, 'k1', 'default/openai/m', 2);
+    insert.run(day, 'k1', 'peer:12D3KooWB', 1);
+    insert.run(day, 'k2', 'default/openai/m', 1);
+    const rows = localDailyRows(db, { from: day, to: day + 86_400_000 });
+    assert.deepEqual(rows.map((r) => [r[0], r[1], r[3]]), [['2025-01-02', 'k1', 2], ['2025-01-02', 'k2', 1]]);
+  } finally {
+    db.close();
   }
 });

@@ -5,3 +5,4 @@ export { anthropicStreamEncoder, formatAnthropicSse, type AnthropicStreamEncoder
 export { estimateAnthropicInputTokens, estimateChatInputTokens, IMAGE_TOKENS, PDF_PAGE_TOKENS, TOOLS_PROMPT_TOKENS } from './count-tokens.ts';
 export { toAnthropicError, type AnthropicErrorBody } from './errors.ts';
 export type { MessagesRequest, AnthropicMessage, AnthropicSseEvent, MessageUsage, OutputBlock, StopReason } from './wire.ts';
+export { translateMessagesRequest, anthropicPassthroughBody, anthropicWithSystemText, type TranslatedMessages } from './passthrough.ts';

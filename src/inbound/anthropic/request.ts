@@ -5,11 +5,13 @@ import { toChatMessages } from './messages.ts';
 import type { InboundTool, InboundToolChoice, MessagesRequest } from './wire.ts';
 
 /**
- * Fields that need Anthropic's own servers (code containers, MCP connectors, server-side context editing): refused
- * when the request is translated. Fields this list and the translation below do not name are hints (service_tier,
- * inference_geo, speed, output_config.effort, …) and are ignored; a passthrough to Anthropic keeps them all.
+ * Fields that need Anthropic's own servers (code containers, MCP connectors): refused when the request is translated.
+ * Fields this list and the translation below do not name are hints (service_tier, inference_geo, speed,
+ * output_config.effort, context_management, …) and are ignored; a passthrough to Anthropic keeps them all.
+ * `context_management` only ever asks Anthropic to drop old context server-side (Claude Code sends it on every
+ * request): a target that gets the whole history has not lost anything the client said.
  */
-export const ANTHROPIC_ONLY_FIELDS = ['container', 'mcp_servers', 'context_management'] as const;
+export const ANTHROPIC_ONLY_FIELDS = ['container', 'mcp_servers'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -4,3 +4,4 @@ export { toChatMessages as responseItemsToMessages, type ItemResolver } from './
 export { chatToResponse, responseShell, failedResponse, toResponseUsage, statusOf, type ResponseContext } from './response.ts';
 export { responsesStreamEncoder, formatResponsesSse, type ResponsesStreamEncoder } from './stream.ts';
 export type { ResponsesRequest, ResponseObject, OutputItem, InputItem, ResponsesSseEvent, ResponseUsage } from './wire.ts';
+export { translateResponsesRequest, nativeResponsesBody, responsesWithSystemText, type TranslatedResponses } from './passthrough.ts';

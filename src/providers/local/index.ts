@@ -7,4 +7,6 @@ export const local: Provider = {
   type: 'local',
   defaultBaseUrl: 'http://127.0.0.1:8080/v1',
   selfHosted: true,
+  // Local servers are spoken to in Chat Completions only (many have no Responses API).
+  native: undefined,
 };

@@ -21,9 +21,14 @@ const RPM = arg('rpm', 120);
 /** A limit large enough that each member's slice of the overshoot lets several requests through unacknowledged. */
 const RPM_HIGH = arg('rpm-high', 2400);
 const REVOCATIONS = arg('revocations', 20);
-/** gpt-4o-mini answers of the fake upstream cost 5 × $0.15/M + 2 × $0.60/M; the budget holds ~100 of them. */
-const ANSWER_USD = (5 * 0.15 + 2 * 0.6) / 1e6;
-const BUDGET_USD = 100 * ANSWER_USD;
+/**
+ * Budgets are spent on `bench-priced` ($1,000 per million tokens, so the fake upstream's 5 + 2 tokens cost $0.007 and a
+ * hold at max_tokens 10 about $0.018). A tight budget (50 answers: each member's slice of the overshoot is smaller than
+ * one hold, so holds go one at a time) and a roomy one (1,000 answers: several holds go unacknowledged).
+ */
+const ANSWER_USD = 7 * 1000 / 1e6;
+const HOLD_USD = (8 + 10) * 1000 / 1e6;
+const BUDGETS = [50 * ANSWER_USD, 1000 * ANSWER_USD];
 const ADMIN = 'bench-admin-key-0123456789abcdef';
 /** mesh.shared_limits.overshoot as shipped. */
 const OVERSHOOT = 0.05;
@@ -43,6 +48,13 @@ chains:
       provider: openai
       key: sk-bench-0000000000000000
       url: ${upstream}
+  priced:
+    - model: bench-priced
+      provider: openai
+      key: sk-bench-0000000000000000
+      url: ${upstream}
+prices:
+  bench-priced: { input: 1000, output: 1000 }
 `;
 
 async function http(url: string, path: string, init: { method?: string; key?: string; body?: unknown } = {}): Promise<{ status: number; json: any }> {
@@ -58,7 +70,7 @@ async function http(url: string, path: string, init: { method?: string; key?: st
   return { status: res.status, json };
 }
 
-const chat = (url: string, key: string, maxTokens?: number) => http(url, '/v1/chat/completions', { key, body: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], ...(maxTokens ? { max_tokens: maxTokens } : {}) } });
+const chat = (url: string, key: string, maxTokens?: number, model = 'gpt-4o-mini') => http(url, '/v1/chat/completions', { key, body: { model, messages: [{ role: 'user', content: 'hi' }], ...(maxTokens ? { max_tokens: maxTokens } : {}) } });
 
 async function until(what: string, check: () => Promise<boolean>, ms: number, every = 20): Promise<void> {
   const deadline = Date.now() + ms;
@@ -82,7 +94,7 @@ async function newKey(nodes: MeshNodeProc[], body: Record<string, unknown>): Pro
 }
 
 /** Every member hammered by CLIENTS loops for SECONDS (inside one minute: the rpm window never slides). */
-async function hammer(nodes: MeshNodeProc[], key: string, maxTokens?: number): Promise<{ offered: number; admitted: number; admittedMs: number[]; other: string }> {
+async function hammer(nodes: MeshNodeProc[], key: string, maxTokens?: number, model?: string): Promise<{ offered: number; admitted: number; admittedMs: number[]; other: string }> {
   const until = Date.now() + SECONDS * 1000;
   const admittedMs: number[] = [];
   let offered = 0;
@@ -90,7 +102,7 @@ async function hammer(nodes: MeshNodeProc[], key: string, maxTokens?: number): P
   await Promise.all(nodes.flatMap((n) => Array.from({ length: CLIENTS }, async () => {
     while (Date.now() < until) {
       const started = performance.now();
-      const r = await chat(n.url, key, maxTokens);
+      const r = await chat(n.url, key, maxTokens, model);
       offered++;
       if (r.status === 200) admittedMs.push(performance.now() - started);
       else if (r.status !== 429) {
@@ -142,13 +154,13 @@ async function run(count: number, upstream: string, shared = true): Promise<stri
     await until('every member in contact for the limits', () => meshWide(nodes), 30_000, 100);
     await rpmRow(RPM, '');
     await rpmRow(RPM_HIGH, '');
-    const budget = await newKey(nodes, { name: 'budget', budget_usd: BUDGET_USD, budget_period: 'day' });
-    const spend = await hammer(nodes, budget.key, 10);
-    const listed = await Promise.all(nodes.map((n) => http(n.url, '/admin/keys')));
-    const spent = listed.reduce((sum, r) => sum + r.json.data.find((k: { id: string }) => k.id === budget.id).spent_usd, 0);
-    // The hold per request: its prompt estimate (~8 tokens) and max_tokens 10 at gpt-4o-mini's price.
-    const hold = (8 * 0.15 + 10 * 0.6) / 1e6;
-    rows.push(`| ${count} | budget $${BUDGET_USD.toFixed(6)} | ${spend.offered} offered | $${spent.toFixed(6)} in ${spend.admitted} answers | ≤ $${(BUDGET_USD + Math.max((count - 1) * hold, OVERSHOOT * BUDGET_USD)).toFixed(6)} | $${(spent - BUDGET_USD).toFixed(6)} | ${fmt(percentile(spend.admittedMs, 50), 1)} / ${fmt(percentile(spend.admittedMs, 99), 1)} ms${spend.other ? `; other answers: ${spend.other}` : ''} |`);
+    for (const budgetUsd of BUDGETS) {
+      const budget = await newKey(nodes, { name: `budget-${budgetUsd}`, budget_usd: budgetUsd, budget_period: 'day' });
+      const spend = await hammer(nodes, budget.key, 10, 'bench-priced');
+      const listed = await Promise.all(nodes.map((n) => http(n.url, '/admin/keys')));
+      const spent = listed.reduce((sum, r) => sum + r.json.data.find((k: { id: string }) => k.id === budget.id).spent_usd, 0);
+      rows.push(`| ${count} | budget $${budgetUsd.toFixed(2)} | ${spend.offered} offered | $${spent.toFixed(3)} in ${spend.admitted} answers | ≤ $${(budgetUsd + Math.max((count - 1) * HOLD_USD, OVERSHOOT * budgetUsd)).toFixed(3)} | $${(spent - budgetUsd).toFixed(3)} | ${fmt(percentile(spend.admittedMs, 50), 1)} / ${fmt(percentile(spend.admittedMs, 99), 1)} ms${spend.other ? `; other answers: ${spend.other}` : ''} |`);
+    }
     const r = await revocations(nodes);
     rows.push(`| ${count} | revocation refused by every other member | ${REVOCATIONS} revocations | p50 ${fmt(percentile(r.refused, 50), 0)} ms, p95 ${fmt(percentile(r.refused, 95), 0)} ms, max ${fmt(r.refused.at(-1)!, 0)} ms | ≤ 2,000 ms | | creation accepted everywhere: p50 ${fmt(percentile(r.accepted, 50), 0)} ms, p95 ${fmt(percentile(r.accepted, 95), 0)} ms |`);
     return rows;

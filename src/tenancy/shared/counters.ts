@@ -5,8 +5,9 @@
 // to use at least its share of every limit (limit / members).
 import type { BudgetPeriod } from '../keys.ts';
 import { periodOf } from '../limits.ts';
-import { inWindow, OwnCounts, WINDOW_S, type Amounts, type Cell, type Events, type OwnSpend } from './own.ts';
-import { Peers, type Peer } from './peers.ts';
+import { OwnCounts, WINDOW_S, type Amounts, type Events, type OwnSpend } from './own.ts';
+import { Contact, Peers, type Peer } from './peers.ts';
+import { countedView, othersSpendView, rateView, type OthersSpend, type RateView } from './views.ts';
 import { ACKS_PER_MESSAGE, KEYS_PER_MESSAGE, type LimitsMessage, type WireAck } from './wire.ts';
 
 export interface SharedLimitsOptions {
@@ -27,17 +28,6 @@ export interface SharedStore {
 
 const EPSILON = 1e-9;
 
-export interface RateView {
-  requests: number;
-  tokens: number;
-  /** What was actually counted (this node's and the heard), without the shares reserved for members out of contact. */
-  heard: { requests: number; tokens: number };
-  /** Members out of contact, whose shares are reserved. */
-  reserved: number;
-  /** Seconds until enough of the window has passed for `requests`/`tokens` more to fit, from the counts heard. */
-  retryAfterS(extraRequests: number, extraTokens: number, limits: { rpm?: number; tpm?: number }): number;
-}
-
 export interface MemberStatus {
   peer: string;
   inContact: boolean;
@@ -54,6 +44,8 @@ export interface SharedStatus {
   mode: 'alone' | 'mesh-wide' | 'partitioned';
 }
 
+export type { RateView, OthersSpend };
+
 export class SharedCounters {
   readonly epoch: number;
   readonly options: SharedLimitsOptions;
@@ -61,6 +53,7 @@ export class SharedCounters {
   private readonly now: () => number;
   private readonly own: OwnCounts;
   private readonly peers = new Peers();
+  private readonly contact: Contact;
   private readonly store?: SharedStore;
   /** Own keys changed since the last message, and peers' keys to acknowledge. */
   private readonly changed = new Set<string>();
@@ -79,6 +72,7 @@ export class SharedCounters {
     this.options = options;
     this.now = deps.now ?? Date.now;
     this.own = new OwnCounts(this.now, deps);
+    this.contact = new Contact(this.peers, options, () => this.me);
     this.store = deps.store;
     this.epoch = this.now() * 1000 + Math.floor(Math.random() * 1000);
     for (const m of deps.store?.members() ?? []) this.peers.get(m.peer).lastHeard = m.lastSeen;
@@ -107,22 +101,6 @@ export class SharedCounters {
     for (const l of this.changeListeners) l();
   }
 
-  // ---- who counts ----
-
-  /** Members heard within the horizon (remembered ones included): the shares are taken among them and this node. */
-  private members(now: number): Peer[] {
-    return [...this.peers.all.values()].filter((p) => p.lastHeard > 0 && now - p.lastHeard <= this.options.memberHorizonMs);
-  }
-
-  private hearsFromOurSide(p: Peer, now: number): boolean {
-    return p.synced && now - p.lastHeard <= this.options.contactTimeoutMs;
-  }
-
-  /** In contact: each side holds the other's whole state and has heard from it recently. */
-  private inContact(p: Peer, now: number): boolean {
-    return this.hearsFromOurSide(p, now) && p.hears.has(this.me);
-  }
-
   // ---- this node's own counts ----
 
   admitted(keyId: string, tokens: number): { settleTokens(actual: number): void } {
@@ -142,7 +120,7 @@ export class SharedCounters {
     const own = this.own.events(keyId);
     const low = { ...own };
     for (const p of this.peers.all.values()) {
-      if (!this.inContact(p, now)) continue;
+      if (!this.contact.inContact(p, now)) continue;
       const a = p.acks.get(keyId) ?? { a: 0, h: 0 };
       low.a = Math.min(low.a, a.a);
       low.h = Math.min(low.h, a.h);
@@ -161,7 +139,7 @@ export class SharedCounters {
    */
   mayAdd(keyId: string, more: Partial<Amounts>, limits: { rpm?: number; tpm?: number; budgetUsd?: number }): boolean {
     const u = this.unconfirmed(keyId);
-    const others = Math.max(1, this.members(this.now()).length);
+    const others = Math.max(1, this.contact.members(this.now()).length);
     const fits = (now: number, add: number, limit: number | undefined) =>
       limit === undefined || now === 0 || now + add <= (this.options.overshoot * limit) / others + EPSILON;
     return (more.requests === undefined || fits(u.requests, more.requests, limits.rpm))
@@ -171,104 +149,23 @@ export class SharedCounters {
 
   /** How far a key's heard totals may pass a limit while members are in contact: the overshoot, one unit per member at least. */
   slack(limit: number, unit = 1): number {
-    return Math.max(this.members(this.now()).length * unit, this.options.overshoot * limit);
+    return Math.max(this.contact.members(this.now()).length * unit, this.options.overshoot * limit);
   }
 
-  // ---- merged views ----
+  // ---- merged views (views.ts) ----
 
-  /**
-   * Requests and tokens of the key in the last minute, mesh-wide: this node's, each member in contact's as heard, and
-   * for each member out of contact at least its share of the limit.
-   */
   rate(keyId: string, limits: { rpm?: number; tpm?: number }): RateView {
-    const now = this.now();
-    const nowSec = Math.floor(now / 1000);
-    const perSec = new Map<number, { r: number; t: number }>();
-    const add = (cells: Map<number, Cell> | undefined, into: { r: number; t: number }) => {
-      for (const [sec, c] of cells ?? []) {
-        // A member's clock a little ahead still counts its cells now; older than the window, they have expired.
-        const at = Math.min(sec, nowSec);
-        if (!inWindow(at, nowSec)) continue;
-        into.r += c.r;
-        into.t += c.ti - c.to;
-        const s = perSec.get(at) ?? { r: 0, t: 0 };
-        s.r += c.r;
-        s.t += c.ti - c.to;
-        perSec.set(at, s);
-      }
-    };
-    const total = { r: 0, t: 0 };
-    add(this.own.cells(keyId), total);
-    const members = this.members(now);
-    const divisor = members.length + 1;
-    let reservedR = 0;
-    let reservedT = 0;
-    let reserved = 0;
-    for (const p of members) {
-      const seen = { r: 0, t: 0 };
-      for (const cells of p.keys.get(keyId)?.cells.values() ?? []) add(cells, seen);
-      total.r += seen.r;
-      total.t += seen.t;
-      if (this.inContact(p, now)) continue;
-      reserved++;
-      if (limits.rpm !== undefined) reservedR += Math.max(0, limits.rpm / divisor - seen.r);
-      if (limits.tpm !== undefined) reservedT += Math.max(0, limits.tpm / divisor - seen.t);
-    }
-    return {
-      requests: total.r + reservedR,
-      tokens: total.t + reservedT,
-      heard: { requests: total.r, tokens: total.t },
-      reserved,
-      retryAfterS: (extraR, extraT, l) => {
-        // Walk the seconds oldest first until what remains (with the reserved shares, which do not expire) fits.
-        let r = total.r + reservedR;
-        let t = total.t + reservedT;
-        const fits = () => (l.rpm === undefined || r + extraR <= l.rpm + EPSILON) && (l.tpm === undefined || t + extraT <= l.tpm + EPSILON);
-        for (const sec of [...perSec.keys()].sort((a, b) => a - b)) {
-          const s = perSec.get(sec)!;
-          r -= s.r;
-          t -= s.t;
-          if (fits()) return Math.max(1, Math.ceil(sec + WINDOW_S - now / 1000));
-        }
-        return WINDOW_S;
-      },
-    };
+    return rateView(this.own.cells(keyId), this.contact.members(this.now()), keyId, limits, this.now(), (p) => this.contact.inContact(p, this.now()));
   }
 
-  /**
-   * What the other members have committed of the key's budget in the current period: settled plus held, as heard, and
-   * at least their share of `limitUsd` for each one out of contact. `seen` is the settled part actually heard.
-   */
-  othersSpend(keyId: string, period: BudgetPeriod, limitUsd: number): { committed: number; seen: number; reserved: number } {
-    const now = this.now();
-    const pid = periodOf(period, now).id;
-    const members = this.members(now);
-    const share = limitUsd / (members.length + 1);
-    let committed = 0;
-    let seen = 0;
-    let reserved = 0;
-    for (const p of members) {
-      const s = p.keys.get(keyId)?.spend.get(pid);
-      const theirs = s ? s.spent + Math.max(0, s.hi - s.ho) : 0;
-      seen += s?.spent ?? 0;
-      if (this.inContact(p, now)) committed += theirs;
-      else {
-        committed += Math.max(theirs, share);
-        reserved++;
-      }
-    }
-    return { committed, seen, reserved };
+  othersSpend(keyId: string, period: BudgetPeriod, limitUsd: number): OthersSpend {
+    return othersSpendView(this.contact.members(this.now()), keyId, period, limitUsd, this.now(), (p) => this.contact.inContact(p, this.now()));
   }
 
   /** Requests of a key a member counted in the last minute as heard here, when it is in contact; else null. */
   countedBy(peerId: string, keyId: string): number | null {
-    const now = this.now();
     const p = this.peers.all.get(peerId);
-    if (!p || !this.inContact(p, now)) return null;
-    const nowSec = Math.floor(now / 1000);
-    let n = 0;
-    for (const cells of p.keys.get(keyId)?.cells.values() ?? []) for (const [sec, c] of cells) if (inWindow(Math.min(sec, nowSec), nowSec)) n += c.r;
-    return n;
+    return p && this.contact.inContact(p, this.now()) ? countedView(p, keyId, this.now()) : null;
   }
 
   // ---- exchange ----
@@ -304,7 +201,7 @@ export class SharedCounters {
     for (const keyId of this.own.keyIds()) {
       // Acknowledged by every member heard of (in contact or not): one back from a silence is re-synced anyway.
       const low = { ...this.own.events(keyId) };
-      for (const p of this.members(now)) {
+      for (const p of this.contact.members(now)) {
         const a = p.acks.get(keyId) ?? { a: 0, h: 0 };
         low.a = Math.min(low.a, a.a);
         low.h = Math.min(low.h, a.h);
@@ -315,7 +212,7 @@ export class SharedCounters {
 
   /** Whom this node hears: the `hears` of its messages. */
   private hearing(now: number): string[] {
-    return [...this.peers.all.values()].filter((p) => this.hearsFromOurSide(p, now)).map((p) => p.id);
+    return [...this.peers.all.values()].filter((p) => this.contact.hears(p, now)).map((p) => p.id);
   }
 
   /**
@@ -387,7 +284,7 @@ export class SharedCounters {
 
   status(): SharedStatus {
     const now = this.now();
-    const members = this.members(now).map((p): MemberStatus => {
+    const members = this.contact.members(now).map((p): MemberStatus => {
       const silent = now - p.lastHeard > this.options.contactTimeoutMs;
       const state = silent ? 'silent' : !p.synced ? 'not synced' : !p.hears.has(this.me) ? 'does not hear us' : 'in contact';
       return { peer: p.id, inContact: state === 'in contact', state, lastHeardS: p.lastHeard ? Math.round((now - p.lastHeard) / 100) / 10 : null };

@@ -129,3 +129,31 @@ export class Peers {
     }
   }
 }
+
+/** Who counts and who is in contact, from this node's side (`me` once its peer id is known). */
+export class Contact {
+  private readonly peers: Peers;
+  private readonly options: { contactTimeoutMs: number; memberHorizonMs: number };
+  private readonly me: () => string;
+
+  constructor(peers: Peers, options: { contactTimeoutMs: number; memberHorizonMs: number }, me: () => string) {
+    this.peers = peers;
+    this.options = options;
+    this.me = me;
+  }
+
+  /** Members heard within the horizon (remembered ones included): the shares are taken among them and this node. */
+  members(now: number): Peer[] {
+    return [...this.peers.all.values()].filter((p) => p.lastHeard > 0 && now - p.lastHeard <= this.options.memberHorizonMs);
+  }
+
+  /** This node hears the member: it holds its whole state and heard from it recently. */
+  hears(p: Peer, now: number): boolean {
+    return p.synced && now - p.lastHeard <= this.options.contactTimeoutMs;
+  }
+
+  /** In contact: each side holds the other's whole state and has heard from it recently. */
+  inContact(p: Peer, now: number): boolean {
+    return this.hears(p, now) && p.hears.has(this.me());
+  }
+}

@@ -50,16 +50,20 @@ export class Allowances {
 
   /**
    * Takes a request's rate and tokens now (throwing a coded 429), sets the budget gate the router asks before each
-   * attempt, and settles both from the request's real usage when its tap hears the end.
+   * attempt, and settles both from the request's real usage when its tap hears the end. Counted on this node alone it
+   * is done on return; counted mesh-wide it may wait for the other members (a promise then).
    */
-  async apply(holder: Holder, request: { model: string }, ctx: RequestContext): Promise<void> {
-    const { limits } = holder;
+  apply(holder: Holder, request: { model: string }, ctx: RequestContext): void | Promise<void> {
     const req = request as LimitedRequest;
     const shared = holder.scope === 'mesh' ? this.shared : undefined;
-    let tokens: Taken | undefined;
+    if (!shared) return this.finish(holder, req, ctx, this.takeLocal(holder, req, ctx));
+    return this.takeShared(shared, holder, req, ctx).then((tokens) => this.finish(holder, req, ctx, tokens, shared));
+  }
+
+  /** Sets the budget gate and settles what was taken when the request ends. */
+  private finish(holder: Holder, req: LimitedRequest, ctx: RequestContext, tokens: Taken | undefined, shared?: SharedAdmission): void {
+    const { limits } = holder;
     const kept: Taken[] = [];
-    if (shared) tokens = await this.takeShared(shared, holder, req, ctx);
-    else tokens = this.takeLocal(holder, req, ctx);
     if (limits.budgetUsd !== undefined) {
       const period = limits.budgetPeriod ?? 'month';
       ctx.gate = shared ? this.sharedBudgetGate(shared, holder, limits.budgetUsd, period, req, ctx, kept) : this.budgetGate(holder, limits.budgetUsd, period, req, ctx, kept);

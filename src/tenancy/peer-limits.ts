@@ -11,11 +11,12 @@ const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
  * restart) and held per attempt at the tried target's price like a client key's.
  */
 export function peerLimitsLayer(config: () => NodeConfig, allowances: Allowances): AnyLayer {
-  return (next) => async (req, ctx) => {
+  return (next) => (req, ctx) => {
     const limits = config().mesh.forwardLimits;
     // A forward made for a client key this node holds is under that key's limits instead (Tenancy.forwardedLayer).
     if (ctx.forwardedBy && limits && ctx.client?.id.startsWith('peer:') !== false) {
-      await allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
+      // A peer's limits are this node's own: counted here, at once.
+      void allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
     }
     return next(req, ctx);
   };

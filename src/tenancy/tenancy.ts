@@ -156,9 +156,10 @@ export class Tenancy {
   };
 
   /** The outermost layer of every call: admission, then the key's limits (see Allowances). */
-  readonly layer: AnyLayer = (next) => async (req, ctx) => {
+  readonly layer: AnyLayer = (next) => (req, ctx) => {
     const key = this.admit(req.model, ctx);
-    if (key) await this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' }, req, ctx);
-    return next(req, ctx);
+    // A plain function on the hot path: a promise only when the key's limits wait for the mesh.
+    const applied = key && this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' }, req, ctx);
+    return applied ? applied.then(() => next(req, ctx)) : next(req, ctx);
   };
 }

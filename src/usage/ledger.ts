@@ -102,14 +102,16 @@ export class UsageLedger {
     migrate(db, MIGRATIONS);
     migrateRollup(db);
     // A replayed journal may repeat rows already committed just before a crash: the request id makes them no-ops.
+    // Positional parameters: binding an object by name costs a property lookup per column on every row.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
-      cache_write_tokens, via_peer)
-      VALUES (@ts, @requestId, @chain, @target, @provider, @model, @clientId, @fingerprint, @stream, @promptTokens, @completionTokens,
-      @cachedTokens, @usageSource, @cost, @costSaved, @latencyMs, @firstByteMs, @status, @errorCode, @cache, @tokensSaved,
-      @cacheWriteTokens, @viaPeer)`);
+      cache_write_tokens, via_peer) VALUES (${Array(23).fill('?').join(', ')})`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
-      for (const r of rows) insert.run({ ...r, stream: r.stream ? 1 : 0, cacheWriteTokens: r.cacheWriteTokens ?? 0, viaPeer: r.viaPeer ?? null });
+      for (const r of rows) {
+        insert.run(r.ts, r.requestId, r.chain, r.target, r.provider, r.model, r.clientId, r.fingerprint, r.stream ? 1 : 0, r.promptTokens,
+          r.completionTokens, r.cachedTokens, r.usageSource, r.cost, r.costSaved, r.latencyMs, r.firstByteMs, r.status, r.errorCode, r.cache,
+          r.tokensSaved, r.cacheWriteTokens ?? 0, r.viaPeer ?? null);
+      }
     });
     if (opts.journal) {
       this.replay(opts.journal);

@@ -33,12 +33,14 @@ test('a member cut off admits only its share, says so in mesh status, and after 
   const { key, id } = (await call(a.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'rpm-partition', rpm: 12 } })).json as { id: string; key: string };
   await within(5_000, 'the key on C', () => c.node.tenancy.keys.get(id) !== undefined);
 
-  for (const r of relays) r.cut();
-  // What C knows of A's and B's addresses is the relays' only (identify taught it their real ones): no way around the cut.
+  // What C knows of A's and B's addresses becomes the relays' only (identify taught it their real ones), before the cut:
+  // libp2p redials a dropped peer at once, and must find no way around the relays.
   const host = c.node.meshLink!.mesh.libp2p;
   for (const [n, r] of [[a, relays[0]], [b, relays[1]]] as const) {
     await host.peerStore.patch(peerIdFromString(n.node.nodeId!), { multiaddrs: [multiaddr(r.addr)] });
   }
+  for (const r of relays) r.cut();
+  await within(5_000, 'C cut off from A and B', () => host.getPeers().length === 0);
   await within(5_000, 'the partition noticed on both sides', () => contacts(c).length === 0 && [a, b].every((n) => !contacts(n).includes(c.node.nodeId!)));
   const text = formatStatus((await call(c.url, '/v1/mesh/status', { key: ADMIN_KEY })).json);
   assert.match(text, /limits: {4}PARTITIONED: out of contact with 2 of 2 members; admitting within shares \(1\/3 of every limit/);

@@ -83,3 +83,29 @@ export function percentile(sorted: number[], p: number): number {
 export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
+
+export interface MeshNodeProc { name: string; pid: number; url: string; multiaddr: string; stop(): Promise<void> }
+
+/** Starts `flowrouter start` and waits for both its HTTP URL and its loopback mesh address on stdout. */
+export async function startMeshNode(name: string, dataDir: string, yaml: string): Promise<MeshNodeProc> {
+  const config = join(dataDir, 'config.yaml');
+  writeFileSync(config, yaml);
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0',
+    '--data-dir', dataDir, '--log-level', 'error'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const found = await new Promise<{ url: string; multiaddr: string }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
+    let out = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const url = /listening on (http:\/\/\S+?)\/v1/.exec(out)?.[1];
+      const multiaddr = /mesh listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/.exec(out)?.[1];
+      if (url && multiaddr) { clearTimeout(timer); resolve({ url, multiaddr }); }
+    });
+    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}`)); });
+  });
+  proc.stdout!.resume();
+  return {
+    name, pid: proc.pid!, ...found,
+    stop: () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); }),
+  };
+}

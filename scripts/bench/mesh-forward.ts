@@ -49,7 +49,7 @@ async function time(n: number, once: () => Promise<void>): Promise<{ p50: number
 }
 
 const ctx = (): ForwardContext => ({ signal: new AbortController().signal, peerId: 'bench', requestId: 'bench' });
-const fwdOpts = () => ({ client: null, requestId: 'bench', deadlineMs: Date.now() + 10_000 });
+const fwdOpts = () => ({ requestId: 'bench', deadlineMs: Date.now() + 10_000 });
 /** Forwards once; a failure stops the run with the peer table, which says why the peer was not usable. */
 async function forward(stream: boolean): Promise<ChatResult> {
   try {

@@ -1,11 +1,10 @@
 // Soak: a 3-node loopback mesh of real node processes under a steady mixed load; reports errors, latency and RSS growth.
 // Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/soak.ts [--seconds=60] [--rate=40]
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeMeshSecret } from '../../src/mesh/index.ts';
-import { ROOT, fmt, percentile, startFakeUpstream, type Child } from './lib.ts';
+import { fmt, percentile, startFakeUpstream, startMeshNode, type Child, type MeshNodeProc } from './lib.ts';
 
 const arg = (name: string, fallback: number): number => {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -27,32 +26,6 @@ const WARMUP_SECONDS = 15;
 const TRACE_EVERY_S = 5;
 const MAX_ERROR_RATE = 0.001;
 const DEAD = 'http://127.0.0.1:9/v1';
-
-interface MeshNodeProc { name: string; pid: number; url: string; multiaddr: string; stop(): Promise<void> }
-
-/** Starts `flowrouter start` and waits for both its HTTP URL and its loopback mesh address on stdout. */
-async function startMeshNode(name: string, dataDir: string, yaml: string): Promise<MeshNodeProc> {
-  const config = join(dataDir, 'config.yaml');
-  writeFileSync(config, yaml);
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0',
-    '--data-dir', dataDir, '--log-level', 'error'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-  const found = await new Promise<{ url: string; multiaddr: string }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
-    let out = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const url = /listening on (http:\/\/\S+?)\/v1/.exec(out)?.[1];
-      const multiaddr = /mesh listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/.exec(out)?.[1];
-      if (url && multiaddr) { clearTimeout(timer); resolve({ url, multiaddr }); }
-    });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}`)); });
-  });
-  proc.stdout!.resume();
-  return {
-    name, pid: proc.pid!, ...found,
-    stop: () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); }),
-  };
-}
 
 /** V8 heap in use, from the node's own Prometheus metrics: tells a leak (keeps rising) from RSS the allocator keeps. */
 async function heapUsedMb(url: string): Promise<number> {

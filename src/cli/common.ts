@@ -39,6 +39,11 @@ export function exitWithError(err: unknown): never {
 
 /** GET on the running node named by the config (its host and port), with the admin key when one is configured. */
 export function nodeFetchJson(flags: CommonFlags): (path: string) => Promise<unknown> {
+  return async (path) => JSON.parse(await nodeFetchText(flags)(path));
+}
+
+/** The same GET, the body as text (a CSV); a refusal is thrown with the node's message. */
+export function nodeFetchText(flags: CommonFlags): (path: string) => Promise<string> {
   return async (path) => {
     const config = configFrom(flags);
     const { host, port } = config.server;
@@ -51,8 +56,12 @@ export function nodeFetchJson(flags: CommonFlags): (path: string) => Promise<unk
     } catch {
       throw new Error(`no node answers at ${base}: is it running (flowrouter start) with this config?`);
     }
-    const body = await res.json().catch(() => null) as { error?: { message?: string } } | null;
-    if (!res.ok) throw new Error(body?.error?.message ?? `${base}${path} answered ${res.status}`);
-    return body;
+    const text = await res.text();
+    if (!res.ok) {
+      let message: string | undefined;
+      try { message = (JSON.parse(text) as { error?: { message?: string } }).error?.message; } catch { /* not JSON */ }
+      throw new Error(message ?? `${base}${path} answered ${res.status}`);
+    }
+    return text;
   };
 }

@@ -1,8 +1,10 @@
-// `flowrouter keys create|ls|revoke|rotate`: client keys in the node's database (works while the node runs).
+// `flowrouter keys create|ls|revoke|rotate`: client keys in the node's database (works while the node runs, which
+// notices the change and passes it to every mesh member).
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { openDatabase } from '../core/database.ts';
-import { Budgets, KeyStore, keyJson, policyFrom, spentOf, type KeyRecord } from '../tenancy/index.ts';
+import { nodeIdentity } from '../node/identity.ts';
+import { Budgets, KeyStore, keyJson, policyFrom, rememberedSpend, spentOf, type KeyRecord } from '../tenancy/index.ts';
 import { configFrom, exitWithError, withConfigFlags, type CommonFlags } from './common.ts';
 
 export interface KeysIo {
@@ -38,25 +40,35 @@ function number(text: string | undefined, flag: string, integer: boolean): numbe
   return n;
 }
 
-function describe(rec: KeyRecord, spent: number | undefined): string {
+function describe(rec: KeyRecord, spent: number | undefined, meshSpent?: number): string {
   const limits = [
     rec.chains && `chains=${rec.chains.join(',')}`, rec.models && `models=${rec.models.join(',')}`,
     rec.collections && `collections=${rec.collections.join(',')}`,
     rec.rpm !== undefined && `rpm=${rec.rpm}`, rec.tpm !== undefined && `tpm=${rec.tpm}`,
-    rec.budgetUsd !== undefined && `budget=$${spent?.toFixed(4) ?? '0'}/$${rec.budgetUsd} per ${rec.budgetPeriod}`,
+    rec.budgetUsd !== undefined && `budget=$${spent?.toFixed(4) ?? '0'}/$${rec.budgetUsd} per ${rec.budgetPeriod}${meshSpent === undefined ? '' : ` (mesh-wide $${meshSpent.toFixed(4)})`}`,
   ].filter(Boolean).join(' ') || 'unrestricted';
   const status = rec.revokedAt ? 'revoked' : rec.expiresAt && rec.expiresAt <= Date.now() ? 'expired' : rec.expiresAt ? `expires ${new Date(rec.expiresAt).toISOString()}` : 'active';
   return `${rec.id}  ${rec.name}${rec.tenant ? ` (tenant ${rec.tenant})` : ''}  ${status}  ${limits}`;
 }
 
-/** Opens the node's database from the usual flags, runs `fn` with the key store, and always closes it. */
-function withKeys(flags: CommonFlags, io: KeysIo, fn: (keys: KeyStore, budgets: Budgets, config: ReturnType<typeof configFrom>) => void): void {
+/**
+ * Opens the node's database from the usual flags, runs `fn` with the key store (its changes written as this node's key
+ * ops, under its mesh identity), and always closes it.
+ */
+async function withKeys(flags: CommonFlags, io: KeysIo, fn: (keys: KeyStore, budgets: Budgets, config: ReturnType<typeof configFrom>, meshSpent: (rec: KeyRecord) => number | undefined) => void): Promise<void> {
   try {
     const config = configFrom(flags);
+    const { peerId } = await nodeIdentity(config.server.dataDir);
     const db = openDatabase(join(config.server.dataDir, 'flowrouter.db'));
     try {
-      const keys = new KeyStore(db);
-      fn(keys, new Budgets(db), config);
+      const m = config.mesh;
+      const keys = new KeyStore(db, { origin: peerId, issuers: () => (m.enabled && m.replicateKeys ? m.keyIssuers : null) });
+      const budgets = new Budgets(db);
+      const others = rememberedSpend(db);
+      // Every member's spend as the node last saved it: only meaningful when the mesh shares limits.
+      const meshSpent = (rec: KeyRecord) => (m.enabled && m.sharedLimits.enabled && rec.budgetUsd !== undefined
+        ? (spentOf(budgets, rec) ?? 0) + others(rec.id, rec.budgetPeriod ?? 'month') : undefined);
+      fn(keys, budgets, config, meshSpent);
     } finally {
       db.close();
     }
@@ -93,10 +105,10 @@ export function keysCommand(io: KeysIo = processIo): Command {
   withConfigFlags(keys.command('ls').description('list keys (never their secrets)'))
     .option('--all', 'include revoked keys')
     .option('--json', 'print JSON')
-    .action((flags: CommonFlags & { all?: boolean; json?: boolean }) => withKeys(flags, io, (store, budgets) => {
+    .action((flags: CommonFlags & { all?: boolean; json?: boolean }) => withKeys(flags, io, (store, budgets, _config, meshSpent) => {
       const records = store.list({ includeRevoked: flags.all });
-      if (flags.json) io.out(`${JSON.stringify(records.map((r) => keyJson(r, spentOf(budgets, r))), null, 2)}\n`);
-      else io.out(records.length ? `${records.map((r) => describe(r, spentOf(budgets, r))).join('\n')}\n` : 'no keys\n');
+      if (flags.json) io.out(`${JSON.stringify(records.map((r) => keyJson(r, spentOf(budgets, r), meshSpent(r))), null, 2)}\n`);
+      else io.out(records.length ? `${records.map((r) => describe(r, spentOf(budgets, r), meshSpent(r))).join('\n')}\n` : 'no keys\n');
     }));
 
   withConfigFlags(keys.command('revoke').description('revoke a key at once').argument('<id-or-name>'))

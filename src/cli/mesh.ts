@@ -99,7 +99,38 @@ function formatReplication(r: ReplicationStatus | null | undefined): string[] {
   ];
 }
 
-export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus | null }): string {
+/** The shared limits as `mesh status` reports them (tenancy/shared's status). */
+interface LimitsStatus {
+  overshoot: number;
+  shareOf: number;
+  mode: 'alone' | 'mesh-wide' | 'partitioned';
+  members: { peer: string; inContact: boolean; state: string; lastHeardS: number | null }[];
+}
+
+/** Whom the node counts client keys' limits with, and what it does about members it cannot hear. */
+function formatLimits(l: LimitsStatus | null | undefined): string[] {
+  if (!l) return ['limits:    this node\'s own (mesh.shared_limits off)'];
+  const share = `1/${Math.round(1 / l.shareOf)}`;
+  if (l.mode === 'alone') return ['limits:    counted mesh-wide; no other member heard yet (this node may use each whole limit)'];
+  const out = l.members.filter((m) => !m.inContact);
+  const head = l.mode === 'mesh-wide'
+    ? `limits:    counted mesh-wide with all ${l.members.length} other member${l.members.length > 1 ? 's' : ''} in contact (a key may pass a limit by ${Math.round(l.overshoot * 100)} % of it, or one request per other member)`
+    : `limits:    PARTITIONED: out of contact with ${out.length} of ${l.members.length} member${l.members.length > 1 ? 's' : ''}; admitting within shares (${share} of every limit kept for each member out of contact)`;
+  return [head, ...out.map((m) => `  ${m.peer}: ${m.state}${m.lastHeardS === null ? '' : `, last heard ${Math.round(m.lastHeardS)}s ago`}`)];
+}
+
+/** The client-key log: how many key ops from how many origins, and peers still behind. */
+function formatKeys(k: ReplicationStatus | null | undefined): string[] {
+  if (!k) return ['keys:      not replicated (mesh.replicate_keys off)'];
+  const ops = Object.values(k.versions).reduce((a, b) => a + b, 0);
+  const behind = k.peers.filter((p) => p.opsBehind > 0 || p.peerOpsBehind > 0 || p.failures > 0);
+  return [
+    `keys:      replicated: ${ops} key ops from ${Object.keys(k.versions).length} origin${Object.keys(k.versions).length === 1 ? '' : 's'}, ${k.counts.opsRejected} rejected`,
+    ...behind.map((p) => `  ${p.peerId}: ${p.failures ? `sync failing (${p.failures} in a row): ${p.lastError}` : `${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us`}`),
+  ];
+}
+
+export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus | null; keys?: ReplicationStatus | null; limits?: LimitsStatus | null }): string {
   return [
     `peer id:   ${s.peerId}${s.nodeName ? ` (${s.nodeName})` : ''}`,
     `listening: ${s.multiaddrs.join('\n           ') || '(none)'}`,
@@ -107,6 +138,8 @@ export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus |
     `forwards:  ${s.forwards.in} in (${s.forwards.inFailed} failed), ${s.forwards.out} out (${s.forwards.outFailed} failed)`,
     `members:   ${s.privateNetwork ? 'secret required' : 'OPEN (no mesh secret)'}${s.allowlist === null ? '' : `, allowlist of ${s.allowlist}`}`,
     ...formatReplication(s.replication),
+    ...formatKeys(s.keys),
+    ...formatLimits(s.limits),
     '',
   ].join('\n');
 }

@@ -1,6 +1,6 @@
 // Keeps the op log and the documents bounded: tombstones past the horizon are forgotten, superseded ops lose their content.
 import type { Db } from '../core/database.ts';
-import { encodeHlc } from './hlc.ts';
+import { encodeHlc } from '../oplog/index.ts';
 import type { VersionVector } from './ops.ts';
 
 /**

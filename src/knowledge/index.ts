@@ -1,11 +1,11 @@
 // The knowledge capability's public door: store, ingestion, search types, RAG helpers and HTTP routes.
 export { KnowledgeStore } from './store.ts';
-export type { DocumentInput, PutResult, ApplyResult, LocalOpListener, LocalOpInfo } from './store.ts';
+export type { DocumentInput, PutResult, ApplyResult, ProvenOp, LocalOpListener } from './store.ts';
 export type { DecodedOp } from './prepare.ts';
-export type { StoredOp, OpPageLimits, ProvenOp } from './op-pages.ts';
+export type { StoredOp, OpPageLimits, LocalOpInfo } from '../oplog/index.ts';
 export type { KnowledgeOp, PutPayload, DeletePayload, VersionVector } from './ops.ts';
 export { parseOp, MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES } from './ops.ts';
-export { HybridClock, compareHlc, encodeHlc, decodeHlc } from './hlc.ts';
+export { HybridClock, compareHlc, encodeHlc, decodeHlc } from '../oplog/index.ts';
 export type { StoredDocument, DocumentFilter, KnowledgeStats } from './reads.ts';
 export type { SearchOptions, SearchResult } from './search.ts';
 export { chunkText } from './chunk.ts';

@@ -1,7 +1,13 @@
 // The replicable operations: self-contained, JSON-serialisable records of every change to the knowledge base.
 import { z } from 'zod';
 import { ClientError } from '../core/errors.ts';
+import type { LogOp, OpTables, VersionVector } from '../oplog/index.ts';
 import type { ChunkSpan } from './chunk.ts';
+
+export type { VersionVector };
+
+/** The knowledge base's op log tables (created by knowledge/002-ops, 003-op-proofs and 006-op-proofs). */
+export const KB_TABLES: OpTables = { ops: 'kb_ops', version: 'kb_version', proofs: 'kb_op_proofs' };
 
 export interface PutPayload {
   collection: string;
@@ -17,23 +23,13 @@ export interface PutPayload {
 
 export interface DeletePayload { collection: string; source: string }
 
-export interface KnowledgeOp {
-  origin: string;
-  seq: number;
-  hlc: string;
-  docId: string;
-  kind: 'put' | 'delete';
-  /** Null once compaction has dropped a superseded op's content: the op still fills its place in the sequence. */
-  payload: PutPayload | DeletePayload | null;
-}
+/** A change to one document; its payload is null once compaction dropped a superseded op's content. */
+export type KnowledgeOp = LogOp<'put' | 'delete', PutPayload | DeletePayload>;
 
 /** Largest document text (UTF-8 bytes), however it arrives: every op written must be one a peer accepts. */
 export const MAX_DOCUMENT_BYTES = 16 * 1024 * 1024;
 /** Largest op payload as stored (its JSON: the text escaped, plus chunk spans); a sync peer refuses bigger ops. */
 export const MAX_OP_PAYLOAD_BYTES = 48 * 1024 * 1024;
-
-/** Highest contiguous sequence number seen from each origin. */
-export type VersionVector = Record<string, number>;
 
 const span = z.object({ heading: z.string(), start: z.number().int().min(0), end: z.number().int().min(0) });
 const putPayload = z.object({

@@ -8,7 +8,8 @@ import type { ChunkSpan } from './chunk.ts';
 import { packChunks, type PackedChunks } from './chunk-list.ts';
 import { DEFAULT_COLLECTION, sha256, stableDocId, validateCollection, validateDocId } from './ids.ts';
 import { MAX_DOCUMENT_BYTES, MAX_OP_PAYLOAD_BYTES, parseOp } from './ops.ts';
-import type { DeletePayload, PutPayload } from './ops.ts';
+import type { DeletePayload, KnowledgeOp, PutPayload } from './ops.ts';
+import type { OpHeader as LogOpHeader } from '../oplog/index.ts';
 import type { DocumentInput } from './store.ts';
 
 /** A document's text above this is prepared and indexed in the background: the size at which sync sends pieces. */
@@ -33,7 +34,7 @@ export interface PreparedPut {
   digest: string | null;
 }
 
-export interface OpHeader { origin: string; seq: number; hlc: string; docId: string; kind: 'put' | 'delete' }
+export type OpHeader = LogOpHeader<KnowledgeOp>;
 
 /** An op from the wire, parsed and validated, its content ready for the store. */
 export interface DecodedOp {

@@ -5,19 +5,17 @@ import { ClientError } from '../core/errors.ts';
 import type { ChunkSpan } from './chunk.ts';
 import { listOf } from './chunk-list.ts';
 import { compactTombstones } from './compaction.ts';
-import { compareHlc, HybridClock } from './hlc.ts';
+import { compareHlc, OpLog, type HybridClock, type LocalOpListener as LogListener, type OpPageLimits, type ProvenOp as LogProvenOp, type StoredOp } from '../oplog/index.ts';
 import { validateDocId } from './ids.ts';
 import { Indexer } from './indexer.ts';
 import { Materializer } from './materialize.ts';
 import type { DocRow, IndexSource } from './materialize.ts';
 import { Offload } from './offload.ts';
 import { CheckpointAside } from './checkpoint-aside.ts';
-import { parseOp } from './ops.ts';
+import { KB_TABLES, parseOp } from './ops.ts';
 import type { DeletePayload, KnowledgeOp, PutPayload, VersionVector } from './ops.ts';
 import { LARGE_TEXT, preparePut } from './prepare.ts';
 import type { DecodedOp, OpHeader, PreparedPut } from './prepare.ts';
-import { provenOpsSince, storedOpsOf, storedOpsSince } from './op-pages.ts';
-import type { OpPageLimits, ProvenOp, StoredOp } from './op-pages.ts';
 import { knowledgeMigrations } from './schema.ts';
 import { listDocuments, readDocument, readStats } from './reads.ts';
 import type { DocumentFilter, KnowledgeStats, StoredDocument } from './reads.ts';
@@ -38,22 +36,16 @@ export interface DocumentInput {
 
 export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
-/**
- * What a local op's publisher is told besides the op: the size of its stored payload, and its digest when it was
- * computed off the main thread. A large op comes without its payload (`payload: null`): it travels by sync only.
- */
-export interface LocalOpInfo { bytes: number; digest: string | null }
-export type LocalOpListener = (op: KnowledgeOp, info: LocalOpInfo) => void;
+/** An op with the proof of origin its replicator attached (null until one is attached). */
+export type ProvenOp = LogProvenOp<KnowledgeOp>;
+/** Hears of every local op (a large one without its payload, see LocalOpInfo). */
+export type LocalOpListener = LogListener<KnowledgeOp>;
 
 /** A put's or delete's content as the store writes it: the payload's stored JSON and what materializing needs. */
 type Content =
   | { kind: 'put'; put: PreparedPut }
   | { kind: 'delete'; payload: DeletePayload; stored: string }
   | null;
-
-/** Large payload JSON arrives as UTF-8 bytes; SQLite turns them into TEXT without a JavaScript string in between. */
-const bindable = (value: string | Uint8Array | null): string | Buffer | null =>
-  value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : value;
 
 export class KnowledgeStore {
   readonly db: Db;
@@ -64,16 +56,14 @@ export class KnowledgeStore {
   #indexer: Indexer;
   #offload: Offload | null = null;
   #checkpoints: CheckpointAside;
-  #insertOp;
-  #hasOp;
-  #version;
-  #setVersion;
-  #latestDocHlc;
-  #origins;
-  #setProof;
-  #listeners = new Set<LocalOpListener>();
-  /** Local ops of the transaction in progress, announced once it commits. */
-  #pending: { op: KnowledgeOp; info: LocalOpInfo }[] = [];
+  /** The op log every change goes through (shared machinery with the client keys' log). */
+  #log: OpLog<KnowledgeOp>;
+  /** What replication needs for ops too large to handle on the main thread (see ReplicatedStore). */
+  readonly large = {
+    decode: (bytes: Uint8Array) => this.offload.decode(bytes),
+    digest: (stored: Uint8Array) => this.offload.digest(stored),
+    apply: (op: DecodedOp, proof: string) => this.applyDecoded(op, proof),
+  };
 
   constructor(db: Db, origin: string, opts: { now?: () => number; maxDriftMs?: number } = {}) {
     if (!origin || /\s/.test(origin)) throw new ClientError('Knowledge store origin id must be a non-empty string without spaces');
@@ -81,27 +71,23 @@ export class KnowledgeStore {
     this.db = db;
     this.origin = origin;
     this.#now = opts.now ?? Date.now;
-    const last = db.prepare<[], { hlc: string | null }>('SELECT max(hlc) AS hlc FROM kb_ops').get()?.hlc ?? null;
-    this.clock = new HybridClock(origin, { now: this.#now, maxDriftMs: opts.maxDriftMs, last });
+    this.#log = new OpLog<KnowledgeOp>(db, KB_TABLES, origin, { now: this.#now, maxDriftMs: opts.maxDriftMs });
+    this.clock = this.#log.clock;
     this.#m = new Materializer(db);
     this.#indexer = new Indexer(db);
     this.#checkpoints = new CheckpointAside(db, () => this.offload);
     // A job a crash left is resumed in the background.
     if (this.#indexer.pending()) this.#indexer.schedule();
-    this.#insertOp = db.prepare('INSERT INTO kb_ops (origin, seq, hlc, doc_id, kind, payload, proof) VALUES (?, ?, ?, ?, ?, CAST(? AS TEXT), ?)');
-    this.#hasOp = db.prepare<[string, number], { 1: number }>('SELECT 1 FROM kb_ops WHERE origin = ? AND seq = ?').pluck();
-    this.#version = db.prepare<[string], number>('SELECT max_seq FROM kb_version WHERE origin = ?').pluck();
-    this.#setVersion = db.prepare(
-      'INSERT INTO kb_version (origin, max_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET max_seq = excluded.max_seq');
-    this.#latestDocHlc = db.prepare<[string], string | null>('SELECT max(hlc) FROM kb_ops WHERE doc_id = ?').pluck();
-    this.#origins = db.prepare<[], { origin: string; max_seq: number }>('SELECT origin, max_seq FROM kb_version ORDER BY origin');
-    this.#setProof = db.prepare('INSERT OR REPLACE INTO kb_op_proofs (proof, origin, seq) VALUES (?, ?, ?)');
   }
 
   /** Calls `listener` with every local op once its transaction has committed (the replicator publishes them). */
   onLocalOp(listener: LocalOpListener): () => void {
-    this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
+    return this.#log.onLocalOp(listener);
+  }
+
+  /** Checks an op from elsewhere (shape and payload) before it touches the database. */
+  parseOp(input: unknown): KnowledgeOp {
+    return parseOp(input);
   }
 
   /** Indexes large documents in the background (and those another process left), until `stop`. */
@@ -157,25 +143,25 @@ export class KnowledgeStore {
    * are indexed afterwards in slices: it is stored and replicated at once, and searchable once indexed.
    */
   writePrepared(prepared: readonly PreparedPut[]): PutResult[] {
-    return this.#announcing(() => this.#checkpoints.around(prepared.some((p) => p.large), () => this.db.transaction(() => prepared.map((p): PutResult => {
+    return this.#checkpoints.around(prepared.some((p) => p.large), () => this.#log.write(() => prepared.map((p): PutResult => {
       const existing = this.#m.doc(p.id);
       const live = existing !== undefined && !existing.deleted;
       if (live && sameContent(existing, p)) return { id: p.id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
       this.#local(p.id, { kind: 'put', put: p });
       return { id: p.id, status: live ? 'updated' : 'created', chunks: listOf(p.chunks).length };
-    }))()));
+    })));
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
   remove(id: string): boolean {
     validateDocId(id);
-    return this.#announcing(() => this.db.transaction(() => {
+    return this.#log.write(() => {
       const existing = this.#m.doc(id);
       if (!existing || existing.deleted) return false;
       const payload = { collection: existing.collection, source: existing.source };
       this.#local(id, { kind: 'delete', payload, stored: JSON.stringify(payload) });
       return true;
-    })());
+    });
   }
 
   /** Applies an op from another node, keeping its proof of origin; safe to repeat and to receive out of order. */
@@ -202,14 +188,9 @@ export class KnowledgeStore {
   #apply(op: OpHeader, content: Content, proof: string | null): ApplyResult {
     const stored = content === null ? null : content.kind === 'put' ? content.put.stored : content.stored;
     return this.db.transaction((): ApplyResult => {
-      if (this.#hasOp.get(op.origin, op.seq)) return 'duplicate';
-      this.clock.receive(op.hlc);
       const existing = this.#m.doc(op.docId);
-      const current = existing?.hlc ?? this.#latestDocHlc.get(op.docId) ?? null;
-      this.#insertOp.run(op.origin, op.seq, op.hlc, op.docId, op.kind, bindable(stored), proof);
-      let seq = this.#version.get(op.origin) ?? 0;
-      while (this.#hasOp.get(op.origin, seq + 1)) seq++;
-      this.#setVersion.run(op.origin, seq);
+      const current = existing?.hlc ?? this.#log.latestHlc(op.docId);
+      if (!this.#log.insertRemote(op, stored, proof)) return 'duplicate';
       if (content === null) return 'stale';
       const cmp = current === null ? 1 : compareHlc(op.hlc, current);
       // Equal HLCs mean the same writer and instant; a delete then wins so a removal is never undone.
@@ -222,11 +203,11 @@ export class KnowledgeStore {
 
   /** The newest HLC of any op held for the document (tombstones and compacted ops included), or null. */
   latestHlc(docId: string): string | null {
-    return this.#latestDocHlc.get(docId) ?? null;
+    return this.#log.latestHlc(docId);
   }
 
   versionVector(): VersionVector {
-    return Object.fromEntries(this.#origins.all().map((r) => [r.origin, r.max_seq]));
+    return this.#log.versionVector();
   }
 
   /** Ops the holder of `since` has not seen, per origin in sequence order, at most `limit`; page by asking again. */
@@ -236,27 +217,27 @@ export class KnowledgeStore {
 
   /** `opsSince` with each op's stored proof of origin. */
   provenOpsSince(since: VersionVector, limit = 1000): ProvenOp[] {
-    return provenOpsSince(this.db, since, limit);
+    return this.#log.provenOpsSince(since, limit);
   }
 
   /** Ops the holder of `since` lacks as stored (payload JSON text), in pages bounded by count and bytes: what sync sends. */
   storedOpsSince(since: VersionVector, limits: OpPageLimits): StoredOp[] {
-    return storedOpsSince(this.db, since, limits);
+    return this.#log.storedOpsSince(since, limits);
   }
 
   /** The highest sequence number of this node's own ops (0 before the first); another process may have written it. */
   localSeq(): number {
-    return this.#version.get(this.origin) ?? 0;
+    return this.#log.localSeq();
   }
 
   /** This node's own ops after `seq` as stored, in pages bounded by count and bytes, in order. */
   localOpsAfter(seq: number, limits: OpPageLimits): StoredOp[] {
-    return storedOpsOf(this.db, this.origin, seq, limits);
+    return this.#log.localOpsAfter(seq, limits);
   }
 
   /** Attaches a proof of origin to a stored op (the replicator signs local ops after they are written). */
   setOpProof(origin: string, seq: number, proof: string): void {
-    this.#setProof.run(proof, origin, seq);
+    this.#log.setOpProof(origin, seq, proof);
   }
 
   /**
@@ -291,37 +272,14 @@ export class KnowledgeStore {
   }
 
   #local(docId: string, content: NonNullable<Content>): void {
-    const seq = (this.#version.get(this.origin) ?? 0) + 1;
-    const header = { origin: this.origin, seq, hlc: this.clock.tick(), docId, kind: content.kind };
-    const stored = content.kind === 'put' ? content.put.stored : content.stored;
-    this.#insertOp.run(header.origin, header.seq, header.hlc, header.docId, header.kind, bindable(stored), null);
-    this.#setVersion.run(this.origin, seq);
-    this.#materialize(header, content);
-    const bytes = typeof stored === 'string' ? Buffer.byteLength(stored) : stored.byteLength;
     if (content.kind === 'delete') {
-      this.#pending.push({ op: { ...header, payload: content.payload }, info: { bytes, digest: null } });
+      this.#materialize(this.#log.append(docId, 'delete', content.payload, content.stored), content);
       return;
     }
     const p = content.put;
     // Prepared off the main thread: its content stays here (publishing it whole would mean encoding it again).
-    const large = typeof p.stored !== 'string';
-    const payload: PutPayload | null = large ? null : { ...p.fields, text: p.text, chunks: p.chunks as ChunkSpan[] };
-    this.#pending.push({ op: { ...header, payload }, info: { bytes, digest: p.digest } });
-  }
-
-  // A listener that throws must not undo a committed write, so its error is dropped here.
-  #announcing<T>(write: () => T): T {
-    let result: T;
-    try {
-      result = write();
-    } catch (err) {
-      this.#pending = [];
-      throw err;
-    }
-    const ops = this.#pending;
-    this.#pending = [];
-    for (const { op, info } of ops) for (const l of this.#listeners) { try { l(op, info); } catch { /* see above */ } }
-    return result;
+    const payload: PutPayload | null = typeof p.stored !== 'string' ? null : { ...p.fields, text: p.text, chunks: p.chunks as ChunkSpan[] };
+    this.#materialize(this.#log.append(docId, 'put', payload, p.stored, p.digest), content);
   }
 
   #materialize(op: OpHeader, content: NonNullable<Content>): void {

@@ -7,6 +7,7 @@ import type { ChatResult } from '../providers/transport.ts';
 import { fromWireError, shortId } from './errors.ts';
 import { FORWARD_PROTOCOL, MAX_FRAME_BYTES, encodeFrame, frameStream, isResponseFrame, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame, FrameStream } from './frames.ts';
+import type { WireIdentity } from './forward-identity.ts';
 import type { ForwardOptions } from './types.ts';
 
 interface Attempt {
@@ -163,10 +164,10 @@ export interface ForwardClientInit {
  * Forwards one request to one peer; resolves once the peer has answered (JSON, or a stream's first chunk). Which peer
  * to try, and what to do when it fails, is the router's business: a peer is one of its targets.
  */
-export async function forwardToPeer(init: ForwardClientInit, peerId: string, request: ChatRequest, opts: ForwardOptions): Promise<ChatResult> {
+export async function forwardToPeer(init: ForwardClientInit, peerId: string, request: ChatRequest, opts: ForwardOptions, identity?: WireIdentity): Promise<ChatResult> {
   const deadlineSignal = AbortSignal.timeout(Math.max(opts.deadlineMs - Date.now(), 1));
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadlineSignal]) : deadlineSignal;
-  const frame = encodeFrame({ request, deadline: opts.deadlineMs, hop: 1, client: opts.client, requestId: opts.requestId } satisfies ForwardRequestFrame);
+  const frame = encodeFrame({ request, deadline: opts.deadlineMs, hop: 1, requestId: opts.requestId, identity } satisfies ForwardRequestFrame);
   if (frame.byteLength > MAX_FRAME_BYTES) {
     throw new UpstreamError('protocol', `request of ${frame.byteLength} bytes is larger than a mesh frame (${MAX_FRAME_BYTES} bytes)`);
   }

@@ -5,6 +5,7 @@ import { ClientError, FlowRouterError, MeshStreamClosed, NotMeshMember, Upstream
 import { toWireError } from './errors.ts';
 import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
+import { verifyForwardIdentity, type ForwardIdentity } from './forward-identity.ts';
 import { validateForwardedRequest } from './forward-validation.ts';
 import type { MeshDeps, MeshLog } from './types.ts';
 
@@ -18,6 +19,8 @@ export interface ForwardServerInit {
   /** Per-peer limits and the accept switch; absent: every member is served without limits. */
   accepting?: () => boolean;
   allowlist: ReadonlySet<string> | null;
+  /** This node's peer id: a client identity must be addressed to it. */
+  self: string;
   keepaliveMs: number;
   counters: { in: number; inFailed: number };
   log: MeshLog;
@@ -77,10 +80,19 @@ export function forwardHandler(init: ForwardServerInit) {
       }
       checkFrame(frame);
       const request = validateForwardedRequest(frame.request);
+      let identity: ForwardIdentity | undefined;
+      if (frame.identity !== undefined) {
+        // A claim that fails any check is refused outright, never served as the peer's own request.
+        const checked = await verifyForwardIdentity(frame.identity, { from: remote, to: init.self, request: frame.request });
+        if (typeof checked === 'string') {
+          throw new FlowRouterError(401, 'authentication_error', 'mesh_identity_invalid', `The client identity on this forward was refused (${checked}); nothing was served`);
+        }
+        identity = checked;
+      }
       const budget = Math.min(Math.max(frame.deadline - Date.now(), 0), MAX_WORK_MS);
       deadlineTimer = setTimeout(() => work.abort(new UpstreamError('timeout', 'forwarded request passed its deadline')), budget);
       // A request id of our own: the sender's could repeat one already in the usage ledger and so go unrecorded.
-      const result = await init.serveForward(request, { signal: work.signal, peerId: remote, requestId: randomUUID() });
+      const result = await init.serveForward(request, { signal: work.signal, peerId: remote, requestId: randomUUID(), identity });
       if (result.kind === 'json') {
         await send({ type: 'json', response: result.response });
       } else {

@@ -4,6 +4,7 @@ import { lpStream } from '@libp2p/utils';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { ChatChunk, ChatRequest, ChatResponse } from '../core/openai.ts';
 import type { WireError } from './errors.ts';
+import type { WireIdentity } from './forward-identity.ts';
 
 export const FORWARD_PROTOCOL = '/flowrouter/forward/1.0.0';
 export const CAPACITY_PROTOCOL = '/flowrouter/capacity/1.0.0';
@@ -16,8 +17,9 @@ export interface ForwardRequestFrame {
   deadline: number;
   /** Always 1: a forwarded request is never forwarded again. */
   hop: number;
-  client: string | null;
   requestId: string;
+  /** The client the sender authenticated, signed by the sender (forward-identity.ts); absent for its own requests. */
+  identity?: WireIdentity;
 }
 
 export type ForwardResponseFrame =

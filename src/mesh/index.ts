@@ -10,6 +10,7 @@ export {
 export type { CapacityRecord } from './capacity-record.ts';
 export { FORWARD_PROTOCOL, CAPACITY_PROTOCOL, MAX_FRAME_BYTES } from './frames.ts';
 export type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
+export { signForwardIdentity, verifyForwardIdentity, type ForwardIdentity, type WireIdentity, type IdentityRefusal } from './forward-identity.ts';
 export { KAD_PROTOCOL } from './host.ts';
 export { meshRoutes } from './routes.ts';
 export * from './replication/index.ts';

@@ -1,5 +1,5 @@
 // A mesh node's lifecycle: starts the libp2p host, keeps the peer table fresh, publishes capacity and serves forwards.
-import type { PeerId } from '@libp2p/interface';
+import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
@@ -12,6 +12,7 @@ import { foreignPeerReporter } from './dial-diagnosis.ts';
 import { DhtDirectory } from './dht-directory.ts';
 import { MeshConfigError } from './errors.ts';
 import { forwardToPeer } from './forward-client.ts';
+import { signForwardIdentity } from './forward-identity.ts';
 import { forwardHandler } from './forward-server.ts';
 import { CAPACITY_PROTOCOL, FORWARD_PROTOCOL } from './frames.ts';
 import { createHost } from './host.ts';
@@ -37,6 +38,8 @@ const DHT_LOOKUP_MS = 1_500;
 
 interface Running {
   host: MeshHost;
+  /** Signs the client identities this node attaches to its forwards. */
+  privateKey: PrivateKey;
   table: PeerTable;
   liveness: PeerLiveness;
   own: OwnRecord;
@@ -152,7 +155,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       });
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record(), onContact: (peer) => liveness.contact(peer) };
-      const r: Running = { host, table, liveness, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
+      const r: Running = { host, privateKey, table, liveness, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
         bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
@@ -161,7 +164,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         liveness.contact(fctx.peerId);
         return deps.serveForward(req, fctx);
       };
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, self: host.peerId.toString(), keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
@@ -223,7 +226,8 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4, reachTimeoutMs: timing.reachTimeoutMs,
         onReach: (peer: string, reached: boolean) => (reached ? r.liveness.contact(peer) : r.liveness.miss(peer)),
       };
-      return forwardToPeer(init, peerId, request, opts);
+      const identity = opts.identity && await signForwardIdentity(r.privateKey, opts.identity, { from: r.host.peerId.toString(), to: peerId }, request, opts.deadlineMs);
+      return forwardToPeer(init, peerId, request, opts, identity);
     },
 
     async peersFor(names, signal) {

@@ -9,6 +9,10 @@ export interface MeshRoutesOptions {
   mesh: MeshNode | (() => MeshNode | undefined);
   /** Knowledge replication: per-origin versions and each peer's lag, when replication runs. */
   replication?: () => ReplicationStatus | null;
+  /** Client-key replication, the same figures for the key log. */
+  keys?: () => ReplicationStatus | null;
+  /** Client keys' limits counted mesh-wide: which members are in contact (see tenancy/shared). */
+  limits?: () => unknown;
   /** Whether the router's breaker for a peer is open (its forwards kept failing). */
   breakerOpen?: (peerId: string) => boolean;
 }
@@ -23,5 +27,5 @@ export const meshRoutes: FastifyPluginAsync<MeshRoutesOptions> = async (app, opt
     object: 'list',
     data: mesh().peers().map((p) => (opts.breakerOpen?.(p.peerId) ? { ...p, health: 'breaker-open' as const } : p)),
   }));
-  app.get('/v1/mesh/status', async () => ({ ...mesh().status(), replication: opts.replication?.() ?? null }));
+  app.get('/v1/mesh/status', async () => ({ ...mesh().status(), replication: opts.replication?.() ?? null, keys: opts.keys?.() ?? null, limits: opts.limits?.() ?? null }));
 };

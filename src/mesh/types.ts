@@ -1,6 +1,7 @@
 // Shapes the mesh shares with the node's wiring: options, the integrator-supplied dependencies, and what it reports.
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
+import type { ForwardIdentity } from './forward-identity.ts';
 
 /** What this node can serve right now; supplied by the integrator and advertised to every peer. */
 export interface CapacityInfo {
@@ -55,12 +56,14 @@ export interface MeshTiming {
 
 export interface ForwardContext {
   signal: AbortSignal;
-  /**
-   * The peer that sent the request, as Noise authenticated the connection: the only identity a forward is attributed
-   * to. The frame's own `client` is the sender's claim and is never used.
-   */
+  /** The peer that sent the request, as Noise authenticated the connection. */
   peerId: string;
   requestId: string;
+  /**
+   * The client key the sender vouches for, its signature, audience, freshness and request checked (forward-identity.ts);
+   * whether that key exists and may do this is the node's to check. Absent: the forward is the peer's own.
+   */
+  identity?: ForwardIdentity;
 }
 
 export type MeshLog = (event: string, detail?: Record<string, unknown>) => void;
@@ -78,7 +81,8 @@ export interface MeshDeps {
 
 export interface ForwardOptions {
   signal?: AbortSignal;
-  client: string | null;
+  /** The authenticated client the request is made for: signed into the frame for the serving node. */
+  identity?: ForwardIdentity;
   requestId: string;
   /** Absolute deadline, epoch milliseconds; the remote stops working at this time too. */
   deadlineMs: number;

@@ -3,10 +3,10 @@ import { hostname } from 'node:os';
 import type { NodeConfig, TargetConfig } from '../config/index.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import { UpstreamError } from '../core/errors.ts';
-import { createContext, type Handler } from '../pipeline/index.ts';
+import { createContext, type ClientInfo, type Handler } from '../pipeline/index.ts';
 import type { ChatResult } from '../providers/index.ts';
 import { promptTokens, type PeerDirectory, type RouterStatus, type TargetProbe } from '../router/index.ts';
-import { createMeshNode, type CapacityInfo, type ForwardOptions, type MeshNode } from '../mesh/index.ts';
+import { createMeshNode, type CapacityInfo, type ForwardIdentity, type ForwardOptions, type MeshNode } from '../mesh/index.ts';
 import { ModelReadiness } from './model-readiness.ts';
 
 /** At most this many peers are tried for one request. */
@@ -21,6 +21,11 @@ export interface MeshLinkDeps {
   probe: TargetProbe;
   /** The pipeline for requests that arrived from a peer: answered by this node's model targets only. */
   forwardedChat: Handler<'chat'>;
+  /**
+   * The client key a forward's verified identity names, when this node holds it (throws when it is revoked or expired);
+   * undefined when it does not know the key (yet): the forward is then the peer's own.
+   */
+  clientOf?: (identity: ForwardIdentity, peerId: string) => ClientInfo | undefined;
   onForward: (direction: 'in' | 'out') => void;
   log: (event: string, detail?: Record<string, unknown>) => void;
   /** What an operator must act on (a bootstrap peer unreachable, another mesh secret), with what to check. */
@@ -92,9 +97,10 @@ export class MeshLink {
       acceptsForwards: () => deps.config().mesh.acceptForwards,
       serveForward: async (req, fctx) => {
         deps.onForward('in');
-        // Attributed to the peer that sent it: a frame's own claims about its client are not trusted.
+        // The client the peer vouched for (signature checked) when this node holds that key, else the peer itself.
+        const client = (fctx.identity && deps.clientOf?.(fctx.identity, fctx.peerId)) ?? { id: `peer:${fctx.peerId}` };
         const ctx = createContext({
-          requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client: { id: `peer:${fctx.peerId}` }, forwardedBy: fctx.peerId,
+          requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client, forwardedBy: fctx.peerId,
           countPrompt: () => promptTokens(req),
         });
         try {

@@ -8,7 +8,7 @@ import { openDatabase, type Db } from '../core/database.ts';
 import { Transport } from '../providers/index.ts';
 import { Router, routerRoutes } from '../router/index.ts';
 import { buildGateway, type ModelEntry } from '../gateway/index.ts';
-import { PriceTable, ShadowSampler, UsageLedger, registerUsageRoutes } from '../usage/index.ts';
+import { PriceTable, ShadowSampler, UsageLedger, localDailyRows, registerUsageRoutes } from '../usage/index.ts';
 import { CacheStore } from '../cache/index.ts';
 import { Tenancy, adminRoutes, exposureWarnings, forwardSpendNotice, operatorGuard, readableCollections } from '../tenancy/index.ts';
 import { KnowledgeStore, knowledgeRoutes } from '../knowledge/index.ts';
@@ -19,6 +19,7 @@ import { VERSION } from '../version.ts';
 import { nodeIdentity, type NodeIdentity } from './identity.ts';
 // The libp2p stack (~0.5 s and tens of MB to load) is imported only when the config enables the mesh, in small pieces.
 import type { MeshLink } from './mesh-link.ts';
+import type { MeshTenancy } from './mesh-tenancy.ts';
 import { loadMeshLink } from './mesh-load.ts';
 import { buildPipelines } from './pipelines.ts';
 import { tokenCounter } from './count-tokens.ts';
@@ -56,6 +57,8 @@ export class FlowRouterNode {
   meshLink?: MeshLink;
   /** Knowledge (and optionally cache) replication, once the mesh has started. */
   replicator?: Replicator;
+  /** Client keys replicated and their limits counted mesh-wide, once the mesh has started. */
+  meshTenancy?: MeshTenancy;
   private readonly warn: (message: string) => void;
   private readonly pipelines: ReturnType<typeof buildPipelines>;
   private identity?: NodeIdentity;
@@ -71,7 +74,8 @@ export class FlowRouterNode {
     this.prices = new PriceTable(config.prices);
     this.metrics = createMetrics();
     this.transport = new Transport();
-    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices });
+    const { mesh } = config;
+    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices, sharedLimits: mesh.enabled && mesh.sharedLimits.enabled ? mesh.sharedLimits : undefined });
     this.cache = new CacheStore(this.db, config.cache);
     this.usage = new UsageLedger(this.db, {
       flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
@@ -124,7 +128,7 @@ export class FlowRouterNode {
       scope.addHook('onRequest', async (request) => guard(request));
       await scope.register(routerRoutes, { router: this.router });
     });
-    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard });
+    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard, mesh: () => (this.meshRunning ? this.meshTenancy?.usage : undefined) });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
     if (this.config.mesh.enabled) {
@@ -133,6 +137,8 @@ export class FlowRouterNode {
         await scope.register(meshRoutes, {
           mesh: () => (this.meshRunning ? this.meshLink?.mesh : undefined),
           replication: () => this.replicator?.status() ?? null,
+          keys: () => this.meshTenancy?.keyReplicator?.status() ?? null,
+          limits: () => this.tenancy.shared?.status() ?? null,
           // A peer whose forwards keep failing has its router breaker open.
           breakerOpen: (peerId) => this.router.isOpen(`peer:${peerId}`),
         });
@@ -171,6 +177,7 @@ export class FlowRouterNode {
     this.nodeId = identity.peerId;
     this.knowledge = new KnowledgeStore(this.db, identity.peerId);
     this.knowledge.start();
+    this.tenancy.attach(identity.peerId);
     await this.app.listen({ host: this.config.server.host, port: this.config.server.port });
     this.started = true;
     this.router.start();
@@ -213,27 +220,33 @@ export class FlowRouterNode {
       routerStatus: () => this.router.status(),
       probe: this.targets.probe,
       forwardedChat: this.pipelines.forwardedChat,
+      clientOf: (identity) => this.tenancy.forwardedClient(identity),
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
       log: (event, detail) => log.info(detail ?? {}, event),
       warn: (event, detail) => log.warn(detail ?? {}, event),
     });
   }
 
-  /** Gossip and anti-entropy for the knowledge base (and the cache when configured) over the running mesh. */
+  /** Gossip and anti-entropy for the knowledge base (and the cache when configured) and the client keys over the running mesh. */
   private async startReplication(): Promise<void> {
     const m = this.config.mesh;
-    if (!this.meshLink || !m.replicateKnowledge || !this.knowledge || !this.identity) return;
+    if (!this.meshLink || !this.identity) return;
     const log = this.app.log.child({ component: 'replication' });
     const { createReplicator } = await import('../mesh/replication/index.ts');
-    this.replicator = createReplicator({
-      mesh: this.meshLink.mesh,
-      privateKey: await this.identity.privateKey(),
-      store: this.knowledge,
-      cache: m.replicateCache ? this.cache : null,
-      options: { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache },
-      log: (event, detail) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event)),
+    const privateKey = await this.identity.privateKey();
+    const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
+    const replicationLog = (event: string, detail?: Record<string, unknown>) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event));
+    if (m.replicateKnowledge && this.knowledge) {
+      this.replicator = createReplicator({
+        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: replicationLog,
+      });
+      await this.replicator.start();
+    }
+    const { startMeshTenancy } = await import('./mesh-tenancy.ts');
+    this.meshTenancy = await startMeshTenancy({
+      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog,
+      usageRows: (range) => { this.usage.flush(); return localDailyRows(this.db, range); },
     });
-    await this.replicator.start();
   }
 
   /** Stops accepting, lets in-flight requests and streams finish up to the grace period, then closes everything in order. */
@@ -249,6 +262,7 @@ export class FlowRouterNode {
         { name: 'shadow', stop: () => this.shadow.stop() },
         { name: 'responses retention', stop: () => this.responsesRetention.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
+        { name: 'mesh tenancy', stop: () => this.meshTenancy?.stop() },
         { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },
         { name: 'transport', stop: () => this.transport.stop() },
         { name: 'usage ledger', stop: () => this.usage.stop() },

@@ -52,9 +52,11 @@ export function buildPipelines(p: PipelineParts) {
     embeddings: plain('embeddings'),
     completions: plain('completions'),
     /**
-     * A peer's forward: membership is the peer's credential, limited by `mesh.forward_limits`; the forwarding node
-     * already ran its client's limits and RAG; usage is recorded against the peer.
+     * A peer's forward: made for a client key the peer vouched for and this node holds, that key's permissions and
+     * limits (counted where it entered the mesh, or here when that member's counts do not cover it); else the peer's own,
+     * under `mesh.forward_limits`. The forwarding node already ran RAG; usage is recorded against the client (or the
+     * peer) and the peer it came through.
      */
-    forwardedChat: pipeline<'chat'>([peerLimitsLayer(p.config, p.tenancy.allowances), usage, route, cache, normalize], core(p.router, 'chat')),
+    forwardedChat: pipeline<'chat'>([p.tenancy.forwardedLayer, peerLimitsLayer(p.config, p.tenancy.allowances), usage, route, cache, normalize], core(p.router, 'chat')),
   };
 }

@@ -91,7 +91,10 @@ export class TargetSender {
     if (!mesh || !target.peerId) throw new UpstreamError('connect', 'the mesh is not running');
     const deadlineMs = target.deadlineMs ?? Date.now() + (target.timeoutMs ?? this.deps.config().mesh.forwardTimeoutMs);
     if (deadlineMs <= Date.now()) throw new UpstreamError('timeout', `mesh peer ${target.peerId.slice(-8)}: the forward's deadline has passed`);
-    return mesh.forward(target.peerId, req, { signal: ctx.signal, requestId: ctx.requestId, client: ctx.client?.id ?? null, deadlineMs });
+    // A client key's requests carry its identity (a peer's own forwards never get here: they are not forwarded again).
+    const client = ctx.client && !ctx.client.id.startsWith('peer:') ? ctx.client : undefined;
+    const identity = client && (client.tenant === undefined ? { keyId: client.id } : { keyId: client.id, tenant: client.tenant });
+    return mesh.forward(target.peerId, req, { signal: ctx.signal, requestId: ctx.requestId, identity, deadlineMs });
   }
 
   /** Active health check: the provider's own probe request (e.g. GET /models); false when it has none. */

@@ -91,8 +91,11 @@ export interface AttemptHold {
   keep(): void;
 }
 
-/** Asked by the router before each attempt; throws (a RateLimitError) when the client cannot afford this target. */
-export type AttemptGate = (target: TargetConfig, model: string) => AttemptHold;
+/**
+ * Asked by the router before each attempt; throws (a RateLimitError) when the client cannot afford this target. A key
+ * counted mesh-wide may answer later: its hold waits until the other members have seen this node's recent ones.
+ */
+export type AttemptGate = (target: TargetConfig, model: string) => AttemptHold | Promise<AttemptHold>;
 
 export interface RequestContext {
   readonly requestId: string;

@@ -1,7 +1,7 @@
 // Resilience as small wrappers around one "call this target" function (undici-interceptor style): breaker, limits, stats.
 import { FlowRouterError, UpstreamError } from '../core/errors.ts';
 import type { AccountOverride, TargetConfig } from '../config/index.ts';
-import type { AttemptGate, EndListener } from '../pipeline/index.ts';
+import type { AttemptGate, AttemptHold, EndListener } from '../pipeline/index.ts';
 import { limitReached } from './limits.ts';
 import { isCredentialFailure, ownCredentialOf, RefusedCredentials, usesOwnCredential } from './own-credentials.ts';
 import type { TargetStates } from './stats.ts';
@@ -54,15 +54,20 @@ export class AttemptRefused extends TargetSkipped {
 /** Holds the client's budget for this attempt; a refusal skips the target, a failure gives the hold back. */
 export function withGate(): Interceptor {
   return (next) => (ctx) => {
-    if (!ctx.gate) return next(ctx);
-    let hold;
-    try {
-      hold = ctx.gate(ctx.target, ctx.model);
-    } catch (err) {
-      if (err instanceof FlowRouterError) return Promise.reject(new AttemptRefused(ctx.target.id, err));
+    const gate = ctx.gate;
+    if (!gate) return next(ctx);
+    const refused = (err: unknown): never => {
+      if (err instanceof FlowRouterError) throw new AttemptRefused(ctx.target.id, err);
       throw err;
+    };
+    let held;
+    try {
+      held = gate(ctx.target, ctx.model);
+    } catch (err) {
+      return Promise.reject(err).catch(refused);
     }
-    return next(ctx).then((result) => { hold.keep(); return result; }, (err: unknown) => { hold.release(); throw err; });
+    const attempt = (hold: AttemptHold) => next(ctx).then((result) => { hold.keep(); return result; }, (err: unknown) => { hold.release(); throw err; });
+    return held instanceof Promise ? held.then(attempt, refused) : attempt(held);
   };
 }
 

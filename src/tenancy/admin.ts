@@ -8,13 +8,16 @@ import { parseExpiry, type KeyPolicy, type KeyRecord } from './keys.ts';
 import type { Budgets } from './limits.ts';
 import type { Tenancy } from './tenancy.ts';
 
-/** A key as the API and the CLI show it (snake_case, ISO dates, current spend): never its secret. */
-export function keyJson(rec: KeyRecord, spentUsd?: number): Record<string, unknown> {
+/**
+ * A key as the API and the CLI show it (snake_case, ISO dates, current spend: this node's, and on a mesh sharing limits
+ * every member's as heard): never its secret.
+ */
+export function keyJson(rec: KeyRecord, spentUsd?: number, meshSpentUsd?: number): Record<string, unknown> {
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
     id: rec.id, name: rec.name, tenant: rec.tenant ?? null, chains: rec.chains ?? null, models: rec.models ?? null, collections: rec.collections ?? null,
     rpm: rec.rpm ?? null, tpm: rec.tpm ?? null, budget_usd: rec.budgetUsd ?? null, budget_period: rec.budgetPeriod ?? null,
-    spent_usd: spentUsd ?? null, expires_at: iso(rec.expiresAt), created_at: iso(rec.createdAt), revoked_at: iso(rec.revokedAt), rotated_at: iso(rec.rotatedAt),
+    spent_usd: spentUsd ?? null, ...(meshSpentUsd === undefined ? {} : { mesh_spent_usd: meshSpentUsd }), origin: rec.origin ?? null, expires_at: iso(rec.expiresAt), created_at: iso(rec.createdAt), revoked_at: iso(rec.revokedAt), rotated_at: iso(rec.rotatedAt),
   };
 }
 
@@ -105,19 +108,19 @@ export function adminRoutes(tenancy: Tenancy, config: () => NodeConfig): Fastify
     app.post('/keys', { schema: { body: createKeySchema } }, async (request, reply) => {
       const { name, ...rest } = request.body as CreateKeyBody;
       const { key, record } = tenancy.keys.create(name, policyFrom(rest, config()));
-      return reply.code(201).send({ ...keyJson(record, spentOf(tenancy.budgets, record)), key });
+      return reply.code(201).send({ ...keyJson(record, spentOf(tenancy.budgets, record), tenancy.meshSpent(record)), key });
     });
 
     app.get('/keys', async (request) => {
       const includeRevoked = (request.query as { all?: string }).all === 'true';
-      return { object: 'list', data: tenancy.keys.list({ includeRevoked }).map((r) => keyJson(r, spentOf(tenancy.budgets, r))) };
+      return { object: 'list', data: tenancy.keys.list({ includeRevoked }).map((r) => keyJson(r, spentOf(tenancy.budgets, r), tenancy.meshSpent(r))) };
     });
 
     app.delete('/keys/:id', async (request) => keyJson(tenancy.keys.revoke((request.params as { id: string }).id)));
 
     app.post('/keys/:id/rotate', async (request) => {
       const { key, record } = tenancy.keys.rotate((request.params as { id: string }).id);
-      return { ...keyJson(record, spentOf(tenancy.budgets, record)), key };
+      return { ...keyJson(record, spentOf(tenancy.budgets, record), tenancy.meshSpent(record)), key };
     });
   };
 }

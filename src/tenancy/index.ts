@@ -9,3 +9,4 @@ export { TENANCY_MIGRATIONS } from './migrations.ts';
 export { checkCollection, patternsAllow, ragCollectionPolicy, readableCollections, type RagCollectionPolicy } from './collections.ts';
 export { peerLimitsLayer, forwardSpendNotice } from './peer-limits.ts';
 export { Allowances, type Holder, type Limits } from './allowance.ts';
+export { rememberedSpend } from './shared/store.ts';

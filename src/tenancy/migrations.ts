@@ -1,5 +1,8 @@
-// Tenancy tables: client keys (salted hashes only, with their knowledge-collection grants) and each key's settled spend per budget period.
+// Tenancy tables: client keys (salted hashes only, with their knowledge-collection grants), the key log that replicates
+// them, and each key's settled spend per budget period.
 import type { Migration } from '../core/database.ts';
+import { opTableSql } from '../oplog/index.ts';
+import { KEY_TABLES } from './key-ops.ts';
 
 export const TENANCY_MIGRATIONS: readonly Migration[] = [
   {
@@ -37,5 +40,26 @@ export const TENANCY_MIGRATIONS: readonly Migration[] = [
   {
     id: 'tenancy/003-collections',
     up: 'ALTER TABLE tenancy_keys ADD COLUMN collections TEXT',
+  },
+  {
+    id: 'tenancy/004-key-log',
+    // Keys replicate: each row remembers the HLC and origin of the op that set it. Members may each issue a key of the
+    // same name while apart, so names are unique per node at creation, not by an index.
+    up: `
+      ALTER TABLE tenancy_keys ADD COLUMN hlc TEXT;
+      ALTER TABLE tenancy_keys ADD COLUMN origin TEXT;
+      DROP INDEX tenancy_keys_active_name;
+      CREATE INDEX tenancy_keys_name ON tenancy_keys (name, revoked_at);
+      ${opTableSql(KEY_TABLES, { kinds: ['put', 'revoke'] })}`,
+  },
+  {
+    id: 'tenancy/005-shared-limits',
+    // What a node heard of the other members' counters and must not forget over a restart (see shared/store.ts).
+    up: `
+      CREATE TABLE tenancy_mesh_members (peer TEXT PRIMARY KEY, last_seen INTEGER NOT NULL) WITHOUT ROWID;
+      CREATE TABLE tenancy_mesh_spend (
+        peer TEXT NOT NULL, key_id TEXT NOT NULL, period TEXT NOT NULL, usd REAL NOT NULL,
+        PRIMARY KEY (peer, key_id, period)
+      ) WITHOUT ROWID;`,
   },
 ];

@@ -13,8 +13,10 @@ const usd = (n: number) => `$${n.toFixed(n < 1 ? 4 : 2)}`;
 export function peerLimitsLayer(config: () => NodeConfig, allowances: Allowances): AnyLayer {
   return (next) => (req, ctx) => {
     const limits = config().mesh.forwardLimits;
-    if (ctx.forwardedBy && limits) {
-      allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
+    // A forward made for a client key this node holds is under that key's limits instead (Tenancy.forwardedLayer).
+    if (ctx.forwardedBy && limits && ctx.client?.id.startsWith('peer:') !== false) {
+      // A peer's limits are this node's own: counted here, at once.
+      void allowances.apply({ id: `peer:${ctx.forwardedBy}`, name: `mesh peer ${ctx.forwardedBy}`, why: 'mesh.forward_limits on this node', limits }, req, ctx);
     }
     return next(req, ctx);
   };
@@ -29,7 +31,8 @@ export function forwardSpendNotice(config: NodeConfig): { level: 'info' | 'warn'
     return {
       level: config.auth.mode === 'required' ? 'warn' : 'info',
       message: 'mesh: every member holding the mesh secret may spend this node\'s upstream accounts through forwarded requests WITHOUT LIMITS '
-        + '(client keys do not apply to forwards). Set mesh.forward_limits (rpm, tpm, budget_usd, budget_period) or mesh.accept_forwards: false.',
+        + 'when a forward names no client key this node holds (a member with auth off, an anonymous caller). Set mesh.forward_limits '
+        + '(rpm, tpm, budget_usd, budget_period) or mesh.accept_forwards: false.',
     };
   }
   return { level: 'info', message: `mesh: each member may spend through this node's upstream accounts at most ${describeLimits(m.forwardLimits)} (mesh.forward_limits)` };

@@ -5,7 +5,8 @@ export { usageLayer, type UsageLayerDeps, type AnswerListener } from './layer.ts
 export { promptFingerprint } from './fingerprint.ts';
 export { usageOf, estimateCompletionTokens } from './tokens.ts';
 export { usageSummary, usageCsv, parseGroup, parseTime, USAGE_GROUPS, type UsageGroup, type UsageTotals, type UsageRange } from './report.ts';
-export { registerUsageRoutes } from './routes.ts';
+export { registerUsageRoutes, type MeshUsageSource } from './routes.ts';
+export { localDailyRows, parseDailyRows, mergeUsage, mergeUsageCsv, MESH_USAGE_GROUPS, type DailyRow, type MemberUsage } from './mesh-report.ts';
 export { ShadowSampler, type ShadowDeps } from './shadow.ts';
 export { compareReport, type CompareTotals } from './compare-report.ts';
 export { agreementScore, parseJudgeScore } from './agreement.ts';

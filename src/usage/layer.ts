@@ -52,7 +52,7 @@ export function usageLayer(deps: UsageLayerDeps): AnyLayer {
       const answered = end.response !== undefined || trace.cache === 'hit';
       const target = trace.target ?? trace.attempts.at(-1)?.target ?? null;
       const base = {
-        ts, requestId: ctx.requestId, clientId: ctx.client?.id ?? null, fingerprint, stream, target, provider: providerOf(config, target),
+        ts, requestId: ctx.requestId, clientId: ctx.client?.id ?? null, viaPeer: ctx.forwardedBy ?? null, fingerprint, stream, target, provider: providerOf(config, target),
         latencyMs: Math.round(end.durationMs * 1000) / 1000, status, errorCode: code,
       };
       if (!answered) {

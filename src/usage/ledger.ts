@@ -27,6 +27,10 @@ const MIGRATIONS = [{
   // Prompt tokens written to the provider's prompt cache, billed apart from cache reads (cached_tokens) and the rest.
   id: 'usage/002-cache-write',
   up: 'ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0',
+}, {
+  // The mesh peer a request was forwarded by (the row's client is the key it was made for, or `peer:<id>`).
+  id: 'usage/004-via-peer',
+  up: 'ALTER TABLE usage_ledger ADD COLUMN via_peer TEXT',
 }];
 
 export interface UsageRow {
@@ -37,6 +41,8 @@ export interface UsageRow {
   provider: string | null;
   model: string | null;
   clientId: string | null;
+  /** For a request a mesh peer forwarded here: that peer (it counted and billed the request where it entered the mesh). */
+  viaPeer?: string | null;
   fingerprint: string;
   stream: boolean;
   promptTokens: number;
@@ -99,12 +105,12 @@ export class UsageLedger {
     // Positional parameters: binding an object by name costs a property lookup per column on every row.
     const insert = db.prepare(`INSERT OR IGNORE INTO usage_ledger (ts, request_id, chain, target, provider, model, client_id, fingerprint, stream,
       prompt_tokens, completion_tokens, cached_tokens, usage_source, cost, cost_saved, latency_ms, first_byte_ms, status, error_code, cache, tokens_saved,
-      cache_write_tokens) VALUES (${Array(22).fill('?').join(', ')})`);
+      cache_write_tokens, via_peer) VALUES (${Array(23).fill('?').join(', ')})`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
       for (const r of rows) {
         insert.run(r.ts, r.requestId, r.chain, r.target, r.provider, r.model, r.clientId, r.fingerprint, r.stream ? 1 : 0, r.promptTokens,
           r.completionTokens, r.cachedTokens, r.usageSource, r.cost, r.costSaved, r.latencyMs, r.firstByteMs, r.status, r.errorCode, r.cache,
-          r.tokensSaved, r.cacheWriteTokens ?? 0);
+          r.tokensSaved, r.cacheWriteTokens ?? 0, r.viaPeer ?? null);
       }
     });
     if (opts.journal) {

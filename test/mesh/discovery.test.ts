@@ -108,7 +108,7 @@ test('a peer whose record went stale is still found through the DHT providers of
     await waitFor('B\'s record at C to go stale', () => c.peers().find((p) => p.peerId === b.peerId && p.capacity && p.health === 'stale'), 15_000);
     const answered = await waitFor('a forward found through the DHT', async () => {
       try {
-        return await forwardToBest(c, request('dht-model'), { client: null, requestId: 'dht', deadlineMs: Date.now() + 5_000 });
+        return await forwardToBest(c, request('dht-model'), { requestId: 'dht', deadlineMs: Date.now() + 5_000 });
       } catch {
         return null;
       }

@@ -10,7 +10,7 @@ import type { ForwardResponseFrame } from '../../src/mesh/frames.ts';
 import type { ChatResult } from '../../src/providers/transport.ts';
 import { addrOf, capacity, chunk, echoServe, forwardToBest, request, response as echoResponse, testMesh, waitFor } from './helpers.ts';
 
-const opts = (extra: Record<string, unknown> = {}) => ({ client: 'tenant-1', requestId: 'req-1', deadlineMs: Date.now() + 10_000, ...extra });
+const opts = (extra: Record<string, unknown> = {}) => ({ requestId: 'req-1', deadlineMs: Date.now() + 10_000, ...extra });
 
 async function knows(node: MeshNode, peer: MeshNode, model: string): Promise<void> {
   await waitFor(`a record for ${model}`, () => node.peers().find((p) => p.peerId === peer.peerId && p.capacity?.models.includes(model)));
@@ -30,8 +30,9 @@ test('a JSON request is answered by the peer serving the model, attributed to th
     assert.equal(peerId, b.peerId);
     assert.equal(result.kind, 'json');
     assert.equal(result.kind === 'json' && result.response.choices[0].message.content, 'from b');
-    // The frame's client ('tenant-1') and request id ('req-1') are the sender's claims: neither is used.
+    // The frame's request id ('req-1') is the sender's claim: not used; no client identity was attached.
     assert.equal(seen[0].peerId, a.peerId);
+    assert.equal(seen[0].identity, undefined);
     assert.match(seen[0].requestId, /^[0-9a-f-]{36}$/);
     assert.deepEqual(a.status().forwards, { in: 0, inFailed: 0, out: 1, outFailed: 0 });
     assert.equal(b.status().forwards.in, 1);

@@ -11,6 +11,7 @@ function countingStore() {
   const calls: { saltBytes: number; secret: string }[] = [];
   const db = openDatabase(':memory:');
   const store = new KeyStore(db, {
+    origin: 'test-node',
     hash: (salt, secret) => {
       calls.push({ saltBytes: salt.length, secret });
       return createHmac('sha256', salt).update(secret).digest();

@@ -37,7 +37,7 @@ function tries(models: string[], completion = 1): Handler<'chat'> {
   return async (_req, ctx) => {
     for (const m of models) {
       try {
-        ctx.gate?.(target(m), m).keep();
+        (await ctx.gate?.(target(m), m))?.keep();
         return json(m, completion);
       } catch (err) {
         if (!(err instanceof RateLimitError)) throw err;
@@ -76,7 +76,7 @@ test('a budget hold is priced on the model of the target tried: too dear a targe
 
 test('a streamed forward is charged what its chunks carried once the stream ends, even when abandoned', async () => {
   const stream: Handler<'chat'> = async (_req, ctx) => {
-    ctx.gate?.(target('gpt-4o'), 'gpt-4o').keep();
+    (await ctx.gate?.(target('gpt-4o'), 'gpt-4o'))?.keep();
     async function* chunks(): AsyncGenerator<ChatChunk> {
       yield { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
       yield { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [], usage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 } };

@@ -1,25 +1,25 @@
 // Turns ops from the wire into store writes: parse, check the origin's proof, then apply a batch in one transaction.
 import { FlowRouterError } from '../../core/errors.ts';
-import { parseOp } from '../../knowledge/index.ts';
-import type { DecodedOp, KnowledgeStore } from '../../knowledge/index.ts';
 import type { MeshLog } from '../types.ts';
+import type { DecodedLargeOp, LogChannel, ReplicatedStore } from './channel.ts';
 import { verifyOp, verifyOpDigest } from './proof.ts';
 import type { ReplicationState } from './state.ts';
 import type { WireOp } from './wire.ts';
 
 export interface ApplyContext {
-  store: KnowledgeStore;
+  store: ReplicatedStore;
+  channel: LogChannel;
   state: ReplicationState;
   log: MeshLog;
 }
 
-/** A well-formed op with a valid origin signature, or null. */
-export async function checkWireOp(input: unknown): Promise<WireOp | null> {
+/** A well-formed op of this channel's log with a valid origin signature, or null. */
+export async function checkWireOp(ctx: Pick<ApplyContext, 'store' | 'channel'>, input: unknown): Promise<WireOp | null> {
   if (typeof input !== 'object' || input === null) return null;
   const { op: raw, proof } = input as { op?: unknown; proof?: unknown };
   try {
-    const op = parseOp(raw);
-    return typeof proof === 'string' && await verifyOp(op, proof) ? { op, proof } : null;
+    const op = ctx.store.parseOp(raw);
+    return typeof proof === 'string' && await verifyOp(op, proof, ctx.channel.proofDomain) ? { op, proof } : null;
   } catch {
     return null;
   }
@@ -30,7 +30,7 @@ export async function checkWireOp(input: unknown): Promise<WireOp | null> {
  * are counted and logged. An op whose clock is too far ahead is refused later, by the store (applyVerified).
  */
 export async function verifyWireOps(ctx: ApplyContext, peer: string, items: readonly unknown[]): Promise<WireOp[]> {
-  const checked = await Promise.all(items.map(checkWireOp));
+  const checked = await Promise.all(items.map((item) => checkWireOp(ctx, item)));
   const valid = checked.filter((w): w is WireOp => w !== null);
   const rejected = items.length - valid.length;
   if (rejected > 0) {
@@ -79,20 +79,22 @@ function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: nu
 }
 
 /**
- * A large op that arrived in pieces: parsed, validated and digested in the knowledge worker (the main thread only
- * checks the signature over the digest), then applied; its chunks are indexed in the background. Null when it was
- * malformed or forged (counted and logged like any other).
+ * A large op that arrived in pieces: parsed, validated and digested off the main thread (the main thread only checks
+ * the signature over the digest), then applied; a document's chunks are indexed in the background. Null when it was
+ * malformed or forged, or this log takes no large ops (counted and logged like any other).
  */
-export async function applyLargeOp(ctx: ApplyContext, peer: string, bytes: Uint8Array): Promise<{ decoded: DecodedOp; proof: string; applied: boolean } | null> {
-  const decoded = await ctx.store.offload.decode(bytes).catch(() => null);
+export async function applyLargeOp(ctx: ApplyContext, peer: string, bytes: Uint8Array): Promise<{ decoded: DecodedLargeOp; proof: string; applied: boolean } | null> {
+  const large = ctx.store.large;
+  const decoded = large ? await large.decode(bytes).catch(() => null) : null;
   const proof = decoded?.proof;
   // A content-less op comes whole through gossip or batches; in pieces it would only be a relay withholding content.
-  if (!decoded || decoded.digest === null || typeof proof !== 'string' || !await verifyOpDigest(decoded.header, decoded.digest, proof)) {
+  if (!large || !decoded || decoded.digest === null || typeof proof !== 'string'
+    || !await verifyOpDigest(decoded.header, decoded.digest, proof, ctx.channel.proofDomain)) {
     ctx.state.counts.opsRejected++;
     ctx.log('replication:rejected', { peer, ops: 1, reason: 'malformed or bad origin signature' });
     return null;
   }
-  const applied = applyOne(ctx, peer, decoded.header, () => ctx.store.applyDecoded(decoded, proof));
+  const applied = applyOne(ctx, peer, decoded.header, () => large.apply(decoded, proof));
   if (applied) ctx.state.counts.opsApplied++;
   return { decoded, proof, applied };
 }

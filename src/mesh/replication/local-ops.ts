@@ -1,12 +1,13 @@
 // Hands every op this node originates to the publisher once, whether this process wrote it or another one did
-// (`flowrouter kb` writes to the same SQLite file while the node runs).
-import type { KnowledgeOp, KnowledgeStore, LocalOpInfo, StoredOp } from '../../knowledge/index.ts';
+// (`flowrouter kb` and `flowrouter keys` write to the same SQLite file while the node runs).
+import type { LocalOpInfo, LogOp, StoredOp } from '../../oplog/index.ts';
+import type { ReplicatedStore } from './channel.ts';
 
 /** A local op to publish: a large one without its payload, which is signed from its stored JSON (`stored`). */
-export interface LocalOpNotice { op: KnowledgeOp; info: LocalOpInfo; stored?: Uint8Array }
+export interface LocalOpNotice { op: LogOp; info: LocalOpInfo; stored?: Uint8Array }
 
 export interface LocalOpsInit {
-  store: KnowledgeStore;
+  store: ReplicatedStore;
   publish(notice: LocalOpNotice): void;
   /** How often the database is asked whether another connection committed (PRAGMA data_version: no table read). */
   pollMs: number;

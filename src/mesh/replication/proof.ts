@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id';
 import type { PrivateKey, PublicKey } from '@libp2p/interface';
 import { canonicalJson } from '../../cache/index.ts';
 import type { CacheEntry } from '../../cache/index.ts';
-import type { KnowledgeOp } from '../../knowledge/index.ts';
+import type { LogOp, OpHeader } from '../../oplog/index.ts';
 
 const encoder = new TextEncoder();
 /** Peer ids seen recently; bounded so a flood of made-up origins cannot grow it without limit. */
@@ -45,38 +45,43 @@ export function originKey(origin: string): PublicKey | null {
   return key;
 }
 
-// The signature covers the op's header and a hash of its payload, so an op whose content compaction dropped still verifies.
-function opBytes(op: Pick<KnowledgeOp, 'origin' | 'seq' | 'hlc' | 'docId' | 'kind'>, payloadHash: string): Uint8Array {
-  const { origin, seq, hlc, docId, kind } = op;
-  return encoder.encode(`flowrouter/kb-op/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
+/** Whether `sig` is `origin`'s signature over `data` (any statement a member signs with its mesh key). */
+export async function verifyByOrigin(origin: string, data: Uint8Array, sig: Uint8Array): Promise<boolean> {
+  const key = originKey(origin);
+  return key !== null && verifyBytes(key, data, sig);
 }
 
-type OpHeader = Pick<KnowledgeOp, 'origin' | 'seq' | 'hlc' | 'docId' | 'kind'>;
+// The signature covers the log's domain, the op's header and a hash of its payload, so an op whose content compaction
+// dropped still verifies, and an op signed for one log (the knowledge base) is never valid in another (the client keys).
+function opBytes(op: OpHeader, payloadHash: string, domain: string): Uint8Array {
+  const { origin, seq, hlc, docId, kind } = op;
+  return encoder.encode(`flowrouter/${domain}/1\n${canonicalJson({ origin, seq, hlc, docId, kind, payloadHash })}`);
+}
 
 /** `<payload sha-256 hex>.<signature base64url>`, the string the store keeps with the op. */
-export async function signOp(key: PrivateKey, op: KnowledgeOp): Promise<string> {
-  return signOpDigest(key, op, sha256Hex(canonicalJson(op.payload)));
+export async function signOp(key: PrivateKey, op: LogOp, domain = 'kb-op'): Promise<string> {
+  return signOpDigest(key, op, sha256Hex(canonicalJson(op.payload)), domain);
 }
 
 /** `signOp` with the payload's digest already computed (a large payload, digested off the main thread). */
-export async function signOpDigest(key: PrivateKey, op: OpHeader, payloadHash: string): Promise<string> {
-  const sig = await key.sign(opBytes(op, payloadHash));
+export async function signOpDigest(key: PrivateKey, op: OpHeader, payloadHash: string, domain = 'kb-op'): Promise<string> {
+  const sig = await key.sign(opBytes(op, payloadHash, domain));
   return `${payloadHash}.${b64url(sig)}`;
 }
 
 /** Whether `proof` is the op's origin's signature over this op (for a content-less op: over its header). */
-export async function verifyOp(op: KnowledgeOp, proof: unknown): Promise<boolean> {
-  return verifyOpDigest(op, op.payload === null ? null : sha256Hex(canonicalJson(op.payload)), proof);
+export async function verifyOp(op: LogOp, proof: unknown, domain = 'kb-op'): Promise<boolean> {
+  return verifyOpDigest(op, op.payload === null ? null : sha256Hex(canonicalJson(op.payload)), proof, domain);
 }
 
 /** `verifyOp` with the payload's digest already computed; null for a content-less op. */
-export async function verifyOpDigest(op: OpHeader, payloadHash: string | null, proof: unknown): Promise<boolean> {
+export async function verifyOpDigest(op: OpHeader, payloadHash: string | null, proof: unknown, domain = 'kb-op'): Promise<boolean> {
   if (typeof proof !== 'string') return false;
   const m = /^([0-9a-f]{64})\.([A-Za-z0-9_-]{1,200})$/.exec(proof);
   const key = originKey(op.origin);
   if (!m || !key) return false;
   if (payloadHash !== null && payloadHash !== m[1]) return false;
-  return verifyBytes(key, opBytes(op, m[1]), Buffer.from(m[2], 'base64url'));
+  return verifyBytes(key, opBytes(op, m[1], domain), Buffer.from(m[2], 'base64url'));
 }
 
 function entryBytes(origin: string, entry: CacheEntry): Uint8Array {

@@ -1,22 +1,23 @@
-// The replicator's lifecycle: gossip local ops, serve and run anti-entropy syncs, compact tombstones, report status.
+// The replicator's lifecycle for one replicated log (the knowledge base, the client keys): gossip local ops, serve and
+// run anti-entropy syncs, compact tombstones, report status.
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import type { GossipsubMessage } from '@libp2p/gossipsub';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import type { CacheStore } from '../../cache/index.ts';
-import type { KnowledgeStore } from '../../knowledge/index.ts';
 import { MeshConfigError } from '../errors.ts';
 import type { MeshNode } from '../node.ts';
 import type { MeshLog } from '../types.ts';
 import { cacheValidator, onCacheMessage, publishCacheEntry } from './cache-gossip.ts';
 import type { CacheGossipContext } from './cache-gossip.ts';
-import { kbValidator, onKbMessage, publishLocalOp, relayOp } from './kb-gossip.ts';
-import type { KbGossipContext } from './kb-gossip.ts';
+import { KB_CHANNEL, type LogChannel, type ReplicatedStore } from './channel.ts';
+import { onOpMessage, opValidator, publishLocalOp, relayOp } from './op-gossip.ts';
+import type { OpGossipContext } from './op-gossip.ts';
 import { followLocalOps } from './local-ops.ts';
 import { ReplicationState } from './state.ts';
 import type { ReplicationStatus } from './state.ts';
 import { pullFrom, syncHandler } from './sync.ts';
 import type { SyncContext } from './sync.ts';
-import { CACHE_TOPIC, KB_SYNC_PROTOCOL, KB_TOPIC, MAX_GOSSIP_BYTES } from './wire.ts';
+import { CACHE_TOPIC, MAX_GOSSIP_BYTES } from './wire.ts';
 import { MeshStopping } from '../../core/errors.ts';
 
 export interface ReplicationOptions {
@@ -56,7 +57,10 @@ export interface ReplicatorInit {
   mesh: Pick<MeshNode, 'libp2p' | 'pubsub' | 'peerId'>;
   /** The mesh identity's key: it signs this node's ops. Its peer id must be the store's origin. */
   privateKey: PrivateKey;
-  store: KnowledgeStore;
+  store: ReplicatedStore;
+  /** The log's topic, sync protocol and proof domain: the knowledge base's unless told otherwise. */
+  channel?: LogChannel;
+  /** Response-cache entries ride along with the knowledge base's replicator only. */
   cache?: CacheStore | null;
   options?: Partial<ReplicationOptions>;
   log?: MeshLog;
@@ -85,12 +89,15 @@ interface Running {
   sync: SyncContext;
   /** Queues a gossip publication behind the ones before it. */
   enqueue(what: string, task: () => Promise<void>): void;
-  kb: KbGossipContext | null;
+  ops: OpGossipContext | null;
 }
 
 export function createReplicator(init: ReplicatorInit): Replicator {
   const opts: ReplicationOptions = { ...DEFAULT_REPLICATION, ...init.options };
-  const log = init.log ?? (() => undefined);
+  const channel = init.channel ?? KB_CHANNEL;
+  const baseLog = init.log ?? (() => undefined);
+  // Events name the log they are about once a node runs more than one.
+  const log: MeshLog = channel === KB_CHANNEL ? baseLog : (event, detail) => baseLog(event, { log: channel.name, ...detail });
   const { store } = init;
   const state = new ReplicationState();
   let running: Running | null = null;
@@ -100,8 +107,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const { received, applied, newest } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
       state.counts.syncs++;
       if (received > 0) log('replication:synced', { peer: peer.toString(), received, applied });
-      const kb = r.kb;
-      if (kb) for (const wire of newest) r.enqueue('kb-relay', () => relayOp(kb, wire));
+      const gossip = r.ops;
+      if (gossip) for (const wire of newest) r.enqueue(`${channel.name}-relay`, () => relayOp(gossip, wire));
     } catch (err) {
       if (r.lifetime.signal.aborted) return;
       // A sync that keeps failing (an unreachable peer, an op it cannot take) waits longer each time, never spins.
@@ -152,16 +159,16 @@ export function createReplicator(init: ReplicatorInit): Replicator {
         throw new MeshConfigError('replication needs the knowledge store\'s origin, the mesh peer id and the signing key to be one identity');
       }
       const lifetime = new AbortController();
-      const sync: SyncContext = { store, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
+      const sync: SyncContext = { store, channel, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
       const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), retries: new Map(), publishing: Promise.resolve(), sync,
-        enqueue: () => undefined, kb: null };
+        enqueue: () => undefined, ops: null };
       running = r;
-      const kb: KbGossipContext = {
-        store, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
+      const gossip: OpGossipContext = {
+        store, channel, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
         requestSync: (peer, reason) => { log('replication:sync-requested', { peer, reason }); void syncWith(peer); },
         connected: (peer) => host.getPeers().some((p) => p.toString() === peer),
       };
-      const cache: CacheGossipContext | null = opts.replicateCache && init.cache
+      const cache: CacheGossipContext | null = opts.replicateCache && init.cache && channel === KB_CHANNEL
         ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, log, maxGossipBytes: opts.maxGossipBytes }
         : null;
       // Published in write order; a failed publish is only logged, since anti-entropy delivers the op anyway.
@@ -169,13 +176,13 @@ export function createReplicator(init: ReplicatorInit): Replicator {
         r.publishing = r.publishing.then(task).catch((err: unknown) => log('replication:publish-failed', { what, error: (err as Error).message }));
       };
       r.enqueue = enqueue;
-      r.kb = kb;
+      r.ops = gossip;
 
-      await host.handle(KB_SYNC_PROTOCOL, syncHandler(sync, lifetime.signal), { maxInboundStreams: 8, maxOutboundStreams: 8 });
-      r.undo.push(() => host.unhandle(KB_SYNC_PROTOCOL));
-      pubsub.topicValidators.set(KB_TOPIC, kbValidator(kb));
-      pubsub.subscribe(KB_TOPIC);
-      r.undo.push(() => { pubsub.unsubscribe(KB_TOPIC); pubsub.topicValidators.delete(KB_TOPIC); });
+      await host.handle(channel.syncProtocol, syncHandler(sync, lifetime.signal), { maxInboundStreams: 8, maxOutboundStreams: 8 });
+      r.undo.push(() => host.unhandle(channel.syncProtocol));
+      pubsub.topicValidators.set(channel.topic, opValidator(gossip));
+      pubsub.subscribe(channel.topic);
+      r.undo.push(() => { pubsub.unsubscribe(channel.topic); pubsub.topicValidators.delete(channel.topic); });
       if (cache) {
         pubsub.topicValidators.set(CACHE_TOPIC, cacheValidator(cache));
         pubsub.subscribe(CACHE_TOPIC);
@@ -183,12 +190,12 @@ export function createReplicator(init: ReplicatorInit): Replicator {
         r.undo.push(cache.cache.onSet((key) => enqueue('cache-entry', () => publishCacheEntry(cache, key))));
       }
       const onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
-        onKbMessage(kb, evt.detail);
+        onOpMessage(gossip, evt.detail);
         if (cache) onCacheMessage(cache, evt.detail);
       };
       pubsub.addEventListener('gossipsub:message', onMessage);
       r.undo.push(() => pubsub.removeEventListener('gossipsub:message', onMessage));
-      r.undo.push(followLocalOps({ store, pollMs: opts.localPollMs, publish: (op) => enqueue('kb-op', () => publishLocalOp(kb, op)) }));
+      r.undo.push(followLocalOps({ store, pollMs: opts.localPollMs, publish: (op) => enqueue(`${channel.name}-op`, () => publishLocalOp(gossip, op)) }));
       const onConnect = (evt: CustomEvent<PeerId>): void => {
         const id = evt.detail.toString();
         state.resumeSyncs(id);
@@ -199,7 +206,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       r.undo.push(() => host.removeEventListener('peer:connect', onConnect));
       // An op published before a new peer's subscription reached us went to nobody: catch that peer up once it subscribes.
       const onSubscription = (evt: CustomEvent<{ peerId: PeerId; subscriptions: { topic: string; subscribe: boolean }[] }>): void => {
-        if (evt.detail.subscriptions.some((s) => s.topic === KB_TOPIC && s.subscribe)) void syncWith(evt.detail.peerId.toString());
+        if (evt.detail.subscriptions.some((s) => s.topic === channel.topic && s.subscribe)) void syncWith(evt.detail.peerId.toString());
       };
       pubsub.addEventListener('subscription-change', onSubscription);
       r.undo.push(() => pubsub.removeEventListener('subscription-change', onSubscription));
@@ -225,7 +232,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
     status() {
       const versions = store.versionVector();
-      return { origin: store.origin, versions, peers: state.peers(versions), counts: { ...state.counts }, cacheReplication: opts.replicateCache && !!init.cache };
+      return { origin: store.origin, versions, peers: state.peers(versions), counts: { ...state.counts }, cacheReplication: opts.replicateCache && !!init.cache && channel === KB_CHANNEL };
     },
 
     syncWith,

@@ -1,10 +1,11 @@
-// Anti-entropy over `/flowrouter/kb-sync/1.0.0`: the initiator sends its version vector, the responder streams what it lacks.
+// Anti-entropy over a log's sync protocol (`/flowrouter/kb-sync/1.0.0`, `/flowrouter/keys-sync/1.0.0`): the initiator
+// sends its version vector, the responder streams what it lacks.
 import type { Connection, Libp2p, PeerId, PrivateKey, Stream } from '@libp2p/interface';
-import type { StoredOp, VersionVector } from '../../knowledge/index.ts';
+import type { StoredOp, VersionVector } from '../../oplog/index.ts';
 import { applyLargeOp, applyVerified, verifyWireOps } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import { signOp, signOpDigest } from './proof.ts';
-import { KB_SYNC_PROTOCOL, MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
+import { MAX_SYNC_OP_BYTES, SYNC_PIECE_BYTES, decodeJson, encodeJson, parseVersionVector, syncStream } from './wire.ts';
 import type { SyncAck, SyncFrame, SyncRequest, SyncStream, WireOp } from './wire.ts';
 import { MeshProtocolError, MeshStreamClosed, MeshSyncOpTooLarge } from '../../core/errors.ts';
 
@@ -34,10 +35,11 @@ async function wireForm(ctx: SyncContext, row: StoredOp): Promise<string | Uint8
   if (proof === null) {
     if (row.origin !== ctx.store.origin) return null;
     const { payload, proof: _none, ...header } = row;
-    // A large payload is digested in the knowledge worker rather than parsed here.
-    proof = typeof payload === 'string' || payload === null
-      ? await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(payload) })
-      : await signOpDigest(ctx.privateKey, header, await ctx.store.offload.digest(payload));
+    const domain = ctx.channel.proofDomain;
+    // A large payload is digested off the main thread rather than parsed here.
+    proof = typeof payload === 'string' || payload === null || !ctx.store.large
+      ? await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(String(payload)) }, domain)
+      : await signOpDigest(ctx.privateKey, header, await ctx.store.large.digest(payload), domain);
     ctx.store.setOpProof(row.origin, row.seq, proof);
   }
   const head = `{"op":{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
@@ -151,7 +153,8 @@ export async function pullFrom(ctx: SyncContext, host: Libp2p, peer: PeerId, lif
   const id = peer.toString();
   const open = host.getConnections(peer).find((c) => c.status === 'open');
   const dialSignal = AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
-  const stream = open ? await open.newStream(KB_SYNC_PROTOCOL, { signal: dialSignal }) : await host.dialProtocol(peer, KB_SYNC_PROTOCOL, { signal: dialSignal });
+  const protocol = ctx.channel.syncProtocol;
+  const stream = open ? await open.newStream(protocol, { signal: dialSignal }) : await host.dialProtocol(peer, protocol, { signal: dialSignal });
   const lp = syncStream(stream);
   const frameSignal = (): AbortSignal => AbortSignal.any([lifetime, AbortSignal.timeout(ctx.frameTimeoutMs)]);
   const result: PullResult = { received: 0, applied: 0, newest: [] };

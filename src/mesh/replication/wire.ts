@@ -4,11 +4,13 @@ import { lpStream } from '@libp2p/utils';
 import type { LengthPrefixedStream } from '@libp2p/utils';
 import type { CacheEntry } from '../../cache/index.ts';
 import { MAX_OP_PAYLOAD_BYTES } from '../../knowledge/index.ts';
-import type { KnowledgeOp, VersionVector } from '../../knowledge/index.ts';
+import type { LogOp, VersionVector } from '../../oplog/index.ts';
+import { KB_CHANNEL, KEYS_CHANNEL } from './channel.ts';
 
-export const KB_TOPIC = '/flowrouter/kb/1';
+export const KB_TOPIC = KB_CHANNEL.topic;
+export const KEYS_TOPIC = KEYS_CHANNEL.topic;
 export const CACHE_TOPIC = '/flowrouter/cache/1';
-export const KB_SYNC_PROTOCOL = '/flowrouter/kb-sync/1.0.0';
+export const KB_SYNC_PROTOCOL = KB_CHANNEL.syncProtocol;
 /** Largest gossip message accepted; a bigger op is announced with a `have` notice and fetched over sync. */
 export const MAX_GOSSIP_BYTES = 256 * 1024;
 /**
@@ -22,12 +24,12 @@ export const SYNC_PIECE_BYTES = 256 * 1024;
 export const MAX_SYNC_OP_BYTES = MAX_OP_PAYLOAD_BYTES + 64 * 1024;
 
 /** An op as it travels: the op and its origin's proof (see proof.ts). */
-export interface WireOp { op: KnowledgeOp; proof: string }
+export interface WireOp<O extends LogOp = LogOp> { op: O; proof: string }
 
-export type KbGossip =
-  | { t: 'op'; op: KnowledgeOp; proof: string }
+export type OpGossip =
+  | { t: 'op'; op: LogOp; proof: string }
   /** A too-big op's header (its payload left out); receivers fetch the op itself over sync. */
-  | { t: 'have'; op: KnowledgeOp; proof: string };
+  | { t: 'have'; op: LogOp; proof: string };
 
 export interface CacheGossip { origin: string; entry: CacheEntry; sig: string }
 

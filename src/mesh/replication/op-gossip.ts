@@ -1,17 +1,17 @@
-// Pushes each local knowledge op to the mesh on gossipsub, and admits only well-formed, origin-signed ops from it.
+// Pushes each local op of a log to the mesh on its gossipsub topic, and admits only well-formed, origin-signed ops from it.
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { GossipsubMessage, TopicValidatorFn } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
-import type { KnowledgeOp } from '../../knowledge/index.ts';
+import type { LogOp } from '../../oplog/index.ts';
 import type { MeshNode } from '../node.ts';
 import { applyVerified, checkWireOp } from './apply.ts';
 import type { ApplyContext } from './apply.ts';
 import type { LocalOpNotice } from './local-ops.ts';
 import { signOp, signOpDigest } from './proof.ts';
-import { KB_TOPIC, decodeJson, encodeJson } from './wire.ts';
-import type { KbGossip, WireOp } from './wire.ts';
+import { decodeJson, encodeJson } from './wire.ts';
+import type { OpGossip, WireOp } from './wire.ts';
 
-export interface KbGossipContext extends ApplyContext {
+export interface OpGossipContext extends ApplyContext {
   pubsub: MeshNode['pubsub'];
   privateKey: PrivateKey;
   maxGossipBytes: number;
@@ -22,7 +22,7 @@ export interface KbGossipContext extends ApplyContext {
 }
 
 /** Envelopes the validator accepted, so the message handler does not parse and verify twice. */
-const accepted = new WeakMap<Uint8Array, KbGossip>();
+const accepted = new WeakMap<Uint8Array, OpGossip>();
 
 type RawEnvelope = { t?: unknown; op?: unknown; proof?: unknown };
 
@@ -35,12 +35,12 @@ function decodeEnvelope(data: Uint8Array): RawEnvelope | null {
   }
 }
 
-export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
+export function opValidator(ctx: OpGossipContext): TopicValidatorFn {
   return async (_peer, msg) => {
     const env = msg.data.byteLength <= ctx.maxGossipBytes ? decodeEnvelope(msg.data) : null;
     // A `have` notice carries the header only: it is checked as the content-less op its proof also covers.
-    const wire = env?.t === 'op' ? await checkWireOp(env)
-      : env?.t === 'have' ? await checkWireOp({ op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
+    const wire = env?.t === 'op' ? await checkWireOp(ctx, env)
+      : env?.t === 'have' ? await checkWireOp(ctx, { op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
     // Local ops always carry their content; a content-less `op` could only be a relay withholding a document.
     if (!env || !wire || (env.t === 'op' && wire.op.payload === null)) {
       ctx.state.counts.opsRejected++;
@@ -56,14 +56,15 @@ export function kbValidator(ctx: KbGossipContext): TopicValidatorFn {
  * Signs a local op, keeps the proof with it, and publishes it (or, when too big, a notice that it exists). A large op
  * comes without its payload: it is signed over the digest computed off the main thread, and only announced.
  */
-export async function publishLocalOp(ctx: KbGossipContext, { op, info, stored }: LocalOpNotice): Promise<void> {
-  const digest = info.digest ?? (stored === undefined ? null : await ctx.store.offload.digest(stored));
+export async function publishLocalOp(ctx: OpGossipContext, { op, info, stored }: LocalOpNotice): Promise<void> {
+  const domain = ctx.channel.proofDomain;
+  const digest = info.digest ?? (stored === undefined || !ctx.store.large ? null : await ctx.store.large.digest(stored));
   if (op.payload === null && digest === null) return;
-  const proof = digest === null ? await signOp(ctx.privateKey, op) : await signOpDigest(ctx.privateKey, op, digest);
+  const proof = digest === null ? await signOp(ctx.privateKey, op, domain) : await signOpDigest(ctx.privateKey, op, digest, domain);
   ctx.store.setOpProof(op.origin, op.seq, proof);
-  const whole = op.payload !== null && info.bytes < ctx.maxGossipBytes ? encodeJson({ t: 'op', op, proof } satisfies KbGossip) : null;
-  const data = whole !== null && whole.byteLength <= ctx.maxGossipBytes ? whole : encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies KbGossip);
-  await ctx.pubsub.publish(KB_TOPIC, data);
+  const whole = op.payload !== null && info.bytes < ctx.maxGossipBytes ? encodeJson({ t: 'op', op, proof } satisfies OpGossip) : null;
+  const data = whole !== null && whole.byteLength <= ctx.maxGossipBytes ? whole : encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies OpGossip);
+  await ctx.pubsub.publish(ctx.channel.topic, data);
   ctx.state.counts.opsSent++;
 }
 
@@ -71,15 +72,15 @@ export async function publishLocalOp(ctx: KbGossipContext, { op, info, stored }:
  * Passes on an origin's newest op that this node learnt by sync (header only when it came without content): peers
  * that lack it see a sequence gap or a notice and pull at once, instead of at their next anti-entropy round.
  */
-export async function relayOp(ctx: KbGossipContext, wire: WireOp): Promise<void> {
-  let data = wire.op.payload === null ? null : encodeJson({ t: 'op', op: wire.op, proof: wire.proof } satisfies KbGossip);
-  if (data === null || data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...wire.op, payload: null }, proof: wire.proof } satisfies KbGossip);
-  await ctx.pubsub.publish(KB_TOPIC, data);
+export async function relayOp(ctx: OpGossipContext, wire: WireOp): Promise<void> {
+  let data = wire.op.payload === null ? null : encodeJson({ t: 'op', op: wire.op, proof: wire.proof } satisfies OpGossip);
+  if (data === null || data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...wire.op, payload: null }, proof: wire.proof } satisfies OpGossip);
+  await ctx.pubsub.publish(ctx.channel.topic, data);
 }
 
-export function onKbMessage(ctx: KbGossipContext, evt: GossipsubMessage): void {
+export function onOpMessage(ctx: OpGossipContext, evt: GossipsubMessage): void {
   const { msg, propagationSource } = evt;
-  if (msg.topic !== KB_TOPIC) return;
+  if (msg.topic !== ctx.channel.topic) return;
   const env = accepted.get(msg.data);
   if (!env) return;
   const { op } = env;

@@ -1,4 +1,4 @@
-// Hybrid logical clock: timestamps that order replicated writes even when wall clocks drift a little.
+// Hybrid logical clock: timestamps that order replicated writes (knowledge documents, client keys) even when wall clocks drift a little.
 import { ClientError } from '../core/errors.ts';
 
 const WALL_DIGITS = 15;
@@ -52,6 +52,11 @@ export class HybridClock {
         { code: 'clock_skew' });
     }
     this.#advanceTo(parts);
+  }
+
+  /** Moves past a timestamp this node already holds (its own log), with no drift check: local data is not a peer's claim. */
+  witness(held: string): void {
+    this.#advanceTo(decodeHlc(held));
   }
 
   #advanceTo(p: HlcParts): void {

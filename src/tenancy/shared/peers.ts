@@ -1,0 +1,159 @@
+// What this node holds of the other members' counters: each member's own counts per key (merged by taking the maximum
+// of every grow-only field), its acknowledgements of this node's events, and whether the two are in contact.
+import type { Cell, Events } from './own.ts';
+import type { LimitsMessage, WireKey } from './wire.ts';
+
+export interface PeerSpend { spent: number; hi: number; ho: number; epoch: number }
+
+export interface PeerKey {
+  /** The member's event numbers for the key (its current run): what this node acknowledges back. */
+  events: Events;
+  /** Requests and tokens per second, per run of the member (a restarted member counts anew; its last minute still counts). */
+  cells: Map<number, Map<number, Cell>>;
+  spend: Map<string, PeerSpend>;
+}
+
+export interface Peer {
+  id: string;
+  epoch: number;
+  lastHeard: number;
+  /** Whether this node holds the member's whole state: a full snapshot since its run began or it was last silent. */
+  synced: boolean;
+  snapshot: { id: number; got: Set<number> } | null;
+  /** Whom the member said it hears, in its latest message. */
+  hears: Set<string>;
+  keys: Map<string, PeerKey>;
+  /** Its acknowledgements of this node's own events, per key. */
+  acks: Map<string, Events>;
+}
+
+export class Peers {
+  readonly all = new Map<string, Peer>();
+
+  get(id: string): Peer {
+    let p = this.all.get(id);
+    if (!p) this.all.set(id, (p = { id, epoch: 0, lastHeard: 0, synced: false, snapshot: null, hears: new Set(), keys: new Map(), acks: new Map() }));
+    return p;
+  }
+
+  key(p: Peer, keyId: string): PeerKey {
+    let k = p.keys.get(keyId);
+    if (!k) p.keys.set(keyId, (k = { events: { a: 0, h: 0 }, cells: new Map(), spend: new Map() }));
+    return k;
+  }
+
+  /**
+   * Merges a member's message. `fresh`: it is a new run of the member or it is back after a silence longer than
+   * `contactTimeoutMs` (it missed this node's messages: send a snapshot). `acked`: it acknowledged more of this node's
+   * events (`self`, run `epoch`). `synced`: the message completed a snapshot. `received`: keys to acknowledge: those
+   * whose events advanced, and every key of a heartbeat, snapshot or question (a lost acknowledgement is given again).
+   */
+  merge(origin: string, msg: LimitsMessage, now: number, self: { id: string; epoch: number }, contactTimeoutMs: number): { fresh: boolean; acked: boolean; synced: boolean; received: string[] } {
+    const p = this.get(origin);
+    const out = { fresh: false, acked: false, synced: false, received: [] as string[] };
+    if (msg.e < p.epoch) return out;
+    if (msg.e > p.epoch) {
+      // A new run: it knows nothing of us yet, and its acknowledgements start again.
+      p.epoch = msg.e;
+      p.synced = false;
+      p.snapshot = null;
+      p.acks.clear();
+      for (const k of p.keys.values()) k.events = { a: 0, h: 0 };
+      out.fresh = true;
+    } else if (now - p.lastHeard > contactTimeoutMs) {
+      // Back after a silence: what it did meanwhile is unknown until its next snapshot, and it missed ours.
+      p.synced = false;
+      p.snapshot = null;
+      out.fresh = true;
+    }
+    p.lastHeard = now;
+    p.hears = new Set(msg.hears);
+    for (const k of msg.keys ?? []) {
+      if (this.mergeKey(p, k, msg.e) || msg.hb || msg.snap || msg.ask) out.received.push(k.k);
+    }
+    for (const [o, e, key, a, h] of msg.acks ?? []) {
+      if (o !== self.id || e !== self.epoch) continue;
+      const prev = p.acks.get(key) ?? { a: 0, h: 0 };
+      if (a > prev.a || h > prev.h) {
+        p.acks.set(key, { a: Math.max(a, prev.a), h: Math.max(h, prev.h) });
+        out.acked = true;
+      }
+    }
+    if (msg.snap) {
+      if (p.snapshot?.id !== msg.snap.id) p.snapshot = { id: msg.snap.id, got: new Set() };
+      p.snapshot.got.add(msg.snap.part);
+      if (p.snapshot.got.size === msg.snap.parts) {
+        p.synced = true;
+        p.snapshot = null;
+        out.synced = true;
+      }
+    }
+    return out;
+  }
+
+  /** Merges one key's state; true when it brought events not seen before. */
+  private mergeKey(p: Peer, k: WireKey, epoch: number): boolean {
+    const pk = this.key(p, k.k);
+    const advanced = k.a > pk.events.a || k.h > pk.events.h;
+    pk.events = { a: Math.max(pk.events.a, k.a), h: Math.max(pk.events.h, k.h) };
+    if (k.r) {
+      let cells = pk.cells.get(epoch);
+      if (!cells) pk.cells.set(epoch, (cells = new Map()));
+      for (const [sec, r, ti, to] of k.r) {
+        const c = cells.get(sec);
+        if (!c) cells.set(sec, { r, ti, to });
+        else { c.r = Math.max(c.r, r); c.ti = Math.max(c.ti, ti); c.to = Math.max(c.to, to); }
+      }
+    }
+    for (const [pid, spent, hi, ho] of k.s ?? []) {
+      const s = pk.spend.get(pid);
+      if (!s) pk.spend.set(pid, { spent, hi, ho, epoch });
+      // Settled spend persists across the member's runs; what it held in flight died with an earlier run.
+      else if (epoch > s.epoch) Object.assign(s, { spent: Math.max(s.spent, spent), hi, ho, epoch });
+      else Object.assign(s, { spent: Math.max(s.spent, spent), hi: Math.max(s.hi, hi), ho: Math.max(s.ho, ho) });
+    }
+    return advanced;
+  }
+
+  /** Drops members gone past the horizon, seconds past the window and spend of past periods. */
+  prune(now: number, horizonMs: number, windowStartSec: number, currentPeriods: Set<string>): void {
+    for (const p of this.all.values()) {
+      if (p.lastHeard > 0 && now - p.lastHeard > horizonMs) { this.all.delete(p.id); continue; }
+      for (const pk of p.keys.values()) {
+        for (const [epoch, cells] of pk.cells) {
+          for (const sec of cells.keys()) if (sec <= windowStartSec) cells.delete(sec);
+          if (cells.size === 0) pk.cells.delete(epoch);
+        }
+        for (const pid of pk.spend.keys()) if (!currentPeriods.has(pid)) pk.spend.delete(pid);
+      }
+    }
+  }
+}
+
+/** Who counts and who is in contact, from this node's side (`me` once its peer id is known). */
+export class Contact {
+  private readonly peers: Peers;
+  private readonly options: { contactTimeoutMs: number; memberHorizonMs: number };
+  private readonly me: () => string;
+
+  constructor(peers: Peers, options: { contactTimeoutMs: number; memberHorizonMs: number }, me: () => string) {
+    this.peers = peers;
+    this.options = options;
+    this.me = me;
+  }
+
+  /** Members heard within the horizon (remembered ones included): the shares are taken among them and this node. */
+  members(now: number): Peer[] {
+    return [...this.peers.all.values()].filter((p) => p.lastHeard > 0 && now - p.lastHeard <= this.options.memberHorizonMs);
+  }
+
+  /** This node hears the member: it holds its whole state and heard from it recently. */
+  hears(p: Peer, now: number): boolean {
+    return p.synced && now - p.lastHeard <= this.options.contactTimeoutMs;
+  }
+
+  /** In contact: each side holds the other's whole state and has heard from it recently. */
+  inContact(p: Peer, now: number): boolean {
+    return this.hears(p, now) && p.hears.has(this.me());
+  }
+}

@@ -11,11 +11,14 @@ export const QUESTION = 'How many days of paid leave do employees get?';
 
 const keys = new Map<Pi, string>();
 
-/** A client key of this Pi (the Pi configs require one for chat), created once with `flowrouter keys create`. */
+/**
+ * A client key made on this Pi (the Pi configs require one for chat), created once with `flowrouter keys create`. Keys
+ * replicate to every member and names are unique among the keys a node holds, so each Pi names its own.
+ */
 async function clientKey(pi: Pi): Promise<string> {
   let key = keys.get(pi);
   if (!key) {
-    key = /(fr-[\w-]+)/.exec(await pi.ok(['keys', 'create', '--name', 'field-test']))![1];
+    key = /(fr-[\w-]+)/.exec(await pi.ok(['keys', 'create', '--name', `field-test-${pi.name}`]))![1];
     keys.set(pi, key);
   }
   return key;

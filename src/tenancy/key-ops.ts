@@ -6,20 +6,28 @@ import type { LogOp, OpTables } from '../oplog/index.ts';
 
 export const KEY_TABLES: OpTables = { ops: 'tenancy_ops', version: 'tenancy_version' };
 
-/** A key's full state as replicated: what `tenancy_keys` holds for it, the salt and hash base64-encoded. */
-export interface KeyPutPayload {
-  name: string;
+export type BudgetPeriod = 'day' | 'month';
+
+/** What a key may do; every field is optional (absent = unrestricted). */
+export interface KeyPolicy {
   tenant?: string;
-  salt: string;
-  hash: string;
   chains?: string[];
   models?: string[];
+  /** Knowledge collections the key may retrieve from (a trailing * matches a prefix); absent = its tenant's grant. */
   collections?: string[];
   rpm?: number;
   tpm?: number;
   budgetUsd?: number;
-  budgetPeriod?: 'day' | 'month';
+  budgetPeriod?: BudgetPeriod;
+  /** Epoch milliseconds. */
   expiresAt?: number;
+}
+
+/** A key's full state as replicated: what `tenancy_keys` holds for it, the salt and hash base64-encoded. */
+export interface KeyPutPayload extends KeyPolicy {
+  name: string;
+  salt: string;
+  hash: string;
   createdAt: number;
   rotatedAt?: number;
 }

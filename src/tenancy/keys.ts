@@ -5,25 +5,10 @@ import type { Db } from '../core/database.ts';
 import { migrate } from '../core/database.ts';
 import { ClientError, NotFoundError, PermissionError } from '../core/errors.ts';
 import { compareHlc, OpLog, type LocalOpListener, type OpPageLimits, type StoredOp, type VersionVector } from '../oplog/index.ts';
-import { KEY_TABLES, parseKeyOp, type KeyOp, type KeyPutPayload, type KeyRevokePayload } from './key-ops.ts';
+import { KEY_TABLES, parseKeyOp, type BudgetPeriod, type KeyOp, type KeyPolicy, type KeyPutPayload, type KeyRevokePayload } from './key-ops.ts';
 import { TENANCY_MIGRATIONS } from './migrations.ts';
 
-export type BudgetPeriod = 'day' | 'month';
-
-/** What a key may do; every field is optional (absent = unrestricted). */
-export interface KeyPolicy {
-  tenant?: string;
-  chains?: string[];
-  models?: string[];
-  /** Knowledge collections the key may retrieve from (a trailing * matches a prefix); absent = its tenant's grant. */
-  collections?: string[];
-  rpm?: number;
-  tpm?: number;
-  budgetUsd?: number;
-  budgetPeriod?: BudgetPeriod;
-  /** Epoch milliseconds. */
-  expiresAt?: number;
-}
+export type { BudgetPeriod, KeyPolicy };
 
 /** A key as listed: never its secret or hash. */
 export interface KeyRecord extends KeyPolicy {

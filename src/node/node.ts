@@ -214,7 +214,6 @@ export class FlowRouterNode {
 
   private async createMeshLink(): Promise<void> {
     const MeshLink = await loadMeshLink();
-    const log = this.app.log.child({ component: 'mesh' });
     this.meshLink = new MeshLink({
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
       routerStatus: () => this.router.status(),
@@ -222,8 +221,7 @@ export class FlowRouterNode {
       forwardedChat: this.pipelines.forwardedChat,
       clientOf: (identity) => this.tenancy.forwardedClient(identity),
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
-      log: (event, detail) => log.info(detail ?? {}, event),
-      warn: (event, detail) => log.warn(detail ?? {}, event),
+      logger: this.app.log,
     });
   }
 
@@ -231,20 +229,18 @@ export class FlowRouterNode {
   private async startReplication(): Promise<void> {
     const m = this.config.mesh;
     if (!this.meshLink || !this.identity) return;
-    const log = this.app.log.child({ component: 'replication' });
     const { createReplicator } = await import('../mesh/replication/index.ts');
     const privateKey = await this.identity.privateKey();
     const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
-    const replicationLog = (event: string, detail?: Record<string, unknown>) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event));
     if (m.replicateKnowledge && this.knowledge) {
       this.replicator = createReplicator({
-        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: replicationLog,
+        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: this.app.log.child({ component: 'replication' }),
       });
       await this.replicator.start();
     }
     const { startMeshTenancy } = await import('./mesh-tenancy.ts');
     this.meshTenancy = await startMeshTenancy({
-      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog,
+      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, logger: this.app.log,
       usageRows: (range) => { this.usage.flush(); return localDailyRows(this.db, range); },
     });
   }

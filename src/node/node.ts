@@ -81,7 +81,7 @@ export class FlowRouterNode {
       flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
     });
     this.responses = new ResponseStore(this.db, { retentionMs: () => current().responses.retentionDays * 86_400_000 });
-    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.error({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
+    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.child({ component: 'responses' }).warn({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
     const countTokens = tokenCounter({ router: { resolve: (req, ctx) => this.router.resolve(req, ctx) }, tenancy: this.tenancy, transport: this.transport });
     this.app = buildGateway({
       chat: (req, ctx) => this.pipelines.chat(req, ctx),
@@ -186,8 +186,10 @@ export class FlowRouterNode {
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
     const host = this.config.server.host;
+    // Start-up warnings go to the log and, for whoever watches the terminal, to `opts.warn` (stderr) as well.
+    const tenancyLog = this.app.log.child({ component: 'tenancy' });
     for (const warning of exposureWarnings(host, this.router.currentConfig.auth)) {
-      this.app.log.warn(warning);
+      tenancyLog.warn({ host }, warning);
       this.warn(warning);
     }
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -199,15 +201,15 @@ export class FlowRouterNode {
       this.meshRunning = true;
       const notice = forwardSpendNotice(this.router.currentConfig);
       if (notice?.level === 'warn') this.warn(`flowrouter: ${notice.message}`);
-      if (notice) this.app.log[notice.level](notice.message);
+      if (notice) tenancyLog[notice.level]({}, notice.message);
       await this.startReplication();
       const status = this.meshLink!.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
     } catch (err) {
       // The gateway keeps serving without the mesh; the operator is told why.
-      const message = `mesh did not start: ${err instanceof Error ? err.message : String(err)}`;
-      this.app.log.error(message);
-      this.warn(`flowrouter: ${message}`);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.app.log.child({ component: 'mesh' }).error({ err: { message: reason } }, 'mesh did not start');
+      this.warn(`flowrouter: mesh did not start: ${reason}`);
       return { host, port, url };
     }
   }

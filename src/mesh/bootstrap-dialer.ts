@@ -4,10 +4,10 @@ import type { PeerId } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
 import type { Multiaddr } from '@multiformats/multiaddr';
 import { MeshStopping } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { diagnoseDial } from './dial-diagnosis.ts';
 import type { DialProblem } from './dial-diagnosis.ts';
 import type { MeshHost } from './host.ts';
-import type { MeshLog } from './types.ts';
 
 const DIAL_TIMEOUT_MS = 5_000;
 const TICK_MS = 1_000;
@@ -34,7 +34,7 @@ export interface BootstrapDialer {
   stop(): void;
 }
 
-export function bootstrapDialer(host: MeshHost, addresses: readonly string[], log: MeshLog, warn: MeshLog): BootstrapDialer {
+export function bootstrapDialer(host: MeshHost, addresses: readonly string[], log: Logger): BootstrapDialer {
   const lifetime = new AbortController();
   const entries: Entry[] = addresses.map((a) => {
     const address = multiaddr(a);
@@ -46,7 +46,7 @@ export function bootstrapDialer(host: MeshHost, addresses: readonly string[], lo
     e.dialling = true;
     try {
       await host.dial(e.address, { signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) });
-      if (e.failures > 0) log('mesh:bootstrap-reached', { peer: e.peerId, address: e.address.toString(), after: e.failures });
+      if (e.failures > 0) log.info({ peer: e.peerId, address: e.address.toString(), after: e.failures }, 'mesh:bootstrap-reached');
       Object.assign(e, { failures: 0, warned: null });
     } catch (err) {
       if (lifetime.signal.aborted) return;
@@ -56,9 +56,9 @@ export function bootstrapDialer(host: MeshHost, addresses: readonly string[], lo
       const now = Date.now();
       if (e.warned?.problem !== problem || now - e.warned.at > REPEAT_WARNING_MS) {
         e.warned = { problem, at: now };
-        warn('mesh:bootstrap-dial-failed', { peer: e.peerId, address: e.address.toString(), problem, check: hint, attempts: e.failures });
+        log.warn({ peer: e.peerId, address: e.address.toString(), problem, check: hint, attempts: e.failures }, 'mesh:bootstrap-dial-failed');
       } else {
-        log('mesh:bootstrap-dial-failed', { peer: e.peerId, problem, attempts: e.failures });
+        log.debug({ peer: e.peerId, problem, attempts: e.failures }, 'mesh:bootstrap-dial-failed');
       }
     } finally {
       e.dialling = false;

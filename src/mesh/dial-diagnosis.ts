@@ -1,4 +1,5 @@
 // Turns a failed dial into what an operator should check: the peer's node, the address's peer id, or the mesh secret.
+import type { Logger } from '../core/logger.ts';
 
 export type DialProblem = 'unreachable' | 'identity-mismatch' | 'foreign-network' | 'failed';
 
@@ -37,7 +38,7 @@ const FOREIGN_REPEAT_MS = 10 * 60_000;
 const FOREIGN_HOSTS = 256;
 
 /** Reports connections from hosts holding another mesh secret, each host at most once per ten minutes. */
-export function foreignPeerReporter(warn: (event: string, detail: Record<string, unknown>) => void) {
+export function foreignPeerReporter(log: Logger) {
   const warned = new Map<string, number>();
   return (address: string, direction: 'inbound' | 'outbound'): void => {
     const host = address.split('/')[2] ?? address;
@@ -45,7 +46,7 @@ export function foreignPeerReporter(warn: (event: string, detail: Record<string,
     if (now - (warned.get(host) ?? -Infinity) < FOREIGN_REPEAT_MS) return;
     if (warned.size >= FOREIGN_HOSTS) warned.clear();
     warned.set(host, now);
-    warn('mesh:foreign-peer', { address, direction, check: `${host} speaks libp2p with another mesh secret (or is not a Flow Router node): `
-      + 'if it should be a member, copy mesh.key from a member to it; otherwise it stays out' });
+    log.warn({ address, direction, check: `${host} speaks libp2p with another mesh secret (or is not a Flow Router node): `
+      + 'if it should be a member, copy mesh.key from a member to it; otherwise it stays out' }, 'mesh:foreign-peer');
   };
 }

@@ -2,12 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type { Connection, Stream, StreamCloseEvent } from '@libp2p/interface';
 import { ClientError, FlowRouterError, MeshStreamClosed, NotMeshMember, UpstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { toWireError } from './errors.ts';
 import { MAX_FRAME_BYTES, encodeFrame, frameStream, readFrame, writeFrame } from './frames.ts';
 import type { ForwardRequestFrame, ForwardResponseFrame } from './frames.ts';
 import { verifyForwardIdentity, type ForwardIdentity } from './forward-identity.ts';
 import { validateForwardedRequest } from './forward-validation.ts';
-import type { MeshDeps, MeshLog } from './types.ts';
+import type { MeshDeps } from './types.ts';
 
 /** A peer that opens the protocol but never sends its request is dropped after this. */
 const REQUEST_READ_TIMEOUT_MS = 10_000;
@@ -23,7 +24,7 @@ export interface ForwardServerInit {
   self: string;
   keepaliveMs: number;
   counters: { in: number; inFailed: number };
-  log: MeshLog;
+  log: Logger;
 }
 
 /** The frame's envelope; its request is validated like an HTTP body afterwards. */
@@ -113,12 +114,13 @@ export function forwardHandler(init: ForwardServerInit) {
       init.counters.inFailed++;
       if (stream.status === 'open' && !remoteGone) {
         const cause = work.signal.aborted ? work.signal.reason : err;
-        init.log('mesh:forward-in-failed', { peer: remote, error: (cause as Error)?.message });
+        init.log.info({ peer: remote, error: (cause as Error)?.message }, 'mesh:forward-in-failed');
         await send({ type: 'error', error: toWireError(cause) }).catch(() => undefined);
         finished = true;
         await stream.close({ signal: AbortSignal.timeout(1_000) }).catch(() => stream.abort(new MeshStreamClosed('close timed out')));
       } else {
-        init.log('mesh:forward-in-aborted', { peer: remote, reason: (work.signal.reason as Error | undefined)?.message });
+        // The forwarding side gave up (its client left, a deadline, another peer answered first): routine.
+        init.log.debug({ peer: remote, reason: (work.signal.reason as Error | undefined)?.message }, 'mesh:forward-in-aborted');
         stream.abort(err instanceof Error ? err : new MeshStreamClosed('forward aborted'));
       }
     } finally {

@@ -15,5 +15,5 @@ export { KAD_PROTOCOL } from './host.ts';
 export { meshRoutes } from './routes.ts';
 export * from './replication/index.ts';
 export type {
-  CapacityInfo, MeshOptions, MeshTiming, MeshDeps, ForwardContext, ForwardOptions, MeshLog, PeerRow, PeerHealth, MeshStatus,
+  CapacityInfo, MeshOptions, MeshTiming, MeshDeps, ForwardContext, ForwardOptions, PeerRow, PeerHealth, MeshStatus,
 } from './types.ts';

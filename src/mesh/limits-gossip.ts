@@ -2,8 +2,8 @@
 // of the event loop), a heartbeat that keeps contact, and a full snapshot periodically and whenever a peer needs one.
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { GossipsubMessage } from '@libp2p/gossipsub';
+import type { Logger } from '../core/logger.ts';
 import type { MeshNode } from './node.ts';
-import type { MeshLog } from './types.ts';
 
 /** What the node's counters offer the gossip (tenancy's SharedCounters, seen from the mesh). */
 export interface CounterExchange<M> {
@@ -29,7 +29,7 @@ export interface LimitsGossipInit<M> {
   /** A full snapshot at least this often. */
   snapshotMs: number;
   maxMessageBytes: number;
-  log: MeshLog;
+  log: Logger;
 }
 
 export interface LimitsGossip {
@@ -58,7 +58,8 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
   const publish = (messages: M[]): void => {
     for (const m of messages) {
       counts.sent++;
-      pubsub.publish(init.topic, encoder.encode(JSON.stringify(m))).catch((err: unknown) => init.log('limits:publish-failed', { error: (err as Error).message }));
+      // Up to one a heartbeat (a second by default) while publishing fails: the next heartbeat carries the counts again.
+      pubsub.publish(init.topic, encoder.encode(JSON.stringify(m))).catch((err: unknown) => init.log.debug({ error: (err as Error).message }, 'limits:publish-failed'));
     }
   };
   let batchTimer: NodeJS.Timeout | undefined;
@@ -122,7 +123,7 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
     // A heartbeat goes out even when nothing changed: it is how peers know this node still hears them.
     else publish(init.exchange.outgoing('heartbeat'));
     if (beats % 5 === 0) {
-      try { init.exchange.persist(); } catch (err) { init.log('limits:persist-failed', { error: (err as Error).message }); }
+      try { init.exchange.persist(); } catch (err) { init.log.warn({ error: (err as Error).message }, 'limits:persist-failed'); }
     }
   }, init.heartbeatMs);
   queueSnapshot();

@@ -1,6 +1,7 @@
 // A mesh node's lifecycle: starts the libp2p host, keeps the peer table fresh, publishes capacity and serves forwards.
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
+import { silentLogger } from '../core/logger.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
 import { bootstrapDialer } from './bootstrap-dialer.ts';
@@ -81,9 +82,9 @@ export interface MeshNode {
 
 export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   const timing: MeshTiming = { ...DEFAULT_TIMING, ...options.timing };
-  const log = deps.log ?? (() => undefined);
-  const warn = deps.warn ?? log;
-  const reportForeignPeer = foreignPeerReporter(warn);
+  const logger = deps.logger ?? silentLogger;
+  const log = logger.child({ component: 'mesh' });
+  const reportForeignPeer = foreignPeerReporter(log);
   const allowlist = options.allowlist ? new Set(options.allowlist) : null;
   const counters = { in: 0, inFailed: 0, out: 0, outFailed: 0 };
   let running: Running | null = null;
@@ -93,8 +94,9 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     return running;
   };
 
-  const background = (what: string, task: Promise<unknown>): void => {
-    task.catch((err: unknown) => log('mesh:background-failed', { what, error: (err as Error)?.message }));
+  /** Work retried on its own (the next heartbeat, republish or discovery): a failure is only told. */
+  const background = (what: string, task: Promise<unknown>, level: 'info' | 'debug' = 'info'): void => {
+    task.catch((err: unknown) => log[level]({ what, error: (err as Error)?.message }, 'mesh:background-failed'));
   };
 
   const publishToDht = (r: Running): Promise<void> => {
@@ -125,7 +127,8 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
       await learnAddresses(r, peer);
       if (!answered && !r.lifetime.signal.aborted) {
-        log('mesh:probe-failed', { peer: id });
+        // Every heartbeat while the peer is silent; its health in the peer table is the state worth watching.
+        log.debug({ peer: id }, 'mesh:probe-failed');
         r.liveness.miss(id);
       }
       const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
@@ -156,7 +159,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record(), onContact: (peer) => liveness.contact(peer) };
       const r: Running = { host, privateKey, table, liveness, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
-        bootstrap: bootstrapDialer(host, options.bootstrap, log, warn), privateNetwork: psk !== null,
+        bootstrap: bootstrapDialer(host, options.bootstrap, logger.child({ component: 'bootstrap' })), privateNetwork: psk !== null,
         dhtPublished: false, publishing: null };
 
       // A peer sending a forward is evidently reachable.
@@ -164,24 +167,28 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         liveness.contact(fctx.peerId);
         return deps.serveForward(req, fctx);
       };
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, self: host.peerId.toString(), keepaliveMs: timing.keepaliveMs, counters, log }), FORWARD_STREAM_LIMITS);
+      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, self: host.peerId.toString(), keepaliveMs: timing.keepaliveMs, counters, log: logger.child({ component: 'forward' }) }), FORWARD_STREAM_LIMITS);
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
         // Bootstrap peers are dialled (and their failures explained) by the bootstrap dialer.
         if (peer.equals(host.peerId) || host.getConnections(peer).length > 0 || r.bootstrap.has(peer)) return;
-        log('mesh:discovered', { peer: peer.toString() });
-        background('dial', host.dial(peer, { signal: AbortSignal.any([r.lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }));
+        // mDNS rediscovers a peer it cannot reach every few seconds: joining and leaving are what info tells.
+        log.debug({ peer: peer.toString() }, 'mesh:discovered');
+        background('dial', host.dial(peer, { signal: AbortSignal.any([r.lifetime.signal, AbortSignal.timeout(DIAL_TIMEOUT_MS)]) }), 'debug');
       });
       host.addEventListener('peer:connect', (evt) => {
         const peer = evt.detail;
         table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
         liveness.contact(peer);
-        log('mesh:connected', { peer: peer.toString() });
+        log.info({ peer: peer.toString() }, 'mesh:connected');
         background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
         if (!r.dhtPublished) background('dht-publish', publishToDht(r));
       });
-      host.addEventListener('peer:disconnect', (evt) => table.setConnection(evt.detail.toString(), false));
+      host.addEventListener('peer:disconnect', (evt) => {
+        table.setConnection(evt.detail.toString(), false);
+        log.info({ peer: evt.detail.toString() }, 'mesh:disconnected');
+      });
 
       try {
         await host.start();
@@ -195,7 +202,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       background('dht-publish', publishToDht(r));
       everyTick(r, timing.heartbeatMs, 'heartbeat', () => heartbeat(r));
       everyTick(r, timing.republishMs, 'dht-republish', () => publishToDht(r));
-      log('mesh:started', { peerId: host.peerId.toString(), addrs: host.getMultiaddrs().map(String) });
+      log.info({ peerId: host.peerId.toString(), addrs: host.getMultiaddrs().map(String) }, 'mesh:started');
     },
 
     async stop() {

@@ -1,6 +1,7 @@
 // Shapes the mesh shares with the node's wiring: options, the integrator-supplied dependencies, and what it reports.
 import type { ChatRequest } from '../core/openai.ts';
 import type { ChatResult } from '../providers/transport.ts';
+import type { Logger } from '../core/logger.ts';
 import type { ForwardIdentity } from './forward-identity.ts';
 
 /** What this node can serve right now; supplied by the integrator and advertised to every peer. */
@@ -66,17 +67,14 @@ export interface ForwardContext {
   identity?: ForwardIdentity;
 }
 
-export type MeshLog = (event: string, detail?: Record<string, unknown>) => void;
-
 export interface MeshDeps {
   capacity(): CapacityInfo;
   /** Runs a forwarded request on the local chains with forwarding disabled. */
   serveForward(request: ChatRequest, ctx: ForwardContext): Promise<ChatResult>;
   /** False while this node serves no forwards (`mesh.accept_forwards: false`); absent: it serves them. */
   acceptsForwards?: () => boolean;
-  log?: MeshLog;
-  /** Problems an operator must act on (a bootstrap peer that cannot be reached, another mesh secret): `log` when absent. */
-  warn?: MeshLog;
+  /** The node's logger: the mesh logs through its children `component: mesh`, `bootstrap` and `forward`. Absent: silent. */
+  logger?: Logger;
 }
 
 export interface ForwardOptions {

@@ -4,7 +4,7 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface';
 import { peerIdFromString } from '@libp2p/peer-id';
 import { lpStream } from '@libp2p/utils';
 import { MeshProtocolError, MeshStreamClosed } from '../core/errors.ts';
-import type { MeshLog } from './types.ts';
+import type { Logger } from '../core/logger.ts';
 
 export const USAGE_PROTOCOL = '/flowrouter/usage/1.0.0';
 /** Rows per frame (a row is ~150 bytes of JSON): frames stay far below the 4 MB a stream buffers. */
@@ -25,7 +25,7 @@ function readRange(input: unknown): UsageRange {
 }
 
 /** Answers a member's question with this node's rows (`rowsFor` reads them) in pages. */
-export function usageHandler(rowsFor: (range: UsageRange) => unknown[], timeoutMs: number, log: MeshLog) {
+export function usageHandler(rowsFor: (range: UsageRange) => unknown[], timeoutMs: number, log: Logger) {
   return async (stream: Stream, connection: Connection): Promise<void> => {
     const lp = lpStream(stream, { maxDataLength: 64 * 1024 });
     const signal = AbortSignal.timeout(timeoutMs);
@@ -38,7 +38,7 @@ export function usageHandler(rowsFor: (range: UsageRange) => unknown[], timeoutM
       await lp.write(encoder.encode(JSON.stringify({ done: true } satisfies Frame)), { signal });
       await stream.close({ signal });
     } catch (err) {
-      log('usage:serve-failed', { peer: connection.remotePeer.toString(), error: (err as Error).message });
+      log.info({ peer: connection.remotePeer.toString(), error: (err as Error).message }, 'usage:serve-failed');
       stream.abort(err instanceof Error ? err : new MeshStreamClosed('usage answer failed'));
     }
   };

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { NodeConfig, TargetConfig } from '../config/index.ts';
 import type { ChatRequest } from '../core/openai.ts';
 import { UpstreamError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
 import { createContext, type ClientInfo, type Handler } from '../pipeline/index.ts';
 import type { ChatResult } from '../providers/index.ts';
 import { promptTokens, type PeerDirectory, type RouterStatus, type TargetProbe } from '../router/index.ts';
@@ -27,9 +28,8 @@ export interface MeshLinkDeps {
    */
   clientOf?: (identity: ForwardIdentity, peerId: string) => ClientInfo | undefined;
   onForward: (direction: 'in' | 'out') => void;
-  log: (event: string, detail?: Record<string, unknown>) => void;
-  /** What an operator must act on (a bootstrap peer unreachable, another mesh secret), with what to check. */
-  warn: (event: string, detail?: Record<string, unknown>) => void;
+  /** The node's logger: the mesh takes one child per component from it (`mesh`, `bootstrap`, `forward`). */
+  logger: Logger;
 }
 
 /**
@@ -76,12 +76,14 @@ export class MeshLink {
   constructor(deps: MeshLinkDeps) {
     this.deps = deps;
     const m = deps.config().mesh;
+    const log = deps.logger.child({ component: 'mesh' });
     // A model that stops (or starts) answering is told to the peers at once, not at the next heartbeat.
     this.readiness = new ModelReadiness({
       config: deps.config, probe: deps.probe,
       onChange: () => {
-        deps.log('mesh:models-changed', { notAnswering: this.readiness.down() });
-        if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => deps.log('mesh:capacity-refresh-failed', { error: (err as Error).message }));
+        log.info({ notAnswering: this.readiness.down() }, 'mesh:models-changed');
+        // The next heartbeat tells the peers anyway.
+        if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => log.info({ error: (err as Error).message }, 'mesh:capacity-refresh-failed'));
       },
     });
     this.mesh = createMeshNode({
@@ -111,8 +113,7 @@ export class MeshLink {
           throw err;
         }
       },
-      log: deps.log,
-      warn: deps.warn,
+      logger: deps.logger,
     });
   }
 

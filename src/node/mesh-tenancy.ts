@@ -3,7 +3,8 @@
 // mesh, stopped before it.
 import type { PrivateKey } from '@libp2p/interface';
 import type { NodeConfig } from '../config/index.ts';
-import type { MeshLog, MeshNode, Replicator } from '../mesh/index.ts';
+import type { Logger } from '../core/logger.ts';
+import type { MeshNode, Replicator } from '../mesh/index.ts';
 import { createReplicator, KEYS_CHANNEL } from '../mesh/index.ts';
 import { startLimitsGossip, type LimitsGossip } from '../mesh/limits-gossip.ts';
 import { askUsage, USAGE_PROTOCOL, usageHandler, type UsageRange } from '../mesh/usage-exchange.ts';
@@ -16,7 +17,8 @@ export interface MeshTenancyDeps {
   privateKey: PrivateKey;
   tenancy: Tenancy;
   config: NodeConfig;
-  log: MeshLog;
+  /** The node's logger: each part logs through its own child (`replication`, `limits`, `usage-exchange`). */
+  logger: Logger;
   /** This node's usage rows per day, client and model (what a member asking for the mesh's usage receives). */
   usageRows: (range: UsageRange) => DailyRow[];
 }
@@ -38,7 +40,7 @@ const SNAPSHOT_HEARTBEATS = 10;
 export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenancy> {
   const m = deps.config.mesh;
   const host = deps.mesh.libp2p;
-  await host.handle(USAGE_PROTOCOL, usageHandler(deps.usageRows, m.usageTimeoutMs, deps.log), { maxInboundStreams: 4, maxOutboundStreams: 16 });
+  await host.handle(USAGE_PROTOCOL, usageHandler(deps.usageRows, m.usageTimeoutMs, deps.logger.child({ component: 'usage-exchange' })), { maxInboundStreams: 4, maxOutboundStreams: 16 });
   const out: MeshTenancy = {
     usage: async (range) => {
       const connected = new Set(host.getPeers().map(String));
@@ -65,7 +67,7 @@ export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenan
   if (m.replicateKeys) {
     out.keyReplicator = createReplicator({
       mesh: deps.mesh, privateKey: deps.privateKey, store: deps.tenancy.keys, channel: KEYS_CHANNEL,
-      options: { syncIntervalMs: m.syncIntervalMs }, log: deps.log,
+      options: { syncIntervalMs: m.syncIntervalMs }, log: deps.logger.child({ component: 'replication' }),
     });
     await out.keyReplicator.start();
   }
@@ -73,7 +75,7 @@ export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenan
   if (shared) {
     out.limits = startLimitsGossip({
       mesh: deps.mesh, topic: LIMITS_TOPIC, heartbeatMs: m.sharedLimits.heartbeatMs, snapshotMs: m.sharedLimits.heartbeatMs * SNAPSHOT_HEARTBEATS,
-      maxMessageBytes: MAX_LIMITS_MESSAGE_BYTES, log: deps.log,
+      maxMessageBytes: MAX_LIMITS_MESSAGE_BYTES, log: deps.logger.child({ component: 'limits' }),
       exchange: {
         parse: parseLimitsMessage,
         receive: (origin, message) => shared.receive(origin, message),

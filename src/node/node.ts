@@ -81,7 +81,7 @@ export class FlowRouterNode {
       flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
     });
     this.responses = new ResponseStore(this.db, { retentionMs: () => current().responses.retentionDays * 86_400_000 });
-    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.error({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
+    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.child({ component: 'responses' }).warn({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
     const countTokens = tokenCounter({ router: { resolve: (req, ctx) => this.router.resolve(req, ctx) }, tenancy: this.tenancy, transport: this.transport });
     this.app = buildGateway({
       chat: (req, ctx) => this.pipelines.chat(req, ctx),
@@ -186,8 +186,10 @@ export class FlowRouterNode {
     const addr = this.app.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : this.config.server.port;
     const host = this.config.server.host;
+    // Start-up warnings go to the log and, for whoever watches the terminal, to `opts.warn` (stderr) as well.
+    const tenancyLog = this.app.log.child({ component: 'tenancy' });
     for (const warning of exposureWarnings(host, this.router.currentConfig.auth)) {
-      this.app.log.warn(warning);
+      tenancyLog.warn({ host }, warning);
       this.warn(warning);
     }
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -199,22 +201,21 @@ export class FlowRouterNode {
       this.meshRunning = true;
       const notice = forwardSpendNotice(this.router.currentConfig);
       if (notice?.level === 'warn') this.warn(`flowrouter: ${notice.message}`);
-      if (notice) this.app.log[notice.level](notice.message);
+      if (notice) tenancyLog[notice.level]({}, notice.message);
       await this.startReplication();
       const status = this.meshLink!.mesh.status();
       return { host, port, url, mesh: { peerId: status.peerId, multiaddrs: status.multiaddrs } };
     } catch (err) {
       // The gateway keeps serving without the mesh; the operator is told why.
-      const message = `mesh did not start: ${err instanceof Error ? err.message : String(err)}`;
-      this.app.log.error(message);
-      this.warn(`flowrouter: ${message}`);
+      const reason = err instanceof Error ? err.message : String(err);
+      this.app.log.child({ component: 'mesh' }).error({ err: { message: reason } }, 'mesh did not start');
+      this.warn(`flowrouter: mesh did not start: ${reason}`);
       return { host, port, url };
     }
   }
 
   private async createMeshLink(): Promise<void> {
     const MeshLink = await loadMeshLink();
-    const log = this.app.log.child({ component: 'mesh' });
     this.meshLink = new MeshLink({
       config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
       routerStatus: () => this.router.status(),
@@ -222,8 +223,7 @@ export class FlowRouterNode {
       forwardedChat: this.pipelines.forwardedChat,
       clientOf: (identity) => this.tenancy.forwardedClient(identity),
       onForward: (direction) => this.metrics.meshForwards.inc({ direction }),
-      log: (event, detail) => log.info(detail ?? {}, event),
-      warn: (event, detail) => log.warn(detail ?? {}, event),
+      logger: this.app.log,
     });
   }
 
@@ -231,20 +231,18 @@ export class FlowRouterNode {
   private async startReplication(): Promise<void> {
     const m = this.config.mesh;
     if (!this.meshLink || !this.identity) return;
-    const log = this.app.log.child({ component: 'replication' });
     const { createReplicator } = await import('../mesh/replication/index.ts');
     const privateKey = await this.identity.privateKey();
     const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
-    const replicationLog = (event: string, detail?: Record<string, unknown>) => (/rejected|skew|failed/.test(event) ? log.warn(detail ?? {}, event) : log.debug(detail ?? {}, event));
     if (m.replicateKnowledge && this.knowledge) {
       this.replicator = createReplicator({
-        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: replicationLog,
+        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: this.app.log.child({ component: 'replication' }),
       });
       await this.replicator.start();
     }
     const { startMeshTenancy } = await import('./mesh-tenancy.ts');
     this.meshTenancy = await startMeshTenancy({
-      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, log: replicationLog,
+      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, logger: this.app.log,
       usageRows: (range) => { this.usage.flush(); return localDailyRows(this.db, range); },
     });
   }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { CacheStore } from '../../src/cache/index.ts';
 import type { Db } from '../../src/core/database.ts';
 import { openDatabase } from '../../src/core/database.ts';
+import type { Logger } from '../../src/core/logger.ts';
 import { KnowledgeStore } from '../../src/knowledge/index.ts';
 import type { StoredDocument } from '../../src/knowledge/index.ts';
 import { createReplicator, loadOrCreateIdentity } from '../../src/mesh/index.ts';
@@ -29,7 +30,8 @@ export interface Replica {
 export interface ReplicaSet {
   mesh: TestMesh;
   replicas: Replica[];
-  add(opts?: Partial<MeshOptions>, replication?: Partial<ReplicationOptions>): Promise<Replica>;
+  /** `log`: the replicator's logger (silent when absent). */
+  add(opts?: Partial<MeshOptions>, replication?: Partial<ReplicationOptions>, log?: Logger): Promise<Replica>;
   close(): Promise<void>;
 }
 
@@ -38,14 +40,14 @@ export function replicaSet(): ReplicaSet {
   const set: ReplicaSet = {
     mesh,
     replicas: [],
-    async add(opts = {}, replication = {}) {
+    async add(opts = {}, replication = {}, log) {
       const node = await mesh.add(opts);
       const dir = mesh.dirs[mesh.dirs.length - 1];
       const db = openDatabase(join(dir, 'flowrouter.db'));
       const store = new KnowledgeStore(db, node.peerId);
       const cache = new CacheStore(db, { maxEntries: 100, maxBytes: 1024 * 1024 });
       const replicator = createReplicator({
-        mesh: node, privateKey: await loadOrCreateIdentity(dir), store, cache, options: { ...FAST_REPLICATION, ...replication },
+        mesh: node, privateKey: await loadOrCreateIdentity(dir), store, cache, options: { ...FAST_REPLICATION, ...replication }, log,
       });
       await replicator.start();
       const replica: Replica = {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { KnowledgeOp } from '../../src/knowledge/index.ts';
 import { KB_SYNC_PROTOCOL, KB_TOPIC, loadOrCreateIdentity, signOp } from '../../src/mesh/index.ts';
 import { syncStream } from '../../src/mesh/replication/wire.ts';
+import { captureLogger } from '../capture-logger.ts';
 import { addrOf, waitFor } from './helpers.ts';
 import { replicaSet } from './replication-fixture.ts';
 
@@ -76,7 +77,8 @@ test('a sync responder serving forged or content-stripped ops gets them refused,
     });
 
     // The allowlist keeps B from finding A through the evil node's routing table and fetching the genuine op from it.
-    const b = await set.add({ bootstrap: [addrOf(evil)], allowlist: [evil.peerId] });
+    const log = captureLogger();
+    const b = await set.add({ bootstrap: [addrOf(evil)], allowlist: [evil.peerId] }, {}, log.logger);
     await waitFor('B connected to the evil node', () => b.mesh.libp2p.getConnections().some((c) => c.remotePeer.equals(evil.libp2p.peerId)));
     await b.replicator.syncWith(evil.peerId);
     // At least: the sync run on connect may have fetched the same two forgeries once more.
@@ -86,6 +88,11 @@ test('a sync responder serving forged or content-stripped ops gets them refused,
     assert.equal(b.store.get('evil-own')?.text, 'a genuine op from the evil node');
     assert.equal(b.store.versionVector()[a.mesh.peerId], undefined);
     assert.equal(b.store.stats().ops, 1);
+    // The forgeries are an operator's business (warn, per batch); the withheld content is routine until superseded.
+    const rejected = log.find('replication:rejected').filter((l) => l.detail.peer === evil.peerId);
+    assert.ok(rejected.length >= 1);
+    for (const l of rejected) assert.deepEqual([l.level, l.detail.ops], ['warn', 2]);
+    assert.equal(log.find('replication:held-back')[0]?.level, 'debug');
   } finally {
     await set.close();
   }

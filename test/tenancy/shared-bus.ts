@@ -2,6 +2,7 @@
 // picks each message's delay, drops some, or cuts members apart, to hold the shared limits to their bound.
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import { openDatabase, type Db } from '../../src/core/database.ts';
+import { silentLogger } from '../../src/core/logger.ts';
 import { startLimitsGossip, type LimitsGossip } from '../../src/mesh/limits-gossip.ts';
 import type { MeshNode } from '../../src/mesh/index.ts';
 import type { RequestContext } from '../../src/pipeline/index.ts';
@@ -114,7 +115,7 @@ export function member(bus: Bus, id: string, opts: Partial<SharedLimitsOptions> 
   const allowances = new Allowances({ budgets, prices: new PriceTable(), shared: new SharedAdmission(counters) });
   const gossip = startLimitsGossip({
     mesh: { pubsub: bus.join(id), peerId: id } as unknown as Pick<MeshNode, 'pubsub' | 'peerId'>,
-    topic: LIMITS_TOPIC, heartbeatMs, snapshotMs: heartbeatMs * 10, maxMessageBytes: 512 * 1024, log: () => undefined,
+    topic: LIMITS_TOPIC, heartbeatMs, snapshotMs: heartbeatMs * 10, maxMessageBytes: 512 * 1024, log: silentLogger,
     exchange: {
       parse: parseLimitsMessage, receive: (o, m) => counters.receive(o, m), outgoing: (k) => counters.outgoing(k), hasDelta: () => counters.hasDelta(), urgent: () => counters.urgent(),
       onChange: (l) => counters.onChange(l), prune: () => counters.prune(), persist: () => counters.persist(),

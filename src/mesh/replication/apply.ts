@@ -1,6 +1,6 @@
 // Turns ops from the wire into store writes: parse, check the origin's proof, then apply a batch in one transaction.
 import { FlowRouterError } from '../../core/errors.ts';
-import type { MeshLog } from '../types.ts';
+import type { Logger } from '../../core/logger.ts';
 import type { DecodedLargeOp, LogChannel, ReplicatedStore } from './channel.ts';
 import { verifyOp, verifyOpDigest } from './proof.ts';
 import type { ReplicationState } from './state.ts';
@@ -10,7 +10,7 @@ export interface ApplyContext {
   store: ReplicatedStore;
   channel: LogChannel;
   state: ReplicationState;
-  log: MeshLog;
+  log: Logger;
 }
 
 /** A well-formed op of this channel's log with a valid origin signature, or null. */
@@ -35,7 +35,7 @@ export async function verifyWireOps(ctx: ApplyContext, peer: string, items: read
   const rejected = items.length - valid.length;
   if (rejected > 0) {
     ctx.state.counts.opsRejected += rejected;
-    ctx.log('replication:rejected', { peer, ops: rejected, reason: 'malformed or bad origin signature' });
+    ctx.log.warn({ peer, ops: rejected, reason: 'malformed or bad origin signature' }, 'replication:rejected');
   }
   return valid;
 }
@@ -58,7 +58,7 @@ export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly W
       if (applyOne(ctx, peer, op, () => ctx.store.applyRemote(op, proof))) applied++;
     }
   })();
-  if (heldBack > 0) ctx.log('replication:held-back', { peer, ops: heldBack, reason: 'content-less op not yet superseded' });
+  if (heldBack > 0) ctx.log.debug({ peer, ops: heldBack, reason: 'content-less op not yet superseded' }, 'replication:held-back');
   ctx.state.counts.opsApplied += applied;
   return applied;
 }
@@ -72,8 +72,7 @@ function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: nu
   } catch (err) {
     ctx.state.counts.opsRejected++;
     const code = err instanceof FlowRouterError ? err.code : undefined;
-    ctx.log(code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
-      { peer, origin: op.origin, seq: op.seq, error: (err as Error).message });
+    ctx.log.warn({ peer, origin: op.origin, seq: op.seq, error: (err as Error).message }, code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed');
     return false;
   }
 }
@@ -91,7 +90,7 @@ export async function applyLargeOp(ctx: ApplyContext, peer: string, bytes: Uint8
   if (!large || !decoded || decoded.digest === null || typeof proof !== 'string'
     || !await verifyOpDigest(decoded.header, decoded.digest, proof, ctx.channel.proofDomain)) {
     ctx.state.counts.opsRejected++;
-    ctx.log('replication:rejected', { peer, ops: 1, reason: 'malformed or bad origin signature' });
+    ctx.log.warn({ peer, ops: 1, reason: 'malformed or bad origin signature' }, 'replication:rejected');
     return null;
   }
   const applied = applyOne(ctx, peer, decoded.header, () => large.apply(decoded, proof));

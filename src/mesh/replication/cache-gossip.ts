@@ -5,7 +5,6 @@ import type { PrivateKey } from '@libp2p/interface';
 import { checksumOf } from '../../cache/index.ts';
 import type { CacheEntry, CacheStore } from '../../cache/index.ts';
 import type { MeshNode } from '../node.ts';
-import type { MeshLog } from '../types.ts';
 import { signCacheEntry, verifyCacheEntry } from './proof.ts';
 import type { ReplicationState } from './state.ts';
 import { CACHE_TOPIC, decodeJson, encodeJson } from './wire.ts';
@@ -17,7 +16,6 @@ export interface CacheGossipContext {
   privateKey: PrivateKey;
   origin: string;
   state: ReplicationState;
-  log: MeshLog;
   maxGossipBytes: number;
 }
 

@@ -44,7 +44,8 @@ export function opValidator(ctx: OpGossipContext): TopicValidatorFn {
     // Local ops always carry their content; a content-less `op` could only be a relay withholding a document.
     if (!env || !wire || (env.t === 'op' && wire.op.payload === null)) {
       ctx.state.counts.opsRejected++;
-      ctx.log('replication:gossip-rejected', { from: msg.type === 'signed' ? msg.from.toString() : null, bytes: msg.data.byteLength });
+      // Per message, and a hostile member can send many: counted in the status, told at debug (gossipsub scores the sender).
+      ctx.log.debug({ from: msg.type === 'signed' ? msg.from.toString() : null, bytes: msg.data.byteLength }, 'replication:gossip-rejected');
       return TopicValidatorResult.Reject;
     }
     accepted.set(msg.data, { t: env.t as 'op' | 'have', ...wire });

@@ -4,9 +4,9 @@ import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id';
 import type { GossipsubMessage } from '@libp2p/gossipsub';
 import type { PeerId, PrivateKey } from '@libp2p/interface';
 import type { CacheStore } from '../../cache/index.ts';
+import { silentLogger, type Logger } from '../../core/logger.ts';
 import { MeshConfigError } from '../errors.ts';
 import type { MeshNode } from '../node.ts';
-import type { MeshLog } from '../types.ts';
 import { cacheValidator, onCacheMessage, publishCacheEntry } from './cache-gossip.ts';
 import type { CacheGossipContext } from './cache-gossip.ts';
 import { KB_CHANNEL, type LogChannel, type ReplicatedStore } from './channel.ts';
@@ -46,6 +46,9 @@ export const DEFAULT_REPLICATION: ReplicationOptions = {
   retryBaseMs: 2_000, retryMaxMs: 5 * 60_000, localPollMs: 250,
 };
 
+/** Failures in a row with a peer that is still connected after which a sync failure is told at warn. */
+const STUCK_SYNC_FAILURES = 3;
+
 /** The wait before the next sync after `failures` failures in a row: doubling, capped, with ±20 % jitter. */
 export function retryDelayMs(failures: number, baseMs: number, maxMs: number): number {
   const delay = Math.min(maxMs, baseMs * 2 ** Math.min(30, failures - 1));
@@ -63,7 +66,8 @@ export interface ReplicatorInit {
   /** Response-cache entries ride along with the knowledge base's replicator only. */
   cache?: CacheStore | null;
   options?: Partial<ReplicationOptions>;
-  log?: MeshLog;
+  /** The replication component's logger; events carry the channel's name as `log` (`kb`, `keys`). Absent: silent. */
+  log?: Logger;
 }
 
 export interface Replicator {
@@ -95,9 +99,7 @@ interface Running {
 export function createReplicator(init: ReplicatorInit): Replicator {
   const opts: ReplicationOptions = { ...DEFAULT_REPLICATION, ...init.options };
   const channel = init.channel ?? KB_CHANNEL;
-  const baseLog = init.log ?? (() => undefined);
-  // Events name the log they are about once a node runs more than one.
-  const log: MeshLog = channel === KB_CHANNEL ? baseLog : (event, detail) => baseLog(event, { log: channel.name, ...detail });
+  const log = (init.log ?? silentLogger).child({ log: channel.name });
   const { store } = init;
   const state = new ReplicationState();
   let running: Running | null = null;
@@ -106,7 +108,8 @@ export function createReplicator(init: ReplicatorInit): Replicator {
     try {
       const { received, applied, newest } = await pullFrom(r.sync, init.mesh.libp2p, peer, r.lifetime.signal);
       state.counts.syncs++;
-      if (received > 0) log('replication:synced', { peer: peer.toString(), received, applied });
+      // A sync that found nothing is the normal case every interval: only one that brought ops is worth a line at info.
+      log[received > 0 ? 'info' : 'debug']({ peer: peer.toString(), received, applied }, 'replication:synced');
       const gossip = r.ops;
       if (gossip) for (const wire of newest) r.enqueue(`${channel.name}-relay`, () => relayOp(gossip, wire));
     } catch (err) {
@@ -116,7 +119,10 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const error = (err as Error).message;
       const { failures, delayMs } = state.syncFailed(id, error, (n) => retryDelayMs(n, opts.retryBaseMs, opts.retryMaxMs));
       state.counts.syncFailures++;
-      log('replication:sync-failed', { peer: id, error, failures, retryInS: Math.round(delayMs / 1000) });
+      // A peer that left fails until it is back (its leaving is logged by the mesh); one still connected that keeps
+      // failing needs a look (an op it cannot take, a store error).
+      const stuck = failures >= STUCK_SYNC_FAILURES && init.mesh.libp2p.getConnections(peer).length > 0;
+      log[stuck ? 'warn' : 'info']({ peer: id, error, failures, retryInS: Math.round(delayMs / 1000) }, 'replication:sync-failed');
       clearTimeout(r.retries.get(id));
       r.retries.set(id, setTimeout(() => { r.retries.delete(id); void syncWith(id); }, delayMs));
     }
@@ -147,7 +153,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
   const compact = (): { tombstones: number; ops: number } => {
     const result = store.compactTombstones(opts.tombstoneHorizonMs, state.recentVectors(opts.tombstoneHorizonMs));
-    if (result.tombstones + result.ops > 0) log('replication:compacted', result);
+    if (result.tombstones + result.ops > 0) log.info(result, 'replication:compacted');
     return result;
   };
 
@@ -165,15 +171,15 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       running = r;
       const gossip: OpGossipContext = {
         store, channel, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
-        requestSync: (peer, reason) => { log('replication:sync-requested', { peer, reason }); void syncWith(peer); },
+        requestSync: (peer, reason) => { log.debug({ peer, reason }, 'replication:sync-requested'); void syncWith(peer); },
         connected: (peer) => host.getPeers().some((p) => p.toString() === peer),
       };
       const cache: CacheGossipContext | null = opts.replicateCache && init.cache && channel === KB_CHANNEL
-        ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, log, maxGossipBytes: opts.maxGossipBytes }
+        ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, maxGossipBytes: opts.maxGossipBytes }
         : null;
       // Published in write order; a failed publish is only logged, since anti-entropy delivers the op anyway.
       const enqueue = (what: string, task: () => Promise<void>): void => {
-        r.publishing = r.publishing.then(task).catch((err: unknown) => log('replication:publish-failed', { what, error: (err as Error).message }));
+        r.publishing = r.publishing.then(task).catch((err: unknown) => log.info({ what, error: (err as Error).message }, 'replication:publish-failed'));
       };
       r.enqueue = enqueue;
       r.ops = gossip;
@@ -213,10 +219,10 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
       r.timers.push(setInterval(() => { void syncAll(); }, opts.syncIntervalMs));
       r.timers.push(setInterval(() => {
-        try { compact(); } catch (err) { log('replication:compact-failed', { error: (err as Error).message }); }
+        try { compact(); } catch (err) { log.warn({ error: (err as Error).message }, 'replication:compact-failed'); }
       }, opts.compactIntervalMs));
       void syncAll();
-      log('replication:started', { origin: store.origin, cache: cache !== null });
+      log.info({ origin: store.origin, cache: cache !== null }, 'replication:started');
     },
 
     async stop() {

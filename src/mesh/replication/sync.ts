@@ -115,7 +115,7 @@ export function syncHandler(ctx: SyncContext, lifetime: AbortSignal) {
       ctx.state.counts.opsSent += await streamMissing(ctx, lp, vv, lifetime);
       await stream.close({ signal: AbortSignal.timeout(ctx.frameTimeoutMs) });
     } catch (err) {
-      ctx.log('replication:sync-serve-failed', { peer, error: (err as Error).message });
+      ctx.log.info({ peer, error: (err as Error).message }, 'replication:sync-serve-failed');
       stream.abort(err instanceof Error ? err : new MeshStreamClosed('sync failed'));
     }
   };

@@ -1,0 +1,32 @@
+// What the replicator tells the log about a peer it cannot sync with: info while failures may be passing, warn once a
+// peer that stays connected has failed three times in a row, and info again for a peer that has left.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { captureLogger } from '../capture-logger.ts';
+import { addrOf, waitFor } from './helpers.ts';
+import { replicaSet } from './replication-fixture.ts';
+
+test('a connected peer whose syncs keep failing is told at warn from the third failure; one that left, at info', { timeout: 30_000 }, async () => {
+  const set = replicaSet();
+  const log = captureLogger();
+  try {
+    const a = await set.add({}, { syncIntervalMs: 600_000, retryBaseMs: 50, retryMaxMs: 200 }, log.logger);
+    // B runs the mesh but no replicator: every sync A starts with it fails at protocol selection, B staying connected.
+    const b = await set.mesh.add({ bootstrap: [addrOf(a.mesh)] });
+    const bId = b.peerId;
+    const failed = () => log.find('replication:sync-failed').filter((l) => l.detail.peer === bId);
+    await waitFor('a fourth failure in a row', () => failed().some((l) => l.detail.failures === 4));
+    const whileConnected = failed();
+    assert.deepEqual(whileConnected.slice(0, 4).map((l) => [l.detail.failures, l.level]), [[1, 'info'], [2, 'info'], [3, 'warn'], [4, 'warn']]);
+    assert.equal(whileConnected[0].bindings.log, 'kb');
+
+    await b.stop();
+    await waitFor('B gone from A', () => !a.mesh.libp2p.getPeers().some((p) => p.toString() === bId));
+    const seen = failed().length;
+    const after = await waitFor('a failure after B left', () => failed().slice(seen)[0]);
+    assert.ok((after.detail.failures as number) > 4);
+    assert.equal(after.level, 'info');
+  } finally {
+    await set.close();
+  }
+});

@@ -4,7 +4,7 @@ import { chmodSync, copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Pi } from './pi.ts';
-import { all, check, logged, until, type Field, type Scenario } from './field.ts';
+import { all, check, logged, until, type Scenario } from './field.ts';
 import { FORWARDING, ask, fromOwnKnowledge, fromPeerModel } from './forwarding.ts';
 
 export type { Field, Scenario } from './field.ts';

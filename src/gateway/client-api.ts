@@ -26,6 +26,7 @@ export interface ClientApiRouteDeps {
 
 /** Model names go into logs and the trace: the same rule as the chat body schema's. */
 export function checkModelName(model: unknown): void {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what this check refuses.
   if (typeof model === 'string' && (model.length > 256 || /[\u0000-\u001f\u007f]/.test(model))) {
     throw new ClientError('model: at most 256 characters, no control characters', { param: 'model', code: 'invalid_value' });
   }

@@ -90,7 +90,7 @@ function keepingRaw(translator: EventTranslator<ChatChunk>, api: ClientApi): Eve
   let pending: RawSseEvent[] = [];
   let last: ChatChunk | undefined;
   const attach = (chunks: ChatChunk[]): ChatChunk[] => {
-    chunks.forEach((c, i) => withRaw(c, { api, events: i === 0 ? pending : [] }));
+    for (const [i, c] of chunks.entries()) withRaw(c, { api, events: i === 0 ? pending : [] });
     if (chunks.length) { pending = []; last = chunks.at(-1); }
     return chunks;
   };

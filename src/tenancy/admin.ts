@@ -75,7 +75,7 @@ export function requireAdminKey(config: () => NodeConfig): (request: FastifyRequ
   return (request) => {
     const adminKey = config().auth.adminKey;
     if (!adminKey) {
-      throw new PermissionError('The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: ${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"', 'admin_disabled');
+      throw new PermissionError(`The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: \${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"`, 'admin_disabled');
     }
     const presented = presentedKey(request.headers);
     if (!presented || !secretsEqual(presented, adminKey)) {

@@ -6,7 +6,7 @@ import type { AttemptGate, AttemptHold, RequestContext } from '../pipeline/index
 import { usageOf, type PriceTable } from '../usage/index.ts';
 import { DEFAULT_OUTPUT_RESERVE_TOKENS, outputAllowance } from './estimate.ts';
 import type { BudgetPeriod } from './keys.ts';
-import { Budgets, MinuteWindow, periodOf, type Taken } from './limits.ts';
+import { type Budgets, MinuteWindow, periodOf, type Taken } from './limits.ts';
 import type { SharedAdmission } from './shared/admission.ts';
 
 /** One holder's limits; absent fields are unlimited. */

@@ -70,7 +70,7 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
         continue;
       }
       if (typeof t.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(t.name)) return bad(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
-      if (!t.input_schema || t.input_schema.type !== 'object') return bad(`tools.${i}.input_schema.type: Input should be 'object'`);
+      if (t.input_schema?.type !== 'object') return bad(`tools.${i}.input_schema.type: Input should be 'object'`);
       for (const key of Object.keys(t)) if (!['name', 'description', 'input_schema', 'cache_control', 'type'].includes(key)) return bad(`tools.${i}.${key}: Extra inputs are not permitted`);
       toolNames.add(t.name);
     }

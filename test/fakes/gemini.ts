@@ -64,7 +64,7 @@ function checkSchema(s: any, at: string): void {
   if (s.type !== undefined && !TYPES.has(s.type)) throw new Invalid(`Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "${s.type}"`);
   if (s.properties) for (const [k, v] of Object.entries(s.properties)) checkSchema(v, `${at}.properties[${k}].value`);
   if (s.items) checkSchema(s.items, `${at}.items`);
-  if (s.anyOf) (s.anyOf as unknown[]).forEach((b, i) => checkSchema(b, `${at}.any_of[${i}]`));
+  if (s.anyOf) for (const [i, b] of (s.anyOf as unknown[]).entries()) checkSchema(b, `${at}.any_of[${i}]`);
 }
 
 function checkGenerate(body: any): void {

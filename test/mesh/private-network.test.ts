@@ -114,8 +114,8 @@ test('a node with this protector and a node with @libp2p/pnet connect and exchan
 
 test('a peer holding another secret is reported and cut off before any protocol runs', { timeout: 20_000 }, async () => {
   const foreign: string[] = [];
-  const a = await node(privateNetwork({ key: decodeMeshSecret(generateMeshSecret()), onForeignPeer: (addr, dir) => foreign.push(dir) }));
-  const b = await node(privateNetwork({ key: decodeMeshSecret(generateMeshSecret()), onForeignPeer: (addr, dir) => foreign.push(dir) }));
+  const a = await node(privateNetwork({ key: decodeMeshSecret(generateMeshSecret()), onForeignPeer: (_addr, dir) => foreign.push(dir) }));
+  const b = await node(privateNetwork({ key: decodeMeshSecret(generateMeshSecret()), onForeignPeer: (_addr, dir) => foreign.push(dir) }));
   try {
     await assert.rejects(a.dialProtocol(b.getMultiaddrs()[0], PROTOCOL, { signal: AbortSignal.timeout(5_000) }));
     assert.deepEqual(a.getConnections(), []);

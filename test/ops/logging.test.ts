@@ -79,6 +79,6 @@ test('the pretty format writes time, level, message and key=value fields, still 
   await app.close();
   await new Promise((r) => setImmediate(r));
   const text = out.text();
-  assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} INFO  hello chain=default headers=\{"authorization":"\[redacted\]"\}$/m);
+  assert.match(text, /^\d\d:\d\d:\d\d\.\d{3} INFO {2}hello chain=default headers=\{"authorization":"\[redacted\]"\}$/m);
   assert.equal(text.includes('sk-pretty-secret'), false);
 });

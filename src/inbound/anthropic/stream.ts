@@ -99,7 +99,7 @@ export function anthropicStreamEncoder(opts: AnthropicStreamOptions): AnthropicS
   /** Signed provider state (Gemini's) goes out as its own thinking block, just before the tool_use it belongs to. */
   function flushCarried(out: AnthropicSseEvent[]): void {
     const block = carrierBlock(carried);
-    if (!block || block.type !== 'thinking') return;
+    if (block?.type !== 'thinking') return;
     begin(out, { type: 'thinking', thinking: '', signature: '' }, { kind: 'thinking' });
     out.push(ev('content_block_delta', { index, delta: { type: 'signature_delta', signature: block.signature } }));
     close(out);

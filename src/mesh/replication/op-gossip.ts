@@ -2,7 +2,6 @@
 import { TopicValidatorResult } from '@libp2p/gossipsub';
 import type { GossipsubMessage, TopicValidatorFn } from '@libp2p/gossipsub';
 import type { PrivateKey } from '@libp2p/interface';
-import type { LogOp } from '../../oplog/index.ts';
 import type { MeshNode } from '../node.ts';
 import { applyVerified, checkWireOp } from './apply.ts';
 import type { ApplyContext } from './apply.ts';

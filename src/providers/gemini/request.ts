@@ -132,7 +132,7 @@ function assistantParts(msg: ChatMessage, i: number, toolNames: Map<string, stri
 }
 
 function parseArgs(text: string, param: string): Record<string, unknown> {
-  if (!text || !text.trim()) return {};
+  if (!text?.trim()) return {};
   let args: unknown;
   try { args = JSON.parse(text); } catch {
     throw new ClientError(`${param} is not valid JSON`, { param });

@@ -1,7 +1,7 @@
 // OpenAI (api.openai.com) and, through the same functions, any OpenAI-compatible server.
 import type { Provider } from '../types.ts';
 import { openaiResponsesNative } from './responses.ts';
-import { fromOpenAIEmbeddings, fromOpenAIError, fromOpenAIResponse, openaiHeaders, openaiStreamTranslator, toOpenAIBody, toOpenAIRequest } from './translate.ts';
+import { fromOpenAIEmbeddings, fromOpenAIError, fromOpenAIResponse, openaiHeaders, openaiStreamTranslator, toOpenAIRequest } from './translate.ts';
 
 export * from './translate.ts';
 export { fromResponsesResponse, responsesStreamTranslator, openaiResponsesNative } from './responses.ts';

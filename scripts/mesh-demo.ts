@@ -10,14 +10,25 @@ const work = mkdtempSync(join(tmpdir(), 'flowrouter-mesh-demo-'));
 const children: ChildProcess[] = [];
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
-interface DemoNode { name: string; url: string; peerId: string; multiaddr: string }
+interface DemoNode {
+  name: string;
+  url: string;
+  peerId: string;
+  multiaddr: string;
+}
 
 async function startNode(name: string, chains: string, bootstrap: string[]): Promise<DemoNode> {
   const dataDir = join(work, name);
   const config = join(work, `${name}.yaml`);
-  writeFileSync(config, `mesh:\n  name: ${name}\n  listen: [/ip4/127.0.0.1/tcp/0]\n  mdns: false\n  secret_file: ${join(work, 'mesh.key')}\n  bootstrap: [${bootstrap.join(', ')}]\nchains:\n${chains}`);
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  writeFileSync(
+    config,
+    `mesh:\n  name: ${name}\n  listen: [/ip4/127.0.0.1/tcp/0]\n  mdns: false\n  secret_file: ${join(work, 'mesh.key')}\n  bootstrap: [${bootstrap.join(', ')}]\nchains:\n${chains}`,
+  );
+  const proc = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.push(proc);
   let out = '';
   return new Promise((resolve, reject) => {
@@ -32,7 +43,10 @@ async function startNode(name: string, chains: string, bootstrap: string[]): Pro
         resolve({ name, url, peerId, multiaddr: addr.includes('/p2p/') ? addr : `${addr}/p2p/${peerId}` });
       }
     });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}`));
+    });
   });
 }
 
@@ -47,7 +61,11 @@ async function until(what: string, check: () => Promise<boolean>, ms = 20_000): 
 const upstream = await startFakeUpstream();
 let ok = false;
 try {
-  const init = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'mesh', 'init', '--out', join(work, 'mesh.key'), '--data-dir', join(work, 'init')], { cwd: ROOT, stdio: 'ignore' });
+  const init = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'mesh', 'init', '--out', join(work, 'mesh.key'), '--data-dir', join(work, 'init')],
+    { cwd: ROOT, stdio: 'ignore' },
+  );
   await new Promise((r) => init.once('exit', r));
   const dead = `  default:\n    - model: demo-model\n      provider: local\n      url: http://127.0.0.1:9/v1\n`;
   const a = await startNode('node-a', dead, []);
@@ -59,7 +77,7 @@ try {
 
   for (const n of [a, c]) {
     await until(`${n.name} sees B's capacity`, async () => {
-      const peers = await (await fetch(`${n.url}/v1/mesh/peers`)).json() as { data: { peerId: string; capacity: { models: string[] } | null }[] };
+      const peers = (await (await fetch(`${n.url}/v1/mesh/peers`)).json()) as { data: { peerId: string; capacity: { models: string[] } | null }[] };
       return peers.data.some((p) => p.peerId === b.peerId && p.capacity?.models.includes('demo-model'));
     });
   }
@@ -68,14 +86,15 @@ try {
   const body = (stream: boolean) => JSON.stringify({ model: 'demo-model', stream, messages: [{ role: 'user', content: 'hello mesh' }] });
   for (const n of [a, c]) {
     const res = await fetch(`${n.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(false) });
-    const json = await res.json() as { choices: { message: { content: string } }[] };
+    const json = (await res.json()) as { choices: { message: { content: string } }[] };
     const target = res.headers.get('x-flowrouter-target');
     if (res.status !== 200 || target !== `peer:${b.peerId}`) throw new Error(`${n.name}: ${res.status} via ${target}`);
     say(`${n.name} answered through ${target}: "${json.choices[0].message.content}"`);
     const streamed = await fetch(`${n.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body(true) });
     const text = await streamed.text();
     const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
-    if (streamed.status !== 200 || !text.trimEnd().endsWith('data: [DONE]') || events.length < 3) throw new Error(`${n.name}: stream failed: ${text.slice(0, 200)}`);
+    if (streamed.status !== 200 || !text.trimEnd().endsWith('data: [DONE]') || events.length < 3)
+      throw new Error(`${n.name}: stream failed: ${text.slice(0, 200)}`);
     say(`${n.name} streamed ${events.length} events through the mesh, ending with [DONE]`);
   }
   ok = true;
@@ -84,7 +103,7 @@ try {
   process.stderr.write(`mesh demo FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
 } finally {
   for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => child.exitCode !== null ? null : new Promise((r) => child.once('exit', r))));
+  await Promise.all(children.map((child) => (child.exitCode !== null ? null : new Promise((r) => child.once('exit', r)))));
   await upstream.stop();
   rmSync(work, { recursive: true, force: true });
 }

@@ -23,7 +23,11 @@ export interface CapturedLog {
 export function captureLogger(): CapturedLog {
   const lines: LogLine[] = [];
   const make = (bindings: Record<string, unknown>): Logger => {
-    const at = (level: LogLevel) => (obj: object, msg: string): void => { lines.push({ level, msg, detail: { ...obj }, bindings }); };
+    const at =
+      (level: LogLevel) =>
+      (obj: object, msg: string): void => {
+        lines.push({ level, msg, detail: { ...obj }, bindings });
+      };
     return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => make({ ...bindings, ...more }) };
   };
   return {

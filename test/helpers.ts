@@ -24,7 +24,13 @@ export async function startTestNode(yaml: string, env: NodeJS.ProcessEnv = {}, o
   const node = new FlowRouterNode(config, { logger: false, ...options });
   const { url } = await node.start();
   return {
-    node, url, baseURL: `${url}/v1`, dataDir: dir.path,
-    stop: async () => { await node.stop(); dir.remove(); },
+    node,
+    url,
+    baseURL: `${url}/v1`,
+    dataDir: dir.path,
+    stop: async () => {
+      await node.stop();
+      dir.remove();
+    },
   };
 }

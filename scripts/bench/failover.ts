@@ -30,7 +30,8 @@ async function timeChain(url: string, chain: string, expectTarget: string, n = N
     const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
     await res.arrayBuffer();
     const ms = performance.now() - t;
-    if (res.headers.get('x-flowrouter-target') !== expectTarget) throw new Error(`${chain}: answered by ${res.headers.get('x-flowrouter-target')} (${res.status})`);
+    if (res.headers.get('x-flowrouter-target') !== expectTarget)
+      throw new Error(`${chain}: answered by ${res.headers.get('x-flowrouter-target')} (${res.status})`);
     return ms;
   };
   for (let i = 0; i < warmup; i++) await once(); // warm-up: connections, JIT, and (where configured) opening the breaker

@@ -3,4 +3,6 @@ import { startFakeAnthropic, textReply } from '../../test/fakes/anthropic.ts';
 
 const fake = await startFakeAnthropic(() => textReply('Hello from the fake Anthropic server.'));
 process.stdout.write(`listening ${fake.url}\n`);
-process.on('SIGTERM', () => { void fake.close().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void fake.close().then(() => process.exit(0));
+});

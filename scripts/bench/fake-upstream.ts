@@ -23,4 +23,6 @@ const fake = await startFakeOpenAI(async (req, res) => {
   return false;
 });
 process.stdout.write(`listening ${fake.url}\n`);
-process.on('SIGTERM', () => { void fake.close().then(() => process.exit(0)); });
+process.on('SIGTERM', () => {
+  void fake.close().then(() => process.exit(0));
+});

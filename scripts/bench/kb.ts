@@ -31,9 +31,11 @@ const VOCAB = 50_000;
 // Deterministic PRNG so runs are comparable.
 let seed = 0x9e3779b9;
 function random(): number {
-  seed ^= seed << 13; seed >>>= 0;
+  seed ^= seed << 13;
+  seed >>>= 0;
   seed ^= seed >>> 17;
-  seed ^= seed << 5; seed >>>= 0;
+  seed ^= seed << 5;
+  seed >>>= 0;
   return seed / 0x100000000;
 }
 
@@ -46,12 +48,19 @@ const vocab = Array.from({ length: VOCAB }, (_, i) => {
 // Zipf (s = 1) by inverse CDF over the ranks, like natural-language word frequencies.
 const cdf = new Float64Array(VOCAB);
 let acc = 0;
-for (let i = 0; i < VOCAB; i++) { acc += 1 / (i + 1); cdf[i] = acc; }
+for (let i = 0; i < VOCAB; i++) {
+  acc += 1 / (i + 1);
+  cdf[i] = acc;
+}
 function zipfWord(): string {
   const x = random() * acc;
   let lo = 0;
   let hi = VOCAB - 1;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (cdf[mid] < x) lo = mid + 1; else hi = mid; }
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (cdf[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
   return vocab[lo];
 }
 
@@ -66,7 +75,15 @@ function makeDoc(n: number): DocumentInput {
     parts.push(text);
     offset += text.length + 2;
   }
-  return { id: `doc-${n}`, collection: `c${n % 8}`, source: `corpus/doc-${n}.md`, title: `${zipfWord()} ${zipfWord()}`, tags: [`t${n % 5}`], text: parts.join('\n\n'), chunks };
+  return {
+    id: `doc-${n}`,
+    collection: `c${n % 8}`,
+    source: `corpus/doc-${n}.md`,
+    title: `${zipfWord()} ${zipfWord()}`,
+    tags: [`t${n % 5}`],
+    text: parts.join('\n\n'),
+    chunks,
+  };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -84,7 +101,11 @@ console.log(`sqlite: cache_size ${db.pragma('cache_size', { simple: true })}, mm
 const store = new KnowledgeStore(db, 'bench-node');
 
 // Wall time suffers when other processes share the CPUs, so ingest also reports the rate per CPU-second of this process.
-console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} CPUs, load average ${loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 console.log(`corpus: ${TOTAL} chunks of ${WORDS} words (${CHUNKS_PER_DOC} per document), Zipf vocabulary of ${VOCAB} words; db ${file}`);
 const sample = makeDoc(-1);
 const chunkStart = performance.now();
@@ -112,22 +133,31 @@ for (let start = 0; start < docs; start += DOCS_PER_BATCH) {
 }
 const chunks = docs * CHUNKS_PER_DOC;
 if (reuse) console.log(`ingest: skipped, reusing ${file} (${store.stats().chunks} chunks)`);
-else console.log(`ingest: ${chunks} chunks in ${(ingestMs / 1000).toFixed(1)} s = ${Math.round(chunks / (ingestMs / 1000))} chunks/s wall, `
-  + `${Math.round(chunks / (ingestCpuUs / 1e6))} chunks per CPU-second `
-  + `(store.putMany, ${DOCS_PER_BATCH} documents per transaction, op log and FTS index included)`);
+else
+  console.log(
+    `ingest: ${chunks} chunks in ${(ingestMs / 1000).toFixed(1)} s = ${Math.round(chunks / (ingestMs / 1000))} chunks/s wall, `
+      + `${Math.round(chunks / (ingestCpuUs / 1e6))} chunks per CPU-second `
+      + `(store.putMany, ${DOCS_PER_BATCH} documents per transaction, op log and FTS index included)`,
+  );
 
 db.pragma('wal_checkpoint(TRUNCATE)');
 const stats = store.stats();
 const ftsBytes = (table: string) => (db.prepare(`SELECT sum(length(block)) AS n FROM ${table}_data`).get() as { n: number }).n;
-console.log(`size: ${(stats.bytes / 1048576).toFixed(1)} MiB total; FTS index ${(ftsBytes('kb_fts') / 1048576).toFixed(1)} MiB; `
-  + `${stats.documents} documents, ${stats.ops} ops`);
+console.log(
+  `size: ${(stats.bytes / 1048576).toFixed(1)} MiB total; FTS index ${(ftsBytes('kb_fts') / 1048576).toFixed(1)} MiB; `
+    + `${stats.documents} documents, ${stats.ops} ops`,
+);
 
 // Query mix: mid-frequency single words, two-word AND, an exact phrase taken from the corpus, a prefix, and a filtered query.
 const mid = () => vocab[50 + Math.floor(random() * 5000)];
 const kinds: Record<string, () => [string, object]> = {
   word: () => [mid(), {}],
   'two words': () => [`${mid()} ${zipfWord()}`, {}],
-  phrase: () => { const w = makeDoc(0).text.split(' '); const i = Math.floor(random() * 50); return [`"${w[i]} ${w[i + 1]}"`, {}]; },
+  phrase: () => {
+    const w = makeDoc(0).text.split(' ');
+    const i = Math.floor(random() * 50);
+    return [`"${w[i]} ${w[i + 1]}"`, {}];
+  },
   prefix: () => [`${mid().slice(0, 5)}*`, {}],
   'word + collection': () => [mid(), { collection: 'c3' }],
   'question (any)': () => [`what is ${mid()} and ${mid()}?`, { mode: 'any' }],
@@ -154,16 +184,29 @@ for (const [kind, make] of Object.entries(kinds)) {
   cpuTimes.sort((a, b) => a - b);
   all.push(...times);
   allCpu.push(...cpuTimes);
-  console.log(`search ${kind.padEnd(18)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  `
-    + `max ${times[times.length - 1].toFixed(2)} ms  | CPU p50 ${percentile(cpuTimes, 50).toFixed(2)} p99 ${percentile(cpuTimes, 99).toFixed(2)} ms  `
-    + `(${(hits / times.length).toFixed(1)} results/query)`);
-  if (args.slow) console.log(`  slowest by CPU: ${slowest.sort((a, b) => b[0] - a[0]).slice(0, 3).map(([ms, q]) => `${JSON.stringify(q)} ${ms.toFixed(1)} ms`).join(', ')}`);
+  console.log(
+    `search ${kind.padEnd(18)} p50 ${percentile(times, 50).toFixed(2)} ms  p99 ${percentile(times, 99).toFixed(2)} ms  `
+      + `max ${times[times.length - 1].toFixed(2)} ms  | CPU p50 ${percentile(cpuTimes, 50).toFixed(2)} p99 ${percentile(cpuTimes, 99).toFixed(2)} ms  `
+      + `(${(hits / times.length).toFixed(1)} results/query)`,
+  );
+  if (args.slow)
+    console.log(
+      `  slowest by CPU: ${slowest
+        .sort((a, b) => b[0] - a[0])
+        .slice(0, 3)
+        .map(([ms, q]) => `${JSON.stringify(q)} ${ms.toFixed(1)} ms`)
+        .join(', ')}`,
+    );
 }
 all.sort((a, b) => a - b);
 allCpu.sort((a, b) => a - b);
-console.log(`search overall            p50 ${percentile(all, 50).toFixed(2)} ms  p99 ${percentile(all, 99).toFixed(2)} ms  `
-  + `| CPU p50 ${percentile(allCpu, 50).toFixed(2)} p99 ${percentile(allCpu, 99).toFixed(2)} ms  (${all.length} queries, limit 10; `
-  + `load average now ${loadavg().map((l) => l.toFixed(1)).join(' ')})`);
+console.log(
+  `search overall            p50 ${percentile(all, 50).toFixed(2)} ms  p99 ${percentile(all, 99).toFixed(2)} ms  `
+    + `| CPU p50 ${percentile(allCpu, 50).toFixed(2)} p99 ${percentile(allCpu, 99).toFixed(2)} ms  (${all.length} queries, limit 10; `
+    + `load average now ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')})`,
+);
 
 db.close();
 if (dir && !args.keep) rmSync(dir, { recursive: true, force: true });

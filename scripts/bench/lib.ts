@@ -8,7 +8,11 @@ import autocannon from 'autocannon';
 export const ROOT = resolve(import.meta.dirname, '../..');
 const NODE = process.execPath;
 
-export interface Child { proc: ChildProcess; url: string; stop(): Promise<void> }
+export interface Child {
+  proc: ChildProcess;
+  url: string;
+  stop(): Promise<void>;
+}
 
 export interface SpawnOptions {
   /** Run this executable with `args` instead of Node with a script. */
@@ -28,14 +32,26 @@ export async function spawnUntil(args: string[], pattern: RegExp, env: NodeJS.Pr
     proc.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
       const m = pattern.exec(buf);
-      if (m) { clearTimeout(timer); resolveUrl(m[1]); }
+      if (m) {
+        clearTimeout(timer);
+        resolveUrl(m[1]);
+      }
     });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${args.join(' ')} exited with ${code}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${args.join(' ')} exited with ${code}`));
+    });
   });
   proc.stdout!.resume();
   return {
-    proc, url,
-    stop: () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); }),
+    proc,
+    url,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (proc.exitCode !== null) return done();
+        proc.once('exit', () => done());
+        proc.kill('SIGTERM');
+      }),
   };
 }
 
@@ -60,17 +76,36 @@ export async function startNode(yaml: string, extraArgs: string[] = [], opts: No
   const config = join(dataDir, 'config.yaml');
   writeFileSync(config, yaml);
   const args = ['start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error', ...extraArgs];
-  const child = await spawnUntil(opts.production ? args : ['src/cli/entry.ts', ...args], /listening on (http:\/\/\S+?)\/v1/, opts.env,
-    { command: opts.production ? join(ROOT, 'bin/flowrouter') : undefined, ipc: opts.ipc });
-  return { ...child, dataDir, stop: async () => { await child.stop(); rmSync(dataDir, { recursive: true, force: true }); } };
+  const child = await spawnUntil(opts.production ? args : ['src/cli/entry.ts', ...args], /listening on (http:\/\/\S+?)\/v1/, opts.env, {
+    command: opts.production ? join(ROOT, 'bin/flowrouter') : undefined,
+    ipc: opts.ipc,
+  });
+  return {
+    ...child,
+    dataDir,
+    stop: async () => {
+      await child.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
-export interface LoadResult { rps: number; p50: number; p99: number; errors: number }
+export interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
 
 export async function load(url: string, body: unknown, connections: number, seconds: number, headers: Record<string, string> = {}): Promise<LoadResult> {
   const r = await autocannon({
-    url, method: 'POST', connections, duration: seconds, pipelining: 1,
-    headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body),
+    url,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    pipelining: 1,
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -84,14 +119,23 @@ export function fmt(n: number, digits = 2): string {
   return Number.isFinite(n) ? n.toFixed(digits) : '-';
 }
 
-export interface MeshNodeProc { name: string; pid: number; url: string; multiaddr: string; stop(): Promise<void> }
+export interface MeshNodeProc {
+  name: string;
+  pid: number;
+  url: string;
+  multiaddr: string;
+  stop(): Promise<void>;
+}
 
 /** Starts `flowrouter start` and waits for both its HTTP URL and its loopback mesh address on stdout. */
 export async function startMeshNode(name: string, dataDir: string, yaml: string): Promise<MeshNodeProc> {
   const config = join(dataDir, 'config.yaml');
   writeFileSync(config, yaml);
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0',
-    '--data-dir', dataDir, '--log-level', 'error'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts', 'start', '--config', config, '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const found = await new Promise<{ url: string; multiaddr: string }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within 30 s`)), 30_000);
     let out = '';
@@ -99,13 +143,26 @@ export async function startMeshNode(name: string, dataDir: string, yaml: string)
       out += d.toString();
       const url = /listening on (http:\/\/\S+?)\/v1/.exec(out)?.[1];
       const multiaddr = /mesh listening on (\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/.exec(out)?.[1];
-      if (url && multiaddr) { clearTimeout(timer); resolve({ url, multiaddr }); }
+      if (url && multiaddr) {
+        clearTimeout(timer);
+        resolve({ url, multiaddr });
+      }
     });
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code}`)); });
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited with ${code}`));
+    });
   });
   proc.stdout!.resume();
   return {
-    name, pid: proc.pid!, ...found,
-    stop: () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); }),
+    name,
+    pid: proc.pid!,
+    ...found,
+    stop: () =>
+      new Promise<void>((done) => {
+        if (proc.exitCode !== null) return done();
+        proc.once('exit', () => done());
+        proc.kill('SIGTERM');
+      }),
   };
 }

@@ -33,7 +33,12 @@ process.on('message', (msg) => {
   const forcedGcMs = performance.now() - started;
   const mem = process.memoryUsage();
   // The collection just run is the probe's, not the node's: the next window starts once the loop has caught up.
-  setTimeout(() => { delay.reset(); gcMaxMs = 0; busyMaxMs = 0; forcing = false; }, 50);
+  setTimeout(() => {
+    delay.reset();
+    gcMaxMs = 0;
+    busyMaxMs = 0;
+    forcing = false;
+  }, 50);
   process.send({ type: 'probe', id: msg.id, ...window, forcedGcMs, heapUsed: mem.heapUsed, heapTotal: mem.heapTotal, rss: mem.rss, external: mem.external });
 });
 // The benchmark's channel must never keep the node alive on its own.

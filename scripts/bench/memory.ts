@@ -27,20 +27,43 @@ const TARGET = { slopeBytes: 1, rssGrowth: 0.1, rssAfterIdle: 1.5, loopMaxMs: 50
 
 type Kind = 'json' | 'stream' | 'cache-hit' | 'upstream-error' | 'disconnect';
 /** Out of every 20 requests: 8 JSON, 4 streams (distinct prompts), 4 cache hits, 2 upstream errors, 2 clients leaving mid-stream. */
-const MIX: Kind[] = [...Array(8).fill('json'), ...Array(4).fill('stream'), ...Array(4).fill('cache-hit'), 'upstream-error', 'upstream-error', 'disconnect', 'disconnect'];
+const MIX: Kind[] = [
+  ...Array(8).fill('json'),
+  ...Array(4).fill('stream'),
+  ...Array(4).fill('cache-hit'),
+  'upstream-error',
+  'upstream-error',
+  'disconnect',
+  'disconnect',
+];
 
 function bodyFor(kind: Kind, i: number): object {
   const user = (content: string) => [{ role: 'user', content }];
   switch (kind) {
-    case 'json': return { model: 'bench-model', messages: user(`Distinct question number ${i}: what is ${i} + ${i % 97}?`) };
-    case 'stream': return { model: 'bench-model', stream: true, messages: user(`Stream an answer to question ${i}.`) };
-    case 'cache-hit': return { model: 'bench-model', temperature: 0, messages: user(`A question asked again and again, variant ${i % 16}.`) };
-    case 'upstream-error': return { model: 'fail', messages: user(`This one fails upstream (${i}).`) };
-    case 'disconnect': return { model: 'slow', stream: true, messages: user(`A slow stream the client leaves (${i}).`) };
+    case 'json':
+      return { model: 'bench-model', messages: user(`Distinct question number ${i}: what is ${i} + ${i % 97}?`) };
+    case 'stream':
+      return { model: 'bench-model', stream: true, messages: user(`Stream an answer to question ${i}.`) };
+    case 'cache-hit':
+      return { model: 'bench-model', temperature: 0, messages: user(`A question asked again and again, variant ${i % 16}.`) };
+    case 'upstream-error':
+      return { model: 'fail', messages: user(`This one fails upstream (${i}).`) };
+    case 'disconnect':
+      return { model: 'slow', stream: true, messages: user(`A slow stream the client leaves (${i}).`) };
   }
 }
 
-interface Probe { p99Ms: number; maxMs: number; gcMaxMs: number; busyMaxMs: number; forcedGcMs: number; heapUsed: number; heapTotal: number; rss: number; external: number }
+interface Probe {
+  p99Ms: number;
+  maxMs: number;
+  gcMaxMs: number;
+  busyMaxMs: number;
+  forcedGcMs: number;
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  external: number;
+}
 
 /** Set while the node runs the probe's forced GC: reads then would time the probe, not the node. */
 let probing = false;
@@ -95,7 +118,8 @@ chains:
       url: ${upstream.url}
 `;
 const node = await startNode(yaml, [], {
-  production: true, ipc: true,
+  production: true,
+  ipc: true,
   // BENCH_NODE_OPTIONS adds flags for a diagnosis (e.g. --heapsnapshot-signal=SIGUSR2).
   env: { NODE_OPTIONS: `--expose-gc --import=${pathToFileURL(join(ROOT, 'scripts/bench/memory-probe.mjs')).href} ${process.env.BENCH_NODE_OPTIONS ?? ''}` },
 });
@@ -108,8 +132,13 @@ async function once(kind: Kind, i: number): Promise<string | undefined> {
   const controller = new AbortController();
   try {
     const res = await request(`${node.url}/v1/chat/completions`, {
-      method: 'POST', dispatcher: load, headers: { 'content-type': 'application/json' }, body: JSON.stringify(bodyFor(kind, i)),
-      signal: controller.signal, headersTimeout: 30_000, bodyTimeout: 30_000,
+      method: 'POST',
+      dispatcher: load,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(bodyFor(kind, i)),
+      signal: controller.signal,
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
     });
     if (kind === 'disconnect') {
       // Leave after the first bytes of the stream: the node must stop its upstream call and forget the request.
@@ -144,9 +173,13 @@ async function timedRead(path: string, which: 'status' | 'metrics'): Promise<voi
   slowest[which] = Math.max(slowest[which], ms);
   worst[which] = Math.max(worst[which], ms);
 }
-const reader = READ_EVERY_MS > 0
-  ? setInterval(() => { void timedRead('/v1/router/status', 'status').catch(() => {}); void timedRead('/metrics', 'metrics').catch(() => {}); }, READ_EVERY_MS)
-  : undefined;
+const reader =
+  READ_EVERY_MS > 0
+    ? setInterval(() => {
+        void timedRead('/v1/router/status', 'status').catch(() => {});
+        void timedRead('/metrics', 'metrics').catch(() => {});
+      }, READ_EVERY_MS)
+    : undefined;
 
 /** Runs requests `from`…`to - 1` on CONNECTIONS workers, calling `report` every EVERY requests. */
 async function run(from: number, to: number, report?: (done: number) => Promise<void>): Promise<Map<string, number>> {
@@ -171,7 +204,10 @@ let exitCode = 0;
 try {
   await new Promise((r) => setTimeout(r, 2_000));
   const cold = await probe(node);
-  const load1 = () => loadavg().map((l) => fmt(l, 1)).join(' ');
+  const load1 = () =>
+    loadavg()
+      .map((l) => fmt(l, 1))
+      .join(' ');
   process.stdout.write(`memory: ${REQUESTS} requests at ${CONNECTIONS} connections through one node (pid ${node.proc.pid}); load average ${load1()}\n`);
   process.stdout.write(`idle after start: heap ${MB(cold.heapUsed)} MB, RSS ${MB(cold.rss)} MB\n`);
   // Warm-up: every kind of request once per connection and more, so that what loads on first use (the tokenizer,
@@ -184,12 +220,16 @@ try {
 
   const points: { requests: number; heap: number; rss: number }[] = [];
   let windowStart = performance.now();
-  process.stdout.write(`${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'heap MB'.padStart(8)} ${'RSS MB'.padStart(7)} ${'loop p99'.padStart(9)} ${'loop max'.padStart(9)} ${'GC max'.padStart(7)} ${'busy max'.padStart(9)} ${'status ms'.padStart(10)} ${'metrics ms'.padStart(11)}\n`);
+  process.stdout.write(
+    `${'requests'.padStart(9)} ${'req/s'.padStart(7)} ${'heap MB'.padStart(8)} ${'RSS MB'.padStart(7)} ${'loop p99'.padStart(9)} ${'loop max'.padStart(9)} ${'GC max'.padStart(7)} ${'busy max'.padStart(9)} ${'status ms'.padStart(10)} ${'metrics ms'.padStart(11)}\n`,
+  );
   const errors = await run(WARMUP, WARMUP + REQUESTS, async (done) => {
     const p = await probe(node);
     const rate = EVERY / ((performance.now() - windowStart) / 1000);
     points.push({ requests: done, heap: p.heapUsed, rss: p.rss });
-    process.stdout.write(`${String(done).padStart(9)} ${fmt(rate, 0).padStart(7)} ${MB(p.heapUsed).padStart(8)} ${MB(p.rss).padStart(7)} ${fmt(p.p99Ms).padStart(9)} ${fmt(p.maxMs).padStart(9)} ${fmt(p.gcMaxMs).padStart(7)} ${fmt(p.busyMaxMs).padStart(9)} ${fmt(slowest.status).padStart(10)} ${fmt(slowest.metrics).padStart(11)}\n`);
+    process.stdout.write(
+      `${String(done).padStart(9)} ${fmt(rate, 0).padStart(7)} ${MB(p.heapUsed).padStart(8)} ${MB(p.rss).padStart(7)} ${fmt(p.p99Ms).padStart(9)} ${fmt(p.maxMs).padStart(9)} ${fmt(p.gcMaxMs).padStart(7)} ${fmt(p.busyMaxMs).padStart(9)} ${fmt(slowest.status).padStart(10)} ${fmt(slowest.metrics).padStart(11)}\n`,
+    );
     loopMax = Math.max(loopMax, p.maxMs);
     busyMax = Math.max(busyMax, p.busyMaxMs);
     slowest.status = slowest.metrics = 0;
@@ -202,17 +242,25 @@ try {
   const afterRss = rssOf(node.proc.pid!);
   // What one read costs once the load is over: it must not depend on how many requests were served.
   slowest.status = slowest.metrics = 0;
-  for (let i = 0; i < 20; i++) { await timedRead('/v1/router/status', 'status'); await timedRead('/metrics', 'metrics'); }
+  for (let i = 0; i < 20; i++) {
+    await timedRead('/v1/router/status', 'status');
+    await timedRead('/metrics', 'metrics');
+  }
   const quietReads = { ...slowest };
   if (!reader) worst.status = worst.metrics = 0;
 
   // Least squares over the points after the first fifth of the run: before that V8 still flushes the bytecode of
   // start-up code and caches and pools fill, which would tilt the line either way.
   const fit = points.length >= 5 ? points.filter((p) => p.requests > REQUESTS / 5) : points;
-  const mean = (f: (p: typeof fit[number]) => number) => fit.reduce((s, p) => s + f(p), 0) / fit.length;
+  const mean = (f: (p: (typeof fit)[number]) => number) => fit.reduce((s, p) => s + f(p), 0) / fit.length;
   const mx = mean((p) => p.requests);
   const my = mean((p) => p.heap);
-  const slope = fit.reduce((s, p) => s + (p.requests - mx) * (p.heap - my), 0) / Math.max(1, fit.reduce((s, p) => s + (p.requests - mx) ** 2, 0));
+  const slope =
+    fit.reduce((s, p) => s + (p.requests - mx) * (p.heap - my), 0)
+    / Math.max(
+      1,
+      fit.reduce((s, p) => s + (p.requests - mx) ** 2, 0),
+    );
   const first = points[0];
   const last = points.at(-1)!;
   const rssGrowth = (last.rss - first.rss) / first.rss;
@@ -228,7 +276,14 @@ try {
     reader
       ? `slowest status read ${fmt(worst.status)} ms, metrics scrape ${fmt(worst.metrics)} ms (target ≤ ${TARGET.readMs}) — ${verdict(Math.max(worst.status, worst.metrics) <= TARGET.readMs)}`
       : 'no reads during the load (--read-every-ms=0)',
-    `unexpected answers: ${failed}${failed ? ` (${[...errors].slice(0, 5).map(([e, n]) => `${n}× ${e}`).join('; ')})` : ''}`,
+    `unexpected answers: ${failed}${
+      failed
+        ? ` (${[...errors]
+            .slice(0, 5)
+            .map(([e, n]) => `${n}× ${e}`)
+            .join('; ')})`
+        : ''
+    }`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   if (failed > 0) exitCode = 1;

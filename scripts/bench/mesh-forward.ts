@@ -16,20 +16,31 @@ const MODEL = 'bench-model';
 async function serveForward(req: ChatRequest, _ctx: ForwardContext): Promise<ChatResult> {
   if (req.stream) {
     async function* gen(): AsyncGenerator<ChatChunk> {
-      for (let i = 0; i < 20; i++) yield { id: 'b', object: 'chat.completion.chunk', created: 0, model: MODEL, choices: [{ index: 0, delta: { content: 'tok ' }, finish_reason: null }] };
+      for (let i = 0; i < 20; i++)
+        yield { id: 'b', object: 'chat.completion.chunk', created: 0, model: MODEL, choices: [{ index: 0, delta: { content: 'tok ' }, finish_reason: null }] };
     }
     return { kind: 'stream', chunks: gen(), firstByteMs: 0 };
   }
   return {
-    kind: 'json', firstByteMs: 0,
-    response: { id: 'b', object: 'chat.completion', created: 0, model: MODEL, choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }] },
+    kind: 'json',
+    firstByteMs: 0,
+    response: {
+      id: 'b',
+      object: 'chat.completion',
+      created: 0,
+      model: MODEL,
+      choices: [{ index: 0, message: { role: 'assistant', content: 'ok' }, finish_reason: 'stop' }],
+    },
   };
 }
 
 const request = (stream: boolean): ChatRequest => ({ model: MODEL, stream, messages: [{ role: 'user', content: 'Say ok. '.repeat(50) }] });
 
 async function consume(r: ChatResult): Promise<void> {
-  if (r.kind === 'stream') for await (const _ of r.chunks) { /* drain */ }
+  if (r.kind === 'stream')
+    for await (const _ of r.chunks) {
+      /* drain */
+    }
 }
 
 function percentiles(samples: number[]): { p50: number; p99: number } {
@@ -68,13 +79,15 @@ const capacity = () => ({ models: [MODEL], chains: [], freeConcurrency: 64, late
 const server = createMeshNode({ dataDir: dirs[0], listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false }, { capacity, serveForward });
 await server.start();
 const addr = server.status().multiaddrs[0];
-const client: MeshNode = createMeshNode({ dataDir: dirs[1], listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [addr], mdns: false },
-  { capacity: () => ({ ...capacity(), models: [] }), serveForward });
+const client: MeshNode = createMeshNode(
+  { dataDir: dirs[1], listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [addr], mdns: false },
+  { capacity: () => ({ ...capacity(), models: [] }), serveForward },
+);
 await client.start();
 try {
   const until = Date.now() + 10_000;
   while (!client.peers().some((p) => p.capacity?.models.includes(MODEL))) {
-    if (Date.now() > until) throw new Error('the client never learnt the server\'s capacity');
+    if (Date.now() > until) throw new Error("the client never learnt the server's capacity");
     await new Promise((r) => setTimeout(r, 20));
   }
   const direct = await time(N, async () => consume(await serveForward(request(false), ctx())));
@@ -92,25 +105,29 @@ try {
 
   let done = 0;
   const stopAt = performance.now() + THROUGHPUT_MS;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (performance.now() < stopAt) {
-      await consume(await forward(false));
-      done++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < stopAt) {
+        await consume(await forward(false));
+        done++;
+      }
+    }),
+  );
   const rps = done / (THROUGHPUT_MS / 1000);
 
-  process.stdout.write([
-    `mesh forward benchmark (${N} sequential requests each, loopback TCP + Noise + Yamux)`,
-    `JSON   direct serveForward:   ${fmt(direct)}`,
-    `JSON   through a forward:     ${fmt(forwarded)}   → adds ${(forwarded.p50 - direct.p50).toFixed(3)} ms at p50`,
-    `stream direct (20 chunks):    ${fmt(directStream)}`,
-    `stream through a forward:     ${fmt(forwardedStream)}   → adds ${(forwardedStream.p50 - directStream.p50).toFixed(3)} ms at p50`,
-    `stream first chunk, forward:  ${fmt(percentiles(firstChunk.slice(-N)))}`,
-    `throughput through a forward: ${rps.toFixed(0)} requests/s (${CONCURRENCY} in flight, JSON)`,
-    `target: forwarding adds ≤ 3 ms at p50 → ${forwarded.p50 - direct.p50 <= 3 ? 'met' : 'NOT met'}`,
-    '',
-  ].join('\n'));
+  process.stdout.write(
+    [
+      `mesh forward benchmark (${N} sequential requests each, loopback TCP + Noise + Yamux)`,
+      `JSON   direct serveForward:   ${fmt(direct)}`,
+      `JSON   through a forward:     ${fmt(forwarded)}   → adds ${(forwarded.p50 - direct.p50).toFixed(3)} ms at p50`,
+      `stream direct (20 chunks):    ${fmt(directStream)}`,
+      `stream through a forward:     ${fmt(forwardedStream)}   → adds ${(forwardedStream.p50 - directStream.p50).toFixed(3)} ms at p50`,
+      `stream first chunk, forward:  ${fmt(percentiles(firstChunk.slice(-N)))}`,
+      `throughput through a forward: ${rps.toFixed(0)} requests/s (${CONCURRENCY} in flight, JSON)`,
+      `target: forwarding adds ≤ 3 ms at p50 → ${forwarded.p50 - direct.p50 <= 3 ? 'met' : 'NOT met'}`,
+      '',
+    ].join('\n'),
+  );
 } finally {
   await client.stop();
   await server.stop();

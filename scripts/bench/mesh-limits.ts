@@ -26,8 +26,8 @@ const REVOCATIONS = arg('revocations', 20);
  * hold at max_tokens 10 about $0.018). A tight budget (50 answers: each member's slice of the overshoot is smaller than
  * one hold, so holds go one at a time) and a roomy one (1,000 answers: several holds go unacknowledged).
  */
-const ANSWER_USD = 7 * 1000 / 1e6;
-const HOLD_USD = (8 + 10) * 1000 / 1e6;
+const ANSWER_USD = (7 * 1000) / 1e6;
+const HOLD_USD = ((8 + 10) * 1000) / 1e6;
 const BUDGETS = [50 * ANSWER_USD, 1000 * ANSWER_USD];
 const ADMIN = 'bench-admin-key-0123456789abcdef';
 /** mesh.shared_limits.overshoot as shipped. */
@@ -66,11 +66,16 @@ async function http(url: string, path: string, init: { method?: string; key?: st
   });
   const text = await res.text();
   let json: unknown = null;
-  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  try {
+    json = JSON.parse(text);
+  } catch {
+    /* not JSON */
+  }
   return { status: res.status, json };
 }
 
-const chat = (url: string, key: string, maxTokens?: number, model = 'gpt-4o-mini') => http(url, '/v1/chat/completions', { key, body: { model, messages: [{ role: 'user', content: 'hi' }], ...(maxTokens ? { max_tokens: maxTokens } : {}) } });
+const chat = (url: string, key: string, maxTokens?: number, model = 'gpt-4o-mini') =>
+  http(url, '/v1/chat/completions', { key, body: { model, messages: [{ role: 'user', content: 'hi' }], ...(maxTokens ? { max_tokens: maxTokens } : {}) } });
 
 async function until(what: string, check: () => Promise<boolean>, ms: number, every = 20): Promise<void> {
   const deadline = Date.now() + ms;
@@ -89,28 +94,42 @@ async function newKey(nodes: MeshNodeProc[], body: Record<string, unknown>): Pro
   const created = await http(nodes[0].url, '/admin/keys', { body });
   const started = performance.now();
   const { id, key } = created.json as { id: string; key: string };
-  await until('the key on every member', async () => (await Promise.all(nodes.slice(1).map((n) => http(n.url, '/admin/keys')))).every((r) => r.json.data.some((k: { id: string }) => k.id === id)), 10_000, 5);
+  await until(
+    'the key on every member',
+    async () => (await Promise.all(nodes.slice(1).map((n) => http(n.url, '/admin/keys')))).every((r) => r.json.data.some((k: { id: string }) => k.id === id)),
+    10_000,
+    5,
+  );
   return { id, key, everywhereMs: performance.now() - started };
 }
 
 /** Every member hammered by CLIENTS loops for SECONDS (inside one minute: the rpm window never slides). */
-async function hammer(nodes: MeshNodeProc[], key: string, maxTokens?: number, model?: string): Promise<{ offered: number; admitted: number; admittedMs: number[]; other: string }> {
+async function hammer(
+  nodes: MeshNodeProc[],
+  key: string,
+  maxTokens?: number,
+  model?: string,
+): Promise<{ offered: number; admitted: number; admittedMs: number[]; other: string }> {
   const until = Date.now() + SECONDS * 1000;
   const admittedMs: number[] = [];
   let offered = 0;
   const others = new Map<string, number>();
-  await Promise.all(nodes.flatMap((n) => Array.from({ length: CLIENTS }, async () => {
-    while (Date.now() < until) {
-      const started = performance.now();
-      const r = await chat(n.url, key, maxTokens, model);
-      offered++;
-      if (r.status === 200) admittedMs.push(performance.now() - started);
-      else if (r.status !== 429) {
-        const what = `${r.status} ${r.json?.error?.code ?? ''}`.trim();
-        others.set(what, (others.get(what) ?? 0) + 1);
-      }
-    }
-  })));
+  await Promise.all(
+    nodes.flatMap((n) =>
+      Array.from({ length: CLIENTS }, async () => {
+        while (Date.now() < until) {
+          const started = performance.now();
+          const r = await chat(n.url, key, maxTokens, model);
+          offered++;
+          if (r.status === 200) admittedMs.push(performance.now() - started);
+          else if (r.status !== 429) {
+            const what = `${r.status} ${r.json?.error?.code ?? ''}`.trim();
+            others.set(what, (others.get(what) ?? 0) + 1);
+          }
+        }
+      }),
+    ),
+  );
   const other = [...others].map(([what, n]) => `${n} × ${what}`).join(', ');
   return { offered, admitted: admittedMs.length, admittedMs: admittedMs.sort((a, b) => a - b), other };
 }
@@ -138,16 +157,34 @@ async function run(count: number, upstream: string, shared = true): Promise<stri
     for (let i = 0; i < count; i++) {
       const dir = join(work, `node${i}`);
       mkdirSync(dir);
-      nodes.push(await startMeshNode(`node-${i}`, dir, yaml(secret, nodes.map((n) => n.multiaddr), upstream, shared)));
+      nodes.push(
+        await startMeshNode(
+          `node-${i}`,
+          dir,
+          yaml(
+            secret,
+            nodes.map((n) => n.multiaddr),
+            upstream,
+            shared,
+          ),
+        ),
+      );
     }
     const rows: string[] = [];
     const rpmRow = async (rpm: number, label: string) => {
       const rate = await hammer(nodes, (await newKey(nodes, { name: `rpm-${rpm}`, rpm })).key);
       const bound = shared ? `≤ ${rpm + Math.max(count - 1, OVERSHOOT * rpm)}` : `${count} × ${rpm} (each alone)`;
-      rows.push(`| ${count}${label} | rpm ${rpm} | ${rate.offered} offered by ${count * CLIENTS} clients | ${rate.admitted} | ${bound} | ${rate.admitted - rpm} | ${fmt(percentile(rate.admittedMs, 50), 1)} / ${fmt(percentile(rate.admittedMs, 99), 1)} ms${rate.other ? `; other answers: ${rate.other}` : ''} |`);
+      rows.push(
+        `| ${count}${label} | rpm ${rpm} | ${rate.offered} offered by ${count * CLIENTS} clients | ${rate.admitted} | ${bound} | ${rate.admitted - rpm} | ${fmt(percentile(rate.admittedMs, 50), 1)} / ${fmt(percentile(rate.admittedMs, 99), 1)} ms${rate.other ? `; other answers: ${rate.other}` : ''} |`,
+      );
     };
     if (!shared) {
-      await until('every member connected', async () => (await Promise.all(nodes.map((n) => http(n.url, '/v1/mesh/status')))).every((s) => s.json?.peers?.connected >= count - 1), 30_000, 100);
+      await until(
+        'every member connected',
+        async () => (await Promise.all(nodes.map((n) => http(n.url, '/v1/mesh/status')))).every((s) => s.json?.peers?.connected >= count - 1),
+        30_000,
+        100,
+      );
       await rpmRow(RPM, ', counting alone');
       return rows;
     }
@@ -159,10 +196,14 @@ async function run(count: number, upstream: string, shared = true): Promise<stri
       const spend = await hammer(nodes, budget.key, 10, 'bench-priced');
       const listed = await Promise.all(nodes.map((n) => http(n.url, '/admin/keys')));
       const spent = listed.reduce((sum, r) => sum + r.json.data.find((k: { id: string }) => k.id === budget.id).spent_usd, 0);
-      rows.push(`| ${count} | budget $${budgetUsd.toFixed(2)} | ${spend.offered} offered | $${spent.toFixed(3)} in ${spend.admitted} answers | ≤ $${(budgetUsd + Math.max((count - 1) * HOLD_USD, OVERSHOOT * budgetUsd)).toFixed(3)} | $${(spent - budgetUsd).toFixed(3)} | ${fmt(percentile(spend.admittedMs, 50), 1)} / ${fmt(percentile(spend.admittedMs, 99), 1)} ms${spend.other ? `; other answers: ${spend.other}` : ''} |`);
+      rows.push(
+        `| ${count} | budget $${budgetUsd.toFixed(2)} | ${spend.offered} offered | $${spent.toFixed(3)} in ${spend.admitted} answers | ≤ $${(budgetUsd + Math.max((count - 1) * HOLD_USD, OVERSHOOT * budgetUsd)).toFixed(3)} | $${(spent - budgetUsd).toFixed(3)} | ${fmt(percentile(spend.admittedMs, 50), 1)} / ${fmt(percentile(spend.admittedMs, 99), 1)} ms${spend.other ? `; other answers: ${spend.other}` : ''} |`,
+      );
     }
     const r = await revocations(nodes);
-    rows.push(`| ${count} | revocation refused by every other member | ${REVOCATIONS} revocations | p50 ${fmt(percentile(r.refused, 50), 0)} ms, p95 ${fmt(percentile(r.refused, 95), 0)} ms, max ${fmt(r.refused.at(-1)!, 0)} ms | ≤ 2,000 ms | | creation accepted everywhere: p50 ${fmt(percentile(r.accepted, 50), 0)} ms, p95 ${fmt(percentile(r.accepted, 95), 0)} ms |`);
+    rows.push(
+      `| ${count} | revocation refused by every other member | ${REVOCATIONS} revocations | p50 ${fmt(percentile(r.refused, 50), 0)} ms, p95 ${fmt(percentile(r.refused, 95), 0)} ms, max ${fmt(r.refused.at(-1)!, 0)} ms | ≤ 2,000 ms | | creation accepted everywhere: p50 ${fmt(percentile(r.accepted, 50), 0)} ms, p95 ${fmt(percentile(r.accepted, 95), 0)} ms |`,
+    );
     return rows;
   } finally {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -172,8 +213,10 @@ async function run(count: number, upstream: string, shared = true): Promise<stri
 
 const upstream = await startFakeUpstream();
 try {
-  const rows = [...await run(3, upstream.url, false), ...await run(3, upstream.url), ...await run(5, upstream.url)];
-  process.stdout.write(`mesh-limits: ${CLIENTS} clients per member for ${SECONDS} s; shared limits as shipped (overshoot ${OVERSHOOT * 100} %, heartbeat 1 s, contact timeout 3 s)\n\n`);
+  const rows = [...(await run(3, upstream.url, false)), ...(await run(3, upstream.url)), ...(await run(5, upstream.url))];
+  process.stdout.write(
+    `mesh-limits: ${CLIENTS} clients per member for ${SECONDS} s; shared limits as shipped (overshoot ${OVERSHOOT * 100} %, heartbeat 1 s, contact timeout 3 s)\n\n`,
+  );
   process.stdout.write('| members | limit | load | admitted / spent | bound | over the limit | admitted latency p50 / p99 |\n|---|---|---|---|---|---|---|\n');
   process.stdout.write(`${rows.join('\n')}\n`);
 } finally {

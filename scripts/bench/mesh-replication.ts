@@ -20,14 +20,22 @@ const DOCS = Number(process.argv[2] ?? 10_000);
 const GOSSIP_OPS = Number(process.argv[3] ?? 200);
 const TIMING = { heartbeatMs: 1_000, recordTtlMs: 10_000, republishMs: 60_000, dhtTimeoutMs: 2_000, keepaliveMs: 1_000 };
 
-interface BenchNode { mesh: MeshNode; db: Db; store: KnowledgeStore; replicator: Replicator; dir: string }
+interface BenchNode {
+  mesh: MeshNode;
+  db: Db;
+  store: KnowledgeStore;
+  replicator: Replicator;
+  dir: string;
+}
 
 async function startNode(bootstrap: string[], secretFile?: string): Promise<BenchNode> {
   const dir = await mkdtemp(join(tmpdir(), 'flowrouter-bench-repl-'));
   const mesh = createMeshNode(
     { dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, mdns: false, timing: TIMING, secretFile },
-    { capacity: () => ({ models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version: 'bench' }),
-      serveForward: () => Promise.reject(new Error('not serving')) },
+    {
+      capacity: () => ({ models: [], chains: [], freeConcurrency: 0, latencyP50Ms: null, errorRate: 0, version: 'bench' }),
+      serveForward: () => Promise.reject(new Error('not serving')),
+    },
   );
   await mesh.start();
   const db = openDatabase(join(dir, 'flowrouter.db'));
@@ -40,7 +48,11 @@ async function startNode(bootstrap: string[], secretFile?: string): Promise<Benc
 async function stopAll(nodes: BenchNode[]): Promise<void> {
   for (const n of nodes) await n.replicator.stop();
   await Promise.all(nodes.map((n) => n.mesh.stop()));
-  for (const n of nodes) { await n.store.stop(); n.db.close(); await rm(n.dir, { recursive: true, force: true }); }
+  for (const n of nodes) {
+    await n.store.stop();
+    n.db.close();
+    await rm(n.dir, { recursive: true, force: true });
+  }
 }
 
 const addr = (n: BenchNode): string => n.mesh.status().multiaddrs.find((m) => m.includes('/127.0.0.1/'))!;
@@ -100,8 +112,10 @@ async function gossipLatency(): Promise<void> {
     }
     await until('every op at every node', () => samples.length >= GOSSIP_OPS * 4, 30_000);
     samples.sort((x, y) => x - y);
-    console.log(`gossip to every node of a 5-node mesh (${samples.length} deliveries): p50 ${percentile(samples, 50).toFixed(1)} ms, `
-      + `p95 ${percentile(samples, 95).toFixed(1)} ms, max ${samples[samples.length - 1].toFixed(1)} ms (target p95 <= 1000 ms)`);
+    console.log(
+      `gossip to every node of a 5-node mesh (${samples.length} deliveries): p50 ${percentile(samples, 50).toFixed(1)} ms, `
+        + `p95 ${percentile(samples, 95).toFixed(1)} ms, max ${samples[samples.length - 1].toFixed(1)} ms (target p95 <= 1000 ms)`,
+    );
   } finally {
     await stopAll(nodes);
   }
@@ -118,9 +132,14 @@ async function largeDocument(): Promise<void> {
     const b = await startNode([addr(a)], secret);
     nodes.push(b);
     await until('B to connect', () => b.mesh.libp2p.getPeers().length > 0, 30_000);
-    const section = (i: number) => `## Procedure ${i}\n\nClose valve ${i % 17} before the pump in bay ${i % 23} is serviced; log the pressure. `.repeat(3) + '\n\n';
+    const section = (i: number) =>
+      `## Procedure ${i}\n\nClose valve ${i % 17} before the pump in bay ${i % 23} is serviced; log the pressure. `.repeat(3) + '\n\n';
     const parts: string[] = [];
-    for (let i = 0, size = 0; size < 10_000_000; i++) { const p = section(i); parts.push(p); size += p.length; }
+    for (let i = 0, size = 0; size < 10_000_000; i++) {
+      const p = section(i);
+      parts.push(p);
+      size += p.length;
+    }
     const rss = process.memoryUsage().rss;
     const started = performance.now();
     // The synchronous write (what `flowrouter kb add` does in its own process) is not in the event-loop figure.
@@ -134,10 +153,12 @@ async function largeDocument(): Promise<void> {
     await b.store.indexed();
     delay.disable();
     const searchable = (performance.now() - written) / 1000;
-    console.log(`10 MB document: written in ${((written - started) / 1000).toFixed(2)} s, on the peer ${seconds.toFixed(2)} s later over the `
-      + `protected connection, searchable on both ${searchable.toFixed(2)} s after the write; event loop held at most `
-      + `${(delay.max / 1e6).toFixed(0)} ms meanwhile (writer and reader in this one process; target <= 20 ms per slice); `
-      + `RSS of this process: +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MB`);
+    console.log(
+      `10 MB document: written in ${((written - started) / 1000).toFixed(2)} s, on the peer ${seconds.toFixed(2)} s later over the `
+        + `protected connection, searchable on both ${searchable.toFixed(2)} s after the write; event loop held at most `
+        + `${(delay.max / 1e6).toFixed(0)} ms meanwhile (writer and reader in this one process; target <= 20 ms per slice); `
+        + `RSS of this process: +${Math.round((process.memoryUsage().rss - rss) / 1048576)} MB`,
+    );
   } finally {
     await stopAll(nodes);
     await rm(keys, { recursive: true, force: true });
@@ -153,7 +174,9 @@ async function partitionConvergence(): Promise<void> {
   }
   const report = await runFieldTest({ partitionSeconds: 60, only: ['kb add/rm', 'partition'], say: () => undefined });
   if (report.failed.length) throw new Error(`field test failed: ${report.failed.map((f) => `${f.name}: ${f.error}`).join('; ')}`);
-  console.log(`60 s partition (4 Pis in network namespaces, edits on both sides): converged ${report.timings.partitionConvergenceSeconds.toFixed(1)} s after healing`);
+  console.log(
+    `60 s partition (4 Pis in network namespaces, edits on both sides): converged ${report.timings.partitionConvergenceSeconds.toFixed(1)} s after healing`,
+  );
 }
 
 await lateJoiner();

@@ -45,18 +45,30 @@ function rssMb(pid: number): number {
 
 type Kind = 'stream' | 'cache-hit' | 'fallback' | 'forward' | 'forward-stream' | 'json';
 const KINDS: Kind[] = ['stream', 'cache-hit', 'fallback', 'forward', 'forward-stream', 'json'];
-interface Sample { kind: Kind; ms: number; ok: boolean; detail?: string; at?: number }
+interface Sample {
+  kind: Kind;
+  ms: number;
+  ok: boolean;
+  detail?: string;
+  at?: number;
+}
 
 function requestFor(kind: Kind, i: number, nodes: MeshNodeProc[]): { url: string; body: object } {
   const served = nodes[i % 2]; // nodes 0 and 1 have live targets; node 2's only target is dead
   const msg = (content: string) => [{ role: 'user', content }];
   switch (kind) {
-    case 'stream': return { url: served.url, body: { model: 'gpt-4o-mini', stream: true, messages: msg(`stream ${i}`) } };
-    case 'cache-hit': return { url: served.url, body: { model: 'gpt-4o-mini', temperature: 0, messages: msg(`repeat ${i % 8}`) } };
-    case 'fallback': return { url: served.url, body: { model: 'fb-model', messages: msg(`fallback ${i}`) } };
-    case 'forward': return { url: nodes[2].url, body: { model: 'gpt-4o-mini', messages: msg(`forward ${i}`) } };
-    case 'forward-stream': return { url: nodes[2].url, body: { model: 'gpt-4o-mini', stream: true, messages: msg(`forward stream ${i}`) } };
-    case 'json': return { url: served.url, body: { model: 'gpt-4o-mini', messages: msg(`json ${i}`) } };
+    case 'stream':
+      return { url: served.url, body: { model: 'gpt-4o-mini', stream: true, messages: msg(`stream ${i}`) } };
+    case 'cache-hit':
+      return { url: served.url, body: { model: 'gpt-4o-mini', temperature: 0, messages: msg(`repeat ${i % 8}`) } };
+    case 'fallback':
+      return { url: served.url, body: { model: 'fb-model', messages: msg(`fallback ${i}`) } };
+    case 'forward':
+      return { url: nodes[2].url, body: { model: 'gpt-4o-mini', messages: msg(`forward ${i}`) } };
+    case 'forward-stream':
+      return { url: nodes[2].url, body: { model: 'gpt-4o-mini', stream: true, messages: msg(`forward stream ${i}`) } };
+    case 'json':
+      return { url: served.url, body: { model: 'gpt-4o-mini', messages: msg(`json ${i}`) } };
   }
 }
 
@@ -65,7 +77,10 @@ async function once(kind: Kind, i: number, nodes: MeshNodeProc[]): Promise<Sampl
   const started = performance.now();
   try {
     const res = await fetch(`${url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000),
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(30_000),
     });
     const text = await res.text();
     const streamed = (body as { stream?: boolean }).stream === true;
@@ -91,13 +106,23 @@ async function runLoad(nodes: MeshNodeProc[], seconds: number, tick: (at: number
     const due = Math.floor(((performance.now() - started) / 1000) * RATE);
     while (i < due) {
       const n = i++;
-      if (outstanding >= MAX_OUTSTANDING) { skipped++; continue; }
+      if (outstanding >= MAX_OUTSTANDING) {
+        skipped++;
+        continue;
+      }
       outstanding++;
       const at = performance.now() - started;
-      const p = once(KINDS[n % KINDS.length], n, nodes).then((s) => { samples.push({ ...s, at }); outstanding--; inflight.delete(p); });
+      const p = once(KINDS[n % KINDS.length], n, nodes).then((s) => {
+        samples.push({ ...s, at });
+        outstanding--;
+        inflight.delete(p);
+      });
       inflight.add(p);
     }
-    if (performance.now() >= nextTick) { tick((performance.now() - started) / 1000); nextTick += TRACE_EVERY_S * 1000; }
+    if (performance.now() >= nextTick) {
+      tick((performance.now() - started) / 1000);
+      nextTick += TRACE_EVERY_S * 1000;
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
   await Promise.all(inflight);
@@ -115,7 +140,8 @@ try {
   children.push(upstream);
   const secret = join(work, 'mesh.key');
   await writeMeshSecret(secret);
-  const live = `  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-soak\n      url: ${upstream.url}\n`
+  const live =
+    `  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-soak\n      url: ${upstream.url}\n`
     + `  fallback:\n    - model: fb-model\n      provider: local\n      url: ${DEAD}\n    - name: live\n      model: fb-model\n      provider: local\n      url: ${upstream.url}\n`;
   const dirs = [0, 1, 2].map((n) => join(work, `node${n}`));
   for (const d of dirs) mkdirSync(d);
@@ -123,8 +149,11 @@ try {
   children.push(a);
   const b = await startMeshNode('node-b', dirs[1], meshYaml(secret, [a.multiaddr], live));
   children.push(b);
-  const c = await startMeshNode('node-c', dirs[2], meshYaml(secret, [a.multiaddr, b.multiaddr],
-    `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n`));
+  const c = await startMeshNode(
+    'node-c',
+    dirs[2],
+    meshYaml(secret, [a.multiaddr, b.multiaddr], `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n`),
+  );
   children.push(c);
   const nodes = [a, b, c];
 
@@ -145,16 +174,25 @@ try {
   trace.push({ at: SECONDS, rss: nodes.map((n) => rssMb(n.pid)) });
   const heapEnd = await Promise.all(nodes.map((n) => heapUsedMb(n.url)));
 
-  const lines: string[] = [`soak over ${SECONDS} s at ${RATE} requests/s: ${samples.length} requests, ${skipped} skipped (over ${MAX_OUTSTANDING} outstanding)`];
+  const lines: string[] = [
+    `soak over ${SECONDS} s at ${RATE} requests/s: ${samples.length} requests, ${skipped} skipped (over ${MAX_OUTSTANDING} outstanding)`,
+  ];
   const row = (label: string, s: Sample[]) => {
     const ms = s.map((x) => x.ms).sort((x, y) => x - y);
     const errors = s.filter((x) => !x.ok).length;
     return `${label.padEnd(15)} n=${String(s.length).padStart(6)}  errors=${String(errors).padStart(4)} (${fmt((100 * errors) / Math.max(s.length, 1), 3)}%)  p50=${fmt(percentile(ms, 50))} ms  p99=${fmt(percentile(ms, 99))} ms`;
   };
-  for (const k of KINDS) lines.push(row(k, samples.filter((s) => s.kind === k)));
+  for (const k of KINDS)
+    lines.push(
+      row(
+        k,
+        samples.filter((s) => s.kind === k),
+      ),
+    );
   lines.push(row('all', samples));
   const errors = samples.filter((s) => !s.ok);
-  if (process.env.SOAK_DEBUG) for (const s of samples.filter((x) => x.ms > 300).slice(0, 40)) lines.push(`  slow: ${s.kind} at ${fmt(s.at! / 1000)} s took ${fmt(s.ms)} ms`);
+  if (process.env.SOAK_DEBUG)
+    for (const s of samples.filter((x) => x.ms > 300).slice(0, 40)) lines.push(`  slow: ${s.kind} at ${fmt(s.at! / 1000)} s took ${fmt(s.ms)} ms`);
   for (const detail of [...new Set(errors.map((e) => `${e.kind}: ${e.detail}`))].slice(0, 5)) lines.push(`  error: ${detail}`);
   lines.push(`RSS (MB)        ${nodes.map((n) => n.name.padStart(10)).join('')}`);
   for (const t of trace) lines.push(`  ${`+${fmt(t.at, 0)}s`.padEnd(14)}${t.rss.map((v) => fmt(v, 1).padStart(10)).join('')}`);
@@ -167,13 +205,17 @@ try {
   lines.push(`  peak, 1st third${early.map((v) => fmt(v, 1).padStart(10)).join('')}`);
   lines.push(`  peak, 3rd third${late.map((v) => fmt(v, 1).padStart(10)).join('')}`);
   const trended = SECONDS >= TREND_MIN_SECONDS;
-  lines.push(`  growth        ${growth.map((v) => fmt(v, 1).padStart(10)).join('')}   (bound: ${RSS_GROWTH_BOUND_MB} MB per node${trended ? '' : `, checked on runs of ${TREND_MIN_SECONDS} s or more`})`);
+  lines.push(
+    `  growth        ${growth.map((v) => fmt(v, 1).padStart(10)).join('')}   (bound: ${RSS_GROWTH_BOUND_MB} MB per node${trended ? '' : `, checked on runs of ${TREND_MIN_SECONDS} s or more`})`,
+  );
   const highest = nodes.map((_, n) => Math.max(...trace.map((t) => t.rss[n])));
   lines.push(`  highest       ${highest.map((v) => fmt(v, 1).padStart(10)).join('')}   (ceiling: ${RSS_CEILING_MB} MB)`);
   const memoryOk = highest.every((h) => h <= RSS_CEILING_MB) && (!trended || growth.every((g) => g <= RSS_GROWTH_BOUND_MB));
   const errorRate = errors.length / Math.max(samples.length, 1);
   const pass = errorRate <= MAX_ERROR_RATE && memoryOk && skipped === 0;
-  lines.push(`result: ${pass ? 'PASS' : 'FAIL'} (error rate ${fmt(100 * errorRate, 3)}% ≤ ${100 * MAX_ERROR_RATE}%, RSS ≤ ${RSS_CEILING_MB} MB${trended ? `, peak growth ≤ ${RSS_GROWTH_BOUND_MB} MB` : ''}, none skipped)`);
+  lines.push(
+    `result: ${pass ? 'PASS' : 'FAIL'} (error rate ${fmt(100 * errorRate, 3)}% ≤ ${100 * MAX_ERROR_RATE}%, RSS ≤ ${RSS_CEILING_MB} MB${trended ? `, peak growth ≤ ${RSS_GROWTH_BOUND_MB} MB` : ''}, none skipped)`,
+  );
   process.stdout.write(`${lines.join('\n')}\n`);
   if (!pass) exitCode = 1;
 } catch (err) {
@@ -184,4 +226,3 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 process.exit(exitCode);
-

@@ -26,7 +26,9 @@ function freePort(): Promise<number> {
 
 /** Resident memory in MB from /proc (Linux); `RssAnon` leaves out the file-backed pages of the node binary and libraries. */
 function rssMb(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith(`${field}:`));
   return Number(line?.match(/(\d+)/)?.[1] ?? NaN) / 1024;
 }
 
@@ -38,13 +40,24 @@ function cpuMs(pid: number): number {
 }
 
 function stop(proc: ChildProcess): Promise<void> {
-  return new Promise((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); });
+  return new Promise((done) => {
+    if (proc.exitCode !== null) return done();
+    proc.once('exit', () => done());
+    proc.kill('SIGTERM');
+  });
 }
 
 /** How a node is started: what production runs (bin/flowrouter on the dist/ build) or the TypeScript sources directly. */
 type Entry = 'build' | 'source';
 
-interface Started { proc: ChildProcess; url: string; readyMs: number; readyCpuMs: number; meshUp: Promise<number>; stop(): Promise<void> }
+interface Started {
+  proc: ChildProcess;
+  url: string;
+  readyMs: number;
+  readyCpuMs: number;
+  meshUp: Promise<number>;
+  stop(): Promise<void>;
+}
 
 /** A node's data directory with its config and mesh secret: kept across the starts of one case, as an installed node's is. */
 function dataDir(configYaml: string): string {
@@ -60,18 +73,25 @@ async function spawnNode(entry: Entry, dir: string, env: NodeJS.ProcessEnv): Pro
   const url = `http://127.0.0.1:${port}`;
   const args = ['start', '--config', join(dir, 'config.yaml'), '--port', String(port), '--data-dir', dir, '--log-level', 'error'];
   const t0 = performance.now();
-  const [cmd, argv] = entry === 'build' ? [join(ROOT, 'bin/flowrouter'), args] : [process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/entry.ts', ...args]];
+  const [cmd, argv] =
+    entry === 'build' ? [join(ROOT, 'bin/flowrouter'), args] : [process.execPath, ['--disable-warning=ExperimentalWarning', 'src/cli/entry.ts', ...args]];
   const proc = spawn(cmd, argv, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const meshUp = new Promise<number>((resolve) => {
-    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('mesh listening on')) resolve(performance.now() - t0); });
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('mesh listening on')) resolve(performance.now() - t0);
+    });
     proc.once('exit', () => resolve(NaN));
   });
   const stopNode = () => stop(proc);
   const deadline = t0 + 15_000;
   while (performance.now() < deadline) {
     if (proc.exitCode !== null) break;
-    const ok = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(500) }).then((r) => r.status === 200, () => false);
+    const ok = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(500) }).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (ok) return { proc, url, readyMs: performance.now() - t0, readyCpuMs: cpuMs(proc.pid!), meshUp, stop: stopNode };
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -103,7 +123,9 @@ async function measure(label: string, entry: Entry, yaml: string, mesh: boolean,
     const idle = rssMb(pid);
     const idleAnon = rssMb(pid, 'RssAnon');
     let peak = idle;
-    const sampler = setInterval(() => { peak = Math.max(peak, rssMb(pid)); }, 100);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rssMb(pid));
+    }, 100);
     const body = { model: 'bench-model', messages: [{ role: 'user', content: 'Say something short.' }] };
     const r = await load(`${n.url}/v1/chat/completions`, body, 16, LOAD_SECONDS);
     clearInterval(sampler);
@@ -112,9 +134,11 @@ async function measure(label: string, entry: Entry, yaml: string, mesh: boolean,
     ready.sort((a, b) => a - b);
     up.sort((a, b) => a - b);
     cpu.sort((a, b) => a - b);
-    return `${label.padEnd(34)} start→ready p50 ${fmt(percentile(ready, 50), 0)} ms (min ${fmt(ready[0], 0)}, max ${fmt(ready.at(-1)!, 0)}, ${RUNS} runs; CPU ${fmt(percentile(cpu, 50), 0)} ms)`
+    return (
+      `${label.padEnd(34)} start→ready p50 ${fmt(percentile(ready, 50), 0)} ms (min ${fmt(ready[0], 0)}, max ${fmt(ready.at(-1)!, 0)}, ${RUNS} runs; CPU ${fmt(percentile(cpu, 50), 0)} ms)`
       + (mesh ? `, mesh up p50 ${fmt(percentile(up, 50), 0)} ms` : '')
-      + ` | RSS idle ${fmt(idle, 1)} MB (anon ${fmt(idleAnon, 1)}), under load peak ${fmt(peak, 1)} MB (${fmt(r.rps, 0)} req/s, 16 conn, ${LOAD_SECONDS} s), after ${fmt(after, 1)} MB`;
+      + ` | RSS idle ${fmt(idle, 1)} MB (anon ${fmt(idleAnon, 1)}), under load peak ${fmt(peak, 1)} MB (${fmt(r.rps, 0)} req/s, 16 conn, ${LOAD_SECONDS} s), after ${fmt(after, 1)} MB`
+    );
   } finally {
     await n.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,8 @@ const server = createServer(async (req, res) => {
   const base = { id: 'chatcmpl-field', created: Math.floor(Date.now() / 1000), model: body.model };
   if (!body.stream) {
     json(res, 200, {
-      ...base, object: 'chat.completion',
+      ...base,
+      object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: words.join('') }, finish_reason: 'stop' }],
       usage: { prompt_tokens: 8, completion_tokens: words.length, total_tokens: 8 + words.length },
     });
@@ -50,4 +51,8 @@ const server = createServer(async (req, res) => {
 });
 
 server.listen(Number(values.port), '127.0.0.1', () => process.stdout.write(`fake model of ${name} listening on ${values.port}\n`));
-for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => { server.closeAllConnections(); server.close(() => process.exit(0)); });
+for (const signal of ['SIGTERM', 'SIGINT'] as const)
+  process.once(signal, () => {
+    server.closeAllConnections();
+    server.close(() => process.exit(0));
+  });

@@ -42,4 +42,8 @@ export async function until<T>(what: string, probe: () => Promise<T>, ms = 30_00
 
 export const all = (f: Field): Pi[] => [f.boot, ...f.peers];
 /** Whether one line of the Pi's log holds every one of `parts`. */
-export const logged = (pi: Pi, ...parts: string[]): boolean => pi.log().split('\n').some((line) => parts.every((p) => line.includes(p)));
+export const logged = (pi: Pi, ...parts: string[]): boolean =>
+  pi
+    .log()
+    .split('\n')
+    .some((line) => parts.every((p) => line.includes(p)));

@@ -62,26 +62,39 @@ async function forwards(pi: Pi): Promise<{ in: number; inFailed: number; out: nu
 /** Checks that `pi`'s answer came from `from`'s model, through the mesh. */
 export function fromPeerModel(a: Asked, pi: Pi, from: Pi[]): void {
   const by = from.find((p) => a.target === `peer:${p.peerId}`);
-  check(a.status === 200 && by, `${pi.name}: answered ${a.status} by ${a.target || 'nothing'}, not a peer's model: ${JSON.stringify(a.json ?? a.text).slice(0, 400)}`);
+  check(
+    a.status === 200 && by,
+    `${pi.name}: answered ${a.status} by ${a.target || 'nothing'}, not a peer's model: ${JSON.stringify(a.json ?? a.text).slice(0, 400)}`,
+  );
   check(a.content === `${by.name}'s model answers: ${QUESTION}`, `${pi.name}: the answer is not ${by.name}'s model's: ${a.content.slice(0, 300)}`);
 }
 
 /** Checks that `pi` answered from its own knowledge base, with the handbook's passage. */
 export function fromOwnKnowledge(a: Asked, pi: Pi): void {
-  check(a.status === 200 && a.target === 'offline', `${pi.name}: answered ${a.status} by ${a.target || 'nothing'}, not its knowledge base: ${JSON.stringify(a.json).slice(0, 400)}`);
-  check(/From the knowledge base/.test(a.content) && /30 days of paid leave/.test(a.content), `${pi.name}: the knowledge answer misses the handbook: ${a.content.slice(0, 300)}`);
+  check(
+    a.status === 200 && a.target === 'offline',
+    `${pi.name}: answered ${a.status} by ${a.target || 'nothing'}, not its knowledge base: ${JSON.stringify(a.json).slice(0, 400)}`,
+  );
+  check(
+    /From the knowledge base/.test(a.content) && /30 days of paid leave/.test(a.content),
+    `${pi.name}: the knowledge answer misses the handbook: ${a.content.slice(0, 300)}`,
+  );
 }
 
 const forwardToHealthyPeer: Scenario = {
-  name: 'a Pi whose model is down is answered by a healthy peer\'s model, JSON and SSE; only answering models are offered',
+  name: "a Pi whose model is down is answered by a healthy peer's model, JSON and SSE; only answering models are offered",
   async run(f) {
     const [p1, p2, p3] = f.peers;
     // The bootstrap Pi and pi-2 have a model server; pi-1 and pi-3 have none.
     await Promise.all([f.boot.startModel(), p2.startModel()]);
-    await until('pi-1 to see pi-boot and pi-2 offer the default chain, and pi-3 offer nothing', async () => {
-      const [boot, two, three] = await Promise.all([offered(p1, f.boot), offered(p1, p2), offered(p1, p3)]);
-      return boot?.includes('default') && two?.includes('default') && three !== null && three.length === 0;
-    }, 20_000);
+    await until(
+      'pi-1 to see pi-boot and pi-2 offer the default chain, and pi-3 offer nothing',
+      async () => {
+        const [boot, two, three] = await Promise.all([offered(p1, f.boot), offered(p1, p2), offered(p1, p3)]);
+        return boot?.includes('default') && two?.includes('default') && three !== null && three.length === 0;
+      },
+      20_000,
+    );
     check((await offered(p2, p1))?.length === 0, 'pi-2 sees pi-1, whose model is down, offer something');
     const json = await ask(f, p1);
     fromPeerModel(json, p1, [f.boot, p2]);
@@ -93,13 +106,22 @@ const forwardToHealthyPeer: Scenario = {
     for (const pi of [p1, p3]) check((await forwards(pi)).in === 0, `${pi.name}, whose model is down, was sent forwards`);
     // What the README shows: only the Pis with a model offer one.
     const table = await p1.ok(['peers']);
-    check(/^pi-2 .* default,llama3\.2:1b /m.test(table) && /^pi-3 .* healthy/m.test(table) && !/^pi-3 .*default/m.test(table), `flowrouter peers on pi-1:\n${table}`);
-    f.say(`  flowrouter peers on pi-1:\n${table.trimEnd().split('\n').map((l) => `    ${l}`).join('\n')}`);
+    check(
+      /^pi-2 .* default,llama3\.2:1b /m.test(table) && /^pi-3 .* healthy/m.test(table) && !/^pi-3 .*default/m.test(table),
+      `flowrouter peers on pi-1:\n${table}`,
+    );
+    f.say(
+      `  flowrouter peers on pi-1:\n${table
+        .trimEnd()
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n')}`,
+    );
   },
 };
 
 const knowledgeLastResort: Scenario = {
-  name: 'a forward is answered only by the serving Pi\'s model; the asking Pi\'s knowledge base is the last resort',
+  name: "a forward is answered only by the serving Pi's model; the asking Pi's knowledge base is the last resort",
   async run(f) {
     const p1 = f.peers[0];
     const serving = [f.boot, f.peers[1]];
@@ -110,15 +132,21 @@ const knowledgeLastResort: Scenario = {
     fromOwnKnowledge(loading, p1);
     const after = await Promise.all(serving.map(forwards));
     // Asked, and each answered with its model's error: had one answered from its knowledge base, that would be the answer.
-    check(serving.every((_, i) => after[i].inFailed - before[i].inFailed === after[i].in - before[i].in) && serving.some((_, i) => after[i].in > before[i].in),
-      `the serving Pis did not fail their forwards: ${JSON.stringify({ before, after })}`);
+    check(
+      serving.every((_, i) => after[i].inFailed - before[i].inFailed === after[i].in - before[i].in) && serving.some((_, i) => after[i].in > before[i].in),
+      `the serving Pis did not fail their forwards: ${JSON.stringify({ before, after })}`,
+    );
 
     // Every model down: no Pi offers the chain, so the knowledge answer comes without asking anyone.
     await Promise.all(serving.map((pi) => pi.stopModel()));
-    await until('pi-1 to see no peer offer the default chain', async () => {
-      const offers = await Promise.all([f.boot, ...f.peers.slice(1)].map((pi) => offered(p1, pi)));
-      return offers.every((o) => o !== null && !o.includes('default'));
-    }, 20_000);
+    await until(
+      'pi-1 to see no peer offer the default chain',
+      async () => {
+        const offers = await Promise.all([f.boot, ...f.peers.slice(1)].map((pi) => offered(p1, pi)));
+        return offers.every((o) => o !== null && !o.includes('default'));
+      },
+      20_000,
+    );
     const out = (await forwards(p1)).out;
     const down = await ask(f, p1);
     fromOwnKnowledge(down, p1);

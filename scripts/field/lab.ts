@@ -27,13 +27,22 @@ function alive(pid: number): boolean {
 /** Kills what still runs in a namespace (only processes inside it) and deletes it. */
 async function removeNamespace(name: string): Promise<void> {
   const pids = (await ip('netns', 'pids', name).catch(() => '')).split('\n').filter(Boolean).map(Number);
-  for (const pid of pids) { try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ } }
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
   await ip('netns', 'del', name).catch(() => undefined);
 }
 
 /** Namespaces and work directories of earlier runs whose process is gone (a crash, a kill -9): removed first. */
 export async function removeLeftovers(): Promise<string[]> {
-  const names = (await ip('netns', 'list')).split('\n').map((l) => l.split(' ')[0]).filter((n) => new RegExp(`^${PREFIX}\\d+-`).test(n));
+  const names = (await ip('netns', 'list'))
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => new RegExp(`^${PREFIX}\\d+-`).test(n));
   const dead = names.filter((n) => !alive(Number(/^frt(\d+)-/.exec(n)![1])));
   for (const n of dead) await removeNamespace(n);
   for (const dir of readdirSync(tmpdir())) {
@@ -128,7 +137,9 @@ export class Lab {
   spawn(host: Host, argv: string[], opts: SpawnOptions = {}): ChildProcess {
     const script = 'hostname "$FIELD_HOSTNAME" && exec "$@"';
     const child = spawn('ip', ['netns', 'exec', host.ns, 'unshare', '--uts', 'sh', '-c', script, 'field', ...argv], {
-      cwd: opts.cwd, env: { ...process.env, ...opts.env, FIELD_HOSTNAME: host.name }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env, FIELD_HOSTNAME: host.name },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#children.add(child);
     child.once('exit', () => this.#children.delete(child));
@@ -137,7 +148,10 @@ export class Lab {
 
   /** Cuts every path between the two groups (each side still reaches its own members). */
   async partition(sideA: readonly Host[], sideB: readonly Host[]): Promise<void> {
-    for (const [from, to] of [[sideA, sideB], [sideB, sideA]] as const) {
+    for (const [from, to] of [
+      [sideA, sideB],
+      [sideB, sideA],
+    ] as const) {
       for (const host of from) {
         for (const other of to) {
           await ip('-n', host.ns, 'route', 'add', 'blackhole', `${other.address}/32`);

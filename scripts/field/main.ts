@@ -9,7 +9,11 @@ import { SCENARIOS, type Field } from './scenarios.ts';
 
 export const SKIP_EXIT = 77;
 
-export interface FieldReport { passed: string[]; failed: { name: string; error: string }[]; timings: Record<string, number> }
+export interface FieldReport {
+  passed: string[];
+  failed: { name: string; error: string }[];
+  timings: Record<string, number>;
+}
 
 export interface FieldOptions {
   partitionSeconds: number;
@@ -26,7 +30,9 @@ export async function runFieldTest(opts: FieldOptions): Promise<FieldReport> {
   const work = workDirectory();
   const report: FieldReport = { passed: [], failed: [], timings: {} };
   // A signal must not leave namespaces behind: clean up, then die of it.
-  const onSignal = (signal: NodeJS.Signals) => { void lab.destroy().finally(() => process.kill(process.pid, signal)); };
+  const onSignal = (signal: NodeJS.Signals) => {
+    void lab.destroy().finally(() => process.kill(process.pid, signal));
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
@@ -37,8 +43,18 @@ export async function runFieldTest(opts: FieldOptions): Promise<FieldReport> {
     const peers: [Pi, Pi, Pi] = [await pi('pi-1', 'pi-peer.yaml'), await pi('pi-2', 'pi-peer.yaml'), await pi('pi-3', 'pi-peer.yaml')];
     const stranger = await pi('pi-stranger', 'pi-peer.yaml');
     const field: Field = {
-      boot, peers, stranger, work, partitionSeconds: opts.partitionSeconds, timings: report.timings, say,
-      partition: (a, b) => lab.partition(a.map((p) => p.host), b.map((p) => p.host)),
+      boot,
+      peers,
+      stranger,
+      work,
+      partitionSeconds: opts.partitionSeconds,
+      timings: report.timings,
+      say,
+      partition: (a, b) =>
+        lab.partition(
+          a.map((p) => p.host),
+          b.map((p) => p.host),
+        ),
       heal: () => lab.heal(),
       setLink: (p, up) => lab.setLink(p.host, up),
     };
@@ -53,7 +69,11 @@ export async function runFieldTest(opts: FieldOptions): Promise<FieldReport> {
         report.failed.push({ name: scenario.name, error: (err as Error).message });
         say(`✗ ${scenario.name}: ${(err as Error).message}`);
         for (const p of [boot, ...peers, stranger]) {
-          const tail = p.log().split('\n').filter((l) => /"level":(40|50|60)|^flowrouter/.test(l)).slice(-8);
+          const tail = p
+            .log()
+            .split('\n')
+            .filter((l) => /"level":(40|50|60)|^flowrouter/.test(l))
+            .slice(-8);
           if (tail.length) say(`  ${p.name} log:\n    ${tail.join('\n    ').slice(0, 4000)}`);
         }
         break;
@@ -69,7 +89,9 @@ export async function runFieldTest(opts: FieldOptions): Promise<FieldReport> {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({ options: { 'partition-seconds': { type: 'string', default: '60' }, only: { type: 'string', multiple: true }, json: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: { 'partition-seconds': { type: 'string', default: '60' }, only: { type: 'string', multiple: true }, json: { type: 'boolean' } },
+  });
   const available = await labAvailable();
   if (!available.ok) {
     process.stdout.write(`field test skipped: ${available.reason}\n`);

@@ -74,7 +74,10 @@ export class Pi {
   async start(extra: string[] = []): Promise<Started> {
     if (this.#proc) throw new Error(`${this.name} is already running`);
     this.#log = createWriteStream(this.#logFile, { flags: 'a' });
-    const proc = this.#lab.spawn(this.host, [FLOWROUTER, 'start', '--config', join(ROOT, 'mesh-configs', this.config), ...extra], { cwd: ROOT, env: this.#env });
+    const proc = this.#lab.spawn(this.host, [FLOWROUTER, 'start', '--config', join(ROOT, 'mesh-configs', this.config), ...extra], {
+      cwd: ROOT,
+      env: this.#env,
+    });
     this.#proc = proc;
     this.#exited = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 143))));
     proc.stderr!.pipe(this.#log, { end: false });
@@ -91,7 +94,10 @@ export class Pi {
           resolve({ address: m[1], peerId: m[2] });
         }
       });
-      void this.#exited!.then((code) => { clearTimeout(timer); reject(new Error(`${this.name} exited with ${code} while starting: ${this.log().slice(-2000)}`)); });
+      void this.#exited!.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name} exited with ${code} while starting: ${this.log().slice(-2000)}`));
+      });
     });
   }
 
@@ -119,8 +125,16 @@ export class Pi {
     this.#model = proc;
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${this.name}'s model server did not start`)), START_TIMEOUT_MS);
-      proc.stdout!.on('data', (d: Buffer) => { if (d.toString().includes('listening')) { clearTimeout(timer); resolve(); } });
-      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${this.name}'s model server exited with ${code}`)); });
+      proc.stdout!.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`${this.name}'s model server exited with ${code}`));
+      });
     });
   }
 

@@ -5,16 +5,38 @@ import { normalizeRequest } from './normalize.ts';
 
 /** Request fields that change the answer; everything else (stream, user, metadata, flowrouter…) does not. */
 const ANSWER_FIELDS = [
-  'messages', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format', 'temperature', 'top_p', 'n', 'stop', 'seed',
-  'max_tokens', 'max_completion_tokens', 'presence_penalty', 'frequency_penalty', 'logit_bias', 'logprobs', 'top_logprobs',
-  'reasoning_effort', 'modalities', 'prediction', 'verbosity', 'top_k', 'thinking',
+  'messages',
+  'tools',
+  'tool_choice',
+  'parallel_tool_calls',
+  'response_format',
+  'temperature',
+  'top_p',
+  'n',
+  'stop',
+  'seed',
+  'max_tokens',
+  'max_completion_tokens',
+  'presence_penalty',
+  'frequency_penalty',
+  'logit_bias',
+  'logprobs',
+  'top_logprobs',
+  'reasoning_effort',
+  'modalities',
+  'prediction',
+  'verbosity',
+  'top_k',
+  'thinking',
 ] as const;
 
 /** JSON with object keys sorted at every depth, so `{"a":1,"b":2}` and `{"b":2,"a":1}` serialize alike. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort()
+  const entries = Object.keys(value)
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .sort()
     .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
   return `{${entries.join(',')}}`;
 }
@@ -26,7 +48,11 @@ function canonicalArguments(req: ChatRequest): ChatRequest['messages'] {
     return {
       ...m,
       tool_calls: m.tool_calls.map((c) => {
-        try { return { ...c, function: { ...c.function, arguments: JSON.parse(c.function.arguments) } }; } catch { return c; }
+        try {
+          return { ...c, function: { ...c.function, arguments: JSON.parse(c.function.arguments) } };
+        } catch {
+          return c;
+        }
       }),
     } as ChatRequest['messages'][number];
   });

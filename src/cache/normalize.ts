@@ -15,7 +15,12 @@ const MAX_JSON_LINES = 400;
 function looksLikeJson(text: string): boolean {
   const t = text.trim();
   if (!(t.startsWith('{') && t.endsWith('}')) && !(t.startsWith('[') && t.endsWith(']'))) return false;
-  try { JSON.parse(t); return true; } catch { return false; }
+  try {
+    JSON.parse(t);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function collapseLine(line: string): string {
@@ -74,13 +79,27 @@ export function normalizeLines(text: string): string {
       if (m && m[1][0] === fence[0] && m[1].length >= fence.length && line.slice(line.indexOf(m[1]) + m[1].length).trim() === '') fence = null;
       continue;
     }
-    if (BLANK.test(line)) { blanks.push(line); continue; }
+    if (BLANK.test(line)) {
+      blanks.push(line);
+      continue;
+    }
     flushBlanks(INDENTED.test(line));
     const opening = FENCE.exec(line);
-    if (opening) { fence = opening[1]; out.push(line); continue; }
-    if (INDENTED.test(line)) { out.push(line); continue; }
+    if (opening) {
+      fence = opening[1];
+      out.push(line);
+      continue;
+    }
+    if (INDENTED.test(line)) {
+      out.push(line);
+      continue;
+    }
     const json = jsonBlockLength(lines, i);
-    if (json > 0) { out.push(...lines.slice(i, i + json)); i += json - 1; continue; }
+    if (json > 0) {
+      out.push(...lines.slice(i, i + json));
+      i += json - 1;
+      continue;
+    }
     out.push(collapseLine(line));
   }
   // Trailing blank lines are dropped unless they follow indented content (where they may belong to it).
@@ -134,7 +153,9 @@ function normalizeUncached(req: ChatRequest): NormalizedRequest {
     if (typeof m.content === 'string') changes.push({ before: m.content, after: content as string });
     else if (Array.isArray(m.content)) {
       const after = content as typeof m.content;
-      m.content.forEach((p, i) => { if (p.type === 'text' && after[i] !== p) changes.push({ before: p.text, after: (after[i] as { text: string }).text }); });
+      m.content.forEach((p, i) => {
+        if (p.type === 'text' && after[i] !== p) changes.push({ before: p.text, after: (after[i] as { text: string }).text });
+      });
     }
     return { ...m, content };
   });

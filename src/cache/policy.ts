@@ -16,7 +16,9 @@ export interface PolicyDefaults {
   nondeterministic: boolean;
 }
 
-interface Directives extends CacheDirectives { force?: boolean }
+interface Directives extends CacheDirectives {
+  force?: boolean;
+}
 
 /** The edge's header directives (`cache-control`, `x-flowrouter-cache-ttl`) with the body's `{"flowrouter":{"cache":…}}` on top. */
 function directivesOf(req: ChatRequest, edge: CacheDirectives): Directives {
@@ -26,7 +28,10 @@ function directivesOf(req: ChatRequest, edge: CacheDirectives): Directives {
   else if (field === 'no-store' || field === false) d.noStore = true;
   else if (field && typeof field === 'object') {
     const ttl = (field as { ttl?: unknown }).ttl;
-    if (typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0) { d.ttlS = Math.floor(ttl); d.force = true; }
+    if (typeof ttl === 'number' && Number.isFinite(ttl) && ttl >= 0) {
+      d.ttlS = Math.floor(ttl);
+      d.force = true;
+    }
   }
   return d;
 }

@@ -67,7 +67,10 @@ function changedSpan(before: string, after: string): { start: number; endBefore:
     start = prevStart;
   }
   const q = commonSuffix(before, after, Math.min(before.length, after.length) - start);
-  const lineEnd = (from: number) => { const n = before.indexOf('\n', from); return n < 0 ? before.length : n; };
+  const lineEnd = (from: number) => {
+    const n = before.indexOf('\n', from);
+    return n < 0 ? before.length : n;
+  };
   let end = lineEnd(before.length - q);
   while (end < before.length) {
     const next = lineEnd(end + 1);

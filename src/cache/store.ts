@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto';
 import type { ChatResponse } from '../core/openai.ts';
 import { migrate, type Db } from '../core/database.ts';
 
-const MIGRATIONS = [{
-  id: 'cache/001-entries',
-  up: `CREATE TABLE cache_entries (
+const MIGRATIONS = [
+  {
+    id: 'cache/001-entries',
+    up: `CREATE TABLE cache_entries (
     key TEXT PRIMARY KEY,
     body TEXT NOT NULL,
     checksum TEXT NOT NULL,
@@ -13,7 +14,8 @@ const MIGRATIONS = [{
     expires_at INTEGER NOT NULL,
     last_used INTEGER NOT NULL
   )`,
-}];
+  },
+];
 
 /** An entry as it travels between nodes (mesh replication): the body is verified against its checksum on import. */
 export interface CacheEntry {
@@ -37,7 +39,11 @@ export interface CachedAnswer {
   target?: string;
 }
 
-interface IndexEntry { expiresAt: number; bytes: number; usedAt: number }
+interface IndexEntry {
+  expiresAt: number;
+  bytes: number;
+  usedAt: number;
+}
 
 export function checksumOf(body: string): string {
   return createHash('sha256').update(body).digest('hex');
@@ -66,7 +72,9 @@ export class CacheStore {
     this.opts = { now: Date.now, ...opts };
     migrate(db, MIGRATIONS);
     this.stmts = {
-      get: db.prepare<[string], { body: string; checksum: string; created_at: number; expires_at: number }>('SELECT body, checksum, created_at, expires_at FROM cache_entries WHERE key = ?'),
+      get: db.prepare<[string], { body: string; checksum: string; created_at: number; expires_at: number }>(
+        'SELECT body, checksum, created_at, expires_at FROM cache_entries WHERE key = ?',
+      ),
       put: db.prepare('INSERT OR REPLACE INTO cache_entries (key, body, checksum, created_at, expires_at, last_used) VALUES (?, ?, ?, ?, ?, ?)'),
       del: db.prepare('DELETE FROM cache_entries WHERE key = ?'),
       touch: db.prepare('UPDATE cache_entries SET last_used = ? WHERE key = ?'),
@@ -78,15 +86,21 @@ export class CacheStore {
   private loadIndex(): void {
     const now = this.opts.now();
     this.db.prepare('DELETE FROM cache_entries WHERE expires_at <= ?').run(now);
-    const rows = this.db.prepare<[], { key: string; expires_at: number; bytes: number; last_used: number }>(
-      'SELECT key, expires_at, length(CAST(body AS BLOB)) AS bytes, last_used FROM cache_entries ORDER BY last_used').all();
+    const rows = this.db
+      .prepare<[], { key: string; expires_at: number; bytes: number; last_used: number }>(
+        'SELECT key, expires_at, length(CAST(body AS BLOB)) AS bytes, last_used FROM cache_entries ORDER BY last_used',
+      )
+      .all();
     for (const r of rows) this.remember(r.key, { expiresAt: r.expires_at, bytes: r.bytes, usedAt: r.last_used });
     this.evict();
   }
 
   private remember(key: string, e: IndexEntry): void {
     const old = this.index.get(key);
-    if (old) { this.bytes -= old.bytes; this.index.delete(key); }
+    if (old) {
+      this.bytes -= old.bytes;
+      this.index.delete(key);
+    }
     this.index.set(key, e);
     this.bytes += e.bytes;
   }
@@ -115,11 +129,20 @@ export class CacheStore {
     const e = this.index.get(key);
     if (!e) return undefined;
     const now = this.opts.now();
-    if (e.expiresAt <= now) { this.forget(key); return undefined; }
+    if (e.expiresAt <= now) {
+      this.forget(key);
+      return undefined;
+    }
     const row = this.stmts.get.get(key);
-    if (!row || checksumOf(row.body) !== row.checksum) { this.forget(key); return undefined; }
+    if (!row || checksumOf(row.body) !== row.checksum) {
+      this.forget(key);
+      return undefined;
+    }
     const answer = parseAnswer(row.body);
-    if (!answer) { this.forget(key); return undefined; }
+    if (!answer) {
+      this.forget(key);
+      return undefined;
+    }
     this.index.delete(key);
     e.usedAt = now;
     this.index.set(key, e);
@@ -137,7 +160,9 @@ export class CacheStore {
   /** Calls `listener` after every local `set` (not imports), so the mesh can replicate new entries. */
   onSet(listener: (key: string) => void): () => void {
     this.setListeners.add(listener);
-    return () => { this.setListeners.delete(listener); };
+    return () => {
+      this.setListeners.delete(listener);
+    };
   }
 
   private write(entry: CacheEntry): void {
@@ -158,7 +183,10 @@ export class CacheStore {
     const e = this.index.get(key);
     if (!e || e.expiresAt <= this.opts.now()) return undefined;
     const row = this.stmts.get.get(key);
-    if (!row || checksumOf(row.body) !== row.checksum) { this.forget(key); return undefined; }
+    if (!row || checksumOf(row.body) !== row.checksum) {
+      this.forget(key);
+      return undefined;
+    }
     return { key, body: row.body, checksum: row.checksum, createdAt: row.created_at, expiresAt: row.expires_at };
   }
 
@@ -173,6 +201,8 @@ export class CacheStore {
   /** Writes recency back so LRU order survives a restart. */
   persistRecency(): void {
     if (!this.db.open) return;
-    this.db.transaction(() => { for (const [key, e] of this.index) this.stmts.touch.run(e.usedAt, key); })();
+    this.db.transaction(() => {
+      for (const [key, e] of this.index) this.stmts.touch.run(e.usedAt, key);
+    })();
   }
 }

@@ -13,7 +13,7 @@ export interface CommonFlags {
 export function withConfigFlags(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', `config file (YAML; env FLOWROUTER_CONFIG); default ${SYSTEM_CONFIG_FILE} when it exists, else the embedded default`)
-    .option('-d, --data-dir <dir>', 'data directory (env FLOWROUTER_DATA_DIR); default the config\'s server.data_dir, else ~/.flowrouter');
+    .option('-d, --data-dir <dir>', "data directory (env FLOWROUTER_DATA_DIR); default the config's server.data_dir, else ~/.flowrouter");
 }
 
 export interface ConfigUse {
@@ -59,7 +59,11 @@ export function nodeFetchText(flags: CommonFlags): (path: string) => Promise<str
     const text = await res.text();
     if (!res.ok) {
       let message: string | undefined;
-      try { message = (JSON.parse(text) as { error?: { message?: string } }).error?.message; } catch { /* not JSON */ }
+      try {
+        message = (JSON.parse(text) as { error?: { message?: string } }).error?.message;
+      } catch {
+        /* not JSON */
+      }
       throw new Error(message ?? `${base}${path} answered ${res.status}`);
     }
     return text;

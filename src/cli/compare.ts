@@ -17,22 +17,33 @@ export function compareCommand(open: OpenNodeDb = openNodeDb, out: (text: string
         const range = { from: parseTime(flags.from, 'from'), to: parseTime(flags.to, 'to') };
         db = open(flags);
         const rows = compareReport(db, range);
-        if (flags.json) { out(`${JSON.stringify(rows, null, 2)}\n`); return; }
-        if (rows.length === 0) { out('no comparisons yet: give a chain `shadow: { target: …, sample: 0.1 }`\n'); return; }
+        if (flags.json) {
+          out(`${JSON.stringify(rows, null, 2)}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          out('no comparisons yet: give a chain `shadow: { target: …, sample: 0.1 }`\n');
+          return;
+        }
         const score = (v: unknown) => (v === null || v === undefined ? '' : Number(v).toFixed(2));
         const signedMs = (v: unknown) => (v === null || v === undefined ? '' : `${Number(v) > 0 ? '+' : ''}${ms(v)}`);
-        out(renderTable([
-          { key: 'fingerprint', title: 'prompt' },
-          { key: 'chain', title: 'chain' },
-          { key: 'candidate_target', title: 'candidate' },
-          { key: 'samples', title: 'samples', format: int },
-          { key: 'failed', title: 'failed', format: int },
-          { key: 'cost_saved', title: 'cost saved', format: usd },
-          { key: 'primary_latency_ms', title: 'primary ms', format: ms },
-          { key: 'latency_change_ms', title: 'Δ ms', format: signedMs },
-          { key: 'agreement', title: 'agreement', format: score },
-          { key: 'judge_score', title: 'judge', format: score },
-        ], rows as unknown as Record<string, unknown>[]));
+        out(
+          renderTable(
+            [
+              { key: 'fingerprint', title: 'prompt' },
+              { key: 'chain', title: 'chain' },
+              { key: 'candidate_target', title: 'candidate' },
+              { key: 'samples', title: 'samples', format: int },
+              { key: 'failed', title: 'failed', format: int },
+              { key: 'cost_saved', title: 'cost saved', format: usd },
+              { key: 'primary_latency_ms', title: 'primary ms', format: ms },
+              { key: 'latency_change_ms', title: 'Δ ms', format: signedMs },
+              { key: 'agreement', title: 'agreement', format: score },
+              { key: 'judge_score', title: 'judge', format: score },
+            ],
+            rows as unknown as Record<string, unknown>[],
+          ),
+        );
       } catch (err) {
         exitWithError(err);
       } finally {

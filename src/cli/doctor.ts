@@ -1,7 +1,17 @@
 // `flowrouter doctor`: checks what a node needs before it starts and prints a ✓/✗ table; exits 1 when a check fails.
 import { Command } from 'commander';
 import { bootstrapProblem, defaultDataDir, type NodeConfig } from '../config/index.ts';
-import { checkDatabase, checkNodeVersion, checkPort, checkReachable, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, type CheckResult } from '../ops/index.ts';
+import {
+  checkDatabase,
+  checkNodeVersion,
+  checkPort,
+  checkReachable,
+  judgeChains,
+  meshPorts,
+  nodeIsRunning,
+  upstreamEndpoints,
+  type CheckResult,
+} from '../ops/index.ts';
 import { configFrom, withConfigFlags, type CommonFlags } from './common.ts';
 
 export interface DoctorOptions {
@@ -32,7 +42,13 @@ export async function runDoctor(flags: CommonFlags, opts: DoctorOptions): Promis
     // A warning, not a failure: a node started by hand with --bootstrap runs fine beside pi-peer.yaml's placeholder.
     config.mesh.bootstrap.forEach((entry, i) => {
       const problem = bootstrapProblem(entry);
-      if (problem) results.push({ name: 'mesh bootstrap', ok: true, warn: true, detail: `mesh.bootstrap[${i}]: ${problem}; \`start\` refuses it unless --bootstrap replaces it` });
+      if (problem)
+        results.push({
+          name: 'mesh bootstrap',
+          ok: true,
+          warn: true,
+          detail: `mesh.bootstrap[${i}]: ${problem}; \`start\` refuses it unless --bootstrap replaces it`,
+        });
     });
     const loaded = config;
     let running: Promise<boolean> | undefined;

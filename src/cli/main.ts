@@ -60,16 +60,15 @@ withConfigFlags(program.command('start').description('start a node (gateway on 1
     process.on('SIGINT', () => void stop('SIGINT'));
   });
 
-withConfigFlags(program.command('check-config').description('validate a config file and print what it defines'))
-  .action((flags: CommonFlags) => {
-    try {
-      const config = configFrom(flags, process.env, { checkBootstrap: true });
-      const chains = [...config.chains.values()].map((c) => `  ${c.name} (${c.strategy}): ${c.targets.map((t) => t.id).join(' → ')}`);
-      process.stdout.write(`${config.source}: OK\nchains:\n${chains.join('\n')}\nmesh: ${config.mesh.enabled ? `on, ${config.mesh.listen.join(' ')}` : 'off'}\n`);
-    } catch (err) {
-      exitWithError(err);
-    }
-  });
+withConfigFlags(program.command('check-config').description('validate a config file and print what it defines')).action((flags: CommonFlags) => {
+  try {
+    const config = configFrom(flags, process.env, { checkBootstrap: true });
+    const chains = [...config.chains.values()].map((c) => `  ${c.name} (${c.strategy}): ${c.targets.map((t) => t.id).join(' → ')}`);
+    process.stdout.write(`${config.source}: OK\nchains:\n${chains.join('\n')}\nmesh: ${config.mesh.enabled ? `on, ${config.mesh.listen.join(' ')}` : 'off'}\n`);
+  } catch (err) {
+    exitWithError(err);
+  }
+});
 
 /** Opens the node's database and knowledge base directly (the node need not run). */
 async function openKnowledge(flags: CommonFlags) {
@@ -93,14 +92,19 @@ program.addCommand(usageCommand());
 program.addCommand(compareCommand());
 program.addCommand(kbCommand(openKnowledge));
 program.addCommand(doctorCommand());
-program.addCommand(meshCommand({
-  resolvePaths: (flags) => {
-    const config = configFrom(flags as CommonFlags);
-    return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile, listen: config.mesh.listen };
-  },
-  fetchJson: (path) => nodeFetchJson(meshFlags)(path),
-  withFlags: (cmd) => withConfigFlags(cmd).hook('preAction', (c) => { meshFlags = c.opts(); }),
-}));
+program.addCommand(
+  meshCommand({
+    resolvePaths: (flags) => {
+      const config = configFrom(flags as CommonFlags);
+      return { dataDir: config.server.dataDir, secretFile: config.mesh.secretFile, listen: config.mesh.listen };
+    },
+    fetchJson: (path) => nodeFetchJson(meshFlags)(path),
+    withFlags: (cmd) =>
+      withConfigFlags(cmd).hook('preAction', (c) => {
+        meshFlags = c.opts();
+      }),
+  }),
+);
 let meshFlags: CommonFlags = {};
 program.addCommand(withConfigFlags(peersCommand((path) => nodeFetchJson(program.commands.find((c) => c.name() === 'peers')!.opts())(path))));
 

@@ -5,7 +5,6 @@ import { Command } from 'commander';
 import { nodeIdentity } from '../node/identity.ts';
 import type { MeshStatus, PeerRow, ReplicationStatus } from '../mesh/index.ts';
 
-
 export interface MeshCommandDeps {
   /** The data directory, the configured secret file and the mesh listen addresses, from the subcommand's flags. */
   resolvePaths(flags: Record<string, unknown>): { dataDir: string; secretFile?: string; listen?: string[] };
@@ -16,7 +15,9 @@ export interface MeshCommandDeps {
   out?: (text: string) => void;
 }
 
-const stdout = (text: string): void => { process.stdout.write(text); };
+const stdout = (text: string): void => {
+  process.stdout.write(text);
+};
 
 export function meshCommand(deps: MeshCommandDeps): Command {
   const out = deps.out ?? stdout;
@@ -27,30 +28,31 @@ export function meshCommand(deps: MeshCommandDeps): Command {
     .option('-o, --out <file>', 'where to write the secret (default: the configured mesh secret file, else <data-dir>/mesh.key)')
     .action(async (opts: Record<string, unknown>) => {
       const paths = deps.resolvePaths(opts);
-      const file = typeof opts.out === 'string' ? opts.out : paths.secretFile ?? join(paths.dataDir, 'mesh.key');
+      const file = typeof opts.out === 'string' ? opts.out : (paths.secretFile ?? join(paths.dataDir, 'mesh.key'));
       // Loaded here, not at the top: every `flowrouter start` parses this command line too.
       const { writeMeshSecret } = await import('../mesh/identity.ts');
       await writeMeshSecret(file);
       const { peerId } = await nodeIdentity(paths.dataDir);
       const addresses = bootstrapAddresses(paths.listen ?? [], peerId);
-      out([
-        `mesh secret written to ${file} (mode 0600)`,
-        `this node's peer id: ${peerId}`,
-        '',
-        'To add a node to the mesh:',
-        `  1. copy ${file} to it over a private channel (e.g. scp), keeping mode 0600;`,
-        '  2. point its config at the file (mesh.secret_file) and restart it;',
-        `  3. give it this node's address as a bootstrap peer (--bootstrap or mesh.bootstrap)${addresses.length > 1 ? ', one of' : ''}:`,
-        ...addresses.map((a) => `       ${a}`),
-        'Anyone holding this file can join the mesh; to exclude one member, set an allowlist of peer ids.',
-        '',
-      ].join('\n'));
+      out(
+        [
+          `mesh secret written to ${file} (mode 0600)`,
+          `this node's peer id: ${peerId}`,
+          '',
+          'To add a node to the mesh:',
+          `  1. copy ${file} to it over a private channel (e.g. scp), keeping mode 0600;`,
+          '  2. point its config at the file (mesh.secret_file) and restart it;',
+          `  3. give it this node's address as a bootstrap peer (--bootstrap or mesh.bootstrap)${addresses.length > 1 ? ', one of' : ''}:`,
+          ...addresses.map((a) => `       ${a}`),
+          'Anyone holding this file can join the mesh; to exclude one member, set an allowlist of peer ids.',
+          '',
+        ].join('\n'),
+      );
     });
 
-  flags(mesh.command('status').description('show the running node\'s mesh identity, addresses and counters'))
-    .action(async () => {
-      out(formatStatus(await deps.fetchJson('/v1/mesh/status') as MeshStatus));
-    });
+  flags(mesh.command('status').description("show the running node's mesh identity, addresses and counters")).action(async () => {
+    out(formatStatus((await deps.fetchJson('/v1/mesh/status')) as MeshStatus));
+  });
   return mesh;
 }
 
@@ -59,7 +61,8 @@ export function meshCommand(deps: MeshCommandDeps): Command {
  * LAN addresses (IPv4, not loopback or link-local); a placeholder host when there is none.
  */
 export function bootstrapAddresses(listen: readonly string[], peerId: string, interfaces = networkInterfaces()): string[] {
-  const lan = Object.values(interfaces).flat()
+  const lan = Object.values(interfaces)
+    .flat()
     .filter((i) => i !== undefined && i.family === 'IPv4' && !i.internal && !i.address.startsWith('169.254.'))
     .map((i) => i!.address);
   const out = new Set<string>();
@@ -73,12 +76,10 @@ export function bootstrapAddresses(listen: readonly string[], peerId: string, in
 }
 
 export function peersCommand(fetchJson: (path: string) => Promise<unknown>, write: (text: string) => void = stdout): Command {
-  return new Command('peers')
-    .description('list the mesh peers a running node sees')
-    .action(async () => {
-      const body = await fetchJson('/v1/mesh/peers') as { data: PeerRow[] };
-      write(formatPeersTable(body.data));
-    });
+  return new Command('peers').description('list the mesh peers a running node sees').action(async () => {
+    const body = (await fetchJson('/v1/mesh/peers')) as { data: PeerRow[] };
+    write(formatPeersTable(body.data));
+  });
 }
 
 /** Per-origin versions and each peer's replication lag. */
@@ -94,8 +95,10 @@ function formatReplication(r: ReplicationStatus | null | undefined): string[] {
   const c = r.counts;
   return [
     `replication: ${c.opsApplied} applied, ${c.opsSent} sent, ${c.opsRejected} rejected, ${c.syncs} syncs (${c.syncFailures} failed)${r.cacheReplication ? ', cache replicated' : ''}`,
-    'versions (origin: last sequence):', ...(origins.length ? origins : ['  (none yet)']),
-    'peer lag:', ...(peers.length ? peers : ['  (no peers yet)']),
+    'versions (origin: last sequence):',
+    ...(origins.length ? origins : ['  (none yet)']),
+    'peer lag:',
+    ...(peers.length ? peers : ['  (no peers yet)']),
   ];
 }
 
@@ -109,13 +112,14 @@ interface LimitsStatus {
 
 /** Whom the node counts client keys' limits with, and what it does about members it cannot hear. */
 function formatLimits(l: LimitsStatus | null | undefined): string[] {
-  if (!l) return ['limits:    this node\'s own (mesh.shared_limits off)'];
+  if (!l) return ["limits:    this node's own (mesh.shared_limits off)"];
   const share = `1/${Math.round(1 / l.shareOf)}`;
   if (l.mode === 'alone') return ['limits:    counted mesh-wide; no other member heard yet (this node may use each whole limit)'];
   const out = l.members.filter((m) => !m.inContact);
-  const head = l.mode === 'mesh-wide'
-    ? `limits:    counted mesh-wide with all ${l.members.length} other member${l.members.length > 1 ? 's' : ''} in contact (a key may pass a limit by ${Math.round(l.overshoot * 100)} % of it, or one request per other member)`
-    : `limits:    PARTITIONED: out of contact with ${out.length} of ${l.members.length} member${l.members.length > 1 ? 's' : ''}; admitting within shares (${share} of every limit kept for each member out of contact)`;
+  const head =
+    l.mode === 'mesh-wide'
+      ? `limits:    counted mesh-wide with all ${l.members.length} other member${l.members.length > 1 ? 's' : ''} in contact (a key may pass a limit by ${Math.round(l.overshoot * 100)} % of it, or one request per other member)`
+      : `limits:    PARTITIONED: out of contact with ${out.length} of ${l.members.length} member${l.members.length > 1 ? 's' : ''}; admitting within shares (${share} of every limit kept for each member out of contact)`;
   return [head, ...out.map((m) => `  ${m.peer}: ${m.state}${m.lastHeardS === null ? '' : `, last heard ${Math.round(m.lastHeardS)}s ago`}`)];
 }
 
@@ -126,11 +130,16 @@ function formatKeys(k: ReplicationStatus | null | undefined): string[] {
   const behind = k.peers.filter((p) => p.opsBehind > 0 || p.peerOpsBehind > 0 || p.failures > 0);
   return [
     `keys:      replicated: ${ops} key ops from ${Object.keys(k.versions).length} origin${Object.keys(k.versions).length === 1 ? '' : 's'}, ${k.counts.opsRejected} rejected`,
-    ...behind.map((p) => `  ${p.peerId}: ${p.failures ? `sync failing (${p.failures} in a row): ${p.lastError}` : `${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us`}`),
+    ...behind.map(
+      (p) =>
+        `  ${p.peerId}: ${p.failures ? `sync failing (${p.failures} in a row): ${p.lastError}` : `${p.opsBehind} ops behind it, it is ${p.peerOpsBehind} behind us`}`,
+    ),
   ];
 }
 
-export function formatStatus(s: MeshStatus & { replication?: ReplicationStatus | null; keys?: ReplicationStatus | null; limits?: LimitsStatus | null }): string {
+export function formatStatus(
+  s: MeshStatus & { replication?: ReplicationStatus | null; keys?: ReplicationStatus | null; limits?: LimitsStatus | null },
+): string {
   return [
     `peer id:   ${s.peerId}${s.nodeName ? ` (${s.nodeName})` : ''}`,
     `listening: ${s.multiaddrs.join('\n           ') || '(none)'}`,
@@ -169,6 +178,10 @@ export function formatPeersTable(rows: PeerRow[], now = Date.now()): string {
     ago(r.lastSeen, now),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const fmt = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const fmt = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), ...lines.map(fmt), ''].join('\n');
 }

@@ -4,7 +4,11 @@ export function renderTable(columns: { key: string; title: string; format?: (v: 
   const cells = rows.map((r) => columns.map((c) => (c.format ? c.format(r[c.key]) : String(r[c.key] ?? ''))));
   const widths = columns.map((c, i) => Math.max(c.title.length, ...cells.map((row) => row[i].length)));
   const numeric = columns.map((_, i) => cells.length > 0 && cells.every((row) => row[i] === '' || /^[-$]?[\d.,]+%?$/.test(row[i])));
-  const line = (values: string[]) => values.map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [line(columns.map((c) => c.title)), line(widths.map((w) => '-'.repeat(w))), ...cells.map(line)].join('\n') + '\n';
 }
 

@@ -5,7 +5,8 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { base58btc } from 'multiformats/bases/base58';
 import { decode as decodeMultihash } from 'multiformats/hashes/digest';
 
-export const BOOTSTRAP_SHAPE = '/ip4/<address>/tcp/<mesh port>/p2p/<peer id>, e.g. /ip4/192.168.1.10/tcp/2403/p2p/12D3KooW… '
+export const BOOTSTRAP_SHAPE =
+  '/ip4/<address>/tcp/<mesh port>/p2p/<peer id>, e.g. /ip4/192.168.1.10/tcp/2403/p2p/12D3KooW… '
   + '(the bootstrap node prints it at start as "mesh listening on …")';
 /** The peer id pi-peer.yaml carries until --bootstrap or FLOWROUTER_BOOTSTRAP replaces it. */
 export const PLACEHOLDER_PEER_ID = '12D3KooWReplaceWithTheBootstrapPeerId';
@@ -29,16 +30,25 @@ export function bootstrapProblem(entry: string): string | null {
   const why = ((): string | null => {
     if (entry.trim() === '') return 'is empty';
     if (entry.includes(PLACEHOLDER_PEER_ID)) {
-      return 'is still the placeholder from mesh-configs/pi-peer.yaml: start with --bootstrap <the bootstrap node\'s address> or set FLOWROUTER_BOOTSTRAP';
+      return "is still the placeholder from mesh-configs/pi-peer.yaml: start with --bootstrap <the bootstrap node's address> or set FLOWROUTER_BOOTSTRAP";
     }
     const hostPort = HOST_PORT.exec(entry);
     if (hostPort) return `is host:port; write it as a multiaddr with the node's peer id: /ip4/${hostPort[1]}/tcp/${hostPort[2]}/p2p/<peer id>`;
     if (!entry.startsWith('/')) return 'is not a multiaddr (it must start with "/")';
     const parts = entry.split('/').slice(1);
     const [proto, host, tcp, port, p2p, id, ...rest] = parts;
-    if (proto === 'ip4' ? !isIPv4(host ?? '') : proto === 'ip6' ? !isIPv6(host ?? '')
-      : ['dns', 'dns4', 'dns6'].includes(proto) ? !DNS_NAME.test(host ?? '') : true) {
-      return proto && ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(proto) ? `has an invalid ${proto} address "${host ?? ''}"` : `must start with /ip4, /ip6 or /dns4 (not /${proto ?? ''})`;
+    if (
+      proto === 'ip4'
+        ? !isIPv4(host ?? '')
+        : proto === 'ip6'
+          ? !isIPv6(host ?? '')
+          : ['dns', 'dns4', 'dns6'].includes(proto)
+            ? !DNS_NAME.test(host ?? '')
+            : true
+    ) {
+      return proto && ['ip4', 'ip6', 'dns', 'dns4', 'dns6'].includes(proto)
+        ? `has an invalid ${proto} address "${host ?? ''}"`
+        : `must start with /ip4, /ip6 or /dns4 (not /${proto ?? ''})`;
     }
     if (tcp !== 'tcp') return 'needs /tcp/<port> after the address (the mesh dials TCP only)';
     if (!/^\d{1,5}$/.test(port ?? '') || Number(port) < 1 || Number(port) > 65535) return `has an invalid TCP port "${port ?? ''}"`;

@@ -8,32 +8,42 @@ export type Strategy = (typeof STRATEGIES)[number];
 
 const targetList = z.array(targetSchema).min(1, { error: 'expected at least one target' });
 
-const chainOptions = z.object({
-  strategy: z.enum(STRATEGIES).default('priority'),
-  /** For `cost`: the slowest recent p95 (ms) and lowest quality tier a target may have. */
-  max_p95_ms: z.number().positive().optional(),
-  min_quality: z.number().int().min(0).max(10).optional(),
-  retries: z.number().int().min(0).max(10).optional(),
-  /** On a context-length error, go on only to targets with a larger `context_window` than the failing one. */
-  context_fallback: z.boolean().default(false),
-  cache_ttl_s: z.number().int().min(0).optional(),
-  rag: z.object({ collection: z.string(), top_k: z.number().int().positive().optional(), token_budget: z.number().int().positive().optional() })
-    .strict().transform((r) => camelKeys(r)).optional(),
-  /** Model comparison: a sample of this chain's traffic is also sent to a candidate target (a target id or an inline target). */
-  shadow: z.object({
-    target: z.union([z.string().min(1), targetSchema]),
-    sample: z.number().min(0).max(1).default(0.1),
-    judge: z.string().min(1).optional(),
-  }).strict().optional(),
-}).strict();
+const chainOptions = z
+  .object({
+    strategy: z.enum(STRATEGIES).default('priority'),
+    /** For `cost`: the slowest recent p95 (ms) and lowest quality tier a target may have. */
+    max_p95_ms: z.number().positive().optional(),
+    min_quality: z.number().int().min(0).max(10).optional(),
+    retries: z.number().int().min(0).max(10).optional(),
+    /** On a context-length error, go on only to targets with a larger `context_window` than the failing one. */
+    context_fallback: z.boolean().default(false),
+    cache_ttl_s: z.number().int().min(0).optional(),
+    rag: z
+      .object({ collection: z.string(), top_k: z.number().int().positive().optional(), token_budget: z.number().int().positive().optional() })
+      .strict()
+      .transform((r) => camelKeys(r))
+      .optional(),
+    /** Model comparison: a sample of this chain's traffic is also sent to a candidate target (a target id or an inline target). */
+    shadow: z
+      .object({
+        target: z.union([z.string().min(1), targetSchema]),
+        sample: z.number().min(0).max(1).default(0.1),
+        judge: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
 
 const LIST_FORM_OPTIONS = chainOptions.parse({});
 
 /** A list of targets (strategy `priority`), or an object with `targets` and options. */
-export const chainSchema = z.union([
-  targetList.transform((targets) => ({ ...LIST_FORM_OPTIONS, targets, listForm: true })),
-  chainOptions.extend({ targets: targetList }).transform((c) => ({ ...c, listForm: false })),
-]).transform(({ targets, shadow, listForm, ...options }) => ({ targets, shadow, listForm, options: camelKeys(options) }));
+export const chainSchema = z
+  .union([
+    targetList.transform((targets) => ({ ...LIST_FORM_OPTIONS, targets, listForm: true })),
+    chainOptions.extend({ targets: targetList }).transform((c) => ({ ...c, listForm: false })),
+  ])
+  .transform(({ targets, shadow, listForm, ...options }) => ({ targets, shadow, listForm, options: camelKeys(options) }));
 
 export type ChainSpec = z.output<typeof chainSchema>;
 

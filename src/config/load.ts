@@ -73,7 +73,12 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     });
     // In file order, so the first line is the first problem a reader meets.
     found.sort((a, b) => (a.offset ?? 0) - (b.offset ?? 0));
-    throw new ConfigError(found.slice(0, 5).map((f) => f.text).join('\n'));
+    throw new ConfigError(
+      found
+        .slice(0, 5)
+        .map((f) => f.text)
+        .join('\n'),
+    );
   }
   // The file's bootstrap list is checked only where it is dialled, and not when --bootstrap replaced it (pi-peer.yaml's
   // placeholder with it): `kb add` or `peers` beside a node started with the flag must not trip over it.

@@ -21,7 +21,10 @@ function portOf(value: string | number, what: string): number {
 }
 
 /** Flags win over FLOWROUTER_* variables, which win over the file. */
-export function overridesFrom(flags: { host?: string; port?: string | number; dataDir?: string; meshPort?: string; bootstrap?: string[] }, env: NodeJS.ProcessEnv = process.env): ConfigOverrides {
+export function overridesFrom(
+  flags: { host?: string; port?: string | number; dataDir?: string; meshPort?: string; bootstrap?: string[] },
+  env: NodeJS.ProcessEnv = process.env,
+): ConfigOverrides {
   const port = flags.port ?? env.FLOWROUTER_PORT;
   const out: ConfigOverrides = {
     host: flags.host ?? (env.FLOWROUTER_HOST || undefined),
@@ -29,7 +32,10 @@ export function overridesFrom(flags: { host?: string; port?: string | number; da
   };
   if (flags.meshPort !== undefined) out.meshPort = portOf(flags.meshPort, 'mesh port');
   if (flags.bootstrap?.length) {
-    out.bootstrap = flags.bootstrap.flatMap((b) => b.split(',')).map((b) => b.trim()).filter(Boolean);
+    out.bootstrap = flags.bootstrap
+      .flatMap((b) => b.split(','))
+      .map((b) => b.trim())
+      .filter(Boolean);
     for (const entry of out.bootstrap) {
       const problem = bootstrapProblem(entry);
       if (problem) throw new ConfigError(`--bootstrap: ${problem}`);
@@ -48,7 +54,7 @@ export function applyOverrides(data: unknown, o: ConfigOverrides): unknown {
   const fileDataDir = isMapping(out.server) ? out.server.data_dir : undefined;
   const server = { host: o.host, port: o.port, data_dir: o.dataDir ?? (fileDataDir === undefined ? o.defaultDataDir : undefined) };
   if (Object.values(server).some((v) => v !== undefined) && (out.server === undefined || isMapping(out.server))) {
-    out.server = { ...out.server as object };
+    out.server = { ...(out.server as object) };
     for (const [k, v] of Object.entries(server)) if (v !== undefined) (out.server as Record<string, unknown>)[k] = v;
   }
   // Mesh flags change a mesh the file declares; they never turn the mesh on.

@@ -9,21 +9,23 @@ import { routerSchema, routesSchema } from './routing.ts';
 import { authSchema, cacheSchema, normalizeSchema, pricesSchema, responsesSchema, serverSchema, usageSchema } from './sections.ts';
 import { isTargetKind, linkTarget, type TargetConfig, type TargetSite } from './targets.ts';
 
-const sections = z.object({
-  server: serverSchema,
-  providers: z.record(z.string(), accountSchema).default({}),
-  chains: z.record(z.string(), chainSchema),
-  routes: routesSchema,
-  router: routerSchema,
-  auth: authSchema,
-  tenants: tenantsSchema,
-  cache: cacheSchema,
-  normalize: normalizeSchema,
-  usage: usageSchema,
-  responses: responsesSchema,
-  mesh: meshSchema,
-  prices: pricesSchema,
-}).strict();
+const sections = z
+  .object({
+    server: serverSchema,
+    providers: z.record(z.string(), accountSchema).default({}),
+    chains: z.record(z.string(), chainSchema),
+    routes: routesSchema,
+    router: routerSchema,
+    auth: authSchema,
+    tenants: tenantsSchema,
+    cache: cacheSchema,
+    normalize: normalizeSchema,
+    usage: usageSchema,
+    responses: responsesSchema,
+    mesh: meshSchema,
+    prices: pricesSchema,
+  })
+  .strict();
 
 type Sections = z.output<typeof sections>;
 type Issue = (path: PropertyKey[], message: string, at?: 'key') => void;
@@ -51,14 +53,16 @@ function link({ providers, chains: chainSpecs, tenants: tenantSpecs, ...settings
   for (const [i, r] of settings.routes.entries()) {
     if (!chains.has(r.chain)) issue(['routes', i, 'chain'], `no chain named "${r.chain}"`);
   }
-  const tenants = new Map(Object.entries(tenantSpecs).map(([name, t]) => {
-    for (const account of Object.keys(t.accounts)) {
-      if (!accounts.has(account) && !isProviderType(account)) {
-        issue(['tenants', name, 'accounts', account], 'neither an account under providers: nor a provider type', 'key');
+  const tenants = new Map(
+    Object.entries(tenantSpecs).map(([name, t]) => {
+      for (const account of Object.keys(t.accounts)) {
+        if (!accounts.has(account) && !isProviderType(account)) {
+          issue(['tenants', name, 'accounts', account], 'neither an account under providers: nor a provider type', 'key');
+        }
       }
-    }
-    return [name, { name, ...t, accounts: new Map<string, AccountOverride>(Object.entries(t.accounts)) }];
-  }));
+      return [name, { name, ...t, accounts: new Map<string, AccountOverride>(Object.entries(t.accounts)) }];
+    }),
+  );
   if (failed) return z.NEVER;
   const { mesh, server } = settings;
   const secretFile = mesh.secretFile === undefined ? undefined : resolvePath(server.dataDir, mesh.secretFile);
@@ -72,7 +76,10 @@ function link({ providers, chains: chainSpecs, tenants: tenantSpecs, ...settings
 function placePeers(chain: ChainConfig, spec: ChainSpec, mesh: Sections['mesh'], issue: Issue): void {
   const i = chain.targets.findIndex((t) => t.kind === 'mesh');
   if (i >= 0 && !mesh.enabled) {
-    issue([...(spec.listForm ? ['chains', chain.name] : ['chains', chain.name, 'targets']), i, 'provider'], 'a mesh target needs the mesh (add a mesh: section)');
+    issue(
+      [...(spec.listForm ? ['chains', chain.name] : ['chains', chain.name, 'targets']), i, 'provider'],
+      'a mesh target needs the mesh (add a mesh: section)',
+    );
   }
   if (i >= 0 || !mesh.enabled || !mesh.forward) return;
   const at = chain.targets.findIndex((t) => t.kind === 'knowledge');

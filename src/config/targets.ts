@@ -6,36 +6,39 @@ import { camelKeys } from './keys.ts';
 
 const positiveInt = z.number().int().positive();
 
-export const targetSchema = z.object({
-  /** Upstream model; `*` means the model the client asked for. Required except for target kinds such as `knowledge`. */
-  model: z.string().min(1).optional(),
-  /** A target kind (`knowledge`), the name of an account under `providers:`, or a provider type (an inline account). */
-  provider: z.string().min(1),
-  url: urlSchema.optional(),
-  ...credentialFields,
-  timeouts: timeoutsSchema.optional(),
-  /** Name shown in headers, logs and status (defaults to `<chain>/<provider>/<model>`). */
-  name: z.string().min(1).optional(),
-  /** For `provider: knowledge`: which collection answers (every collection when absent). */
-  collection: z.string().optional(),
-  /** For `provider: mesh`: one deadline for the forward, however many peers it tries. */
-  timeout_ms: positiveInt.optional(),
-  weight: z.number().positive().default(1),
-  context_window: positiveInt.optional(),
-  quality: z.number().int().min(0).max(10).optional(),
-  max_concurrency: positiveInt.optional(),
-  rpm: positiveInt.optional(),
-  tpm: positiveInt.optional(),
-  /**
-   * The API Responses clients reach this target in: `chat` (default) translates them to Chat Completions, which every
-   * OpenAI-compatible server speaks; `responses` passes their body through to the Responses API (openai and azure).
-   */
-  api: z.enum(['chat', 'responses']).optional(),
-}).strict().transform(({ model, provider, url, timeouts, name, collection, ...rest }) => {
-  // Whatever is neither where the target is nor its credentials is a setting the router reads (weight, limits…).
-  const [credentials, settings] = splitCredentials(rest);
-  return { model, provider, url, timeouts, name, collection, credentials, settings: camelKeys(settings) };
-});
+export const targetSchema = z
+  .object({
+    /** Upstream model; `*` means the model the client asked for. Required except for target kinds such as `knowledge`. */
+    model: z.string().min(1).optional(),
+    /** A target kind (`knowledge`), the name of an account under `providers:`, or a provider type (an inline account). */
+    provider: z.string().min(1),
+    url: urlSchema.optional(),
+    ...credentialFields,
+    timeouts: timeoutsSchema.optional(),
+    /** Name shown in headers, logs and status (defaults to `<chain>/<provider>/<model>`). */
+    name: z.string().min(1).optional(),
+    /** For `provider: knowledge`: which collection answers (every collection when absent). */
+    collection: z.string().optional(),
+    /** For `provider: mesh`: one deadline for the forward, however many peers it tries. */
+    timeout_ms: positiveInt.optional(),
+    weight: z.number().positive().default(1),
+    context_window: positiveInt.optional(),
+    quality: z.number().int().min(0).max(10).optional(),
+    max_concurrency: positiveInt.optional(),
+    rpm: positiveInt.optional(),
+    tpm: positiveInt.optional(),
+    /**
+     * The API Responses clients reach this target in: `chat` (default) translates them to Chat Completions, which every
+     * OpenAI-compatible server speaks; `responses` passes their body through to the Responses API (openai and azure).
+     */
+    api: z.enum(['chat', 'responses']).optional(),
+  })
+  .strict()
+  .transform(({ model, provider, url, timeouts, name, collection, ...rest }) => {
+    // Whatever is neither where the target is nor its credentials is a setting the router reads (weight, limits…).
+    const [credentials, settings] = splitCredentials(rest);
+    return { model, provider, url, timeouts, name, collection, credentials, settings: camelKeys(settings) };
+  });
 
 export type TargetSpec = z.output<typeof targetSchema>;
 
@@ -76,13 +79,16 @@ type KindLinker = (spec: TargetSpec, site: TargetSite) => TargetConfig | undefin
 /** Values of `provider:` that name a kind of target rather than an upstream, checked before account names and types. */
 const TARGET_KINDS = new Map<string, KindLinker>([
   // Without a collection the answer searches them all: documents added with `kb add -c <name>` answer too.
-  ['knowledge', (spec, site) => ({
-    ...spec.settings,
-    id: spec.name ?? (spec.collection ? `${site.chain}/knowledge/${spec.collection}` : `${site.chain}/knowledge`),
-    kind: 'knowledge',
-    model: spec.model ?? 'knowledge',
-    collection: spec.collection,
-  })],
+  [
+    'knowledge',
+    (spec, site) => ({
+      ...spec.settings,
+      id: spec.name ?? (spec.collection ? `${site.chain}/knowledge/${spec.collection}` : `${site.chain}/knowledge`),
+      kind: 'knowledge',
+      model: spec.model ?? 'knowledge',
+      collection: spec.collection,
+    }),
+  ],
   // Every peer that serves the model, tried in turn like targets (see the router); `model` defaults to the client's.
   ['mesh', (spec, site) => ({ ...spec.settings, id: spec.name ?? `${site.chain}/mesh`, kind: 'mesh', model: spec.model ?? '*' })],
 ]);
@@ -117,7 +123,10 @@ export function linkTarget(spec: TargetSpec, site: TargetSite, accounts: Readonl
     }
     account = accountOf(`${site.chain}[${site.index}]`, spec.provider, spec.url, spec.credentials, spec.timeouts);
   } else {
-    site.issue([...site.path, 'provider'], `"${spec.provider}" is neither a provider type (${providerTypes().join(', ')}), a target kind (${[...TARGET_KINDS.keys()].join(', ')}) nor an account under providers:`);
+    site.issue(
+      [...site.path, 'provider'],
+      `"${spec.provider}" is neither a provider type (${providerTypes().join(', ')}), a target kind (${[...TARGET_KINDS.keys()].join(', ')}) nor an account under providers:`,
+    );
     return undefined;
   }
   if (spec.settings.api === 'responses' && !RESPONSES_API_TYPES.has(account.type)) {

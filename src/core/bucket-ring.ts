@@ -43,10 +43,16 @@ export class BucketRing {
     if (bucket <= this.newest) return this.newest;
     // After a gap of a whole span every bucket has left: restart from exact zeros, whatever rounding the totals took.
     const gone = bucket - this.newest >= this.size;
-    if (gone) { this.count = 0; this.sum = 0; }
+    if (gone) {
+      this.count = 0;
+      this.sum = 0;
+    }
     for (let b = Math.max(this.newest + 1, bucket - this.size + 1); b <= bucket; b++) {
       const s = this.slot(b);
-      if (!gone) { this.count -= this.counts[s]; this.sum -= this.sums[s]; }
+      if (!gone) {
+        this.count -= this.counts[s];
+        this.sum -= this.sums[s];
+      }
       this.counts[s] = 0;
       this.sums[s] = 0;
       this.ids[s] = b;

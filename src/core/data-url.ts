@@ -19,9 +19,21 @@ export function toDataUrl(mediaType: string, base64: string): string {
 }
 
 const BY_EXTENSION: Readonly<Record<string, string>> = {
-  pdf: 'application/pdf', txt: 'text/plain', md: 'text/markdown', csv: 'text/csv', html: 'text/html', json: 'application/json',
-  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', heic: 'image/heic', heif: 'image/heif',
-  wav: 'audio/wav', mp3: 'audio/mpeg',
+  pdf: 'application/pdf',
+  txt: 'text/plain',
+  md: 'text/markdown',
+  csv: 'text/csv',
+  html: 'text/html',
+  json: 'application/json',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  heic: 'image/heic',
+  heif: 'image/heif',
+  wav: 'audio/wav',
+  mp3: 'audio/mpeg',
 };
 
 /** A media type from a file name or URL path's extension, or `fallback`. */

@@ -107,8 +107,9 @@ export class PermissionError extends FlowRouterError {
 
 export class RateLimitError extends FlowRouterError {
   constructor(message: string, code = 'rate_limit_exceeded', retryAfterSeconds?: number) {
-    super(429, 'rate_limit_error', code, message,
-      { headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+    super(429, 'rate_limit_error', code, message, {
+      headers: retryAfterSeconds === undefined ? {} : { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) },
+    });
   }
 }
 
@@ -120,23 +121,34 @@ export class NotFoundError extends FlowRouterError {
 
 /** Why an upstream attempt failed; decides whether a chain falls through to its next target. */
 export type UpstreamFailureKind =
-  | 'connect'        // refused, reset, DNS
-  | 'timeout'        // connect, first byte or total deadline
-  | 'rate_limit'     // 429 or provider quota
-  | 'overloaded'     // 529, "overloaded"
-  | 'server'         // 5xx
+  | 'connect' // refused, reset, DNS
+  | 'timeout' // connect, first byte or total deadline
+  | 'rate_limit' // 429 or provider quota
+  | 'overloaded' // 529, "overloaded"
+  | 'server' // 5xx
   | 'context_length' // prompt too long for this model
-  | 'auth'           // the gateway's upstream key was refused: a config problem, try the next target
-  | 'client'         // the client's own mistake (400, 404 model, content policy): return at once
-  | 'protocol';      // malformed upstream response
+  | 'auth' // the gateway's upstream key was refused: a config problem, try the next target
+  | 'client' // the client's own mistake (400, 404 model, content policy): return at once
+  | 'protocol'; // malformed upstream response
 
 export class UpstreamError extends FlowRouterError {
   readonly kind: UpstreamFailureKind;
   readonly upstreamStatus: number | null;
   readonly retryAfterMs: number | null;
 
-  constructor(kind: UpstreamFailureKind, message: string,
-    opts: { upstreamStatus?: number | null; retryAfterMs?: number | null; type?: OpenAIErrorType; code?: string; param?: string | null; status?: number; cause?: unknown } = {}) {
+  constructor(
+    kind: UpstreamFailureKind,
+    message: string,
+    opts: {
+      upstreamStatus?: number | null;
+      retryAfterMs?: number | null;
+      type?: OpenAIErrorType;
+      code?: string;
+      param?: string | null;
+      status?: number;
+      cause?: unknown;
+    } = {},
+  ) {
     const status = opts.status ?? statusForKind(kind, opts.upstreamStatus ?? null);
     const headers: Record<string, string> = {};
     if (opts.retryAfterMs != null) headers['retry-after'] = String(Math.max(1, Math.ceil(opts.retryAfterMs / 1000)));
@@ -154,22 +166,34 @@ export class UpstreamError extends FlowRouterError {
 
 function statusForKind(kind: UpstreamFailureKind, upstream: number | null): number {
   switch (kind) {
-    case 'client': return upstream !== null && upstream >= 400 && upstream < 500 ? upstream : 400;
-    case 'context_length': return 400;
-    case 'rate_limit': return 429;
-    case 'timeout': return 504;
-    case 'overloaded': return 503;
-    default: return 502;
+    case 'client':
+      return upstream !== null && upstream >= 400 && upstream < 500 ? upstream : 400;
+    case 'context_length':
+      return 400;
+    case 'rate_limit':
+      return 429;
+    case 'timeout':
+      return 504;
+    case 'overloaded':
+      return 503;
+    default:
+      return 502;
   }
 }
 
 function typeForKind(kind: UpstreamFailureKind): OpenAIErrorType {
   switch (kind) {
-    case 'client': case 'context_length': return 'invalid_request_error';
-    case 'rate_limit': return 'rate_limit_error';
-    case 'timeout': return 'timeout_error';
-    case 'overloaded': return 'overloaded_error';
-    default: return 'api_error';
+    case 'client':
+    case 'context_length':
+      return 'invalid_request_error';
+    case 'rate_limit':
+      return 'rate_limit_error';
+    case 'timeout':
+      return 'timeout_error';
+    case 'overloaded':
+      return 'overloaded_error';
+    default:
+      return 'api_error';
   }
 }
 
@@ -215,11 +239,19 @@ export const CapacityRecordInvalid = createError('mesh_capacity_record_invalid',
 /** A sync peer announced one op bigger than any this node accepts (the store refuses to write such ops). */
 export const MeshSyncOpTooLarge = createError('mesh_sync_op_too_large', 502, 'api_error', 'the mesh peer announced an op of %s bytes; at most %s are accepted');
 /** A connection's first bytes did not decrypt with the mesh secret: the peer holds another one. */
-export const MeshForeignNetwork = createError('mesh_foreign_network', 403, 'permission_error',
-  'the peer at %s does not hold this mesh\'s secret (its first bytes do not decrypt with our key): check that both nodes use the same mesh.key, copied from the first node');
+export const MeshForeignNetwork = createError(
+  'mesh_foreign_network',
+  403,
+  'permission_error',
+  "the peer at %s does not hold this mesh's secret (its first bytes do not decrypt with our key): check that both nodes use the same mesh.key, copied from the first node",
+);
 /** A protected connection carried 256 GiB one way: its 32-bit block counter is spent. */
-export const MeshKeystreamExhausted = createError('mesh_keystream_exhausted', 502, 'api_error',
-  'private-network keystream exhausted (256 GiB in one direction): the connection is closed and will be re-established');
+export const MeshKeystreamExhausted = createError(
+  'mesh_keystream_exhausted',
+  502,
+  'api_error',
+  'private-network keystream exhausted (256 GiB in one direction): the connection is closed and will be re-established',
+);
 /** A peer sent a frame the protocol does not allow. */
 export const MeshProtocolError = createError('mesh_protocol_error', 502, 'api_error', 'malformed %s from the mesh peer');
 /** A mesh stream was closed or reset on our side; the reason says why. */

@@ -14,10 +14,21 @@
 export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool';
 
 /** Anthropic's prompt-cache breakpoint. */
-export interface CacheControl { type: 'ephemeral'; ttl?: '5m' | '1h' }
+export interface CacheControl {
+  type: 'ephemeral';
+  ttl?: '5m' | '1h';
+}
 
-export interface TextPart { type: 'text'; text: string; cache_control?: CacheControl }
-export interface ImagePart { type: 'image_url'; image_url: { url: string; detail?: 'auto' | 'low' | 'high' }; cache_control?: CacheControl }
+export interface TextPart {
+  type: 'text';
+  text: string;
+  cache_control?: CacheControl;
+}
+export interface ImagePart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+  cache_control?: CacheControl;
+}
 /**
  * OpenAI's file part: `file_data` is a `data:<media type>;base64,` URL (bare base64 is read as a PDF). `file_url` is
  * an extension carrying a document by reference (Anthropic's URL sources, the Responses API's `input_file.file_url`).
@@ -27,17 +38,23 @@ export interface FilePart {
   file: { file_data?: string; file_id?: string; filename?: string; file_url?: string };
   cache_control?: CacheControl;
 }
-export interface AudioPart { type: 'input_audio'; input_audio: { data: string; format: 'wav' | 'mp3' } }
-export interface RefusalPart { type: 'refusal'; refusal: string }
+export interface AudioPart {
+  type: 'input_audio';
+  input_audio: { data: string; format: 'wav' | 'mp3' };
+}
+export interface RefusalPart {
+  type: 'refusal';
+  refusal: string;
+}
 export type ContentPart = TextPart | ImagePart | FilePart | AudioPart | RefusalPart;
 
 /** Anthropic's thinking blocks, kept verbatim: Anthropic checks the signature when one is sent back. */
-export type ThinkingBlock =
-  | { type: 'thinking'; thinking: string; signature: string }
-  | { type: 'redacted_thinking'; data: string };
+export type ThinkingBlock = { type: 'thinking'; thinking: string; signature: string } | { type: 'redacted_thinking'; data: string };
 
 /** Opaque provider state, tagged by provider, as Google's OpenAI-compatible API carries thought signatures. */
-export interface ExtraContent { google?: { thought_signature?: string } }
+export interface ExtraContent {
+  google?: { thought_signature?: string };
+}
 
 export interface ToolCall {
   id: string;

@@ -14,7 +14,8 @@ const MAX_SEGMENT = 4 * SEGMENT;
 
 /** 0 whitespace, 1 letter (or mark), 2 digit, 3 anything else; ASCII from a table, the rest by Unicode class. */
 const ASCII_CLASS = new Uint8Array(128).map((_, c) =>
-  c === 32 || (c >= 9 && c <= 13) ? 0 : (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : c >= 48 && c <= 57 ? 2 : 3);
+  c === 32 || (c >= 9 && c <= 13) ? 0 : (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? 1 : c >= 48 && c <= 57 ? 2 : 3,
+);
 const UNICODE_CLASS = /(\s)|([\p{L}\p{M}])|(\p{N})/u;
 
 function classOf(text: string, i: number): number {

@@ -54,7 +54,7 @@ function load(): Tokenizer {
     // Compiled code rather than the interpreter then counts the first texts, which would otherwise eat their budget.
     const sample = `${WARM_UP}\n${JSON.stringify({ warm: WARM_UP.split(' ') })}\n`.repeat(12);
     for (let i = 0; i < 30; i++) {
-      for (let at = 0, end = 0; at < sample.length; at = end) countSegment(tok, sample, at, end = segmentEnd(sample, at));
+      for (let at = 0, end = 0; at < sample.length; at = end) countSegment(tok, sample, at, (end = segmentEnd(sample, at)));
     }
     tokenizer = tok;
   }

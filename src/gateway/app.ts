@@ -35,7 +35,9 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
   });
   // Half a second after listen, once start-up's own work (and the first /ready) is done, the body schemas compile in
   // the background; a request before that compiles the one it needs.
-  app.addHook('onListen', async () => { setTimeout(() => void validators.warm(), 500).unref(); });
+  app.addHook('onListen', async () => {
+    setTimeout(() => void validators.warm(), 500).unref();
+  });
   installErrorHandling(app);
 
   // Many clients (curl -d, Node's fetch with a string body: text/plain) send JSON without the JSON content type: parse any body as JSON.
@@ -77,7 +79,10 @@ export function buildGateway(services: GatewayServices, opts: GatewayOptions): F
 
   // The other client APIs run the same chat pipeline, translated at their edge (each in its own scope: its error shape).
   const clientApi = {
-    chat: services.chat, authenticate, countTokens: services.countTokens, pingMs: services.streamKeepaliveMs,
+    chat: services.chat,
+    authenticate,
+    countTokens: services.countTokens,
+    pingMs: services.streamKeepaliveMs,
     context: (request: FastifyRequest, reply: FastifyReply, req: ChatRequest, inbound: InboundRequest, client: ClientInfo | undefined) =>
       createRequestContext(request, reply, 'chat', req, client, inbound),
   };

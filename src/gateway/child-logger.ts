@@ -15,13 +15,23 @@ export function deferredChildLogger(parent: FastifyBaseLogger, bindings: Binding
   if (!enabled) return parent.child(bindings, opts);
   let child: FastifyBaseLogger | undefined;
   const real = () => (child ??= parent.child(bindings, opts));
-  const at = (level: Level) => ((...args: unknown[]) => {
-    if (child || enabled(level)) (real()[level] as (...a: unknown[]) => void)(...args);
-  }) as FastifyBaseLogger[Level];
+  const at = (level: Level) =>
+    ((...args: unknown[]) => {
+      if (child || enabled(level)) (real()[level] as (...a: unknown[]) => void)(...args);
+    }) as FastifyBaseLogger[Level];
   return {
-    get level() { return (child ?? parent).level; },
-    set level(value: string) { real().level = value; },
-    fatal: at('fatal'), error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), trace: at('trace'),
+    get level() {
+      return (child ?? parent).level;
+    },
+    set level(value: string) {
+      real().level = value;
+    },
+    fatal: at('fatal'),
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    trace: at('trace'),
     silent: () => {},
     child: (b: Bindings, o?: ChildLoggerOptions) => real().child(b, o),
   };

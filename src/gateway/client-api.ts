@@ -43,6 +43,7 @@ export function clientApiHeaders(request: FastifyRequest, ctx: RequestContext, p
   const h: Record<string, string> = { 'x-request-id': request.id, ...traceHeaders(ctx.trace) };
   const leftOut = ctx.inbound?.leftOut ?? [];
   if (passthrough) h['x-flowrouter-passthrough'] = 'true';
-  else if (leftOut.length) h['x-flowrouter-left-out'] = leftOut.slice(0, LEFT_OUT_SHOWN).join(', ') + (leftOut.length > LEFT_OUT_SHOWN ? `, … (${leftOut.length} in all)` : '');
+  else if (leftOut.length)
+    h['x-flowrouter-left-out'] = leftOut.slice(0, LEFT_OUT_SHOWN).join(', ') + (leftOut.length > LEFT_OUT_SHOWN ? `, … (${leftOut.length} in all)` : '');
   return h;
 }

@@ -1,7 +1,16 @@
 // The HTTP edge's reading of a request's headers into the typed context, and its rendering of the trace into headers.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ClientError } from '../core/errors.ts';
-import { createContext, type CacheDirectives, type ClientInfo, type EdgeDirectives, type InboundRequest, type Operation, type RequestContext, type Trace } from '../pipeline/index.ts';
+import {
+  createContext,
+  type CacheDirectives,
+  type ClientInfo,
+  type EdgeDirectives,
+  type InboundRequest,
+  type Operation,
+  type RequestContext,
+  type Trace,
+} from '../pipeline/index.ts';
 import { isProviderType, providerTypes } from '../providers/index.ts';
 import { promptTokens } from '../router/index.ts';
 
@@ -30,7 +39,12 @@ export function takeUpstreamKeys(headers: Headers): { headers: Headers; keys: Ma
     }
     const provider = name.slice(UPSTREAM_KEY_HEADER_PREFIX.length);
     if (!isProviderType(provider)) {
-      throw new ClientError(`${name.slice(0, 64)}: unknown provider; use ${providerTypes().map((p) => UPSTREAM_KEY_HEADER_PREFIX + p).join(', ')}`, { code: 'invalid_upstream_key_header' });
+      throw new ClientError(
+        `${name.slice(0, 64)}: unknown provider; use ${providerTypes()
+          .map((p) => UPSTREAM_KEY_HEADER_PREFIX + p)
+          .join(', ')}`,
+        { code: 'invalid_upstream_key_header' },
+      );
     }
     const key = first(value)?.trim();
     if (key) keys.set(provider, key);
@@ -42,7 +56,7 @@ export function takeUpstreamKeys(headers: Headers): { headers: Headers; keys: Ma
 function cacheDirectives(headers: Headers): CacheDirectives {
   const d: CacheDirectives = {};
   const control = headers['cache-control'];
-  for (const part of (Array.isArray(control) ? control.join(',') : control ?? '').toLowerCase().split(',')) {
+  for (const part of (Array.isArray(control) ? control.join(',') : (control ?? '')).toLowerCase().split(',')) {
     const p = part.trim();
     if (p === 'no-cache') d.noCache = true;
     else if (p === 'no-store') d.noStore = true;
@@ -74,14 +88,28 @@ export function contextOf(request: FastifyRequest): RequestContext | undefined {
   return contexts.get(request);
 }
 
-export function createRequestContext(request: FastifyRequest, reply: FastifyReply, operation: Operation, body: { model: string }, client: ClientInfo | undefined,
-  inbound?: InboundRequest): RequestContext {
+export function createRequestContext(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  operation: Operation,
+  body: { model: string },
+  client: ClientInfo | undefined,
+  inbound?: InboundRequest,
+): RequestContext {
   const { headers, keys } = takeUpstreamKeys(request.headers);
   const directives = edgeDirectives(headers);
   // The internal request lacks what only the client API's vendor serves, so it cannot key that answer in the cache.
   if (inbound?.untranslatable || inbound?.leftOut?.length) directives.cache = { noCache: true, noStore: true };
   const ctx = createContext({
-    requestId: request.id, operation, api: inbound?.api ?? 'chat', inbound, signal: clientSignal(reply), headers, directives, client, upstreamKeys: keys,
+    requestId: request.id,
+    operation,
+    api: inbound?.api ?? 'chat',
+    inbound,
+    signal: clientSignal(reply),
+    headers,
+    directives,
+    client,
+    upstreamKeys: keys,
     countPrompt: () => promptTokens(body),
   });
   contexts.set(request, ctx);

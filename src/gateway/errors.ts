@@ -27,7 +27,10 @@ export function toFlowRouterError(err: FastifyError): FlowRouterError | null {
       return new ClientError('Request body too large', { status: 413, code: 'request_too_large' });
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return new ClientError(`Invalid JSON body: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'not valid JSON')}`, { code: 'invalid_json' });
+      return new ClientError(
+        `Invalid JSON body: ${err.message.replace(/^Body is not valid JSON but content-type is set to 'application\/json'/, 'not valid JSON')}`,
+        { code: 'invalid_json' },
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new ClientError('Unsupported content type: send application/json', { status: 415, code: 'unsupported_media_type' });
   }
@@ -63,6 +66,10 @@ export function errorHandler(render: ErrorRenderer = renderError) {
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler(errorHandler());
-  app.setNotFoundHandler((request, reply) => sendError(reply,
-    new FlowRouterError(404, 'not_found_error', 'unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0].slice(0, 200)}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      reply,
+      new FlowRouterError(404, 'not_found_error', 'unknown_url', `Unknown request URL: ${request.method} ${request.url.split('?')[0].slice(0, 200)}`),
+    ),
+  );
 }

@@ -21,8 +21,14 @@ export interface StreamEncoding {
  * Streams every chunk through the encoding (a ping whenever the stream has been quiet for `pingMs`), then its end,
  * or its error event when the upstream fails; a client that leaves ends the stream as aborted.
  */
-export async function writeEventStream(res: ServerResponse, headers: Record<string, string>, chunks: AsyncGenerator<ChatChunk>,
-  encoding: StreamEncoding, pingMs: number, first?: IteratorResult<ChatChunk>): Promise<StreamWriteOutcome> {
+export async function writeEventStream(
+  res: ServerResponse,
+  headers: Record<string, string>,
+  chunks: AsyncGenerator<ChatChunk>,
+  encoding: StreamEncoding,
+  pingMs: number,
+  first?: IteratorResult<ChatChunk>,
+): Promise<StreamWriteOutcome> {
   res.writeHead(200, { ...headers, ...SSE_HEADERS });
   const keepAlive = setTimeout(function ping() {
     if (res.destroyed) return;
@@ -37,7 +43,7 @@ export async function writeEventStream(res: ServerResponse, headers: Record<stri
   let error: unknown;
   try {
     // `first`: a chunk the caller already took (to look at before the headers went out).
-    for (let next = first ?? await chunks.next(); !res.destroyed; next = await chunks.next()) {
+    for (let next = first ?? (await chunks.next()); !res.destroyed; next = await chunks.next()) {
       if (next.done) break;
       let text: string;
       try {
@@ -75,6 +81,11 @@ export async function writeEventStream(res: ServerResponse, headers: Record<stri
 
 /** An upstream's event as it came, back on the wire (multi-line data keeps one `data:` per line). */
 export function formatRawSse(e: RawSseEvent): string {
-  const data = e.data.includes('\n') ? e.data.split('\n').map((l) => `data: ${l}`).join('\n') : `data: ${e.data}`;
+  const data = e.data.includes('\n')
+    ? e.data
+        .split('\n')
+        .map((l) => `data: ${l}`)
+        .join('\n')
+    : `data: ${e.data}`;
   return `${e.event !== undefined ? `event: ${e.event}\n` : ''}${data}\n\n`;
 }

@@ -9,7 +9,15 @@ import { errorHandler } from './errors.ts';
 import { formatRawSse, writeEventStream, type StreamEncoding } from './event-stream.ts';
 import { checkModelName, clientApiHeaders, type ClientApiRouteDeps } from './client-api.ts';
 
-const { anthropicPassthroughBody, anthropicStreamEncoder, chatToAnthropicMessage, formatAnthropicSse, toAnthropicError, translateMessagesRequest, wantsThinking } = anthropicInbound;
+const {
+  anthropicPassthroughBody,
+  anthropicStreamEncoder,
+  chatToAnthropicMessage,
+  formatAnthropicSse,
+  toAnthropicError,
+  translateMessagesRequest,
+  wantsThinking,
+} = anthropicInbound;
 
 /** Request headers of the Messages API that travel with a passed-through body (beta features). */
 function betaHeaders(headers: FastifyRequest['headers']): Record<string, string> {
@@ -21,7 +29,10 @@ function betaHeaders(headers: FastifyRequest['headers']): Record<string, string>
 function inboundOf(body: anthropicInbound.MessagesRequest, request: FastifyRequest): { req: ChatRequest; inbound: InboundRequest } {
   checkModelName((body as { model?: unknown })?.model);
   const { request: req, untranslatable, leftOut } = translateMessagesRequest(body);
-  return { req, inbound: { api: 'anthropic', body: anthropicPassthroughBody(body), headers: betaHeaders(request.headers), messages: req.messages, untranslatable, leftOut } };
+  return {
+    req,
+    inbound: { api: 'anthropic', body: anthropicPassthroughBody(body), headers: betaHeaders(request.headers), messages: req.messages, untranslatable, leftOut },
+  };
 }
 
 /** Chunks as Anthropic events: the upstream's own when it is Anthropic (passthrough), else the encoder's. */
@@ -36,7 +47,8 @@ function anthropicEncoding(encoder: anthropicInbound.AnthropicStreamEncoder): St
       return (raw.events ?? []).map(formatRawSse).join('');
     },
     end: () => (passthrough ? '' : sse(encoder.end())),
-    error: (err) => (passthrough ? formatAnthropicSse({ event: 'error', data: { type: 'error', error: toAnthropicError(err).body.error } }) : sse(encoder.error(err))),
+    error: (err) =>
+      passthrough ? formatAnthropicSse({ event: 'error', data: { type: 'error', error: toAnthropicError(err).body.error } }) : sse(encoder.error(err)),
     ping: () => formatAnthropicSse({ event: 'ping', data: { type: 'ping' } }),
   };
 }
@@ -45,7 +57,9 @@ export const messagesRoutes: FastifyPluginAsync<ClientApiRouteDeps> = async (sco
   // Every error of these routes, from a malformed body to an upstream failure, leaves in Anthropic's error shape.
   scope.setErrorHandler(errorHandler(toAnthropicError));
   // Anthropic's SDKs read the request id from `request-id` (errors included).
-  scope.addHook('onRequest', async (request, reply) => { reply.header('request-id', request.id); });
+  scope.addHook('onRequest', async (request, reply) => {
+    reply.header('request-id', request.id);
+  });
 
   scope.post('/v1/messages', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = request.body as anthropicInbound.MessagesRequest;
@@ -55,7 +69,10 @@ export const messagesRoutes: FastifyPluginAsync<ClientApiRouteDeps> = async (sco
     const showThinking = wantsThinking(body);
     if (outcome.kind === 'json') {
       const raw = rawFor(outcome.response, 'anthropic');
-      return reply.code(200).headers(clientApiHeaders(request, ctx, !!raw)).send(raw ? raw.body : chatToAnthropicMessage(outcome.response, { showThinking }));
+      return reply
+        .code(200)
+        .headers(clientApiHeaders(request, ctx, !!raw))
+        .send(raw ? raw.body : chatToAnthropicMessage(outcome.response, { showThinking }));
     }
     const first: IteratorResult<ChatChunk> = await outcome.chunks.next();
     const headers = { ...clientApiHeaders(request, ctx, !first.done && !!rawFor(first.value, 'anthropic')), 'request-id': request.id };
@@ -73,7 +90,9 @@ export const messagesRoutes: FastifyPluginAsync<ClientApiRouteDeps> = async (sco
     inbound.body = anthropicPassthroughBody(body);
     const ctx = deps.context(request, reply, req, inbound, await deps.authenticate(request));
     const count = await deps.countTokens(req, ctx);
-    return reply.code(200).headers({ ...clientApiHeaders(request, ctx, count.exact), 'x-flowrouter-token-count': count.exact ? 'exact' : 'estimate' })
+    return reply
+      .code(200)
+      .headers({ ...clientApiHeaders(request, ctx, count.exact), 'x-flowrouter-token-count': count.exact ? 'exact' : 'estimate' })
       .send({ input_tokens: count.inputTokens });
   });
 };

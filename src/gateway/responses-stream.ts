@@ -16,12 +16,23 @@ export interface ResponseFields {
 }
 
 /** Events that carry the whole response object. */
-const RESPONSE_EVENTS = new Set(['response.created', 'response.in_progress', 'response.queued', 'response.completed', 'response.incomplete', 'response.failed']);
+const RESPONSE_EVENTS = new Set([
+  'response.created',
+  'response.in_progress',
+  'response.queued',
+  'response.completed',
+  'response.incomplete',
+  'response.failed',
+]);
 const FINAL_EVENTS = new Set(['response.completed', 'response.incomplete']);
 
 function typeOf(e: RawSseEvent): string | undefined {
   if (e.event !== undefined) return e.event;
-  try { return (JSON.parse(e.data) as { type?: string }).type; } catch { return undefined; }
+  try {
+    return (JSON.parse(e.data) as { type?: string }).type;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A passed-through Response with Flow Router's own fields. */
@@ -29,7 +40,11 @@ export function withFields<T extends object>(response: T, fields: ResponseFields
   return { ...response, ...fields };
 }
 
-export function responsesEncoding(encoder: responsesInbound.ResponsesStreamEncoder, fields: ResponseFields, completed: (response: ResponseObject) => void): StreamEncoding {
+export function responsesEncoding(
+  encoder: responsesInbound.ResponsesStreamEncoder,
+  fields: ResponseFields,
+  completed: (response: ResponseObject) => void,
+): StreamEncoding {
   let passthrough = false;
   let written = 0;
   const sse = (events: responsesInbound.ResponsesSseEvent[]) => events.map(formatResponsesSse).join('');

@@ -31,7 +31,11 @@ function inputItemsOf(body: ResponsesRequest): InputItem[] {
 /** Stored input items as the input_items list shows them: each with an id (the client's, or one from its position). */
 function listedItems(responseId: string, items: InputItem[]): InputItem[] {
   const tail = responseId.replace(/^resp_/, '');
-  return items.map((item, i) => ({ ...item, type: item.type ?? 'message', id: item.id ?? `${item.type === 'message' || !item.type ? 'msg' : 'item'}_${tail}_in${i}` }));
+  return items.map((item, i) => ({
+    ...item,
+    type: item.type ?? 'message',
+    id: item.id ?? `${item.type === 'message' || !item.type ? 'msg' : 'item'}_${tail}_in${i}`,
+  }));
 }
 
 function pageOf(items: InputItem[], query: { order?: string; limit?: string; after?: string }) {
@@ -53,15 +57,26 @@ export const responsesRoutes: FastifyPluginAsync<ResponsesRouteDeps> = async (sc
     const owner = ownerOf(client);
     const storeOn = deps.storing();
     const previousId = typeof body.previous_response_id === 'string' ? body.previous_response_id : null;
-    if (previousId && !storeOn) throw new ClientError(`Previous response with id '${previousId.slice(0, 100)}' not found: this node stores no responses`, { param: 'previous_response_id', code: 'previous_response_not_found' });
+    if (previousId && !storeOn)
+      throw new ClientError(`Previous response with id '${previousId.slice(0, 100)}' not found: this node stores no responses`, {
+        param: 'previous_response_id',
+        code: 'previous_response_not_found',
+      });
     const previous = previousId ? deps.store.conversation(previousId, owner) : [];
     const { request: req, untranslatable, leftOut } = translateResponsesRequest(body, { previous, resolveItem: (id) => previous.find((i) => i.id === id) });
-    const ctx = deps.context(request, reply, req, { api: 'responses', body: nativeResponsesBody(body, previous), headers: {}, messages: req.messages, untranslatable, leftOut }, client);
+    const ctx = deps.context(
+      request,
+      reply,
+      req,
+      { api: 'responses', body: nativeResponsesBody(body, previous), headers: {}, messages: req.messages, untranslatable, leftOut },
+      client,
+    );
     const outcome = await deps.chat(req, ctx);
 
     const fields: ResponseFields = { store: storeOn && body.store !== false, previous_response_id: previousId };
     const save = (response: ResponseObject) => {
-      if (fields.store && (response.status === 'completed' || response.status === 'incomplete')) deps.store.save(owner, { id: response.id, previousId, input: inputItemsOf(body), response });
+      if (fields.store && (response.status === 'completed' || response.status === 'incomplete'))
+        deps.store.save(owner, { id: response.id, previousId, input: inputItemsOf(body), response });
     };
     const rctx = { id: `resp_${randomBytes(16).toString('hex')}`, createdAt: Math.floor(Date.now() / 1000), previousResponseId: previousId };
     const echoed = { ...body, store: fields.store };
@@ -69,7 +84,10 @@ export const responsesRoutes: FastifyPluginAsync<ResponsesRouteDeps> = async (sc
       const raw = rawFor(outcome.response, 'responses');
       const response = raw ? withFields(raw.body as ResponseObject, fields) : chatToResponse(outcome.response, echoed, rctx);
       save(response);
-      return reply.code(200).headers(clientApiHeaders(request, ctx, !!raw)).send(response);
+      return reply
+        .code(200)
+        .headers(clientApiHeaders(request, ctx, !!raw))
+        .send(response);
     }
     const first: IteratorResult<ChatChunk> = await outcome.chunks.next();
     const headers = clientApiHeaders(request, ctx, !first.done && !!rawFor(first.value, 'responses'));

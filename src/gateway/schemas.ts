@@ -11,7 +11,8 @@ const contentPart = {
     type: { type: 'string', enum: ['text', 'image_url', 'input_audio', 'file', 'refusal'] },
     text: { type: 'string' },
     image_url: {
-      type: 'object', required: ['url'],
+      type: 'object',
+      required: ['url'],
       properties: { url: { type: 'string', minLength: 1 }, detail: { type: 'string', enum: ['auto', 'low', 'high'] } },
     },
   },
@@ -24,7 +25,8 @@ const toolCall = {
     id: { type: 'string', minLength: 1 },
     type: { type: 'string', enum: ['function'] },
     function: {
-      type: 'object', required: ['name', 'arguments'],
+      type: 'object',
+      required: ['name', 'arguments'],
       properties: { name: { type: 'string', minLength: 1 }, arguments: { type: 'string' } },
     },
   },
@@ -48,7 +50,8 @@ const tool = {
   properties: {
     type: { type: 'string', enum: ['function'] },
     function: {
-      type: 'object', required: ['name'],
+      type: 'object',
+      required: ['name'],
       properties: {
         name: { type: 'string', minLength: 1, maxLength: 128 },
         description: { type: 'string' },
@@ -85,15 +88,27 @@ export const chatBodySchema = {
     tool_choice: {
       anyOf: [
         { type: 'string', enum: ['none', 'auto', 'required'] },
-        { type: 'object', required: ['type', 'function'], properties: { type: { type: 'string', enum: ['function'] }, function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } },
+        {
+          type: 'object',
+          required: ['type', 'function'],
+          properties: {
+            type: { type: 'string', enum: ['function'] },
+            function: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } },
+          },
+        },
       ],
     },
     parallel_tool_calls: { type: 'boolean' },
     response_format: {
-      type: 'object', required: ['type'],
+      type: 'object',
+      required: ['type'],
       properties: {
         type: { type: 'string', enum: ['text', 'json_object', 'json_schema'] },
-        json_schema: { type: 'object', required: ['name'], properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: { anyOf: [{ type: 'boolean' }, { type: 'null' }] } } },
+        json_schema: {
+          type: 'object',
+          required: ['name'],
+          properties: { name: { type: 'string' }, schema: { type: 'object' }, strict: { anyOf: [{ type: 'boolean' }, { type: 'null' }] } },
+        },
       },
     },
     metadata: { anyOf: [{ type: 'null' }, { type: 'object', additionalProperties: { type: 'string' } }] },
@@ -109,7 +124,12 @@ export const embeddingsBodySchema = {
     input: {
       anyOf: [
         { type: 'string' },
-        { type: 'array', minItems: 1, maxItems: 2048, items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] } },
+        {
+          type: 'array',
+          minItems: 1,
+          maxItems: 2048,
+          items: { anyOf: [{ type: 'string' }, { type: 'integer' }, { type: 'array', items: { type: 'integer' } }] },
+        },
       ],
     },
     encoding_format: { type: 'string', enum: ['float', 'base64'] },

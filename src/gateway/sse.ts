@@ -13,7 +13,11 @@ export const SSE_HEADERS = {
 export function write(res: ServerResponse, text: string): Promise<void> | void {
   if (res.write(text)) return;
   return new Promise((resolve) => {
-    const done = () => { res.off('drain', done); res.off('close', done); resolve(); };
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
     res.on('drain', done);
     res.on('close', done);
   });
@@ -30,7 +34,12 @@ export interface StreamWriteOutcome {
  * Streams chunks as `data:` events and always ends with `data: [DONE]`; an error after the first byte becomes an
  * `{"error":…}` event. Chunks Flow Router asked for on the client's behalf (internal usage) are not sent.
  */
-export async function writeSse(res: ServerResponse, status: number, headers: Record<string, string>, chunks: AsyncGenerator<unknown>): Promise<StreamWriteOutcome> {
+export async function writeSse(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  chunks: AsyncGenerator<unknown>,
+): Promise<StreamWriteOutcome> {
   res.writeHead(status, { ...headers, ...SSE_HEADERS });
   let error: unknown;
   try {

@@ -28,15 +28,22 @@ export function isCarrierToken(token: unknown): token is string {
 
 function isThinkingBlock(b: unknown): b is ThinkingBlock {
   const x = b as Record<string, unknown> | null;
-  return !!x && ((x.type === 'thinking' && typeof x.thinking === 'string' && typeof x.signature === 'string')
-    || (x.type === 'redacted_thinking' && typeof x.data === 'string'));
+  return (
+    !!x
+    && ((x.type === 'thinking' && typeof x.thinking === 'string' && typeof x.signature === 'string')
+      || (x.type === 'redacted_thinking' && typeof x.data === 'string'))
+  );
 }
 
 /** The state in a token, keeping only well-formed parts: a token comes back from a client, which may have altered it. */
 export function unpackState(token: string): CarriedState | null {
   if (!isCarrierToken(token)) return null;
   let raw: unknown;
-  try { raw = JSON.parse(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8')); } catch { return null; }
+  try {
+    raw = JSON.parse(Buffer.from(token.slice(PREFIX.length), 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
   if (!raw || typeof raw !== 'object') return null;
   const r = raw as Record<string, unknown>;
   const out: CarriedState = {};

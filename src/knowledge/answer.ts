@@ -28,8 +28,13 @@ export function answerText(passages: readonly Passage[]): string {
  * Answers `req` from the store: JSON, or a stream of paragraph-sized chunks with the same `[DONE]` contract. Without
  * a collection every one is searched, or only those `allow` accepts (the caller's grant).
  */
-export function answerFromKnowledge(store: KnowledgeStore, req: ChatRequest, collection: string | undefined, ctx: TranslationContext,
-  allow?: (collection: string) => boolean): { result: ChatResult; passages: Passage[] } {
+export function answerFromKnowledge(
+  store: KnowledgeStore,
+  req: ChatRequest,
+  collection: string | undefined,
+  ctx: TranslationContext,
+  allow?: (collection: string) => boolean,
+): { result: ChatResult; passages: Passage[] } {
   const { passages } = retrieveContext(store, { query: lastUserText(req), collection, topK: 3, tokenBudget: 1500, allow });
   const text = answerText(passages);
   const completion = countTokens(text);
@@ -38,13 +43,19 @@ export function answerFromKnowledge(store: KnowledgeStore, req: ChatRequest, col
   const flowrouter_sources = sourcesOf(passages);
   if (!req.stream) {
     const response: ChatResponse = {
-      ...base, object: 'chat.completion', usage, flowrouter_sources,
+      ...base,
+      object: 'chat.completion',
+      usage,
+      flowrouter_sources,
       choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
     };
     return { result: { kind: 'json', response, firstByteMs: 0 }, passages };
   }
-  const chunk = (delta: ChatChunk['choices'][0]['delta'], finish: ChatChunk['choices'][0]['finish_reason'] = null): ChatChunk =>
-    ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] });
+  const chunk = (delta: ChatChunk['choices'][0]['delta'], finish: ChatChunk['choices'][0]['finish_reason'] = null): ChatChunk => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
   const wantsUsage = req.stream_options?.include_usage === true;
   async function* chunks(): AsyncGenerator<ChatChunk> {
     yield chunk({ role: 'assistant', content: '' });

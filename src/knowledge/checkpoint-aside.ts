@@ -30,7 +30,10 @@ export class CheckpointAside {
       resume();
       throw err;
     }
-    this.#offload().checkpoint(this.#db.name).catch(() => undefined).finally(resume);
+    this.#offload()
+      .checkpoint(this.#db.name)
+      .catch(() => undefined)
+      .finally(resume);
     return result;
   }
 }

@@ -2,7 +2,11 @@
 import { countTokens } from '../core/tokens.ts';
 
 /** A chunk is a `[start, end)` slice of its document's text plus the heading path it sits under. */
-export interface ChunkSpan { heading: string; start: number; end: number }
+export interface ChunkSpan {
+  heading: string;
+  start: number;
+  end: number;
+}
 
 export interface ChunkOptions {
   /** Most tokens in a chunk (o200k tokens). */
@@ -13,7 +17,11 @@ export interface ChunkOptions {
   markdown?: boolean;
 }
 
-interface Piece { start: number; end: number; tokens: number }
+interface Piece {
+  start: number;
+  end: number;
+  tokens: number;
+}
 
 // About 4 characters per token for prose: exact counts only where a piece might not fit on its own.
 function estimate(text: string): number {
@@ -39,7 +47,11 @@ export function chunkText(text: string, opts: ChunkOptions = {}): ChunkSpan[] {
   return chunks;
 }
 
-interface Section { heading: string; start: number; end: number }
+interface Section {
+  heading: string;
+  start: number;
+  end: number;
+}
 
 function sections(text: string, markdown: boolean): Section[] {
   if (!markdown) return [{ heading: '', start: 0, end: text.length }];

@@ -14,8 +14,11 @@ export function compactTombstones(db: Db, before: number, peersVectors: readonly
     let tombstones = 0;
     let ops = 0;
     // A tombstone whose old chunks a job still removes keeps its row (and so its number) until the job is done.
-    const dead = db.prepare<[string], { num: number; id: string; hlc: string }>(
-      'SELECT num, id, hlc FROM kb_docs d WHERE deleted = 1 AND hlc < ? AND NOT EXISTS (SELECT 1 FROM kb_index_jobs j WHERE j.doc_num = d.num)').all(cutoff);
+    const dead = db
+      .prepare<[string], { num: number; id: string; hlc: string }>(
+        'SELECT num, id, hlc FROM kb_docs d WHERE deleted = 1 AND hlc < ? AND NOT EXISTS (SELECT 1 FROM kb_index_jobs j WHERE j.doc_num = d.num)',
+      )
+      .all(cutoff);
     const opOf = db.prepare<[string, string], { origin: string; seq: number }>('SELECT origin, seq FROM kb_ops WHERE doc_id = ? AND hlc = ?');
     const drop = db.prepare('DELETE FROM kb_docs WHERE num = ?');
     for (const d of dead) {
@@ -24,9 +27,11 @@ export function compactTombstones(db: Db, before: number, peersVectors: readonly
       drop.run(d.num);
       tombstones++;
     }
-    const superseded = db.prepare<[string], { origin: string; seq: number }>(`
+    const superseded = db
+      .prepare<[string], { origin: string; seq: number }>(`
       SELECT origin, seq FROM kb_ops o WHERE o.payload IS NOT NULL AND o.kind = 'put' AND o.hlc < ?
-        AND EXISTS (SELECT 1 FROM kb_ops n WHERE n.doc_id = o.doc_id AND n.hlc > o.hlc)`).all(cutoff);
+        AND EXISTS (SELECT 1 FROM kb_ops n WHERE n.doc_id = o.doc_id AND n.hlc > o.hlc)`)
+      .all(cutoff);
     const strip = db.prepare('UPDATE kb_ops SET payload = NULL WHERE origin = ? AND seq = ?');
     for (const o of superseded) {
       if (!covered(o.origin, o.seq)) continue;

@@ -10,16 +10,20 @@ export const DEFAULT_COLLECTION = 'default';
 
 export function validateDocId(id: unknown, param = 'id'): string {
   if (typeof id !== 'string' || !DOC_ID.test(id) || id.split('/').includes('..')) {
-    throw new ClientError('Document id must be 1–256 characters of letters, digits and . _ : / @ ~ + = -, starting with a letter or digit',
-      { code: 'invalid_document_id', param });
+    throw new ClientError('Document id must be 1–256 characters of letters, digits and . _ : / @ ~ + = -, starting with a letter or digit', {
+      code: 'invalid_document_id',
+      param,
+    });
   }
   return id;
 }
 
 export function validateCollection(name: unknown, param = 'collection'): string {
   if (typeof name !== 'string' || !COLLECTION.test(name)) {
-    throw new ClientError('Collection must be 1–64 characters of letters, digits and _ . -, starting with a letter or digit',
-      { code: 'invalid_collection', param });
+    throw new ClientError('Collection must be 1–64 characters of letters, digits and _ . -, starting with a letter or digit', {
+      code: 'invalid_collection',
+      param,
+    });
   }
   return name;
 }
@@ -30,7 +34,11 @@ export function sha256(text: string): string {
 
 /** `collection:source`, readable when the source is tame; otherwise a slug plus a hash so distinct sources never collide. */
 export function stableDocId(collection: string, source: string): string {
-  const slug = source.replace(/\\/g, '/').replace(UNSAFE, '-').replace(/^[^A-Za-z0-9]+/, '').replace(/\.\.+/g, '.');
+  const slug = source
+    .replace(/\\/g, '/')
+    .replace(UNSAFE, '-')
+    .replace(/^[^A-Za-z0-9]+/, '')
+    .replace(/\.\.+/g, '.');
   const plain = `${collection}:${slug}`;
   if (slug === source && slug.length > 0 && plain.length <= 256) return plain;
   return `${collection}:${slug.slice(0, 180)}~${sha256(source).slice(0, 12)}`;

@@ -34,14 +34,18 @@ export class Indexer {
     this.#db = db;
     this.#next = db.prepare<[], JobRow>('SELECT doc_num, hlc, next_ordinal, stale_title, title FROM kb_index_jobs ORDER BY doc_num LIMIT 1');
     this.#stmts = {
-      staleChunks: db.prepare<[number, number], { id: number; heading: string; text: string }>('SELECT id, heading, text FROM kb_chunks WHERE doc_num = ? LIMIT ?'),
+      staleChunks: db.prepare<[number, number], { id: number; heading: string; text: string }>(
+        'SELECT id, heading, text FROM kb_chunks WHERE doc_num = ? LIMIT ?',
+      ),
       ftsDelete: db.prepare("INSERT INTO kb_fts(kb_fts, rowid, title, heading, text) VALUES ('delete', ?, ?, ?, ?)"),
       ftsInsert: db.prepare('INSERT INTO kb_fts(rowid, title, heading, text) VALUES (?, ?, ?, ?)'),
       deleteChunk: db.prepare('DELETE FROM kb_chunks WHERE id = ?'),
       insertChunk: db.prepare('INSERT INTO kb_chunks (doc_num, ordinal, heading, text) VALUES (?, ?, ?, ?)'),
       docId: db.prepare<[number], string>('SELECT id FROM kb_docs WHERE num = ?').pluck(),
       text: db.prepare<[number], string>(`SELECT ${DOC_TEXT_SQL} FROM kb_docs d WHERE d.num = ?`).pluck(),
-      spans: db.prepare<[string, string], string | null>("SELECT json_extract(payload, '$.chunks') FROM kb_ops WHERE doc_id = ? AND hlc = ? AND payload IS NOT NULL").pluck(),
+      spans: db
+        .prepare<[string, string], string | null>("SELECT json_extract(payload, '$.chunks') FROM kb_ops WHERE doc_id = ? AND hlc = ? AND payload IS NOT NULL")
+        .pluck(),
       oldDone: db.prepare('UPDATE kb_index_jobs SET stale_title = NULL WHERE doc_num = ?'),
       progress: db.prepare('UPDATE kb_index_jobs SET next_ordinal = ? WHERE doc_num = ?'),
       done: db.prepare('DELETE FROM kb_index_jobs WHERE doc_num = ?'),
@@ -62,7 +66,9 @@ export class Indexer {
   start(): void {
     this.#stopped = false;
     if (!this.#poll) {
-      this.#poll = setInterval(() => { if (!this.#scheduled && this.pending()) this.schedule(); }, POLL_MS);
+      this.#poll = setInterval(() => {
+        if (!this.#scheduled && this.pending()) this.schedule();
+      }, POLL_MS);
       this.#poll.unref();
     }
     this.schedule();
@@ -76,7 +82,9 @@ export class Indexer {
 
   /** Runs every job to the end now, blocking (a CLI command before it exits). */
   finish(): void {
-    while (this.#slice()) { /* each slice commits on its own */ }
+    while (this.#slice()) {
+      /* each slice commits on its own */
+    }
   }
 
   /** Resolves once no job is left (tests, benchmarks). */
@@ -117,14 +125,16 @@ export class Indexer {
   /** One slice of the oldest job, in one transaction; false when no job is left. */
   #slice(): boolean {
     // IMMEDIATE: the job row read first must still be current when the slice writes (another process may run jobs).
-    return this.#db.transaction((): boolean => {
-      const job = this.#next.get();
-      if (!job) return false;
-      const started = performance.now();
-      if (job.stale_title !== null) this.#removeOld(job, started);
-      else this.#writeNew(job, started);
-      return true;
-    }).immediate();
+    return this.#db
+      .transaction((): boolean => {
+        const job = this.#next.get();
+        if (!job) return false;
+        const started = performance.now();
+        if (job.stale_title !== null) this.#removeOld(job, started);
+        else this.#writeNew(job, started);
+        return true;
+      })
+      .immediate();
   }
 
   #removeOld(job: JobRow, started: number): void {
@@ -179,7 +189,7 @@ export class Indexer {
     if (known && known.hlc === job.hlc) return known;
     const text = this.#stmts.text.get(job.doc_num) ?? '';
     const spans = this.#stmts.spans.get(docId, job.hlc);
-    const chunks = listOf(spans ? JSON.parse(spans) as ChunkSpan[] : chunkText(text));
+    const chunks = listOf(spans ? (JSON.parse(spans) as ChunkSpan[]) : chunkText(text));
     const source: IndexSource = { num: job.doc_num, hlc: job.hlc, text, chunks };
     this.#sources.set(job.doc_num, source);
     return source;

@@ -2,10 +2,18 @@
 import { foldWord } from './stems.ts';
 
 /** One query term as FTS5 sees it (`expr`) and as token sequences any one of which satisfies it (`forms`). */
-export interface Clause { expr: string; forms: string[][]; prefix: boolean }
+export interface Clause {
+  expr: string;
+  forms: string[][];
+  prefix: boolean;
+}
 
 /** A chunk's indexed columns, in FTS5 column order. */
-export interface ChunkColumns { title: string; heading: string; text: string }
+export interface ChunkColumns {
+  title: string;
+  heading: string;
+  text: string;
+}
 
 // The FTS5 column weights (title, heading, text) and its bm25 constants; schema.ts sets the same weights.
 const WEIGHTS = [4, 2, 1];
@@ -14,7 +22,9 @@ const B = 0.75;
 
 /** Words as the `unicode61 remove_diacritics 2` tokenizer cuts and folds them. */
 export function tokenize(text: string): string[] {
-  return foldWord(text).split(/[^\p{L}\p{N}\p{Co}]+/u).filter(Boolean);
+  return foldWord(text)
+    .split(/[^\p{L}\p{N}\p{Co}]+/u)
+    .filter(Boolean);
 }
 
 /** How often a clause occurs in a column's tokens: a form's tokens in sequence, the last one as a prefix if asked. */
@@ -34,7 +44,10 @@ function occurrences(tokens: readonly string[], clause: Clause): number {
   return n;
 }
 
-export interface ScoredColumns { tokens: string[][]; length: number }
+export interface ScoredColumns {
+  tokens: string[][];
+  length: number;
+}
 
 export function columnsOf(c: ChunkColumns): ScoredColumns {
   const tokens = [tokenize(c.title), tokenize(c.heading), tokenize(c.text)];
@@ -54,7 +67,7 @@ export function bm25(cols: ScoredColumns, clauses: readonly Clause[], docFreqs: 
   clauses.forEach((clause, i) => {
     const idf = Math.max(1e-6, Math.log((rows - docFreqs[i] + 0.5) / (docFreqs[i] + 0.5)));
     const tf = cols.tokens.reduce((sum, t, c) => sum + WEIGHTS[c] * occurrences(t, clause), 0);
-    score += idf * (tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * cols.length) / Math.max(1, avgLength)));
+    score += (idf * (tf * (K1 + 1))) / (tf + K1 * (1 - B + (B * cols.length) / Math.max(1, avgLength)));
   });
   return -score;
 }
@@ -79,7 +92,10 @@ export function snippet(text: string, clauses: readonly Clause[], open: string, 
   let best = -1;
   for (let start = 0, count = 0; start <= Math.max(0, words.length - size); start++) {
     count = hit.slice(start, start + size).filter(Boolean).length;
-    if (count > best) { best = count; first = start; }
+    if (count > best) {
+      best = count;
+      first = start;
+    }
   }
   const last = Math.min(words.length, first + size);
   let out = first > 0 ? '…' : '';

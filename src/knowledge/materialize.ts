@@ -6,14 +6,35 @@ import type { DeletePayload } from './ops.ts';
 import type { PutFields } from './prepare.ts';
 
 export interface DocRow {
-  num: number; id: string; collection: string; source: string; title: string; tags: string; meta: string;
-  hash: string; updated_at: number; hlc: string; origin: string; deleted: number;
+  num: number;
+  id: string;
+  collection: string;
+  source: string;
+  title: string;
+  tags: string;
+  meta: string;
+  hash: string;
+  updated_at: number;
+  hlc: string;
+  origin: string;
+  deleted: number;
 }
 
-export interface JobRow { doc_num: number; hlc: string; next_ordinal: number; stale_title: string | null; title: string | null }
+export interface JobRow {
+  doc_num: number;
+  hlc: string;
+  next_ordinal: number;
+  stale_title: string | null;
+  title: string | null;
+}
 
 /** A document version whose chunks an index job writes: kept in memory so the job need not read it back. */
-export interface IndexSource { num: number; hlc: string; text: string; chunks: ChunkList }
+export interface IndexSource {
+  num: number;
+  hlc: string;
+  text: string;
+  chunks: ChunkList;
+}
 
 /** Chunks (un)indexed inside the writing transaction: some 5 ms of FTS work; more goes to an index job. */
 export const INLINE_CHUNKS = 256;
@@ -34,9 +55,9 @@ export class Materializer {
 
   constructor(db: Db) {
     this.#docById = db.prepare<[string], DocRow>(
-      'SELECT num, id, collection, source, title, tags, meta, hash, updated_at, hlc, origin, deleted FROM kb_docs WHERE id = ?');
-    this.#chunksOf = db.prepare<[number], { id: number; heading: string; text: string }>(
-      'SELECT id, heading, text FROM kb_chunks WHERE doc_num = ?');
+      'SELECT num, id, collection, source, title, tags, meta, hash, updated_at, hlc, origin, deleted FROM kb_docs WHERE id = ?',
+    );
+    this.#chunksOf = db.prepare<[number], { id: number; heading: string; text: string }>('SELECT id, heading, text FROM kb_chunks WHERE doc_num = ?');
     this.#ftsDelete = db.prepare("INSERT INTO kb_fts(kb_fts, rowid, title, heading, text) VALUES ('delete', ?, ?, ?, ?)");
     this.#ftsInsert = db.prepare('INSERT INTO kb_fts(rowid, title, heading, text) VALUES (?, ?, ?, ?)');
     this.#deleteChunks = db.prepare('DELETE FROM kb_chunks WHERE doc_num = ?');
@@ -73,8 +94,18 @@ export class Materializer {
     const deferred = job !== undefined || indexed > INLINE_CHUNKS || chunks.length > INLINE_CHUNKS;
     if (!deferred && existing && indexed > 0) this.#unindex(existing);
     const { num } = this.#upsertDoc.get({
-      id: docId, collection: fields.collection, source: fields.source, title: fields.title, tags: JSON.stringify(fields.tags),
-      meta: JSON.stringify(fields.meta), text: large ? '' : text, hash: fields.hash, updatedAt: fields.updatedAt, hlc, origin, deleted: 0,
+      id: docId,
+      collection: fields.collection,
+      source: fields.source,
+      title: fields.title,
+      tags: JSON.stringify(fields.tags),
+      meta: JSON.stringify(fields.meta),
+      text: large ? '' : text,
+      hash: fields.hash,
+      updatedAt: fields.updatedAt,
+      hlc,
+      origin,
+      deleted: 0,
     })!;
     if (deferred) {
       this.#setJob.run(num, hlc, staleTitle(existing, job, indexed), fields.title);
@@ -96,8 +127,18 @@ export class Materializer {
     const deferred = job !== undefined || indexed > INLINE_CHUNKS;
     if (!deferred && existing && indexed > 0) this.#unindex(existing);
     const { num } = this.#upsertDoc.get({
-      id: docId, collection: p.collection, source: p.source, title: existing?.title ?? '', tags: '[]', meta: '{}',
-      text: '', hash: '', updatedAt, hlc, origin, deleted: 1,
+      id: docId,
+      collection: p.collection,
+      source: p.source,
+      title: existing?.title ?? '',
+      tags: '[]',
+      meta: '{}',
+      text: '',
+      hash: '',
+      updatedAt,
+      hlc,
+      origin,
+      deleted: 1,
     })!;
     if (!deferred) return false;
     const stale = staleTitle(existing, job, indexed);

@@ -43,9 +43,8 @@ parentPort!.on('message', (req: OffloadRequest) => {
     parentPort!.postMessage({ id: req.id, result }, transfer);
   } catch (err) {
     const e = err as Error;
-    const error: WorkerError = err instanceof FlowRouterError
-      ? { message: e.message, status: err.status, code: err.code, param: err.param }
-      : { message: e?.message ?? String(err) };
+    const error: WorkerError =
+      err instanceof FlowRouterError ? { message: e.message, status: err.status, code: err.code, param: err.param } : { message: e?.message ?? String(err) };
     parentPort!.postMessage({ id: req.id, error });
   }
 });

@@ -10,9 +10,14 @@ export type OffloadRequest =
   | { id: number; task: 'digest'; stored: Uint8Array }
   | { id: number; task: 'checkpoint'; file: string };
 
-export interface WorkerError { message: string; status?: number; code?: string; param?: string | null }
+export interface WorkerError {
+  message: string;
+  status?: number;
+  code?: string;
+  param?: string | null;
+}
 
-type Task = OffloadRequest extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+type Task = OffloadRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 /** A worker idle this long is ended; the next large write starts another (some 50 ms). */
 const IDLE_MS = 30_000;
@@ -81,7 +86,12 @@ export class Offload {
       const p = this.#pending.get(msg.id);
       if (!p) return;
       this.#pending.delete(msg.id);
-      if (msg.error) p.reject(msg.error.status !== undefined ? new ClientError(msg.error.message, { status: msg.error.status, code: msg.error.code, param: msg.error.param }) : new Error(msg.error.message));
+      if (msg.error)
+        p.reject(
+          msg.error.status !== undefined
+            ? new ClientError(msg.error.message, { status: msg.error.status, code: msg.error.code, param: msg.error.param })
+            : new Error(msg.error.message),
+        );
       else p.resolve(msg.result);
       this.#settled();
     });

@@ -21,7 +21,10 @@ export interface PutPayload {
   chunks: ChunkSpan[];
 }
 
-export interface DeletePayload { collection: string; source: string }
+export interface DeletePayload {
+  collection: string;
+  source: string;
+}
 
 /** A change to one document; its payload is null once compaction dropped a superseded op's content. */
 export type KnowledgeOp = LogOp<'put' | 'delete', PutPayload | DeletePayload>;
@@ -33,8 +36,15 @@ export const MAX_OP_PAYLOAD_BYTES = 48 * 1024 * 1024;
 
 const span = z.object({ heading: z.string(), start: z.number().int().min(0), end: z.number().int().min(0) });
 const putPayload = z.object({
-  collection: z.string(), source: z.string(), title: z.string(), tags: z.array(z.string()),
-  meta: z.record(z.string(), z.unknown()), text: z.string(), hash: z.string(), updatedAt: z.number(), chunks: z.array(span),
+  collection: z.string(),
+  source: z.string(),
+  title: z.string(),
+  tags: z.array(z.string()),
+  meta: z.record(z.string(), z.unknown()),
+  text: z.string(),
+  hash: z.string(),
+  updatedAt: z.number(),
+  chunks: z.array(span),
 });
 const deletePayload = z.object({ collection: z.string(), source: z.string() });
 const opSchema = z.object({

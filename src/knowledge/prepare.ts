@@ -60,8 +60,10 @@ export function preparePut(d: DocumentInput, now: number, large = false): Prepar
   const bytes = Buffer.byteLength(d.text);
   if (bytes > MAX_DOCUMENT_BYTES) {
     const name = d.source || d.id;
-    throw new ClientError(`Document${name ? ` ${name}` : ''} has ${(bytes / 1048576).toFixed(1)} MiB of text; the limit is ${MAX_DOCUMENT_BYTES / 1048576} MiB: split it`,
-      { status: 413, param: 'text', code: 'document_too_large' });
+    throw new ClientError(
+      `Document${name ? ` ${name}` : ''} has ${(bytes / 1048576).toFixed(1)} MiB of text; the limit is ${MAX_DOCUMENT_BYTES / 1048576} MiB: split it`,
+      { status: 413, param: 'text', code: 'document_too_large' },
+    );
   }
   const collection = validateCollection(d.collection ?? DEFAULT_COLLECTION);
   const source = d.source ?? '';
@@ -73,7 +75,10 @@ export function preparePut(d: DocumentInput, now: number, large = false): Prepar
   const payload: PutPayload = { ...fields, text: d.text, chunks };
   const stored = JSON.stringify(payload);
   if (Buffer.byteLength(stored) > MAX_OP_PAYLOAD_BYTES) {
-    throw new ClientError(`Document ${id} takes more than ${MAX_OP_PAYLOAD_BYTES / 1048576} MiB once encoded: split it`, { status: 413, code: 'document_too_large' });
+    throw new ClientError(`Document ${id} takes more than ${MAX_OP_PAYLOAD_BYTES / 1048576} MiB once encoded: split it`, {
+      status: 413,
+      code: 'document_too_large',
+    });
   }
   if (!large) return { id, fields, text: d.text, large, chunks, stored, digest: null };
   return { id, fields, text: d.text, large, chunks: packChunks(chunks), stored: encoder.encode(stored), digest: payloadDigest(payload) };
@@ -96,7 +101,13 @@ export function decodeOp(bytes: Uint8Array): DecodedOp {
   if (op.kind === 'delete') return { header, proof: wire.proof, put: null, del: op.payload as DeletePayload, digest };
   const { text, chunks, ...fields } = op.payload as PutPayload;
   const put: PreparedPut = {
-    id: op.docId, fields, text, large: true, chunks: packChunks(chunks), stored: encoder.encode(JSON.stringify(op.payload)), digest,
+    id: op.docId,
+    fields,
+    text,
+    large: true,
+    chunks: packChunks(chunks),
+    stored: encoder.encode(JSON.stringify(op.payload)),
+    digest,
   };
   return { header, proof: wire.proof, put, del: null, digest };
 }

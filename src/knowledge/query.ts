@@ -9,10 +9,18 @@ export const MAX_QUERY_CHARS = 4096;
 const MAX_TERMS = 64;
 const WORDLIKE = /[\p{L}\p{N}]/u;
 // Only for "any term" matching, where these would match nearly every chunk and drown the ranking.
-const STOPWORDS = new Set(('a an and are as at be but by for from has have how i in is it of on or that the this to was what when '
-  + 'where which who why will with you your do does can could should would me my we our').split(' '));
+const STOPWORDS = new Set(
+  (
+    'a an and are as at be but by for from has have how i in is it of on or that the this to was what when '
+    + 'where which who why will with you your do does can could should would me my we our'
+  ).split(' '),
+);
 
-export interface ParsedTerm { text: string; phrase: boolean; prefix: boolean }
+export interface ParsedTerm {
+  text: string;
+  phrase: boolean;
+  prefix: boolean;
+}
 
 /** Phrases in double quotes, `word*` prefixes, other words as-is; characters FTS5 treats as syntax never reach it unquoted. */
 export function parseQuery(input: unknown): ParsedTerm[] {

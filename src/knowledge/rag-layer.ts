@@ -7,7 +7,11 @@ import { injectContext, retrieveContext } from './rag.ts';
 import { lastUserText, sourcesOf } from './answer.ts';
 import type { KnowledgeStore } from './store.ts';
 
-interface RagWish { collection: string; topK?: number; tokenBudget?: number }
+interface RagWish {
+  collection: string;
+  topK?: number;
+  tokenBudget?: number;
+}
 
 /** The request's own wish (`x-flowrouter-rag: <collection>`, read at the edge, or `flowrouter: {rag: …}`) wins over the chain's. */
 export function ragWish(req: ChatRequest, header: string | undefined, chain: ChainConfig | undefined): RagWish | undefined {
@@ -17,10 +21,12 @@ export function ragWish(req: ChatRequest, header: string | undefined, chain: Cha
   if (typeof field === 'string' && field) return { collection: field };
   if (field && typeof field === 'object') {
     const f = field as { collection?: unknown; top_k?: unknown; token_budget?: unknown };
-    if (typeof f.collection !== 'string' || !f.collection) throw new ClientError('flowrouter.rag.collection must be a collection name', { param: 'flowrouter.rag.collection' });
+    if (typeof f.collection !== 'string' || !f.collection)
+      throw new ClientError('flowrouter.rag.collection must be a collection name', { param: 'flowrouter.rag.collection' });
     const num = (v: unknown, name: string) => {
       if (v === undefined) return undefined;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ClientError(`flowrouter.rag.${name} must be a positive integer`, { param: `flowrouter.rag.${name}` });
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+        throw new ClientError(`flowrouter.rag.${name} must be a positive integer`, { param: `flowrouter.rag.${name}` });
       return v;
     };
     return { collection: f.collection, topK: num(f.top_k, 'top_k'), tokenBudget: num(f.token_budget, 'token_budget') };

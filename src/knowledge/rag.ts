@@ -4,7 +4,13 @@ import type { ChatMessage } from '../core/openai.ts';
 import { ClientError } from '../core/errors.ts';
 import type { KnowledgeStore } from './store.ts';
 
-export interface Passage { id: string; docId: string; title: string; source: string; text: string }
+export interface Passage {
+  id: string;
+  docId: string;
+  title: string;
+  source: string;
+  text: string;
+}
 
 export interface RetrieveOptions {
   query: string;
@@ -58,7 +64,8 @@ export function injectContext(messages: readonly ChatMessage[], passages: readon
   if (passages.length === 0) return [...messages];
   const context: ChatMessage = {
     role: 'system',
-    content: `${CONTEXT_OPEN}\nPassages from the knowledge base. Use them when they are relevant and cite them by their [id] marker.\n\n`
+    content:
+      `${CONTEXT_OPEN}\nPassages from the knowledge base. Use them when they are relevant and cite them by their [id] marker.\n\n`
       + `${formatPassages(passages)}\n${CONTEXT_CLOSE}`,
   };
   let at = 0;

@@ -59,7 +59,10 @@ const filterArgs = (f: Filters) => [f.collection, f.tag].filter((v) => v !== und
 const WINDOW_FLOOR_SQL = `SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? AND rowid < ${ROWID} ORDER BY rowid DESC LIMIT 1 OFFSET ?`;
 const SAMPLE_SQL = `SELECT rowid FROM kb_fts WHERE kb_fts MATCH ? AND rowid > ${ROWID} ORDER BY rowid DESC`;
 const CONTENT_SQL = 'SELECT id, title, heading, text FROM kb_chunk_content WHERE id IN (SELECT value FROM json_each(?))';
-export interface Candidate { id: number; rank: number }
+export interface Candidate {
+  id: number;
+  rank: number;
+}
 
 /** The indexed columns of chunks, read in one statement. */
 function contentsOf(db: Db, ids: readonly number[]): Map<number, ScoredColumns> {
@@ -75,14 +78,18 @@ function rankedMatches(db: Db, expr: string, filters: Filters, want: number, few
   const rank = cached(db, matchSql('f.rowid AS id, f.rank AS rank', filters, [`f.rowid >= ${ROWID}`, `f.rowid < ${ROWID}`], 'f.rank'));
   const floor = cached(db, WINDOW_FLOOR_SQL).pluck();
   const found: Candidate[] = [];
-  for (let upper = Number.MAX_SAFE_INTEGER; found.length < want && upper > 0;) {
-    const lower = few ? 0 : (floor.get(expr, upper, RANK_WINDOW - 1) as number | undefined) ?? 0;
+  for (let upper = Number.MAX_SAFE_INTEGER; found.length < want && upper > 0; ) {
+    const lower = few ? 0 : ((floor.get(expr, upper, RANK_WINDOW - 1) as number | undefined) ?? 0);
     const window = rank.all(expr, lower, upper, ...filterArgs(filters), keep ? RANK_WINDOW : want) as Candidate[];
     // Candidates are checked a batch at a time, best first, until this window has given a page.
     for (let at = 0, kept = 0; at < window.length && kept < want; at += KEEP_BATCH) {
       const batch = window.slice(at, at + KEEP_BATCH);
       const pass = keep?.(batch.map((c) => c.id));
-      for (const c of batch) if (kept < want && (!pass || pass.has(c.id))) { found.push(c); kept++; }
+      for (const c of batch)
+        if (kept < want && (!pass || pass.has(c.id))) {
+          found.push(c);
+          kept++;
+        }
     }
     upper = lower;
   }
@@ -90,7 +97,11 @@ function rankedMatches(db: Db, expr: string, filters: Filters, want: number, few
 }
 
 /** Chunk count and the newest rows sampled to estimate how many chunks a clause is in. */
-interface Corpus { rows: number; sampleFloor: number; sampleRows: number }
+interface Corpus {
+  rows: number;
+  sampleFloor: number;
+  sampleRows: number;
+}
 
 function corpusOf(db: Db): Corpus {
   const maxId = (cached(db, 'SELECT max(id) FROM kb_chunks').pluck().get() as number | null) ?? 0;
@@ -113,24 +124,43 @@ function sample(db: Db, expr: string, c: Corpus): { newest: number[]; docs: numb
 function expectedMatches(docs: readonly number[], mode: 'all' | 'any', rows: number): number {
   if (mode === 'any') return docs.reduce((a, b) => a + b, 0);
   const rarest = Math.min(...docs);
-  return Math.max(rarest / 20, docs.reduce((p, d) => p * (d / Math.max(1, rows)), rows));
+  return Math.max(
+    rarest / 20,
+    docs.reduce((p, d) => p * (d / Math.max(1, rows)), rows),
+  );
 }
 
 /** The newest matches, scored in JavaScript with the same bm25: no clause's matches are counted in full. */
-function newestMatches(db: Db, clauses: readonly Clause[], docs: readonly number[], mode: 'all' | 'any', filters: Filters,
-  want: number, corpus: Corpus, sampled: readonly number[] = []): Candidate[] {
+function newestMatches(
+  db: Db,
+  clauses: readonly Clause[],
+  docs: readonly number[],
+  mode: 'all' | 'any',
+  filters: Filters,
+  want: number,
+  corpus: Corpus,
+  sampled: readonly number[] = [],
+): Candidate[] {
   // A sparse match (a rare phrase of common words) is walked only as far as one page needs.
   const expected = expectedMatches(docs, mode, corpus.rows);
   const n = expected * (corpus.sampleRows / Math.max(1, corpus.rows)) >= want ? Math.max(want, NEWEST_CANDIDATES) : want;
   const rows = corpus.rows;
   // A lone unfiltered clause's sample already holds its newest matches: no second pass over its (maybe prefix) terms.
   const reuse = clauses.length === 1 && plain(filters) && sampled.length >= want;
-  const ids = reuse ? sampled.slice(0, n) : cached(db, matchSql('f.rowid AS id', filters, ['1'], 'f.rowid DESC')).pluck()
-    .all(toFtsExpression(clauses, mode), ...filterArgs(filters), n) as number[];
+  const ids = reuse
+    ? sampled.slice(0, n)
+    : (cached(db, matchSql('f.rowid AS id', filters, ['1'], 'f.rowid DESC'))
+        .pluck()
+        .all(toFtsExpression(clauses, mode), ...filterArgs(filters), n) as number[]);
   const cols = contentsOf(db, ids);
   const avg = [...cols.values()].reduce((sum, c) => sum + c.length, 0) / Math.max(1, cols.size);
-  return ids.flatMap((id) => { const c = cols.get(id); return c ? [{ id, rank: bm25(c, clauses, docs, rows, avg) }] : []; })
-    .sort((a, b) => a.rank - b.rank).slice(0, want);
+  return ids
+    .flatMap((id) => {
+      const c = cols.get(id);
+      return c ? [{ id, rank: bm25(c, clauses, docs, rows, avg) }] : [];
+    })
+    .sort((a, b) => a.rank - b.rank)
+    .slice(0, want);
 }
 
 /** The best `want` matches of the clauses, keeping costly (common) clauses out of FTS5's bm25. */
@@ -140,8 +170,9 @@ export function bestMatches(db: Db, clauses: readonly Clause[], mode: 'all' | 'a
   const samples = clauses.map((c) => sample(db, c.expr, corpus));
   const docs = samples.map((s) => s.docs);
   // bm25 counts a phrase's matches by reading its every word's list, so a phrase costs what its commonest word does.
-  const costs = clauses.map((c, i) => (c.forms.length === 1 && c.forms[0].length > 1
-    ? Math.max(docs[i], ...c.forms[0].map((w) => sample(db, `"${w}"`, corpus).docs)) : docs[i]));
+  const costs = clauses.map((c, i) =>
+    c.forms.length === 1 && c.forms[0].length > 1 ? Math.max(docs[i], ...c.forms[0].map((w) => sample(db, `"${w}"`, corpus).docs)) : docs[i],
+  );
   // Filtering by a clause instead reads about rows/docs candidates (some 60 µs each) per result: pick the cheaper. A
   // prefix is merged from all its words' lists by every statement that names it, so it leaves bm25 sooner.
   const limit = Math.max(COMMON_DOCS, Math.sqrt(want * corpus.rows * 900));
@@ -156,7 +187,12 @@ export function bestMatches(db: Db, clauses: readonly Clause[], mode: 'all' | 'a
   if (mode === 'all') {
     return rankedMatches(db, toFtsExpression(ranking, 'all'), filters, want, few, (ids) => {
       const cols = contentsOf(db, ids);
-      return new Set(ids.filter((id) => { const c = cols.get(id); return c !== undefined && filtering.every((cl) => matchesClause(c, cl)); }));
+      return new Set(
+        ids.filter((id) => {
+          const c = cols.get(id);
+          return c !== undefined && filtering.every((cl) => matchesClause(c, cl));
+        }),
+      );
     });
   }
   // Any-term mode: a window of the newest matches of all terms would be mostly the common ones' and miss a rare
@@ -167,8 +203,9 @@ export function bestMatches(db: Db, clauses: readonly Clause[], mode: 'all' | 'a
   const first = rare.length > 0 ? rankedMatches(db, toFtsExpression(rare, 'any'), filters, want, true) : [];
   if (first.length >= want || rare.length === clauses.length) return first;
   const seen = new Set(first.map((c) => c.id));
-  const rest = filtering.length > 0
-    ? newestMatches(db, clauses, docs, mode, filters, want + seen.size, corpus)
-    : rankedMatches(db, toFtsExpression(clauses, 'any'), filters, want + seen.size);
+  const rest =
+    filtering.length > 0
+      ? newestMatches(db, clauses, docs, mode, filters, want + seen.size, corpus)
+      : rankedMatches(db, toFtsExpression(clauses, 'any'), filters, want + seen.size);
   return [...first, ...rest.filter((c) => !seen.has(c.id))].slice(0, want);
 }

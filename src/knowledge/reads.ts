@@ -18,7 +18,12 @@ export interface StoredDocument {
   text?: string;
 }
 
-export interface DocumentFilter { collection?: string; tag?: string; limit?: number; offset?: number }
+export interface DocumentFilter {
+  collection?: string;
+  tag?: string;
+  limit?: number;
+  offset?: number;
+}
 
 export interface KnowledgeStats {
   documents: number;
@@ -30,8 +35,18 @@ export interface KnowledgeStats {
 }
 
 interface Row {
-  id: string; collection: string; source: string; title: string; tags: string; meta: string; hash: string;
-  updated_at: number; hlc: string; origin: string; chunks: number; text?: string;
+  id: string;
+  collection: string;
+  source: string;
+  title: string;
+  tags: string;
+  meta: string;
+  hash: string;
+  updated_at: number;
+  hlc: string;
+  origin: string;
+  chunks: number;
+  text?: string;
 }
 
 /** sha-256 of the empty text: a document whose stored text is empty but whose hash is not this has its text elsewhere. */
@@ -49,8 +64,17 @@ const COLUMNS = `d.id, d.collection, d.source, d.title, d.tags, d.meta, d.hash, 
 
 function toDocument(r: Row): StoredDocument {
   const doc: StoredDocument = {
-    id: r.id, collection: r.collection, source: r.source, title: r.title, tags: JSON.parse(r.tags), meta: JSON.parse(r.meta),
-    hash: r.hash, updatedAt: r.updated_at, hlc: r.hlc, origin: r.origin, chunks: r.chunks,
+    id: r.id,
+    collection: r.collection,
+    source: r.source,
+    title: r.title,
+    tags: JSON.parse(r.tags),
+    meta: JSON.parse(r.meta),
+    hash: r.hash,
+    updatedAt: r.updated_at,
+    hlc: r.hlc,
+    origin: r.origin,
+    chunks: r.chunks,
   };
   if (r.text !== undefined) doc.text = r.text;
   return doc;
@@ -64,12 +88,20 @@ export function readDocument(db: Db, id: string): StoredDocument | null {
 export function listDocuments(db: Db, f: DocumentFilter): StoredDocument[] {
   const where = ['d.deleted = 0'];
   const args: unknown[] = [];
-  if (f.collection !== undefined) { where.push('d.collection = ?'); args.push(validateCollection(f.collection)); }
-  if (f.tag !== undefined) { where.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value = ?)'); args.push(f.tag); }
+  if (f.collection !== undefined) {
+    where.push('d.collection = ?');
+    args.push(validateCollection(f.collection));
+  }
+  if (f.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(d.tags) WHERE value = ?)');
+    args.push(f.tag);
+  }
   const limit = clampInt(f.limit, 100, 1, 10_000);
   const offset = clampInt(f.offset, 0, 0, Number.MAX_SAFE_INTEGER);
-  return db.prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM kb_docs d WHERE ${where.join(' AND ')} ORDER BY d.id LIMIT ? OFFSET ?`)
-    .all(...args, limit, offset).map(toDocument);
+  return db
+    .prepare<unknown[], Row>(`SELECT ${COLUMNS} FROM kb_docs d WHERE ${where.join(' AND ')} ORDER BY d.id LIMIT ? OFFSET ?`)
+    .all(...args, limit, offset)
+    .map(toDocument);
 }
 
 export function readStats(db: Db): KnowledgeStats {

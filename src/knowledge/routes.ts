@@ -18,8 +18,10 @@ export interface KnowledgeRoutesOptions {
 }
 
 const listQuery = z.object({
-  collection: z.string().optional(), tag: z.string().optional(),
-  limit: z.coerce.number().int().optional(), offset: z.coerce.number().int().optional(),
+  collection: z.string().optional(),
+  tag: z.string().optional(),
+  limit: z.coerce.number().int().optional(),
+  offset: z.coerce.number().int().optional(),
 });
 const searchQuery = listQuery.extend({ q: z.string().optional(), mode: z.enum(['all', 'any']).optional() });
 
@@ -52,14 +54,17 @@ async function writeInGroups(store: KnowledgeStore, puts: readonly PreparedPut[]
 
 export const knowledgeRoutes: FastifyPluginAsync<KnowledgeRoutesOptions> = async (app, opts) => {
   const { store, guard } = opts;
-  if (guard) app.addHook('onRequest', async (request) => { await guard(request); });
+  if (guard)
+    app.addHook('onRequest', async (request) => {
+      await guard(request);
+    });
 
   // The body arrives as bytes: a large one is parsed, validated and chunked in the knowledge worker, not here.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 }, (_req, body, done) => done(null, body));
 
   app.post('/v1/kb/documents', { bodyLimit: opts.bodyLimit ?? 16 * 1024 * 1024 }, async (request, reply) => {
-    const raw = request.body as Buffer | undefined ?? Buffer.alloc(0);
+    const raw = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
     const now = Date.now();
     const puts = raw.byteLength > LARGE_TEXT ? await store.offload.ingest(raw, now) : parseDocumentsBody(raw).map((item) => prepareItem(item, now));
     const results = await writeInGroups(store, puts);

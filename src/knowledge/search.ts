@@ -38,7 +38,15 @@ const STEM_WEIGHT = 0.5;
 const DETAIL_SQL = `SELECT c.ordinal, c.heading, c.text, d.id AS docId, d.title, d.source, d.collection
   FROM kb_chunks c JOIN kb_docs d ON d.num = c.doc_num WHERE c.id = ?`;
 
-interface Detail { ordinal: number; heading: string; text: string; docId: string; title: string; source: string; collection: string }
+interface Detail {
+  ordinal: number;
+  heading: string;
+  text: string;
+  docId: string;
+  title: string;
+  source: string;
+  collection: string;
+}
 
 export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {}): SearchResult[] {
   const terms = parseQuery(query);
@@ -68,10 +76,19 @@ export function searchKnowledge(db: Db, query: string, opts: SearchOptions = {})
   return ranked.slice(offset).flatMap(({ id, score, clauses }) => {
     const d = cached(db, DETAIL_SQL).get(id) as Detail | undefined;
     if (!d) return [];
-    return [{
-      id: `${d.docId}#${d.ordinal}`, docId: d.docId, title: d.title, source: d.source, collection: d.collection,
-      heading: d.heading, score: Math.round(score * 1e6) / 1e6, snippet: snippet(d.text, clauses, open, close), text: d.text,
-    }];
+    return [
+      {
+        id: `${d.docId}#${d.ordinal}`,
+        docId: d.docId,
+        title: d.title,
+        source: d.source,
+        collection: d.collection,
+        heading: d.heading,
+        score: Math.round(score * 1e6) / 1e6,
+        snippet: snippet(d.text, clauses, open, close),
+        text: d.text,
+      },
+    ];
   });
 }
 

@@ -5,9 +5,47 @@ import type { Db } from '../core/database.ts';
 // Regular English inflections and common derivations; a form only counts when the stemmer maps it back to the query's
 // stem, so a wrong guess costs one empty term lookup in FTS5, never a wrong match.
 // Most frequent first, since the list of forms is capped.
-const SUFFIXES = ['', 's', 'es', 'ed', 'ing', 'er', 'ers', 'e', 'ly', 'ies', 'ied', 'ion', 'ions', 'ation', 'ations', 'ment',
-  'ments', 'ness', 'able', 'al', 'ive', 'ity', 'est', 'ier', 'iest', 'ily', 'iness', 'ful', 'ally', 'ize', 'ized', 'izes',
-  'izing', 'ization', 'ably', 'ence', 'ance', 'ent', 'ant'];
+const SUFFIXES = [
+  '',
+  's',
+  'es',
+  'ed',
+  'ing',
+  'er',
+  'ers',
+  'e',
+  'ly',
+  'ies',
+  'ied',
+  'ion',
+  'ions',
+  'ation',
+  'ations',
+  'ment',
+  'ments',
+  'ness',
+  'able',
+  'al',
+  'ive',
+  'ity',
+  'est',
+  'ier',
+  'iest',
+  'ily',
+  'iness',
+  'ful',
+  'ally',
+  'ize',
+  'ized',
+  'izes',
+  'izing',
+  'ization',
+  'ably',
+  'ence',
+  'ance',
+  'ent',
+  'ant',
+];
 const MAX_FORMS = 32;
 
 /** Lower case without diacritics, as the FTS5 `unicode61 remove_diacritics 2` tokenizer folds words. */
@@ -39,7 +77,10 @@ export function stemForms(db: Db, word: string): string[] {
   const [stem] = stemAll(db, [w]);
   const bases = new Set([stem, w]);
   if (stem.endsWith('e')) bases.add(stem.slice(0, -1));
-  if (stem.endsWith('i')) { bases.add(stem.slice(0, -1)); bases.add(`${stem.slice(0, -1)}y`); }
+  if (stem.endsWith('i')) {
+    bases.add(stem.slice(0, -1));
+    bases.add(`${stem.slice(0, -1)}y`);
+  }
   if (/[^aeiou][aeiou][b-df-hj-np-tv-z]$/.test(stem)) bases.add(stem + stem.at(-1));
   const candidates = new Set<string>();
   for (const base of bases) {
@@ -63,5 +104,12 @@ export function indexedStemForms(db: Db, word: string): string[] {
   let probe = probes.get(db);
   if (!probe) probes.set(db, (probe = db.prepare<[string], number>('SELECT 1 FROM kb_fts WHERE kb_fts MATCH ? LIMIT 1').pluck()));
   // Forms are plain ASCII letters (see stemForms), so quoting them is enough to keep them out of FTS5 syntax.
-  return probe.get(forms.slice(1).map((f) => `"${f}"`).join(' OR ')) === undefined ? forms.slice(0, 1) : forms;
+  return probe.get(
+    forms
+      .slice(1)
+      .map((f) => `"${f}"`)
+      .join(' OR '),
+  ) === undefined
+    ? forms.slice(0, 1)
+    : forms;
 }

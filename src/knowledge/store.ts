@@ -5,7 +5,15 @@ import { ClientError } from '../core/errors.ts';
 import type { ChunkSpan } from './chunk.ts';
 import { listOf } from './chunk-list.ts';
 import { compactTombstones } from './compaction.ts';
-import { compareHlc, OpLog, type HybridClock, type LocalOpListener as LogListener, type OpPageLimits, type ProvenOp as LogProvenOp, type StoredOp } from '../oplog/index.ts';
+import {
+  compareHlc,
+  OpLog,
+  type HybridClock,
+  type LocalOpListener as LogListener,
+  type OpPageLimits,
+  type ProvenOp as LogProvenOp,
+  type StoredOp,
+} from '../oplog/index.ts';
 import { validateDocId } from './ids.ts';
 import { Indexer } from './indexer.ts';
 import { Materializer } from './materialize.ts';
@@ -34,7 +42,11 @@ export interface DocumentInput {
   chunks?: ChunkSpan[];
 }
 
-export interface PutResult { id: string; status: 'created' | 'updated' | 'unchanged'; chunks: number }
+export interface PutResult {
+  id: string;
+  status: 'created' | 'updated' | 'unchanged';
+  chunks: number;
+}
 export type ApplyResult = 'applied' | 'stale' | 'duplicate';
 /** An op with the proof of origin its replicator attached (null until one is attached). */
 export type ProvenOp = LogProvenOp<KnowledgeOp>;
@@ -42,10 +54,7 @@ export type ProvenOp = LogProvenOp<KnowledgeOp>;
 export type LocalOpListener = LogListener<KnowledgeOp>;
 
 /** A put's or delete's content as the store writes it: the payload's stored JSON and what materializing needs. */
-type Content =
-  | { kind: 'put'; put: PreparedPut }
-  | { kind: 'delete'; payload: DeletePayload; stored: string }
-  | null;
+type Content = { kind: 'put'; put: PreparedPut } | { kind: 'delete'; payload: DeletePayload; stored: string } | null;
 
 export class KnowledgeStore {
   readonly db: Db;
@@ -143,13 +152,19 @@ export class KnowledgeStore {
    * are indexed afterwards in slices: it is stored and replicated at once, and searchable once indexed.
    */
   writePrepared(prepared: readonly PreparedPut[]): PutResult[] {
-    return this.#checkpoints.around(prepared.some((p) => p.large), () => this.#log.write(() => prepared.map((p): PutResult => {
-      const existing = this.#m.doc(p.id);
-      const live = existing !== undefined && !existing.deleted;
-      if (live && sameContent(existing, p)) return { id: p.id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
-      this.#local(p.id, { kind: 'put', put: p });
-      return { id: p.id, status: live ? 'updated' : 'created', chunks: listOf(p.chunks).length };
-    })));
+    return this.#checkpoints.around(
+      prepared.some((p) => p.large),
+      () =>
+        this.#log.write(() =>
+          prepared.map((p): PutResult => {
+            const existing = this.#m.doc(p.id);
+            const live = existing !== undefined && !existing.deleted;
+            if (live && sameContent(existing, p)) return { id: p.id, status: 'unchanged', chunks: this.#m.chunkCount(existing.num) };
+            this.#local(p.id, { kind: 'put', put: p });
+            return { id: p.id, status: live ? 'updated' : 'created', chunks: listOf(p.chunks).length };
+          }),
+        ),
+    );
   }
 
   /** Deletes (tombstones) a document; false when there is no live document with that id. */
@@ -297,6 +312,12 @@ export class KnowledgeStore {
 }
 
 function sameContent(row: DocRow, { fields: p }: PreparedPut): boolean {
-  return row.hash === p.hash && row.title === p.title && row.source === p.source && row.collection === p.collection
-    && row.tags === JSON.stringify(p.tags) && row.meta === JSON.stringify(p.meta);
+  return (
+    row.hash === p.hash
+    && row.title === p.title
+    && row.source === p.source
+    && row.collection === p.collection
+    && row.tags === JSON.stringify(p.tags)
+    && row.meta === JSON.stringify(p.meta)
+  );
 }

@@ -43,7 +43,9 @@ export async function chainCid(chain: string): Promise<CID> {
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
   if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
@@ -65,10 +67,18 @@ export function encodeCapacityRecord(r: CapacityRecord): Uint8Array {
 
 function isCapacityInfo(c: unknown): c is CapacityInfo {
   const v = c as CapacityInfo;
-  return typeof v === 'object' && v !== null && Array.isArray(v.models) && v.models.every((m) => typeof m === 'string')
-    && Array.isArray(v.chains) && v.chains.every((m) => typeof m === 'string')
-    && typeof v.freeConcurrency === 'number' && (v.latencyP50Ms === null || typeof v.latencyP50Ms === 'number')
-    && typeof v.errorRate === 'number' && typeof v.version === 'string';
+  return (
+    typeof v === 'object'
+    && v !== null
+    && Array.isArray(v.models)
+    && v.models.every((m) => typeof m === 'string')
+    && Array.isArray(v.chains)
+    && v.chains.every((m) => typeof m === 'string')
+    && typeof v.freeConcurrency === 'number'
+    && (v.latencyP50Ms === null || typeof v.latencyP50Ms === 'number')
+    && typeof v.errorRate === 'number'
+    && typeof v.version === 'string'
+  );
 }
 
 /** Parses and fully checks a record (shape, lifetime, signature); throws CapacityRecordInvalid saying why it is refused. */
@@ -79,9 +89,17 @@ export async function verifyCapacityRecord(bytes: Uint8Array, now = Date.now()):
   } catch {
     throw new CapacityRecordInvalid('is not JSON');
   }
-  if (typeof r !== 'object' || r === null || typeof r.peerId !== 'string' || !Number.isSafeInteger(r.seq)
-    || !Number.isFinite(r.issuedAt) || !Number.isFinite(r.expiresAt) || typeof r.signature !== 'string'
-    || (r.nodeName !== null && typeof r.nodeName !== 'string') || !isCapacityInfo(r.capacity)) {
+  if (
+    typeof r !== 'object'
+    || r === null
+    || typeof r.peerId !== 'string'
+    || !Number.isSafeInteger(r.seq)
+    || !Number.isFinite(r.issuedAt)
+    || !Number.isFinite(r.expiresAt)
+    || typeof r.signature !== 'string'
+    || (r.nodeName !== null && typeof r.nodeName !== 'string')
+    || !isCapacityInfo(r.capacity)
+  ) {
     throw new CapacityRecordInvalid('is malformed');
   }
   if (r.expiresAt <= now) throw new CapacityRecordInvalid('expired');
@@ -120,7 +138,9 @@ export function selectCapacityEntry(_key: Uint8Array, values: Uint8Array[]): num
         bestSeq = r.seq;
         bestIssued = r.issuedAt;
       }
-    } catch { /* an unparsable value never wins */ }
+    } catch {
+      /* an unparsable value never wins */
+    }
   });
   return best;
 }

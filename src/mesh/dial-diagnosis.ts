@@ -19,16 +19,28 @@ export function diagnoseDial(address: string, err: unknown): Diagnosis {
   const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const identity = IDENTITY.exec(message);
   if (identity) {
-    return { problem: 'identity-mismatch', hint: `the node at ${address} is ${identity[1]}, not the peer id the address names: the address is stale `
-      + '(was that node\'s data directory, with mesh-identity.key, replaced?); copy the address it prints at start' };
+    return {
+      problem: 'identity-mismatch',
+      hint:
+        `the node at ${address} is ${identity[1]}, not the peer id the address names: the address is stale `
+        + "(was that node's data directory, with mesh-identity.key, replaced?); copy the address it prints at start",
+    };
   }
   if (CUT_IN_HANDSHAKE.test(message)) {
-    return { problem: 'foreign-network', hint: `${address} cut the connection during the handshake, as a node with another mesh secret does: `
-      + 'check that mesh.key on both nodes is the same file (copied from the first node, not created with a second `mesh init`)' };
+    return {
+      problem: 'foreign-network',
+      hint:
+        `${address} cut the connection during the handshake, as a node with another mesh secret does: `
+        + 'check that mesh.key on both nodes is the same file (copied from the first node, not created with a second `mesh init`)',
+    };
   }
   if (UNREACHABLE.test(message)) {
-    return { problem: 'unreachable', hint: `${address} does not answer (${message.split('\n')[0].slice(0, 160)}): check that its node runs, `
-      + 'that it listens on that mesh port (mesh.port), and that no firewall drops the port' };
+    return {
+      problem: 'unreachable',
+      hint:
+        `${address} does not answer (${message.split('\n')[0].slice(0, 160)}): check that its node runs, `
+        + 'that it listens on that mesh port (mesh.port), and that no firewall drops the port',
+    };
   }
   return { problem: 'failed', hint: `dialling ${address} failed: ${message.split('\n')[0].slice(0, 200)}` };
 }
@@ -46,7 +58,15 @@ export function foreignPeerReporter(log: Logger) {
     if (now - (warned.get(host) ?? -Infinity) < FOREIGN_REPEAT_MS) return;
     if (warned.size >= FOREIGN_HOSTS) warned.clear();
     warned.set(host, now);
-    log.warn({ address, direction, check: `${host} speaks libp2p with another mesh secret (or is not a Flow Router node): `
-      + 'if it should be a member, copy mesh.key from a member to it; otherwise it stays out' }, 'mesh:foreign-peer');
+    log.warn(
+      {
+        address,
+        direction,
+        check:
+          `${host} speaks libp2p with another mesh secret (or is not a Flow Router node): `
+          + 'if it should be a member, copy mesh.key from a member to it; otherwise it stays out',
+      },
+      'mesh:foreign-peer',
+    );
   };
 }

@@ -22,8 +22,12 @@ export function toWireError(err: unknown): WireError {
 export function fromWireError(wire: WireError, peerId: string): FlowRouterError {
   const e = sanitizeWireError(wire);
   if (e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429) {
-    return new UpstreamError('client', e.message,
-      { upstreamStatus: e.status, status: e.status, type: e.type as OpenAIErrorType, code: e.code ?? 'mesh_remote_error' });
+    return new UpstreamError('client', e.message, {
+      upstreamStatus: e.status,
+      status: e.status,
+      type: e.type as OpenAIErrorType,
+      code: e.code ?? 'mesh_remote_error',
+    });
   }
   const kind = e.status === 429 ? 'rate_limit' : e.status === 503 ? 'overloaded' : e.status === 504 || e.status === 408 ? 'timeout' : 'server';
   return new UpstreamError(kind, `mesh peer ${shortId(peerId)}: ${e.message}`, { upstreamStatus: e.status, status: e.status });

@@ -37,8 +37,13 @@ function watchSilence(ms: number, parent: AbortSignal): SilenceWatch {
   parent.addEventListener('abort', onParent, { once: true });
   return {
     signal: ctl.signal,
-    heard: () => { timer.refresh(); },
-    stop: () => { clearTimeout(timer); parent.removeEventListener('abort', onParent); },
+    heard: () => {
+      timer.refresh();
+    },
+    stop: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParent);
+    },
   };
 }
 
@@ -61,7 +66,14 @@ async function nextFrame(lp: FrameStream, silence: SilenceWatch): Promise<Forwar
   }
 }
 
-async function* remoteChunks(stream: Stream, lp: FrameStream, first: ForwardResponseFrame, a: Attempt, silence: SilenceWatch, release: () => void): AsyncGenerator<ChatChunk> {
+async function* remoteChunks(
+  stream: Stream,
+  lp: FrameStream,
+  first: ForwardResponseFrame,
+  a: Attempt,
+  silence: SilenceWatch,
+  release: () => void,
+): AsyncGenerator<ChatChunk> {
   let complete = false;
   try {
     let frame = first;
@@ -107,9 +119,7 @@ async function exchange(host: Libp2p, frame: Uint8Array, a: Attempt): Promise<Ch
   const reach = AbortSignal.timeout(reachMs);
   try {
     const signal = AbortSignal.any([a.signal, reach]);
-    stream = open
-      ? await open.newStream(FORWARD_PROTOCOL, { signal })
-      : await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal });
+    stream = open ? await open.newStream(FORWARD_PROTOCOL, { signal }) : await host.dialProtocol(peerIdFromString(a.peerId), FORWARD_PROTOCOL, { signal });
   } catch (err) {
     if (reach.aborted && !a.signal.aborted) {
       a.onReach(false);
@@ -164,7 +174,13 @@ export interface ForwardClientInit {
  * Forwards one request to one peer; resolves once the peer has answered (JSON, or a stream's first chunk). Which peer
  * to try, and what to do when it fails, is the router's business: a peer is one of its targets.
  */
-export async function forwardToPeer(init: ForwardClientInit, peerId: string, request: ChatRequest, opts: ForwardOptions, identity?: WireIdentity): Promise<ChatResult> {
+export async function forwardToPeer(
+  init: ForwardClientInit,
+  peerId: string,
+  request: ChatRequest,
+  opts: ForwardOptions,
+  identity?: WireIdentity,
+): Promise<ChatResult> {
   const deadlineSignal = AbortSignal.timeout(Math.max(opts.deadlineMs - Date.now(), 1));
   const signal = opts.signal ? AbortSignal.any([opts.signal, deadlineSignal]) : deadlineSignal;
   const frame = encodeFrame({ request, deadline: opts.deadlineMs, hop: 1, requestId: opts.requestId, identity } satisfies ForwardRequestFrame);
@@ -173,8 +189,14 @@ export async function forwardToPeer(init: ForwardClientInit, peerId: string, req
   }
   init.counters.out++;
   const attempt: Attempt = {
-    peerId, signal, clientSignal: opts.signal, idleTimeoutMs: init.idleTimeoutMs, reachTimeoutMs: init.reachTimeoutMs,
-    onFailure: () => { init.counters.outFailed++; },
+    peerId,
+    signal,
+    clientSignal: opts.signal,
+    idleTimeoutMs: init.idleTimeoutMs,
+    reachTimeoutMs: init.reachTimeoutMs,
+    onFailure: () => {
+      init.counters.outFailed++;
+    },
     onReach: (reached) => init.onReach?.(peerId, reached),
   };
   try {

@@ -86,7 +86,12 @@ export function forwardHandler(init: ForwardServerInit) {
         // A claim that fails any check is refused outright, never served as the peer's own request.
         const checked = await verifyForwardIdentity(frame.identity, { from: remote, to: init.self, request: frame.request });
         if (typeof checked === 'string') {
-          throw new FlowRouterError(401, 'authentication_error', 'mesh_identity_invalid', `The client identity on this forward was refused (${checked}); nothing was served`);
+          throw new FlowRouterError(
+            401,
+            'authentication_error',
+            'mesh_identity_invalid',
+            `The client identity on this forward was refused (${checked}); nothing was served`,
+          );
         }
         identity = checked;
       }

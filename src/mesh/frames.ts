@@ -60,11 +60,16 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 export function isResponseFrame(f: unknown): f is ForwardResponseFrame {
   if (!isObject(f)) return false;
   switch (f.type) {
-    case 'json': return isObject(f.response) && Array.isArray(f.response.choices);
-    case 'chunk': return isObject(f.chunk) && Array.isArray(f.chunk.choices);
-    case 'error': return isObject(f.error);
+    case 'json':
+      return isObject(f.response) && Array.isArray(f.response.choices);
+    case 'chunk':
+      return isObject(f.chunk) && Array.isArray(f.chunk.choices);
+    case 'error':
+      return isObject(f.error);
     case 'end':
-    case 'keepalive': return true;
-    default: return false;
+    case 'keepalive':
+      return true;
+    default:
+      return false;
   }
 }

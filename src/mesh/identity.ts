@@ -40,7 +40,9 @@ export async function writeMeshSecret(file: string): Promise<void> {
     await writeFile(file, generateMeshSecret(), { mode: 0o600, flag: 'wx' });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-      throw new MeshConfigError(`${file} already exists: every member holds this secret, so it is never replaced silently; delete it first to start a new mesh`);
+      throw new MeshConfigError(
+        `${file} already exists: every member holds this secret, so it is never replaced silently; delete it first to start a new mesh`,
+      );
     }
     throw err;
   }

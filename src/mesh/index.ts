@@ -4,8 +4,14 @@ export type { MeshNode } from './node.ts';
 export { generateMeshSecret, writeMeshSecret, readMeshSecret, loadOrCreateIdentity, IDENTITY_FILE } from './identity.ts';
 export { MeshConfigError } from './errors.ts';
 export {
-  capacityKey, modelCid, chainCid, signCapacityRecord, encodeCapacityRecord, verifyCapacityRecord,
-  validateCapacityEntry, selectCapacityEntry,
+  capacityKey,
+  modelCid,
+  chainCid,
+  signCapacityRecord,
+  encodeCapacityRecord,
+  verifyCapacityRecord,
+  validateCapacityEntry,
+  selectCapacityEntry,
 } from './capacity-record.ts';
 export type { CapacityRecord } from './capacity-record.ts';
 export { FORWARD_PROTOCOL, CAPACITY_PROTOCOL, MAX_FRAME_BYTES } from './frames.ts';
@@ -15,5 +21,13 @@ export { KAD_PROTOCOL } from './host.ts';
 export { meshRoutes } from './routes.ts';
 export * from './replication/index.ts';
 export type {
-  CapacityInfo, MeshOptions, MeshTiming, MeshDeps, ForwardContext, ForwardOptions, PeerRow, PeerHealth, MeshStatus,
+  CapacityInfo,
+  MeshOptions,
+  MeshTiming,
+  MeshDeps,
+  ForwardContext,
+  ForwardOptions,
+  PeerRow,
+  PeerHealth,
+  MeshStatus,
 } from './types.ts';

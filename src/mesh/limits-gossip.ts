@@ -59,7 +59,9 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
     for (const m of messages) {
       counts.sent++;
       // Up to one a heartbeat (a second by default) while publishing fails: the next heartbeat carries the counts again.
-      pubsub.publish(init.topic, encoder.encode(JSON.stringify(m))).catch((err: unknown) => init.log.debug({ error: (err as Error).message }, 'limits:publish-failed'));
+      pubsub
+        .publish(init.topic, encoder.encode(JSON.stringify(m)))
+        .catch((err: unknown) => init.log.debug({ error: (err as Error).message }, 'limits:publish-failed'));
     }
   };
   let batchTimer: NodeJS.Timeout | undefined;
@@ -92,7 +94,11 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
   pubsub.topicValidators.set(init.topic, (_peer, msg) => {
     let parsed: M | null = null;
     if (msg.type === 'signed' && msg.data.byteLength <= init.maxMessageBytes) {
-      try { parsed = init.exchange.parse(JSON.parse(decoder.decode(msg.data))); } catch { /* rejected below */ }
+      try {
+        parsed = init.exchange.parse(JSON.parse(decoder.decode(msg.data)));
+      } catch {
+        /* rejected below */
+      }
     }
     if (parsed === null) {
       counts.rejected++;
@@ -119,11 +125,17 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
   const heartbeat = setInterval(() => {
     beats++;
     init.exchange.prune();
-    if (beats % snapshotEvery === 0) { publish(init.exchange.outgoing('snapshot')); }
+    if (beats % snapshotEvery === 0) {
+      publish(init.exchange.outgoing('snapshot'));
+    }
     // A heartbeat goes out even when nothing changed: it is how peers know this node still hears them.
     else publish(init.exchange.outgoing('heartbeat'));
     if (beats % 5 === 0) {
-      try { init.exchange.persist(); } catch (err) { init.log.warn({ error: (err as Error).message }, 'limits:persist-failed'); }
+      try {
+        init.exchange.persist();
+      } catch (err) {
+        init.log.warn({ error: (err as Error).message }, 'limits:persist-failed');
+      }
     }
   }, init.heartbeatMs);
   queueSnapshot();
@@ -138,7 +150,11 @@ export function startLimitsGossip<M>(init: LimitsGossipInit<M>): LimitsGossip {
       pubsub.removeEventListener('gossipsub:message', onMessage);
       pubsub.unsubscribe(init.topic);
       pubsub.topicValidators.delete(init.topic);
-      try { init.exchange.persist(); } catch { /* the database may be closing */ }
+      try {
+        init.exchange.persist();
+      } catch {
+        /* the database may be closing */
+      }
     },
     counts: () => ({ ...counts }),
   };

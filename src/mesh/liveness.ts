@@ -22,7 +22,11 @@ const CHECK_MS = 1_500;
 /** A peer that failed a check is skipped without waiting this long (re-checked in the background meanwhile). */
 const HOLD_MS = 10_000;
 
-interface Seen { contact: number; miss: number; check: Promise<boolean> | null }
+interface Seen {
+  contact: number;
+  miss: number;
+  check: Promise<boolean> | null;
+}
 
 export class PeerLiveness {
   readonly #init: LivenessInit;

@@ -27,7 +27,12 @@ import { MeshNotStarted, MeshStopping, UpstreamError } from '../core/errors.ts';
 import { shortId } from './errors.ts';
 
 const DEFAULT_TIMING: MeshTiming = {
-  heartbeatMs: 10_000, recordTtlMs: 45_000, republishMs: 10 * 60_000, dhtTimeoutMs: 10_000, keepaliveMs: 5_000, reachTimeoutMs: 1_500,
+  heartbeatMs: 10_000,
+  recordTtlMs: 45_000,
+  republishMs: 10 * 60_000,
+  dhtTimeoutMs: 10_000,
+  keepaliveMs: 5_000,
+  reachTimeoutMs: 1_500,
 };
 /** Per connection; streams still closing count too, so the forward limit sits well above any real concurrency. */
 const FORWARD_STREAM_LIMITS = { maxInboundStreams: 1024, maxOutboundStreams: 1024 };
@@ -104,7 +109,9 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       const { record } = await r.own.refresh();
       r.dhtPublished = await r.directory.putRecord(record, r.lifetime.signal);
       await r.directory.provideAll(record.capacity.models, record.capacity.chains, r.lifetime.signal);
-    })().finally(() => { r.publishing = null; });
+    })().finally(() => {
+      r.publishing = null;
+    });
     return r.publishing;
   };
 
@@ -112,8 +119,13 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
   const learnAddresses = async (r: Running, peer: PeerId): Promise<void> => {
     try {
       const known = await r.host.peerStore.get(peer);
-      r.table.setAddresses(peer.toString(), known.addresses.map((a) => a.multiaddr.toString()));
-    } catch { /* not in the peer store (yet): keep the connection address */ }
+      r.table.setAddresses(
+        peer.toString(),
+        known.addresses.map((a) => a.multiaddr.toString()),
+      );
+    } catch {
+      /* not in the peer store (yet): keep the connection address */
+    }
   };
 
   const heartbeat = async (r: Running): Promise<void> => {
@@ -121,28 +133,37 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
     if (changed) background('dht-publish', publishToDht(r));
     // libp2p's connection monitor already pings every connection (and a second ping stream would exceed the ping
     // protocol's one-stream limit), so its RTT is reused and the capacity exchange itself is the liveness probe.
-    await Promise.all(r.host.getPeers().map(async (peer: PeerId) => {
-      const id = peer.toString();
-      const started = performance.now();
-      const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
-      await learnAddresses(r, peer);
-      if (!answered && !r.lifetime.signal.aborted) {
-        // Every heartbeat while the peer is silent; its health in the peer table is the state worth watching.
-        log.debug({ peer: id }, 'mesh:probe-failed');
-        r.liveness.miss(id);
-      }
-      const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
-      r.table.recordProbe(id, answered ? rtt ?? performance.now() - started : null);
-    }));
+    await Promise.all(
+      r.host.getPeers().map(async (peer: PeerId) => {
+        const id = peer.toString();
+        const started = performance.now();
+        const answered = await exchangeCapacity(r.exchange, peer, r.lifetime.signal);
+        await learnAddresses(r, peer);
+        if (!answered && !r.lifetime.signal.aborted) {
+          // Every heartbeat while the peer is silent; its health in the peer table is the state worth watching.
+          log.debug({ peer: id }, 'mesh:probe-failed');
+          r.liveness.miss(id);
+        }
+        const rtt = r.host.getConnections(peer).find((c) => c.rtt !== undefined)?.rtt;
+        r.table.recordProbe(id, answered ? (rtt ?? performance.now() - started) : null);
+      }),
+    );
   };
 
   const everyTick = (r: Running, ms: number, what: string, task: () => Promise<void>): void => {
     let busy = false;
-    r.timers.push(setInterval(() => {
-      if (busy) return;
-      busy = true;
-      background(what, task().finally(() => { busy = false; }));
-    }, ms));
+    r.timers.push(
+      setInterval(() => {
+        if (busy) return;
+        busy = true;
+        background(
+          what,
+          task().finally(() => {
+            busy = false;
+          }),
+        );
+      }, ms),
+    );
   };
 
   return {
@@ -150,24 +171,64 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       if (running) return;
       const privateKey = await loadOrCreateIdentity(options.dataDir);
       const psk = options.secretFile ? await readMeshSecret(options.secretFile) : null;
-      const host = await createHost({ privateKey, listen: options.listen, bootstrap: options.bootstrap, mdns: options.mdns, psk, allowlist, onForeignPeer: reportForeignPeer });
+      const host = await createHost({
+        privateKey,
+        listen: options.listen,
+        bootstrap: options.bootstrap,
+        mdns: options.mdns,
+        psk,
+        allowlist,
+        onForeignPeer: reportForeignPeer,
+      });
       const table = new PeerTable();
       const connected = (peer: string): boolean => host.getConnections(peerIdFromString(peer)).some((c) => c.status === 'open');
       const liveness = new PeerLiveness({
-        ping: (peer, signal) => host.services.ping.ping(peerIdFromString(peer), { signal }), connected, checkMs: timing.reachTimeoutMs,
+        ping: (peer, signal) => host.services.ping.ping(peerIdFromString(peer), { signal }),
+        connected,
+        checkMs: timing.reachTimeoutMs,
       });
-      const own = new OwnRecord({ key: privateKey, peerId: host.peerId.toString(), nodeName: options.nodeName ?? null, ttlMs: timing.recordTtlMs, capacity: deps.capacity });
+      const own = new OwnRecord({
+        key: privateKey,
+        peerId: host.peerId.toString(),
+        nodeName: options.nodeName ?? null,
+        ttlMs: timing.recordTtlMs,
+        capacity: deps.capacity,
+      });
       const exchange: CapacityExchangeInit = { host, table, allowlist, ownRecord: () => own.record(), onContact: (peer) => liveness.contact(peer) };
-      const r: Running = { host, privateKey, table, liveness, own, directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs), exchange, lifetime: new AbortController(), timers: [],
-        bootstrap: bootstrapDialer(host, options.bootstrap, logger.child({ component: 'bootstrap' })), privateNetwork: psk !== null,
-        dhtPublished: false, publishing: null };
+      const r: Running = {
+        host,
+        privateKey,
+        table,
+        liveness,
+        own,
+        directory: new DhtDirectory(host.services.dht, timing.dhtTimeoutMs),
+        exchange,
+        lifetime: new AbortController(),
+        timers: [],
+        bootstrap: bootstrapDialer(host, options.bootstrap, logger.child({ component: 'bootstrap' })),
+        privateNetwork: psk !== null,
+        dhtPublished: false,
+        publishing: null,
+      };
 
       // A peer sending a forward is evidently reachable.
       const serveForward: MeshDeps['serveForward'] = (req, fctx) => {
         liveness.contact(fctx.peerId);
         return deps.serveForward(req, fctx);
       };
-      await host.handle(FORWARD_PROTOCOL, forwardHandler({ serveForward, accepting: deps.acceptsForwards, allowlist, self: host.peerId.toString(), keepaliveMs: timing.keepaliveMs, counters, log: logger.child({ component: 'forward' }) }), FORWARD_STREAM_LIMITS);
+      await host.handle(
+        FORWARD_PROTOCOL,
+        forwardHandler({
+          serveForward,
+          accepting: deps.acceptsForwards,
+          allowlist,
+          self: host.peerId.toString(),
+          keepaliveMs: timing.keepaliveMs,
+          counters,
+          log: logger.child({ component: 'forward' }),
+        }),
+        FORWARD_STREAM_LIMITS,
+      );
       await host.handle(CAPACITY_PROTOCOL, capacityHandler(exchange), CAPACITY_STREAM_LIMITS);
       host.addEventListener('peer:discovery', (evt) => {
         const peer = evt.detail.id;
@@ -179,10 +240,17 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       });
       host.addEventListener('peer:connect', (evt) => {
         const peer = evt.detail;
-        table.setConnection(peer.toString(), true, host.getConnections(peer).map((c) => c.remoteAddr.toString()));
+        table.setConnection(
+          peer.toString(),
+          true,
+          host.getConnections(peer).map((c) => c.remoteAddr.toString()),
+        );
         liveness.contact(peer);
         log.info({ peer: peer.toString() }, 'mesh:connected');
-        background('capacity-exchange', exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)));
+        background(
+          'capacity-exchange',
+          exchangeCapacity(exchange, peer, r.lifetime.signal).then(() => learnAddresses(r, peer)),
+        );
         if (!r.dhtPublished) background('dht-publish', publishToDht(r));
       });
       host.addEventListener('peer:disconnect', (evt) => {
@@ -193,7 +261,11 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       try {
         await host.start();
       } catch (err) {
-        try { await host.stop(); } catch { /* already failing: report the start error */ }
+        try {
+          await host.stop();
+        } catch {
+          /* already failing: report the start error */
+        }
         throw new MeshConfigError(`mesh host could not start: ${(err as Error).message}`);
       }
       running = r;
@@ -216,24 +288,34 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
       await r.host.stop();
     },
 
-    get peerId() { return need().host.peerId.toString(); },
-    get pubsub() { return need().host.services.pubsub; },
-    get libp2p() { return need().host; },
+    get peerId() {
+      return need().host.peerId.toString();
+    },
+    get pubsub() {
+      return need().host.services.pubsub;
+    },
+    get libp2p() {
+      return need().host;
+    },
 
     async forward(peerId, request, opts) {
       const r = need();
       // A peer chosen a moment ago may have failed to answer another attempt since: checked (once, shared) first.
-      if (!await r.liveness.reachable(peerId, opts.signal)) {
+      if (!(await r.liveness.reachable(peerId, opts.signal))) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         counters.out++;
         counters.outFailed++;
         throw new UpstreamError('connect', `mesh peer ${shortId(peerId)}: no answer to a liveness check`);
       }
       const init = {
-        host: r.host, counters, idleTimeoutMs: timing.keepaliveMs * 4, reachTimeoutMs: timing.reachTimeoutMs,
+        host: r.host,
+        counters,
+        idleTimeoutMs: timing.keepaliveMs * 4,
+        reachTimeoutMs: timing.reachTimeoutMs,
         onReach: (peer: string, reached: boolean) => (reached ? r.liveness.contact(peer) : r.liveness.miss(peer)),
       };
-      const identity = opts.identity && await signForwardIdentity(r.privateKey, opts.identity, { from: r.host.peerId.toString(), to: peerId }, request, opts.deadlineMs);
+      const identity =
+        opts.identity && (await signForwardIdentity(r.privateKey, opts.identity, { from: r.host.peerId.toString(), to: peerId }, request, opts.deadlineMs));
       return forwardToPeer(init, peerId, request, opts, identity);
     },
 
@@ -252,7 +334,7 @@ export function createMeshNode(options: MeshOptions, deps: MeshDeps): MeshNode {
         const live = ranked.length > 0 ? await r.liveness.filter(ranked, signal) : [];
         if (live.length > 0) return live;
       }
-      if (list.length === 0 || !await anyoneAnswers) return [];
+      if (list.length === 0 || !(await anyoneAnswers)) return [];
       const found = await r.directory.findModelProviders(list[0], DHT_LOOKUP_MS, signal);
       return r.liveness.filter(r.table.rankFor(list[0], self, found).filter(member), signal);
     },

@@ -30,7 +30,12 @@ export class OwnRecord {
     // Time-based sequence numbers keep growing across restarts without storing a counter.
     const seq = Math.max((this.current?.seq ?? 0) + 1, now);
     this.current = await signCapacityRecord(this.key, {
-      peerId: this.peerId, nodeName: this.nodeName, seq, issuedAt: now, expiresAt: now + this.ttlMs, capacity,
+      peerId: this.peerId,
+      nodeName: this.nodeName,
+      seq,
+      issuedAt: now,
+      expiresAt: now + this.ttlMs,
+      capacity,
     });
     this.currentJson = json;
     return { record: this.current, changed };

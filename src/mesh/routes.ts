@@ -20,12 +20,20 @@ export interface MeshRoutesOptions {
 export const meshRoutes: FastifyPluginAsync<MeshRoutesOptions> = async (app, opts) => {
   const mesh = (): MeshNode => {
     const m = typeof opts.mesh === 'function' ? opts.mesh() : opts.mesh;
-    if (!m) throw new FlowRouterError(503, 'server_error', 'mesh_starting', 'The mesh is still starting; try again in a moment', { headers: { 'retry-after': '1' } });
+    if (!m)
+      throw new FlowRouterError(503, 'server_error', 'mesh_starting', 'The mesh is still starting; try again in a moment', { headers: { 'retry-after': '1' } });
     return m;
   };
   app.get('/v1/mesh/peers', async () => ({
     object: 'list',
-    data: mesh().peers().map((p) => (opts.breakerOpen?.(p.peerId) ? { ...p, health: 'breaker-open' as const } : p)),
+    data: mesh()
+      .peers()
+      .map((p) => (opts.breakerOpen?.(p.peerId) ? { ...p, health: 'breaker-open' as const } : p)),
   }));
-  app.get('/v1/mesh/status', async () => ({ ...mesh().status(), replication: opts.replication?.() ?? null, keys: opts.keys?.() ?? null, limits: opts.limits?.() ?? null }));
+  app.get('/v1/mesh/status', async () => ({
+    ...mesh().status(),
+    replication: opts.replication?.() ?? null,
+    keys: opts.keys?.() ?? null,
+    limits: opts.limits?.() ?? null,
+  }));
 };

@@ -13,14 +13,17 @@ const MAX_FRAME_BYTES = 3 * 1024 * 1024;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export interface UsageRange { from?: number; to?: number }
+export interface UsageRange {
+  from?: number;
+  to?: number;
+}
 
 type Request = { from?: unknown; to?: unknown };
 type Frame = { rows?: unknown[]; done?: boolean };
 
 function readRange(input: unknown): UsageRange {
   const r = (typeof input === 'object' && input !== null ? input : {}) as Request;
-  const time = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? v as number : undefined);
+  const time = (v: unknown) => (Number.isSafeInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
   return { from: time(r.from), to: time(r.to) };
 }
 

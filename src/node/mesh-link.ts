@@ -53,7 +53,10 @@ export function capacityOf(config: NodeConfig, status: RouterStatus, version: st
   const served = status.targets.filter((t) => t.provider !== 'knowledge' && t.provider !== 'mesh');
   const usable = served.filter((t) => !open.has(t.id));
   const inFlight = served.reduce((n, t) => n + t.in_flight, 0);
-  const latencies = usable.map((t) => t.latency.avg_ms).filter((v): v is number => v !== null).sort((a, b) => a - b);
+  const latencies = usable
+    .map((t) => t.latency.avg_ms)
+    .filter((v): v is number => v !== null)
+    .sort((a, b) => a - b);
   const requests = served.reduce((n, t) => n + t.requests, 0);
   const failures = served.reduce((n, t) => n + t.failures, 0);
   return {
@@ -79,42 +82,50 @@ export class MeshLink {
     const log = deps.logger.child({ component: 'mesh' });
     // A model that stops (or starts) answering is told to the peers at once, not at the next heartbeat.
     this.readiness = new ModelReadiness({
-      config: deps.config, probe: deps.probe,
+      config: deps.config,
+      probe: deps.probe,
       onChange: () => {
         log.info({ notAnswering: this.readiness.down() }, 'mesh:models-changed');
         // The next heartbeat tells the peers anyway.
         if (this.running) this.mesh.refreshCapacity().catch((err: unknown) => log.info({ error: (err as Error).message }, 'mesh:capacity-refresh-failed'));
       },
     });
-    this.mesh = createMeshNode({
-      dataDir: deps.dataDir,
-      listen: m.listen,
-      bootstrap: m.bootstrap,
-      mdns: m.mdns,
-      secretFile: m.secretFile,
-      allowlist: m.allowlist.length ? m.allowlist : undefined,
-      nodeName: m.name ?? hostname(),
-    }, {
-      capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version, (id) => this.readiness.ready(id)),
-      acceptsForwards: () => deps.config().mesh.acceptForwards,
-      serveForward: async (req, fctx) => {
-        deps.onForward('in');
-        // The client the peer vouched for (signature checked) when this node holds that key, else the peer itself.
-        const client = (fctx.identity && deps.clientOf?.(fctx.identity, fctx.peerId)) ?? { id: `peer:${fctx.peerId}` };
-        const ctx = createContext({
-          requestId: fctx.requestId, operation: 'chat', signal: fctx.signal, client, forwardedBy: fctx.peerId,
-          countPrompt: () => promptTokens(req),
-        });
-        try {
-          return await deps.forwardedChat(req, ctx);
-        } catch (err) {
-          // Every model target failed this forward: if a model went down, stop offering it now.
-          void this.readiness.check();
-          throw err;
-        }
+    this.mesh = createMeshNode(
+      {
+        dataDir: deps.dataDir,
+        listen: m.listen,
+        bootstrap: m.bootstrap,
+        mdns: m.mdns,
+        secretFile: m.secretFile,
+        allowlist: m.allowlist.length ? m.allowlist : undefined,
+        nodeName: m.name ?? hostname(),
       },
-      logger: deps.logger,
-    });
+      {
+        capacity: () => capacityOf(deps.config(), deps.routerStatus(), deps.version, (id) => this.readiness.ready(id)),
+        acceptsForwards: () => deps.config().mesh.acceptForwards,
+        serveForward: async (req, fctx) => {
+          deps.onForward('in');
+          // The client the peer vouched for (signature checked) when this node holds that key, else the peer itself.
+          const client = (fctx.identity && deps.clientOf?.(fctx.identity, fctx.peerId)) ?? { id: `peer:${fctx.peerId}` };
+          const ctx = createContext({
+            requestId: fctx.requestId,
+            operation: 'chat',
+            signal: fctx.signal,
+            client,
+            forwardedBy: fctx.peerId,
+            countPrompt: () => promptTokens(req),
+          });
+          try {
+            return await deps.forwardedChat(req, ctx);
+          } catch (err) {
+            // Every model target failed this forward: if a model went down, stop offering it now.
+            void this.readiness.check();
+            throw err;
+          }
+        },
+        logger: deps.logger,
+      },
+    );
   }
 
   async start(): Promise<void> {

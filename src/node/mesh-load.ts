@@ -8,9 +8,23 @@ import type { MeshLink } from './mesh-link.ts';
  * final import, only in a longer pause.
  */
 const MESH_PACKAGES = [
-  'multiformats', '@libp2p/interface', '@libp2p/crypto', '@multiformats/multiaddr', '@libp2p/utils', '@libp2p/peer-id',
-  'libp2p', '@chainsafe/libp2p-noise', '@chainsafe/libp2p-yamux', '@libp2p/kad-dht', '@libp2p/gossipsub',
-  '@libp2p/identify', '@libp2p/ping', '@libp2p/tcp', '@noble/ciphers/salsa.js', '@libp2p/bootstrap', '@libp2p/mdns',
+  'multiformats',
+  '@libp2p/interface',
+  '@libp2p/crypto',
+  '@multiformats/multiaddr',
+  '@libp2p/utils',
+  '@libp2p/peer-id',
+  'libp2p',
+  '@chainsafe/libp2p-noise',
+  '@chainsafe/libp2p-yamux',
+  '@libp2p/kad-dht',
+  '@libp2p/gossipsub',
+  '@libp2p/identify',
+  '@libp2p/ping',
+  '@libp2p/tcp',
+  '@noble/ciphers/salsa.js',
+  '@libp2p/bootstrap',
+  '@libp2p/mdns',
 ];
 
 /** Lets the event loop handle waiting I/O (requests) before the next piece. */

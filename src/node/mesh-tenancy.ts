@@ -40,22 +40,27 @@ const SNAPSHOT_HEARTBEATS = 10;
 export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenancy> {
   const m = deps.config.mesh;
   const host = deps.mesh.libp2p;
-  await host.handle(USAGE_PROTOCOL, usageHandler(deps.usageRows, m.usageTimeoutMs, deps.logger.child({ component: 'usage-exchange' })), { maxInboundStreams: 4, maxOutboundStreams: 16 });
+  await host.handle(USAGE_PROTOCOL, usageHandler(deps.usageRows, m.usageTimeoutMs, deps.logger.child({ component: 'usage-exchange' })), {
+    maxInboundStreams: 4,
+    maxOutboundStreams: 16,
+  });
   const out: MeshTenancy = {
     usage: async (range) => {
       const connected = new Set(host.getPeers().map(String));
       const known = new Set([...connected, ...deps.mesh.peers().map((p) => p.peerId)]);
-      const answers = await Promise.all([...known].map(async (peer): Promise<{ member: MemberUsage; rows?: DailyRow[] }> => {
-        if (!connected.has(peer)) return { member: { peer, status: 'unreachable' } };
-        const signal = AbortSignal.timeout(m.usageTimeoutMs);
-        try {
-          const rows = parseDailyRows(await askUsage(host, peer, range, MAX_MEMBER_ROWS, signal), MAX_MEMBER_ROWS);
-          if (!rows) return { member: { peer, status: 'error', error: 'malformed usage rows' } };
-          return { member: { peer, status: 'ok', rows: rows.length }, rows };
-        } catch (err) {
-          return { member: { peer, status: signal.aborted ? 'timeout' : 'error', error: (err as Error).message.slice(0, 200) } };
-        }
-      }));
+      const answers = await Promise.all(
+        [...known].map(async (peer): Promise<{ member: MemberUsage; rows?: DailyRow[] }> => {
+          if (!connected.has(peer)) return { member: { peer, status: 'unreachable' } };
+          const signal = AbortSignal.timeout(m.usageTimeoutMs);
+          try {
+            const rows = parseDailyRows(await askUsage(host, peer, range, MAX_MEMBER_ROWS, signal), MAX_MEMBER_ROWS);
+            if (!rows) return { member: { peer, status: 'error', error: 'malformed usage rows' } };
+            return { member: { peer, status: 'ok', rows: rows.length }, rows };
+          } catch (err) {
+            return { member: { peer, status: signal.aborted ? 'timeout' : 'error', error: (err as Error).message.slice(0, 200) } };
+          }
+        }),
+      );
       return { self: deps.mesh.peerId, members: answers.map((a) => a.member), rows: answers.flatMap((a) => (a.rows ? [a.rows] : [])) };
     },
     async stop() {
@@ -66,16 +71,24 @@ export async function startMeshTenancy(deps: MeshTenancyDeps): Promise<MeshTenan
   };
   if (m.replicateKeys) {
     out.keyReplicator = createReplicator({
-      mesh: deps.mesh, privateKey: deps.privateKey, store: deps.tenancy.keys, channel: KEYS_CHANNEL,
-      options: { syncIntervalMs: m.syncIntervalMs }, log: deps.logger.child({ component: 'replication' }),
+      mesh: deps.mesh,
+      privateKey: deps.privateKey,
+      store: deps.tenancy.keys,
+      channel: KEYS_CHANNEL,
+      options: { syncIntervalMs: m.syncIntervalMs },
+      log: deps.logger.child({ component: 'replication' }),
     });
     await out.keyReplicator.start();
   }
   const shared = deps.tenancy.shared;
   if (shared) {
     out.limits = startLimitsGossip({
-      mesh: deps.mesh, topic: LIMITS_TOPIC, heartbeatMs: m.sharedLimits.heartbeatMs, snapshotMs: m.sharedLimits.heartbeatMs * SNAPSHOT_HEARTBEATS,
-      maxMessageBytes: MAX_LIMITS_MESSAGE_BYTES, log: deps.logger.child({ component: 'limits' }),
+      mesh: deps.mesh,
+      topic: LIMITS_TOPIC,
+      heartbeatMs: m.sharedLimits.heartbeatMs,
+      snapshotMs: m.sharedLimits.heartbeatMs * SNAPSHOT_HEARTBEATS,
+      maxMessageBytes: MAX_LIMITS_MESSAGE_BYTES,
+      log: deps.logger.child({ component: 'limits' }),
       exchange: {
         parse: parseLimitsMessage,
         receive: (origin, message) => shared.receive(origin, message),

@@ -57,7 +57,9 @@ export class ModelReadiness {
   /** Checks once now (what the node first advertises is already true), then on an interval. */
   async start(): Promise<void> {
     await this.check();
-    this.#timer = setInterval(() => { void this.check(); }, this.#deps.intervalMs ?? CHECK_INTERVAL_MS);
+    this.#timer = setInterval(() => {
+      void this.check();
+    }, this.#deps.intervalMs ?? CHECK_INTERVAL_MS);
     this.#timer.unref();
   }
 
@@ -79,19 +81,23 @@ export class ModelReadiness {
         this.#again = false;
         await this.#checkOnce();
       } while (this.#again && !this.#lifetime.signal.aborted);
-    })().finally(() => { this.#running = null; });
+    })().finally(() => {
+      this.#running = null;
+    });
     return this.#running;
   }
 
   async #checkOnce(): Promise<void> {
     const down = new Set<string>();
-    await Promise.all(probed(this.#deps.config()).map(async (t) => {
-      try {
-        await this.#deps.probe(t, AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]));
-      } catch {
-        down.add(t.id);
-      }
-    }));
+    await Promise.all(
+      probed(this.#deps.config()).map(async (t) => {
+        try {
+          await this.#deps.probe(t, AbortSignal.any([this.#lifetime.signal, AbortSignal.timeout(PROBE_TIMEOUT_MS)]));
+        } catch {
+          down.add(t.id);
+        }
+      }),
+    );
     if (this.#lifetime.signal.aborted) return;
     const changed = down.size !== this.#down.size || [...down].some((id) => !this.#down.has(id));
     this.#down = down;

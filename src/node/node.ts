@@ -75,46 +75,85 @@ export class FlowRouterNode {
     this.metrics = createMetrics();
     this.transport = new Transport();
     const { mesh } = config;
-    this.tenancy = new Tenancy({ db: this.db, config: current, prices: this.prices, sharedLimits: mesh.enabled && mesh.sharedLimits.enabled ? mesh.sharedLimits : undefined });
+    this.tenancy = new Tenancy({
+      db: this.db,
+      config: current,
+      prices: this.prices,
+      sharedLimits: mesh.enabled && mesh.sharedLimits.enabled ? mesh.sharedLimits : undefined,
+    });
     this.cache = new CacheStore(this.db, config.cache);
     this.usage = new UsageLedger(this.db, {
-      flushMs: config.usage.flushMs, journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined, retentionDays: config.usage.retentionDays,
+      flushMs: config.usage.flushMs,
+      journal: config.usage.write === 'ack' ? join(config.server.dataDir, 'usage.journal') : undefined,
+      retentionDays: config.usage.retentionDays,
     });
     this.responses = new ResponseStore(this.db, { retentionMs: () => current().responses.retentionDays * 86_400_000 });
-    this.responsesRetention = new RetentionJob(this.responses, { ...DEFAULT_RETENTION, onError: (err) => this.app.log.child({ component: 'responses' }).warn({ err: { message: (err as Error)?.message } }, 'responses retention failed') });
+    this.responsesRetention = new RetentionJob(this.responses, {
+      ...DEFAULT_RETENTION,
+      onError: (err) => this.app.log.child({ component: 'responses' }).warn({ err: { message: (err as Error)?.message } }, 'responses retention failed'),
+    });
     const countTokens = tokenCounter({ router: { resolve: (req, ctx) => this.router.resolve(req, ctx) }, tenancy: this.tenancy, transport: this.transport });
-    this.app = buildGateway({
-      chat: (req, ctx) => this.pipelines.chat(req, ctx),
-      countTokens,
-      responses: { store: this.responses, storing: () => current().responses.store },
-      streamKeepaliveMs: () => current().server.sseKeepaliveMs,
-      embeddings: (req, ctx) => this.pipelines.embeddings(req, ctx),
-      completions: (req, ctx) => this.pipelines.completions(req, ctx),
-      authenticate: this.tenancy.authenticate,
-      models: () => this.models(),
-      ready: () => ({ ready: this.started && this.router.available() }),
-    }, { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false });
-    const targets = this.targets = new TargetSender({ transport: this.transport, config: current, knowledge: () => this.knowledge, mesh: () => (this.meshRunning ? this.meshLink : undefined),
-      readable: readableCollections(this.tenancy.policyOf, current) });
+    this.app = buildGateway(
+      {
+        chat: (req, ctx) => this.pipelines.chat(req, ctx),
+        countTokens,
+        responses: { store: this.responses, storing: () => current().responses.store },
+        streamKeepaliveMs: () => current().server.sseKeepaliveMs,
+        embeddings: (req, ctx) => this.pipelines.embeddings(req, ctx),
+        completions: (req, ctx) => this.pipelines.completions(req, ctx),
+        authenticate: this.tenancy.authenticate,
+        models: () => this.models(),
+        ready: () => ({ ready: this.started && this.router.available() }),
+      },
+      { bodyLimitBytes: config.server.bodyLimitBytes, logger: opts.logger ?? false },
+    );
+    const targets = (this.targets = new TargetSender({
+      transport: this.transport,
+      config: current,
+      knowledge: () => this.knowledge,
+      mesh: () => (this.meshRunning ? this.meshLink : undefined),
+      readable: readableCollections(this.tenancy.policyOf, current),
+    }));
     this.router = new Router({
-      config, prices: this.prices, logger: this.app.log.child({ component: 'router' }),
-      send: targets.send, supports: targets.supports, probe: targets.probe,
+      config,
+      prices: this.prices,
+      logger: this.app.log.child({ component: 'router' }),
+      send: targets.send,
+      supports: targets.supports,
+      probe: targets.probe,
       // Peers are targets of the router; the mesh supplies them once it runs.
-      peers: config.mesh.enabled ? { candidates: (names, template, signal) => this.meshLink?.peers.candidates(names, template, signal) ?? Promise.resolve([]) } : undefined,
+      peers: config.mesh.enabled
+        ? { candidates: (names, template, signal) => this.meshLink?.peers.candidates(names, template, signal) ?? Promise.resolve([]) }
+        : undefined,
     });
     this.shadow = new ShadowSampler({ db: this.db, prices: this.prices, config: current, send: targets.send, chat: (req, ctx) => this.router.chat(req, ctx) });
     this.pipelines = buildPipelines({
-      config: current, router: this.router, tenancy: this.tenancy, ledger: this.usage, prices: this.prices, shadow: this.shadow,
-      cache: this.cache, knowledge: () => this.knowledge, metrics: this.metrics, requestLog: this.app.log,
+      config: current,
+      router: this.router,
+      tenancy: this.tenancy,
+      ledger: this.usage,
+      prices: this.prices,
+      shadow: this.shadow,
+      cache: this.cache,
+      knowledge: () => this.knowledge,
+      metrics: this.metrics,
+      requestLog: this.app.log,
     });
     this.metrics.setSources({
       breakers: () => this.router.status().targets.map((t) => ({ target: t.id, state: t.breaker.state })),
-      kb: () => { const s = this.knowledge?.stats(); return { documents: s?.documents ?? 0, chunks: s?.chunks ?? 0 }; },
+      kb: () => {
+        const s = this.knowledge?.stats();
+        return { documents: s?.documents ?? 0, chunks: s?.chunks ?? 0 };
+      },
       mesh: () => {
         const m = this.meshLink?.mesh;
         if (!m || !this.meshRunning) return { peers: 0 };
         const lags = this.replicator?.status().peers.map((p) => p.secondsSinceSync ?? 0) ?? [];
-        return { peers: m.status().peers.healthy, lagSeconds: lags.length ? Math.max(...lags) : undefined, peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })) };
+        return {
+          peers: m.status().peers.healthy,
+          lagSeconds: lags.length ? Math.max(...lags) : undefined,
+          peerList: m.peers().map((p) => ({ id: p.peerId, models: p.capacity?.models, capacity: p.capacity?.freeConcurrency, address: p.addresses[0] })),
+        };
       },
     });
     this.registerRoutes();
@@ -128,7 +167,12 @@ export class FlowRouterNode {
       scope.addHook('onRequest', async (request) => guard(request));
       await scope.register(routerRoutes, { router: this.router });
     });
-    registerUsageRoutes(this.app, { db: this.db, flush: () => this.usage.flush(), guard, mesh: () => (this.meshRunning ? this.meshTenancy?.usage : undefined) });
+    registerUsageRoutes(this.app, {
+      db: this.db,
+      flush: () => this.usage.flush(),
+      guard,
+      mesh: () => (this.meshRunning ? this.meshTenancy?.usage : undefined),
+    });
     // Registered now, loaded at listen(): by then start() has opened the store.
     this.app.register(knowledgeRoutes, () => ({ store: this.knowledge!, guard }));
     if (this.config.mesh.enabled) {
@@ -144,7 +188,9 @@ export class FlowRouterNode {
         });
       });
     } else {
-      this.app.get('/v1/mesh/*', async () => { throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled'); });
+      this.app.get('/v1/mesh/*', async () => {
+        throw new NotFoundError('The mesh is not enabled on this node (add a mesh: section to the config)', 'mesh_disabled');
+      });
     }
     this.app.register(opsRoutes, {
       metrics: this.metrics,
@@ -159,9 +205,14 @@ export class FlowRouterNode {
     if (!existsSync(source)) return;
     const log = this.app.log.child({ component: 'config' });
     this.configWatcher = watchConfig({
-      file: source, overrides: { host: server.host, port: server.port, dataDir: server.dataDir },
-      onConfig: (config) => { this.router.reload(config); log.info({ file: source }, 'config reloaded'); },
-      onError: (err) => log.error({ file: source, err: { message: err instanceof Error ? err.message : String(err) } }, 'config reload rejected; keeping the running config'),
+      file: source,
+      overrides: { host: server.host, port: server.port, dataDir: server.dataDir },
+      onConfig: (config) => {
+        this.router.reload(config);
+        log.info({ file: source }, 'config reloaded');
+      },
+      onError: (err) =>
+        log.error({ file: source, err: { message: err instanceof Error ? err.message : String(err) } }, 'config reload rejected; keeping the running config'),
     });
     this.configWatcher.start();
   }
@@ -217,7 +268,9 @@ export class FlowRouterNode {
   private async createMeshLink(): Promise<void> {
     const MeshLink = await loadMeshLink();
     this.meshLink = new MeshLink({
-      config: () => this.router.currentConfig, dataDir: this.config.server.dataDir, version: VERSION,
+      config: () => this.router.currentConfig,
+      dataDir: this.config.server.dataDir,
+      version: VERSION,
       routerStatus: () => this.router.status(),
       probe: this.targets.probe,
       forwardedChat: this.pipelines.forwardedChat,
@@ -236,14 +289,26 @@ export class FlowRouterNode {
     const options = { syncIntervalMs: m.syncIntervalMs, tombstoneHorizonMs: m.tombstoneHorizonMs, replicateCache: m.replicateCache };
     if (m.replicateKnowledge && this.knowledge) {
       this.replicator = createReplicator({
-        mesh: this.meshLink.mesh, privateKey, store: this.knowledge, cache: m.replicateCache ? this.cache : null, options, log: this.app.log.child({ component: 'replication' }),
+        mesh: this.meshLink.mesh,
+        privateKey,
+        store: this.knowledge,
+        cache: m.replicateCache ? this.cache : null,
+        options,
+        log: this.app.log.child({ component: 'replication' }),
       });
       await this.replicator.start();
     }
     const { startMeshTenancy } = await import('./mesh-tenancy.ts');
     this.meshTenancy = await startMeshTenancy({
-      mesh: this.meshLink.mesh, privateKey, tenancy: this.tenancy, config: this.config, logger: this.app.log,
-      usageRows: (range) => { this.usage.flush(); return localDailyRows(this.db, range); },
+      mesh: this.meshLink.mesh,
+      privateKey,
+      tenancy: this.tenancy,
+      config: this.config,
+      logger: this.app.log,
+      usageRows: (range) => {
+        this.usage.flush();
+        return localDailyRows(this.db, range);
+      },
     });
   }
 
@@ -261,13 +326,24 @@ export class FlowRouterNode {
         { name: 'responses retention', stop: () => this.responsesRetention.stop() },
         { name: 'replication', stop: () => this.replicator?.stop() },
         { name: 'mesh tenancy', stop: () => this.meshTenancy?.stop() },
-        { name: 'mesh', stop: () => { this.meshRunning = false; return this.meshLink?.stop(); } },
+        {
+          name: 'mesh',
+          stop: () => {
+            this.meshRunning = false;
+            return this.meshLink?.stop();
+          },
+        },
         { name: 'transport', stop: () => this.transport.stop() },
         { name: 'usage ledger', stop: () => this.usage.stop() },
         { name: 'cache', stop: () => this.cache.persistRecency() },
         { name: 'metrics', stop: () => this.metrics.stop() },
         { name: 'knowledge', stop: () => this.knowledge?.stop() },
-        { name: 'database', stop: () => { if (this.db.open) this.db.close(); } },
+        {
+          name: 'database',
+          stop: () => {
+            if (this.db.open) this.db.close();
+          },
+        },
       ],
     });
   }

@@ -39,7 +39,12 @@ export function buildPipelines(p: PipelineParts) {
     metricsObserver(p.metrics, (model, usage) => p.prices.costOf(model, usage)),
     requestLogObserver(p.requestLog),
   );
-  const usage = usageLayer({ ledger: p.ledger, prices: p.prices, config: p.config, onAnswer: (req, ctx, row, answer) => p.shadow.observe(req, ctx, row, answer) });
+  const usage = usageLayer({
+    ledger: p.ledger,
+    prices: p.prices,
+    config: p.config,
+    onAnswer: (req, ctx, row, answer) => p.shadow.observe(req, ctx, row, answer),
+  });
   const route = routeOnce(p.router);
   const cache = cacheLayer({ store: p.cache, config: p.config });
   const normalize = normalizeLayer(() => p.config().normalize.enabled);
@@ -57,6 +62,9 @@ export function buildPipelines(p: PipelineParts) {
      * under `mesh.forward_limits`. The forwarding node already ran RAG; usage is recorded against the client (or the
      * peer) and the peer it came through.
      */
-    forwardedChat: pipeline<'chat'>([p.tenancy.forwardedLayer, peerLimitsLayer(p.config, p.tenancy.allowances), usage, route, cache, normalize], core(p.router, 'chat')),
+    forwardedChat: pipeline<'chat'>(
+      [p.tenancy.forwardedLayer, peerLimitsLayer(p.config, p.tenancy.allowances), usage, route, cache, normalize],
+      core(p.router, 'chat'),
+    ),
   };
 }

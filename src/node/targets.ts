@@ -27,8 +27,9 @@ function idAndTime(requestId: string) {
 /** OpenAI SDKs ask for base64 by default; providers that only return floats are encoded here. */
 function withEncoding(res: EmbeddingsResponse, format: EmbeddingsRequest['encoding_format']): EmbeddingsResponse {
   if (format !== 'base64') return res;
-  const data = res.data.map((d) => typeof d.embedding === 'string' ? d
-    : { ...d, embedding: Buffer.from(new Float32Array(d.embedding).buffer).toString('base64') });
+  const data = res.data.map((d) =>
+    typeof d.embedding === 'string' ? d : { ...d, embedding: Buffer.from(new Float32Array(d.embedding).buffer).toString('base64') },
+  );
   return { ...res, data };
 }
 
@@ -58,7 +59,9 @@ export class TargetSender {
     const pass = p && op === 'chat' ? passthroughFor(target, p, req as RequestOf<'chat'>, ctx.inbound) : undefined;
     if (pass) {
       const account = accountFor(target.account!, ctx.accounts);
-      return this.deps.transport.sendNative(p!, pass.native, account, pass, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal) as Promise<Outcome<O>>;
+      return this.deps.transport.sendNative(p!, pass.native, account, pass, { model: req.model, ...idAndTime(ctx.requestId) }, ctx.signal) as Promise<
+        Outcome<O>
+      >;
     }
     // Part of the request only its own API's vendor serves: any other target is passed over, its health untouched.
     if (ctx.inbound?.untranslatable) throw new AttemptRefused(target.id, ctx.inbound.untranslatable);

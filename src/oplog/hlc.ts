@@ -5,7 +5,11 @@ const WALL_DIGITS = 15;
 const COUNTER_DIGITS = 5;
 const COUNTER_MAX = 10 ** COUNTER_DIGITS - 1;
 
-export interface HlcParts { wall: number; counter: number; origin: string }
+export interface HlcParts {
+  wall: number;
+  counter: number;
+  origin: string;
+}
 
 /** Fixed-width `wall.counter.origin`, so plain string comparison orders by wall, then counter, then origin. */
 export function encodeHlc(p: HlcParts): string {
@@ -39,7 +43,10 @@ export class HybridClock {
   /** A new timestamp for a local event, greater than every timestamp this clock has seen. */
   tick(): string {
     const now = this.#now();
-    if (now > this.#wall) { this.#wall = now; this.#counter = 0; } else this.#bump();
+    if (now > this.#wall) {
+      this.#wall = now;
+      this.#counter = 0;
+    } else this.#bump();
     return encodeHlc({ wall: this.#wall, counter: this.#counter, origin: this.origin });
   }
 
@@ -48,8 +55,7 @@ export class HybridClock {
     const parts = decodeHlc(remote);
     const now = this.#now();
     if (parts.wall > now + this.maxDriftMs) {
-      throw new ClientError(`Remote HLC ${remote.slice(0, 40)} is ${Math.round((parts.wall - now) / 1000)} s ahead of the local clock`,
-        { code: 'clock_skew' });
+      throw new ClientError(`Remote HLC ${remote.slice(0, 40)} is ${Math.round((parts.wall - now) / 1000)} s ahead of the local clock`, { code: 'clock_skew' });
     }
     this.#advanceTo(parts);
   }
@@ -68,6 +74,9 @@ export class HybridClock {
 
   // The counter is fixed-width; on overflow borrow the next millisecond rather than break the ordering.
   #bump(): void {
-    if (this.#counter >= COUNTER_MAX) { this.#wall += 1; this.#counter = 0; } else this.#counter += 1;
+    if (this.#counter >= COUNTER_MAX) {
+      this.#wall += 1;
+      this.#counter = 0;
+    } else this.#counter += 1;
   }
 }

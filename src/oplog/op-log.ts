@@ -58,7 +58,9 @@ export class OpLog<O extends LogOp = LogOp> {
   /** Calls `listener` with every local op once its write has committed (the replicator publishes them). */
   onLocalOp(listener: LocalOpListener<O>): () => void {
     this.#listeners.add(listener);
-    return () => { this.#listeners.delete(listener); };
+    return () => {
+      this.#listeners.delete(listener);
+    };
   }
 
   /**
@@ -76,7 +78,14 @@ export class OpLog<O extends LogOp = LogOp> {
     }
     const ops = this.#pending;
     this.#pending = [];
-    for (const { op, info } of ops) for (const l of this.#listeners) { try { l(op, info); } catch { /* see above */ } }
+    for (const { op, info } of ops)
+      for (const l of this.#listeners) {
+        try {
+          l(op, info);
+        } catch {
+          /* see above */
+        }
+      }
     return result;
   }
 
@@ -85,7 +94,13 @@ export class OpLog<O extends LogOp = LogOp> {
    * a write made here always wins over one another process made a moment earlier. `stored` is the payload's JSON. A
    * large payload is announced without its content (`payload: null`, see LocalOpInfo), with its digest when known.
    */
-  append(docId: string, kind: O['kind'], payload: NonNullable<O['payload']> | null, stored: StoredPayload = JSON.stringify(payload), digest: string | null = null): O {
+  append(
+    docId: string,
+    kind: O['kind'],
+    payload: NonNullable<O['payload']> | null,
+    stored: StoredPayload = JSON.stringify(payload),
+    digest: string | null = null,
+  ): O {
     const latest = this.#latestDocHlc.get(docId);
     if (latest) this.clock.witness(latest);
     const seq = (this.#version.get(this.origin) ?? 0) + 1;

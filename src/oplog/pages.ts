@@ -4,7 +4,10 @@ import type { Db } from '../core/database.ts';
 import type { LogOp, OpTables, VersionVector } from './types.ts';
 
 /** An op with the proof of origin its replicator attached (null until one is attached). */
-export interface ProvenOp<O extends LogOp = LogOp> { op: O; proof: string | null }
+export interface ProvenOp<O extends LogOp = LogOp> {
+  op: O;
+  proof: string | null;
+}
 
 /** An op row as stored: the payload is its JSON (null once compaction dropped it), the proof as attached. */
 export interface StoredOp {
@@ -27,7 +30,15 @@ export interface OpPageLimits {
 /** Payloads bigger than this (bytes) are read as bytes. */
 const LARGE_PAYLOAD = 256 * 1024;
 
-interface Row { origin: string; seq: number; hlc: string; doc_id: string; kind: string; payload: string | Buffer | null; proof: string | null }
+interface Row {
+  origin: string;
+  seq: number;
+  hlc: string;
+  doc_id: string;
+  kind: string;
+  payload: string | Buffer | null;
+  proof: string | null;
+}
 
 /** An op row's proof: from the row or, for a log that keeps proofs attached later beside it, from that table. */
 function proofColumn(tables: OpTables): string {
@@ -49,7 +60,8 @@ export class OpPages<O extends LogOp = LogOp> {
       CASE WHEN octet_length(o.payload) > ${LARGE_PAYLOAD} THEN CAST(o.payload AS BLOB) ELSE o.payload END AS payload, ${proof} AS proof
       FROM ${tables.ops} o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq`);
     this.#parsed = db.prepare<[string, number, number], Row>(
-      `SELECT o.origin, o.seq, o.hlc, o.doc_id, o.kind, o.payload, ${proof} AS proof FROM ${tables.ops} o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`);
+      `SELECT o.origin, o.seq, o.hlc, o.doc_id, o.kind, o.payload, ${proof} AS proof FROM ${tables.ops} o WHERE o.origin = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`,
+    );
   }
 
   /**

@@ -22,7 +22,10 @@ export type OpHeader<O extends LogOp = LogOp> = Omit<O, 'payload'>;
  * What a local op's publisher is told besides the op: the size of its stored payload, and its digest when it was
  * computed off the main thread. A large op comes without its payload (`payload: null`): it travels by sync only.
  */
-export interface LocalOpInfo { bytes: number; digest: string | null }
+export interface LocalOpInfo {
+  bytes: number;
+  digest: string | null;
+}
 
 /**
  * The two tables of one log: `ops(origin, seq, hlc, doc_id, kind, payload, proof)` with PRIMARY KEY (origin, seq), and

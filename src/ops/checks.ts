@@ -77,13 +77,20 @@ export function upstreamEndpoints(config: NodeConfig): Endpoint[] {
  */
 export function judgeChains(config: NodeConfig, reachability: CheckResult[], endpoints: Endpoint[]): CheckResult[] {
   const reachable = new Set(endpoints.filter((_e, i) => reachability[i].ok).map((e) => `${e.host}:${e.port}`));
-  const keyOf = (a?: ProviderAccount) => { const e = a && endpointOf(a); return e ? `${e.host}:${e.port}` : undefined; };
+  const keyOf = (a?: ProviderAccount) => {
+    const e = a && endpointOf(a);
+    return e ? `${e.host}:${e.port}` : undefined;
+  };
   const servedBy = new Map<string, string[]>();
   const results: CheckResult[] = [];
   for (const chain of config.chains.values()) {
     const up = chain.targets.filter((t) => t.kind === 'knowledge' || reachable.has(keyOf(t.account) ?? ''));
-    results.push({ name: `chain ${chain.name}`, ok: up.length > 0, detail: up.length > 0
-      ? `${up.length} of ${chain.targets.length} target(s) reachable` : `no target reachable (${chain.targets.map((t) => t.id).join(', ')})` });
+    results.push({
+      name: `chain ${chain.name}`,
+      ok: up.length > 0,
+      detail:
+        up.length > 0 ? `${up.length} of ${chain.targets.length} target(s) reachable` : `no target reachable (${chain.targets.map((t) => t.id).join(', ')})`,
+    });
     for (const t of chain.targets) {
       const k = keyOf(t.account);
       if (k) servedBy.set(k, [...(servedBy.get(k) ?? []), chain.name]);
@@ -144,7 +151,7 @@ export async function nodeIsRunning(config: NodeConfig, timeoutMs: number): Prom
   const host = config.server.host === '0.0.0.0' ? '127.0.0.1' : config.server.host;
   try {
     const res = await fetch(`http://${host.includes(':') ? `[${host}]` : host}:${config.server.port}/health`, { signal: AbortSignal.timeout(timeoutMs) });
-    return res.ok && (await res.json() as { status?: string }).status === 'ok';
+    return res.ok && ((await res.json()) as { status?: string }).status === 'ok';
   } catch {
     return false;
   }

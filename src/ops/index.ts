@@ -8,4 +8,17 @@ export { prettyStream, formatPrettyLine } from './pretty.ts';
 export { summaryFromMetrics, type DashboardSummary, type SummaryOptions, type TargetSummary, type TokenRow } from './summary.ts';
 export { opsRoutes, type OpsRoutesOptions } from './routes.ts';
 export { gracefulShutdown, exitOnSignals, type ShutdownOptions, type ShutdownReport, type StopStep } from './lifecycle.ts';
-export { checkDatabase, checkNodeVersion, checkPort, checkReachable, endpointOf, judgeChains, meshPorts, nodeIsRunning, upstreamEndpoints, MIN_NODE_MAJOR, type CheckResult, type Endpoint } from './checks.ts';
+export {
+  checkDatabase,
+  checkNodeVersion,
+  checkPort,
+  checkReachable,
+  endpointOf,
+  judgeChains,
+  meshPorts,
+  nodeIsRunning,
+  upstreamEndpoints,
+  MIN_NODE_MAJOR,
+  type CheckResult,
+  type Endpoint,
+} from './checks.ts';

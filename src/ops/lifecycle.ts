@@ -39,9 +39,11 @@ export async function gracefulShutdown(opts: ShutdownOptions): Promise<ShutdownR
   // Node closes idle keep-alive connections once, when close() starts; a connection whose last response ends later
   // would otherwise hold the close open until its keep-alive timeout.
   const sweeper = setInterval(() => opts.app.server.closeIdleConnections(), 100);
-  const deadline = new Promise<'deadline'>((resolve) => { timer = setTimeout(() => resolve('deadline'), opts.graceMs); });
+  const deadline = new Promise<'deadline'>((resolve) => {
+    timer = setTimeout(() => resolve('deadline'), opts.graceMs);
+  });
   try {
-    if (await Promise.race([closed.then(() => 'closed' as const), deadline]) === 'deadline') {
+    if ((await Promise.race([closed.then(() => 'closed' as const), deadline])) === 'deadline') {
       forced = true;
       log?.warn({ graceMs: opts.graceMs }, 'shutdown deadline passed: cutting the connections still open');
       opts.app.server.closeAllConnections();
@@ -74,8 +76,13 @@ export function exitOnSignals(shutdown: () => Promise<ShutdownReport>, signals: 
   const onSignal = () => {
     if (running) process.exit(1);
     running = true;
-    shutdown().then((r) => process.exit(r.failed.length ? 1 : 0), () => process.exit(1));
+    shutdown().then(
+      (r) => process.exit(r.failed.length ? 1 : 0),
+      () => process.exit(1),
+    );
   };
   for (const s of signals) process.on(s, onSignal);
-  return () => { for (const s of signals) process.off(s, onSignal); };
+  return () => {
+    for (const s of signals) process.off(s, onSignal);
+  };
 }

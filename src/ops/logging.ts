@@ -55,7 +55,8 @@ export function loggerOptions(s: LogSettings): Exclude<FastifyServerOptions['log
     formatters: { log: (obj: Record<string, unknown>) => maskPrefixed(obj) as Record<string, unknown> },
   };
   if (s.format === 'pretty') {
-    if (!s.destination && hasPinoPretty()) return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
+    if (!s.destination && hasPinoPretty())
+      return { ...base, transport: { target: 'pino-pretty', options: { translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } };
     return { ...base, stream: prettyStream(s.destination ?? process.stdout) };
   }
   return s.destination ? { ...base, stream: s.destination as unknown as { write(msg: string): void } } : base;
@@ -64,9 +65,21 @@ export function loggerOptions(s: LogSettings): Exclude<FastifyServerOptions['log
 /** The fields of the per-request line (latency in ms, tokens flattened so they read well in both formats). */
 export function requestLogFields(r: RequestRecord): Record<string, unknown> {
   return {
-    reqId: r.requestId, ...(r.api && r.api !== 'chat' ? { api: r.api } : {}), chain: r.chain, target: r.target, attempts: r.attempts, cache: r.cache, model: r.model, client: r.client,
-    status: r.status, stream: r.stream, promptTokens: r.usage?.prompt_tokens, completionTokens: r.usage?.completion_tokens,
-    latencyMs: Math.round(r.durationMs), firstByteMs: r.firstByteMs === undefined ? undefined : Math.round(r.firstByteMs), error: r.error,
+    reqId: r.requestId,
+    ...(r.api && r.api !== 'chat' ? { api: r.api } : {}),
+    chain: r.chain,
+    target: r.target,
+    attempts: r.attempts,
+    cache: r.cache,
+    model: r.model,
+    client: r.client,
+    status: r.status,
+    stream: r.stream,
+    promptTokens: r.usage?.prompt_tokens,
+    completionTokens: r.usage?.completion_tokens,
+    latencyMs: Math.round(r.durationMs),
+    firstByteMs: r.firstByteMs === undefined ? undefined : Math.round(r.firstByteMs),
+    error: r.error,
   };
 }
 

@@ -97,40 +97,126 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   let sources: MetricsSources = opts.sources ?? {};
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  const requests = new Counter({ name: 'flowrouter_requests_total', help: 'Chat requests by chain, answering target and HTTP status', labelNames: ['chain', 'target', 'status'] as const, registers });
-  const duration = new Histogram({ name: 'flowrouter_request_duration_seconds', help: 'Time from request to the last byte written', labelNames: ['chain', 'target'] as const, buckets: LATENCY_BUCKETS, registers });
-  const firstByte = new Histogram({ name: 'flowrouter_first_byte_seconds', help: 'Time from request to the first byte of the answer', labelNames: ['chain', 'target'] as const, buckets: LATENCY_BUCKETS, registers });
-  const tokens = new Counter({ name: 'flowrouter_tokens_total', help: 'Tokens by model, client and kind (prompt or completion)', labelNames: ['model', 'client', 'kind'] as const, registers });
-  const cost = new Counter({ name: 'flowrouter_cost_usd_total', help: 'Cost in USD at list prices by model and client', labelNames: ['model', 'client'] as const, registers });
-  const cacheRequests = new Counter({ name: 'flowrouter_cache_requests_total', help: 'Response cache lookups by outcome (hit, miss, bypass…)', labelNames: ['outcome'] as const, registers });
+  const requests = new Counter({
+    name: 'flowrouter_requests_total',
+    help: 'Chat requests by chain, answering target and HTTP status',
+    labelNames: ['chain', 'target', 'status'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'flowrouter_request_duration_seconds',
+    help: 'Time from request to the last byte written',
+    labelNames: ['chain', 'target'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const firstByte = new Histogram({
+    name: 'flowrouter_first_byte_seconds',
+    help: 'Time from request to the first byte of the answer',
+    labelNames: ['chain', 'target'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'flowrouter_tokens_total',
+    help: 'Tokens by model, client and kind (prompt or completion)',
+    labelNames: ['model', 'client', 'kind'] as const,
+    registers,
+  });
+  const cost = new Counter({
+    name: 'flowrouter_cost_usd_total',
+    help: 'Cost in USD at list prices by model and client',
+    labelNames: ['model', 'client'] as const,
+    registers,
+  });
+  const cacheRequests = new Counter({
+    name: 'flowrouter_cache_requests_total',
+    help: 'Response cache lookups by outcome (hit, miss, bypass…)',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
   const inFlight = new Gauge({ name: 'flowrouter_in_flight_requests', help: 'Chat requests being answered now', registers });
-  const meshForwards = new Counter({ name: 'flowrouter_mesh_forwards_total', help: 'Requests forwarded over the mesh (out: to a peer, in: from a peer)', labelNames: ['direction'] as const, registers });
+  const meshForwards = new Counter({
+    name: 'flowrouter_mesh_forwards_total',
+    help: 'Requests forwarded over the mesh (out: to a peer, in: from a peer)',
+    labelNames: ['direction'] as const,
+    registers,
+  });
 
   const breakerState = new Gauge({
-    name: 'flowrouter_breaker_state', help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open', labelNames: ['target'] as const, registers,
+    name: 'flowrouter_breaker_state',
+    help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open',
+    labelNames: ['target'] as const,
+    registers,
     collect() {
       if (!sources.breakers) return;
       this.reset();
       for (const b of sources.breakers()) this.set({ target: b.target }, BREAKER_VALUE[b.state]);
     },
   });
-  const kbDocuments = new Gauge({ name: 'flowrouter_kb_documents', help: 'Documents in the knowledge base', registers, collect() { const kb = sources.kb?.(); if (kb) this.set(kb.documents); } });
-  const kbChunks = new Gauge({ name: 'flowrouter_kb_chunks', help: 'Chunks in the knowledge base', registers, collect() { const kb = sources.kb?.(); if (kb) this.set(kb.chunks); } });
-  const meshPeers = new Gauge({ name: 'flowrouter_mesh_peers', help: 'Connected mesh peers', registers, collect() { const m = sources.mesh?.(); if (m) this.set(m.peers); } });
+  const kbDocuments = new Gauge({
+    name: 'flowrouter_kb_documents',
+    help: 'Documents in the knowledge base',
+    registers,
+    collect() {
+      const kb = sources.kb?.();
+      if (kb) this.set(kb.documents);
+    },
+  });
+  const kbChunks = new Gauge({
+    name: 'flowrouter_kb_chunks',
+    help: 'Chunks in the knowledge base',
+    registers,
+    collect() {
+      const kb = sources.kb?.();
+      if (kb) this.set(kb.chunks);
+    },
+  });
+  const meshPeers = new Gauge({
+    name: 'flowrouter_mesh_peers',
+    help: 'Connected mesh peers',
+    registers,
+    collect() {
+      const m = sources.mesh?.();
+      if (m) this.set(m.peers);
+    },
+  });
   const replicationLag = new Gauge({
-    name: 'flowrouter_replication_lag_seconds', help: 'Age of the oldest operation not yet replicated from peers', registers,
-    collect() { const lag = sources.mesh?.().lagSeconds; if (lag !== undefined) this.set(lag); },
+    name: 'flowrouter_replication_lag_seconds',
+    help: 'Age of the oldest operation not yet replicated from peers',
+    registers,
+    collect() {
+      const lag = sources.mesh?.().lagSeconds;
+      if (lag !== undefined) this.set(lag);
+    },
   });
 
   const series = new RateSeries(opts.seriesPoints ?? 300);
   series.start();
 
   return {
-    registry, labels: { model: new LabelValues(MAX_MODELS), client: new LabelValues(MAX_CLIENTS) },
-    requests, duration, firstByte, tokens, cost, cacheRequests, breakerState, inFlight,
-    kbDocuments, kbChunks, meshPeers, meshForwards, replicationLag, series,
-    setSources(s) { sources = s; },
+    registry,
+    labels: { model: new LabelValues(MAX_MODELS), client: new LabelValues(MAX_CLIENTS) },
+    requests,
+    duration,
+    firstByte,
+    tokens,
+    cost,
+    cacheRequests,
+    breakerState,
+    inFlight,
+    kbDocuments,
+    kbChunks,
+    meshPeers,
+    meshForwards,
+    replicationLag,
+    series,
+    setSources(s) {
+      sources = s;
+    },
     sources: () => sources,
-    stop() { series.stop(); },
+    stop() {
+      series.stop();
+    },
   };
 }

@@ -51,10 +51,22 @@ export function observeRequests(...observers: RequestObserver[]): AnyLayer {
       const failed = end.status !== 'complete';
       const status = end.status === 'aborted' ? 499 : end.status === 'error' ? renderError(end.error).status : 200;
       const record: RequestRecord = {
-        requestId: ctx.requestId, operation: ctx.operation, api: ctx.api, chain: trace.route?.chain.name ?? 'none',
-        target: end.response === undefined && failed ? 'none' : trace.target ?? 'none', attempts: trace.attempts.length, cache: trace.cache,
-        model: end.response?.model || req.model, client: ctx.client?.id ?? 'anonymous', status, stream: end.stream, usage: end.usage,
-        durationMs: end.durationMs, firstByteMs: end.firstByteMs, aborted: end.status === 'aborted', error: messageOf(end.error),
+        requestId: ctx.requestId,
+        operation: ctx.operation,
+        api: ctx.api,
+        chain: trace.route?.chain.name ?? 'none',
+        target: end.response === undefined && failed ? 'none' : (trace.target ?? 'none'),
+        attempts: trace.attempts.length,
+        cache: trace.cache,
+        model: end.response?.model || req.model,
+        client: ctx.client?.id ?? 'anonymous',
+        status,
+        stream: end.stream,
+        usage: end.usage,
+        durationMs: end.durationMs,
+        firstByteMs: end.firstByteMs,
+        aborted: end.status === 'aborted',
+        error: messageOf(end.error),
       };
       for (const o of observers) o.onEnd(record);
     });

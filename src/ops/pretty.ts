@@ -20,7 +20,9 @@ export function formatPrettyLine(line: string): string {
   }
   const time = typeof entry.time === 'number' ? new Date(entry.time).toISOString().slice(11, 23) : '';
   const level = LEVELS[entry.level as number] ?? String(entry.level ?? '');
-  const fields = Object.entries(entry).filter(([k, v]) => !SKIPPED.has(k) && v !== undefined).map(([k, v]) => `${k}=${valueText(v)}`);
+  const fields = Object.entries(entry)
+    .filter(([k, v]) => !SKIPPED.has(k) && v !== undefined)
+    .map(([k, v]) => `${k}=${valueText(v)}`);
   return [time, level.padEnd(5), entry.msg ?? '', ...fields].filter((s) => s !== '').join(' ');
 }
 
@@ -31,7 +33,13 @@ export function prettyStream(out: NodeJS.WritableStream = process.stdout): Trans
     transform(chunk: Buffer | string, _enc, cb) {
       const lines = (rest + chunk.toString()).split('\n');
       rest = lines.pop() ?? '';
-      cb(null, lines.filter((l) => l !== '').map((l) => `${formatPrettyLine(l)}\n`).join(''));
+      cb(
+        null,
+        lines
+          .filter((l) => l !== '')
+          .map((l) => `${formatPrettyLine(l)}\n`)
+          .join(''),
+      );
     },
     flush(cb) {
       cb(null, rest ? `${formatPrettyLine(rest)}\n` : '');

@@ -23,7 +23,8 @@ function readUi(name: string): string {
 
 /** The page only loads its own script and style and fetches its own JSON. */
 const UI_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',
 };
@@ -36,7 +37,9 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: Fasti
 
   if (opts.guard) {
     const guard = opts.guard;
-    app.addHook('onRequest', async (request) => { await guard(request); });
+    app.addHook('onRequest', async (request) => {
+      await guard(request);
+    });
   }
 
   app.get('/metrics', async (_request, reply) => {
@@ -44,8 +47,7 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: Fasti
     return reply.type(opts.metrics.registry.contentType).header('cache-control', 'no-store').send(text);
   });
 
-  const sendPage = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.type('text/html; charset=utf-8').headers(UI_HEADERS).send(page);
+  const sendPage = async (_request: FastifyRequest, reply: FastifyReply) => reply.type('text/html; charset=utf-8').headers(UI_HEADERS).send(page);
   app.get('/ui', sendPage);
   app.get('/ui/', sendPage);
 

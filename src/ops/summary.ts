@@ -59,7 +59,11 @@ function tokenRows(tokens: Values<'model' | 'client' | 'kind'>, cost: Values<'mo
 export async function summaryFromMetrics(metrics: Metrics, opts: SummaryOptions = {}): Promise<DashboardSummary> {
   const sources = metrics.sources();
   const [requests, tokens, cost, cache, inFlight] = await Promise.all([
-    valuesOf(metrics.requests), valuesOf(metrics.tokens), valuesOf(metrics.cost), valuesOf(metrics.cacheRequests), valuesOf(metrics.inFlight),
+    valuesOf(metrics.requests),
+    valuesOf(metrics.tokens),
+    valuesOf(metrics.cost),
+    valuesOf(metrics.cacheRequests),
+    valuesOf(metrics.inFlight),
   ]);
 
   const targets = new Map<string, TargetSummary>();
@@ -93,6 +97,6 @@ export async function summaryFromMetrics(metrics: Metrics, opts: SummaryOptions 
     tokensByClient: [...tokenRows(tokens, cost, 'client')].map(([client, r]) => ({ client, ...r })),
     cache: { hits, misses, bypass: cacheTotal - hits - misses },
     kb: sources.kb?.() ?? null,
-    peers: mesh ? mesh.peerList ?? [] : null,
+    peers: mesh ? (mesh.peerList ?? []) : null,
   };
 }

@@ -56,16 +56,25 @@ export class ChatAssembler implements Assembler<ChatChunk, ChatResponse> {
   result(): ChatResponse | undefined {
     const first = this.first;
     if (!first) return undefined;
-    const choices = [...this.choices.values()].sort((a, b) => a.index - b.index).map((c): ChatChoice => {
-      const message: ChatChoice['message'] = { role: 'assistant', content: c.content.length ? c.content.join('') : null };
-      if (c.refusal.length) message.refusal = c.refusal.join('');
-      if (c.reasoning.length) message.reasoning_content = c.reasoning.join('');
-      if (c.thinking.length) message.thinking_blocks = c.thinking;
-      if (c.extra) message.extra_content = c.extra;
-      if (c.calls.size) message.tool_calls = [...c.calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
-      return { index: c.index, message, finish_reason: c.finish };
-    });
-    const out: ChatResponse = { id: first.id, object: 'chat.completion', created: first.created, model: first.model, choices, system_fingerprint: first.system_fingerprint ?? null };
+    const choices = [...this.choices.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((c): ChatChoice => {
+        const message: ChatChoice['message'] = { role: 'assistant', content: c.content.length ? c.content.join('') : null };
+        if (c.refusal.length) message.refusal = c.refusal.join('');
+        if (c.reasoning.length) message.reasoning_content = c.reasoning.join('');
+        if (c.thinking.length) message.thinking_blocks = c.thinking;
+        if (c.extra) message.extra_content = c.extra;
+        if (c.calls.size) message.tool_calls = [...c.calls.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1]);
+        return { index: c.index, message, finish_reason: c.finish };
+      });
+    const out: ChatResponse = {
+      id: first.id,
+      object: 'chat.completion',
+      created: first.created,
+      model: first.model,
+      choices,
+      system_fingerprint: first.system_fingerprint ?? null,
+    };
     if (this.usage) out.usage = this.usage;
     return out;
   }

@@ -81,8 +81,7 @@ export class RequestTap {
     }
     const assembler = assemblerFor(this.operation);
     const source = outcome.chunks as AsyncGenerator<unknown>;
-    const finish = (status: RequestEnd['status'], error?: unknown) =>
-      this.end({ status, error, stream: true, response: assembler?.result(), firstByteMs });
+    const finish = (status: RequestEnd['status'], error?: unknown) => this.end({ status, error, stream: true, response: assembler?.result(), firstByteMs });
     // A plain iterator rather than a generator: a consumer that gives up before reading still triggers `return`.
     const chunks = {
       async next() {
@@ -105,7 +104,9 @@ export class RequestTap {
         finish('error', err);
         return source.throw(err);
       },
-      [Symbol.asyncIterator]() { return chunks; },
+      [Symbol.asyncIterator]() {
+        return chunks;
+      },
     };
     return { ...outcome, chunks: chunks as unknown as AsyncGenerator<never> } as Outcome<O>;
   }

@@ -37,8 +37,13 @@ export function classifyStatus(status: number, message: string, code?: string): 
 }
 
 /** Builds the UpstreamError for an HTTP failure; the message never includes request headers, so never a key. */
-export function upstreamHttpError(provider: string, status: number, message: string, headers: Record<string, string>,
-  opts: { code?: string; type?: string; param?: string | null } = {}): UpstreamError {
+export function upstreamHttpError(
+  provider: string,
+  status: number,
+  message: string,
+  headers: Record<string, string>,
+  opts: { code?: string; type?: string; param?: string | null } = {},
+): UpstreamError {
   const kind = classifyStatus(status, message, opts.code ?? opts.type);
   const clean = message.trim().slice(0, 1000) || `HTTP ${status}`;
   const policy = kind === 'client' && CONTENT_POLICY.test(`${opts.code ?? ''} ${clean}`);
@@ -65,6 +70,8 @@ export function parseErrorBody(body: string): { message: string; type?: string; 
         param: typeof o.param === 'string' ? o.param : null,
       };
     }
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return { message: body };
 }

@@ -82,7 +82,9 @@ export class Deadlines {
     this.controller.abort(new Error(`${which} timeout`));
   }
 
-  get signal(): AbortSignal { return this.controller.signal; }
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
 
   firstByteSeen(): void {
     clearTimeout(this.firstByte);
@@ -132,7 +134,8 @@ export async function readCapped(body: AsyncIterable<Uint8Array>, cap: number, b
   try {
     for await (const chunk of body) {
       if (size + chunk.length > cap) throw new UpstreamError('protocol', `upstream response larger than ${cap} bytes`);
-      if (budget && budget.bytes + chunk.length > budget.limit) throw new UpstreamError('overloaded', `upstream responses being read exceed ${budget.limit} bytes`);
+      if (budget && budget.bytes + chunk.length > budget.limit)
+        throw new UpstreamError('overloaded', `upstream responses being read exceed ${budget.limit} bytes`);
       parts.push(chunk);
       size += chunk.length;
       if (budget) {
@@ -180,10 +183,13 @@ export async function send(agents: AgentPool, provider: Provider, account: Provi
   const headers = flatHeaders(res.headers);
   if (res.statusCode < 200 || res.statusCode >= 300) {
     let text = '';
-    try { text = await readCapped(res.body, 64 * 1024); } catch { res.body.destroy(); }
+    try {
+      text = await readCapped(res.body, 64 * 1024);
+    } catch {
+      res.body.destroy();
+    }
     deadlines.done();
     throw scrub(provider.error(res.statusCode, text, headers), account);
   }
   return { headers, body: res.body, firstByteMs: performance.now() - started, deadlines, what };
 }
-

@@ -32,5 +32,7 @@ export function providerTypes(): ProviderType[] {
 export function registerProvider(provider: Provider): () => void {
   if (registry[provider.type]) throw new ProviderTypeTaken(provider.type);
   registry[provider.type] = provider;
-  return () => { if (registry[provider.type] === provider) delete registry[provider.type]; };
+  return () => {
+    if (registry[provider.type] === provider) delete registry[provider.type];
+  };
 }

@@ -8,7 +8,11 @@ export async function* readSse(body: AsyncIterable<Uint8Array>, maxBytes = Infin
   const decoder = new TextDecoder();
   let pending: SseEvent[] = [];
   let size = 0;
-  const parser = createParser({ onEvent: (ev) => { pending.push({ event: ev.event, data: ev.data }); } });
+  const parser = createParser({
+    onEvent: (ev) => {
+      pending.push({ event: ev.event, data: ev.data });
+    },
+  });
   for await (const bytes of body) {
     size += bytes.length;
     if (size > maxBytes) throw new UpstreamError('protocol', `upstream stream longer than ${maxBytes} bytes`);

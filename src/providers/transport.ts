@@ -30,7 +30,11 @@ async function streamOf<C>(sent: Sent, translator: EventTranslator<C>, account: 
   const { what, deadlines } = sent;
   const events = readSse(sent.body, MAX_STREAM_BYTES);
   const nextEvent = async () => {
-    try { return await events.next(); } catch (err) { throw deadlines.toError(err, what); }
+    try {
+      return await events.next();
+    } catch (err) {
+      throw deadlines.toError(err, what);
+    }
   };
   const first: C[] = [];
   try {
@@ -55,7 +59,11 @@ async function streamOf<C>(sent: Sent, translator: EventTranslator<C>, account: 
       while (true) {
         const next = await nextEvent();
         if (next.done) break;
-        try { yield* translator.push(next.value); } catch (err) { throw scrub(err, account); }
+        try {
+          yield* translator.push(next.value);
+        } catch (err) {
+          throw scrub(err, account);
+        }
       }
       yield* translator.end();
       if (!translator.finished) throw new UpstreamError('protocol', `${what}: stream ended before the upstream finished it`);
@@ -71,10 +79,17 @@ async function streamOf<C>(sent: Sent, translator: EventTranslator<C>, account: 
 function completionsEvents(what: string): EventTranslator<CompletionsResponse> {
   let finished = false;
   return {
-    get finished() { return finished; },
+    get finished() {
+      return finished;
+    },
     push(event) {
-      if (event.data === '[DONE]') { finished = true; return []; }
-      try { return [JSON.parse(event.data) as CompletionsResponse]; } catch {
+      if (event.data === '[DONE]') {
+        finished = true;
+        return [];
+      }
+      try {
+        return [JSON.parse(event.data) as CompletionsResponse];
+      } catch {
         throw new UpstreamError('protocol', `${what}: malformed stream event`);
       }
     },
@@ -91,11 +106,16 @@ function keepingRaw(translator: EventTranslator<ChatChunk>, api: ClientApi): Eve
   let last: ChatChunk | undefined;
   const attach = (chunks: ChatChunk[]): ChatChunk[] => {
     for (const [i, c] of chunks.entries()) withRaw(c, { api, events: i === 0 ? pending : [] });
-    if (chunks.length) { pending = []; last = chunks.at(-1); }
+    if (chunks.length) {
+      pending = [];
+      last = chunks.at(-1);
+    }
     return chunks;
   };
   return {
-    get finished() { return translator.finished; },
+    get finished() {
+      return translator.finished;
+    },
     push(event) {
       pending.push(event.event === undefined ? { data: event.data } : { event: event.event, data: event.data });
       return attach(translator.push(event));
@@ -124,13 +144,17 @@ export class Transport {
     const sent = await send(this.agents, provider, account, spec, signal);
     sent.deadlines.firstByteSeen();
     let text: string;
-    try { text = await readCapped(sent.body, MAX_JSON_BODY, this.bodies); } catch (err) {
+    try {
+      text = await readCapped(sent.body, MAX_JSON_BODY, this.bodies);
+    } catch (err) {
       sent.body.destroy?.();
       throw sent.deadlines.toError(err, sent.what);
     } finally {
       sent.deadlines.done();
     }
-    try { return { body: JSON.parse(text), firstByteMs: sent.firstByteMs }; } catch {
+    try {
+      return { body: JSON.parse(text), firstByteMs: sent.firstByteMs };
+    } catch {
       throw new UpstreamError('protocol', `${sent.what}: upstream returned malformed JSON`);
     }
   }
@@ -140,7 +164,11 @@ export class Transport {
     const spec = provider.chat.request(req, ctx, account);
     if (!req.stream) {
       const { body, firstByteMs } = await this.sendJson(provider, account, spec, signal);
-      try { return { kind: 'json', response: provider.chat.response(body, ctx, req), firstByteMs }; } catch (err) { throw scrub(err, account); }
+      try {
+        return { kind: 'json', response: provider.chat.response(body, ctx, req), firstByteMs };
+      } catch (err) {
+        throw scrub(err, account);
+      }
     }
     const sent = await send(this.agents, provider, account, spec, signal);
     const chunks = await streamOf<ChatChunk>(sent, provider.chat.stream(req, ctx), account);
@@ -151,12 +179,22 @@ export class Transport {
    * A client's own body to a target speaking its API (passthrough): the answer in the internal shape for the layers,
    * with the upstream's own JSON body or stream events kept on it for that client.
    */
-  async sendNative(provider: Provider, native: NativeApi, account: ProviderAccount, inbound: { body: Record<string, unknown>; headers: Record<string, string> },
-    ctx: TranslationContext, signal?: AbortSignal): Promise<ChatResult> {
+  async sendNative(
+    provider: Provider,
+    native: NativeApi,
+    account: ProviderAccount,
+    inbound: { body: Record<string, unknown>; headers: Record<string, string> },
+    ctx: TranslationContext,
+    signal?: AbortSignal,
+  ): Promise<ChatResult> {
     const spec = native.request(inbound.body, ctx, account, inbound.headers);
     if (inbound.body.stream !== true) {
       const { body, firstByteMs } = await this.sendJson(provider, account, spec, signal);
-      try { return { kind: 'json', response: withRaw(native.response(body, ctx), { api: native.api, body }), firstByteMs }; } catch (err) { throw scrub(err, account); }
+      try {
+        return { kind: 'json', response: withRaw(native.response(body, ctx), { api: native.api, body }), firstByteMs };
+      } catch (err) {
+        throw scrub(err, account);
+      }
     }
     const sent = await send(this.agents, provider, account, spec, signal);
     const chunks = await streamOf<ChatChunk>(sent, keepingRaw(native.stream(ctx), native.api), account);
@@ -164,7 +202,13 @@ export class Transport {
   }
 
   /** A legacy text completion, passed through in OpenAI's shape: JSON, or its stream's chunks. */
-  async sendCompletions(provider: Provider, account: ProviderAccount, spec: HttpRequestSpec, req: CompletionsRequest, signal?: AbortSignal): Promise<Outcome<'completions'>> {
+  async sendCompletions(
+    provider: Provider,
+    account: ProviderAccount,
+    spec: HttpRequestSpec,
+    req: CompletionsRequest,
+    signal?: AbortSignal,
+  ): Promise<Outcome<'completions'>> {
     if (!req.stream) {
       const { body, firstByteMs } = await this.sendJson(provider, account, spec, signal);
       return { kind: 'json', response: body as CompletionsResponse, firstByteMs };

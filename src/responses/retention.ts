@@ -35,7 +35,9 @@ export class RetentionJob {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      void this.runOnce().catch((err) => this.opts.onError?.(err)).finally(() => this.schedule(this.opts.intervalMs));
+      void this.runOnce()
+        .catch((err) => this.opts.onError?.(err))
+        .finally(() => this.schedule(this.opts.intervalMs));
     }, ms).unref();
   }
 

@@ -5,9 +5,10 @@ import { ClientError, NotFoundError } from '../core/errors.ts';
 import type { ClientInfo } from '../pipeline/index.ts';
 import type { InputItem, ResponseObject } from '../inbound/responses/index.ts';
 
-const MIGRATIONS = [{
-  id: 'responses/001-responses',
-  up: `CREATE TABLE responses (
+const MIGRATIONS = [
+  {
+    id: 'responses/001-responses',
+    up: `CREATE TABLE responses (
     id TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
     previous_id TEXT,
@@ -16,7 +17,8 @@ const MIGRATIONS = [{
     response TEXT NOT NULL
   );
   CREATE INDEX responses_created ON responses (created_at);`,
-}];
+  },
+];
 
 /** A conversation longer than this many stored turns is refused rather than walked. */
 export const MAX_CHAIN = 1000;
@@ -37,7 +39,13 @@ export interface StoredTurn {
   response: ResponseObject;
 }
 
-interface Row { id: string; previous_id: string | null; input: string; response: string; created_at: number }
+interface Row {
+  id: string;
+  previous_id: string | null;
+  input: string;
+  response: string;
+  created_at: number;
+}
 
 export interface ResponseStoreOptions {
   /** Stored responses older than this are gone (and pruned by the retention job). */
@@ -60,7 +68,9 @@ export class ResponseStore {
   private prepare() {
     return {
       insert: this.db.prepare('INSERT OR REPLACE INTO responses (id, owner, previous_id, created_at, input, response) VALUES (?, ?, ?, ?, ?, ?)'),
-      get: this.db.prepare<[string, string, number], Row>('SELECT id, previous_id, input, response, created_at FROM responses WHERE id = ? AND owner = ? AND created_at >= ?'),
+      get: this.db.prepare<[string, string, number], Row>(
+        'SELECT id, previous_id, input, response, created_at FROM responses WHERE id = ? AND owner = ? AND created_at >= ?',
+      ),
       delete: this.db.prepare('DELETE FROM responses WHERE id = ? AND owner = ?'),
       prune: this.db.prepare('DELETE FROM responses WHERE rowid IN (SELECT rowid FROM responses WHERE created_at < ? LIMIT ?)'),
     };
@@ -92,11 +102,18 @@ export class ResponseStore {
    */
   conversation(id: string, owner: string): InputItem[] {
     const turns: StoredTurn[] = [];
-    for (let at: string | null = id; at !== null;) {
-      if (turns.length >= MAX_CHAIN) throw new ClientError(`previous_response_id: the conversation has more than ${MAX_CHAIN} stored turns`, { param: 'previous_response_id', code: 'conversation_too_long' });
+    for (let at: string | null = id; at !== null; ) {
+      if (turns.length >= MAX_CHAIN)
+        throw new ClientError(`previous_response_id: the conversation has more than ${MAX_CHAIN} stored turns`, {
+          param: 'previous_response_id',
+          code: 'conversation_too_long',
+        });
       const turn = this.get(at, owner);
       if (!turn) {
-        const message = at === id ? `Previous response with id '${id.slice(0, 100)}' not found.` : `Previous response with id '${id.slice(0, 100)}' continues '${at.slice(0, 100)}', which is no longer stored.`;
+        const message =
+          at === id
+            ? `Previous response with id '${id.slice(0, 100)}' not found.`
+            : `Previous response with id '${id.slice(0, 100)}' continues '${at.slice(0, 100)}', which is no longer stored.`;
         throw new ClientError(message, { param: 'previous_response_id', code: 'previous_response_not_found' });
       }
       turns.push(turn);

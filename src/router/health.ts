@@ -26,7 +26,11 @@ export class HealthChecker {
 
   start(): void {
     if (this.timer || this.deps.intervalMs <= 0) return;
-    this.timer = setInterval(() => { this.running ??= this.checkAll().finally(() => { this.running = undefined; }); }, this.deps.intervalMs);
+    this.timer = setInterval(() => {
+      this.running ??= this.checkAll().finally(() => {
+        this.running = undefined;
+      });
+    }, this.deps.intervalMs);
     this.timer.unref();
   }
 
@@ -41,17 +45,19 @@ export class HealthChecker {
   async checkAll(): Promise<void> {
     const { probe, states, now, log, intervalMs } = this.deps;
     const timeout = Math.min(intervalMs || 5_000, 5_000);
-    await Promise.all(this.deps.targets().map(async (target) => {
-      const { breaker } = states.get(target.id);
-      try {
-        if (!await probe(target, AbortSignal.any([this.aborts.signal, AbortSignal.timeout(timeout)]))) return;
-        if (breaker.state(now()) !== 'closed') log.info({ target: target.id }, 'health check passed: circuit closed');
-        breaker.success();
-      } catch (err) {
-        if (this.aborts.signal.aborted) return;
-        breaker.failure(now(), err instanceof UpstreamError ? err.retryAfterMs : null);
-        log.debug({ target: target.id, reason: err instanceof Error ? err.message : String(err) }, 'health check failed');
-      }
-    }));
+    await Promise.all(
+      this.deps.targets().map(async (target) => {
+        const { breaker } = states.get(target.id);
+        try {
+          if (!(await probe(target, AbortSignal.any([this.aborts.signal, AbortSignal.timeout(timeout)])))) return;
+          if (breaker.state(now()) !== 'closed') log.info({ target: target.id }, 'health check passed: circuit closed');
+          breaker.success();
+        } catch (err) {
+          if (this.aborts.signal.aborted) return;
+          breaker.failure(now(), err instanceof UpstreamError ? err.retryAfterMs : null);
+          log.debug({ target: target.id, reason: err instanceof Error ? err.message : String(err) }, 'health check failed');
+        }
+      }),
+    );
   }
 }

@@ -66,7 +66,17 @@ export function withGate(): Interceptor {
     } catch (err) {
       return Promise.reject(err).catch(refused);
     }
-    const attempt = (hold: AttemptHold) => next(ctx).then((result) => { hold.keep(); return result; }, (err: unknown) => { hold.release(); throw err; });
+    const attempt = (hold: AttemptHold) =>
+      next(ctx).then(
+        (result) => {
+          hold.keep();
+          return result;
+        },
+        (err: unknown) => {
+          hold.release();
+          throw err;
+        },
+      );
     return held instanceof Promise ? held.then(attempt, refused) : attempt(held);
   };
 }

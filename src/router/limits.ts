@@ -33,7 +33,13 @@ export class UsageWindow {
 }
 
 /** Why a target cannot take this request right now, or undefined when it can. */
-export function limitReached(target: { maxConcurrency?: number; rpm?: number; tpm?: number }, inFlight: number, usage: UsageWindow, now: number, tokens: () => number): string | undefined {
+export function limitReached(
+  target: { maxConcurrency?: number; rpm?: number; tpm?: number },
+  inFlight: number,
+  usage: UsageWindow,
+  now: number,
+  tokens: () => number,
+): string | undefined {
   if (target.maxConcurrency !== undefined && inFlight >= target.maxConcurrency) return `concurrency limit ${target.maxConcurrency} reached`;
   if (target.rpm !== undefined && usage.requests(now) >= target.rpm) return `rpm limit ${target.rpm} reached`;
   if (target.tpm !== undefined) {

@@ -17,7 +17,10 @@ export function ownCredentialOf(target: TargetConfig, accounts: Map<string, Acco
   if (!usesOwnCredential(target, accounts)) return undefined;
   const byType = accounts!.get(target.account!.type);
   const byName = accounts!.get(target.account!.name);
-  return createHash('sha256').update(`${target.id}\0${JSON.stringify({ ...byType, ...byName })}`).digest('base64url').slice(0, 22);
+  return createHash('sha256')
+    .update(`${target.id}\0${JSON.stringify({ ...byType, ...byName })}`)
+    .digest('base64url')
+    .slice(0, 22);
 }
 
 /** Whether the request replaces this target's account settings with its own (a BYOK key, its tenant's account). */
@@ -46,7 +49,11 @@ export interface RefusalSettings {
 
 const DEFAULTS: RefusalSettings = { failures: 3, windowMs: 60_000, cooldownMs: 30_000, maxEntries: 1024 };
 
-interface Entry { at: number[]; until: number; last: UpstreamError }
+interface Entry {
+  at: number[];
+  until: number;
+  last: UpstreamError;
+}
 
 /** A small breaker per caller credential and target: a key the upstream keeps refusing is answered here for a while. */
 export class RefusedCredentials {
@@ -66,8 +73,11 @@ export class RefusedCredentials {
     const e = this.entries.get(id);
     if (!e || now >= e.until) return undefined;
     const wait = Math.ceil((e.until - now) / 1000);
-    return new UpstreamError(e.last.kind, `${e.last.message} (this credential was refused ${e.at.length} times in a row; not sent upstream again for ${wait}s)`,
-      { upstreamStatus: e.last.upstreamStatus, status: e.last.status, code: e.last.code });
+    return new UpstreamError(
+      e.last.kind,
+      `${e.last.message} (this credential was refused ${e.at.length} times in a row; not sent upstream again for ${wait}s)`,
+      { upstreamStatus: e.last.upstreamStatus, status: e.last.status, code: e.last.code },
+    );
   }
 
   failed(id: string, err: UpstreamError, now: number): void {

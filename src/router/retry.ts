@@ -15,7 +15,12 @@ export function isRetryable(err: unknown): boolean {
  * The wait before retry number `attempt + 1`: the upstream's retry-after when given (undefined when it is longer than
  * we are willing to wait, so the walk moves on instead), else a uniform draw in [0, min(max, base·2^attempt)).
  */
-export function backoffDelay(attempt: number, retryAfterMs: number | null, s: Pick<RouterSettings, 'retryBaseMs' | 'retryMaxMs' | 'maxRetryAfterMs'>, random: () => number): number | undefined {
+export function backoffDelay(
+  attempt: number,
+  retryAfterMs: number | null,
+  s: Pick<RouterSettings, 'retryBaseMs' | 'retryMaxMs' | 'maxRetryAfterMs'>,
+  random: () => number,
+): number | undefined {
   if (retryAfterMs !== null) return retryAfterMs <= s.maxRetryAfterMs ? retryAfterMs : undefined;
   return random() * Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** attempt);
 }

@@ -44,7 +44,12 @@ function reasonOf(err: unknown): { status: number; reason: string; retryAfterMs?
 }
 
 function breakerSettings(s: RouterSettings): BreakerSettings {
-  return { failures: s.breakerFailures, windowMs: s.breakerWindowMs, cooldownMs: s.breakerCooldownMs, maxCooldownMs: Math.max(s.maxRetryAfterMs, s.breakerCooldownMs) };
+  return {
+    failures: s.breakerFailures,
+    windowMs: s.breakerWindowMs,
+    cooldownMs: s.breakerCooldownMs,
+    maxCooldownMs: Math.max(s.maxRetryAfterMs, s.breakerCooldownMs),
+  };
 }
 
 function allTargets(config: NodeConfig): TargetConfig[] {
@@ -98,7 +103,14 @@ export class Router {
   start(): void {
     const interval = this.config.router.healthCheckIntervalMs;
     if (!this.probe || interval <= 0 || this.health) return;
-    this.health = new HealthChecker({ intervalMs: interval, targets: () => allTargets(this.config), probe: this.probe, states: this.states, now: this.now, log: this.log });
+    this.health = new HealthChecker({
+      intervalMs: interval,
+      targets: () => allTargets(this.config),
+      probe: this.probe,
+      states: this.states,
+      now: this.now,
+      log: this.log,
+    });
     this.health.start();
   }
 
@@ -158,7 +170,10 @@ export class Router {
     }
     const allowed = ctx.allowedChains;
     if (allowed && !allowed.names.includes(picked.chain.name)) {
-      throw new PermissionError(`The key "${allowed.holder}" may not use the chain "${picked.chain.name}"; allowed: ${allowed.names.join(', ')}`, 'chain_not_allowed');
+      throw new PermissionError(
+        `The key "${allowed.holder}" may not use the chain "${picked.chain.name}"; allowed: ${allowed.names.join(', ')}`,
+        'chain_not_allowed',
+      );
     }
     return { ...picked, rule };
   }
@@ -167,8 +182,13 @@ export class Router {
   private order(op: Operation, req: { model: string }, ctx: RequestContext, route: Route, config: NodeConfig): TargetConfig[] {
     const chat = req as ChatRequest;
     const ordered = orderTargets(route.chain, {
-      states: this.states, prices: this.prices, random: this.random, rotation: this.rotation, requestedModel: req.model,
-      promptTokens: ctx.promptTokens, maxOutputTokens: chat.max_completion_tokens ?? chat.max_tokens,
+      states: this.states,
+      prices: this.prices,
+      random: this.random,
+      rotation: this.rotation,
+      requestedModel: req.model,
+      promptTokens: ctx.promptTokens,
+      maxOutputTokens: chat.max_completion_tokens ?? chat.max_tokens,
     });
     const order = route.byModel ? preferModel(ordered, req.model) : ordered;
     // A forward is answered by this node's models only: never forwarded again, never by its knowledge answerer.
@@ -183,9 +203,20 @@ export class Router {
     const route = (ctx.trace.route ??= this.resolve(req, ctx, config));
     const chain = route.chain;
     const order = this.order(op, req, ctx, route, config);
-    const guarded = this.guard((a) => this.send(a.target, op, { ...req, model: a.model }, {
-      signal: a.signal, requestId: a.requestId, accounts: ctx.accounts, client: ctx.client, inbound: ctx.inbound,
-    }));
+    const guarded = this.guard((a) =>
+      this.send(
+        a.target,
+        op,
+        { ...req, model: a.model },
+        {
+          signal: a.signal,
+          requestId: a.requestId,
+          accounts: ctx.accounts,
+          client: ctx.client,
+          inbound: ctx.inbound,
+        },
+      ),
+    );
     const attempts = ctx.trace.attempts;
     const refusals: FlowRouterError[] = [];
     const log = (a: Attempt) => this.log.debug({ requestId: ctx.requestId, chain: chain.name, rule: route.rule, ...a }, 'router attempt');
@@ -207,7 +238,12 @@ export class Router {
         const names = route.byModel || target.model !== '*' || chain.name === MESH_CHAIN || chain.name === model ? [model] : [model, chain.name];
         const peers = await this.peers!.candidates(names, target, ctx.signal);
         if (peers.length === 0) {
-          const a: Attempt = { target: 'mesh', status: 502, reason: `no mesh peer serves ${names.map((n) => `"${n.slice(0, 100)}"`).join(' or ')}`, ms: Math.round(performance.now() - started) };
+          const a: Attempt = {
+            target: 'mesh',
+            status: 502,
+            reason: `no mesh peer serves ${names.map((n) => `"${n.slice(0, 100)}"`).join(' or ')}`,
+            ms: Math.round(performance.now() - started),
+          };
           attempts.push(a);
           log(a);
         }
@@ -216,13 +252,27 @@ export class Router {
       }
       if (needWindow && !((target.contextWindow ?? 0) > needWindow)) continue;
       const a: AttemptContext = {
-        target, model: upstreamModel(target, req.model), signal: ctx.signal, requestId: ctx.requestId, gate: ctx.gate,
-        accounts: ctx.accounts, onEnd: (l) => ctx.tap.onEnd(l), promptTokens: ctx.promptTokens, retries: chain.retries ?? config.router.retries, tries: 0,
+        target,
+        model: upstreamModel(target, req.model),
+        signal: ctx.signal,
+        requestId: ctx.requestId,
+        gate: ctx.gate,
+        accounts: ctx.accounts,
+        onEnd: (l) => ctx.tap.onEnd(l),
+        promptTokens: ctx.promptTokens,
+        retries: chain.retries ?? config.router.retries,
+        tries: 0,
       };
       const started = performance.now();
       try {
-        const result = await guarded(a) as Outcome<O>;
-        const done: Attempt = { target: target.id, status: 200, reason: 'ok', ms: Math.round(performance.now() - started), ...(a.tries > 1 ? { tries: a.tries } : {}) };
+        const result = (await guarded(a)) as Outcome<O>;
+        const done: Attempt = {
+          target: target.id,
+          status: 200,
+          reason: 'ok',
+          ms: Math.round(performance.now() - started),
+          ...(a.tries > 1 ? { tries: a.tries } : {}),
+        };
         attempts.push(done);
         log(done);
         ctx.trace.target = target.id;
@@ -230,7 +280,12 @@ export class Router {
         return result;
       } catch (err) {
         if (ctx.signal.aborted) throw ctx.signal.reason ?? err;
-        const failed: Attempt = { target: target.id, ...reasonOf(err), ms: Math.round(performance.now() - started), ...(a.tries > 1 ? { tries: a.tries } : {}) };
+        const failed: Attempt = {
+          target: target.id,
+          ...reasonOf(err),
+          ms: Math.round(performance.now() - started),
+          ...(a.tries > 1 ? { tries: a.tries } : {}),
+        };
         attempts.push(failed);
         log(failed);
         if (err instanceof AttemptRefused) {
@@ -275,6 +330,11 @@ export function allFailed(chain: string, attempts: Attempt[]): FlowRouterError {
   const waits = attempts.map((a) => a.retryAfterMs).filter((ms): ms is number => ms !== undefined);
   const headers: Record<string, string> = {};
   if (allRateLimited && waits.length) headers['retry-after'] = String(Math.max(1, Math.ceil(Math.min(...waits) / 1000)));
-  return new FlowRouterError(status, allRateLimited ? 'rate_limit_error' : 'api_error', allRateLimited ? 'rate_limit_exceeded' : 'all_targets_failed',
-    `All targets of chain "${chain}" failed: ${list}`, { headers, details: { attempts: attempts.map(({ retryAfterMs: _r, ...a }) => a) } });
+  return new FlowRouterError(
+    status,
+    allRateLimited ? 'rate_limit_error' : 'api_error',
+    allRateLimited ? 'rate_limit_exceeded' : 'all_targets_failed',
+    `All targets of chain "${chain}" failed: ${list}`,
+    { headers, details: { attempts: attempts.map(({ retryAfterMs: _r, ...a }) => a) } },
+  );
 }

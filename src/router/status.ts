@@ -31,7 +31,10 @@ export function routerStatus(config: NodeConfig, states: TargetStates, now: numb
   for (const chain of config.chains.values()) {
     for (const t of chain.targets) {
       const seen = targets.get(t.id);
-      if (seen) { seen.chains.push(chain.name); continue; }
+      if (seen) {
+        seen.chains.push(chain.name);
+        continue;
+      }
       const s = states.peek(t.id);
       targets.set(t.id, {
         id: t.id,
@@ -45,8 +48,11 @@ export function routerStatus(config: NodeConfig, states: TargetStates, now: numb
         failures: s?.stats.failures ?? 0,
         in_flight: s?.stats.inFlight ?? 0,
         limits: {
-          max_concurrency: t.maxConcurrency ?? null, rpm: t.rpm ?? null, tpm: t.tpm ?? null,
-          requests_last_minute: s?.usage.requests(now) ?? 0, tokens_last_minute: s?.usage.tokens(now) ?? 0,
+          max_concurrency: t.maxConcurrency ?? null,
+          rpm: t.rpm ?? null,
+          tpm: t.tpm ?? null,
+          requests_last_minute: s?.usage.requests(now) ?? 0,
+          tokens_last_minute: s?.usage.tokens(now) ?? 0,
         },
       });
     }

@@ -70,10 +70,15 @@ function cheapest(chain: ChainConfig, ctx: OrderContext): TargetConfig[] {
 
 export function orderTargets(chain: ChainConfig, ctx: OrderContext): TargetConfig[] {
   switch (chain.strategy) {
-    case 'priority': return chain.targets;
-    case 'round-robin': return roundRobin(chain, ctx);
-    case 'weighted': return weighted(chain.targets, ctx.random);
-    case 'least-latency': return leastLatency(chain.targets, ctx.states);
-    case 'cost': return cheapest(chain, ctx);
+    case 'priority':
+      return chain.targets;
+    case 'round-robin':
+      return roundRobin(chain, ctx);
+    case 'weighted':
+      return weighted(chain.targets, ctx.random);
+    case 'least-latency':
+      return leastLatency(chain.targets, ctx.states);
+    case 'cost':
+      return cheapest(chain, ctx);
   }
 }

@@ -32,7 +32,8 @@ export function promptTokens(req: { model: string; messages?: unknown; tools?: u
   if (Array.isArray(req.tools) && req.tools.length) n += countTokens(JSON.stringify(req.tools), budget);
   for (const text of [req.prompt, req.input]) {
     if (typeof text === 'string') n += countTokens(text, budget);
-    else if (Array.isArray(text)) n += text.reduce((sum: number, t) => sum + (typeof t === 'string' ? countTokens(t, budget) : Array.isArray(t) ? t.length : 0), 0);
+    else if (Array.isArray(text))
+      n += text.reduce((sum: number, t) => sum + (typeof t === 'string' ? countTokens(t, budget) : Array.isArray(t) ? t.length : 0), 0);
   }
   counted.set(req, n);
   return n;

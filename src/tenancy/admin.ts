@@ -15,9 +15,23 @@ import type { Tenancy } from './tenancy.ts';
 export function keyJson(rec: KeyRecord, spentUsd?: number, meshSpentUsd?: number): Record<string, unknown> {
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
-    id: rec.id, name: rec.name, tenant: rec.tenant ?? null, chains: rec.chains ?? null, models: rec.models ?? null, collections: rec.collections ?? null,
-    rpm: rec.rpm ?? null, tpm: rec.tpm ?? null, budget_usd: rec.budgetUsd ?? null, budget_period: rec.budgetPeriod ?? null,
-    spent_usd: spentUsd ?? null, ...(meshSpentUsd === undefined ? {} : { mesh_spent_usd: meshSpentUsd }), origin: rec.origin ?? null, expires_at: iso(rec.expiresAt), created_at: iso(rec.createdAt), revoked_at: iso(rec.revokedAt), rotated_at: iso(rec.rotatedAt),
+    id: rec.id,
+    name: rec.name,
+    tenant: rec.tenant ?? null,
+    chains: rec.chains ?? null,
+    models: rec.models ?? null,
+    collections: rec.collections ?? null,
+    rpm: rec.rpm ?? null,
+    tpm: rec.tpm ?? null,
+    budget_usd: rec.budgetUsd ?? null,
+    budget_period: rec.budgetPeriod ?? null,
+    spent_usd: spentUsd ?? null,
+    ...(meshSpentUsd === undefined ? {} : { mesh_spent_usd: meshSpentUsd }),
+    origin: rec.origin ?? null,
+    expires_at: iso(rec.expiresAt),
+    created_at: iso(rec.createdAt),
+    revoked_at: iso(rec.revokedAt),
+    rotated_at: iso(rec.rotatedAt),
   };
 }
 
@@ -55,13 +69,21 @@ const createKeySchema = {
 /** Turns create options (API body or CLI flags) into a key policy, checking the tenant exists. */
 export function policyFrom(body: Omit<CreateKeyBody, 'name'>, config: NodeConfig, now = Date.now()): KeyPolicy {
   if (body.tenant !== undefined && !config.tenants.has(body.tenant)) {
-    throw new ClientError(`no tenant named "${body.tenant.slice(0, 64)}" in the config (tenants: ${[...config.tenants.keys()].join(', ') || 'none'})`, { param: 'tenant' });
+    throw new ClientError(`no tenant named "${body.tenant.slice(0, 64)}" in the config (tenants: ${[...config.tenants.keys()].join(', ') || 'none'})`, {
+      param: 'tenant',
+    });
   }
   if (body.budget_period !== undefined && body.budget_usd === undefined) throw new ClientError('budget_period needs budget_usd', { param: 'budget_period' });
   checkKeyCollections(body.collections, body.tenant === undefined ? undefined : config.tenants.get(body.tenant));
   return {
-    tenant: body.tenant, chains: body.chains, models: body.models, collections: body.collections, rpm: body.rpm, tpm: body.tpm,
-    budgetUsd: body.budget_usd, budgetPeriod: body.budget_usd !== undefined ? body.budget_period ?? 'month' : undefined,
+    tenant: body.tenant,
+    chains: body.chains,
+    models: body.models,
+    collections: body.collections,
+    rpm: body.rpm,
+    tpm: body.tpm,
+    budgetUsd: body.budget_usd,
+    budgetPeriod: body.budget_usd !== undefined ? (body.budget_period ?? 'month') : undefined,
     expiresAt: body.expires === undefined ? undefined : parseExpiry(body.expires, now),
   };
 }
@@ -75,14 +97,21 @@ export function requireAdminKey(config: () => NodeConfig): (request: FastifyRequ
   return (request) => {
     const adminKey = config().auth.adminKey;
     if (!adminKey) {
-      throw new PermissionError(`The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: \${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"`, 'admin_disabled');
+      throw new PermissionError(
+        `The admin API is disabled: set auth.admin_key in the config (e.g. "admin_key: \${FLOWROUTER_ADMIN_KEY}", 16+ random characters) and send it as "Authorization: Bearer …"`,
+        'admin_disabled',
+      );
     }
     const presented = presentedKey(request.headers);
     if (!presented || !secretsEqual(presented, adminKey)) {
       // The Basic challenge lets a browser ask for the key when it opens /ui (the key is the password).
-      throw new FlowRouterError(401, 'authentication_error', presented ? 'invalid_admin_key' : 'missing_admin_key',
+      throw new FlowRouterError(
+        401,
+        'authentication_error',
+        presented ? 'invalid_admin_key' : 'missing_admin_key',
         presented ? 'The key given is not the admin key' : 'This endpoint needs the admin key',
-        { headers: { 'www-authenticate': 'Basic realm="flowrouter", charset="UTF-8"' } });
+        { headers: { 'www-authenticate': 'Basic realm="flowrouter", charset="UTF-8"' } },
+      );
     }
   };
 }

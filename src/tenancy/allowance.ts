@@ -66,7 +66,9 @@ export class Allowances {
     const kept: Taken[] = [];
     if (limits.budgetUsd !== undefined) {
       const period = limits.budgetPeriod ?? 'month';
-      ctx.gate = shared ? this.sharedBudgetGate(shared, holder, limits.budgetUsd, period, req, ctx, kept) : this.budgetGate(holder, limits.budgetUsd, period, req, ctx, kept);
+      ctx.gate = shared
+        ? this.sharedBudgetGate(shared, holder, limits.budgetUsd, period, req, ctx, kept)
+        : this.budgetGate(holder, limits.budgetUsd, period, req, ctx, kept);
     }
     ctx.tap.onEnd((end) => {
       // Nothing answered, or a cached answer: no upstream tokens were used.
@@ -102,7 +104,15 @@ export class Allowances {
       const period = limits.budgetPeriod ?? 'month';
       const spent = this.budgets.spent(holder.id, period, this.now()) + (shared?.counters.othersSpend(holder.id, period, limits.budgetUsd).seen ?? 0);
       if (spent >= limits.budgetUsd - 1e-9) {
-        throw this.budgetRefusal(holder, limits.budgetUsd, period, { inFlight: false, spent, retryAfterS: Math.max(1, Math.ceil((periodOf(period, this.now()).endsAt - this.now()) / 1000)) }, 0, 'any model', shared ? ' across the mesh' : '');
+        throw this.budgetRefusal(
+          holder,
+          limits.budgetUsd,
+          period,
+          { inFlight: false, spent, retryAfterS: Math.max(1, Math.ceil((periodOf(period, this.now()).endsAt - this.now()) / 1000)) },
+          0,
+          'any model',
+          shared ? ' across the mesh' : '',
+        );
       }
     }
   }
@@ -125,17 +135,21 @@ export class Allowances {
     };
     if (limits.rpm !== undefined) {
       const r = this.rpm.take(holder.id, 1, limits.rpm, this.now());
-      if (!r.ok) refuse(`Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute. Retry in ${r.retryAfterS}s.`, 'rate_limit_exceeded', r.retryAfterS);
+      if (!r.ok)
+        refuse(`Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute. Retry in ${r.retryAfterS}s.`, 'rate_limit_exceeded', r.retryAfterS);
       else taken.push(r.taken);
     }
     if (limits.tpm === undefined) return undefined;
     const need = this.tokensNeeded(holder, req, ctx);
     const r = this.tpm.take(holder.id, need, limits.tpm, this.now());
     if (!r.ok) {
-      refuse(r.tooLarge
-        ? `This request needs about ${need} tokens, more than the ${limits.tpm} tokens per minute allowed for ${holder.name}`
-        : `Token rate limit reached for ${holder.name}: ${r.used} of ${limits.tpm} tokens per minute used, this request needs about ${need}. Retry in ${r.retryAfterS}s.`,
-      'tokens_per_minute_exceeded', r.retryAfterS);
+      refuse(
+        r.tooLarge
+          ? `This request needs about ${need} tokens, more than the ${limits.tpm} tokens per minute allowed for ${holder.name}`
+          : `Token rate limit reached for ${holder.name}: ${r.used} of ${limits.tpm} tokens per minute used, this request needs about ${need}. Retry in ${r.retryAfterS}s.`,
+        'tokens_per_minute_exceeded',
+        r.retryAfterS,
+      );
     }
     return r.ok ? r.taken : undefined;
   }
@@ -150,7 +164,12 @@ export class Allowances {
     if (limits.rpm === undefined && limits.tpm === undefined && limits.budgetUsd === undefined) return undefined;
     const need = this.tokensNeeded(holder, req, ctx);
     if (limits.tpm !== undefined && need > limits.tpm) {
-      this.refuse(holder, `This request needs about ${need} tokens, more than the ${limits.tpm} tokens per minute allowed for ${holder.name}`, 'tokens_per_minute_exceeded', 60);
+      this.refuse(
+        holder,
+        `This request needs about ${need} tokens, more than the ${limits.tpm} tokens per minute allowed for ${holder.name}`,
+        'tokens_per_minute_exceeded',
+        60,
+      );
     }
     const deadline = shared.deadline();
     for (;;) {
@@ -158,11 +177,21 @@ export class Allowances {
       const where = `across the mesh${view.reserved ? ` (the shares of ${view.reserved} member${view.reserved > 1 ? 's' : ''} out of contact reserved)` : ''}`;
       if (limits.rpm !== undefined && view.requests + 1 > limits.rpm + 1e-9) {
         const retry = view.retryAfterS(1, need, limits);
-        this.refuse(holder, `Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute ${where}. Retry in ${retry}s.`, 'rate_limit_exceeded', retry);
+        this.refuse(
+          holder,
+          `Rate limit reached for ${holder.name}: ${limits.rpm} requests per minute ${where}. Retry in ${retry}s.`,
+          'rate_limit_exceeded',
+          retry,
+        );
       }
       if (limits.tpm !== undefined && view.tokens + need > limits.tpm + 1e-9) {
         const retry = view.retryAfterS(1, need, limits);
-        this.refuse(holder, `Token rate limit reached for ${holder.name}: ${Math.round(view.tokens)} of ${limits.tpm} tokens per minute used ${where}, this request needs about ${need}. Retry in ${retry}s.`, 'tokens_per_minute_exceeded', retry);
+        this.refuse(
+          holder,
+          `Token rate limit reached for ${holder.name}: ${Math.round(view.tokens)} of ${limits.tpm} tokens per minute used ${where}, this request needs about ${need}. Retry in ${retry}s.`,
+          'tokens_per_minute_exceeded',
+          retry,
+        );
       }
       if (shared.counters.mayAdd(holder.id, { requests: 1, tokens: need }, limits)) break;
       shared.counters.ask();
@@ -170,21 +199,41 @@ export class Allowances {
     }
     const t = shared.counters.admitted(holder.id, need);
     let settled = false;
-    return { settle: (actual) => { if (!settled) { settled = true; t.settleTokens(limits.tpm === undefined ? 0 : actual); } } };
+    return {
+      settle: (actual) => {
+        if (!settled) {
+          settled = true;
+          t.settleTokens(limits.tpm === undefined ? 0 : actual);
+        }
+      },
+    };
   }
 
   private estimateOf(req: LimitedRequest, ctx: RequestContext, model: string): number {
-    const answer = ctx.operation === 'embeddings' ? 0 : outputAllowance(req) ?? DEFAULT_OUTPUT_RESERVE_TOKENS;
+    const answer = ctx.operation === 'embeddings' ? 0 : (outputAllowance(req) ?? DEFAULT_OUTPUT_RESERVE_TOKENS);
     return this.prices.costOf(model, { prompt_tokens: ctx.promptTokens(), completion_tokens: answer });
   }
 
-  private budgetRefusal(holder: Holder, limitUsd: number, period: BudgetPeriod, r: { inFlight: boolean; spent: number; retryAfterS: number }, estimate: number, model: string, where = ''): RateLimitError {
+  private budgetRefusal(
+    holder: Holder,
+    limitUsd: number,
+    period: BudgetPeriod,
+    r: { inFlight: boolean; spent: number; retryAfterS: number },
+    estimate: number,
+    model: string,
+    where = '',
+  ): RateLimitError {
     const label = period === 'day' ? 'daily' : 'monthly';
     const ends = new Date(periodOf(period, this.now()).endsAt).toISOString();
-    return new RateLimitError(`${r.inFlight
-      ? `The ${label} budget of ${holder.name} (${usd(limitUsd)}) is fully reserved by requests in flight${where} (${usd(r.spent)} spent). Retry in a moment.`
-      : `The ${label} budget of ${holder.name} is exhausted${where}: ${usd(r.spent)} of ${usd(limitUsd)} spent, this request may cost up to ${usd(estimate)} on ${model.slice(0, 100)}. It resets at ${ends}.`}${holder.why ? ` (${holder.why})` : ''}`,
-    'budget_exceeded', r.retryAfterS);
+    return new RateLimitError(
+      `${
+        r.inFlight
+          ? `The ${label} budget of ${holder.name} (${usd(limitUsd)}) is fully reserved by requests in flight${where} (${usd(r.spent)} spent). Retry in a moment.`
+          : `The ${label} budget of ${holder.name} is exhausted${where}: ${usd(r.spent)} of ${usd(limitUsd)} spent, this request may cost up to ${usd(estimate)} on ${model.slice(0, 100)}. It resets at ${ends}.`
+      }${holder.why ? ` (${holder.why})` : ''}`,
+      'budget_exceeded',
+      r.retryAfterS,
+    );
   }
 
   /**
@@ -196,7 +245,12 @@ export class Allowances {
       const estimate = this.estimateOf(req, ctx, model);
       const r = this.budgets.reserve(holder.id, limitUsd, period, estimate, this.now());
       if (!r.ok) throw this.budgetRefusal(holder, limitUsd, period, r, estimate, model);
-      return { release: () => r.taken.settle(0), keep: () => { kept.push(r.taken); } };
+      return {
+        release: () => r.taken.settle(0),
+        keep: () => {
+          kept.push(r.taken);
+        },
+      };
     };
   }
 
@@ -204,7 +258,15 @@ export class Allowances {
    * The same hold against the mesh's totals: what the other members have committed (and the shares of those out of
    * contact) leaves this node the rest, and a hold waits, like an admission, for the members in contact to catch up.
    */
-  private sharedBudgetGate(shared: SharedAdmission, holder: Holder, limitUsd: number, period: BudgetPeriod, req: LimitedRequest, ctx: RequestContext, kept: Taken[]): AttemptGate {
+  private sharedBudgetGate(
+    shared: SharedAdmission,
+    holder: Holder,
+    limitUsd: number,
+    period: BudgetPeriod,
+    req: LimitedRequest,
+    ctx: RequestContext,
+    kept: Taken[],
+  ): AttemptGate {
     return async (_target, model): Promise<AttemptHold> => {
       const estimate = this.estimateOf(req, ctx, model);
       const deadline = shared.deadline();
@@ -218,8 +280,18 @@ export class Allowances {
         if (shared.counters.mayAdd(holder.id, { usd: estimate }, { budgetUsd: limitUsd })) {
           const held = shared.counters.holding(holder.id, period, estimate);
           return {
-            release: () => { r.taken.settle(0); held.release(); },
-            keep: () => { kept.push({ settle: (actual) => { r.taken.settle(actual); held.release(); } }); },
+            release: () => {
+              r.taken.settle(0);
+              held.release();
+            },
+            keep: () => {
+              kept.push({
+                settle: (actual) => {
+                  r.taken.settle(actual);
+                  held.release();
+                },
+              });
+            },
           };
         }
         r.taken.settle(0);

@@ -21,15 +21,24 @@ export function checkKeyCollections(collections: readonly string[] | undefined, 
   if (!collections || !tenant?.collections) return;
   const outside = collections.filter((c) => !covered(c, tenant.collections!));
   if (outside.length) {
-    throw new ClientError(`collections ${outside.map((c) => `"${c.slice(0, 64)}"`).join(', ')} are outside tenant "${tenant.name}"'s collections (${tenant.collections.join(', ')})`, { param: 'collections' });
+    throw new ClientError(
+      `collections ${outside.map((c) => `"${c.slice(0, 64)}"`).join(', ')} are outside tenant "${tenant.name}"'s collections (${tenant.collections.join(', ')})`,
+      { param: 'collections' },
+    );
   }
 }
 
 /** Throws 403 collection_not_allowed unless both the key's grant and its tenant's (where set) allow `collection`. */
 export function checkCollection(key: KeyRecord, tenant: TenantConfig | undefined, collection: string): void {
-  for (const [patterns, holder] of [[key.collections, `key "${key.name}"`], [tenant?.collections, `tenant "${tenant?.name}"`]] as const) {
+  for (const [patterns, holder] of [
+    [key.collections, `key "${key.name}"`],
+    [tenant?.collections, `tenant "${tenant?.name}"`],
+  ] as const) {
     if (patterns && !patternsAllow(patterns, collection)) {
-      throw new PermissionError(`The ${holder} may not read the knowledge collection "${collection.slice(0, 100)}"; allowed: ${patterns.join(', ')}`, 'collection_not_allowed');
+      throw new PermissionError(
+        `The ${holder} may not read the knowledge collection "${collection.slice(0, 100)}"; allowed: ${patterns.join(', ')}`,
+        'collection_not_allowed',
+      );
     }
   }
 }

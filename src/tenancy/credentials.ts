@@ -35,7 +35,11 @@ export function secretsEqual(a: string, b: string): boolean {
  * The per-request account settings: the tenant's accounts, with the client's own upstream keys on top
  * (a client's key for a provider type wins over its tenant's key for any account of that type).
  */
-export function accountOverrides(config: NodeConfig, tenant: string | undefined, upstreamKeys: ReadonlyMap<string, string>): Map<string, AccountOverride> | undefined {
+export function accountOverrides(
+  config: NodeConfig,
+  tenant: string | undefined,
+  upstreamKeys: ReadonlyMap<string, string>,
+): Map<string, AccountOverride> | undefined {
   const tenantAccounts = tenant ? config.tenants.get(tenant)?.accounts : undefined;
   if (!tenantAccounts?.size && upstreamKeys.size === 0) return undefined;
   const out = new Map<string, AccountOverride>(tenantAccounts);

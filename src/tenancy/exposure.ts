@@ -14,7 +14,7 @@ export function exposureWarnings(host: string, auth: AuthConfig): string[] {
   if (isLoopback(host) || auth.mode === 'required') return [];
   return [
     `WARNING: flowrouter listens on ${host}, reachable from other machines, without "auth: { mode: required }". `
-    + 'Anyone who can reach this port can use your upstream accounts. Set auth.mode: required and issue client keys '
-    + 'with `flowrouter keys create --name <client>`, or bind 127.0.0.1.',
+      + 'Anyone who can reach this port can use your upstream accounts. Set auth.mode: required and issue client keys '
+      + 'with `flowrouter keys create --name <client>`, or bind 127.0.0.1.',
   ];
 }

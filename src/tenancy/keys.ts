@@ -29,9 +29,24 @@ const KEY_PATTERN = /^fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}$/;
 const REVOKED_PLACEHOLDER = '(revoked before it arrived)';
 
 interface KeyRow {
-  id: string; name: string; tenant: string | null; salt: Buffer; hash: Buffer; chains: string | null; models: string | null; collections: string | null;
-  rpm: number | null; tpm: number | null; budget_usd: number | null; budget_period: string | null;
-  expires_at: number | null; created_at: number; revoked_at: number | null; rotated_at: number | null; hlc: string | null; origin: string | null;
+  id: string;
+  name: string;
+  tenant: string | null;
+  salt: Buffer;
+  hash: Buffer;
+  chains: string | null;
+  models: string | null;
+  collections: string | null;
+  rpm: number | null;
+  tpm: number | null;
+  budget_usd: number | null;
+  budget_period: string | null;
+  expires_at: number | null;
+  created_at: number;
+  revoked_at: number | null;
+  rotated_at: number | null;
+  hlc: string | null;
+  origin: string | null;
 }
 
 function hashOf(salt: Buffer, secret: string): Buffer {
@@ -46,7 +61,10 @@ function recordOf(r: KeyRow): KeyRecord {
   if (r.collections !== null) rec.collections = JSON.parse(r.collections);
   if (r.rpm !== null) rec.rpm = r.rpm;
   if (r.tpm !== null) rec.tpm = r.tpm;
-  if (r.budget_usd !== null) { rec.budgetUsd = r.budget_usd; rec.budgetPeriod = (r.budget_period ?? 'month') as BudgetPeriod; }
+  if (r.budget_usd !== null) {
+    rec.budgetUsd = r.budget_usd;
+    rec.budgetPeriod = (r.budget_period ?? 'month') as BudgetPeriod;
+  }
   if (r.expires_at !== null) rec.expiresAt = r.expires_at;
   if (r.revoked_at !== null) rec.revokedAt = r.revoked_at;
   if (r.rotated_at !== null) rec.rotatedAt = r.rotated_at;
@@ -98,7 +116,8 @@ export class KeyStore {
     this.byId = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE id = ?');
     this.activeByName = db.prepare<[string], KeyRow>('SELECT * FROM tenancy_keys WHERE name = ? AND revoked_at IS NULL ORDER BY created_at, id');
     this.legacy = db.prepare<[], KeyRow>('SELECT * FROM tenancy_keys WHERE hlc IS NULL ORDER BY created_at, id');
-    this.upsert = db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, collections, rpm, tpm, budget_usd, budget_period, expires_at, created_at, rotated_at, hlc, origin)
+    this.upsert =
+      db.prepare(`INSERT INTO tenancy_keys (id, name, tenant, salt, hash, chains, models, collections, rpm, tpm, budget_usd, budget_period, expires_at, created_at, rotated_at, hlc, origin)
       VALUES (@id, @name, @tenant, @salt, @hash, @chains, @models, @collections, @rpm, @tpm, @budgetUsd, @budgetPeriod, @expiresAt, @createdAt, @rotatedAt, @hlc, @origin)
       ON CONFLICT (id) DO UPDATE SET name = excluded.name, tenant = excluded.tenant, salt = excluded.salt, hash = excluded.hash, chains = excluded.chains,
         models = excluded.models, collections = excluded.collections, rpm = excluded.rpm, tpm = excluded.tpm, budget_usd = excluded.budget_usd,
@@ -133,7 +152,10 @@ export class KeyStore {
     if (!this.log) throw new ClientError('client keys cannot be changed yet: the node is still starting', { status: 503, code: 'keys_not_ready' });
     const issuers = this.issuers();
     if (issuers?.length && !issuers.includes(this.log.origin)) {
-      throw new PermissionError(`this node may not issue or change client keys: mesh.key_issuers names ${issuers.join(', ')}; use one of those nodes`, 'not_a_key_issuer');
+      throw new PermissionError(
+        `this node may not issue or change client keys: mesh.key_issuers names ${issuers.join(', ')}; use one of those nodes`,
+        'not_a_key_issuer',
+      );
     }
     return this.log;
   }
@@ -154,25 +176,44 @@ export class KeyStore {
     const p = op.payload as KeyPutPayload;
     const list = (v?: string[]) => (v ? JSON.stringify(v) : null);
     this.upsert.run({
-      id: op.docId, name: p.name, tenant: p.tenant ?? null, salt: Buffer.from(p.salt, 'base64'), hash: Buffer.from(p.hash, 'base64'),
-      chains: list(p.chains), models: list(p.models), collections: list(p.collections), rpm: p.rpm ?? null, tpm: p.tpm ?? null,
-      budgetUsd: p.budgetUsd ?? null, budgetPeriod: p.budgetUsd !== undefined ? p.budgetPeriod ?? 'month' : null, expiresAt: p.expiresAt ?? null,
-      createdAt: p.createdAt, rotatedAt: p.rotatedAt ?? null, hlc: op.hlc, origin: op.origin,
+      id: op.docId,
+      name: p.name,
+      tenant: p.tenant ?? null,
+      salt: Buffer.from(p.salt, 'base64'),
+      hash: Buffer.from(p.hash, 'base64'),
+      chains: list(p.chains),
+      models: list(p.models),
+      collections: list(p.collections),
+      rpm: p.rpm ?? null,
+      tpm: p.tpm ?? null,
+      budgetUsd: p.budgetUsd ?? null,
+      budgetPeriod: p.budgetUsd !== undefined ? (p.budgetPeriod ?? 'month') : null,
+      expiresAt: p.expiresAt ?? null,
+      createdAt: p.createdAt,
+      rotatedAt: p.rotatedAt ?? null,
+      hlc: op.hlc,
+      origin: op.origin,
     });
     return true;
   }
 
   private writeLocal(id: string, kind: KeyOp['kind'], payload: KeyPutPayload | KeyRevokePayload): void {
     const log = this.need();
-    log.write(() => { this.materialize(log.append(id, kind, payload)); });
+    log.write(() => {
+      this.materialize(log.append(id, kind, payload));
+    });
   }
 
   /** Issues a key; the returned `key` is the only time the secret exists outside the caller. */
   create(name: string, policy: KeyPolicy = {}, now = Date.now()): { key: string; record: KeyRecord } {
     if (!/^[A-Za-z0-9._@-]{1,64}$/.test(name)) throw new ClientError('key name: 1-64 letters, digits, . _ @ or -', { param: 'name' });
-    if (this.activeByName.get(name)) throw new ClientError(`a key named "${name}" already exists (revoke or rotate it)`, { status: 409, code: 'key_exists', param: 'name' });
+    if (this.activeByName.get(name))
+      throw new ClientError(`a key named "${name}" already exists (revoke or rotate it)`, { status: 409, code: 'key_exists', param: 'name' });
     if (policy.budgetUsd !== undefined && !(policy.budgetUsd >= 0)) throw new ClientError('budget_usd must be a number ≥ 0', { param: 'budget_usd' });
-    for (const [k, v] of [['rpm', policy.rpm], ['tpm', policy.tpm]] as const) {
+    for (const [k, v] of [
+      ['rpm', policy.rpm],
+      ['tpm', policy.tpm],
+    ] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v > 0)) throw new ClientError(`${k} must be a positive integer`, { param: k });
     }
     const id = randomBytes(ID_LENGTH / 2).toString('hex');
@@ -198,7 +239,10 @@ export class KeyStore {
     if (!row) {
       const named = this.activeByName.all(idOrName);
       if (named.length > 1) {
-        throw new ClientError(`${named.length} active keys are named "${idOrName.slice(0, 64)}" (created on different members): use an id (${named.map((r) => r.id).join(', ')})`, { status: 409, code: 'key_name_ambiguous' });
+        throw new ClientError(
+          `${named.length} active keys are named "${idOrName.slice(0, 64)}" (created on different members): use an id (${named.map((r) => r.id).join(', ')})`,
+          { status: 409, code: 'key_name_ambiguous' },
+        );
       }
       row = named[0];
     }
@@ -264,14 +308,28 @@ export class KeyStore {
     })();
   }
 
-  latestHlc(docId: string): string | null { return this.log?.latestHlc(docId) ?? null; }
-  versionVector(): VersionVector { return this.log?.versionVector() ?? {}; }
-  storedOpsSince(since: VersionVector, limits: OpPageLimits): StoredOp[] { return this.log?.storedOpsSince(since, limits) ?? []; }
-  setOpProof(origin: string, seq: number, proof: string): void { this.log?.setOpProof(origin, seq, proof); }
-  localSeq(): number { return this.log?.localSeq() ?? 0; }
-  localOpsAfter(seq: number, limits: OpPageLimits): StoredOp[] { return this.log?.localOpsAfter(seq, limits) ?? []; }
+  latestHlc(docId: string): string | null {
+    return this.log?.latestHlc(docId) ?? null;
+  }
+  versionVector(): VersionVector {
+    return this.log?.versionVector() ?? {};
+  }
+  storedOpsSince(since: VersionVector, limits: OpPageLimits): StoredOp[] {
+    return this.log?.storedOpsSince(since, limits) ?? [];
+  }
+  setOpProof(origin: string, seq: number, proof: string): void {
+    this.log?.setOpProof(origin, seq, proof);
+  }
+  localSeq(): number {
+    return this.log?.localSeq() ?? 0;
+  }
+  localOpsAfter(seq: number, limits: OpPageLimits): StoredOp[] {
+    return this.log?.localOpsAfter(seq, limits) ?? [];
+  }
   /** Ops the holder of `since` has not seen, per origin in sequence order, at most `limit`. */
-  opsSince(since: VersionVector, limit = 1000): KeyOp[] { return this.log?.provenOpsSince(since, limit).map((p) => p.op) ?? []; }
+  opsSince(since: VersionVector, limit = 1000): KeyOp[] {
+    return this.log?.provenOpsSince(since, limit).map((p) => p.op) ?? [];
+  }
   onLocalOp(listener: LocalOpListener<KeyOp>): () => void {
     if (!this.log) throw new ClientError('the key store has no origin yet');
     return this.log.onLocalOp(listener);
@@ -285,8 +343,20 @@ export class KeyStore {
 
 function emptyRow(id: string) {
   return {
-    id, name: REVOKED_PLACEHOLDER, tenant: null, salt: Buffer.alloc(16), hash: Buffer.alloc(32), chains: null, models: null, collections: null,
-    rpm: null, tpm: null, budgetUsd: null, budgetPeriod: null, expiresAt: null, rotatedAt: null,
+    id,
+    name: REVOKED_PLACEHOLDER,
+    tenant: null,
+    salt: Buffer.alloc(16),
+    hash: Buffer.alloc(32),
+    chains: null,
+    models: null,
+    collections: null,
+    rpm: null,
+    tpm: null,
+    budgetUsd: null,
+    budgetPeriod: null,
+    expiresAt: null,
+    rotatedAt: null,
   };
 }
 

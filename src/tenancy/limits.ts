@@ -7,7 +7,9 @@ import type { BudgetPeriod } from './keys.ts';
 const EPSILON_USD = 1e-9;
 
 /** A taken amount that is corrected to the real figure (or 0) once the request has ended. */
-export interface Taken { settle(actual: number): void }
+export interface Taken {
+  settle(actual: number): void;
+}
 
 export type TakeResult = { ok: true; taken: Taken } | { ok: false; retryAfterS: number; used: number; tooLarge: boolean };
 
@@ -85,7 +87,11 @@ export function periodOf(period: BudgetPeriod, now: number): { id: string; endsA
   return { id: d.toISOString().slice(0, 7), endsAt: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
 }
 
-interface BudgetState { period: string; spent: number; reserved: number }
+interface BudgetState {
+  period: string;
+  spent: number;
+  reserved: number;
+}
 
 export type ReserveResult = { ok: true; taken: Taken } | { ok: false; retryAfterS: number; spent: number; inFlight: boolean };
 
@@ -100,7 +106,9 @@ export class Budgets {
 
   constructor(db: Db) {
     this.read = db.prepare<[string, string], { usd: number }>('SELECT usd FROM tenancy_spend WHERE key_id = ? AND period = ?');
-    this.add = db.prepare('INSERT INTO tenancy_spend (key_id, period, usd) VALUES (?, ?, ?) ON CONFLICT (key_id, period) DO UPDATE SET usd = usd + excluded.usd');
+    this.add = db.prepare(
+      'INSERT INTO tenancy_spend (key_id, period, usd) VALUES (?, ?, ?) ON CONFLICT (key_id, period) DO UPDATE SET usd = usd + excluded.usd',
+    );
   }
 
   private stateOf(keyId: string, period: string): BudgetState {

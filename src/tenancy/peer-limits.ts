@@ -26,16 +26,21 @@ export function peerLimitsLayer(config: () => NodeConfig, allowances: Allowances
 export function forwardSpendNotice(config: NodeConfig): { level: 'info' | 'warn'; message: string } | undefined {
   const m = config.mesh;
   if (!m.enabled) return undefined;
-  if (!m.acceptForwards) return { level: 'info', message: 'mesh: this node serves no forwarded requests (mesh.accept_forwards: false); members cannot spend its upstream accounts' };
+  if (!m.acceptForwards)
+    return { level: 'info', message: 'mesh: this node serves no forwarded requests (mesh.accept_forwards: false); members cannot spend its upstream accounts' };
   if (!m.forwardLimits) {
     return {
       level: config.auth.mode === 'required' ? 'warn' : 'info',
-      message: 'mesh: every member holding the mesh secret may spend this node\'s upstream accounts through forwarded requests WITHOUT LIMITS '
+      message:
+        "mesh: every member holding the mesh secret may spend this node's upstream accounts through forwarded requests WITHOUT LIMITS "
         + 'when a forward names no client key this node holds (a member with auth off, an anonymous caller). Set mesh.forward_limits '
         + '(rpm, tpm, budget_usd, budget_period) or mesh.accept_forwards: false.',
     };
   }
-  return { level: 'info', message: `mesh: each member may spend through this node's upstream accounts at most ${describeLimits(m.forwardLimits)} (mesh.forward_limits)` };
+  return {
+    level: 'info',
+    message: `mesh: each member may spend through this node's upstream accounts at most ${describeLimits(m.forwardLimits)} (mesh.forward_limits)`,
+  };
 }
 
 function describeLimits(l: ForwardLimits): string {

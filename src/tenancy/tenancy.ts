@@ -49,16 +49,29 @@ export class Tenancy {
   constructor(deps: TenancyDeps) {
     this.deps = deps;
     // A key issuer list only means something on a node that replicates keys.
-    this.keys = new KeyStore(deps.db, { issuers: () => { const m = deps.config().mesh; return m.enabled && m.replicateKeys ? m.keyIssuers : null; } });
+    this.keys = new KeyStore(deps.db, {
+      issuers: () => {
+        const m = deps.config().mesh;
+        return m.enabled && m.replicateKeys ? m.keyIssuers : null;
+      },
+    });
     this.budgets = new Budgets(deps.db);
     // Counted mesh-wide from the first request: until the mesh has run, remembered members' shares stay reserved.
     if (deps.sharedLimits) {
       const budgets = this.budgets;
       this.shared = new SharedCounters(deps.sharedLimits, {
-        spentOf: (keyId, period) => budgets.spent(keyId, period), spentKeys: spentKeysIn(deps.db), store: sqliteSharedStore(deps.db), now: deps.now,
+        spentOf: (keyId, period) => budgets.spent(keyId, period),
+        spentKeys: spentKeysIn(deps.db),
+        store: sqliteSharedStore(deps.db),
+        now: deps.now,
       });
     }
-    this.allowances = new Allowances({ budgets: this.budgets, prices: deps.prices, now: () => this.now(), shared: this.shared && new SharedAdmission(this.shared) });
+    this.allowances = new Allowances({
+      budgets: this.budgets,
+      prices: deps.prices,
+      now: () => this.now(),
+      shared: this.shared && new SharedAdmission(this.shared),
+    });
   }
 
   /** Opens the key log (and names this node in the shared counters) under its mesh peer id, once it is loaded. */
@@ -146,7 +159,7 @@ export class Tenancy {
     const tally = `${ctx.forwardedBy}\n${key.id}`;
     const counted = this.shared?.countedBy(ctx.forwardedBy, key.id) ?? null;
     // The member's count as heard may lag its forwards by what it admitted unacknowledged: its slice of the overshoot.
-    if (counted !== null && this.forwards.used(tally, this.now()) + 1 <= counted + this.shared!.slack(key.rpm ?? 0) ) {
+    if (counted !== null && this.forwards.used(tally, this.now()) + 1 <= counted + this.shared!.slack(key.rpm ?? 0)) {
       this.allowances.check(holder);
       this.forwards.take(tally, 1, Number.POSITIVE_INFINITY, this.now());
     } else {

@@ -13,7 +13,10 @@ export function agreementScore(a: string, b: string): number {
   let dot = 0;
   let nx = 0;
   let ny = 0;
-  for (const [w, n] of x) { nx += n * n; dot += n * (y.get(w) ?? 0); }
+  for (const [w, n] of x) {
+    nx += n * n;
+    dot += n * (y.get(w) ?? 0);
+  }
   for (const n of y.values()) ny += n * n;
   return nx === 0 || ny === 0 ? 0 : Math.round((dot / Math.sqrt(nx * ny)) * 1e4) / 1e4;
 }

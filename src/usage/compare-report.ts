@@ -23,11 +23,18 @@ export interface CompareTotals {
 export function compareReport(db: Db, range: UsageRange = {}): CompareTotals[] {
   const clauses: string[] = [];
   const params: number[] = [];
-  if (range.from !== undefined) { clauses.push('ts >= ?'); params.push(range.from); }
-  if (range.to !== undefined) { clauses.push('ts < ?'); params.push(range.to); }
+  if (range.from !== undefined) {
+    clauses.push('ts >= ?');
+    params.push(range.from);
+  }
+  if (range.to !== undefined) {
+    clauses.push('ts < ?');
+    params.push(range.to);
+  }
   const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'compare_samples'").get();
   if (!hasTable) return [];
-  return db.prepare<number[], CompareTotals>(`SELECT fingerprint, chain, candidate_target, count(*) AS samples,
+  return db
+    .prepare<number[], CompareTotals>(`SELECT fingerprint, chain, candidate_target, count(*) AS samples,
       sum(candidate_error IS NOT NULL) AS failed,
       round(sum(primary_cost), 8) AS primary_cost, round(coalesce(sum(candidate_cost), 0), 8) AS candidate_cost,
       round(sum(CASE WHEN candidate_error IS NULL THEN primary_cost - coalesce(candidate_cost, 0) ELSE 0 END), 8) AS cost_saved,
@@ -35,5 +42,6 @@ export function compareReport(db: Db, range: UsageRange = {}): CompareTotals[] {
       round(avg(candidate_latency_ms) - avg(primary_latency_ms), 3) AS latency_change_ms,
       round(avg(agreement), 4) AS agreement, round(avg(judge_score), 2) AS judge_score
     FROM compare_samples ${clauses.length ? `WHERE ${clauses.join(' AND ')}` : ''}
-    GROUP BY fingerprint, chain, candidate_target ORDER BY samples DESC, fingerprint`).all(...params);
+    GROUP BY fingerprint, chain, candidate_target ORDER BY samples DESC, fingerprint`)
+    .all(...params);
 }

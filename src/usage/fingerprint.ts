@@ -30,6 +30,9 @@ export function promptFingerprint(req: ChatRequest): string {
     if (m.role === 'user') return `user:${mask(contentText(m.content).slice(0, TEMPLATE_CHARS))}`;
     return m.role;
   });
-  const tools = (request.tools ?? []).map((t) => t.function.name).sort().join(',');
+  const tools = (request.tools ?? [])
+    .map((t) => t.function.name)
+    .sort()
+    .join(',');
   return hash('sha256', `${parts.join('\u0000')}\u0001${tools}`, 'hex').slice(0, 16);
 }

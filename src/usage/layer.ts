@@ -52,12 +52,33 @@ export function usageLayer(deps: UsageLayerDeps): AnyLayer {
       const answered = end.response !== undefined || trace.cache === 'hit';
       const target = trace.target ?? trace.attempts.at(-1)?.target ?? null;
       const base = {
-        ts, requestId: ctx.requestId, clientId: ctx.client?.id ?? null, viaPeer: ctx.forwardedBy ?? null, fingerprint, stream, target, provider: providerOf(config, target),
-        latencyMs: Math.round(end.durationMs * 1000) / 1000, status, errorCode: code,
+        ts,
+        requestId: ctx.requestId,
+        clientId: ctx.client?.id ?? null,
+        viaPeer: ctx.forwardedBy ?? null,
+        fingerprint,
+        stream,
+        target,
+        provider: providerOf(config, target),
+        latencyMs: Math.round(end.durationMs * 1000) / 1000,
+        status,
+        errorCode: code,
       };
       if (!answered) {
-        deps.ledger.record({ ...base, chain: null, model: req.model, promptTokens: 0, completionTokens: 0, cachedTokens: 0, usageSource: 'none',
-          cost: 0, costSaved: 0, firstByteMs: null, cache: 'miss', tokensSaved: 0 });
+        deps.ledger.record({
+          ...base,
+          chain: null,
+          model: req.model,
+          promptTokens: 0,
+          completionTokens: 0,
+          cachedTokens: 0,
+          usageSource: 'none',
+          cost: 0,
+          costSaved: 0,
+          firstByteMs: null,
+          cache: 'miss',
+          tokensSaved: 0,
+        });
         return;
       }
       const { usage, source } = usageOf(end, ctx.promptTokens);
@@ -65,9 +86,18 @@ export function usageLayer(deps: UsageLayerDeps): AnyLayer {
       const price = deps.prices.costOf(model, usage);
       const hit = trace.cache === 'hit';
       const row: UsageRow = {
-        ...base, chain: trace.route?.chain.name ?? null, model, promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens,
-        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0, cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0, usageSource: source, cost: hit ? 0 : price, costSaved: hit ? price : 0,
-        firstByteMs: end.firstByteMs === undefined ? null : Math.round(end.firstByteMs * 1000) / 1000, cache: trace.cache ?? 'bypass',
+        ...base,
+        chain: trace.route?.chain.name ?? null,
+        model,
+        promptTokens: usage.prompt_tokens,
+        completionTokens: usage.completion_tokens,
+        cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+        cacheWriteTokens: usage.prompt_tokens_details?.cache_write_tokens ?? 0,
+        usageSource: source,
+        cost: hit ? 0 : price,
+        costSaved: hit ? price : 0,
+        firstByteMs: end.firstByteMs === undefined ? null : Math.round(end.firstByteMs * 1000) / 1000,
+        cache: trace.cache ?? 'bypass',
         tokensSaved: hit ? usage.prompt_tokens + usage.completion_tokens : trace.tokensSaved,
       };
       deps.ledger.record(row);

@@ -4,9 +4,10 @@ import { restrictFile } from '../core/private-files.ts';
 import { migrate, type Db } from '../core/database.ts';
 import { migrateRollup, UsageRetention } from './retention.ts';
 
-const MIGRATIONS = [{
-  id: 'usage/001-ledger',
-  up: `CREATE TABLE usage_ledger (
+const MIGRATIONS = [
+  {
+    id: 'usage/001-ledger',
+    up: `CREATE TABLE usage_ledger (
     id INTEGER PRIMARY KEY,
     ts INTEGER NOT NULL,
     request_id TEXT NOT NULL,
@@ -23,15 +24,18 @@ const MIGRATIONS = [{
   );
   CREATE INDEX usage_ledger_ts ON usage_ledger (ts);
   CREATE UNIQUE INDEX usage_ledger_request ON usage_ledger (request_id);`,
-}, {
-  // Prompt tokens written to the provider's prompt cache, billed apart from cache reads (cached_tokens) and the rest.
-  id: 'usage/002-cache-write',
-  up: 'ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0',
-}, {
-  // The mesh peer a request was forwarded by (the row's client is the key it was made for, or `peer:<id>`).
-  id: 'usage/004-via-peer',
-  up: 'ALTER TABLE usage_ledger ADD COLUMN via_peer TEXT',
-}];
+  },
+  {
+    // Prompt tokens written to the provider's prompt cache, billed apart from cache reads (cached_tokens) and the rest.
+    id: 'usage/002-cache-write',
+    up: 'ALTER TABLE usage_ledger ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0',
+  },
+  {
+    // The mesh peer a request was forwarded by (the row's client is the key it was made for, or `peer:<id>`).
+    id: 'usage/004-via-peer',
+    up: 'ALTER TABLE usage_ledger ADD COLUMN via_peer TEXT',
+  },
+];
 
 export interface UsageRow {
   ts: number;
@@ -108,9 +112,31 @@ export class UsageLedger {
       cache_write_tokens, via_peer) VALUES (${Array(23).fill('?').join(', ')})`);
     this.insertMany = db.transaction((rows: UsageRow[]) => {
       for (const r of rows) {
-        insert.run(r.ts, r.requestId, r.chain, r.target, r.provider, r.model, r.clientId, r.fingerprint, r.stream ? 1 : 0, r.promptTokens,
-          r.completionTokens, r.cachedTokens, r.usageSource, r.cost, r.costSaved, r.latencyMs, r.firstByteMs, r.status, r.errorCode, r.cache,
-          r.tokensSaved, r.cacheWriteTokens ?? 0, r.viaPeer ?? null);
+        insert.run(
+          r.ts,
+          r.requestId,
+          r.chain,
+          r.target,
+          r.provider,
+          r.model,
+          r.clientId,
+          r.fingerprint,
+          r.stream ? 1 : 0,
+          r.promptTokens,
+          r.completionTokens,
+          r.cachedTokens,
+          r.usageSource,
+          r.cost,
+          r.costSaved,
+          r.latencyMs,
+          r.firstByteMs,
+          r.status,
+          r.errorCode,
+          r.cache,
+          r.tokensSaved,
+          r.cacheWriteTokens ?? 0,
+          r.viaPeer ?? null,
+        );
       }
     });
     if (opts.journal) {
@@ -132,11 +158,19 @@ export class UsageLedger {
     const rows: UsageRow[] = [];
     for (const line of readFileSync(file, 'utf8').split('\n')) {
       if (!line) continue;
-      try { rows.push(JSON.parse(line)); } catch { /* the write the kill interrupted */ }
+      try {
+        rows.push(JSON.parse(line));
+      } catch {
+        /* the write the kill interrupted */
+      }
     }
     if (rows.length > 0) this.insertMany(rows);
     const fd = openSync(file, 'r+');
-    try { ftruncateSync(fd, 0); } finally { closeSync(fd); }
+    try {
+      ftruncateSync(fd, 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   get database(): Db {
@@ -146,7 +180,10 @@ export class UsageLedger {
   record(row: UsageRow): void {
     if (this.journalFd !== null) this.journalBytes += writeSync(this.journalFd, `${JSON.stringify(row)}\n`);
     this.queue.push(row);
-    this.timer ??= setTimeout(() => { this.timer = null; this.flush(); }, this.opts.flushMs);
+    this.timer ??= setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, this.opts.flushMs);
   }
 
   /** Writes every queued row in one transaction; everything in the journal is now committed, so it may be emptied. */

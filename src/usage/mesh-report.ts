@@ -6,9 +6,22 @@ import type { UsageGroup, UsageRange, UsageTotals } from './report.ts';
 import { hasRollup } from './retention.ts';
 
 /** One member's totals for one day, client and model (the shape that travels between members). */
-export type DailyRow = [day: string, client: string, model: string, requests: number, errors: number, promptTokens: number,
-  completionTokens: number, cachedTokens: number, cacheWriteTokens: number, cost: number, costSaved: number, cacheHits: number,
-  tokensSaved: number, latencyMsSum: number];
+export type DailyRow = [
+  day: string,
+  client: string,
+  model: string,
+  requests: number,
+  errors: number,
+  promptTokens: number,
+  completionTokens: number,
+  cachedTokens: number,
+  cacheWriteTokens: number,
+  cost: number,
+  costSaved: number,
+  cacheHits: number,
+  tokensSaved: number,
+  latencyMsSum: number,
+];
 
 export const MESH_USAGE_GROUPS = ['model', 'client', 'day'] as const;
 
@@ -30,15 +43,23 @@ export function localDailyRows(db: Db, range: UsageRange = {}): DailyRow[] {
   const when = (column: string) => {
     const clauses: string[] = [];
     const params: number[] = [];
-    if (range.from !== undefined) { clauses.push(`${column} >= ?`); params.push(range.from); }
-    if (range.to !== undefined) { clauses.push(`${column} < ?`); params.push(range.to); }
+    if (range.from !== undefined) {
+      clauses.push(`${column} >= ?`);
+      params.push(range.from);
+    }
+    if (range.to !== undefined) {
+      clauses.push(`${column} < ?`);
+      params.push(range.to);
+    }
     return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
   };
   const raw = when('ts');
-  const parts = [`SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, coalesce(client_id, '') AS client, coalesce(model, '') AS model,
+  const parts = [
+    `SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, coalesce(client_id, '') AS client, coalesce(model, '') AS model,
       1 AS requests, status >= 400 AS errors, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cost, cost_saved,
       cache = 'hit' AS cache_hits, tokens_saved, latency_ms
-    FROM usage_ledger WHERE via_peer IS NULL AND coalesce(client_id, '') NOT LIKE 'peer:%'${raw.sql}`];
+    FROM usage_ledger WHERE via_peer IS NULL AND coalesce(client_id, '') NOT LIKE 'peer:%'${raw.sql}`,
+  ];
   const params = [...raw.params];
   if (hasRollup(db)) {
     const daily = when('day_ts');
@@ -47,9 +68,12 @@ export function localDailyRows(db: Db, range: UsageRange = {}): DailyRow[] {
       FROM usage_daily WHERE target NOT LIKE 'peer:%'${daily.sql}`);
     params.push(...daily.params);
   }
-  return db.prepare<number[], unknown[]>(`SELECT day, client, model, sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens),
+  return db
+    .prepare<number[], unknown[]>(`SELECT day, client, model, sum(requests), sum(errors), sum(prompt_tokens), sum(completion_tokens),
       sum(cached_tokens), sum(cache_write_tokens), sum(cost), sum(cost_saved), sum(cache_hits), sum(tokens_saved), sum(latency_ms)
-    FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).raw().all(...params) as DailyRow[];
+    FROM (${parts.join(' UNION ALL ')}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    .raw()
+    .all(...params) as DailyRow[];
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -59,8 +83,18 @@ const num = (v: unknown): v is number => typeof v === 'number' && Number.isFinit
 export function parseDailyRows(input: unknown, max: number): DailyRow[] | null {
   if (!Array.isArray(input) || input.length > max) return null;
   for (const r of input) {
-    if (!Array.isArray(r) || r.length !== 14 || typeof r[0] !== 'string' || !DAY.test(r[0]) || typeof r[1] !== 'string' || r[1].length > 256
-      || typeof r[2] !== 'string' || r[2].length > 256 || !r.slice(3).every(num)) return null;
+    if (
+      !Array.isArray(r)
+      || r.length !== 14
+      || typeof r[0] !== 'string'
+      || !DAY.test(r[0])
+      || typeof r[1] !== 'string'
+      || r[1].length > 256
+      || typeof r[2] !== 'string'
+      || r[2].length > 256
+      || !r.slice(3).every(num)
+    )
+      return null;
   }
   return input as DailyRow[];
 }
@@ -77,7 +111,21 @@ export function mergeUsage(members: readonly DailyRow[][], by: UsageGroup): Usag
       const key = r[index] as string;
       let g = groups.get(key);
       if (!g) {
-        g = { key, requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, cost: 0, cost_saved: 0, cache_hits: 0, tokens_saved: 0, avg_latency_ms: 0, latencySum: 0 };
+        g = {
+          key,
+          requests: 0,
+          errors: 0,
+          prompt_tokens: 0,
+          completion_tokens: 0,
+          cached_tokens: 0,
+          cache_write_tokens: 0,
+          cost: 0,
+          cost_saved: 0,
+          cache_hits: 0,
+          tokens_saved: 0,
+          avg_latency_ms: 0,
+          latencySum: 0,
+        };
         groups.set(key, g);
       }
       g.requests += r[3];
@@ -94,9 +142,14 @@ export function mergeUsage(members: readonly DailyRow[][], by: UsageGroup): Usag
     }
   }
   const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
-  return [...groups.values()].map(({ latencySum, ...g }) => ({
-    ...g, cost: round(g.cost, 8), cost_saved: round(g.cost_saved, 8), avg_latency_ms: g.requests ? round(latencySum / g.requests, 3) : 0,
-  })).sort((a, b) => b.cost - a.cost || b.requests - a.requests || a.key.localeCompare(b.key));
+  return [...groups.values()]
+    .map(({ latencySum, ...g }) => ({
+      ...g,
+      cost: round(g.cost, 8),
+      cost_saved: round(g.cost_saved, 8),
+      avg_latency_ms: g.requests ? round(latencySum / g.requests, 3) : 0,
+    }))
+    .sort((a, b) => b.cost - a.cost || b.requests - a.requests || a.key.localeCompare(b.key));
 }
 
 /** The billing lines (per day, client and model) of every member together, as the local CSV has them. */
@@ -106,11 +159,14 @@ export function mergeUsageCsv(members: readonly DailyRow[][]): string {
     for (const r of rows) {
       const key = `${r[0]}\n${r[1]}\n${r[2]}`;
       const prev = lines.get(key);
-      lines.set(key, prev ? prev.map((v, i) => (i < 3 ? v : (v as number) + (r[i] as number))) as DailyRow : [...r] as DailyRow);
+      lines.set(key, prev ? (prev.map((v, i) => (i < 3 ? v : (v as number) + (r[i] as number))) as DailyRow) : ([...r] as DailyRow));
     }
   }
   const header = ['day', 'client', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cache_hits', 'cost_usd'];
-  const field = (v: unknown) => { const s = String(v); return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s; };
+  const field = (v: unknown) => {
+    const s = String(v);
+    return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+  };
   const body = [...lines.keys()].sort().map((k) => {
     const r = lines.get(k)!;
     return [r[0], r[1], r[2], r[3], r[5], r[6], r[7], r[8], r[11], Math.round(r[9] * 1e8) / 1e8].map(field).join(',');

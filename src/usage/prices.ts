@@ -20,7 +20,7 @@ export const BUNDLED_PRICES: Record<string, Price> = {
   'gpt-4.1-mini': { input: 0.4, output: 1.6, cachedInput: 0.1 },
   'gpt-4.1-nano': { input: 0.1, output: 0.4, cachedInput: 0.025 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
-  'o1': { input: 15, output: 60, cachedInput: 7.5 },
+  o1: { input: 15, output: 60, cachedInput: 7.5 },
   'o3-mini': { input: 1.1, output: 4.4, cachedInput: 0.55 },
   'o4-mini': { input: 1.1, output: 4.4, cachedInput: 0.275 },
   'claude-3-opus': { input: 15, output: 75, cachedInput: 1.5, cacheWrite: 18.75 },
@@ -70,6 +70,8 @@ export class PriceTable {
     const p = this.priceOf(model);
     if (!p) return 0;
     const { uncached, cacheRead, cacheWrite } = promptParts(usage);
-    return (uncached * p.input + cacheRead * (p.cachedInput ?? p.input) + cacheWrite * (p.cacheWrite ?? p.input) + usage.completion_tokens * p.output) / 1_000_000;
+    return (
+      (uncached * p.input + cacheRead * (p.cachedInput ?? p.input) + cacheWrite * (p.cacheWrite ?? p.input) + usage.completion_tokens * p.output) / 1_000_000
+    );
   }
 }

@@ -65,8 +65,14 @@ export function parseGroup(value: string | undefined): UsageGroup {
 function where(range: UsageRange, column: 'ts' | 'day_ts'): { sql: string; params: number[] } {
   const clauses: string[] = [];
   const params: number[] = [];
-  if (range.from !== undefined) { clauses.push(`${column} >= ?`); params.push(range.from); }
-  if (range.to !== undefined) { clauses.push(`${column} < ?`); params.push(range.to); }
+  if (range.from !== undefined) {
+    clauses.push(`${column} >= ?`);
+    params.push(range.from);
+  }
+  if (range.to !== undefined) {
+    clauses.push(`${column} < ?`);
+    params.push(range.to);
+  }
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
@@ -87,16 +93,21 @@ function bothSources(db: Db, range: UsageRange, rawSelect: string, dailySelect: 
 }
 
 export function usageSummary(db: Db, by: UsageGroup, range: UsageRange = {}): UsageTotals[] {
-  const u = bothSources(db, range,
+  const u = bothSources(
+    db,
+    range,
     `SELECT ${GROUP_SQL[by]} AS key, 1 AS requests, status >= 400 AS errors, prompt_tokens, completion_tokens, cached_tokens,
       cache_write_tokens, cost, cost_saved, cache = 'hit' AS cache_hits, tokens_saved, latency_ms`,
     `SELECT ${DAILY_GROUP_SQL[by]} AS key, requests, errors, prompt_tokens, completion_tokens, cached_tokens,
-      cache_write_tokens, cost, cost_saved, cache_hits, tokens_saved, latency_ms_sum AS latency_ms`);
-  return db.prepare<number[], UsageTotals>(`SELECT key, sum(requests) AS requests, sum(errors) AS errors,
+      cache_write_tokens, cost, cost_saved, cache_hits, tokens_saved, latency_ms_sum AS latency_ms`,
+  );
+  return db
+    .prepare<number[], UsageTotals>(`SELECT key, sum(requests) AS requests, sum(errors) AS errors,
       sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens,
       sum(cache_write_tokens) AS cache_write_tokens, round(sum(cost), 8) AS cost, round(sum(cost_saved), 8) AS cost_saved,
       sum(cache_hits) AS cache_hits, sum(tokens_saved) AS tokens_saved, round(sum(latency_ms) / sum(requests), 3) AS avg_latency_ms
-    FROM (${u.sql}) GROUP BY key ORDER BY cost DESC, requests DESC, key`).all(...u.params);
+    FROM (${u.sql}) GROUP BY key ORDER BY cost DESC, requests DESC, key`)
+    .all(...u.params);
 }
 
 function csvField(v: unknown): string {
@@ -106,15 +117,20 @@ function csvField(v: unknown): string {
 
 /** One line per client, day and model: what billing needs. */
 export function usageCsv(db: Db, range: UsageRange = {}): string {
-  const u = bothSources(db, range,
+  const u = bothSources(
+    db,
+    range,
     `SELECT strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, coalesce(client_id, '') AS client, coalesce(model, '') AS model,
       1 AS requests, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache = 'hit' AS cache_hits, cost`,
     `SELECT strftime('%Y-%m-%d', day_ts / 1000, 'unixepoch') AS day, client_id AS client, model,
-      requests, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_hits, cost`);
-  const rows = db.prepare<number[], Record<string, unknown>>(`SELECT day, client, model, sum(requests) AS requests,
+      requests, prompt_tokens, completion_tokens, cached_tokens, cache_write_tokens, cache_hits, cost`,
+  );
+  const rows = db
+    .prepare<number[], Record<string, unknown>>(`SELECT day, client, model, sum(requests) AS requests,
       sum(prompt_tokens) AS prompt_tokens, sum(completion_tokens) AS completion_tokens, sum(cached_tokens) AS cached_tokens,
       sum(cache_write_tokens) AS cache_write_tokens, sum(cache_hits) AS cache_hits, round(sum(cost), 8) AS cost_usd
-    FROM (${u.sql}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`).all(...u.params);
+    FROM (${u.sql}) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`)
+    .all(...u.params);
   const header = ['day', 'client', 'model', 'requests', 'prompt_tokens', 'completion_tokens', 'cached_tokens', 'cache_write_tokens', 'cache_hits', 'cost_usd'];
   return [header.join(','), ...rows.map((r) => header.map((k) => csvField(r[k])).join(','))].join('\n') + '\n';
 }

@@ -4,9 +4,10 @@ import { migrate, type Db } from '../core/database.ts';
 
 export const DAY_MS = 86_400_000;
 
-const MIGRATIONS = [{
-  id: 'usage/003-daily-rollup',
-  up: `CREATE TABLE usage_daily (
+const MIGRATIONS = [
+  {
+    id: 'usage/003-daily-rollup',
+    up: `CREATE TABLE usage_daily (
     day_ts INTEGER NOT NULL,
     model TEXT NOT NULL, client_id TEXT NOT NULL, target TEXT NOT NULL,
     requests INTEGER NOT NULL, errors INTEGER NOT NULL,
@@ -15,7 +16,8 @@ const MIGRATIONS = [{
     latency_ms_sum REAL NOT NULL,
     PRIMARY KEY (day_ts, model, client_id, target)
   ) WITHOUT ROWID`,
-}];
+  },
+];
 
 /** Creates the daily table; the ledger calls this so that reports can always read it. */
 export function migrateRollup(db: Db): void {

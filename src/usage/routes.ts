@@ -12,7 +12,12 @@ type Guard = (request: FastifyRequest) => unknown;
 /** The other members' rows for a range (asked over the mesh), with who answered. */
 export type MeshUsageSource = (range: UsageRange) => Promise<{ self: string; members: MemberUsage[]; rows: DailyRow[][] }>;
 
-interface RangeQuery { by?: string; from?: string; to?: string; scope?: string }
+interface RangeQuery {
+  by?: string;
+  from?: string;
+  to?: string;
+  scope?: string;
+}
 
 export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush: () => void; guard?: Guard; mesh?: () => MeshUsageSource | undefined }): void {
   const rangeOf = (q: RangeQuery) => ({ from: parseTime(q.from, 'from'), to: parseTime(q.to, 'to') });
@@ -34,8 +39,16 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush:
     const range = rangeOf(q);
     const mesh = await meshRows(q, range);
     if (mesh) {
-      return { object: 'usage', scope: 'mesh', by, from: range.from ?? null, to: range.to ?? null, data: mergeUsage(mesh.rows, by),
-        members: mesh.members, complete: mesh.members.every((m) => m.status === 'ok') };
+      return {
+        object: 'usage',
+        scope: 'mesh',
+        by,
+        from: range.from ?? null,
+        to: range.to ?? null,
+        data: mergeUsage(mesh.rows, by),
+        members: mesh.members,
+        complete: mesh.members.every((m) => m.status === 'ok'),
+      };
     }
     deps.flush();
     return { object: 'usage', by, from: range.from ?? null, to: range.to ?? null, data: usageSummary(deps.db, by, range) };
@@ -48,9 +61,15 @@ export function registerUsageRoutes(app: FastifyInstance, deps: { db: Db; flush:
     if (mesh) {
       // Who answered travels in a header: a CSV has no place for it.
       reply.header('x-flowrouter-mesh-members', mesh.members.map((m) => `${m.peer}=${m.status}`).join(', '));
-      return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage-mesh.csv"').send(mergeUsageCsv(mesh.rows));
+      return reply
+        .header('content-type', 'text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="usage-mesh.csv"')
+        .send(mergeUsageCsv(mesh.rows));
     }
     deps.flush();
-    return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', 'attachment; filename="usage.csv"').send(usageCsv(deps.db, range));
+    return reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', 'attachment; filename="usage.csv"')
+      .send(usageCsv(deps.db, range));
   });
 }

@@ -8,9 +8,10 @@ import type { UsageRow } from './ledger.ts';
 import type { PriceTable } from './prices.ts';
 import { agreementScore, parseJudgeScore } from './agreement.ts';
 
-const MIGRATIONS = [{
-  id: 'usage/002-compare',
-  up: `CREATE TABLE compare_samples (
+const MIGRATIONS = [
+  {
+    id: 'usage/002-compare',
+    up: `CREATE TABLE compare_samples (
     id INTEGER PRIMARY KEY,
     ts INTEGER NOT NULL,
     chain TEXT NOT NULL,
@@ -22,7 +23,8 @@ const MIGRATIONS = [{
     candidate_error TEXT,
     agreement REAL, judge_score REAL
   )`,
-}];
+  },
+];
 
 const SHADOW_TIMEOUT_MS = 120_000;
 /**
@@ -69,11 +71,19 @@ export class ShadowSampler {
     if (!row.chain || ctx.forwardedBy || this.abort.signal.aborted || this.inflight.size >= MAX_IN_FLIGHT) return;
     const shadow = this.deps.config().chains.get(row.chain)?.shadow;
     if (!shadow || (this.deps.random ?? Math.random)() >= shadow.sample) return;
-    const job = this.compare(req, ctx.requestId, row, answer, shadow).catch(() => {}).finally(() => this.inflight.delete(job));
+    const job = this.compare(req, ctx.requestId, row, answer, shadow)
+      .catch(() => {})
+      .finally(() => this.inflight.delete(job));
     this.inflight.add(job);
   }
 
-  private async compare(req: ChatRequest, requestId: string, row: UsageRow, answer: ChatResponse, shadow: NonNullable<ReturnType<NodeConfig['chains']['get']>>['shadow'] & object): Promise<void> {
+  private async compare(
+    req: ChatRequest,
+    requestId: string,
+    row: UsageRow,
+    answer: ChatResponse,
+    shadow: NonNullable<ReturnType<NodeConfig['chains']['get']>>['shadow'] & object,
+  ): Promise<void> {
     const target = shadow.target;
     const model = upstreamModel(target, req.model);
     const { flowrouter: _fr, stream_options: _so, ...rest } = req;
@@ -94,22 +104,41 @@ export class ShadowSampler {
     const judgeScore = candidateText !== null && shadow.judge ? await this.judge(shadow.judge, req, primaryText, candidateText, requestId) : null;
     const usage = candidate?.usage;
     this.insert.run({
-      ts: row.ts, chain: row.chain, fingerprint: row.fingerprint,
-      primaryTarget: row.target, primaryModel: row.model, primaryAnswer: primaryText,
-      primaryPromptTokens: row.promptTokens, primaryCompletionTokens: row.completionTokens, primaryCost: row.cost, primaryLatencyMs: row.latencyMs,
-      candidateTarget: target.id, candidateModel: candidate?.model ?? model, candidateAnswer: candidateText,
-      candidatePromptTokens: usage?.prompt_tokens ?? null, candidateCompletionTokens: usage?.completion_tokens ?? null,
-      candidateCost: usage ? this.deps.prices.costOf(candidate?.model ?? model, usage) : null, candidateLatencyMs: Math.round(latency * 1000) / 1000,
-      candidateError, agreement: candidateText === null ? null : agreementScore(primaryText, candidateText), judgeScore,
+      ts: row.ts,
+      chain: row.chain,
+      fingerprint: row.fingerprint,
+      primaryTarget: row.target,
+      primaryModel: row.model,
+      primaryAnswer: primaryText,
+      primaryPromptTokens: row.promptTokens,
+      primaryCompletionTokens: row.completionTokens,
+      primaryCost: row.cost,
+      primaryLatencyMs: row.latencyMs,
+      candidateTarget: target.id,
+      candidateModel: candidate?.model ?? model,
+      candidateAnswer: candidateText,
+      candidatePromptTokens: usage?.prompt_tokens ?? null,
+      candidateCompletionTokens: usage?.completion_tokens ?? null,
+      candidateCost: usage ? this.deps.prices.costOf(candidate?.model ?? model, usage) : null,
+      candidateLatencyMs: Math.round(latency * 1000) / 1000,
+      candidateError,
+      agreement: candidateText === null ? null : agreementScore(primaryText, candidateText),
+      judgeScore,
     });
   }
 
   private async judge(chain: string, req: ChatRequest, a: string, b: string, requestId: string): Promise<number | null> {
     const request = req.messages.map((m) => `${m.role}: ${contentText(m.content)}`).join('\n');
     const judgeReq: ChatRequest = {
-      model: chain, temperature: 0, stream: false,
+      model: chain,
+      temperature: 0,
+      stream: false,
       messages: [
-        { role: 'system', content: 'You compare two answers to the same request. Reply with one number from 0 to 10: how well answer B matches answer A in substance and correctness (10 = equivalent).' },
+        {
+          role: 'system',
+          content:
+            'You compare two answers to the same request. Reply with one number from 0 to 10: how well answer B matches answer A in substance and correctness (10 = equivalent).',
+        },
         { role: 'user', content: `Request:\n${request}\n\nAnswer A:\n${a}\n\nAnswer B:\n${b}` },
       ],
     };

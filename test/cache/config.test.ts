@@ -25,7 +25,11 @@ after(async () => {
 const messy = 'Please   summarise:\n\n\n\n```\nkeep   this\n```\n    and   this';
 
 async function send(gw: TestNode, body: Record<string, unknown>) {
-  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', ...body }) });
+  const res = await fetch(`${gw.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', ...body }),
+  });
   await res.text();
   return res.headers;
 }

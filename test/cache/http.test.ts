@@ -36,8 +36,12 @@ after(async () => {
 });
 
 async function post(body: unknown, headers: Record<string, string> = {}) {
-  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-  return { status: res.status, cache: res.headers.get('x-flowrouter-cache'), target: res.headers.get('x-flowrouter-target'), body: await res.json() as any };
+  const res = await fetch(`${gw.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, cache: res.headers.get('x-flowrouter-cache'), target: res.headers.get('x-flowrouter-target'), body: (await res.json()) as any };
 }
 
 test('a repeated deterministic request is a miss, then a hit that never reaches the upstream', async () => {
@@ -95,7 +99,9 @@ test('a cached answer to a streaming request replays as SSE through the openai S
   const messages = [{ role: 'user' as const, content: 'stream me' }];
   await client.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages });
   const calls = fake.requests.length;
-  const { data: stream, response } = await client.chat.completions.create({ model: 'gpt-4o-mini', temperature: 0, messages, stream: true, stream_options: { include_usage: true } }).withResponse();
+  const { data: stream, response } = await client.chat.completions
+    .create({ model: 'gpt-4o-mini', temperature: 0, messages, stream: true, stream_options: { include_usage: true } })
+    .withResponse();
   assert.equal(response.headers.get('x-flowrouter-cache'), 'hit');
   assert.match(response.headers.get('content-type') ?? '', /text\/event-stream/);
   let text = '';
@@ -127,7 +133,9 @@ test('a stream that breaks mid-way is not cached', async () => {
   fake.handler = (req, res) => {
     if (req.body.messages?.[0]?.content !== 'broken stream') return false;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'part' }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'part' }, finish_reason: null }] })}\n\n`,
+    );
     res.destroy();
     return true;
   };
@@ -143,7 +151,7 @@ test('a stream that breaks mid-way is not cached', async () => {
   }
 });
 
-test('entries are per client by default: one tenant is never answered from another one\'s cache', async () => {
+test("entries are per client by default: one tenant is never answered from another one's cache", async () => {
   const a = gw.node.tenancy.keys.create('cache-client-a').key;
   const b = gw.node.tenancy.keys.create('cache-client-b').key;
   const body = { model: 'gpt-4o-mini', temperature: 0, messages: [{ role: 'user', content: 'per-client cache scope' }] };

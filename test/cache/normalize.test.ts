@@ -12,7 +12,11 @@ const cases: [string, string, string][] = [
   ['trailing spaces go', 'line   \nnext  ', 'line\nnext'],
   ['runs of blank lines become one', 'a\n\n\n\n  \nb', 'a\n\nb'],
   ['leading and trailing blank lines go', '\n\n\nhello\n\n\n', 'hello'],
-  ['a fenced block is untouched', 'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter   this', 'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter this'],
+  [
+    'a fenced block is untouched',
+    'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter   this',
+    'see:\n```js\nconst  x =  1;\n\n\n\nreturn   x;  \n```\nafter this',
+  ],
   ['an unterminated fence protects the rest', 'x  y\n~~~\na   b\n\n\n', 'x y\n~~~\na   b\n\n\n'],
   ['indented lines keep everything', 'def f():\n    return   1  \n\n\n    pass', 'def f():\n    return   1  \n\n\n    pass'],
   ['tab-indented lines keep everything, and a blank line after them', 'a\n\tb   c\n', 'a\n\tb   c\n'],
@@ -30,13 +34,26 @@ test('tool call arguments and image parts are never touched; unchanged requests 
   const req = {
     model: 'm',
     messages: [
-      { role: 'user' as const, content: [{ type: 'text' as const, text: 'look   here' }, { type: 'image_url' as const, image_url: { url: 'data:x  y' } }] },
-      { role: 'assistant' as const, content: null, tool_calls: [{ id: '1', type: 'function' as const, function: { name: 'f', arguments: '{"q":  "a   b"}' } }] },
+      {
+        role: 'user' as const,
+        content: [
+          { type: 'text' as const, text: 'look   here' },
+          { type: 'image_url' as const, image_url: { url: 'data:x  y' } },
+        ],
+      },
+      {
+        role: 'assistant' as const,
+        content: null,
+        tool_calls: [{ id: '1', type: 'function' as const, function: { name: 'f', arguments: '{"q":  "a   b"}' } }],
+      },
       { role: 'tool' as const, tool_call_id: '1', content: '{"result":   "x  y"}' },
     ],
   };
   const { request, changes } = normalizeRequest(req);
-  assert.deepEqual(request.messages[0].content, [{ type: 'text', text: 'look here' }, { type: 'image_url', image_url: { url: 'data:x  y' } }]);
+  assert.deepEqual(request.messages[0].content, [
+    { type: 'text', text: 'look here' },
+    { type: 'image_url', image_url: { url: 'data:x  y' } },
+  ]);
   assert.equal(request.messages[1], req.messages[1]);
   assert.equal(request.messages[2].content, '{"result":   "x  y"}');
   assert.deepEqual(changes, [{ before: 'look   here', after: 'look here' }]);
@@ -50,32 +67,48 @@ const word = fc.stringMatching(/^[a-z]{1,6}$/);
 const prose = fc.array(fc.oneof(word, spaces), { maxLength: 12 }).map((xs) => xs.join(''));
 const code = fc.array(fc.stringMatching(/^[ a-z=();]{0,12}$/), { minLength: 1, maxLength: 5 }).map((lines) => `\`\`\`\n${lines.join('\n')}\n\`\`\``);
 const indented = fc.array(fc.stringMatching(/^[a-z][a-z =]{0,10}$/), { minLength: 1, maxLength: 4 }).map((lines) => lines.map((l) => `    ${l}`).join('\n'));
-const json = fc.jsonValue({ maxDepth: 2 }).filter((v) => typeof v === 'object' && v !== null).map((v) => JSON.stringify(v, null, 2));
+const json = fc
+  .jsonValue({ maxDepth: 2 })
+  .filter((v) => typeof v === 'object' && v !== null)
+  .map((v) => JSON.stringify(v, null, 2));
 
 test('property: code blocks, indented lines and JSON survive normalization byte-exact', () => {
-  fc.assert(fc.property(prose, fc.oneof(code, indented, json), prose, (before, block, after) => {
-    const text = `${before}\n${block}\n${after}`;
-    const out = normalizeText(text);
-    assert.ok(out.includes(block), `lost ${JSON.stringify(block)} in ${JSON.stringify(out)}`);
-    assert.equal(normalizeText(out), out);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(prose, fc.oneof(code, indented, json), prose, (before, block, after) => {
+      const text = `${before}\n${block}\n${after}`;
+      const out = normalizeText(text);
+      assert.ok(out.includes(block), `lost ${JSON.stringify(block)} in ${JSON.stringify(out)}`);
+      assert.equal(normalizeText(out), out);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('property: the shortcut for texts with nothing to normalize never skips a change the full pass would make', () => {
   const piece = fc.constantFrom('word', 'a', ' ', '  ', '\t', '\n', '\n\n', '\n\n\n', ' \n', '\n  \n', '```', '    code', '{"k": 1}', '"q  q"', '`i  i`');
-  fc.assert(fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
-    const text = pieces.join('');
-    assert.equal(normalizeText(text), normalizeLines(text), JSON.stringify(text));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+      const text = pieces.join('');
+      assert.equal(normalizeText(text), normalizeLines(text), JSON.stringify(text));
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('property: cutting the unchanged head and tail off never changes the count of tokens saved', () => {
   const piece = fc.constantFrom('Word', 'two words', '  ', ' ', '\t\t', '\n', '\n\n', '\n\n\n', ' \n', '\n \n', '    code', '12  34', 'end.   ');
-  fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
-    const before = pieces.join('');
-    const after = normalizeText(before);
-    assert.equal(savedTokens(before, after), before === after ? 0 : savedInLines(before.split('\n'), after.split('\n'), false, false), JSON.stringify(before));
-  }), { numRuns: 1500 });
+  fc.assert(
+    fc.property(fc.array(piece, { maxLength: 40 }), (pieces) => {
+      const before = pieces.join('');
+      const after = normalizeText(before);
+      assert.equal(
+        savedTokens(before, after),
+        before === after ? 0 : savedInLines(before.split('\n'), after.split('\n'), false, false),
+        JSON.stringify(before),
+      );
+    }),
+    { numRuns: 1500 },
+  );
   const para = 'A paragraph of tidy prose that normalization leaves alone.\n\n'.repeat(40);
   const long = `${para}One  untidy   line.\n\n\n\n${para}`;
   assert.equal(savedTokens(long, normalizeText(long)), savedInLines(long.split('\n'), normalizeText(long).split('\n'), false, false));

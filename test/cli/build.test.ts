@@ -26,9 +26,17 @@ after(() => install.remove());
 /** Starts the copy's `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
 async function startBin(dataDir: string): Promise<{ url: string; script: string; nodeOptions: string; stop(): Promise<void> }> {
   writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
-  const proc = spawn(join(install.path, 'bin/flowrouter'), ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-  const stop = () => new Promise<void>((done) => { if (proc.exitCode !== null) return done(); proc.once('exit', () => done()); proc.kill('SIGTERM'); });
+  const proc = spawn(
+    join(install.path, 'bin/flowrouter'),
+    ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const stop = () =>
+    new Promise<void>((done) => {
+      if (proc.exitCode !== null) return done();
+      proc.once('exit', () => done());
+      proc.kill('SIGTERM');
+    });
   try {
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no "listening on" line within 20 s')), 20_000);
@@ -36,13 +44,25 @@ async function startBin(dataDir: string): Promise<{ url: string; script: string;
       proc.stdout!.on('data', (d: Buffer) => {
         out += d.toString();
         const m = /listening on (http:\/\/\S+?)\/v1/.exec(out);
-        if (m) { clearTimeout(timer); resolve(m[1]); }
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
       });
-      proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`bin/flowrouter exited with ${code}`)); });
+      proc.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`bin/flowrouter exited with ${code}`));
+      });
     });
     // bin/flowrouter execs node, so the process's command line names the script it chose.
-    const script = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0').find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
-    const nodeOptions = readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0').find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
+    const script =
+      readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8')
+        .split('\0')
+        .find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
+    const nodeOptions =
+      readFileSync(`/proc/${proc.pid}/environ`, 'utf8')
+        .split('\0')
+        .find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
     return { url, script, nodeOptions, stop };
   } catch (err) {
     await stop();

@@ -11,7 +11,7 @@ import { tempDir } from '../helpers.ts';
 const CHAINS = 'chains:\n  default:\n    - { provider: local, model: m, url: http://127.0.0.1:9/v1 }\n';
 const env = { HOME: homedir() };
 
-test('without --config or FLOWROUTER_CONFIG the system config is used, with the service\'s data directory', () => {
+test("without --config or FLOWROUTER_CONFIG the system config is used, with the service's data directory", () => {
   const dir = tempDir();
   try {
     const system = join(dir.path, 'config.yaml');
@@ -33,7 +33,10 @@ test('the data directory comes from --data-dir, then FLOWROUTER_DATA_DIR, then s
     writeFileSync(system, `server:\n  data_dir: ${join(dir.path, 'state')}\n${CHAINS}`);
     assert.equal(configFrom({}, env, { systemFile: system }).server.dataDir, join(dir.path, 'state'));
     assert.equal(configFrom({}, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, { systemFile: system }).server.dataDir, join(dir.path, 'env'));
-    assert.equal(configFrom({ dataDir: join(dir.path, 'flag') }, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, { systemFile: system }).server.dataDir, join(dir.path, 'flag'));
+    assert.equal(
+      configFrom({ dataDir: join(dir.path, 'flag') }, { ...env, FLOWROUTER_DATA_DIR: join(dir.path, 'env') }, { systemFile: system }).server.dataDir,
+      join(dir.path, 'flag'),
+    );
   } finally {
     dir.remove();
   }
@@ -57,14 +60,17 @@ test('--config and FLOWROUTER_CONFIG win over the system config; with none at al
   }
 });
 
-test('the system config reads the service\'s env file for variables the environment does not set', () => {
+test("the system config reads the service's env file for variables the environment does not set", () => {
   const dir = tempDir();
   try {
     const system = join(dir.path, 'config.yaml');
     writeFileSync(system, `auth:\n  mode: required\n  admin_key: \${FLOWROUTER_ADMIN_KEY}\n${CHAINS}`);
     writeFileSync(join(dir.path, 'env'), '# keys\nFLOWROUTER_ADMIN_KEY=from-the-env-file-0123456789\n');
     assert.equal(configFrom({}, env, { systemFile: system }).auth.adminKey, 'from-the-env-file-0123456789');
-    assert.equal(configFrom({}, { ...env, FLOWROUTER_ADMIN_KEY: 'from-the-shell-0123456789' }, { systemFile: system }).auth.adminKey, 'from-the-shell-0123456789');
+    assert.equal(
+      configFrom({}, { ...env, FLOWROUTER_ADMIN_KEY: 'from-the-shell-0123456789' }, { systemFile: system }).auth.adminKey,
+      'from-the-shell-0123456789',
+    );
     // Another config file never reads it.
     const mine = join(dir.path, 'mine.yaml');
     writeFileSync(mine, `auth:\n  admin_key: \${FLOWROUTER_ADMIN_KEY:-none-set-0123456789}\n${CHAINS}`);

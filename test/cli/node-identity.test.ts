@@ -26,7 +26,7 @@ function identityInChild(dataDir: string): { peerId: string; libp2pLoaded: boole
   return JSON.parse(r.stdout) as { peerId: string; libp2pLoaded: boolean };
 }
 
-test('a key the mesh created is the node\'s identity: both read one file in the data directory', async () => {
+test("a key the mesh created is the node's identity: both read one file in the data directory", async () => {
   const dir = tempDir();
   try {
     const meshKey = await loadOrCreateIdentity(dir.path);

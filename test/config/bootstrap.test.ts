@@ -20,14 +20,21 @@ chains:
 `;
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'src/cli/entry.ts'), ...args],
-    { encoding: 'utf8', timeout: 20_000, env: { ...process.env, FLOWROUTER_CONFIG: '', FLOWROUTER_BOOTSTRAP: '', ...env } });
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'src/cli/entry.ts'), ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+    env: { ...process.env, FLOWROUTER_CONFIG: '', FLOWROUTER_BOOTSTRAP: '', ...env },
+  });
   return { status: r.status, stderr: r.stderr };
 }
 
 test('valid bootstrap entries pass: ip4, ip6 and dns with a tcp port and a peer id', () => {
-  for (const entry of [`/ip4/10.77.0.3/tcp/2403/p2p/${ID}`, `/ip6/fd00::3/tcp/2403/p2p/${ID}`, `/dns4/pi1.local/tcp/2403/p2p/${ID}`,
-    '/ip4/10.0.0.1/tcp/4001/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N']) {
+  for (const entry of [
+    `/ip4/10.77.0.3/tcp/2403/p2p/${ID}`,
+    `/ip6/fd00::3/tcp/2403/p2p/${ID}`,
+    `/dns4/pi1.local/tcp/2403/p2p/${ID}`,
+    '/ip4/10.0.0.1/tcp/4001/p2p/QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N',
+  ]) {
     assert.equal(bootstrapProblem(entry), null, entry);
   }
 });
@@ -76,8 +83,11 @@ test('a wrong --bootstrap flag exits 2 naming the flag; a valid one replaces an 
     assert.match(r.stderr, /--bootstrap: "\/ip4\/10\.77\.0\.3\/tcp\/2403" has no \/p2p\/<peer id>/);
     const config = loadNodeConfig(file, { ...overridesFrom({ bootstrap: [`/ip4/10.77.0.3/tcp/2403/p2p/${ID}`], dataDir: dir.path }), checkBootstrap: true });
     assert.deepEqual(config.mesh.bootstrap, [`/ip4/10.77.0.3/tcp/2403/p2p/${ID}`]);
-    assert.throws(() => loadNodeConfig(file, { dataDir: dir.path, checkBootstrap: true }), (err: Error) => err instanceof ConfigError
-      && new RegExp(`^${file.replaceAll('.', '\\.')}:4:7: mesh\\.bootstrap\\[0\\]: .*still the placeholder`).test(err.message));
+    assert.throws(
+      () => loadNodeConfig(file, { dataDir: dir.path, checkBootstrap: true }),
+      (err: Error) =>
+        err instanceof ConfigError && new RegExp(`^${file.replaceAll('.', '\\.')}:4:7: mesh\\.bootstrap\\[0\\]: .*still the placeholder`).test(err.message),
+    );
     // Commands that never dial (kb, peers, mesh status) load the file beside a node started with the flag.
     assert.equal(loadNodeConfig(file, { dataDir: dir.path }).mesh.enabled, true);
   } finally {

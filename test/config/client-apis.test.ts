@@ -14,12 +14,22 @@ function errorOf(yaml: string): string {
 }
 
 test('api: responses is taken by openai and azure targets and reaches the target config', () => {
-  const config = parseConfig('chains:\n  c:\n    - { model: m, provider: openai, key: k, api: responses }\n    - { model: m, provider: azure, url: "https://x.openai.azure.com", key: k, api: responses, name: az }\n', 'c.yaml', {});
-  assert.deepEqual(config.chains.get('c')!.targets.map((t) => t.api), ['responses', 'responses']);
+  const config = parseConfig(
+    'chains:\n  c:\n    - { model: m, provider: openai, key: k, api: responses }\n    - { model: m, provider: azure, url: "https://x.openai.azure.com", key: k, api: responses, name: az }\n',
+    'c.yaml',
+    {},
+  );
+  assert.deepEqual(
+    config.chains.get('c')!.targets.map((t) => t.api),
+    ['responses', 'responses'],
+  );
 });
 
 test('api: responses on a target that does not speak it, or a value that is no API, names the key', () => {
-  assert.match(errorOf('chains:\n  c:\n    - { model: m, provider: anthropic, key: k, api: responses }\n'), /chains\.c\[0\]\.api: the Responses API is spoken by openai and azure targets only, not anthropic/);
+  assert.match(
+    errorOf('chains:\n  c:\n    - { model: m, provider: anthropic, key: k, api: responses }\n'),
+    /chains\.c\[0\]\.api: the Responses API is spoken by openai and azure targets only, not anthropic/,
+  );
   assert.match(errorOf('chains:\n  c:\n    - { model: m, provider: local, api: responses }\n'), /chains\.c\[0\]\.api: .* not local/);
   assert.match(errorOf('chains:\n  c:\n    - { provider: knowledge, api: responses }\n'), /chains\.c\[0\]\.api: .* not knowledge/);
   assert.match(errorOf('chains:\n  c:\n    - { model: m, provider: openai, key: k, api: messages }\n'), /chains\.c\[0\]\.api: .*chat.*responses/);

@@ -29,12 +29,17 @@ chains:
 
 // The chain schema is a union (a list of targets, or an object with targets): the error comes from the branch that fits.
 test('a wrong value inside a chain target names its exact key path and the expected type', () => {
-  assert.throws(() => load(`
+  assert.throws(
+    () =>
+      load(`
 chains:
   default:
     - model: m
       provider: local
       url: http://127.0.0.1:8000/v1
       weight: heavy
-`), (err: unknown) => err instanceof ConfigError && /c\.yaml:7:\d+: chains\.default\[0\]\.weight: expected number/.test(err.message) && !/Invalid input/.test(err.message));
+`),
+    (err: unknown) =>
+      err instanceof ConfigError && /c\.yaml:7:\d+: chains\.default\[0\]\.weight: expected number/.test(err.message) && !/Invalid input/.test(err.message),
+  );
 });

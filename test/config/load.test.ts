@@ -21,7 +21,14 @@ const LOCAL = 'chains:\n  default:\n    - model: m\n      provider: local\n';
 test('the seed config loads exactly as written', () => {
   const config = parseConfig(SEED, 'my.yaml', { OPENAI_KEY: 'sk-o', ANTHROPIC_KEY: 'sk-a' }, { dataDir: '/tmp/x' });
   const chain = config.chains.get('default')!;
-  assert.deepEqual(chain.targets.map((t) => [t.account!.type, t.model]), [['openai', 'gpt-4'], ['anthropic', 'claude-3-sonnet'], ['local', 'mistral-7b']]);
+  assert.deepEqual(
+    chain.targets.map((t) => [t.account!.type, t.model]),
+    [
+      ['openai', 'gpt-4'],
+      ['anthropic', 'claude-3-sonnet'],
+      ['local', 'mistral-7b'],
+    ],
+  );
   assert.equal(chain.targets[0].account!.key, 'sk-o');
   assert.equal(chain.targets[2].account!.baseUrl, 'http://127.0.0.1:8000/v1');
   assert.equal(chain.targets[0].id, 'default/openai/gpt-4');
@@ -31,11 +38,14 @@ test('the seed config loads exactly as written', () => {
 });
 
 test('a missing environment variable names the variable, file and line', () => {
-  assert.throws(() => parseConfig(SEED, 'my.yaml', { OPENAI_KEY: 'x' }), (err: Error) => {
-    assert.ok(err instanceof ConfigError);
-    assert.match(err.message, /^my\.yaml:8:\d+: environment variable ANTHROPIC_KEY is not set/);
-    return true;
-  });
+  assert.throws(
+    () => parseConfig(SEED, 'my.yaml', { OPENAI_KEY: 'x' }),
+    (err: Error) => {
+      assert.ok(err instanceof ConfigError);
+      assert.match(err.message, /^my\.yaml:8:\d+: environment variable ANTHROPIC_KEY is not set/);
+      return true;
+    },
+  );
 });
 
 test('${VAR:-default} falls back when the variable is unset', () => {
@@ -44,13 +54,17 @@ test('${VAR:-default} falls back when the variable is unset', () => {
 });
 
 test('a whole ${VAR} in a plain scalar takes the type it would have had written in place; quoted stays a string', () => {
-  const config = parseConfig('server:\n  port: ${PORT}\nchains:\n  default:\n    - model: m\n      provider: local\n      key: "${KEY}"\n', 'c.yaml', { PORT: '8123', KEY: '12345' });
+  const config = parseConfig('server:\n  port: ${PORT}\nchains:\n  default:\n    - model: m\n      provider: local\n      key: "${KEY}"\n', 'c.yaml', {
+    PORT: '8123',
+    KEY: '12345',
+  });
   assert.equal(config.server.port, 8123);
   assert.equal(config.chains.get('default')!.targets[0].account!.key, '12345');
 });
 
 test('a key left empty (YAML null) or set from an empty variable means no key', () => {
-  const yaml = 'auth:\n  admin_key:\nchains:\n  default:\n    - model: m\n      provider: openai\n      key:\n    - model: n\n      provider: openai\n      key: ${OPENAI_KEY:-}\n';
+  const yaml =
+    'auth:\n  admin_key:\nchains:\n  default:\n    - model: m\n      provider: openai\n      key:\n    - model: n\n      provider: openai\n      key: ${OPENAI_KEY:-}\n';
   const config = parseConfig(yaml, 'c.yaml', {});
   const [a, b] = config.chains.get('default')!.targets;
   assert.equal(a.account!.key, undefined);
@@ -59,7 +73,8 @@ test('a key left empty (YAML null) or set from an empty variable means no key', 
 });
 
 test('named accounts are reusable across chains and may be specialised per target', () => {
-  const config = parseConfig(`providers:
+  const config = parseConfig(
+    `providers:
   work:
     type: openai
     key: sk-work
@@ -69,7 +84,10 @@ test('named accounts are reusable across chains and may be specialised per targe
 chains:
   a: [{ model: gpt-4o, provider: work }]
   b: [{ model: gpt-4o-mini, provider: work, project: proj-2, headers: { x-env: b }, timeouts: { total_ms: 9 } }]
-`, 'c.yaml', {});
+`,
+    'c.yaml',
+    {},
+  );
   const a = config.chains.get('a')!.targets[0].account!;
   const b = config.chains.get('b')!.targets[0].account!;
   assert.equal(a.key, 'sk-work');
@@ -84,8 +102,26 @@ chains:
 
 test('a config that gives only a chain runs on the documented defaults', () => {
   const config = parseConfig(LOCAL, 'c.yaml', {}, { dataDir: '/tmp/x' });
-  assert.deepEqual(config.server, { host: '127.0.0.1', port: 2402, dataDir: '/tmp/x', bodyLimitBytes: 10 * 1024 * 1024, logLevel: 'info', logFormat: 'json', shutdownGraceMs: 10_000, sseKeepaliveMs: 10_000 });
-  assert.deepEqual(config.router, { retries: 0, retryBaseMs: 200, retryMaxMs: 5_000, maxRetryAfterMs: 10_000, breakerFailures: 5, breakerWindowMs: 30_000, breakerCooldownMs: 30_000, healthCheckIntervalMs: 0 });
+  assert.deepEqual(config.server, {
+    host: '127.0.0.1',
+    port: 2402,
+    dataDir: '/tmp/x',
+    bodyLimitBytes: 10 * 1024 * 1024,
+    logLevel: 'info',
+    logFormat: 'json',
+    shutdownGraceMs: 10_000,
+    sseKeepaliveMs: 10_000,
+  });
+  assert.deepEqual(config.router, {
+    retries: 0,
+    retryBaseMs: 200,
+    retryMaxMs: 5_000,
+    maxRetryAfterMs: 10_000,
+    breakerFailures: 5,
+    breakerWindowMs: 30_000,
+    breakerCooldownMs: 30_000,
+    healthCheckIntervalMs: 0,
+  });
   assert.deepEqual(config.cache, { enabled: true, scope: 'client', ttlS: 3600, nondeterministic: false, maxEntries: 10_000, maxBytes: 256 * 1024 * 1024 });
   assert.deepEqual(config.usage, { write: 'ack', flushMs: 50, retentionDays: 90 });
   assert.deepEqual(config.normalize, { enabled: true });
@@ -104,7 +140,8 @@ test('a config that gives only a chain runs on the documented defaults', () => {
 });
 
 test('typed sections replace the raw YAML: prices, tenants, routes and the mesh come out camelCased and resolved', () => {
-  const config = parseConfig(`${LOCAL}prices:
+  const config = parseConfig(
+    `${LOCAL}prices:
   my-model: { input: 1, output: 2, cached_input: 0.5 }
 tenants:
   acme:
@@ -116,13 +153,20 @@ routes:
 mesh:
   secret_file: mesh.key
   sync_interval_ms: 1000
-`, 'c.yaml', {}, { dataDir: '/data' });
+`,
+    'c.yaml',
+    {},
+    { dataDir: '/data' },
+  );
   assert.deepEqual(config.prices, { 'my-model': { input: 1, output: 2, cachedInput: 0.5 } });
   assert.deepEqual(config.tenants.get('acme')!.accounts.get('openai'), { key: 'sk-acme', baseUrl: 'http://127.0.0.1:1/v1' });
   const rule = config.routes[0];
   assert.equal(rule.name, 'routes[0]');
   assert.ok(rule.model!.test('gpt-4o') && !rule.model!.test('o1'));
-  assert.deepEqual(rule.headers.map(([k, v]) => [k, v.test('ab')]), [['x-team', true]]);
+  assert.deepEqual(
+    rule.headers.map(([k, v]) => [k, v.test('ab')]),
+    [['x-team', true]],
+  );
   assert.deepEqual(rule.clients, ['k1']);
   assert.equal(config.mesh.enabled, true);
   assert.equal(config.mesh.secretFile, '/data/mesh.key');
@@ -143,7 +187,11 @@ test('the embedded default needs no key and listens on 127.0.0.1:2402', () => {
 });
 
 test('flags win over FLOWROUTER_* variables', () => {
-  assert.deepEqual(overridesFrom({ port: '9000' }, { FLOWROUTER_PORT: '8000', FLOWROUTER_HOST: '0.0.0.0', FLOWROUTER_DATA_DIR: '/d' }), { port: 9000, host: '0.0.0.0', dataDir: '/d' });
+  assert.deepEqual(overridesFrom({ port: '9000' }, { FLOWROUTER_PORT: '8000', FLOWROUTER_HOST: '0.0.0.0', FLOWROUTER_DATA_DIR: '/d' }), {
+    port: 9000,
+    host: '0.0.0.0',
+    dataDir: '/d',
+  });
   assert.throws(() => overridesFrom({ port: 'x' }, {}), /invalid port/);
 });
 

@@ -30,15 +30,29 @@ test('the Pi configs enable the mesh with a secret and require auth off loopback
 
 test('pi-peer.yaml started without --bootstrap or FLOWROUTER_BOOTSTRAP says so, with its file and line', () => {
   const file = join(dir, 'pi-peer.yaml');
-  assert.throws(() => loadNodeConfig(file, { dataDir: '/tmp/flowrouter-configs', checkBootstrap: true }, { ...env, FLOWROUTER_BOOTSTRAP: '' }), (err: Error) => err instanceof ConfigError
-    && new RegExp(`^${file.replaceAll('.', '\\.')}:\\d+:\\d+: mesh\\.bootstrap\\[0\\]: .* is still the placeholder from mesh-configs/pi-peer\\.yaml: start with --bootstrap`).test(err.message));
+  assert.throws(
+    () => loadNodeConfig(file, { dataDir: '/tmp/flowrouter-configs', checkBootstrap: true }, { ...env, FLOWROUTER_BOOTSTRAP: '' }),
+    (err: Error) =>
+      err instanceof ConfigError
+      && new RegExp(
+        `^${file.replaceAll('.', '\\.')}:\\d+:\\d+: mesh\\.bootstrap\\[0\\]: .* is still the placeholder from mesh-configs/pi-peer\\.yaml: start with --bootstrap`,
+      ).test(err.message),
+  );
 });
 
 test('the Pi configs ask their peers after the local model and before the knowledge answer', () => {
   for (const file of ['pi-bootstrap.yaml', 'pi-peer.yaml']) {
     const config = loadConfigFile(join(dir, file), env, { dataDir: '/var/lib/flowrouter' });
-    assert.deepEqual(config.chains.get('default')!.targets.map((t) => t.kind), ['provider', 'mesh', 'knowledge'], file);
+    assert.deepEqual(
+      config.chains.get('default')!.targets.map((t) => t.kind),
+      ['provider', 'mesh', 'knowledge'],
+      file,
+    );
   }
   const single = loadConfigFile(join(dir, 'single-node.yaml'), env, { dataDir: '/tmp/flowrouter-configs' });
-  assert.equal(single.chains.get('default')!.targets.some((t) => t.kind === 'mesh'), false, 'no mesh, no mesh target');
+  assert.equal(
+    single.chains.get('default')!.targets.some((t) => t.kind === 'mesh'),
+    false,
+    'no mesh, no mesh target',
+  );
 });

@@ -2,7 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CapacityRecordInvalid, ClientError, ConfigError, FlowRouterError, MeshNotStarted, UpstreamError, createError, renderError,
+  CapacityRecordInvalid,
+  ClientError,
+  ConfigError,
+  FlowRouterError,
+  MeshNotStarted,
+  UpstreamError,
+  createError,
+  renderError,
 } from '../../src/core/errors.ts';
 import { parseConfig } from '../../src/config/index.ts';
 import { capacityKey, validateCapacityEntry } from '../../src/mesh/index.ts';
@@ -42,7 +49,15 @@ test('the families keep their behaviour: client errors never fall through, upstr
 });
 
 test('config errors and mesh errors are coded errors from the table', async () => {
-  assert.throws(() => parseConfig('chains: {}\nbogus: 1\n', 'c.yaml', {}), (err: unknown) => err instanceof ConfigError && (err as FlowRouterError).code === 'config_invalid');
-  await assert.rejects(validateCapacityEntry(capacityKey('12D3KooWabc'), new TextEncoder().encode('not json')),
-    (err: unknown) => err instanceof CapacityRecordInvalid && (err as FlowRouterError).code === 'mesh_capacity_record_invalid' && /capacity record is not JSON/.test((err as Error).message));
+  assert.throws(
+    () => parseConfig('chains: {}\nbogus: 1\n', 'c.yaml', {}),
+    (err: unknown) => err instanceof ConfigError && (err as FlowRouterError).code === 'config_invalid',
+  );
+  await assert.rejects(
+    validateCapacityEntry(capacityKey('12D3KooWabc'), new TextEncoder().encode('not json')),
+    (err: unknown) =>
+      err instanceof CapacityRecordInvalid
+      && (err as FlowRouterError).code === 'mesh_capacity_record_invalid'
+      && /capacity record is not JSON/.test((err as Error).message),
+  );
 });

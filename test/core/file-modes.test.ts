@@ -28,11 +28,20 @@ test('a node started in a new data dir creates it 0700 and the database, its WAL
   try {
     await withOpenUmask(async () => {
       const dataDir = join(root.path, 'nested', 'data');
-      const config = parseConfig(`chains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-test-0000000000000000\n      url: ${fake.url}\n`, 'test.yaml', {}, { host: '127.0.0.1', port: 0, dataDir });
+      const config = parseConfig(
+        `chains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-test-0000000000000000\n      url: ${fake.url}\n`,
+        'test.yaml',
+        {},
+        { host: '127.0.0.1', port: 0, dataDir },
+      );
       const node = new FlowRouterNode(config, { logger: false });
       const { url } = await node.start();
       try {
-        const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });
+        const res = await fetch(`${url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }),
+        });
         assert.equal(res.status, 200);
         await res.text();
         assert.equal(modeOf(dataDir), 0o700, 'data dir');

@@ -8,9 +8,14 @@ import { countTokens, TokenBudget } from '../../src/core/tokens.ts';
 const PLAIN = { disallowedSpecial: new Set<string>() };
 const source = readFileSync(new URL('../../src/router/router.ts', import.meta.url), 'utf8');
 const samples: [string, string][] = [
-  ['prose', 'The quick brown fox jumps over the lazy dog; it\'s what they\'ve done before, isn\'t it? '.repeat(20)],
+  ['prose', "The quick brown fox jumps over the lazy dog; it's what they've done before, isn't it? ".repeat(20)],
   ['TypeScript source', source.slice(0, 2000)],
-  ['JSON without spaces', JSON.stringify({ tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }] }).repeat(8)],
+  [
+    'JSON without spaces',
+    JSON.stringify({
+      tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+    }).repeat(8),
+  ],
   ['Chinese and Japanese', '我们今天去公园散步，天气很好。日本語のテキストも少し書きます。'.repeat(30)],
   ['emoji and accents', 'naïve café 👍🏽 déjà-vu 😀 Ωμέγα '.repeat(40)],
   ['newlines and indentation', '  line one\n\n\tline two\r\n    line three\n'.repeat(40)],

@@ -22,7 +22,10 @@ function titlesOf(file: string): RegExp[] {
 function promises(): string[] {
   const section = security.slice(security.indexOf('## Promises'), security.indexOf('## Relied on, not tested here'));
   assert.ok(section.length > 100, 'SECURITY.md has a Promises section followed by what it relies on');
-  return section.split(/\n(?=- \*\*)/).slice(1).map((b) => b.replace(/\s*\n\s*/g, ' '));
+  return section
+    .split(/\n(?=- \*\*)/)
+    .slice(1)
+    .map((b) => b.replace(/\s*\n\s*/g, ' '));
 }
 
 test('every promise in SECURITY.md names at least one test', () => {
@@ -40,7 +43,10 @@ test('every test SECURITY.md cites exists, in the file it names', () => {
       const known = titlesOf(file);
       for (const [, title] of titles.matchAll(/«([^»]+)»/g)) {
         cited++;
-        assert.ok(known.some((k) => k.test(title)), `${file} has no test titled «${title}»`);
+        assert.ok(
+          known.some((k) => k.test(title)),
+          `${file} has no test titled «${title}»`,
+        );
       }
     }
   }

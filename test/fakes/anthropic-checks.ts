@@ -9,12 +9,13 @@ export function fakeSignature(thinking: string): string {
   return `EqFake${createHash('sha256').update(thinking).digest('base64url').slice(0, 32)}`;
 }
 
-const blocksOf = (content: unknown): Block[] => (typeof content === 'string' ? [{ type: 'text', text: content }] : (content as Block[]) ?? []);
+const blocksOf = (content: unknown): Block[] => (typeof content === 'string' ? [{ type: 'text', text: content }] : ((content as Block[]) ?? []));
 
 function checkCacheControl(cc: unknown, where: string, bad: Bad): [number, string, string] | null {
   if (cc === undefined || cc === null) return null;
   const c = cc as { type?: unknown; ttl?: unknown };
-  if (c.type !== 'ephemeral' || Object.keys(c).some((k) => k !== 'type' && k !== 'ttl')) return bad(`${where}.cache_control: Input should be {type: 'ephemeral', ttl?}`);
+  if (c.type !== 'ephemeral' || Object.keys(c).some((k) => k !== 'type' && k !== 'ttl'))
+    return bad(`${where}.cache_control: Input should be {type: 'ephemeral', ttl?}`);
   if (c.ttl !== undefined && c.ttl !== '5m' && c.ttl !== '1h') return bad(`${where}.cache_control.ttl: Input should be '5m' or '1h'`);
   return null;
 }
@@ -30,7 +31,9 @@ function checkDocument(b: Block, where: string, bad: Bad): [number, string, stri
   } else if (s.type === 'url') {
     if (!/^https?:\/\//.test(s.url ?? '')) return bad(`${where}.document.source.url.url: invalid URL`);
   } else if (s.type !== 'content') {
-    return bad(`${where}.document.source: Input tag '${String(s.type)}' found using 'type' does not match any of the expected tags: 'base64', 'content', 'text', 'url'`);
+    return bad(
+      `${where}.document.source: Input tag '${String(s.type)}' found using 'type' does not match any of the expected tags: 'base64', 'content', 'text', 'url'`,
+    );
   }
   return null;
 }
@@ -46,7 +49,9 @@ function checkThinking(b: Block, where: string, bad: Bad): [number, string, stri
 /** Blocks in messages and system: documents, thinking, and at most four cache breakpoints in the whole request. */
 export function checkBlocks(body: any, bad: Bad): [number, string, string] | null {
   let breakpoints = 0;
-  const count = (cc: unknown) => { if (cc) breakpoints++; };
+  const count = (cc: unknown) => {
+    if (cc) breakpoints++;
+  };
   for (const [k, s] of (Array.isArray(body.system) ? body.system : []).entries()) {
     count(s.cache_control);
     const problem = checkCacheControl(s.cache_control, `system.${k}`, bad);
@@ -61,7 +66,8 @@ export function checkBlocks(body: any, bad: Bad): [number, string, string] | nul
     for (const [j, b] of blocksOf(m.content).entries()) {
       const where = `messages.${i}.content.${j}`;
       count(b.cache_control);
-      const problem = checkCacheControl(b.cache_control, where, bad)
+      const problem =
+        checkCacheControl(b.cache_control, where, bad)
         ?? (b.type === 'document' ? checkDocument(b, where, bad) : null)
         ?? (b.type === 'thinking' || b.type === 'redacted_thinking' ? checkThinking(b, where, bad) : null);
       if (problem) return problem;
@@ -90,7 +96,9 @@ export function checkThinkingConfig(body: any, bad: Bad): [number, string, strin
   if (answered && i >= 0) {
     const first = blocksOf(messages[i].content)[0];
     if (first && first.type !== 'thinking' && first.type !== 'redacted_thinking') {
-      return bad(`messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks).`);
+      return bad(
+        `messages.${i}.content.0.type: Expected \`thinking\` or \`redacted_thinking\`, but found \`${first.type}\`. When \`thinking\` is enabled, a final \`assistant\` message must start with a thinking block (preceeding the lastmost set of \`tool_use\` and \`tool_result\` blocks).`,
+      );
     }
   }
   return null;

@@ -5,18 +5,35 @@ import { checkBlocks, checkThinkingConfig, fakeSignature } from './anthropic-che
 
 export { fakeSignature } from './anthropic-checks.ts';
 
-export interface FakeRequest { method: string; path: string; headers: Record<string, string>; body: any }
+export interface FakeRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: any;
+}
 
-export interface FakeBlock { type: string; [k: string]: unknown }
+export interface FakeBlock {
+  type: string;
+  [k: string]: unknown;
+}
 export interface FakeMessage {
   id?: string;
   model?: string;
   content: FakeBlock[];
   stop_reason?: string | null;
   stop_sequence?: string | null;
-  usage?: { input_tokens?: number; output_tokens?: number; cache_creation_input_tokens?: number; cache_read_input_tokens?: number; output_tokens_details?: { thinking_tokens: number } };
+  usage?: {
+    input_tokens?: number;
+    output_tokens?: number;
+    cache_creation_input_tokens?: number;
+    cache_read_input_tokens?: number;
+    output_tokens_details?: { thinking_tokens: number };
+  };
 }
-export interface FakeSseEvent { event: string; data: unknown }
+export interface FakeSseEvent {
+  event: string;
+  data: unknown;
+}
 
 /** A scripted reply: a message (sent as JSON, or as a real SSE sequence when the request streams), an error, or raw SSE events. */
 export type FakeReply =
@@ -26,12 +43,36 @@ export type FakeReply =
 
 export type FakeHandler = (req: FakeRequest) => FakeReply | Promise<FakeReply>;
 
-export interface FakeAnthropic { url: string; requests: FakeRequest[]; close(): Promise<void> }
+export interface FakeAnthropic {
+  url: string;
+  requests: FakeRequest[];
+  close(): Promise<void>;
+}
 
 export const textReply = (text: string, extra: Partial<FakeMessage> = {}): FakeReply => ({ message: { content: [{ type: 'text', text }], ...extra } });
 
-const TOP_LEVEL = new Set(['model', 'messages', 'max_tokens', 'system', 'temperature', 'top_p', 'top_k', 'stop_sequences', 'stream',
-  'tools', 'tool_choice', 'metadata', 'thinking', 'service_tier', 'container', 'mcp_servers', 'cache_control', 'output_config', 'inference_geo', 'speed']);
+const TOP_LEVEL = new Set([
+  'model',
+  'messages',
+  'max_tokens',
+  'system',
+  'temperature',
+  'top_p',
+  'top_k',
+  'stop_sequences',
+  'stream',
+  'tools',
+  'tool_choice',
+  'metadata',
+  'thinking',
+  'service_tier',
+  'container',
+  'mcp_servers',
+  'cache_control',
+  'output_config',
+  'inference_geo',
+  'speed',
+]);
 /** Fields the real API takes only with their beta flag in `anthropic-beta`. */
 const BETA_FIELDS: Record<string, string> = { context_management: 'context-management-' };
 /** Anthropic's server tools (`web_search_20250305`, …): a type with a date, a name, and their own settings instead of input_schema. */
@@ -57,7 +98,8 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
   if (b.temperature !== undefined && !(typeof b.temperature === 'number' && b.temperature >= 0 && b.temperature <= 1)) return bad('temperature: range: 0..1');
   if (b.top_p !== undefined && !(typeof b.top_p === 'number' && b.top_p >= 0 && b.top_p <= 1)) return bad('top_p: range: 0..1');
   if (b.system !== undefined && typeof b.system !== 'string' && !Array.isArray(b.system)) return bad('system: Input should be a valid list');
-  if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((s: unknown) => typeof s === 'string'))) return bad('stop_sequences: Input should be a valid list of strings');
+  if (b.stop_sequences !== undefined && !(Array.isArray(b.stop_sequences) && b.stop_sequences.every((s: unknown) => typeof s === 'string')))
+    return bad('stop_sequences: Input should be a valid list of strings');
   if (b.metadata !== undefined) for (const key of Object.keys(b.metadata)) if (key !== 'user_id') return bad(`metadata.${key}: Extra inputs are not permitted`);
   const toolNames = new Set<string>();
   if (b.tools !== undefined) {
@@ -69,9 +111,11 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
         toolNames.add(String(t.name));
         continue;
       }
-      if (typeof t.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(t.name)) return bad(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
+      if (typeof t.name !== 'string' || !/^[a-zA-Z0-9_-]{1,128}$/.test(t.name))
+        return bad(`tools.${i}.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'`);
       if (t.input_schema?.type !== 'object') return bad(`tools.${i}.input_schema.type: Input should be 'object'`);
-      for (const key of Object.keys(t)) if (!['name', 'description', 'input_schema', 'cache_control', 'type'].includes(key)) return bad(`tools.${i}.${key}: Extra inputs are not permitted`);
+      for (const key of Object.keys(t))
+        if (!['name', 'description', 'input_schema', 'cache_control', 'type'].includes(key)) return bad(`tools.${i}.${key}: Extra inputs are not permitted`);
       toolNames.add(t.name);
     }
   }
@@ -79,7 +123,8 @@ export function validateRequest(req: FakeRequest): [number, string, string] | nu
     if (toolNames.size === 0) return bad('tool_choice: tool_choice may only be specified while providing tools');
     if (!['auto', 'any', 'tool', 'none'].includes(b.tool_choice.type)) return bad("tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'");
     if (b.tool_choice.type === 'tool' && !toolNames.has(b.tool_choice.name)) return bad(`tool_choice.name: tool ${b.tool_choice.name} not found in tools`);
-    if (b.tool_choice.type === 'none' && 'disable_parallel_tool_use' in b.tool_choice) return bad('tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted');
+    if (b.tool_choice.type === 'none' && 'disable_parallel_tool_use' in b.tool_choice)
+      return bad('tool_choice.none.disable_parallel_tool_use: Extra inputs are not permitted');
   }
   return validateMessages(b.messages, bad) ?? checkBlocks(b, bad) ?? checkThinkingConfig(b, bad);
 }
@@ -93,21 +138,27 @@ function validateMessages(messages: unknown, bad: (m: string) => [number, string
   for (const [i, m] of messages.entries()) {
     if (m.role !== 'user' && m.role !== 'assistant') return bad(`messages.${i}.role: Input should be 'user' or 'assistant'`);
     if (i === 0 && m.role !== 'user') return bad('messages: first message must use the "user" role');
-    if (i > 0 && messages[i - 1].role === m.role) return bad(`messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`);
+    if (i > 0 && messages[i - 1].role === m.role)
+      return bad(`messages: roles must alternate between "user" and "assistant", but found multiple "${m.role}" roles in a row`);
     const empty = m.content === '' || (Array.isArray(m.content) && m.content.length === 0);
-    if (empty && !(i === messages.length - 1 && m.role === 'assistant')) return bad(`messages.${i}: all messages must have non-empty content except for the optional final assistant message`);
+    if (empty && !(i === messages.length - 1 && m.role === 'assistant'))
+      return bad(`messages.${i}: all messages must have non-empty content except for the optional final assistant message`);
     if (typeof m.content !== 'string' && !Array.isArray(m.content)) return bad(`messages.${i}.content: Input should be a valid list`);
     for (const [j, block] of blocksOf(m.content).entries()) {
       const where = `messages.${i}.content.${j}`;
-      if (block.type === 'text' && (typeof block.text !== 'string' || block.text === '') && Array.isArray(m.content)) return bad('messages: text content blocks must be non-empty');
+      if (block.type === 'text' && (typeof block.text !== 'string' || block.text === '') && Array.isArray(m.content))
+        return bad('messages: text content blocks must be non-empty');
       if (block.type === 'image') {
         const src = block.source as { type?: string; media_type?: string; data?: string; url?: string };
-        if (src?.type === 'base64' && (!MEDIA_TYPES.has(src.media_type ?? '') || !src.data)) return bad(`${where}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
+        if (src?.type === 'base64' && (!MEDIA_TYPES.has(src.media_type ?? '') || !src.data))
+          return bad(`${where}.image.source.base64.media_type: Input should be 'image/jpeg', 'image/png', 'image/gif' or 'image/webp'`);
         if (src?.type === 'url' && !/^https?:\/\//.test(src.url ?? '')) return bad(`${where}.image.source.url: invalid URL`);
         if (src?.type !== 'base64' && src?.type !== 'url') return bad(`${where}.image.source: Input tag does not match any of the expected tags`);
       }
-      if ((block.type === 'tool_use' || block.type === 'thinking') && m.role !== 'assistant') return bad(`${where}: ${block.type} blocks are only allowed in assistant messages`);
-      if (block.type === 'tool_use' && (typeof block.input !== 'object' || block.input === null || Array.isArray(block.input))) return bad(`${where}.tool_use.input: Input should be a valid dictionary`);
+      if ((block.type === 'tool_use' || block.type === 'thinking') && m.role !== 'assistant')
+        return bad(`${where}: ${block.type} blocks are only allowed in assistant messages`);
+      if (block.type === 'tool_use' && (typeof block.input !== 'object' || block.input === null || Array.isArray(block.input)))
+        return bad(`${where}.tool_use.input: Input should be a valid dictionary`);
     }
     const toolProblem = validateToolPairing(messages, i, bad);
     if (toolProblem) return toolProblem;
@@ -118,26 +169,41 @@ function validateMessages(messages: unknown, bad: (m: string) => [number, string
 /** tool_result blocks must answer, once each, exactly the tool_use ids of the assistant message just before. */
 function validateToolPairing(messages: any[], i: number, bad: (m: string) => [number, string, string]): [number, string, string] | null {
   const m = messages[i];
-  const results = blocksOf(m.content).filter((b) => b.type === 'tool_result').map((b) => String(b.tool_use_id));
+  const results = blocksOf(m.content)
+    .filter((b) => b.type === 'tool_result')
+    .map((b) => String(b.tool_use_id));
   if (m.role === 'user' && results.length) {
     const prev = i > 0 ? blocksOf(messages[i - 1].content) : [];
     const uses = new Set(prev.filter((b) => b.type === 'tool_use').map((b) => String(b.id)));
     const unknown = results.filter((id) => !uses.has(id));
-    if (unknown.length) return bad(`messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${unknown.join(', ')}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`);
+    if (unknown.length)
+      return bad(
+        `messages.${i}.content: unexpected \`tool_use_id\` found in \`tool_result\` blocks: ${unknown.join(', ')}. Each \`tool_result\` block must have a corresponding \`tool_use\` block in the previous message.`,
+      );
     const dupes = results.filter((id, k) => results.indexOf(id) !== k);
     if (dupes.length) return bad(`messages.${i}.content: each \`tool_use\` id must have exactly one \`tool_result\` block; duplicates: ${dupes.join(', ')}`);
   }
   if (m.role === 'assistant' && i < messages.length - 1) {
-    const uses = blocksOf(m.content).filter((b) => b.type === 'tool_use').map((b) => String(b.id));
-    const next = new Set(blocksOf(messages[i + 1].content).filter((b) => b.type === 'tool_result').map((b) => String(b.tool_use_id)));
+    const uses = blocksOf(m.content)
+      .filter((b) => b.type === 'tool_use')
+      .map((b) => String(b.id));
+    const next = new Set(
+      blocksOf(messages[i + 1].content)
+        .filter((b) => b.type === 'tool_result')
+        .map((b) => String(b.tool_use_id)),
+    );
     const unanswered = uses.filter((id) => !next.has(id));
-    if (unanswered.length) return bad(`messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`);
+    if (unanswered.length)
+      return bad(
+        `messages.${i + 1}: \`tool_use\` ids were found without \`tool_result\` blocks immediately after: ${unanswered.join(', ')}. Each \`tool_use\` block must have a corresponding \`tool_result\` block in the next message.`,
+      );
   }
   return null;
 }
 
 /** Thinking blocks get the fake's signature (unless scripted with one), as the real API signs its own. */
-const signed = (content: FakeBlock[]) => content.map((b) => (b.type === 'thinking' && b.signature === undefined ? { ...b, signature: fakeSignature(String(b.thinking)) } : b));
+const signed = (content: FakeBlock[]) =>
+  content.map((b) => (b.type === 'thinking' && b.signature === undefined ? { ...b, signature: fakeSignature(String(b.thinking)) } : b));
 
 function fullMessage(msg: FakeMessage, model: string, seq: number) {
   return {
@@ -160,8 +226,12 @@ function halves(s: string): string[] {
 /** The SSE sequence the real API sends for a message: deltas split in pieces, a `ping` after the first block starts. */
 export function messageEvents(message: ReturnType<typeof fullMessage>): FakeSseEvent[] {
   const { content, stop_reason, stop_sequence, usage, ...head } = message;
-  const events: FakeSseEvent[] = [{ event: 'message_start', data: { type: 'message_start',
-    message: { ...head, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } } }];
+  const events: FakeSseEvent[] = [
+    {
+      event: 'message_start',
+      data: { type: 'message_start', message: { ...head, content: [], stop_reason: null, stop_sequence: null, usage: { ...usage, output_tokens: 1 } } },
+    },
+  ];
   const ev = (type: string, data: Record<string, unknown>) => events.push({ event: type, data: { type, ...data } });
   content.forEach((block, index) => {
     if (block.type === 'text') {
@@ -170,7 +240,8 @@ export function messageEvents(message: ReturnType<typeof fullMessage>): FakeSseE
     } else if (block.type === 'tool_use') {
       ev('content_block_start', { index, content_block: { type: 'tool_use', id: block.id, name: block.name, input: {} } });
       // The real API opens with an empty partial_json before the pieces.
-      for (const partial_json of ['', ...halves(JSON.stringify(block.input))]) ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
+      for (const partial_json of ['', ...halves(JSON.stringify(block.input))])
+        ev('content_block_delta', { index, delta: { type: 'input_json_delta', partial_json } });
     } else if (block.type === 'thinking') {
       ev('content_block_start', { index, content_block: { type: 'thinking', thinking: '', signature: '' } });
       for (const thinking of halves(String(block.thinking))) ev('content_block_delta', { index, delta: { type: 'thinking_delta', thinking } });
@@ -226,7 +297,11 @@ export async function startFakeAnthropic(handler: FakeHandler = () => textReply(
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
       let body: unknown;
-      try { body = JSON.parse(text); } catch { return sendError(res, 400, 'invalid_request_error', 'request body is not valid JSON'); }
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return sendError(res, 400, 'invalid_request_error', 'request body is not valid JSON');
+      }
       const fake: FakeRequest = { method: req.method ?? '', path: req.url ?? '', headers, body };
       requests.push(fake);
       if (req.method === 'POST' && req.url === '/v1/messages/count_tokens') return countTokens(res, fake);
@@ -249,6 +324,10 @@ export async function startFakeAnthropic(handler: FakeHandler = () => textReply(
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -27,8 +27,13 @@ export async function startBlackholeProxy(targetPort: number): Promise<Blackhole
     track(inbound);
     track(outbound);
     // Not pipe(): a destination's drain would resume a frozen source.
-    for (const [from, to] of [[inbound, outbound], [outbound, inbound]]) {
-      from.on('data', (d: Buffer) => { if (!to.destroyed) to.write(d); });
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ]) {
+      from.on('data', (d: Buffer) => {
+        if (!to.destroyed) to.write(d);
+      });
       from.once('close', () => to.destroy());
     }
   });
@@ -43,9 +48,10 @@ export async function startBlackholeProxy(targetPort: number): Promise<Blackhole
       frozen = false;
       for (const s of sockets) s.resume();
     },
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -3,14 +3,18 @@
 /** Google's documented value that skips signature validation (history from another model). */
 export const SKIP_SIGNATURE = 'skip_thought_signature_validator';
 
-const INLINE_TYPES = /^(application\/pdf|text\/(plain|html|css|csv|xml|markdown|rtf|javascript|x-python)|image\/(png|jpeg|webp|heic|heif)|audio\/(wav|mp3|mpeg|aiff|aac|ogg|flac)|video\/[a-z0-9.+-]+)$/;
+const INLINE_TYPES =
+  /^(application\/pdf|text\/(plain|html|css|csv|xml|markdown|rtf|javascript|x-python)|image\/(png|jpeg|webp|heic|heif)|audio\/(wav|mp3|mpeg|aiff|aac|ogg|flac)|video\/[a-z0-9.+-]+)$/;
 
 /** Gemini 3 models check signatures and take thinking levels; the fake treats every `gemini-3…` model so. */
 export const isGemini3 = (model: string) => /gemini-3/.test(model);
 
 /** Every thoughtSignature in a reply, so the fake knows which ones it issued. */
 export function signaturesIn(reply: unknown, into: Set<string>): void {
-  JSON.stringify(reply, (k, v) => { if (k === 'thoughtSignature' && typeof v === 'string') into.add(v); return v; });
+  JSON.stringify(reply, (k, v) => {
+    if (k === 'thoughtSignature' && typeof v === 'string') into.add(v);
+    return v;
+  });
 }
 
 /**
@@ -21,7 +25,9 @@ export function checkSignatures(body: any, model: string, issued: Set<string>): 
   if (!isGemini3(model)) return null;
   const contents: any[] = body.contents;
   let turnStart = 0;
-  contents.forEach((c, i) => { if (c.role === 'user' && c.parts.some((p: any) => !p.functionResponse)) turnStart = i; });
+  contents.forEach((c, i) => {
+    if (c.role === 'user' && c.parts.some((p: any) => !p.functionResponse)) turnStart = i;
+  });
   for (const [i, c] of contents.entries()) {
     for (const [j, p] of c.parts.entries()) {
       if (p.thoughtSignature !== undefined && p.thoughtSignature !== SKIP_SIGNATURE && !issued.has(p.thoughtSignature)) {
@@ -40,10 +46,13 @@ export function checkSignatures(body: any, model: string, issued: Set<string>): 
 export function checkThinkingConfig(body: any, model: string): string | null {
   const t = body.generationConfig?.thinkingConfig;
   if (t === undefined) return null;
-  for (const k of Object.keys(t)) if (!['thinkingBudget', 'thinkingLevel', 'includeThoughts'].includes(k)) return `Invalid JSON payload received. Unknown name "${k}" at 'generation_config.thinking_config': Cannot find field.`;
+  for (const k of Object.keys(t))
+    if (!['thinkingBudget', 'thinkingLevel', 'includeThoughts'].includes(k))
+      return `Invalid JSON payload received. Unknown name "${k}" at 'generation_config.thinking_config': Cannot find field.`;
   if (t.thinkingBudget !== undefined && t.thinkingLevel !== undefined) return 'You can only set only one of thinking budget and thinking level.';
   if (t.thinkingLevel !== undefined && !isGemini3(model)) return 'Thinking level is not supported for this model.';
-  if (t.thinkingLevel !== undefined && !['minimal', 'low', 'medium', 'high'].includes(t.thinkingLevel)) return `Invalid value at 'generation_config.thinking_config.thinking_level', "${t.thinkingLevel}"`;
+  if (t.thinkingLevel !== undefined && !['minimal', 'low', 'medium', 'high'].includes(t.thinkingLevel))
+    return `Invalid value at 'generation_config.thinking_config.thinking_level', "${t.thinkingLevel}"`;
   if (t.thinkingBudget !== undefined && !Number.isInteger(t.thinkingBudget)) return "Invalid value at 'generation_config.thinking_config.thinking_budget'";
   return null;
 }

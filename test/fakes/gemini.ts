@@ -29,7 +29,12 @@ export interface FakeGemini {
 }
 
 /** A Google-shaped error reply. */
-export function googleError(code: number, status: string, message: string, details?: unknown[]): { status: number; json: { error: { code: number; message: string; status: string; details?: unknown[] } } } {
+export function googleError(
+  code: number,
+  status: string,
+  message: string,
+  details?: unknown[],
+): { status: number; json: { error: { code: number; message: string; status: string; details?: unknown[] } } } {
   return { status: code, json: { error: { code, message, status, ...(details ? { details } : {}) } } };
 }
 
@@ -44,24 +49,76 @@ export function textResponse(text: string, finishReason = 'STOP'): Record<string
 class Invalid extends Error {}
 
 const TOP_LEVEL = new Set(['contents', 'systemInstruction', 'tools', 'toolConfig', 'generationConfig', 'safetySettings', 'cachedContent']);
-const GENERATION = new Set(['stopSequences', 'responseMimeType', 'responseSchema', 'responseJsonSchema', 'responseModalities', 'candidateCount',
-  'maxOutputTokens', 'temperature', 'topP', 'topK', 'seed', 'presencePenalty', 'frequencyPenalty', 'responseLogprobs', 'logprobs',
-  'enableEnhancedCivicAnswers', 'speechConfig', 'thinkingConfig', 'mediaResolution']);
-const PART = new Set(['text', 'thought', 'thoughtSignature', 'inlineData', 'fileData', 'functionCall', 'functionResponse', 'executableCode', 'codeExecutionResult']);
+const GENERATION = new Set([
+  'stopSequences',
+  'responseMimeType',
+  'responseSchema',
+  'responseJsonSchema',
+  'responseModalities',
+  'candidateCount',
+  'maxOutputTokens',
+  'temperature',
+  'topP',
+  'topK',
+  'seed',
+  'presencePenalty',
+  'frequencyPenalty',
+  'responseLogprobs',
+  'logprobs',
+  'enableEnhancedCivicAnswers',
+  'speechConfig',
+  'thinkingConfig',
+  'mediaResolution',
+]);
+const PART = new Set([
+  'text',
+  'thought',
+  'thoughtSignature',
+  'inlineData',
+  'fileData',
+  'functionCall',
+  'functionResponse',
+  'executableCode',
+  'codeExecutionResult',
+]);
 const PART_DATA = ['text', 'inlineData', 'fileData', 'functionCall', 'functionResponse', 'executableCode', 'codeExecutionResult'];
 /** The fields of Google's `Schema` message; anything else is an unknown name. */
-const SCHEMA = new Set(['type', 'format', 'title', 'description', 'nullable', 'enum', 'maxItems', 'minItems', 'properties', 'required',
-  'minProperties', 'maxProperties', 'minLength', 'maxLength', 'pattern', 'example', 'anyOf', 'propertyOrdering', 'default', 'items', 'minimum', 'maximum']);
+const SCHEMA = new Set([
+  'type',
+  'format',
+  'title',
+  'description',
+  'nullable',
+  'enum',
+  'maxItems',
+  'minItems',
+  'properties',
+  'required',
+  'minProperties',
+  'maxProperties',
+  'minLength',
+  'maxLength',
+  'pattern',
+  'example',
+  'anyOf',
+  'propertyOrdering',
+  'default',
+  'items',
+  'minimum',
+  'maximum',
+]);
 const TYPES = new Set(['TYPE_UNSPECIFIED', 'STRING', 'NUMBER', 'INTEGER', 'BOOLEAN', 'ARRAY', 'OBJECT', 'NULL']);
 
 function unknownNames(obj: Record<string, unknown>, allowed: Set<string>, at: string): void {
-  for (const k of Object.keys(obj)) if (!allowed.has(k)) throw new Invalid(`Invalid JSON payload received. Unknown name "${k}"${at ? ` at '${at}'` : ''}: Cannot find field.`);
+  for (const k of Object.keys(obj))
+    if (!allowed.has(k)) throw new Invalid(`Invalid JSON payload received. Unknown name "${k}"${at ? ` at '${at}'` : ''}: Cannot find field.`);
 }
 
 function checkSchema(s: any, at: string): void {
   if (typeof s !== 'object' || s === null || Array.isArray(s)) throw new Invalid(`Invalid value at '${at}': expected a Schema object`);
   unknownNames(s, SCHEMA, at);
-  if (s.type !== undefined && !TYPES.has(s.type)) throw new Invalid(`Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "${s.type}"`);
+  if (s.type !== undefined && !TYPES.has(s.type))
+    throw new Invalid(`Invalid value at '${at}.type' (type.googleapis.com/google.ai.generativelanguage.v1beta.Type), "${s.type}"`);
   if (s.properties) for (const [k, v] of Object.entries(s.properties)) checkSchema(v, `${at}.properties[${k}].value`);
   if (s.items) checkSchema(s.items, `${at}.items`);
   if (s.anyOf) for (const [i, b] of (s.anyOf as unknown[]).entries()) checkSchema(b, `${at}.any_of[${i}]`);
@@ -77,13 +134,17 @@ function checkGenerate(body: any): void {
     c.parts.forEach((p: any, j: number) => {
       unknownNames(p, PART, `contents[${i}].parts[${j}]`);
       if (PART_DATA.filter((k) => p[k] !== undefined).length !== 1) throw new Invalid(`contents[${i}].parts[${j}]: exactly one data field must be set`);
-      if (p.functionCall && !p.functionCall.name) throw new Invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_call.name: Name cannot be empty.`);
-      if (p.functionResponse && !p.functionResponse.name) throw new Invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.`);
+      if (p.functionCall && !p.functionCall.name)
+        throw new Invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_call.name: Name cannot be empty.`);
+      if (p.functionResponse && !p.functionResponse.name)
+        throw new Invalid(`* GenerateContentRequest.contents[${i}].parts[${j}].function_response.name: Name cannot be empty.`);
       if (p.functionResponse && (typeof p.functionResponse.response !== 'object' || Array.isArray(p.functionResponse.response))) {
         throw new Invalid(`contents[${i}].parts[${j}].function_response.response: must be a JSON object`);
       }
-      if (p.inlineData && (!p.inlineData.mimeType || !p.inlineData.data)) throw new Invalid(`contents[${i}].parts[${j}].inline_data: mimeType and data are required`);
-      if (p.fileData && (!p.fileData.mimeType || !p.fileData.fileUri)) throw new Invalid(`contents[${i}].parts[${j}].file_data: mimeType and fileUri are required`);
+      if (p.inlineData && (!p.inlineData.mimeType || !p.inlineData.data))
+        throw new Invalid(`contents[${i}].parts[${j}].inline_data: mimeType and data are required`);
+      if (p.fileData && (!p.fileData.mimeType || !p.fileData.fileUri))
+        throw new Invalid(`contents[${i}].parts[${j}].file_data: mimeType and fileUri are required`);
     });
   });
   if (body.systemInstruction) {
@@ -104,7 +165,8 @@ function checkGenerate(body: any): void {
     }
   }
   const fcc = body.toolConfig?.functionCallingConfig;
-  if (fcc && !['AUTO', 'ANY', 'NONE', 'VALIDATED'].includes(fcc.mode)) throw new Invalid(`Invalid value at 'tool_config.function_calling_config.mode', "${fcc.mode}"`);
+  if (fcc && !['AUTO', 'ANY', 'NONE', 'VALIDATED'].includes(fcc.mode))
+    throw new Invalid(`Invalid value at 'tool_config.function_calling_config.mode', "${fcc.mode}"`);
   if (fcc?.allowedFunctionNames && fcc.mode !== 'ANY') throw new Invalid('allowed_function_names may be set only when mode is ANY');
   if (body.generationConfig) {
     unknownNames(body.generationConfig, GENERATION, 'generation_config');
@@ -118,7 +180,8 @@ function checkEmbed(body: any, model: string): void {
   body.requests.forEach((r: any, i: number) => {
     unknownNames(r, new Set(['model', 'content', 'taskType', 'title', 'outputDimensionality']), `requests[${i}]`);
     if (r.model !== `models/${model}`) throw new Invalid(`* BatchEmbedContentsRequest.requests[${i}].model: model must be models/${model}`);
-    if (!Array.isArray(r.content?.parts) || r.content.parts.some((p: any) => typeof p.text !== 'string')) throw new Invalid(`requests[${i}].content: text parts expected`);
+    if (!Array.isArray(r.content?.parts) || r.content.parts.some((p: any) => typeof p.text !== 'string'))
+      throw new Invalid(`requests[${i}].content: text parts expected`);
   });
 }
 
@@ -127,10 +190,12 @@ function defaultReply(call: FakeGeminiCall): FakeGeminiReply {
     return { json: { embeddings: call.body.requests.map((_: unknown, i: number) => ({ values: [i, 0.5, -0.25] })) } };
   }
   if (call.method === 'streamGenerateContent') {
-    return { sse: [
-      { candidates: [{ content: { role: 'model', parts: [{ text: 'Hello' }] }, index: 0 }] },
-      { ...textResponse(' from Gemini.'), usageMetadata: { promptTokenCount: 7, candidatesTokenCount: 4, totalTokenCount: 11 } },
-    ] };
+    return {
+      sse: [
+        { candidates: [{ content: { role: 'model', parts: [{ text: 'Hello' }] }, index: 0 }] },
+        { ...textResponse(' from Gemini.'), usageMetadata: { promptTokenCount: 7, candidatesTokenCount: 4, totalTokenCount: 11 } },
+      ],
+    };
   }
   return { json: textResponse('Hello from Gemini.') };
 }
@@ -168,21 +233,32 @@ export async function startFakeGemini(handler?: FakeGeminiHandler): Promise<Fake
       // The real API would accept ?key=; refusing it here proves the provider never puts the key in a URL.
       if (url.searchParams.has('key')) return fail(googleError(400, 'INVALID_ARGUMENT', 'API key must be sent in the x-goog-api-key header, not the URL'));
       if (!req.headers['x-goog-api-key']) {
-        return fail(googleError(403, 'PERMISSION_DENIED', "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API."));
+        return fail(
+          googleError(
+            403,
+            'PERMISSION_DENIED',
+            "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+          ),
+        );
       }
       let body: any;
-      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch {
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
         return fail(googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.'));
       }
       const call: FakeGeminiCall = { method: m[2], model: decodeURIComponent(m[1]), query: url.searchParams, headers: req.headers, body };
       try {
-        if (call.method === 'batchEmbedContents') checkEmbed(body, call.model); else checkGenerate(body);
+        if (call.method === 'batchEmbedContents') checkEmbed(body, call.model);
+        else checkGenerate(body);
       } catch (err) {
         if (err instanceof Invalid) return fail(googleError(400, 'INVALID_ARGUMENT', err.message));
         throw err;
       }
-      const problem = call.method === 'batchEmbedContents' ? null
-        : checkSignatures(body, call.model, issued) ?? checkThinkingConfig(body, call.model) ?? checkInlineTypes(body);
+      const problem =
+        call.method === 'batchEmbedContents'
+          ? null
+          : (checkSignatures(body, call.model, issued) ?? checkThinkingConfig(body, call.model) ?? checkInlineTypes(body));
       if (problem) return fail(googleError(400, 'INVALID_ARGUMENT', problem));
       requests.push(call);
       const reply = handler?.(call) ?? defaultReply(call);
@@ -196,6 +272,10 @@ export async function startFakeGemini(handler?: FakeGeminiHandler): Promise<Fake
     url: `http://127.0.0.1:${port}/v1beta`,
     requests,
     rejected,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

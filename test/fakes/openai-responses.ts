@@ -3,12 +3,44 @@
 import type { ServerResponse } from 'node:http';
 
 /** The request fields of the Responses API (openai SDK's ResponseCreateParams); anything else is refused. */
-const FIELDS = new Set(['access_programs', 'background', 'background_options', 'context_management', 'conversation', 'image', 'include', 'input',
-  'instructions', 'max_output_tokens', 'max_tool_calls', 'metadata', 'model', 'moderation', 'parallel_tool_calls', 'previous_response_id',
-  'prompt', 'prompt_cache_key', 'prompt_cache_options', 'prompt_cache_retention', 'reasoning', 'safety_identifier', 'service_tier', 'store',
-  'stream', 'stream_options', 'temperature', 'text', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'truncation', 'user',
+const FIELDS = new Set([
+  'access_programs',
+  'background',
+  'background_options',
+  'context_management',
+  'conversation',
+  'image',
+  'include',
+  'input',
+  'instructions',
+  'max_output_tokens',
+  'max_tool_calls',
+  'metadata',
+  'model',
+  'moderation',
+  'parallel_tool_calls',
+  'previous_response_id',
+  'prompt',
+  'prompt_cache_key',
+  'prompt_cache_options',
+  'prompt_cache_retention',
+  'reasoning',
+  'safety_identifier',
+  'service_tier',
+  'store',
+  'stream',
+  'stream_options',
+  'temperature',
+  'text',
+  'tool_choice',
+  'tools',
+  'top_logprobs',
+  'top_p',
+  'truncation',
+  'user',
   // Sent by Codex CLI, OpenAI's own client, though the SDK's types do not list it yet.
-  'client_metadata']);
+  'client_metadata',
+]);
 
 /** Encrypted reasoning the fake hands out; anything else in `encrypted_content` fails to decrypt. */
 export const fakeEncrypted = (text: string): string => `enc_fake_${Buffer.from(text).toString('base64url')}`;
@@ -32,18 +64,28 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-const error = (status: number, message: string, code: string | null = null, param: string | null = null): ResponsesReply =>
-  ({ status, error: { message, type: 'invalid_request_error', code, param } });
+const error = (status: number, message: string, code: string | null = null, param: string | null = null): ResponsesReply => ({
+  status,
+  error: { message, type: 'invalid_request_error', code, param },
+});
 
 /** The first reason OpenAI would refuse this request from a caller that stores nothing, or null. */
 export function validateResponsesRequest(b: any): ResponsesReply | null {
-  if (!b || typeof b !== 'object' || typeof b.model !== 'string') return error(400, "Missing required parameter: 'model'.", 'missing_required_parameter', 'model');
+  if (!b || typeof b !== 'object' || typeof b.model !== 'string')
+    return error(400, "Missing required parameter: 'model'.", 'missing_required_parameter', 'model');
   for (const k of Object.keys(b)) if (!FIELDS.has(k)) return error(400, `Unknown parameter: '${k}'.`, 'unknown_parameter', k);
-  if (b.previous_response_id) return error(400, `Previous response with id '${b.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id');
+  if (b.previous_response_id)
+    return error(400, `Previous response with id '${b.previous_response_id}' not found.`, 'previous_response_not_found', 'previous_response_id');
   for (const [i, item] of (Array.isArray(b.input) ? b.input : []).entries()) {
     if (item?.type !== 'reasoning') continue;
     if (!item.encrypted_content) {
-      if (b.store === false) return error(404, `Item with id '${item.id}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`, null, 'input');
+      if (b.store === false)
+        return error(
+          404,
+          `Item with id '${item.id}' not found. Items are not persisted when \`store\` is set to false. Try again with \`store\` set to true, or remove this item from your input.`,
+          null,
+          'input',
+        );
     } else if (!String(item.encrypted_content).startsWith('enc_fake_')) {
       return error(400, `The encrypted content for item ${item.id ?? i} could not be verified.`, 'invalid_encrypted_content', 'input');
     }
@@ -62,16 +104,42 @@ let seq = 0;
 /** The whole Response object for a script. */
 export function fullResponse(b: any, script: ResponsesScript) {
   const id = `resp_fake${++seq}`;
-  const output = script.output.map((item, i) => ({ id: `${item.type === 'message' ? 'msg' : item.type === 'function_call' ? 'fc' : 'item'}_fake${seq}_${i}`, status: 'completed', ...item }));
+  const output = script.output.map((item, i) => ({
+    id: `${item.type === 'message' ? 'msg' : item.type === 'function_call' ? 'fc' : 'item'}_fake${seq}_${i}`,
+    status: 'completed',
+    ...item,
+  }));
   const u = script.usage ?? { input_tokens: 9, output_tokens: 4 };
   return {
-    id, object: 'response', created_at: 1700000000, status: script.status ?? 'completed', error: null,
-    incomplete_details: script.status === 'incomplete' ? { reason: 'max_output_tokens' } : null, instructions: b.instructions ?? null,
-    max_output_tokens: b.max_output_tokens ?? null, model: b.model, output, parallel_tool_calls: true, previous_response_id: null,
-    reasoning: { effort: b.reasoning?.effort ?? null, summary: null }, store: b.store ?? true, temperature: 1, text: { format: { type: 'text' } },
-    tool_choice: b.tool_choice ?? 'auto', tools: b.tools ?? [], top_p: 1, truncation: 'disabled', user: null, metadata: {},
-    usage: { input_tokens: u.input_tokens, input_tokens_details: { cached_tokens: u.cached_tokens ?? 0 }, output_tokens: u.output_tokens,
-      output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 }, total_tokens: u.input_tokens + u.output_tokens },
+    id,
+    object: 'response',
+    created_at: 1700000000,
+    status: script.status ?? 'completed',
+    error: null,
+    incomplete_details: script.status === 'incomplete' ? { reason: 'max_output_tokens' } : null,
+    instructions: b.instructions ?? null,
+    max_output_tokens: b.max_output_tokens ?? null,
+    model: b.model,
+    output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    reasoning: { effort: b.reasoning?.effort ?? null, summary: null },
+    store: b.store ?? true,
+    temperature: 1,
+    text: { format: { type: 'text' } },
+    tool_choice: b.tool_choice ?? 'auto',
+    tools: b.tools ?? [],
+    top_p: 1,
+    truncation: 'disabled',
+    user: null,
+    metadata: {},
+    usage: {
+      input_tokens: u.input_tokens,
+      input_tokens_details: { cached_tokens: u.cached_tokens ?? 0 },
+      output_tokens: u.output_tokens,
+      output_tokens_details: { reasoning_tokens: u.reasoning_tokens ?? 0 },
+      total_tokens: u.input_tokens + u.output_tokens,
+    },
     ...script.extra,
   };
 }
@@ -89,7 +157,8 @@ export function responseEvents(full: ReturnType<typeof fullResponse>, extra: Rec
       ev('response.output_item.added', { output_index, item: { ...item, status: 'in_progress', content: [] } });
       const text = item.content?.[0]?.text ?? '';
       ev('response.content_part.added', { ...at, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } });
-      for (const delta of [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))]) if (delta) ev('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] });
+      for (const delta of [text.slice(0, Math.ceil(text.length / 2)), text.slice(Math.ceil(text.length / 2))])
+        if (delta) ev('response.output_text.delta', { ...at, content_index: 0, delta, logprobs: [] });
       ev('response.output_text.done', { ...at, content_index: 0, text, logprobs: [] });
       ev('response.content_part.done', { ...at, content_index: 0, part: item.content[0] });
     } else if (item.type === 'function_call') {
@@ -108,7 +177,10 @@ export function responseEvents(full: ReturnType<typeof fullResponse>, extra: Rec
 
 /** Answers one Responses request: refused as OpenAI would, else `reply`'s script (default: echo the last user text). */
 export function answerResponses(res: ServerResponse, b: any, reply?: (body: any) => ResponsesReply): void {
-  const result = validateResponsesRequest(b) ?? reply?.(b) ?? { output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `echo: ${lastUserText(b)}`, annotations: [] }] }] };
+  const result = validateResponsesRequest(b)
+    ?? reply?.(b) ?? {
+      output: [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `echo: ${lastUserText(b)}`, annotations: [] }] }],
+    };
   if ('error' in result) return sendJson(res, result.status, { error: result.error });
   const full = fullResponse(b, result);
   if (!b.stream) return sendJson(res, 200, full);

@@ -24,7 +24,10 @@ export interface FakeOpenAI {
 
 export function chatResponse(model: string, content: string, extra: Record<string, unknown> = {}) {
   return {
-    id: 'chatcmpl-fake', object: 'chat.completion', created: 1700000000, model,
+    id: 'chatcmpl-fake',
+    object: 'chat.completion',
+    created: 1700000000,
+    model,
     choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop', logprobs: null }],
     usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
     ...extra,
@@ -38,7 +41,10 @@ export function writeChatStream(res: ServerResponse, model: string, parts: strin
   res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
   for (const p of parts) res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: p }, finish_reason: null }] })}\n\n`);
   res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }] })}\n\n`);
-  if (includeUsage) res.write(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: parts.length, total_tokens: 5 + parts.length } })}\n\n`);
+  if (includeUsage)
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: 5, completion_tokens: parts.length, total_tokens: 5 + parts.length } })}\n\n`,
+    );
   res.end('data: [DONE]\n\n');
 }
 
@@ -48,15 +54,55 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
   res.end(text);
 }
 
-export function openaiError(res: ServerResponse, status: number, message: string, type = 'invalid_request_error', code: string | null = null, headers: Record<string, string> = {}): void {
+export function openaiError(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  type = 'invalid_request_error',
+  code: string | null = null,
+  headers: Record<string, string> = {},
+): void {
   sendJson(res, status, { error: { message, type, param: null, code } }, headers);
 }
 
 /** OpenAI's Chat Completions request fields; anything else is refused, as the real API refuses it. */
-const CHAT_FIELDS = new Set(['model', 'messages', 'audio', 'frequency_penalty', 'function_call', 'functions', 'logit_bias', 'logprobs',
-  'max_completion_tokens', 'max_tokens', 'metadata', 'modalities', 'n', 'parallel_tool_calls', 'prediction', 'presence_penalty',
-  'prompt_cache_key', 'prompt_cache_retention', 'reasoning_effort', 'response_format', 'safety_identifier', 'seed', 'service_tier', 'stop',
-  'store', 'stream', 'stream_options', 'temperature', 'tool_choice', 'tools', 'top_logprobs', 'top_p', 'user', 'verbosity', 'web_search_options']);
+const CHAT_FIELDS = new Set([
+  'model',
+  'messages',
+  'audio',
+  'frequency_penalty',
+  'function_call',
+  'functions',
+  'logit_bias',
+  'logprobs',
+  'max_completion_tokens',
+  'max_tokens',
+  'metadata',
+  'modalities',
+  'n',
+  'parallel_tool_calls',
+  'prediction',
+  'presence_penalty',
+  'prompt_cache_key',
+  'prompt_cache_retention',
+  'reasoning_effort',
+  'response_format',
+  'safety_identifier',
+  'seed',
+  'service_tier',
+  'stop',
+  'store',
+  'stream',
+  'stream_options',
+  'temperature',
+  'tool_choice',
+  'tools',
+  'top_logprobs',
+  'top_p',
+  'user',
+  'verbosity',
+  'web_search_options',
+]);
 const MESSAGE_FIELDS = new Set(['role', 'content', 'name', 'tool_calls', 'tool_call_id', 'refusal', 'audio', 'function_call']);
 const PART_FIELDS = new Set(['type', 'text', 'image_url', 'input_audio', 'file', 'refusal', 'prompt_cache_breakpoint']);
 
@@ -64,7 +110,8 @@ const PART_FIELDS = new Set(['type', 'text', 'image_url', 'input_audio', 'file',
 export function unknownChatField(b: any): string | null {
   for (const k of Object.keys(b)) if (!CHAT_FIELDS.has(k)) return `Unrecognized request argument supplied: ${k}`;
   for (const [i, m] of (b.messages as any[]).entries()) {
-    const extra = Object.keys(m).find((k) => !MESSAGE_FIELDS.has(k))
+    const extra =
+      Object.keys(m).find((k) => !MESSAGE_FIELDS.has(k))
       ?? (Array.isArray(m.content) ? m.content.flatMap((p: object) => Object.keys(p)).find((k: string) => !PART_FIELDS.has(k)) : undefined)
       ?? (m.tool_calls ?? []).flatMap((c: object) => Object.keys(c)).find((k: string) => !['id', 'type', 'function'].includes(k));
     if (extra) return `Additional properties are not allowed ('${extra}' was unexpected) - 'messages.${i}'`;
@@ -89,7 +136,8 @@ export function validateChatRequest(b: any): string | null {
       const answered = new Set<string>();
       for (let k = i + 1; k < b.messages.length && b.messages[k].role === 'tool'; k++) answered.add(b.messages[k].tool_call_id);
       const missing = m.tool_calls.map((c: { id: string }) => c.id).filter((id: string) => !answered.has(id));
-      if (missing.length) return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`;
+      if (missing.length)
+        return `An assistant message with 'tool_calls' must be followed by tool messages responding to each 'tool_call_id'. The following tool_call_ids did not have response messages: ${missing.join(', ')}`;
     }
   }
   return null;
@@ -105,12 +153,22 @@ const AZURE_V1_PATH = /^\/openai\/v1\/responses$/;
 /** Sends the refusal the real service would for missing credentials or a wrong path; true when it refused. */
 function refuse(auth: FakeAuth, req: ReceivedRequest, res: ServerResponse): boolean {
   if (auth === 'openai' && !/^Bearer \S+/.test(String(req.headers.authorization ?? ''))) {
-    openaiError(res, 401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).");
+    openaiError(
+      res,
+      401,
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    );
     return true;
   }
   if (auth === 'azure') {
     if (!req.headers['api-key']) {
-      sendJson(res, 401, { error: { code: '401', message: 'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.' } });
+      sendJson(res, 401, {
+        error: {
+          code: '401',
+          message:
+            'Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.',
+        },
+      });
       return true;
     }
     if (!AZURE_PATH.test(req.url) && !AZURE_V1_PATH.test(req.url)) {
@@ -132,19 +190,37 @@ async function defaultReply(req: ReceivedRequest, res: ServerResponse, fake: Fak
   if (/\/responses$/.test(req.url)) return answerResponses(res, b, fake.responsesReply);
   if (req.url.includes('/embeddings')) {
     const inputs = Array.isArray(b.input) ? b.input : [b.input];
-    sendJson(res, 200, { object: 'list', model: b.model, data: inputs.map((_: unknown, i: number) => ({ object: 'embedding', index: i, embedding: [0.1, 0.2, 0.3] })), usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } });
+    sendJson(res, 200, {
+      object: 'list',
+      model: b.model,
+      data: inputs.map((_: unknown, i: number) => ({ object: 'embedding', index: i, embedding: [0.1, 0.2, 0.3] })),
+      usage: { prompt_tokens: inputs.length, total_tokens: inputs.length },
+    });
     return;
   }
   if (req.url.includes('/completions') && !req.url.includes('/chat/')) {
     if (b.stream) {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
-      res.write(`data: ${JSON.stringify({ id: 'cmpl-fake', object: 'text_completion', created: 1, model: b.model, choices: [{ index: 0, text: 'legacy', finish_reason: null }] })}\n\n`);
+      res.write(
+        `data: ${JSON.stringify({ id: 'cmpl-fake', object: 'text_completion', created: 1, model: b.model, choices: [{ index: 0, text: 'legacy', finish_reason: null }] })}\n\n`,
+      );
       res.end('data: [DONE]\n\n');
-    } else sendJson(res, 200, { id: 'cmpl-fake', object: 'text_completion', created: 1, model: b.model, choices: [{ index: 0, text: `legacy: ${b.prompt}`, finish_reason: 'stop' }], usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 } });
+    } else
+      sendJson(res, 200, {
+        id: 'cmpl-fake',
+        object: 'text_completion',
+        created: 1,
+        model: b.model,
+        choices: [{ index: 0, text: `legacy: ${b.prompt}`, finish_reason: 'stop' }],
+        usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
+      });
     return;
   }
   const invalid = validateChatRequest(b) ?? unknownChatField(b);
-  if (invalid) { openaiError(res, 400, invalid); return; }
+  if (invalid) {
+    openaiError(res, 400, invalid);
+    return;
+  }
   const last = [...b.messages].reverse().find((m: { role: string }) => m.role === 'user');
   const text = typeof last?.content === 'string' ? last.content : JSON.stringify(last?.content ?? '');
   if (b.stream) writeChatStream(res, b.model, ['echo', ': ', text], b.stream_options?.include_usage === true);
@@ -159,12 +235,17 @@ export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: 
     for await (const c of req) chunks.push(c as Buffer);
     let body: unknown = null;
     const raw = Buffer.concat(chunks).toString('utf8');
-    try { body = raw ? JSON.parse(raw) : null; } catch { openaiError(res, 400, 'We could not parse the JSON body of your request.'); return; }
+    try {
+      body = raw ? JSON.parse(raw) : null;
+    } catch {
+      openaiError(res, 400, 'We could not parse the JSON body of your request.');
+      return;
+    }
     const received = { method: req.method ?? 'GET', url: req.url ?? '/', headers: req.headers, body };
     requests.push(received);
     if (refuse(opts.auth ?? 'none', received, res)) return;
     try {
-      if (fake.handler && await fake.handler(received, res)) return;
+      if (fake.handler && (await fake.handler(received, res))) return;
       await defaultReply(received, res, fake);
     } catch {
       if (!res.headersSent) openaiError(res, 500, 'fake server error', 'server_error');
@@ -175,6 +256,10 @@ export async function startFakeOpenAI(handler: FakeHandler | null = null, opts: 
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   fake.url = `http://127.0.0.1:${port}/v1`;
-  fake.close = () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  fake.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return fake;
 }

@@ -44,7 +44,8 @@ const seen: { path: string; model: string; toolResult: boolean }[] = [];
 function chatStream(res: ServerResponse, model: string, body: any): boolean {
   const result = toolResultIn(body);
   const base = { id: 'chatcmpl-agent', object: 'chat.completion.chunk', created: 1, model };
-  const send = (delta: object, finish: string | null = null) => res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
+  const send = (delta: object, finish: string | null = null) =>
+    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
   res.writeHead(200, { 'content-type': 'text/event-stream' });
   send({ role: 'assistant', content: '' });
   if (result) send({ content: answer(result) }, 'stop');
@@ -63,7 +64,14 @@ const anthropic = await startFakeAnthropic((req: FakeRequest) => {
 
   if (result) return textReply(answer(result));
   // With thinking on (Claude Code turns it on), Anthropic wants the signed thinking back on the tool turn.
-  return { message: { content: [{ type: 'thinking', thinking: 'I will read the file.' }, { type: 'tool_use', id: 'toolu_agent_1', name: toolCall.name, input: toolCall.input }] } };
+  return {
+    message: {
+      content: [
+        { type: 'thinking', thinking: 'I will read the file.' },
+        { type: 'tool_use', id: 'toolu_agent_1', name: toolCall.name, input: toolCall.input },
+      ],
+    },
+  };
 });
 const openai = await startFakeOpenAI((req, res) => {
   if (!req.url.endsWith('/chat/completions')) return false;
@@ -89,18 +97,53 @@ chains:
 /** Runs the agent in its project dir with its own home, no telemetry and no update checks, for at most 90 s. */
 function run(): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const home = join(work.path, 'home');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: home, LANG: 'C.UTF-8', DISABLE_TELEMETRY: '1', DISABLE_ERROR_REPORTING: '1', DISABLE_AUTOUPDATER: '1' };
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    LANG: 'C.UTF-8',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+    DISABLE_AUTOUPDATER: '1',
+  };
   let args: string[];
   if (agent === 'claude') {
-    Object.assign(env, { ANTHROPIC_BASE_URL: gw.url, ANTHROPIC_API_KEY: 'placeholder-key', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', DISABLE_NON_ESSENTIAL_MODEL_CALLS: '1' });
-    args = ['-p', `Read the file ${note} and tell me the word in it.`, '--model', target, '--output-format', 'json', '--max-turns', '3', '--allowedTools', 'Read'];
+    Object.assign(env, {
+      ANTHROPIC_BASE_URL: gw.url,
+      ANTHROPIC_API_KEY: 'placeholder-key',
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+      DISABLE_NON_ESSENTIAL_MODEL_CALLS: '1',
+    });
+    args = [
+      '-p',
+      `Read the file ${note} and tell me the word in it.`,
+      '--model',
+      target,
+      '--output-format',
+      'json',
+      '--max-turns',
+      '3',
+      '--allowedTools',
+      'Read',
+    ];
   } else {
     const codexHome = join(home, '.codex');
     mkdirSync(codexHome, { recursive: true });
-    writeFileSync(join(codexHome, 'config.toml'), [
-      `model = "${target === 'native' ? 'responses-native' : 'translated'}"`, 'model_provider = "flowrouter"', 'check_for_update_on_startup = false',
-      '[analytics]', 'enabled = false', '[model_providers.flowrouter]', 'name = "Flow Router"', `base_url = "${gw.baseURL}"`, 'wire_api = "responses"', 'env_key = "FLOWROUTER_KEY"', '',
-    ].join('\n'));
+    writeFileSync(
+      join(codexHome, 'config.toml'),
+      [
+        `model = "${target === 'native' ? 'responses-native' : 'translated'}"`,
+        'model_provider = "flowrouter"',
+        'check_for_update_on_startup = false',
+        '[analytics]',
+        'enabled = false',
+        '[model_providers.flowrouter]',
+        'name = "Flow Router"',
+        `base_url = "${gw.baseURL}"`,
+        'wire_api = "responses"',
+        'env_key = "FLOWROUTER_KEY"',
+        '',
+      ].join('\n'),
+    );
     Object.assign(env, { CODEX_HOME: codexHome, FLOWROUTER_KEY: 'placeholder-key' });
     args = ['exec', '--skip-git-repo-check', '--sandbox', 'read-only', `Run cat ${note} and tell me the word in it.`];
   }
@@ -108,10 +151,17 @@ function run(): Promise<{ code: number | null; stdout: string; stderr: string }>
     const child = spawn(binary, args, { cwd: join(work.path, 'project'), env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d; });
-    child.stderr.on('data', (d: Buffer) => { stderr += d; });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
   });
 }
 

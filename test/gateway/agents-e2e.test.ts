@@ -27,11 +27,18 @@ const BINARIES = {
 function cannotRun(agent: keyof typeof BINARIES): string | null {
   if (!existsSync(BINARIES[agent])) return `${BINARIES[agent]} is not installed (scripts/test installs it into ${AGENTS})`;
   const probe = spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up'], { encoding: 'utf8', timeout: 10_000 });
-  if (probe.error || probe.status !== 0) return `no private network namespace for the agent (unshare -n: ${probe.error?.message ?? probe.stderr.trim()}); it is never run with network access`;
+  if (probe.error || probe.status !== 0)
+    return `no private network namespace for the agent (unshare -n: ${probe.error?.message ?? probe.stderr.trim()}); it is never run with network access`;
   return null;
 }
 
-interface Run { code: number | null; stdout: string; stderr: string; seen: { path: string; model: string; toolResult: boolean }[]; secret: string }
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  seen: { path: string; model: string; toolResult: boolean }[];
+  secret: string;
+}
 
 function runAgent(agent: keyof typeof BINARIES, target: 'native' | 'translated'): Promise<Run> {
   const script = `ip link set lo up && exec "${process.execPath}" --disable-warning=ExperimentalWarning "${DRIVER}" ${agent} ${target} "${BINARIES[agent]}"`;
@@ -39,13 +46,21 @@ function runAgent(agent: keyof typeof BINARIES, target: 'native' | 'translated')
     const child = spawn('unshare', ['-n', 'sh', '-c', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => { out += d; });
-    child.stderr.on('data', (d: Buffer) => { err += d; });
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      err += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
     child.on('close', (code) => {
       clearTimeout(timer);
       const line = out.trim().split('\n').at(-1) ?? '';
-      try { resolve(JSON.parse(line) as Run); } catch { reject(new Error(`driver exited ${code} without a result: ${err.slice(-2000)}`)); }
+      try {
+        resolve(JSON.parse(line) as Run);
+      } catch {
+        reject(new Error(`driver exited ${code} without a result: ${err.slice(-2000)}`));
+      }
     });
   });
 }
@@ -54,7 +69,13 @@ function runAgent(agent: keyof typeof BINARIES, target: 'native' | 'translated')
 function assertToolLoop(r: Run, path: string, model: string): void {
   assert.equal(r.code, 0, `agent exit ${r.code}\n${r.stdout}\n${r.stderr}`);
   assert.ok(r.stdout.includes(r.secret), `the answer carries what the tool read: ${r.stdout.slice(0, 1000)}`);
-  assert.deepEqual(r.seen.map((s) => [s.path, s.model, s.toolResult]), [[path, model, false], [path, model, true]]);
+  assert.deepEqual(
+    r.seen.map((s) => [s.path, s.model, s.toolResult]),
+    [
+      [path, model, false],
+      [path, model, true],
+    ],
+  );
 }
 
 for (const agent of ['claude', 'codex'] as const) {
@@ -68,7 +89,10 @@ for (const agent of ['claude', 'codex'] as const) {
     else assertToolLoop(r, '/v1/responses', 'gpt-5');
   });
 
-  test(`${label} runs a tool loop through the gateway, translated to an OpenAI-compatible Chat Completions server`, { skip: reason ?? false, timeout: 180_000 }, async () => {
+  test(`${label} runs a tool loop through the gateway, translated to an OpenAI-compatible Chat Completions server`, {
+    skip: reason ?? false,
+    timeout: 180_000,
+  }, async () => {
     assertToolLoop(await runAgent(agent, 'translated'), '/v1/chat/completions', 'vendor-model');
   });
 }

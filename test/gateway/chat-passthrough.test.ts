@@ -20,7 +20,9 @@ before(async () => {
     }
     const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, service_tier: 'flex' };
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'hi', vendor_delta: 1 }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: 'hi', vendor_delta: 1 }, finish_reason: null }] })}\n\n`,
+    );
     res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], obfuscation: 'xyz' })}\n\n`);
     res.end('data: [DONE]\n\n');
     return true;

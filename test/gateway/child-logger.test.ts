@@ -10,11 +10,16 @@ import { REDACT_PATHS } from '../../src/ops/index.ts';
 function logger(level: string) {
   const out = new PassThrough();
   const lines: Record<string, unknown>[] = [];
-  out.on('data', (c: Buffer) => { for (const l of c.toString().trim().split('\n')) lines.push(JSON.parse(l)); });
+  out.on('data', (c: Buffer) => {
+    for (const l of c.toString().trim().split('\n')) lines.push(JSON.parse(l));
+  });
   const parent = pino({ level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, out);
   let children = 0;
   const child = parent.child;
-  parent.child = function (this: typeof parent, ...args: Parameters<typeof child>) { children++; return child.apply(this, args); } as typeof child;
+  parent.child = function (this: typeof parent, ...args: Parameters<typeof child>) {
+    children++;
+    return child.apply(this, args);
+  } as typeof child;
   return { parent, lines, children: () => children };
 }
 
@@ -39,7 +44,14 @@ test('an enabled line carries the request bindings and is redacted; the child is
   assert.equal(l.children(), 1);
   log.child({ component: 'x' }).error('third');
   await flush();
-  assert.deepEqual(l.lines.map((x) => [x.msg, x.reqId]), [['first', 'r-2'], ['second', 'r-2'], ['third', 'r-2']]);
+  assert.deepEqual(
+    l.lines.map((x) => [x.msg, x.reqId]),
+    [
+      ['first', 'r-2'],
+      ['second', 'r-2'],
+      ['third', 'r-2'],
+    ],
+  );
   assert.equal((l.lines[0].headers as Record<string, string>).authorization, '[redacted]');
   assert.equal(l.lines[2].component, 'x');
 });
@@ -47,7 +59,20 @@ test('an enabled line carries the request bindings and is redacted; the child is
 test('a parent without level checks (fastify logger: false) gets an ordinary child', () => {
   const calls: unknown[] = [];
   const noop = () => {};
-  const parent = { level: 'silent', fatal: noop, error: noop, warn: noop, info: noop, debug: noop, trace: noop, silent: noop, child: (b: unknown) => { calls.push(b); return parent; } };
+  const parent = {
+    level: 'silent',
+    fatal: noop,
+    error: noop,
+    warn: noop,
+    info: noop,
+    debug: noop,
+    trace: noop,
+    silent: noop,
+    child: (b: unknown) => {
+      calls.push(b);
+      return parent;
+    },
+  };
   assert.equal(deferredChildLogger(parent, { reqId: 'r-3' }), parent);
   assert.deepEqual(calls, [{ reqId: 'r-3' }]);
 });

@@ -25,8 +25,11 @@ chains:
   native:
     - { model: gpt-5, provider: openai, key: sk-test-0123456789abcdef, url: "${oa.url}", api: responses }
 `);
-  const res = await fetch(`${gw.baseURL}/kb/documents`, { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'vacation', collection: 'handbook', title: 'Vacation policy', text: 'Employees receive 30 vacation days per year.' }) });
+  const res = await fetch(`${gw.baseURL}/kb/documents`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id: 'vacation', collection: 'handbook', title: 'Vacation policy', text: 'Employees receive 30 vacation days per year.' }),
+  });
   assert.ok(res.ok, await res.text());
 });
 
@@ -37,17 +40,21 @@ after(async () => {
 
 test('RAG on a Messages request translated for an OpenAI target: the passages arrive as a system message', async () => {
   const client = new Anthropic({ apiKey: 'any', baseURL: gw.url, maxRetries: 0, defaultHeaders: rag });
-  const { response } = await client.messages.create({ model: 'chat', max_tokens: 20, messages: [{ role: 'user', content: 'How many vacation days?' }] }).withResponse();
+  const { response } = await client.messages
+    .create({ model: 'chat', max_tokens: 20, messages: [{ role: 'user', content: 'How many vacation days?' }] })
+    .withResponse();
   assert.equal(response.headers.get('x-flowrouter-sources'), 'vacation#0');
   const sent = oa.requests.at(-1)!.body.messages;
   assert.equal(sent[0].role, 'system');
   assert.match(sent[0].content, /30 vacation days/);
 });
 
-test('RAG on a passed-through Messages request: the passages follow the client\'s own system blocks, which keep their cache breakpoint', async () => {
+test("RAG on a passed-through Messages request: the passages follow the client's own system blocks, which keep their cache breakpoint", async () => {
   const client = new Anthropic({ apiKey: 'any', baseURL: gw.url, maxRetries: 0, defaultHeaders: rag });
   const system = [{ type: 'text' as const, text: 'You are HR.', cache_control: { type: 'ephemeral' as const } }];
-  const { response } = await client.messages.create({ model: 'claude', max_tokens: 20, system, messages: [{ role: 'user', content: 'How many vacation days?' }] }).withResponse();
+  const { response } = await client.messages
+    .create({ model: 'claude', max_tokens: 20, system, messages: [{ role: 'user', content: 'How many vacation days?' }] })
+    .withResponse();
   assert.equal(response.headers.get('x-flowrouter-passthrough'), 'true');
   const sent = an.requests.at(-1)!.body;
   assert.deepEqual(sent.system[0], system[0]);
@@ -55,7 +62,7 @@ test('RAG on a passed-through Messages request: the passages follow the client\'
   assert.deepEqual(sent.messages, [{ role: 'user', content: 'How many vacation days?' }], 'the conversation as the client sent it');
 });
 
-test('RAG on a passed-through Responses request: the passages follow the client\'s instructions', async () => {
+test("RAG on a passed-through Responses request: the passages follow the client's instructions", async () => {
   const client = new OpenAI({ apiKey: 'any', baseURL: gw.baseURL, maxRetries: 0, defaultHeaders: rag });
   await client.responses.create({ model: 'native', instructions: 'You are HR.', input: 'How many vacation days?' });
   const sent = oa.requests.at(-1)!.body;

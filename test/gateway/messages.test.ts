@@ -44,7 +44,9 @@ after(async () => {
 
 test('a Messages request to an OpenAI-format target is answered as an Anthropic Message, with usage and stop reason', async () => {
   oa.handler = null;
-  const { data, response } = await client.messages.create({ model: 'local', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] }).withResponse();
+  const { data, response } = await client.messages
+    .create({ model: 'local', max_tokens: 64, system: 'Be brief.', messages: [{ role: 'user', content: 'hello' }] })
+    .withResponse();
   assert.deepEqual(data.content, [{ type: 'text', text: 'echo: hello', citations: null }]);
   assert.equal(data.stop_reason, 'end_turn');
   assert.deepEqual(data.usage, { input_tokens: 5, output_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
@@ -52,21 +54,39 @@ test('a Messages request to an OpenAI-format target is answered as an Anthropic 
   assert.equal(response.headers.get('x-flowrouter-chain'), 'local');
   assert.equal(response.headers.get('x-flowrouter-passthrough'), null);
   const sent = oa.requests.at(-1)!.body;
-  assert.deepEqual(sent.messages, [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }]);
+  assert.deepEqual(sent.messages, [
+    { role: 'system', content: 'Be brief.' },
+    { role: 'user', content: 'hello' },
+  ]);
   assert.equal(sent.max_completion_tokens, 64);
 });
 
-test('golden: a translated stream is Anthropic\'s exact event sequence, and the SDK accumulates it', async () => {
+test("golden: a translated stream is Anthropic's exact event sequence, and the SDK accumulates it", async () => {
   oa.handler = null;
   const r = await postSse(`${gw.url}/v1/messages`, { model: 'local', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
   assert.equal(r.status, 200);
   assert.match(r.headers.get('content-type') ?? '', /^text\/event-stream/);
-  assert.deepEqual(r.events.map((e) => e.event), ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'content_block_delta',
-    'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop']);
+  assert.deepEqual(
+    r.events.map((e) => e.event),
+    [
+      'message_start',
+      'content_block_start',
+      'ping',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_delta',
+      'content_block_stop',
+      'message_delta',
+      'message_stop',
+    ],
+  );
   for (const e of r.events) assert.equal(e.json.type, e.event, 'each data carries its own type');
   assert.deepEqual(r.events[1].json, { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-  assert.deepEqual(r.events.at(-2)!.json, { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null },
-    usage: { input_tokens: 5, output_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } });
+  assert.deepEqual(r.events.at(-2)!.json, {
+    type: 'message_delta',
+    delta: { stop_reason: 'end_turn', stop_sequence: null },
+    usage: { input_tokens: 5, output_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+  });
   const final = await client.messages.stream({ model: 'local', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
   assert.deepEqual(final.content, [{ type: 'text', text: 'echo: hi' }]);
 });
@@ -75,7 +95,16 @@ test('tools and tool results: a tool_use comes back from an OpenAI-format target
   oa.handler = (req, res) => {
     if (req.body.messages.some((m: { role: string }) => m.role === 'tool')) return false;
     const body = chatResponse(req.body.model, '', {});
-    body.choices[0] = { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] } as any, finish_reason: 'tool_calls', logprobs: null };
+    body.choices[0] = {
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }],
+      } as any,
+      finish_reason: 'tool_calls',
+      logprobs: null,
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     return true;
   };
@@ -84,8 +113,22 @@ test('tools and tool results: a tool_use comes back from an OpenAI-format target
   assert.equal(first.stop_reason, 'tool_use');
   assert.deepEqual(first.content, [{ type: 'tool_use', id: 'call_1', name: 'get_weather', input: { city: 'Oslo' } }]);
   assert.equal(oa.requests.at(-1)!.body.tool_choice, 'required');
-  const second = await client.messages.create({ model: 'local', max_tokens: 100, tools: [weather], messages: [...history, { role: 'assistant', content: first.content },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'call_1', content: '-3°C', is_error: false }, { type: 'text', text: 'And tomorrow?' }] }] });
+  const second = await client.messages.create({
+    model: 'local',
+    max_tokens: 100,
+    tools: [weather],
+    messages: [
+      ...history,
+      { role: 'assistant', content: first.content },
+      {
+        role: 'user',
+        content: [
+          { type: 'tool_result', tool_use_id: 'call_1', content: '-3°C', is_error: false },
+          { type: 'text', text: 'And tomorrow?' },
+        ],
+      },
+    ],
+  });
   assert.equal(second.content[0].type, 'text');
   const sent = oa.requests.at(-1)!.body.messages;
   assert.deepEqual(sent.slice(1), [
@@ -97,65 +140,116 @@ test('tools and tool results: a tool_use comes back from an OpenAI-format target
 });
 
 test('an image and a PDF document reach Gemini as inline data; a Gemini 3 thought signature survives the Anthropic client across the tool turn', async () => {
-  geminiReply = () => ({ json: { candidates: [{ index: 0, finishReason: 'STOP', content: { role: 'model', parts: [
-    { functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: 'U0lHLVJPTUU=' }] } }], usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, totalTokenCount: 12 } } });
-  const history: Anthropic.MessageParam[] = [{ role: 'user', content: [
-    { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
-    { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF }, title: 'forecast.pdf' },
-    { type: 'text', text: 'Weather in the city on this picture?' }] }];
+  geminiReply = () => ({
+    json: {
+      candidates: [
+        {
+          index: 0,
+          finishReason: 'STOP',
+          content: { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: 'U0lHLVJPTUU=' }] },
+        },
+      ],
+      usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, totalTokenCount: 12 },
+    },
+  });
+  const history: Anthropic.MessageParam[] = [
+    {
+      role: 'user',
+      content: [
+        { type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG } },
+        { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data: PDF }, title: 'forecast.pdf' },
+        { type: 'text', text: 'Weather in the city on this picture?' },
+      ],
+    },
+  ];
   const first = await client.messages.create({ model: 'gem3', max_tokens: 500, tools: [weather], messages: history });
   const parts = ge.requests.at(-1)!.body.contents[0].parts;
-  assert.deepEqual(parts.slice(0, 2).map((p: any) => p.inlineData?.mimeType), ['image/png', 'application/pdf']);
+  assert.deepEqual(
+    parts.slice(0, 2).map((p: any) => p.inlineData?.mimeType),
+    ['image/png', 'application/pdf'],
+  );
   assert.equal(parts[1].inlineData.data, PDF);
-  assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use']);
+  assert.deepEqual(
+    first.content.map((b) => b.type),
+    ['thinking', 'tool_use'],
+  );
 
   geminiReply = () => ({ json: textResponse('Warm.') });
   const use = first.content[1] as Anthropic.ToolUseBlock;
-  const second = await client.messages.create({ model: 'gem3', max_tokens: 500, tools: [weather], messages: [...history, { role: 'assistant', content: first.content },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '25°C' }] }] });
+  const second = await client.messages.create({
+    model: 'gem3',
+    max_tokens: 500,
+    tools: [weather],
+    messages: [
+      ...history,
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: '25°C' }] },
+    ],
+  });
   assert.equal((second.content[0] as Anthropic.TextBlock).text, 'Warm.');
   assert.equal(ge.requests.at(-1)!.body.contents[1].parts[0].thoughtSignature, 'U0lHLVJPTUU=');
 });
 
-test('errors are in Anthropic\'s shape: a bad body is invalid_request_error with Anthropic\'s field path', async () => {
-  await assert.rejects(client.messages.create({ model: 'local', messages: [{ role: 'user', content: 'x' }] } as any),
-    (e: any) => e instanceof Anthropic.BadRequestError && (e as any).error?.type === 'error' && (e as any).error.error.type === 'invalid_request_error' && /^max_tokens/.test((e as any).error.error.message));
+test("errors are in Anthropic's shape: a bad body is invalid_request_error with Anthropic's field path", async () => {
+  await assert.rejects(
+    client.messages.create({ model: 'local', messages: [{ role: 'user', content: 'x' }] } as any),
+    (e: any) =>
+      e instanceof Anthropic.BadRequestError
+      && (e as any).error?.type === 'error'
+      && (e as any).error.error.type === 'invalid_request_error'
+      && /^max_tokens/.test((e as any).error.error.message),
+  );
   const r = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
   assert.equal(r.status, 400);
   const body: any = await r.json();
   assert.equal(body.type, 'error');
   assert.equal(body.error.type, 'invalid_request_error');
-  assert.ok(r.headers.get('request-id'), 'Anthropic\'s SDKs read the request id from request-id');
+  assert.ok(r.headers.get('request-id'), "Anthropic's SDKs read the request id from request-id");
   assert.equal(r.headers.get('request-id'), r.headers.get('x-request-id'));
 });
 
-test('an upstream rate limit is Anthropic\'s rate_limit_error with retry-after; an unknown model is not_found_error', async () => {
-  oa.handler = (_req, res) => { openaiError(res, 429, 'slow down', 'rate_limit_error', 'rate_limit_exceeded', { 'retry-after': '7' }); return true; };
-  await assert.rejects(client.messages.create({ model: 'local', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
-    (e: any) => e instanceof Anthropic.RateLimitError && (e as any).error.error.type === 'rate_limit_error' && (e as any).headers.get('retry-after') === '7');
+test("an upstream rate limit is Anthropic's rate_limit_error with retry-after; an unknown model is not_found_error", async () => {
+  oa.handler = (_req, res) => {
+    openaiError(res, 429, 'slow down', 'rate_limit_error', 'rate_limit_exceeded', { 'retry-after': '7' });
+    return true;
+  };
+  await assert.rejects(
+    client.messages.create({ model: 'local', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+    (e: any) => e instanceof Anthropic.RateLimitError && (e as any).error.error.type === 'rate_limit_error' && (e as any).headers.get('retry-after') === '7',
+  );
   oa.handler = null;
   const lonely = await startTestNode(`chains:\n  only:\n    - { model: m, provider: local, url: "${oa.url}" }\n`);
   try {
     const c = new Anthropic({ apiKey: 'any', baseURL: lonely.url, maxRetries: 0 });
-    await assert.rejects(c.messages.create({ model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
-      (e: any) => e instanceof Anthropic.NotFoundError && (e as any).error.error.type === 'not_found_error');
+    await assert.rejects(
+      c.messages.create({ model: 'nope', max_tokens: 5, messages: [{ role: 'user', content: 'x' }] }),
+      (e: any) => e instanceof Anthropic.NotFoundError && (e as any).error.error.type === 'not_found_error',
+    );
   } finally {
     await lonely.stop();
   }
 });
 
-test('an upstream that breaks mid-stream ends the stream with Anthropic\'s in-band error event', async () => {
+test("an upstream that breaks mid-stream ends the stream with Anthropic's in-band error event", async () => {
   oa.handler = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'par' }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { role: 'assistant', content: 'par' }, finish_reason: null }] })}\n\n`,
+    );
     res.end(`data: ${JSON.stringify({ error: { message: 'the model crashed', type: 'server_error' } })}\n\n`);
     return true;
   };
   const r = await postSse(`${gw.url}/v1/messages`, { model: 'local', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] });
-  assert.deepEqual(r.events.map((e) => e.event), ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'error']);
+  assert.deepEqual(
+    r.events.map((e) => e.event),
+    ['message_start', 'content_block_start', 'ping', 'content_block_delta', 'error'],
+  );
   assert.equal(r.events.at(-1)!.json.error.type, 'api_error');
   assert.match(r.events.at(-1)!.json.error.message, /the model crashed/);
-  await assert.rejects(client.messages.stream({ model: 'local', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage(), /the model crashed/);
+  await assert.rejects(
+    client.messages.stream({ model: 'local', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).finalMessage(),
+    /the model crashed/,
+  );
   oa.handler = null;
 });
 
@@ -195,25 +289,33 @@ test('the chat pipeline serves Messages clients: fallback, a usage row, then a c
   assert.equal(again.response.headers.get('x-flowrouter-cache'), 'hit');
   assert.deepEqual(again.data.content, data.content);
   const chat = new OpenAI({ apiKey: 'any', baseURL: gw.baseURL, maxRetries: 0 });
-  const viaChat = await chat.chat.completions.create({ model: 'fallback', max_completion_tokens: 30, temperature: 0, messages: [{ role: 'user', content: 'cache me' }] }).withResponse();
+  const viaChat = await chat.chat.completions
+    .create({ model: 'fallback', max_completion_tokens: 30, temperature: 0, messages: [{ role: 'user', content: 'cache me' }] })
+    .withResponse();
   assert.equal(viaChat.response.headers.get('x-flowrouter-cache'), 'hit');
   assert.equal(viaChat.data.choices[0].message.content, 'echo: cache me');
   assert.equal(oa.requests.length, upstreamCalls, 'both answered from the cache');
 });
 
-test('count_tokens for a non-Anthropic target is Flow Router\'s estimate, marked as such', async () => {
-  const { data, response } = await client.messages.countTokens({ model: 'local', system: 'Be brief.', messages: [{ role: 'user', content: 'How many tokens is this?' }] }).withResponse();
+test("count_tokens for a non-Anthropic target is Flow Router's estimate, marked as such", async () => {
+  const { data, response } = await client.messages
+    .countTokens({ model: 'local', system: 'Be brief.', messages: [{ role: 'user', content: 'How many tokens is this?' }] })
+    .withResponse();
   assert.equal(response.headers.get('x-flowrouter-token-count'), 'estimate');
   assert.ok(data.input_tokens > 8 && data.input_tokens < 30, String(data.input_tokens));
   const withTools = await client.messages.countTokens({ model: 'local', tools: [weather], messages: [{ role: 'user', content: 'How many tokens is this?' }] });
-  assert.ok(withTools.input_tokens > data.input_tokens + 300, 'tools add Anthropic\'s tool prompt');
-  await assert.rejects(client.messages.countTokens({ model: 'local', messages: [] }), (e: any) => e.status === 400 && (e as any).error.error.type === 'invalid_request_error');
+  assert.ok(withTools.input_tokens > data.input_tokens + 300, "tools add Anthropic's tool prompt");
+  await assert.rejects(
+    client.messages.countTokens({ model: 'local', messages: [] }),
+    (e: any) => e.status === 400 && (e as any).error.error.type === 'invalid_request_error',
+  );
 });
 
 test('golden: text then a tool call, streamed from an OpenAI-format target, is one text block then one tool_use block', async () => {
   oa.handler = (req, res) => {
     const base = { id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model };
-    const chunk = (delta: object, finish: string | null = null) => `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const chunk = (delta: object, finish: string | null = null) =>
+      `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     res.write(chunk({ role: 'assistant', content: 'Checking.' }));
     res.write(chunk({ tool_calls: [{ index: 0, id: 'call_9', type: 'function', function: { name: 'get_weather', arguments: '' } }] }));
@@ -223,32 +325,62 @@ test('golden: text then a tool call, streamed from an OpenAI-format target, is o
     res.end('data: [DONE]\n\n');
     return true;
   };
-  const r = await postSse(`${gw.url}/v1/messages`, { model: 'local', max_tokens: 50, stream: true, tools: [weather], messages: [{ role: 'user', content: 'weather?' }] });
-  assert.deepEqual(r.events.map((e) => [e.event, e.json.index ?? null, e.json.delta?.type ?? e.json.content_block?.type ?? null]), [
-    ['message_start', null, null], ['content_block_start', 0, 'text'], ['ping', null, null], ['content_block_delta', 0, 'text_delta'],
-    ['content_block_stop', 0, null], ['content_block_start', 1, 'tool_use'], ['content_block_delta', 1, 'input_json_delta'],
-    ['content_block_delta', 1, 'input_json_delta'], ['content_block_stop', 1, null], ['message_delta', null, null], ['message_stop', null, null],
-  ]);
+  const r = await postSse(`${gw.url}/v1/messages`, {
+    model: 'local',
+    max_tokens: 50,
+    stream: true,
+    tools: [weather],
+    messages: [{ role: 'user', content: 'weather?' }],
+  });
+  assert.deepEqual(
+    r.events.map((e) => [e.event, e.json.index ?? null, e.json.delta?.type ?? e.json.content_block?.type ?? null]),
+    [
+      ['message_start', null, null],
+      ['content_block_start', 0, 'text'],
+      ['ping', null, null],
+      ['content_block_delta', 0, 'text_delta'],
+      ['content_block_stop', 0, null],
+      ['content_block_start', 1, 'tool_use'],
+      ['content_block_delta', 1, 'input_json_delta'],
+      ['content_block_delta', 1, 'input_json_delta'],
+      ['content_block_stop', 1, null],
+      ['message_delta', null, null],
+      ['message_stop', null, null],
+    ],
+  );
   assert.deepEqual(r.events[5].json.content_block, { type: 'tool_use', id: 'call_9', name: 'get_weather', input: {} });
   assert.equal(r.events.at(-2)!.json.delta.stop_reason, 'tool_use');
-  const final = await client.messages.stream({ model: 'local', max_tokens: 50, tools: [weather], messages: [{ role: 'user', content: 'weather?' }] }).finalMessage();
-  assert.deepEqual(final.content.map((b) => b.type), ['text', 'tool_use']);
+  const final = await client.messages
+    .stream({ model: 'local', max_tokens: 50, tools: [weather], messages: [{ role: 'user', content: 'weather?' }] })
+    .finalMessage();
+  assert.deepEqual(
+    final.content.map((b) => b.type),
+    ['text', 'tool_use'],
+  );
   assert.deepEqual((final.content[1] as Anthropic.ToolUseBlock).input, { city: 'Oslo' });
   oa.handler = null;
 });
 
 test('a Messages client that leaves mid-stream ends the upstream request too, and the request is recorded as 499', async () => {
   let upstreamClosed!: () => void;
-  const closed = new Promise<void>((resolve) => { upstreamClosed = resolve; });
+  const closed = new Promise<void>((resolve) => {
+    upstreamClosed = resolve;
+  });
   oa.handler = (req, res) => {
     res.on('close', () => upstreamClosed());
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'start' }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'start' }, finish_reason: null }] })}\n\n`,
+    );
     return true; // and never finishes
   };
   const ac = new AbortController();
-  const res = await fetch(`${gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
-    body: JSON.stringify({ model: 'local', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }) });
+  const res = await fetch(`${gw.url}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: ac.signal,
+    body: JSON.stringify({ model: 'local', max_tokens: 50, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+  });
   const requestId = res.headers.get('x-request-id');
   const reader = res.body!.getReader();
   await reader.read();

@@ -11,7 +11,8 @@ let client: OpenAI;
 
 before(async () => {
   fake = await startFakeOpenAI();
-  gw = await startTestNode(`
+  gw = await startTestNode(
+    `
 chains:
   default:
     - model: gpt-4
@@ -23,7 +24,9 @@ chains:
       provider: openai
       key: sk-embed-secret-123456
       url: ${fake.url}
-`, { OPENAI_KEY: 'sk-test-secret-abcdef123456' });
+`,
+    { OPENAI_KEY: 'sk-test-secret-abcdef123456' },
+  );
   client = new OpenAI({ apiKey: 'any-key', baseURL: gw.baseURL, maxRetries: 0 });
 });
 
@@ -65,7 +68,12 @@ test('usage we requested for our own accounting is not shown to a client that di
   const stream = await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'u' }], stream: true });
   for await (const chunk of stream) assert.equal(chunk.usage ?? null, null);
   assert.equal(fake.requests.at(-1)!.body.stream_options.include_usage, true);
-  const withUsage = await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'user', content: 'u' }], stream: true, stream_options: { include_usage: true } });
+  const withUsage = await client.chat.completions.create({
+    model: 'gpt-4',
+    messages: [{ role: 'user', content: 'u' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let usage = null;
   for await (const chunk of withUsage) usage = chunk.usage ?? usage;
   assert.equal(usage?.completion_tokens, 3);
@@ -74,10 +82,25 @@ test('usage we requested for our own accounting is not shown to a client that di
 test('tools and tool calls pass through', async () => {
   fake.handler = (req, res) => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({
-      id: 'c1', object: 'chat.completion', created: 1, model: req.body.model,
-      choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } }],
-    }));
+    res.end(
+      JSON.stringify({
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: req.body.model,
+        choices: [
+          {
+            index: 0,
+            finish_reason: 'tool_calls',
+            message: {
+              role: 'assistant',
+              content: null,
+              tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+            },
+          },
+        ],
+      }),
+    );
     return true;
   };
   try {
@@ -125,7 +148,11 @@ test('an upstream 429 is passed on as 429 with retry-after, and no key appears i
     return true;
   };
   try {
-    const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }) });
+    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }),
+    });
     assert.equal(res.status, 429);
     assert.equal(res.headers.get('retry-after'), '7');
     const text = await res.text();

@@ -15,13 +15,17 @@ let client: OpenAI;
 let anthropicReply: (body: any) => FakeReply = () => textReply('hello from claude');
 let geminiReply: (body: any) => FakeGeminiReply | undefined = () => undefined;
 
-const weatherTool = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } };
+const weatherTool = {
+  type: 'function' as const,
+  function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } },
+};
 
 before(async () => {
   oa = await startFakeOpenAI();
   an = await startFakeAnthropic((req) => anthropicReply(req.body));
   ge = await startFakeGemini((call) => geminiReply(call.body));
-  gw = await startTestNode(`
+  gw = await startTestNode(
+    `
 chains:
   default:
     - model: gpt-4
@@ -51,7 +55,9 @@ chains:
       key: azure-secret-key-123456
       deployment: prod-4o
       url: ${oa.url.replace(/\/v1$/, '')}
-`, { OPENAI_KEY: 'sk-openai-000000000000', ANTHROPIC_KEY: 'sk-ant-000000000000' });
+`,
+    { OPENAI_KEY: 'sk-openai-000000000000', ANTHROPIC_KEY: 'sk-ant-000000000000' },
+  );
   client = new OpenAI({ apiKey: 'any-key', baseURL: gw.baseURL, maxRetries: 0 });
 });
 
@@ -62,7 +68,15 @@ after(async () => {
 
 test('the seed chain falls from a dead OpenAI target to Anthropic, and says so', async () => {
   anthropicReply = () => textReply('hello from claude');
-  const { data, response } = await client.chat.completions.create({ model: 'gpt-4', messages: [{ role: 'system', content: 'be brief' }, { role: 'user', content: 'hi' }] }).withResponse();
+  const { data, response } = await client.chat.completions
+    .create({
+      model: 'gpt-4',
+      messages: [
+        { role: 'system', content: 'be brief' },
+        { role: 'user', content: 'hi' },
+      ],
+    })
+    .withResponse();
   assert.equal(data.choices[0].message.content, 'hello from claude');
   assert.equal(data.choices[0].finish_reason, 'stop');
   assert.equal(response.headers.get('x-flowrouter-target'), 'default/anthropic/claude-3-sonnet');
@@ -82,13 +96,20 @@ test('Anthropic streams text through the SDK', async () => {
 });
 
 test('Anthropic tool calls come back as OpenAI tool_calls, streamed argument deltas included', async () => {
-  anthropicReply = () => ({ message: { content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }], stop_reason: 'tool_use' } });
+  anthropicReply = () => ({
+    message: { content: [{ type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: { city: 'Oslo' } }], stop_reason: 'tool_use' },
+  });
   const res = await client.chat.completions.create({ model: 'claude-3-sonnet', messages: [{ role: 'user', content: 'weather' }], tools: [weatherTool] });
   assert.equal(res.choices[0].finish_reason, 'tool_calls');
   const call = res.choices[0].message.tool_calls![0] as { id: string; function: { name: string; arguments: string } };
   assert.deepEqual([call.id, call.function.name, JSON.parse(call.function.arguments)], ['toolu_1', 'get_weather', { city: 'Oslo' }]);
 
-  const stream = await client.chat.completions.create({ model: 'claude-3-sonnet', messages: [{ role: 'user', content: 'weather' }], tools: [weatherTool], stream: true });
+  const stream = await client.chat.completions.create({
+    model: 'claude-3-sonnet',
+    messages: [{ role: 'user', content: 'weather' }],
+    tools: [weatherTool],
+    stream: true,
+  });
   let args = '';
   let finish = null;
   for await (const c of stream) {
@@ -101,7 +122,8 @@ test('Anthropic tool calls come back as OpenAI tool_calls, streamed argument del
   // The tool result goes back as one tool_result per tool_use id.
   anthropicReply = () => textReply('It is sunny in Oslo.');
   const followUp = await client.chat.completions.create({
-    model: 'claude-3-sonnet', tools: [weatherTool],
+    model: 'claude-3-sonnet',
+    tools: [weatherTool],
     messages: [
       { role: 'user', content: 'weather' },
       { role: 'assistant', content: null, tool_calls: [{ id: 'toolu_1', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } }] },
@@ -110,7 +132,10 @@ test('Anthropic tool calls come back as OpenAI tool_calls, streamed argument del
   });
   assert.equal(followUp.choices[0].message.content, 'It is sunny in Oslo.');
   const blocks = an.requests.at(-1)!.body.messages.at(-1).content;
-  assert.deepEqual(blocks.map((b: any) => [b.type, b.tool_use_id]), [['tool_result', 'toolu_1']]);
+  assert.deepEqual(
+    blocks.map((b: any) => [b.type, b.tool_use_id]),
+    [['tool_result', 'toolu_1']],
+  );
 });
 
 test('Gemini answers JSON and streams, the key only in x-goog-api-key', async () => {
@@ -120,20 +145,37 @@ test('Gemini answers JSON and streams, the key only in x-goog-api-key', async ()
   assert.equal(res.usage?.prompt_tokens, 7);
   assert.equal(ge.requests.at(-1)!.headers['x-goog-api-key'], 'AIza-test-key-0123456789abcdefghij');
 
-  geminiReply = () => ({ sse: [
-    { candidates: [{ content: { role: 'model', parts: [{ text: 'part one, ' }] }, index: 0 }] },
-    { candidates: [{ content: { role: 'model', parts: [{ text: 'part two' }] }, finishReason: 'STOP', index: 0 }], usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 } },
-  ] });
-  const stream = await client.chat.completions.create({ model: 'gem', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+  geminiReply = () => ({
+    sse: [
+      { candidates: [{ content: { role: 'model', parts: [{ text: 'part one, ' }] }, index: 0 }] },
+      {
+        candidates: [{ content: { role: 'model', parts: [{ text: 'part two' }] }, finishReason: 'STOP', index: 0 }],
+        usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 4, totalTokenCount: 7 },
+      },
+    ],
+  });
+  const stream = await client.chat.completions.create({
+    model: 'gem',
+    messages: [{ role: 'user', content: 'hi' }],
+    stream: true,
+    stream_options: { include_usage: true },
+  });
   let text = '';
   let usage = null;
-  for await (const c of stream) { text += c.choices[0]?.delta?.content ?? ''; usage = c.usage ?? usage; }
+  for await (const c of stream) {
+    text += c.choices[0]?.delta?.content ?? '';
+    usage = c.usage ?? usage;
+  }
   assert.equal(text, 'part one, part two');
   assert.equal(usage?.total_tokens, 7);
 });
 
 test('Gemini function calls finish as tool_calls and tool results carry the function name', async () => {
-  geminiReply = () => ({ json: { candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] }, finishReason: 'STOP', index: 0 }] } });
+  geminiReply = () => ({
+    json: {
+      candidates: [{ content: { role: 'model', parts: [{ functionCall: { name: 'get_weather', args: { city: 'Rome' } } }] }, finishReason: 'STOP', index: 0 }],
+    },
+  });
   const res = await client.chat.completions.create({ model: 'gem', messages: [{ role: 'user', content: 'weather' }], tools: [weatherTool] });
   assert.equal(res.choices[0].finish_reason, 'tool_calls');
   const call = res.choices[0].message.tool_calls![0] as { id: string; function: { name: string; arguments: string } };
@@ -142,10 +184,15 @@ test('Gemini function calls finish as tool_calls and tool results carry the func
 
   geminiReply = () => ({ json: textResponse('Rome is warm.') });
   await client.chat.completions.create({
-    model: 'gem', tools: [weatherTool],
+    model: 'gem',
+    tools: [weatherTool],
     messages: [
       { role: 'user', content: 'weather' },
-      { role: 'assistant', content: null, tool_calls: [{ id: call.id, type: 'function', function: { name: 'get_weather', arguments: call.function.arguments } }] },
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: call.id, type: 'function', function: { name: 'get_weather', arguments: call.function.arguments } }],
+      },
       { role: 'tool', tool_call_id: call.id, content: '{"temp":25}' },
     ],
   });
@@ -157,7 +204,11 @@ test('Gemini embeddings come back base64-encoded when the SDK asks for base64', 
   geminiReply = () => ({ json: { embeddings: [{ values: [0.5, -0.25, 1] }] } });
   const res = await client.embeddings.create({ model: 'text-embedding-004', input: 'hello' });
   assert.deepEqual(res.data[0].embedding, [0.5, -0.25, 1]);
-  const raw = await fetch(`${gw.baseURL}/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'text-embedding-004', input: 'hello', encoding_format: 'base64' }) });
+  const raw = await fetch(`${gw.baseURL}/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'text-embedding-004', input: 'hello', encoding_format: 'base64' }),
+  });
   assert.equal(typeof ((await raw.json()) as { data: { embedding: unknown }[] }).data[0].embedding, 'string');
 });
 
@@ -171,13 +222,33 @@ test('Azure gets the deployment path, api-version and api-key header', async () 
 });
 
 test('an in-band Anthropic error after the first chunk ends the stream with an error event and [DONE]', async () => {
-  anthropicReply = () => ({ events: [
-    { event: 'message_start', data: { type: 'message_start', message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-3-sonnet', content: [], stop_reason: null, usage: { input_tokens: 3, output_tokens: 0 } } } },
-    { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
-    { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'partial' } } },
-    { event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
-  ] });
-  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-3-sonnet', stream: true, messages: [{ role: 'user', content: 'x' }] }) });
+  anthropicReply = () => ({
+    events: [
+      {
+        event: 'message_start',
+        data: {
+          type: 'message_start',
+          message: {
+            id: 'msg_1',
+            type: 'message',
+            role: 'assistant',
+            model: 'claude-3-sonnet',
+            content: [],
+            stop_reason: null,
+            usage: { input_tokens: 3, output_tokens: 0 },
+          },
+        },
+      },
+      { event: 'content_block_start', data: { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } } },
+      { event: 'content_block_delta', data: { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'partial' } } },
+      { event: 'error', data: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } },
+    ],
+  });
+  const res = await fetch(`${gw.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'claude-3-sonnet', stream: true, messages: [{ role: 'user', content: 'x' }] }),
+  });
   const body = await res.text();
   assert.equal(res.status, 200);
   assert.match(body, /"content":"partial"/);

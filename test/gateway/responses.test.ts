@@ -39,22 +39,46 @@ const getWeather = { type: 'function' as const, name: 'get_weather', parameters:
 
 test('a Responses request reaches Anthropic translated and comes back a Response with output_text and usage', async () => {
   reply = () => textReply('Bonjour.', { usage: { input_tokens: 10, output_tokens: 3, cache_read_input_tokens: 20 } });
-  const { data, response } = await client.responses.create({ model: 'claude', instructions: 'Answer in French.', input: 'Hello', max_output_tokens: 200 }).withResponse();
+  const { data, response } = await client.responses
+    .create({ model: 'claude', instructions: 'Answer in French.', input: 'Hello', max_output_tokens: 200 })
+    .withResponse();
   assert.equal(data.output_text, 'Bonjour.');
   assert.equal(data.status, 'completed');
   assert.match(data.id, /^resp_[0-9a-f]{32}$/);
-  assert.deepEqual(data.usage, { input_tokens: 30, input_tokens_details: { cached_tokens: 20, cache_write_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 33 } as any);
+  assert.deepEqual(data.usage, {
+    input_tokens: 30,
+    input_tokens_details: { cached_tokens: 20, cache_write_tokens: 0 },
+    output_tokens: 3,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: 33,
+  } as any);
   assert.equal(response.headers.get('x-flowrouter-chain'), 'claude');
   const sent = an.requests.at(-1)!.body;
   assert.deepEqual([sent.system, sent.messages, sent.max_tokens], ['Answer in French.', [{ role: 'user', content: 'Hello' }], 200]);
 });
 
-test('golden: a translated stream is the Responses API\'s event sequence with sequence numbers, and the SDK accumulates it', async () => {
+test("golden: a translated stream is the Responses API's event sequence with sequence numbers, and the SDK accumulates it", async () => {
   const r = await postSse(`${gw.baseURL}/responses`, { model: 'local', input: 'hi', stream: true });
-  assert.deepEqual(r.events.map((e) => e.event), ['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added',
-    'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.done', 'response.content_part.done',
-    'response.output_item.done', 'response.completed']);
-  assert.deepEqual(r.events.map((e) => e.json.sequence_number), r.events.map((_e, i) => i));
+  assert.deepEqual(
+    r.events.map((e) => e.event),
+    [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ],
+  );
+  assert.deepEqual(
+    r.events.map((e) => e.json.sequence_number),
+    r.events.map((_e, i) => i),
+  );
   for (const e of r.events) assert.equal(e.json.type, e.event);
   const done = r.events.at(-1)!.json.response;
   assert.equal(done.status, 'completed');
@@ -68,17 +92,33 @@ test('function calls and their outputs round-trip through a Chat Completions tar
   oa.handler = (req, res) => {
     if (req.body.messages.some((m: { role: string }) => m.role === 'tool')) return false;
     const body = chatResponse(req.body.model, '');
-    body.choices[0] = { index: 0, message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_7', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] } as any, finish_reason: 'tool_calls', logprobs: null };
+    body.choices[0] = {
+      index: 0,
+      message: {
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_7', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      } as any,
+      finish_reason: 'tool_calls',
+      logprobs: null,
+    };
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     return true;
   };
   const first = await client.responses.create({ model: 'local', input: 'Weather in Paris?', tools: [getWeather], tool_choice: 'required' });
-  assert.deepEqual(first.output.map((o) => o.type), ['function_call']);
+  assert.deepEqual(
+    first.output.map((o) => o.type),
+    ['function_call'],
+  );
   const call = first.output[0] as OpenAI.Responses.ResponseFunctionToolCall;
   assert.deepEqual([call.call_id, call.name, call.arguments], ['call_7', 'get_weather', '{"city":"Paris"}']);
   assert.equal(oa.requests.at(-1)!.body.tool_choice, 'required');
-  const second = await client.responses.create({ model: 'local', previous_response_id: first.id, tools: [getWeather],
-    input: [{ type: 'function_call_output', call_id: 'call_7', output: '18°C' }] });
+  const second = await client.responses.create({
+    model: 'local',
+    previous_response_id: first.id,
+    tools: [getWeather],
+    input: [{ type: 'function_call_output', call_id: 'call_7', output: '18°C' }],
+  });
   assert.equal(second.output_text, 'echo: Weather in Paris?');
   assert.deepEqual(oa.requests.at(-1)!.body.messages.slice(1), [
     { role: 'assistant', content: null, tool_calls: [{ id: 'call_7', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }] },
@@ -92,22 +132,34 @@ test('responses are stored by default: previous_response_id continues a conversa
   const two = await client.responses.create({ model: 'local', previous_response_id: one.id, input: [{ role: 'user', content: 'two' }] });
   const three = await client.responses.stream({ model: 'local', previous_response_id: two.id, input: 'three' }).finalResponse();
   assert.equal(three.previous_response_id, two.id);
-  assert.deepEqual(oa.requests.at(-1)!.body.messages, [
-    { role: 'user', content: 'one' }, { role: 'assistant', content: 'echo: one' },
-    { role: 'user', content: 'two' }, { role: 'assistant', content: 'echo: two' },
-    { role: 'user', content: 'three' },
-  ], 'earlier turns come back; instructions of earlier responses do not');
+  assert.deepEqual(
+    oa.requests.at(-1)!.body.messages,
+    [
+      { role: 'user', content: 'one' },
+      { role: 'assistant', content: 'echo: one' },
+      { role: 'user', content: 'two' },
+      { role: 'assistant', content: 'echo: two' },
+      { role: 'user', content: 'three' },
+    ],
+    'earlier turns come back; instructions of earlier responses do not',
+  );
 
   const got = await client.responses.retrieve(three.id);
   assert.deepEqual([got.id, got.output_text, (got as any).store], [three.id, 'echo: three', true]);
   const items = await client.responses.inputItems.list(two.id);
-  assert.deepEqual(items.data.map((i: any) => [i.type, i.role, i.content]), [['message', 'user', 'two']]);
+  assert.deepEqual(
+    items.data.map((i: any) => [i.type, i.role, i.content]),
+    [['message', 'user', 'two']],
+  );
   assert.match(items.data[0].id, /^msg_/);
 
   await client.responses.delete(two.id);
   await assert.rejects(client.responses.retrieve(two.id), (e: any) => e.status === 404 && e.code === 'response_not_found');
-  await assert.rejects(client.responses.create({ model: 'local', previous_response_id: three.id, input: 'four' }),
-    (e: any) => e.status === 400 && e.code === 'previous_response_not_found' && e.message.includes(two.id), 'a missing turn on the way is named');
+  await assert.rejects(
+    client.responses.create({ model: 'local', previous_response_id: three.id, input: 'four' }),
+    (e: any) => e.status === 400 && e.code === 'previous_response_not_found' && e.message.includes(two.id),
+    'a missing turn on the way is named',
+  );
   await assert.rejects(client.responses.delete(two.id), (e: any) => e.status === 404);
 });
 
@@ -116,7 +168,10 @@ test('store: false keeps nothing: the response says so, GET is a 404 and it cann
   assert.equal((r as any).store, false);
   assert.equal(gw.node.responses.get(r.id, 'anonymous'), undefined);
   await assert.rejects(client.responses.retrieve(r.id), (e: any) => e.status === 404);
-  await assert.rejects(client.responses.create({ model: 'local', input: 'more', previous_response_id: r.id }), (e: any) => e.status === 400 && e.param === 'previous_response_id');
+  await assert.rejects(
+    client.responses.create({ model: 'local', input: 'more', previous_response_id: r.id }),
+    (e: any) => e.status === 400 && e.param === 'previous_response_id',
+  );
   const streamed = await client.responses.stream({ model: 'local', input: 'secret', store: false }).finalResponse();
   assert.equal(gw.node.responses.get(streamed.id, 'anonymous'), undefined);
 });
@@ -129,7 +184,10 @@ test('responses.store: false in the config turns storage off node-wide, whatever
     assert.equal((r as any).store, false);
     assert.equal((off.node.db.prepare('SELECT count(*) AS n FROM responses').get() as { n: number }).n, 0);
     await assert.rejects(c.responses.retrieve(r.id), (e: any) => e.status === 404);
-    await assert.rejects(c.responses.create({ model: 'local', input: 'y', previous_response_id: r.id }), (e: any) => e.status === 400 && e.code === 'previous_response_not_found');
+    await assert.rejects(
+      c.responses.create({ model: 'local', input: 'y', previous_response_id: r.id }),
+      (e: any) => e.status === 400 && e.code === 'previous_response_not_found',
+    );
   } finally {
     await off.stop();
   }
@@ -155,57 +213,132 @@ test('stored responses expire after responses.retention_days, and the retention 
 });
 
 test('hosted tools are left out of a request translated for a chat target, and the answer names them; the cache is bypassed', async () => {
-  const { data, response } = await client.responses.create({ model: 'local', input: [
-    { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'news' } } as any, { role: 'user', content: 'news?' }],
-  tools: [{ type: 'web_search' } as any, getWeather], temperature: 0 }).withResponse();
+  const { data, response } = await client.responses
+    .create({
+      model: 'local',
+      input: [
+        { type: 'web_search_call', id: 'ws_1', status: 'completed', action: { type: 'search', query: 'news' } } as any,
+        { role: 'user', content: 'news?' },
+      ],
+      tools: [{ type: 'web_search' } as any, getWeather],
+      temperature: 0,
+    })
+    .withResponse();
   assert.equal(data.output_text, 'echo: news?');
   assert.equal(response.headers.get('x-flowrouter-left-out'), 'tools[0] (web_search), input[0] (web_search_call)');
   assert.equal(response.headers.get('x-flowrouter-cache'), 'bypass');
   const sent = oa.requests.at(-1)!.body;
-  assert.deepEqual(sent.tools.map((t: any) => t.function.name), ['get_weather']);
+  assert.deepEqual(
+    sent.tools.map((t: any) => t.function.name),
+    ['get_weather'],
+  );
   assert.deepEqual(sent.messages, [{ role: 'user', content: 'news?' }]);
 });
 
 test('what only OpenAI serves otherwise is refused where no target speaks the Responses API: client tools of other types, a forced hosted tool, conversation', async () => {
-  await assert.rejects(client.responses.create({ model: 'local', input: 'patch', tools: [{ type: 'custom', name: 'apply_patch' } as any] }),
-    (e: any) => e.status === 400 && e.param === 'tools[0].type' && e.code === 'unsupported_tool');
-  await assert.rejects(client.responses.create({ model: 'local', input: 'news', tools: [{ type: 'web_search' } as any], tool_choice: { type: 'web_search' } as any }),
-    (e: any) => e.status === 400 && e.param === 'tool_choice');
-  await assert.rejects(client.responses.create({ model: 'local', input: 'x', conversation: 'conv_1' } as any), (e: any) => e.status === 400 && e.param === 'conversation');
+  await assert.rejects(
+    client.responses.create({ model: 'local', input: 'patch', tools: [{ type: 'custom', name: 'apply_patch' } as any] }),
+    (e: any) => e.status === 400 && e.param === 'tools[0].type' && e.code === 'unsupported_tool',
+  );
+  await assert.rejects(
+    client.responses.create({ model: 'local', input: 'news', tools: [{ type: 'web_search' } as any], tool_choice: { type: 'web_search' } as any }),
+    (e: any) => e.status === 400 && e.param === 'tool_choice',
+  );
+  await assert.rejects(
+    client.responses.create({ model: 'local', input: 'x', conversation: 'conv_1' } as any),
+    (e: any) => e.status === 400 && e.param === 'conversation',
+  );
 });
 
 test('golden: Anthropic thinking then a tool call, streamed, is a reasoning item (its signature carried) then a function_call item', async () => {
-  reply = () => ({ message: { content: [{ type: 'thinking', thinking: 'Use the tool.' }, { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: { city: 'Oslo' } }] } });
+  reply = () => ({
+    message: {
+      content: [
+        { type: 'thinking', thinking: 'Use the tool.' },
+        { type: 'tool_use', id: 'toolu_5', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+    },
+  });
   const r = await postSse(`${gw.baseURL}/responses`, { model: 'claude', input: 'weather?', tools: [getWeather], reasoning: { effort: 'low' }, stream: true });
-  assert.deepEqual(r.events.map((e) => e.event), ['response.created', 'response.in_progress',
-    'response.output_item.added', 'response.reasoning_summary_part.added', 'response.reasoning_summary_text.delta', 'response.reasoning_summary_text.delta',
-    'response.reasoning_summary_text.done', 'response.reasoning_summary_part.done', 'response.output_item.done',
-    'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.delta',
-    'response.function_call_arguments.done', 'response.output_item.done', 'response.completed']);
+  assert.deepEqual(
+    r.events.map((e) => e.event),
+    [
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done',
+      'response.reasoning_summary_part.done',
+      'response.output_item.done',
+      'response.output_item.added',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.delta',
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ],
+  );
   const output = r.events.at(-1)!.json.response.output;
-  assert.deepEqual(output.map((o: any) => o.type), ['reasoning', 'function_call']);
+  assert.deepEqual(
+    output.map((o: any) => o.type),
+    ['reasoning', 'function_call'],
+  );
   assert.match(output[0].encrypted_content, /^flowrouter\.v1\./);
   assert.deepEqual([output[1].call_id, output[1].arguments], ['toolu_5', '{"city":"Oslo"}']);
   const final = await client.responses.stream({ model: 'claude', input: 'weather?', tools: [getWeather], reasoning: { effort: 'low' } }).finalResponse();
-  assert.deepEqual(final.output.map((o) => o.type), ['reasoning', 'function_call']);
+  assert.deepEqual(
+    final.output.map((o) => o.type),
+    ['reasoning', 'function_call'],
+  );
 });
 
 test('an image and a PDF reach Anthropic through the Responses API, and its signed thinking is kept across the tool turn by previous_response_id', async () => {
   const PNG = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
   const PDF = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Page >> endobj').toString('base64');
-  reply = () => ({ message: { content: [{ type: 'thinking', thinking: 'Check the forecast.' }, { type: 'tool_use', id: 'toolu_img', name: 'get_weather', input: { city: 'Bergen' } }] } });
-  const first = await client.responses.create({ model: 'claude', tools: [getWeather], reasoning: { effort: 'low' }, input: [{ role: 'user', content: [
-    { type: 'input_text', text: 'Where is this, and what is the weather?' },
-    { type: 'input_image', image_url: `data:image/png;base64,${PNG}`, detail: 'auto' },
-    { type: 'input_file', filename: 'forecast.pdf', file_data: `data:application/pdf;base64,${PDF}` }] }] });
+  reply = () => ({
+    message: {
+      content: [
+        { type: 'thinking', thinking: 'Check the forecast.' },
+        { type: 'tool_use', id: 'toolu_img', name: 'get_weather', input: { city: 'Bergen' } },
+      ],
+    },
+  });
+  const first = await client.responses.create({
+    model: 'claude',
+    tools: [getWeather],
+    reasoning: { effort: 'low' },
+    input: [
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'Where is this, and what is the weather?' },
+          { type: 'input_image', image_url: `data:image/png;base64,${PNG}`, detail: 'auto' },
+          { type: 'input_file', filename: 'forecast.pdf', file_data: `data:application/pdf;base64,${PDF}` },
+        ],
+      },
+    ],
+  });
   const blocks = an.requests.at(-1)!.body.messages[0].content;
-  assert.deepEqual(blocks.map((b: any) => b.type), ['text', 'image', 'document']);
+  assert.deepEqual(
+    blocks.map((b: any) => b.type),
+    ['text', 'image', 'document'],
+  );
   assert.equal(blocks[2].source.data, PDF);
-  assert.deepEqual(first.output.map((o) => o.type), ['reasoning', 'function_call']);
+  assert.deepEqual(
+    first.output.map((o) => o.type),
+    ['reasoning', 'function_call'],
+  );
 
   reply = () => textReply('Rain in Bergen.');
-  const second = await client.responses.create({ model: 'claude', tools: [getWeather], reasoning: { effort: 'low' }, previous_response_id: first.id,
-    input: [{ type: 'function_call_output', call_id: 'toolu_img', output: '12°C, rain' }] });
+  const second = await client.responses.create({
+    model: 'claude',
+    tools: [getWeather],
+    reasoning: { effort: 'low' },
+    previous_response_id: first.id,
+    input: [{ type: 'function_call_output', call_id: 'toolu_img', output: '12°C, rain' }],
+  });
   assert.equal(second.output_text, 'Rain in Bergen.', 'Anthropic accepted the tool turn: its signed thinking came back');
   const assistant = an.requests.at(-1)!.body.messages[1].content;
   assert.equal(assistant[0].type, 'thinking');

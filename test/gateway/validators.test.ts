@@ -9,7 +9,16 @@ const route = { schema, method: 'POST', url: '/x', httpPart: 'body' };
 test('nothing is compiled until a validator is used or warmed; warm() compiles the rest', async () => {
   const v = deferredValidators();
   let ajvs = 0;
-  const compile = v.buildValidator({}, { customOptions: {}, plugins: [], onCreate: () => { ajvs++; } });
+  const compile = v.buildValidator(
+    {},
+    {
+      customOptions: {},
+      plugins: [],
+      onCreate: () => {
+        ajvs++;
+      },
+    },
+  );
   const first = compile(route);
   const second = compile({ ...route, url: '/y' });
   assert.equal(ajvs, 0, 'no ajv instance before a validator is needed');
@@ -20,7 +29,7 @@ test('nothing is compiled until a validator is used or warmed; warm() compiles t
   assert.equal(ajvs, 1, 'one ajv instance for every route');
 });
 
-test('a failed validation leaves ajv\'s errors on the function fastify called', async () => {
+test("a failed validation leaves ajv's errors on the function fastify called", async () => {
   const v = deferredValidators();
   const validate = v.buildValidator({}, { customOptions: { coerceTypes: false }, plugins: [] })(route);
   assert.equal(validate({ model: 3 }), false);

@@ -7,8 +7,21 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { Transport, providers, type ProviderAccount, type ProviderType } from '../../src/providers/index.ts';
-import { anthropicStreamEncoder, anthropicToChatRequest, chatToAnthropicMessage, formatAnthropicSse, wantsThinking, type MessagesRequest } from '../../src/inbound/anthropic/index.ts';
-import { chatToResponse, formatResponsesSse, responsesStreamEncoder, responsesToChatRequest, type ResponsesRequest } from '../../src/inbound/responses/index.ts';
+import {
+  anthropicStreamEncoder,
+  anthropicToChatRequest,
+  chatToAnthropicMessage,
+  formatAnthropicSse,
+  wantsThinking,
+  type MessagesRequest,
+} from '../../src/inbound/anthropic/index.ts';
+import {
+  chatToResponse,
+  formatResponsesSse,
+  responsesStreamEncoder,
+  responsesToChatRequest,
+  type ResponsesRequest,
+} from '../../src/inbound/responses/index.ts';
 import { fakeSignature, startFakeAnthropic, textReply, type FakeAnthropic, type FakeReply } from '../fakes/anthropic.ts';
 import { startFakeGemini, textResponse, type FakeGemini, type FakeGeminiReply } from '../fakes/gemini.ts';
 
@@ -26,10 +39,18 @@ after(async () => {
   await Promise.all([an.close(), ge.close()]);
 });
 
-const account = (type: ProviderType, baseUrl: string, key: string): ProviderAccount =>
-  ({ name: type, type, baseUrl, key, headers: {}, timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10000 } });
-const target = () => ({ gemini: { model: 'gemini-3-pro-preview', account: account('gemini', ge.url, 'AIza-test-key-0123456789abcdefghij') },
-  anthropic: { model: 'claude-sonnet-4-20250514', account: account('anthropic', an.url, 'sk-ant-test') } });
+const account = (type: ProviderType, baseUrl: string, key: string): ProviderAccount => ({
+  name: type,
+  type,
+  baseUrl,
+  key,
+  headers: {},
+  timeouts: { connectMs: 2000, firstByteMs: 5000, totalMs: 10000 },
+});
+const target = () => ({
+  gemini: { model: 'gemini-3-pro-preview', account: account('gemini', ge.url, 'AIza-test-key-0123456789abcdefghij') },
+  anthropic: { model: 'claude-sonnet-4-20250514', account: account('anthropic', an.url, 'sk-ant-test') },
+});
 
 async function send(req: ChatRequest, to: keyof ReturnType<typeof target>) {
   const t = target()[to];
@@ -63,20 +84,46 @@ const weather = { name: 'get_weather', description: 'Weather for a city', input_
 
 test('Anthropic SDK → Gemini 3, streamed: the thought signature rides in a thinking block and comes back on the functionCall', async () => {
   const client = new Anthropic({ apiKey: 'k', maxRetries: 0, fetch: async (_url, init) => messagesVia('gemini', JSON.parse(String(init!.body))) });
-  geminiReply = () => ({ sse: [{ candidates: [{ index: 0, finishReason: 'STOP', content: { role: 'model', parts: [
-    { text: 'Rome, then.', thought: true }, { functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: 'U0lHLVJPTUU=' }] } }],
-  usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, totalTokenCount: 12 } }] });
+  geminiReply = () => ({
+    sse: [
+      {
+        candidates: [
+          {
+            index: 0,
+            finishReason: 'STOP',
+            content: {
+              role: 'model',
+              parts: [
+                { text: 'Rome, then.', thought: true },
+                { functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: 'U0lHLVJPTUU=' },
+              ],
+            },
+          },
+        ],
+        usageMetadata: { promptTokenCount: 9, candidatesTokenCount: 3, totalTokenCount: 12 },
+      },
+    ],
+  });
   const params = { model: 'claude-via-gemini', max_tokens: 2000, tools: [weather], thinking: { type: 'enabled' as const, budget_tokens: 1024 } };
   const history: Anthropic.MessageParam[] = [{ role: 'user', content: 'Weather in Rome?' }];
   const first = await client.messages.stream({ ...params, messages: history }).finalMessage();
-  assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'thinking', 'tool_use']);
+  assert.deepEqual(
+    first.content.map((b) => b.type),
+    ['thinking', 'thinking', 'tool_use'],
+  );
   assert.equal((first.content[0] as Anthropic.ThinkingBlock).thinking, 'Rome, then.');
   assert.equal(first.stop_reason, 'tool_use');
 
   geminiReply = () => ({ json: textResponse('Warm and sunny.') });
   const toolUse = first.content[2] as Anthropic.ToolUseBlock;
-  const second = await client.messages.create({ ...params, messages: [...history, { role: 'assistant', content: first.content },
-    { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: '25°C' }] }] });
+  const second = await client.messages.create({
+    ...params,
+    messages: [
+      ...history,
+      { role: 'assistant', content: first.content },
+      { role: 'user', content: [{ type: 'tool_result', tool_use_id: toolUse.id, content: '25°C' }] },
+    ],
+  });
   assert.deepEqual(second.content, [{ type: 'text', text: 'Warm and sunny.', citations: null }]);
   const sent = ge.requests.at(-1)!.body.contents[1].parts;
   assert.deepEqual(sent, [{ functionCall: { name: 'get_weather', args: { city: 'Rome' } }, thoughtSignature: 'U0lHLVJPTUU=' }]);
@@ -84,16 +131,30 @@ test('Anthropic SDK → Gemini 3, streamed: the thought signature rides in a thi
 
 test('openai Responses SDK → Anthropic with reasoning: signed thinking rides in encrypted_content and satisfies Anthropic on the tool turn', async () => {
   const client = new OpenAI({ apiKey: 'k', maxRetries: 0, fetch: async (_url, init) => responsesVia('anthropic', JSON.parse(String(init!.body))) });
-  anthropicReply = () => ({ message: { content: [{ type: 'thinking', thinking: 'Use the tool.' }, { type: 'tool_use', id: 'toolu_rt', name: 'get_weather', input: { city: 'Oslo' } }] } });
+  anthropicReply = () => ({
+    message: {
+      content: [
+        { type: 'thinking', thinking: 'Use the tool.' },
+        { type: 'tool_use', id: 'toolu_rt', name: 'get_weather', input: { city: 'Oslo' } },
+      ],
+    },
+  });
   const tools = [{ type: 'function' as const, name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false }];
   const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Oslo?' }];
   const first = await client.responses.stream({ model: 'codex-via-claude', input, tools, reasoning: { effort: 'low' } }).finalResponse();
-  assert.deepEqual(first.output.map((o) => o.type), ['reasoning', 'function_call']);
+  assert.deepEqual(
+    first.output.map((o) => o.type),
+    ['reasoning', 'function_call'],
+  );
   assert.deepEqual((first.output[0] as OpenAI.Responses.ResponseReasoningItem).summary, [{ type: 'summary_text', text: 'Use the tool.' }]);
 
   anthropicReply = () => textReply('Cold.');
   const call = first.output[1] as OpenAI.Responses.ResponseFunctionToolCall;
-  const next: OpenAI.Responses.ResponseInput = [...input, ...(first.output as OpenAI.Responses.ResponseInputItem[]), { type: 'function_call_output', call_id: call.call_id, output: '-3°C' }];
+  const next: OpenAI.Responses.ResponseInput = [
+    ...input,
+    ...(first.output as OpenAI.Responses.ResponseInputItem[]),
+    { type: 'function_call_output', call_id: call.call_id, output: '-3°C' },
+  ];
   const second = await client.responses.create({ model: 'codex-via-claude', input: next, tools, reasoning: { effort: 'low' } });
   assert.equal(second.output_text, 'Cold.');
   const assistant = an.requests.at(-1)!.body.messages[1].content;

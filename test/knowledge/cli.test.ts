@@ -21,12 +21,30 @@ function harness(t: { after(fn: () => void): void }) {
   let open = 0;
   const run = async (args: string[], stdin?: string, isTTY = false) => {
     output = '';
-    const cmd = kbCommand(async ({ dataDir }) => {
-      opened.push(String(dataDir));
-      const db = openDatabase(join(dataDir!, 'node.db'));
-      open++;
-      return { store: new KnowledgeStore(db, 'cli-node'), close: () => { db.close(); open--; } };
-    }, { stdout: { write: (s: string) => { output += s; return true; }, isTTY }, stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]) });
+    const cmd = kbCommand(
+      async ({ dataDir }) => {
+        opened.push(String(dataDir));
+        const db = openDatabase(join(dataDir!, 'node.db'));
+        open++;
+        return {
+          store: new KnowledgeStore(db, 'cli-node'),
+          close: () => {
+            db.close();
+            open--;
+          },
+        };
+      },
+      {
+        stdout: {
+          write: (s: string) => {
+            output += s;
+            return true;
+          },
+          isTTY,
+        },
+        stdin: stdin === undefined ? undefined : Readable.from([Buffer.from(stdin)]),
+      },
+    );
     cmd.exitOverride();
     await cmd.parseAsync([...args, '--data-dir', join(dir, 'data')], { from: 'user' });
     return output;

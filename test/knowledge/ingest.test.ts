@@ -12,12 +12,24 @@ import { KnowledgeStore, chunkText, documentsFromFile, resolveInputs } from '../
 function tempTree(t: { after(fn: () => void): void }) {
   const root = mkdtempSync(join(tmpdir(), 'kb-ingest-'));
   const outside = mkdtempSync(join(tmpdir(), 'kb-outside-'));
-  t.after(() => { rmSync(root, { recursive: true, force: true }); rmSync(outside, { recursive: true, force: true }); });
+  t.after(() => {
+    rmSync(root, { recursive: true, force: true });
+    rmSync(outside, { recursive: true, force: true });
+  });
   mkdirSync(join(root, 'docs/sub'), { recursive: true });
-  writeFileSync(join(root, 'docs/guide.md'), '---\ntitle: The Guide\ntags: [setup, pi]\nauthor: Ada\n---\n# Install\n\nRun the installer.\n\n## Configure\n\nEdit flowrouter.yaml carefully.\n');
+  writeFileSync(
+    join(root, 'docs/guide.md'),
+    '---\ntitle: The Guide\ntags: [setup, pi]\nauthor: Ada\n---\n# Install\n\nRun the installer.\n\n## Configure\n\nEdit flowrouter.yaml carefully.\n',
+  );
   writeFileSync(join(root, 'docs/sub/notes.txt'), 'Plain notes line one.\n\nSecond paragraph of notes.');
-  writeFileSync(join(root, 'docs/page.html'), '<html><head><title>Web &amp; Page</title></head><body><h1>Welcome</h1><p>Hello <a href="https://x.invalid">world</a>.</p><h2>Details</h2><p>More text here.</p></body></html>');
-  writeFileSync(join(root, 'docs/records.jsonl'), '{"id":"rec-1","title":"First","text":"alpha record","lang":"en"}\n\n{"id":"rec-2","text":"beta record","tags":["b"]}\n');
+  writeFileSync(
+    join(root, 'docs/page.html'),
+    '<html><head><title>Web &amp; Page</title></head><body><h1>Welcome</h1><p>Hello <a href="https://x.invalid">world</a>.</p><h2>Details</h2><p>More text here.</p></body></html>',
+  );
+  writeFileSync(
+    join(root, 'docs/records.jsonl'),
+    '{"id":"rec-1","title":"First","text":"alpha record","lang":"en"}\n\n{"id":"rec-2","text":"beta record","tags":["b"]}\n',
+  );
   writeFileSync(join(root, 'docs/image.png'), 'not text');
   writeFileSync(join(outside, 'secret.md'), '# secret');
   symlinkSync(join(outside, 'secret.md'), join(root, 'docs/escape.md'));
@@ -33,7 +45,10 @@ test('Markdown keeps front matter as title/tags/meta and chunks under heading pa
   assert.deepEqual(doc.meta, { author: 'Ada' });
   assert.doesNotMatch(doc.text, /^---/);
   const chunks = doc.chunks!.map((c) => [c.heading, doc.text.slice(c.start, c.end)]);
-  assert.deepEqual(chunks, [['Install', 'Run the installer.'], ['Install > Configure', 'Edit flowrouter.yaml carefully.']]);
+  assert.deepEqual(chunks, [
+    ['Install', 'Run the installer.'],
+    ['Install > Configure', 'Edit flowrouter.yaml carefully.'],
+  ]);
 });
 
 test('plain text, HTML (via html-to-text) and JSON Lines become documents', async (t) => {
@@ -44,17 +59,31 @@ test('plain text, HTML (via html-to-text) and JSON Lines become documents', asyn
   const [html] = await documentsFromFile(join(root, 'docs/page.html'), 'docs/page.html');
   assert.equal(html.title, 'Web & Page');
   assert.doesNotMatch(html.text, /<|https:/);
-  assert.deepEqual(html.chunks!.map((c) => c.heading), ['Welcome', 'Welcome > Details']);
+  assert.deepEqual(
+    html.chunks!.map((c) => c.heading),
+    ['Welcome', 'Welcome > Details'],
+  );
   const records = await documentsFromFile(join(root, 'docs/records.jsonl'), 'docs/records.jsonl', { collection: 'rec' });
-  assert.deepEqual(records.map((r) => [r.id, r.title, r.source, r.tags]), [
-    ['rec-1', 'First', 'docs/records.jsonl#rec-1', []], ['rec-2', undefined, 'docs/records.jsonl#rec-2', ['b']]]);
+  assert.deepEqual(
+    records.map((r) => [r.id, r.title, r.source, r.tags]),
+    [
+      ['rec-1', 'First', 'docs/records.jsonl#rec-1', []],
+      ['rec-2', undefined, 'docs/records.jsonl#rec-2', ['b']],
+    ],
+  );
   assert.deepEqual(records[0].meta, { lang: 'en' });
   const db = openDatabase(':memory:');
   t.after(() => db.close());
   const store = new KnowledgeStore(db, 'n');
   store.putMany([txt, html, ...records]);
-  assert.deepEqual(store.search('beta').map((r) => r.docId), ['rec-2']);
-  assert.deepEqual(store.search('details').map((r) => r.docId), ['default:docs/page.html']);
+  assert.deepEqual(
+    store.search('beta').map((r) => r.docId),
+    ['rec-2'],
+  );
+  assert.deepEqual(
+    store.search('details').map((r) => r.docId),
+    ['default:docs/page.html'],
+  );
 });
 
 test('bad JSON Lines and unsupported files are ClientErrors naming the line', async (t) => {
@@ -70,7 +99,10 @@ test('directories and globs resolve to files inside the root; traversal and syml
   const { root, outside } = tempTree(t);
   const all = (await resolveInputs(['docs'], root)).map((f) => f.source);
   assert.deepEqual(all, ['docs/guide.md', 'docs/page.html', 'docs/records.jsonl', 'docs/sub/notes.txt']);
-  assert.deepEqual((await resolveInputs(['docs/**/*.txt', 'docs/guide.md'], root)).map((f) => f.source), ['docs/guide.md', 'docs/sub/notes.txt']);
+  assert.deepEqual(
+    (await resolveInputs(['docs/**/*.txt', 'docs/guide.md'], root)).map((f) => f.source),
+    ['docs/guide.md', 'docs/sub/notes.txt'],
+  );
   for (const bad of ['../', '../../etc/passwd', join(outside, 'secret.md'), 'docs/escape.md', 'docs/../../*', `${outside}/*.md`]) {
     await assert.rejects(resolveInputs([bad], root), (e: unknown) => e instanceof ClientError, bad);
   }

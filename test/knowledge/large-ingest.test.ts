@@ -37,7 +37,9 @@ async function search(baseURL: string, q: string): Promise<number> {
   return ((await res.json()) as { data: unknown[] }).data.length;
 }
 
-test('a document at the 16 MiB body limit posted over HTTP is written and indexed without holding the event loop, and is searchable once whole', { timeout: 120_000 }, async (t) => {
+test('a document at the 16 MiB body limit posted over HTTP is written and indexed without holding the event loop, and is searchable once whole', {
+  timeout: 120_000,
+}, async (t) => {
   const node = await startTestNode('chains:\n  default:\n    - { provider: knowledge, name: offline }\n');
   try {
     // As large as fits the 16 MiB body limit once JSON-escaped.
@@ -52,8 +54,11 @@ test('a document at the 16 MiB body limit posted over HTTP is written and indexe
     // Answered once stored; its chunks are written afterwards, in slices between other work.
     assert.ok(store.indexing(), 'indexed before the answer, in one go');
     // Stored at once, searchable only once every chunk is indexed: never half of it.
-    const listed = await (await fetch(`${node.baseURL}/kb/documents?collection=plant`)).json() as { data: { id: string }[] };
-    assert.deepEqual(listed.data.map((d) => d.id), ['plant:manual']);
+    const listed = (await (await fetch(`${node.baseURL}/kb/documents?collection=plant`)).json()) as { data: { id: string }[] };
+    assert.deepEqual(
+      listed.data.map((d) => d.id),
+      ['plant:manual'],
+    );
     let seenWhileIndexing = 0;
     let searchedWhileIndexing = 0;
     while (store.indexing()) {
@@ -67,8 +72,10 @@ test('a document at the 16 MiB body limit posted over HTTP is written and indexe
     }
     assert.ok(searchedWhileIndexing > 0, 'no search ran while the document was being indexed');
     const { maxDelayMs, maxBusyMs } = watch.stop();
-    t.diagnostic(`written in ${Math.round(written)} ms, indexed after ${Math.round(performance.now() - started)} ms; `
-      + `main thread busy at most ${maxBusyMs.toFixed(1)} ms between turns, event loop delayed at most ${maxDelayMs.toFixed(1)} ms`);
+    t.diagnostic(
+      `written in ${Math.round(written)} ms, indexed after ${Math.round(performance.now() - started)} ms; `
+        + `main thread busy at most ${maxBusyMs.toFixed(1)} ms between turns, event loop delayed at most ${maxDelayMs.toFixed(1)} ms`,
+    );
     assert.equal(seenWhileIndexing, 0, 'a search found the document before it was whole');
     assert.equal(await search(node.baseURL, 'brass key'), 2, 'its first and last chunks');
     assert.ok(maxBusyMs < MAX_BUSY_MS, `the main thread was busy ${maxBusyMs.toFixed(0)} ms without yielding`);

@@ -28,7 +28,10 @@ function makePdf(title: string, pages: string[]): Buffer {
     out += `${id} 0 obj\n${objects[id]}\nendobj\n`;
   }
   const xref = Buffer.byteLength(out);
-  out += `xref\n0 ${objects.length}\n0000000000 65535 f \n${offsets.slice(1).map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+  out += `xref\n0 ${objects.length}\n0000000000 65535 f \n${offsets
+    .slice(1)
+    .map((o) => `${String(o).padStart(10, '0')} 00000 n \n`)
+    .join('')}`;
   out += `trailer\n<< /Size ${objects.length} /Root 1 0 R /Info ${infoId} 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(out, 'latin1');
 }
@@ -59,7 +62,10 @@ test('a file that is not a PDF is a clear client error', async () => {
   try {
     const file = join(dir.path, 'fake.pdf');
     writeFileSync(file, 'this is not a pdf');
-    await assert.rejects(documentsFromFile(file, 'fake.pdf'), (err: Error & { status?: number }) => err.status === 400 && /not a readable PDF/.test(err.message));
+    await assert.rejects(
+      documentsFromFile(file, 'fake.pdf'),
+      (err: Error & { status?: number }) => err.status === 400 && /not a readable PDF/.test(err.message),
+    );
   } finally {
     dir.remove();
   }

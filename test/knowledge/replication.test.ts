@@ -41,16 +41,29 @@ test('every local change is an op with the next seq; the version vector counts t
   store.remove('d1');
   assert.deepEqual(store.versionVector(), { A: 3 });
   const ops = store.opsSince({});
-  assert.deepEqual(ops.map((o) => [o.seq, o.docId, o.kind]), [[1, 'd1', 'put'], [2, 'd2', 'put'], [3, 'd1', 'delete']]);
+  assert.deepEqual(
+    ops.map((o) => [o.seq, o.docId, o.kind]),
+    [
+      [1, 'd1', 'put'],
+      [2, 'd2', 'put'],
+      [3, 'd1', 'delete'],
+    ],
+  );
   assert.ok(ops[0].hlc < ops[1].hlc && ops[1].hlc < ops[2].hlc);
   assert.equal((ops[0].payload as { text: string }).text, 'one');
-  assert.deepEqual(store.opsSince({ A: 2 }).map((o) => o.seq), [3]);
+  assert.deepEqual(
+    store.opsSince({ A: 2 }).map((o) => o.seq),
+    [3],
+  );
 });
 
 test('ops replicate in pages, re-applying them is a no-op, and the replica answers the same searches', (t) => {
   const a = node('A');
   const b = node('B');
-  t.after(() => { a.db.close(); b.db.close(); });
+  t.after(() => {
+    a.db.close();
+    b.db.close();
+  });
   a.store.put({ id: 'x', collection: 'docs', title: 'Solar', text: 'photovoltaic panels on the roof' });
   a.store.put({ id: 'y', text: 'wind turbines' });
   a.store.remove('y');
@@ -58,7 +71,10 @@ test('ops replicate in pages, re-applying them is a no-op, and the replica answe
   assert.deepEqual(b.store.versionVector(), { A: 3 });
   for (const op of a.store.opsSince({})) assert.equal(b.store.applyRemote(op), 'duplicate');
   assert.equal(b.store.stats().ops, 3);
-  assert.deepEqual(b.store.search('photovoltaic').map((r) => r.id), ['x#0']);
+  assert.deepEqual(
+    b.store.search('photovoltaic').map((r) => r.id),
+    ['x#0'],
+  );
   assert.equal(b.store.get('y'), null);
   assert.equal(b.store.stats().tombstones, 1);
 });
@@ -67,7 +83,10 @@ test('concurrent writes converge to the higher HLC on both nodes, whatever the d
   let now = 10_000;
   const a = node('A', () => now);
   const b = node('B', () => now);
-  t.after(() => { a.db.close(); b.db.close(); });
+  t.after(() => {
+    a.db.close();
+    b.db.close();
+  });
   a.store.put({ id: 'doc', text: 'version from A' });
   now += 5;
   b.store.put({ id: 'doc', text: 'version from B' });
@@ -85,8 +104,22 @@ test('a stale op is recorded but does not change the document', (t) => {
   t.after(() => db.close());
   store.put({ id: 'doc', text: 'current text' });
   const old: KnowledgeOp = {
-    origin: 'Z', seq: 1, hlc: encodeHlc({ wall: 1, counter: 0, origin: 'Z' }), docId: 'doc', kind: 'put',
-    payload: { collection: 'default', source: '', title: 'old', tags: [], meta: {}, text: 'ancient text', hash: 'h', updatedAt: 1, chunks: [{ heading: '', start: 0, end: 12 }] },
+    origin: 'Z',
+    seq: 1,
+    hlc: encodeHlc({ wall: 1, counter: 0, origin: 'Z' }),
+    docId: 'doc',
+    kind: 'put',
+    payload: {
+      collection: 'default',
+      source: '',
+      title: 'old',
+      tags: [],
+      meta: {},
+      text: 'ancient text',
+      hash: 'h',
+      updatedAt: 1,
+      chunks: [{ heading: '', start: 0, end: 12 }],
+    },
   };
   assert.equal(store.applyRemote(old), 'stale');
   assert.equal(store.applyRemote(old), 'duplicate');
@@ -99,7 +132,17 @@ test('a delete with the same HLC as a put wins; a put never resurrects a newer t
   const { db, store } = node('A');
   t.after(() => db.close());
   const hlc = encodeHlc({ wall: 50, counter: 0, origin: 'Z' });
-  const payload = { collection: 'default', source: '', title: 't', tags: [], meta: {}, text: 'tied words', hash: 'h', updatedAt: 1, chunks: [{ heading: '', start: 0, end: 10 }] };
+  const payload = {
+    collection: 'default',
+    source: '',
+    title: 't',
+    tags: [],
+    meta: {},
+    text: 'tied words',
+    hash: 'h',
+    updatedAt: 1,
+    chunks: [{ heading: '', start: 0, end: 10 }],
+  };
   assert.equal(store.applyRemote({ origin: 'Z', seq: 1, hlc, docId: 'tie', kind: 'put', payload }), 'applied');
   assert.equal(store.applyRemote({ origin: 'Z', seq: 2, hlc, docId: 'tie', kind: 'delete', payload: { collection: 'default', source: '' } }), 'applied');
   assert.equal(store.get('tie'), null);
@@ -113,8 +156,22 @@ test('out-of-order ops fill the gap before the version vector advances', (t) => 
   const { db, store } = node('A');
   t.after(() => db.close());
   const op = (seq: number): KnowledgeOp => ({
-    origin: 'Q', seq, hlc: encodeHlc({ wall: 100 + seq, counter: 0, origin: 'Q' }), docId: `d${seq}`, kind: 'put',
-    payload: { collection: 'default', source: '', title: `t${seq}`, tags: [], meta: {}, text: 'text', hash: 'h', updatedAt: 1, chunks: [{ heading: '', start: 0, end: 4 }] },
+    origin: 'Q',
+    seq,
+    hlc: encodeHlc({ wall: 100 + seq, counter: 0, origin: 'Q' }),
+    docId: `d${seq}`,
+    kind: 'put',
+    payload: {
+      collection: 'default',
+      source: '',
+      title: `t${seq}`,
+      tags: [],
+      meta: {},
+      text: 'text',
+      hash: 'h',
+      updatedAt: 1,
+      chunks: [{ heading: '', start: 0, end: 4 }],
+    },
   });
   store.applyRemote(op(2));
   assert.deepEqual(store.versionVector(), { Q: 0 });
@@ -127,13 +184,35 @@ test('remote ops far ahead of the local clock, malformed ops and bad chunk spans
   const { db, store } = node('A', () => now);
   t.after(() => db.close());
   const future = encodeHlc({ wall: now + 3_600_000, counter: 0, origin: 'F' });
-  assert.throws(() => store.applyRemote({ origin: 'F', seq: 1, hlc: future, docId: 'f', kind: 'delete', payload: { collection: 'default', source: '' } }),
-    (e: unknown) => e instanceof ClientError && e.code === 'clock_skew');
+  assert.throws(
+    () => store.applyRemote({ origin: 'F', seq: 1, hlc: future, docId: 'f', kind: 'delete', payload: { collection: 'default', source: '' } }),
+    (e: unknown) => e instanceof ClientError && e.code === 'clock_skew',
+  );
   assert.deepEqual(store.versionVector(), {});
   assert.throws(() => store.applyRemote({ origin: 'F', seq: 0, hlc: 'x', docId: 'f', kind: 'put', payload: {} }), ClientError);
   const hlc = encodeHlc({ wall: now, counter: 0, origin: 'F' });
-  assert.throws(() => store.applyRemote({ origin: 'F', seq: 1, hlc, docId: 'f', kind: 'put',
-    payload: { collection: 'default', source: '', title: '', tags: [], meta: {}, text: 'ab', hash: '', updatedAt: 0, chunks: [{ heading: '', start: 0, end: 9 }] } }), ClientError);
+  assert.throws(
+    () =>
+      store.applyRemote({
+        origin: 'F',
+        seq: 1,
+        hlc,
+        docId: 'f',
+        kind: 'put',
+        payload: {
+          collection: 'default',
+          source: '',
+          title: '',
+          tags: [],
+          meta: {},
+          text: 'ab',
+          hash: '',
+          updatedAt: 0,
+          chunks: [{ heading: '', start: 0, end: 9 }],
+        },
+      }),
+    ClientError,
+  );
   assert.throws(() => store.applyRemote({ origin: 'F', seq: 1, hlc, docId: '../x', kind: 'delete', payload: { collection: 'c', source: '' } }), ClientError);
 });
 
@@ -151,15 +230,34 @@ test('compaction forgets old tombstones only when every peer has seen them, and 
   assert.deepEqual(store.compactTombstones(1_000, [{ A: 4 }]), { tombstones: 1, ops: 1 });
   assert.equal(store.stats().tombstones, 0);
   assert.equal(store.stats().ops, 4);
-  assert.deepEqual(store.opsSince({}).map((o) => o.payload === null), [true, false, true, false]);
+  assert.deepEqual(
+    store.opsSince({}).map((o) => o.payload === null),
+    [true, false, true, false],
+  );
   // The delete op survives compaction, so a late copy of the old put still loses.
   const b = node('B', () => now);
   t.after(() => b.db.close());
   sync(store, b.store);
   assert.equal(b.store.get('k')?.text, 'v2');
   assert.equal(b.store.get('gone'), null);
-  const latePut = { origin: 'Z', seq: 1, hlc: encodeHlc({ wall: 1_000_000, counter: 0, origin: 'Z' }), docId: 'gone', kind: 'put' as const,
-    payload: { collection: 'default', source: '', title: '', tags: [], meta: {}, text: 'bye', hash: '', updatedAt: 0, chunks: [{ heading: '', start: 0, end: 3 }] } };
+  const latePut = {
+    origin: 'Z',
+    seq: 1,
+    hlc: encodeHlc({ wall: 1_000_000, counter: 0, origin: 'Z' }),
+    docId: 'gone',
+    kind: 'put' as const,
+    payload: {
+      collection: 'default',
+      source: '',
+      title: '',
+      tags: [],
+      meta: {},
+      text: 'bye',
+      hash: '',
+      updatedAt: 0,
+      chunks: [{ heading: '', start: 0, end: 3 }],
+    },
+  };
   assert.equal(store.applyRemote(latePut), 'stale');
   assert.equal(store.get('gone'), null);
 });

@@ -15,22 +15,34 @@ async function build(t: { after(fn: () => Promise<void> | void): void }, guard?:
     void reply.code(status).headers(headers).send(body);
   });
   await app.register(knowledgeRoutes, { store, guard });
-  t.after(async () => { await app.close(); db.close(); });
+  t.after(async () => {
+    await app.close();
+    db.close();
+  });
   return { app, store };
 }
 
 test('POST adds one document, an array or {documents}; re-posting identical content is 200 unchanged', async (t) => {
   const { app } = await build(t);
-  const one = await app.inject({ method: 'POST', url: '/v1/kb/documents',
-    payload: { collection: 'docs', source: 'guide/setup.md', title: 'Setup', format: 'markdown', tags: ['pi'], text: '# Setup\n\nFlash the SD card.' } });
+  const one = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    payload: { collection: 'docs', source: 'guide/setup.md', title: 'Setup', format: 'markdown', tags: ['pi'], text: '# Setup\n\nFlash the SD card.' },
+  });
   assert.equal(one.statusCode, 201);
   assert.deepEqual(one.json().data, [{ id: 'docs:guide/setup.md', status: 'created', chunks: 1 }]);
-  const again = await app.inject({ method: 'POST', url: '/v1/kb/documents',
-    payload: [{ collection: 'docs', source: 'guide/setup.md', title: 'Setup', format: 'markdown', tags: ['pi'], text: '# Setup\n\nFlash the SD card.' }] });
+  const again = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    payload: [{ collection: 'docs', source: 'guide/setup.md', title: 'Setup', format: 'markdown', tags: ['pi'], text: '# Setup\n\nFlash the SD card.' }],
+  });
   assert.equal(again.statusCode, 200);
   assert.equal(again.json().data[0].status, 'unchanged');
-  const many = await app.inject({ method: 'POST', url: '/v1/kb/documents',
-    payload: { documents: [{ id: 'h1', format: 'html', text: '<p>Hello <b>HTML</b></p>' }, { text: 'anonymous note' }] } });
+  const many = await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    payload: { documents: [{ id: 'h1', format: 'html', text: '<p>Hello <b>HTML</b></p>' }, { text: 'anonymous note' }] },
+  });
   assert.equal(many.statusCode, 201);
   assert.equal(many.json().data.length, 2);
   assert.match(many.json().data[1].id, /^default:text-[0-9a-f]{16}$/);
@@ -38,12 +50,19 @@ test('POST adds one document, an array or {documents}; re-posting identical cont
 
 test('GET lists with filters, reads one by an id containing slashes, DELETE tombstones it, then 404s', async (t) => {
   const { app } = await build(t);
-  await app.inject({ method: 'POST', url: '/v1/kb/documents', payload: [
-    { collection: 'docs', source: 'a/b.md', text: 'alpha', tags: ['t1'] },
-    { collection: 'other', source: 'c.md', text: 'gamma' },
-  ] });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    payload: [
+      { collection: 'docs', source: 'a/b.md', text: 'alpha', tags: ['t1'] },
+      { collection: 'other', source: 'c.md', text: 'gamma' },
+    ],
+  });
   const list = await app.inject({ method: 'GET', url: '/v1/kb/documents?collection=docs' });
-  assert.deepEqual(list.json().data.map((d: { id: string }) => d.id), ['docs:a/b.md']);
+  assert.deepEqual(
+    list.json().data.map((d: { id: string }) => d.id),
+    ['docs:a/b.md'],
+  );
   const tagged = await app.inject({ method: 'GET', url: '/v1/kb/documents?tag=t1' });
   assert.equal(tagged.json().data.length, 1);
   const url = `/v1/kb/documents/${encodeURIComponent('docs:a/b.md')}`;
@@ -61,10 +80,14 @@ test('GET lists with filters, reads one by an id containing slashes, DELETE tomb
 
 test('search returns ranked, highlighted results; hostile or empty queries are 400 in the OpenAI error shape', async (t) => {
   const { app } = await build(t);
-  await app.inject({ method: 'POST', url: '/v1/kb/documents', payload: [
-    { id: 'x', collection: 'c', title: 'Routers', text: 'Fallback chains keep requests alive.', tags: ['net'] },
-    { id: 'y', collection: 'd', text: 'Chains of custody.' },
-  ] });
+  await app.inject({
+    method: 'POST',
+    url: '/v1/kb/documents',
+    payload: [
+      { id: 'x', collection: 'c', title: 'Routers', text: 'Fallback chains keep requests alive.', tags: ['net'] },
+      { id: 'y', collection: 'd', text: 'Chains of custody.' },
+    ],
+  });
   const res = await app.inject({ method: 'GET', url: `/v1/kb/search?q=${encodeURIComponent('chains')}&collection=c&tag=net&limit=5` });
   assert.equal(res.statusCode, 200);
   const [hit, ...rest] = res.json().data;

@@ -47,14 +47,17 @@ test('the corpus is past the point where common clauses leave bm25', () => {
 
 test('a rare word AND a common one finds exactly the chunks holding both', () => {
   const results = store.search('rareword common', { limit: 100 });
-  assert.equal(results.length, DOCS * PER_DOC / 1000);
+  assert.equal(results.length, (DOCS * PER_DOC) / 1000);
   assert.ok(results.every((r) => /\brareword\b/.test(r.text) && /\bcommon\b/.test(r.text)));
-  assert.deepEqual(results.map((r) => r.score), results.map((r) => r.score).sort((a, b) => b - a));
+  assert.deepEqual(
+    results.map((r) => r.score),
+    results.map((r) => r.score).sort((a, b) => b - a),
+  );
 });
 
 test('a phrase with a common word matches the words in order only', () => {
   const results = store.search('"rareword common"', { limit: 100 });
-  assert.equal(results.length, DOCS * PER_DOC / 2000);
+  assert.equal(results.length, (DOCS * PER_DOC) / 2000);
   assert.ok(results.every((r) => r.text.includes('rareword common')));
   assert.match(results[0].snippet, /\*\*rareword\*\* \*\*common\*\*/);
 });
@@ -63,8 +66,14 @@ test('a word in every chunk fills the page with ranked matches, and pages agree'
   const page = store.search('common', { limit: 10 });
   assert.equal(page.length, 10);
   assert.ok(page.every((r) => r.text.split(' ').includes('common') && r.snippet.includes('**common**')));
-  assert.deepEqual(page.map((r) => r.score), page.map((r) => r.score).sort((a, b) => b - a));
-  assert.deepEqual(store.search('common', { limit: 5, offset: 5 }).map((r) => r.id), page.slice(5).map((r) => r.id));
+  assert.deepEqual(
+    page.map((r) => r.score),
+    page.map((r) => r.score).sort((a, b) => b - a),
+  );
+  assert.deepEqual(
+    store.search('common', { limit: 5, offset: 5 }).map((r) => r.id),
+    page.slice(5).map((r) => r.id),
+  );
 });
 
 test('a common prefix matches words starting with it and highlights them', () => {
@@ -76,7 +85,7 @@ test('a common prefix matches words starting with it and highlights them', () =>
 test('any-term mode ranks the rare term first and fills the page with common matches', () => {
   const results = store.search('rareword common', { mode: 'any', limit: 40 });
   assert.equal(results.length, 40);
-  const rare = DOCS * PER_DOC / 1000;
+  const rare = (DOCS * PER_DOC) / 1000;
   assert.ok(results.slice(0, rare).every((r) => r.text.includes('rareword')));
   assert.ok(results.slice(rare).every((r) => !r.text.includes('rareword')));
 });

@@ -23,7 +23,10 @@ test('a title match ranks above a body-only match', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());
   const results = store.search('tomatoes');
-  assert.deepEqual(results.map((r) => r.docId), ['title-hit', 'body-hit']);
+  assert.deepEqual(
+    results.map((r) => r.docId),
+    ['title-hit', 'body-hit'],
+  );
   assert.ok(results[0].score > results[1].score);
   const r = results[1];
   assert.deepEqual({ id: r.id, title: r.title, collection: r.collection }, { id: 'body-hit#0', title: 'Kitchen notes', collection: 'garden' });
@@ -33,11 +36,26 @@ test('a title match ranks above a body-only match', (t) => {
 test('quoted phrases match words in order only; word* matches prefixes; stems match through the porter index', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());
-  assert.deepEqual(store.search('"red car"').map((r) => r.docId), ['phrase']);
-  assert.deepEqual(store.search('"car red"').map((r) => r.docId), []);
-  assert.deepEqual(store.search('veget*').map((r) => r.docId), ['title-hit']);
-  assert.deepEqual(store.search('race').map((r) => r.docId), ['stem']);
-  assert.deepEqual(store.search('creme brulee').map((r) => r.docId), ['accents']);
+  assert.deepEqual(
+    store.search('"red car"').map((r) => r.docId),
+    ['phrase'],
+  );
+  assert.deepEqual(
+    store.search('"car red"').map((r) => r.docId),
+    [],
+  );
+  assert.deepEqual(
+    store.search('veget*').map((r) => r.docId),
+    ['title-hit'],
+  );
+  assert.deepEqual(
+    store.search('race').map((r) => r.docId),
+    ['stem'],
+  );
+  assert.deepEqual(
+    store.search('creme brulee').map((r) => r.docId),
+    ['accents'],
+  );
 });
 
 test('exact-word matches come before stem-only matches', (t) => {
@@ -49,7 +67,10 @@ test('exact-word matches come before stem-only matches', (t) => {
     { id: 'exact', text: 'A long note that mentions jumping once among many other words of no interest at all.' },
   ]);
   const results = store.search('jumping');
-  assert.deepEqual(results.map((r) => r.docId), ['exact', 'stem-only']);
+  assert.deepEqual(
+    results.map((r) => r.docId),
+    ['exact', 'stem-only'],
+  );
   assert.match(results[1].snippet, /\*\*jumped\*\*/i);
 });
 
@@ -64,10 +85,19 @@ test('collection and tag filters, limit and offset', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());
   assert.deepEqual(store.search('tomatoes', { collection: 'cars' }), []);
-  assert.deepEqual(store.search('tomatoes', { tag: 'food' }).map((r) => r.docId), ['body-hit']);
-  assert.deepEqual(store.search('the', { tag: 'plants', collection: 'cars' }).map((r) => r.docId), ['phrase']);
+  assert.deepEqual(
+    store.search('tomatoes', { tag: 'food' }).map((r) => r.docId),
+    ['body-hit'],
+  );
+  assert.deepEqual(
+    store.search('the', { tag: 'plants', collection: 'cars' }).map((r) => r.docId),
+    ['phrase'],
+  );
   const all = store.search('the OR a', { mode: 'any', limit: 100 }).map((r) => r.docId);
-  assert.deepEqual(store.search('the OR a', { mode: 'any', limit: 2, offset: 1 }).map((r) => r.docId), all.slice(1, 3));
+  assert.deepEqual(
+    store.search('the OR a', { mode: 'any', limit: 2, offset: 1 }).map((r) => r.docId),
+    all.slice(1, 3),
+  );
   assert.throws(() => store.search('x', { collection: 'no spaces allowed' }), ClientError);
 });
 
@@ -75,17 +105,53 @@ test('FTS5 operators typed by a user are plain words, not syntax', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());
   // Unquoted, `red NOT car` would exclude the phrase document; as words it requires all three.
-  assert.deepEqual(store.search('red NOT car').map((r) => r.docId), []);
-  assert.deepEqual(store.search('title:Engines').map((r) => r.docId), []);
-  assert.deepEqual(store.search('red car').map((r) => r.docId), ['phrase']);
+  assert.deepEqual(
+    store.search('red NOT car').map((r) => r.docId),
+    [],
+  );
+  assert.deepEqual(
+    store.search('title:Engines').map((r) => r.docId),
+    [],
+  );
+  assert.deepEqual(
+    store.search('red car').map((r) => r.docId),
+    ['phrase'],
+  );
 });
 
 test('hostile queries return results or a 400 ClientError, never an SQLite error', (t) => {
   const { db, store } = seeded();
   t.after(() => db.close());
-  const hostile = ['"', '""', '*', '**', 'NEAR(', 'NEAR(red car, 2)', '(((', ')', 'red)', 'AND OR NOT', 'AND', 'text:', 'title:red',
-    '{title text}: red', '^red', 'red -car', 'red + car', '"unbalanced phrase', "'; DROP TABLE kb_docs; --", '\u0000', 'x'.repeat(100_000),
-    'a*b*c', '-', 'NOT', 'car*"*', '\\"', '   ', ''];
+  const hostile = [
+    '"',
+    '""',
+    '*',
+    '**',
+    'NEAR(',
+    'NEAR(red car, 2)',
+    '(((',
+    ')',
+    'red)',
+    'AND OR NOT',
+    'AND',
+    'text:',
+    'title:red',
+    '{title text}: red',
+    '^red',
+    'red -car',
+    'red + car',
+    '"unbalanced phrase',
+    "'; DROP TABLE kb_docs; --",
+    '\u0000',
+    'x'.repeat(100_000),
+    'a*b*c',
+    '-',
+    'NOT',
+    'car*"*',
+    '\\"',
+    '   ',
+    '',
+  ];
   for (const q of hostile) {
     try {
       const r = store.search(q);
@@ -97,15 +163,24 @@ test('hostile queries return results or a 400 ClientError, never an SQLite error
       assert.notEqual(err.code, 'invalid_query', JSON.stringify(q.slice(0, 30)));
     }
   }
-  assert.throws(() => store.search(''), (e: unknown) => e instanceof ClientError && e.code === 'empty_query');
-  assert.throws(() => store.search('x'.repeat(100_000)), (e: unknown) => e instanceof ClientError && e.code === 'query_too_long');
-  fc.assert(fc.property(fc.string({ unit: fc.constantFrom('"', '*', '(', ')', ':', '^', '-', '+', ' ', 'a', 'N', 'E', 'R', 'O', 'T', '{', '}', '.', 'é') }), (q) => {
-    try {
-      store.search(q, { mode: 'any' });
-      store.search(q);
-    } catch (err) {
-      if (!(err instanceof ClientError) || err.code === 'invalid_query') throw err;
-    }
-  }), { numRuns: 500 });
+  assert.throws(
+    () => store.search(''),
+    (e: unknown) => e instanceof ClientError && e.code === 'empty_query',
+  );
+  assert.throws(
+    () => store.search('x'.repeat(100_000)),
+    (e: unknown) => e instanceof ClientError && e.code === 'query_too_long',
+  );
+  fc.assert(
+    fc.property(fc.string({ unit: fc.constantFrom('"', '*', '(', ')', ':', '^', '-', '+', ' ', 'a', 'N', 'E', 'R', 'O', 'T', '{', '}', '.', 'é') }), (q) => {
+      try {
+        store.search(q, { mode: 'any' });
+        store.search(q);
+      } catch (err) {
+        if (!(err instanceof ClientError) || err.code === 'invalid_query') throw err;
+      }
+    }),
+    { numRuns: 500 },
+  );
   assert.equal(store.stats().documents, 5);
 });

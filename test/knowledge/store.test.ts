@@ -84,9 +84,18 @@ test('list filters by collection and tag and pages with limit/offset', (t) => {
     { id: 'b', collection: 'x', tags: ['blue'], text: 'b' },
     { id: 'c', collection: 'y', tags: ['red', 'blue'], text: 'c' },
   ]);
-  assert.deepEqual(store.list({ collection: 'x' }).map((d) => d.id), ['a', 'b']);
-  assert.deepEqual(store.list({ tag: 'red' }).map((d) => d.id), ['a', 'c']);
-  assert.deepEqual(store.list({ limit: 1, offset: 1 }).map((d) => d.id), ['b']);
+  assert.deepEqual(
+    store.list({ collection: 'x' }).map((d) => d.id),
+    ['a', 'b'],
+  );
+  assert.deepEqual(
+    store.list({ tag: 'red' }).map((d) => d.id),
+    ['a', 'c'],
+  );
+  assert.deepEqual(
+    store.list({ limit: 1, offset: 1 }).map((d) => d.id),
+    ['b'],
+  );
   assert.deepEqual(store.list({ tag: 'red' })[1].tags, ['blue', 'red']);
 });
 

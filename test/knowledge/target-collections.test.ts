@@ -20,10 +20,15 @@ chains:
     - { provider: local, model: m, url: "http://127.0.0.1:9/v1", timeouts: { connect_ms: 200 } }
     - { provider: knowledge, name: offline }
 `);
-  const docs = await call(gw.url, '/v1/kb/documents', { key: ADMIN_KEY, body: { documents: [
-    { id: 'acme-merger', collection: 'acme-docs', text: `${ACME}; the merger is confidential.` },
-    { id: 'globex-launch', collection: 'globex-docs', text: `${GLOBEX}; the launch and the merger are confidential.` },
-  ] } });
+  const docs = await call(gw.url, '/v1/kb/documents', {
+    key: ADMIN_KEY,
+    body: {
+      documents: [
+        { id: 'acme-merger', collection: 'acme-docs', text: `${ACME}; the merger is confidential.` },
+        { id: 'globex-launch', collection: 'globex-docs', text: `${GLOBEX}; the launch and the merger are confidential.` },
+      ],
+    },
+  });
   assert.ok(docs.status < 300, docs.text);
 });
 
@@ -43,7 +48,7 @@ test('a key without a collection grant is answered from every collection', async
   assert.ok(text.includes(ACME) && text.includes(GLOBEX), text);
 });
 
-test('a tenant\'s key is answered only from the collections its tenant grants', async () => {
+test("a tenant's key is answered only from the collections its tenant grants", async () => {
   const globex = await answer(gw.node.tenancy.keys.create('globex-app', { tenant: 'globex' }).key);
   assert.ok(globex.includes(GLOBEX) && !globex.includes(ACME), globex);
   const acme = await answer(gw.node.tenancy.keys.create('acme-app', { tenant: 'acme' }).key);

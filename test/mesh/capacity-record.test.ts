@@ -4,9 +4,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import type { PrivateKey } from '@libp2p/interface';
-import {
-  CAPACITY_PROTOCOL, capacityKey, encodeCapacityRecord, selectCapacityEntry, signCapacityRecord, validateCapacityEntry,
-} from '../../src/mesh/index.ts';
+import { CAPACITY_PROTOCOL, capacityKey, encodeCapacityRecord, selectCapacityEntry, signCapacityRecord, validateCapacityEntry } from '../../src/mesh/index.ts';
 import type { CapacityRecord } from '../../src/mesh/index.ts';
 import { frameStream } from '../../src/mesh/frames.ts';
 import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
@@ -14,7 +12,13 @@ import { addrOf, capacity, testMesh, waitFor } from './helpers.ts';
 async function signed(key: PrivateKey, over: Partial<Omit<CapacityRecord, 'signature'>> = {}): Promise<CapacityRecord> {
   const now = Date.now();
   return signCapacityRecord(key, {
-    peerId: peerIdFromPrivateKey(key).toString(), nodeName: 'n', seq: 1, issuedAt: now, expiresAt: now + 30_000, capacity: capacity(['m']), ...over,
+    peerId: peerIdFromPrivateKey(key).toString(),
+    nodeName: 'n',
+    seq: 1,
+    issuedAt: now,
+    expiresAt: now + 30_000,
+    capacity: capacity(['m']),
+    ...over,
   });
 }
 
@@ -40,7 +44,7 @@ test('a record signed by another key than its peer id is rejected', async () => 
   await assert.rejects(validateCapacityEntry(capacityKey(r.peerId), bytes(r)), /signature is invalid/);
 });
 
-test('a record stored under another peer\'s key is rejected', async () => {
+test("a record stored under another peer's key is rejected", async () => {
   const key = await generateKeyPair('Ed25519');
   const other = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
   const r = await signed(key);

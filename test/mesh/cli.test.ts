@@ -23,22 +23,29 @@ test('GET /v1/mesh/peers and /v1/mesh/status show what the node sees, and `peers
       return res.json();
     };
 
-    const peers = await fetchJson('/v1/mesh/peers') as { data: { peerId: string; capacity: { models: string[] } }[] };
+    const peers = (await fetchJson('/v1/mesh/peers')) as { data: { peerId: string; capacity: { models: string[] } }[] };
     assert.equal(peers.data[0].peerId, a.peerId);
     assert.deepEqual(peers.data[0].capacity.models, ['llama-3-8b']);
-    const status = await fetchJson('/v1/mesh/status') as { peerId: string; peers: { connected: number } };
+    const status = (await fetchJson('/v1/mesh/status')) as { peerId: string; peers: { connected: number } };
     assert.equal(status.peerId, b.peerId);
     assert.equal(status.peers.connected, 1);
 
     let printed = '';
-    await peersCommand(fetchJson, (t) => { printed += t; }).parseAsync([], { from: 'user' });
+    await peersCommand(fetchJson, (t) => {
+      printed += t;
+    }).parseAsync([], { from: 'user' });
     const [header, row] = printed.trim().split('\n');
     assert.match(header, /^PEER\s+ADDRESS\s+MODELS\s+LOAD\s+HEALTH\s+LAST SEEN$/);
     assert.match(row, /^alpha \(…\w{8}\)\s+\/ip4\/127\.0\.0\.1\/tcp\/\d+\S*\s+llama-3-8b\s+2 free, 25% err, p50 100ms\s+healthy\s+\d+s ago$/);
 
     let statusText = '';
-    await meshCommand({ resolvePaths: () => ({ dataDir: '/nonexistent' }), fetchJson, out: (t) => { statusText += t; } })
-      .parseAsync(['status'], { from: 'user' });
+    await meshCommand({
+      resolvePaths: () => ({ dataDir: '/nonexistent' }),
+      fetchJson,
+      out: (t) => {
+        statusText += t;
+      },
+    }).parseAsync(['status'], { from: 'user' });
     assert.match(statusText, new RegExp(`peer id:\\s+${b.peerId} \\(beta\\)`));
     assert.match(statusText, /1 known, 1 connected, 1 healthy/);
     assert.match(statusText, /OPEN \(no mesh secret\)/);
@@ -49,8 +56,13 @@ test('GET /v1/mesh/peers and /v1/mesh/status show what the node sees, and `peers
 });
 
 test('bootstrap addresses expand a wildcard listen address to the LAN addresses and keep a specific one', () => {
-  const interfaces = { lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }], eth0: [{ address: '192.168.1.10', family: 'IPv4', internal: false },
-    { address: '169.254.3.3', family: 'IPv4', internal: false }] } as unknown as ReturnType<typeof networkInterfaces>;
+  const interfaces = {
+    lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
+    eth0: [
+      { address: '192.168.1.10', family: 'IPv4', internal: false },
+      { address: '169.254.3.3', family: 'IPv4', internal: false },
+    ],
+  } as unknown as ReturnType<typeof networkInterfaces>;
   assert.deepEqual(bootstrapAddresses(['/ip4/0.0.0.0/tcp/2403'], 'ID', interfaces), ['/ip4/192.168.1.10/tcp/2403/p2p/ID']);
   assert.deepEqual(bootstrapAddresses(['/ip4/10.77.0.2/tcp/2404'], 'ID', interfaces), ['/ip4/10.77.0.2/tcp/2404/p2p/ID']);
   assert.deepEqual(bootstrapAddresses(['/ip4/0.0.0.0/tcp/2403'], 'ID', {}), ['/ip4/<this host>/tcp/2403/p2p/ID']);
@@ -61,8 +73,13 @@ test('`mesh init` writes a private secret file and says how to share it', async 
   try {
     let printed = '';
     const out = join(dir, 'secrets', 'mesh.key');
-    await meshCommand({ resolvePaths: () => ({ dataDir: dir, listen: ['/ip4/0.0.0.0/tcp/2417'] }), fetchJson: async () => ({}), out: (t) => { printed += t; } })
-      .parseAsync(['init', '--out', out], { from: 'user' });
+    await meshCommand({
+      resolvePaths: () => ({ dataDir: dir, listen: ['/ip4/0.0.0.0/tcp/2417'] }),
+      fetchJson: async () => ({}),
+      out: (t) => {
+        printed += t;
+      },
+    }).parseAsync(['init', '--out', out], { from: 'user' });
     assert.equal((await stat(out)).mode & 0o777, 0o600);
     assert.match(await readFile(out, 'utf8'), /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}$/);
     assert.match(printed, new RegExp(`mesh secret written to ${out}`));

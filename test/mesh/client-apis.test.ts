@@ -50,10 +50,13 @@ test('a Messages request, streamed, is served by the mesh peer that has the mode
   assert.equal(fake.requests.at(-1)!.body.model, 'vendor-model');
 });
 
-test('a Responses request is served by the mesh peer, and continued there from the front node\'s store', async () => {
+test("a Responses request is served by the mesh peer, and continued there from the front node's store", async () => {
   const client = new OpenAI({ apiKey: 'any', baseURL: front.baseURL, maxRetries: 0 });
   const first = await client.responses.create({ model: 'default', input: 'one' });
   const second = await client.responses.create({ model: 'default', input: 'two', previous_response_id: first.id });
   assert.equal(second.output_text, 'echo: two');
-  assert.deepEqual(fake.requests.at(-1)!.body.messages.map((m: { content: string }) => m.content), ['one', 'echo: one', 'two']);
+  assert.deepEqual(
+    fake.requests.at(-1)!.body.messages.map((m: { content: string }) => m.content),
+    ['one', 'echo: one', 'two'],
+  );
 });

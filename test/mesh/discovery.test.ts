@@ -23,7 +23,7 @@ test('a node joining through one bootstrap peer learns about the others and thei
     assert.equal(c.status().peers.healthy, 2);
     // C dialled A, so A only saw an ephemeral source port; its table must show C's listen address.
     const listenC = addrOf(c).split('/p2p/')[0];
-    await waitFor('A to show C\'s listen address', () => a.peers().find((p) => p.peerId === c.peerId && p.addresses.includes(listenC)));
+    await waitFor("A to show C's listen address", () => a.peers().find((p) => p.peerId === c.peerId && p.addresses.includes(listenC)));
   } finally {
     await mesh.close();
   }
@@ -35,7 +35,7 @@ test('capacity records are published to the DHT and read back validated', { time
     const a = await mesh.add({}, { capacity: () => capacity(['model-a']) });
     const b = await mesh.add({ bootstrap: [addrOf(a)] }, { capacity: () => capacity(['model-b'], { chains: ['chain-b'] }) });
     const c = await mesh.add({ bootstrap: [addrOf(a)] });
-    const record = await waitFor('B\'s record in the DHT', () => c.capacityFromDht(b.peerId), 15_000);
+    const record = await waitFor("B's record in the DHT", () => c.capacityFromDht(b.peerId), 15_000);
     assert.equal(record.peerId, b.peerId);
     assert.deepEqual(record.capacity.models, ['model-b']);
     assert.deepEqual(record.capacity.chains, ['chain-b']);
@@ -54,7 +54,7 @@ test('a capacity change reaches connected peers with a higher sequence number', 
     assert.equal(first.capacity?.freeConcurrency, 3);
     free = 0;
     await a.refreshCapacity();
-    await waitFor('B to see A\'s new capacity', () => b.peers().find((p) => p.peerId === a.peerId && p.capacity?.freeConcurrency === 0), 5_000);
+    await waitFor("B to see A's new capacity", () => b.peers().find((p) => p.peerId === a.peerId && p.capacity?.freeConcurrency === 0), 5_000);
   } finally {
     await mesh.close();
   }
@@ -82,12 +82,17 @@ test('bootstrap peers are tagged keep-alive and gossipsub carries messages betwe
     const b = await mesh.add({ bootstrap: [addrOf(a)] });
     await waitFor('B to connect to A', () => b.peers().find((p) => p.peerId === a.peerId && p.connected));
     const tags = (await b.libp2p.peerStore.get(a.libp2p.peerId)).tags;
-    assert.ok([...tags.keys()].some((t) => t.startsWith('keep-alive')), 'bootstrap peer carries a keep-alive tag');
+    assert.ok(
+      [...tags.keys()].some((t) => t.startsWith('keep-alive')),
+      'bootstrap peer carries a keep-alive tag',
+    );
 
     const topic = 'flowrouter/test/1';
     const received: string[] = [];
     b.pubsub.subscribe(topic);
-    b.pubsub.addEventListener('message', (evt) => { if (evt.detail.topic === topic) received.push(new TextDecoder().decode(evt.detail.data)); });
+    b.pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic === topic) received.push(new TextDecoder().decode(evt.detail.data));
+    });
     a.pubsub.subscribe(topic);
     await waitFor('A to see B subscribed', () => a.pubsub.getSubscribers(topic).length > 0);
     await a.pubsub.publish(topic, new TextEncoder().encode('hello mesh'));
@@ -103,16 +108,23 @@ test('a peer whose record went stale is still found through the DHT providers of
   try {
     const slow = { ...FAST_TIMING, heartbeatMs: 60_000 };
     const a = await mesh.add();
-    const b = await mesh.add({ bootstrap: [addrOf(a)], timing: { ...slow, recordTtlMs: 1_000 } }, { capacity: () => capacity(['dht-model']), serveForward: echoServe('b') });
+    const b = await mesh.add(
+      { bootstrap: [addrOf(a)], timing: { ...slow, recordTtlMs: 1_000 } },
+      { capacity: () => capacity(['dht-model']), serveForward: echoServe('b') },
+    );
     const c = await mesh.add({ bootstrap: [addrOf(a)], timing: slow });
-    await waitFor('B\'s record at C to go stale', () => c.peers().find((p) => p.peerId === b.peerId && p.capacity && p.health === 'stale'), 15_000);
-    const answered = await waitFor('a forward found through the DHT', async () => {
-      try {
-        return await forwardToBest(c, request('dht-model'), { requestId: 'dht', deadlineMs: Date.now() + 5_000 });
-      } catch {
-        return null;
-      }
-    }, 15_000);
+    await waitFor("B's record at C to go stale", () => c.peers().find((p) => p.peerId === b.peerId && p.capacity && p.health === 'stale'), 15_000);
+    const answered = await waitFor(
+      'a forward found through the DHT',
+      async () => {
+        try {
+          return await forwardToBest(c, request('dht-model'), { requestId: 'dht', deadlineMs: Date.now() + 5_000 });
+        } catch {
+          return null;
+        }
+      },
+      15_000,
+    );
     assert.equal(answered.peerId, b.peerId);
     assert.equal(answered.result.kind === 'json' && answered.result.response.choices[0].message.content, 'from b');
   } finally {
@@ -149,7 +161,7 @@ test('a node that started alone puts its record into the DHT once peers arrive',
     // With B gone, only a copy B put on another node can answer.
     await b.stop();
     const c = await mesh.add({ bootstrap: [addrOf(a)], timing });
-    const record = await waitFor('B\'s record in the DHT', () => c.capacityFromDht(idB), 10_000);
+    const record = await waitFor("B's record in the DHT", () => c.capacityFromDht(idB), 10_000);
     assert.deepEqual(record.capacity.models, ['late-model']);
   } finally {
     await mesh.close();

@@ -18,8 +18,10 @@ test('the mesh works as the README says on separate network hosts (scripts/field
   }
   // scripts/field-test without its setup step: npm test has run it, and a rebuild of dist/ here would race
   // test/cli/build.test.ts.
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'scripts/field/main.ts'), '--partition-seconds=10'],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(ROOT, 'scripts/field/main.ts'), '--partition-seconds=10'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   const collect = (d: Buffer) => {
     output += d.toString();

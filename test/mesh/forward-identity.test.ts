@@ -26,7 +26,9 @@ before(async () => {
   cluster = await startCluster(0);
   b = await cluster.add({ mesh: 'forward_limits: { rpm: 2 }' });
   a = await cluster.add({ upstream: 'http://127.0.0.1:9/v1' });
-  await within(15_000, "B's model at A", () => a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('gpt-4o-mini')));
+  await within(15_000, "B's model at A", () =>
+    a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('gpt-4o-mini')),
+  );
   await within(10_000, 'A and B in contact for the limits', () => [a, b].every((n) => n.node.tenancy.shared!.status().mode === 'mesh-wide'));
 });
 
@@ -38,7 +40,14 @@ after(async () => {
 /** A bare member holding the secret, speaking the forward protocol by hand with its own peer key. */
 async function member(): Promise<{ peerId: string; key: PrivateKey; conn: Connection }> {
   const key = await generateKeyPair('Ed25519');
-  const host = await createHost({ privateKey: key, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, psk: await readMeshSecret(cluster.secretFile), allowlist: null });
+  const host = await createHost({
+    privateKey: key,
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    mdns: false,
+    psk: await readMeshSecret(cluster.secretFile),
+    allowlist: null,
+  });
   await host.start();
   members.push(host);
   const addr = b.node.meshLink!.mesh.status().multiaddrs[0];
@@ -70,17 +79,26 @@ async function forward(conn: Connection, request: unknown, identity?: unknown): 
 
 const rows = (where: string, ...args: unknown[]) => {
   b.node.usage.flush();
-  return b.node.db.prepare(`SELECT client_id AS client, via_peer AS via FROM usage_ledger WHERE ${where}`).all(...args) as { client: string; via: string | null }[];
+  return b.node.db.prepare(`SELECT client_id AS client, via_peer AS via FROM usage_ledger WHERE ${where}`).all(...args) as {
+    client: string;
+    via: string | null;
+  }[];
 };
 
-test("a key's request forwarded by A is served by B under that key: counted once mesh-wide, recorded on B against the key and A", { timeout: 60_000 }, async () => {
+test("a key's request forwarded by A is served by B under that key: counted once mesh-wide, recorded on B against the key and A", {
+  timeout: 60_000,
+}, async () => {
   const { json: created } = await call(a.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'forwarded', rpm: 3 } });
   await within(5_000, 'the key on B', () => b.node.tenancy.keys.get(created.id) !== undefined);
   const statuses: number[] = [];
-  for (let i = 0; i < 5; i++) statuses.push((await chat(a.url, created.key, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `fwd ${i}` }] })).status);
+  for (let i = 0; i < 5; i++)
+    statuses.push((await chat(a.url, created.key, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `fwd ${i}` }] })).status);
   // Counted once: where it entered the mesh. Counted again on B, the second would already have been refused.
   assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
-  assert.deepEqual(rows('client_id = ?', created.id), Array.from({ length: 3 }, () => ({ client: created.id, via: a.node.nodeId })));
+  assert.deepEqual(
+    rows('client_id = ?', created.id),
+    Array.from({ length: 3 }, () => ({ client: created.id, via: a.node.nodeId })),
+  );
   // Under the key's limits, not A's forward limit on B (rpm 2): that one is for forwards naming no key B holds.
 });
 
@@ -92,12 +110,19 @@ test("a member forwarding in a key's name without counting it: the serving node 
   const codes: string[] = [];
   for (let i = 0; i < 4; i++) {
     const request = valid(`uncounted ${i}`);
-    const frame = await forward(m.conn, request, await signForwardIdentity(m.key, { keyId: record.id }, { from: m.peerId, to: b.node.nodeId! }, request, Date.now() + 10_000));
+    const frame = await forward(
+      m.conn,
+      request,
+      await signForwardIdentity(m.key, { keyId: record.id }, { from: m.peerId, to: b.node.nodeId! }, request, Date.now() + 10_000),
+    );
     codes.push(frame.type === 'error' ? frame.error!.code! : frame.type);
   }
   assert.deepEqual(codes, ['json', 'json', 'rate_limit_exceeded', 'rate_limit_exceeded']);
   assert.equal(upstreamCalls() - before, 2);
-  assert.deepEqual(rows('client_id = ?', record.id), [{ client: record.id, via: m.peerId }, { client: record.id, via: m.peerId }]);
+  assert.deepEqual(rows('client_id = ?', record.id), [
+    { client: record.id, via: m.peerId },
+    { client: record.id, via: m.peerId },
+  ]);
 });
 
 test('a forged identity on a forward is refused with 401 mesh_identity_invalid and nothing goes upstream', { timeout: 60_000 }, async () => {
@@ -126,7 +151,9 @@ test('a forged identity on a forward is refused with 401 mesh_identity_invalid a
   assert.deepEqual(rows('client_id = ?', record.id), []);
 });
 
-test("a verified identity applies the key here: a revoked key is refused, a model outside its grant too, its budget mesh-wide", { timeout: 60_000 }, async () => {
+test('a verified identity applies the key here: a revoked key is refused, a model outside its grant too, its budget mesh-wide', {
+  timeout: 60_000,
+}, async () => {
   const m = await member();
   const ids = { from: m.peerId, to: b.node.nodeId! };
   const sign = async (keyId: string, request: unknown) => signForwardIdentity(m.key, { keyId }, ids, request, Date.now() + 10_000);
@@ -155,6 +182,12 @@ test("a verified identity for a key this node does not hold is served as the pee
   const identity = await signForwardIdentity(m.key, { keyId: '0123456789abcdef' }, { from: m.peerId, to: b.node.nodeId! }, request, Date.now() + 10_000);
   const frames = [];
   for (let i = 0; i < 3; i++) frames.push(await forward(m.conn, request, identity));
-  assert.deepEqual(frames.map((f) => f.type === 'error' ? f.error!.code : f.type), ['json', 'json', 'rate_limit_exceeded']);
-  assert.deepEqual(rows('client_id = ?', `peer:${m.peerId}`), [{ client: `peer:${m.peerId}`, via: m.peerId }, { client: `peer:${m.peerId}`, via: m.peerId }]);
+  assert.deepEqual(
+    frames.map((f) => (f.type === 'error' ? f.error!.code : f.type)),
+    ['json', 'json', 'rate_limit_exceeded'],
+  );
+  assert.deepEqual(rows('client_id = ?', `peer:${m.peerId}`), [
+    { client: `peer:${m.peerId}`, via: m.peerId },
+    { client: `peer:${m.peerId}`, via: m.peerId },
+  ]);
 });

@@ -34,7 +34,8 @@ chains:
 ${chains}`;
 }
 
-const chainOn = (key: string, model = 'gpt-4o-mini') => `  default:\n    - model: ${model}\n      provider: openai\n      key: ${key}\n      url: ${fake.url}\n`;
+const chainOn = (key: string, model = 'gpt-4o-mini') =>
+  `  default:\n    - model: ${model}\n      provider: openai\n      key: ${key}\n      url: ${fake.url}\n`;
 const upstreamCalls = (key: string) => fake.requests.filter((r) => r.headers.authorization === `Bearer ${key}`).length;
 const addrOf = (n: TenancyNode) => n.node.meshLink!.mesh.status().multiaddrs[0];
 
@@ -48,11 +49,19 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
 
 /** A bare member: holds the secret, speaks the forward protocol by hand. */
 async function member(): Promise<{ host: MeshHost; peerId: string; connect(addr: string): Promise<Connection> }> {
-  const host = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, psk: await readMeshSecret(secretFile), allowlist: null });
+  const host = await createHost({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    mdns: false,
+    psk: await readMeshSecret(secretFile),
+    allowlist: null,
+  });
   await host.start();
   members.push(host);
   return {
-    host, peerId: host.peerId.toString(),
+    host,
+    peerId: host.peerId.toString(),
     connect: async (addr) => {
       // libp2p refuses more than 5 inbound connections a second from one host, and every test peer is 127.0.0.1.
       const deadline = Date.now() + 5_000;
@@ -91,7 +100,9 @@ const valid = (content = 'hello') => ({ model: 'gpt-4o-mini', messages: [{ role:
 before(async () => {
   await writeMeshSecret(secretFile);
   fake = await startFakeOpenAI();
-  b = await startNode(meshYaml('  forward_limits: { rpm: 5, budget_usd: 0.01, budget_period: day }', chainOn(B_KEY)).replace('mesh:', 'auth: { mode: required }\nmesh:'));
+  b = await startNode(
+    meshYaml('  forward_limits: { rpm: 5, budget_usd: 0.01, budget_period: day }', chainOn(B_KEY)).replace('mesh:', 'auth: { mode: required }\nmesh:'),
+  );
   c = await startNode(meshYaml('  accept_forwards: false', chainOn(C_KEY, 'c-only-model')));
 });
 
@@ -104,8 +115,22 @@ after(async () => {
 });
 
 for (const [what, request, code] of [
-  ['a message role that is a number, n: 1e9 and stream: "yes"', { model: 'gpt-4o-mini', n: 1e9, stream: 'yes', messages: [{ role: 5, content: 'x' }] }, 'invalid_value'],
-  ['a tool message answering no tool call', { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }, { role: 'tool', content: 'y' }] }, 'missing_required_parameter'],
+  [
+    'a message role that is a number, n: 1e9 and stream: "yes"',
+    { model: 'gpt-4o-mini', n: 1e9, stream: 'yes', messages: [{ role: 5, content: 'x' }] },
+    'invalid_value',
+  ],
+  [
+    'a tool message answering no tool call',
+    {
+      model: 'gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'x' },
+        { role: 'tool', content: 'y' },
+      ],
+    },
+    'missing_required_parameter',
+  ],
   ['no messages', { model: 'gpt-4o-mini' }, 'missing_required_parameter'],
   ['a request that is a string', 'gpt-4o-mini please', 'invalid_value'],
   ['a model name with control characters', { model: 'gpt-4o-mini\r\nx-injected: 1', messages: [{ role: 'user', content: 'x' }] }, 'invalid_value'],
@@ -133,7 +158,10 @@ test("forwarded usage is recorded against peer:<id> of the connection, never the
   b.node.usage.flush();
   const rows = b.node.db.prepare('SELECT client_id, request_id FROM usage_ledger WHERE client_id = ?').all(`peer:${m.peerId}`) as { request_id: string }[];
   assert.equal(rows.length, 2, 'a repeated request id does not hide a forward from the ledger');
-  assert.equal((b.node.db.prepare("SELECT COUNT(*) AS n FROM usage_ledger WHERE client_id LIKE '%VICTIM%' OR request_id = 'same-id-every-time'").get() as { n: number }).n, 0);
+  assert.equal(
+    (b.node.db.prepare("SELECT COUNT(*) AS n FROM usage_ledger WHERE client_id LIKE '%VICTIM%' OR request_id = 'same-id-every-time'").get() as { n: number }).n,
+    0,
+  );
 });
 
 test('mesh.forward_limits.rpm caps each peer: the request over the limit gets a 429 error frame before any work', { timeout: 30_000 }, async () => {
@@ -212,10 +240,21 @@ test('with mesh.accept_forwards: false a peer gets a clear error frame and nothi
   assert.match(c.logs(), /serves no forwarded requests/);
 });
 
-test('a member without auth forwarding anonymous requests spends the auth-required node only within its per-peer limits, and never a node that accepts no forwards', { timeout: 60_000 }, async () => {
-  const a = await startNode(meshYaml('', `  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-dead\n      url: http://127.0.0.1:9/v1\n`, [addrOf(b), addrOf(c)]).replace('mesh:', 'auth: { mode: none }\nmesh:'));
+test('a member without auth forwarding anonymous requests spends the auth-required node only within its per-peer limits, and never a node that accepts no forwards', {
+  timeout: 60_000,
+}, async () => {
+  const a = await startNode(
+    meshYaml('', `  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-dead\n      url: http://127.0.0.1:9/v1\n`, [
+      addrOf(b),
+      addrOf(c),
+    ]).replace('mesh:', 'auth: { mode: none }\nmesh:'),
+  );
   try {
-    await until(() => a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('gpt-4o-mini')), 15_000, "B's capacity at A");
+    await until(
+      () => a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('gpt-4o-mini')),
+      15_000,
+      "B's capacity at A",
+    );
     await until(() => a.node.meshLink!.mesh.peers().some((p) => p.peerId === c.node.nodeId && p.capacity !== null), 15_000, "C's capacity at A");
     // C serves forwards to nobody, so it advertises nothing to forward to.
     const cRow = a.node.meshLink!.mesh.peers().find((p) => p.peerId === c.node.nodeId)!;
@@ -225,7 +264,11 @@ test('a member without auth forwarding anonymous requests spends the auth-requir
     const before = upstreamCalls(B_KEY);
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) {
-      const res = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify(valid(`anonymous ${i}`)), signal: AbortSignal.timeout(20_000) });
+      const res = await fetch(`${a.url}/v1/chat/completions`, {
+        method: 'POST',
+        body: JSON.stringify(valid(`anonymous ${i}`)),
+        signal: AbortSignal.timeout(20_000),
+      });
       statuses.push(res.status);
       await res.text();
     }
@@ -235,7 +278,10 @@ test('a member without auth forwarding anonymous requests spends the auth-requir
     const rows = (b.node.db.prepare('SELECT COUNT(*) AS n FROM usage_ledger WHERE client_id = ?').get(`peer:${a.node.nodeId}`) as { n: number }).n;
     assert.equal(rows, 5);
     // The model only C serves is not forwarded to C.
-    const cOnly = await fetch(`${a.url}/v1/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'c-only-model', messages: [{ role: 'user', content: 'x' }] }) });
+    const cOnly = await fetch(`${a.url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: 'c-only-model', messages: [{ role: 'user', content: 'x' }] }),
+    });
     assert.notEqual(cOnly.status, 200);
     await cOnly.text();
     assert.equal(upstreamCalls(C_KEY), 0);

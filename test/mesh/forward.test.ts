@@ -16,14 +16,22 @@ async function knows(node: MeshNode, peer: MeshNode, model: string): Promise<voi
   await waitFor(`a record for ${model}`, () => node.peers().find((p) => p.peerId === peer.peerId && p.capacity?.models.includes(model)));
 }
 
-test('a JSON request is answered by the peer serving the model, attributed to the sending peer under a request id of its own', { timeout: 20_000 }, async () => {
+test('a JSON request is answered by the peer serving the model, attributed to the sending peer under a request id of its own', {
+  timeout: 20_000,
+}, async () => {
   const mesh = testMesh();
   try {
     const seen: ForwardContext[] = [];
-    const b = await mesh.add({}, {
-      capacity: () => capacity(['model-b']),
-      serveForward: async (req, ctx) => { seen.push(ctx); return echoServe('b')(req, ctx); },
-    });
+    const b = await mesh.add(
+      {},
+      {
+        capacity: () => capacity(['model-b']),
+        serveForward: async (req, ctx) => {
+          seen.push(ctx);
+          return echoServe('b')(req, ctx);
+        },
+      },
+    );
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'model-b');
     const { peerId, result } = await forwardToBest(a, request('model-b'), opts());
@@ -61,7 +69,10 @@ test('a client error from the remote is rethrown with the same status and marked
   const mesh = testMesh();
   try {
     let calls = 0;
-    const reject = async (): Promise<ChatResult> => { calls++; throw new ClientError('messages must not be empty', { code: 'empty_messages' }); };
+    const reject = async (): Promise<ChatResult> => {
+      calls++;
+      throw new ClientError('messages must not be empty', { code: 'empty_messages' });
+    };
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: reject });
     const c = await mesh.add({ bootstrap: [addrOf(b)] }, { capacity: () => capacity(['m']), serveForward: reject });
     const a = await mesh.add({ bootstrap: [addrOf(b), addrOf(c)] });
@@ -76,7 +87,7 @@ test('a client error from the remote is rethrown with the same status and marked
       return true;
     });
     assert.equal(calls, 1);
-    assert.equal(a.status().forwards.outFailed, 0, 'the client\'s own mistake is not a failed forward');
+    assert.equal(a.status().forwards.outFailed, 0, "the client's own mistake is not a failed forward");
   } finally {
     await mesh.close();
   }
@@ -86,7 +97,16 @@ test('a request arriving with hop > 1 is refused and never served', { timeout: 2
   const mesh = testMesh();
   try {
     let served = 0;
-    const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: async (req, ctx) => { served++; return echoServe('b')(req, ctx); } });
+    const b = await mesh.add(
+      {},
+      {
+        capacity: () => capacity(['m']),
+        serveForward: async (req, ctx) => {
+          served++;
+          return echoServe('b')(req, ctx);
+        },
+      },
+    );
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
     const stream = await a.libp2p.dialProtocol(b.libp2p.peerId, FORWARD_PROTOCOL, { signal: AbortSignal.timeout(5_000) });
@@ -105,10 +125,15 @@ test('a request arriving with hop > 1 is refused and never served', { timeout: 2
 test('peers serving a model are ranked by free capacity and error rate; a failing one answers with a retryable error', { timeout: 25_000 }, async () => {
   const mesh = testMesh();
   try {
-    const broken = async (): Promise<ChatResult> => { throw new UpstreamError('server', 'all local targets failed'); };
+    const broken = async (): Promise<ChatResult> => {
+      throw new UpstreamError('server', 'all local targets failed');
+    };
     // B advertises more free slots and a clean record, so it is ranked first whatever the RTTs.
     const b = await mesh.add({}, { capacity: () => capacity(['m'], { freeConcurrency: 12 }), serveForward: broken });
-    const c = await mesh.add({ bootstrap: [addrOf(b)] }, { capacity: () => capacity(['m'], { freeConcurrency: 1, errorRate: 0.5 }), serveForward: echoServe('c') });
+    const c = await mesh.add(
+      { bootstrap: [addrOf(b)] },
+      { capacity: () => capacity(['m'], { freeConcurrency: 1, errorRate: 0.5 }), serveForward: echoServe('c') },
+    );
     const a = await mesh.add({ bootstrap: [addrOf(b), addrOf(c)] });
     await knows(a, b, 'm');
     await knows(a, c, 'm');
@@ -137,7 +162,15 @@ function hangingStream(state: { aborted: boolean }) {
       yield chunk(req.model, 'first');
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, 15_000);
-        ctx.signal.addEventListener('abort', () => { state.aborted = true; clearTimeout(t); resolve(); }, { once: true });
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            state.aborted = true;
+            clearTimeout(t);
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
     return { kind: 'stream', chunks: gen(), firstByteMs: 1 };
@@ -163,7 +196,7 @@ test('a peer stopped mid-stream makes the chunk generator throw an UpstreamError
   }
 });
 
-test('a client abort mid-stream reaches the remote handler\'s signal', { timeout: 20_000 }, async () => {
+test("a client abort mid-stream reaches the remote handler's signal", { timeout: 20_000 }, async () => {
   const mesh = testMesh();
   try {
     const state = { aborted: false };
@@ -187,10 +220,19 @@ test('a client abort before the answer reaches the remote and rejects with the a
   const mesh = testMesh();
   try {
     let remoteAborted = false;
-    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> => new Promise((_resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
-      ctx.signal.addEventListener('abort', () => { remoteAborted = true; clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
-    });
+    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> =>
+      new Promise((_resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            remoteAborted = true;
+            clearTimeout(t);
+            reject(ctx.signal.reason);
+          },
+          { once: true },
+        );
+      });
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
@@ -240,7 +282,10 @@ test('an error raised by the remote mid-stream is thrown from the chunk generato
     const { result } = await forwardToBest(a, request('m', true), opts());
     if (result.kind !== 'stream') throw new Error('expected a stream');
     assert.equal((await result.chunks.next()).value?.choices[0].delta.content, 'partial');
-    await assert.rejects(result.chunks.next(), (err: unknown) => err instanceof UpstreamError && err.status === 503 && /overloaded mid-answer/.test(err.message));
+    await assert.rejects(
+      result.chunks.next(),
+      (err: unknown) => err instanceof UpstreamError && err.status === 503 && /overloaded mid-answer/.test(err.message),
+    );
   } finally {
     await mesh.close();
   }
@@ -250,15 +295,27 @@ test('the deadline travels with the request: the remote stops working and the ca
   const mesh = testMesh();
   try {
     let remoteAborted = false;
-    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> => new Promise((_resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
-      ctx.signal.addEventListener('abort', () => { remoteAborted = true; clearTimeout(t); reject(ctx.signal.reason); }, { once: true });
-    });
+    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> =>
+      new Promise((_resolve, reject) => {
+        const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
+        ctx.signal.addEventListener(
+          'abort',
+          () => {
+            remoteAborted = true;
+            clearTimeout(t);
+            reject(ctx.signal.reason);
+          },
+          { once: true },
+        );
+      });
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
     const started = Date.now();
-    await assert.rejects(forwardToBest(a, request('m'), opts({ deadlineMs: Date.now() + 600 })), (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504);
+    await assert.rejects(
+      forwardToBest(a, request('m'), opts({ deadlineMs: Date.now() + 600 })),
+      (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504,
+    );
     assert.ok(Date.now() - started < 3_000);
     await waitFor('the remote to stop working', () => remoteAborted, 5_000);
   } finally {
@@ -270,14 +327,26 @@ test('frames over 4 MB are refused cleanly in both directions', { timeout: 20_00
   const mesh = testMesh();
   try {
     const huge = 'x'.repeat(5 * 1024 * 1024);
-    const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: async (req) => ({ kind: 'json', response: { ...echoResponse(req.model, 'big'), huge }, firstByteMs: 1 }) });
+    const b = await mesh.add(
+      {},
+      {
+        capacity: () => capacity(['m']),
+        serveForward: async (req) => ({ kind: 'json', response: { ...echoResponse(req.model, 'big'), huge }, firstByteMs: 1 }),
+      },
+    );
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
     const big = request('m');
     big.messages = [{ role: 'user', content: huge }];
-    await assert.rejects(forwardToBest(a, big, opts()), (err: unknown) => err instanceof UpstreamError && err.kind === 'protocol' && /larger than a mesh frame/.test(err.message));
+    await assert.rejects(
+      forwardToBest(a, big, opts()),
+      (err: unknown) => err instanceof UpstreamError && err.kind === 'protocol' && /larger than a mesh frame/.test(err.message),
+    );
     assert.equal(b.status().forwards.in, 0);
-    await assert.rejects(forwardToBest(a, request('m'), opts()), (err: unknown) => err instanceof UpstreamError && /larger than a mesh frame/.test(err.message));
+    await assert.rejects(
+      forwardToBest(a, request('m'), opts()),
+      (err: unknown) => err instanceof UpstreamError && /larger than a mesh frame/.test(err.message),
+    );
   } finally {
     await mesh.close();
   }

@@ -15,7 +15,10 @@ export function capacity(models: string[], extra: Partial<CapacityInfo> = {}): C
 
 export function response(model: string, text: string): ChatResponse {
   return {
-    id: 'chatcmpl-test', object: 'chat.completion', created: 1, model,
+    id: 'chatcmpl-test',
+    object: 'chat.completion',
+    created: 1,
+    model,
     choices: [{ index: 0, message: { role: 'assistant', content: text }, finish_reason: 'stop' }],
     usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
   };

@@ -41,7 +41,10 @@ test('a node without the mesh secret can neither connect nor open a mesh protoco
     for (const outsider of [stranger, wrongKey]) {
       await assert.rejects(outsider.libp2p.dialProtocol(multiaddr(addrOf(a)), FORWARD_PROTOCOL, { signal: AbortSignal.timeout(3_000) }));
       assert.equal(outsider.libp2p.getConnections().length, 0);
-      assert.deepEqual(outsider.peers().filter((p) => p.capacity), []);
+      assert.deepEqual(
+        outsider.peers().filter((p) => p.capacity),
+        [],
+      );
     }
     assert.ok(!a.peers().some((p) => p.peerId === stranger.peerId || p.peerId === wrongKey.peerId));
     assert.equal(a.status().privateNetwork, true);
@@ -73,8 +76,16 @@ test('an allowlist excludes a member that holds the secret', { timeout: 25_000 }
 
 test('the peer id is stable across restarts and the identity file is private', { timeout: 20_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flowrouter-id-'));
-  const make = () => createMeshNode({ dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, timing: FAST_TIMING },
-    { capacity: () => capacity([]), serveForward: async () => { throw new Error('unused'); } });
+  const make = () =>
+    createMeshNode(
+      { dataDir: dir, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, timing: FAST_TIMING },
+      {
+        capacity: () => capacity([]),
+        serveForward: async () => {
+          throw new Error('unused');
+        },
+      },
+    );
   try {
     const first = make();
     await first.start();

@@ -52,7 +52,7 @@ before(async () => {
   // C's model server is not running yet.
   c = await startTestNode(piYaml(`http://127.0.0.1:${modelPort}/v1`));
   a = await startTestNode(piYaml('http://127.0.0.1:9/v1', [c.node.meshLink!.mesh.status().multiaddrs[0]]));
-  await until('A to hold C\'s capacity record', () => seenAtA()?.capacity != null);
+  await until("A to hold C's capacity record", () => seenAtA()?.capacity != null);
 });
 
 after(async () => {
@@ -74,7 +74,8 @@ test('once its model server answers, the node offers the model and its chain', a
   await until('A to see C offer default', () => seenAtA()?.capacity?.models.includes('default') ?? false);
   assert.ok(seenAtA()!.capacity!.models.includes('llama3.2:1b'));
   const res = await fetch(`${a.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'hello' }] }),
   });
   assert.equal(res.status, 200, await res.clone().text());

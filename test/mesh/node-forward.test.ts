@@ -33,7 +33,11 @@ async function until(check: () => boolean, ms: number, what: string): Promise<vo
 before(async () => {
   await writeMeshSecret(join(secretDir.path, 'mesh.key'));
   fake = await startFakeOpenAI();
-  b = await startTestNode(meshYaml(`  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-b-only-000000000000\n      url: ${fake.url}\n  only-on-b:\n    - model: special-model\n      provider: local\n      url: ${fake.url}\n`));
+  b = await startTestNode(
+    meshYaml(
+      `  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-b-only-000000000000\n      url: ${fake.url}\n  only-on-b:\n    - model: special-model\n      provider: local\n      url: ${fake.url}\n`,
+    ),
+  );
   const bAddr = b.node.meshLink!.mesh.status().multiaddrs[0];
   a = await startTestNode(meshYaml(`  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: http://127.0.0.1:9/v1\n`, [bAddr]));
   await until(() => a.node.meshLink!.mesh.peers().some((p) => p.capacity?.models.includes('special-model')), 15_000, 'capacity of B at A');
@@ -64,7 +68,11 @@ test('streaming works end to end through a forward', async () => {
 });
 
 test('a model no local chain serves is forwarded to the peer that serves it', async () => {
-  const res = await fetch(`${a.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'special-model', messages: [{ role: 'user', content: 's' }] }) });
+  const res = await fetch(`${a.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'special-model', messages: [{ role: 'user', content: 's' }] }),
+  });
   assert.equal(res.status, 200, await res.clone().text());
   assert.equal(res.headers.get('x-flowrouter-target'), `peer:${b.node.nodeId}`);
 });
@@ -78,8 +86,8 @@ test('usage is recorded on both nodes', async () => {
 });
 
 test('mesh status and peers are served over HTTP', async () => {
-  const peers = await (await fetch(`${a.baseURL}/mesh/peers`)).json() as { data: { peerId: string }[] };
+  const peers = (await (await fetch(`${a.baseURL}/mesh/peers`)).json()) as { data: { peerId: string }[] };
   assert.ok(peers.data.some((p) => p.peerId === b.node.nodeId));
-  const status = await (await fetch(`${a.baseURL}/mesh/status`)).json() as { peerId: string };
+  const status = (await (await fetch(`${a.baseURL}/mesh/status`)).json()) as { peerId: string };
   assert.equal(status.peerId, a.node.nodeId);
 });

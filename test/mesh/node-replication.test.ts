@@ -49,16 +49,26 @@ after(async () => {
 
 test('a document added on A over HTTP becomes searchable on B', async () => {
   const res = await fetch(`${a!.baseURL}/kb/documents`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'pump', collection: 'field-notes', title: 'Pump', text: 'The irrigation pump on the north field restarts after a fuse change.' }),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      id: 'pump',
+      collection: 'field-notes',
+      title: 'Pump',
+      text: 'The irrigation pump on the north field restarts after a fuse change.',
+    }),
   });
   assert.ok(res.ok, await res.text());
-  await until(async () => {
-    const r = await fetch(`${b.baseURL}/kb/search?q=irrigation&collection=field-notes`);
-    const body = await r.json() as { data: { docId: string }[] };
-    return body.data.some((hit) => hit.docId === 'pump');
-  }, 15_000, 'the document on B');
-  const status = await (await fetch(`${b.baseURL}/mesh/status`)).json() as { replication: { versions: Record<string, number> } };
+  await until(
+    async () => {
+      const r = await fetch(`${b.baseURL}/kb/search?q=irrigation&collection=field-notes`);
+      const body = (await r.json()) as { data: { docId: string }[] };
+      return body.data.some((hit) => hit.docId === 'pump');
+    },
+    15_000,
+    'the document on B',
+  );
+  const status = (await (await fetch(`${b.baseURL}/mesh/status`)).json()) as { replication: { versions: Record<string, number> } };
   assert.ok(status.replication.versions[a!.node.nodeId!] >= 1);
 });
 
@@ -66,10 +76,11 @@ test('isolated, with no upstream and no peer, B answers from its replicated know
   await a!.stop();
   a = undefined;
   const res = await fetch(`${b.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'm', messages: [{ role: 'user', content: 'why did the irrigation pump stop?' }] }),
   });
-  const body = await res.json() as { choices: { message: { content: string } }[] };
+  const body = (await res.json()) as { choices: { message: { content: string } }[] };
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.match(body.choices[0].message.content, /fuse change/);
   assert.match(res.headers.get('x-flowrouter-target') ?? '', /knowledge/);

@@ -31,18 +31,25 @@ chains:
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!await check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-interface Answer { status: number; target: string | null; ms: number; body: string }
+interface Answer {
+  status: number;
+  target: string | null;
+  ms: number;
+  body: string;
+}
 
 async function ask(): Promise<Answer> {
   const started = performance.now();
   const res = await fetch(`${a.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(30_000),
     body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: 'what is the leave policy' }] }),
   });
   const body = await res.text();
@@ -57,7 +64,9 @@ before(async () => {
   proxy = await startBlackholeProxy(Number(bPort));
   // A reaches B only through the relay.
   a = await startTestNode(piYaml(DEAD, [`/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${bId}`]));
-  await until('A to see B offer the default chain', () => a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('default')));
+  await until('A to see B offer the default chain', () =>
+    a.node.meshLink!.mesh.peers().some((p) => p.peerId === b.node.nodeId && p.capacity?.models.includes('default')),
+  );
 });
 
 after(async () => {
@@ -68,7 +77,7 @@ after(async () => {
   secretDir.remove();
 });
 
-test('a slow model on a peer is waited for: the short reach bound applies to the peer\'s libp2p, not to its model', async () => {
+test("a slow model on a peer is waited for: the short reach bound applies to the peer's libp2p, not to its model", async () => {
   fake.handler = async () => {
     await new Promise((r) => setTimeout(r, 3_000));
     return false;

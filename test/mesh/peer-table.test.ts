@@ -8,7 +8,12 @@ const NOW = 1_000_000;
 
 function record(peerId: string, models: string[], expiresAt = NOW + 45_000): CapacityRecord {
   return {
-    peerId, nodeName: null, seq: 1, issuedAt: NOW, expiresAt, signature: '',
+    peerId,
+    nodeName: null,
+    seq: 1,
+    issuedAt: NOW,
+    expiresAt,
+    signature: '',
     capacity: { models, chains: models, freeConcurrency: models.length ? 64 : 0, latencyP50Ms: null, errorRate: 0, version: 'test' },
   };
 }

@@ -49,7 +49,9 @@ const sees = (from: TestNode, peer: TestNode, model: string) =>
 
 async function chat(node: TestNode, body: Record<string, unknown>): Promise<Response> {
   return fetch(`${node.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(20_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(20_000),
     body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'what is the leave policy' }], ...body }),
   });
 }
@@ -63,10 +65,16 @@ before(async () => {
     return true;
   });
   c = await startTestNode(piYaml(loading.url));
-  a = await startTestNode(piYaml(DEAD, [addr(c)], `  peers-first:
+  a = await startTestNode(
+    piYaml(
+      DEAD,
+      [addr(c)],
+      `  peers-first:
     - { provider: mesh, model: "llama3.2:1b", timeout_ms: 10000 }
     - { provider: local, name: local-last, model: "llama3.2:1b", url: "${DEAD}" }
-`));
+`,
+    ),
+  );
   await until('C at A', () => sees(a, c, 'default'));
 });
 
@@ -81,22 +89,28 @@ after(async () => {
 
 test('a peer whose model fails answers a forward with an error, never its knowledge answer; the knowledge answer comes last, from the asking node', async () => {
   const res = await chat(a, {});
-  const body = await res.json() as { choices: { message: { content: string } }[] };
+  const body = (await res.json()) as { choices: { message: { content: string } }[] };
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-flowrouter-target'), 'offline', 'A answered from its own knowledge base');
   assert.match(body.choices[0].message.content, /knowledge base/);
   // The attempts: A's model, then C (which failed: its model fails), then A's knowledge.
   assert.equal(res.headers.get('x-flowrouter-attempts'), '3');
   c.node.usage.flush();
-  const served = c.node.db.prepare("SELECT status, target FROM usage_ledger WHERE client_id = ?").all(`peer:${a.node.nodeId}`) as { status: number; target: string | null }[];
+  const served = c.node.db.prepare('SELECT status, target FROM usage_ledger WHERE client_id = ?').all(`peer:${a.node.nodeId}`) as {
+    status: number;
+    target: string | null;
+  }[];
   assert.ok(served.length >= 1, 'C recorded the forward against A');
-  assert.ok(served.every((r) => r.status >= 500 && r.target !== 'offline'), JSON.stringify(served));
+  assert.ok(
+    served.every((r) => r.status >= 500 && r.target !== 'offline'),
+    JSON.stringify(served),
+  );
 });
 
 test('a node advertises only what its model targets can serve now', async () => {
   // C's model failed twice (the test above, and this one): its breaker opens and C stops offering `default`.
   await chat(a, {});
-  await until('C\'s breaker to open', () => c.node.router.status().targets.find((t) => t.id === 'pi-llama')?.breaker.state === 'open');
+  await until("C's breaker to open", () => c.node.router.status().targets.find((t) => t.id === 'pi-llama')?.breaker.state === 'open');
   await c.node.meshLink!.mesh.refreshCapacity();
   await until('A to see C offer nothing', () => !sees(a, c, 'default') && !sees(a, c, 'llama3.2:1b'));
   const row = a.node.meshLink!.mesh.peers().find((p) => p.peerId === c.node.nodeId);
@@ -107,7 +121,7 @@ test('with a healthy peer, a node whose model is down forwards before its knowle
   b = await startTestNode(piYaml(fake.url, [addr(a)]));
   await until('B at A', () => sees(a, b!, 'default'));
   const json = await chat(a, {});
-  const body = await json.json() as { choices: { message: { content: string } }[] };
+  const body = (await json.json()) as { choices: { message: { content: string } }[] };
   assert.equal(json.status, 200);
   assert.equal(json.headers.get('x-flowrouter-target'), `peer:${b.node.nodeId}`);
   assert.equal(body.choices[0].message.content, 'echo: what is the leave policy');
@@ -136,11 +150,11 @@ test('a peer whose forwards keep failing has its breaker opened by the router an
   };
   try {
     for (let i = 0; i < 2; i++) await (await chat(a, { model: 'peers-first' })).text();
-    const peers = await (await fetch(`${a.baseURL}/mesh/peers`)).json() as { data: { peerId: string; health: string }[] };
+    const peers = (await (await fetch(`${a.baseURL}/mesh/peers`)).json()) as { data: { peerId: string; health: string }[] };
     assert.equal(peers.data.find((p) => p.peerId === b!.node.nodeId)?.health, 'breaker-open');
     const before = b!.node.meshLink!.mesh.status().forwards.in;
     const res = await chat(a, { model: 'peers-first' });
-    const body = await res.json() as { error: { attempts: { target: string; reason: string; ms: number }[] } };
+    const body = (await res.json()) as { error: { attempts: { target: string; reason: string; ms: number }[] } };
     const tried = body.error.attempts.find((t) => t.target === `peer:${b!.node.nodeId}`);
     assert.match(tried?.reason ?? '', /circuit open/, JSON.stringify(body));
     assert.equal(b!.node.meshLink!.mesh.status().forwards.in, before, 'B was not asked');

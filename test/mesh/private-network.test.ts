@@ -26,7 +26,10 @@ type Protector = () => ConnectionProtector;
 async function node(protector: Protector) {
   const host = await createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], connectionProtector: protector,
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionProtector: protector,
   });
   await host.handle(PROTOCOL, async (stream) => {
     const hash = createHash('sha256');
@@ -61,7 +64,16 @@ test('the keystream is one continuous XSalsa20 stream, whatever the message boun
   const ours = new Keystream(key, nonce);
   const out: Uint8Array[] = [];
   // Boundaries inside blocks, on blocks, a zero-length message and one bigger than a chunk.
-  for (const [from, to] of [[0, 1], [1, 63], [63, 64], [64, 64], [64, 200], [200, 70_000], [70_000, 300_000]]) out.push(ours.xor(data.subarray(from, to)));
+  for (const [from, to] of [
+    [0, 1],
+    [1, 63],
+    [63, 64],
+    [64, 64],
+    [64, 200],
+    [200, 70_000],
+    [70_000, 300_000],
+  ])
+    out.push(ours.xor(data.subarray(from, to)));
   ours.wipe();
   assert.equal(Buffer.compare(Buffer.concat(out), Buffer.from(reference)), 0);
 });
@@ -74,14 +86,17 @@ test('16 MiB messages on five streams at once pass intact through one protected 
     // 80 MiB queued on one connection at once: more than @libp2p/pnet 3.0.27's shared WebAssembly memory can take.
     const payloads = Array.from({ length: 5 }, () => randomBytes(16 * 1024 * 1024));
     const answers = await Promise.all(payloads.map((p) => sendThrough(a, b, p)));
-    assert.deepEqual(answers, payloads.map((p) => `${p.byteLength}:${sha(p)}`));
+    assert.deepEqual(
+      answers,
+      payloads.map((p) => `${p.byteLength}:${sha(p)}`),
+    );
     assert.equal(a.getConnections().length, 1);
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
 });
 
-test('after a large message on one connection, the node\'s other protected connections keep working', { timeout: 60_000 }, async () => {
+test("after a large message on one connection, the node's other protected connections keep working", { timeout: 60_000 }, async () => {
   const psk = generateMeshSecret();
   const protector = privateNetwork({ key: decodeMeshSecret(psk) });
   const [a, b, c] = [await node(protector), await node(protector), await node(protector)];
@@ -138,7 +153,9 @@ test('opening and closing 1,000 protected connections gives every key back', { t
   for (let i = 0; i < 1_000; i++) {
     const [x, y] = await protectedPair(protector);
     assert.equal(liveKeystreams(), before + 4);
-    const received = new Promise<Uint8Array>((resolve) => y.addEventListener('message', (evt) => resolve(evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()), { once: true }));
+    const received = new Promise<Uint8Array>((resolve) =>
+      y.addEventListener('message', (evt) => resolve(evt.data instanceof Uint8Array ? evt.data : evt.data.subarray()), { once: true }),
+    );
     x.send(MULTISTREAM);
     assert.deepEqual(await received, MULTISTREAM);
     // Half close politely, half are reset: both must wipe.

@@ -47,13 +47,29 @@ export function replicaSet(): ReplicaSet {
       const store = new KnowledgeStore(db, node.peerId);
       const cache = new CacheStore(db, { maxEntries: 100, maxBytes: 1024 * 1024 });
       const replicator = createReplicator({
-        mesh: node, privateKey: await loadOrCreateIdentity(dir), store, cache, options: { ...FAST_REPLICATION, ...replication }, log,
+        mesh: node,
+        privateKey: await loadOrCreateIdentity(dir),
+        store,
+        cache,
+        options: { ...FAST_REPLICATION, ...replication },
+        log,
       });
       await replicator.start();
       const replica: Replica = {
-        mesh: node, db, store, cache, replicator, dir,
-        async disconnect() { await replicator.stop(); await node.stop(); },
-        async reconnect() { await node.start(); await replicator.start(); },
+        mesh: node,
+        db,
+        store,
+        cache,
+        replicator,
+        dir,
+        async disconnect() {
+          await replicator.stop();
+          await node.stop();
+        },
+        async reconnect() {
+          await node.start();
+          await replicator.start();
+        },
       };
       set.replicas.push(replica);
       return replica;
@@ -79,8 +95,12 @@ export function snapshot(store: KnowledgeStore): { docs: StoredDocument[]; tombs
 
 /** Waits until every replica holds the same version vector as the first. */
 export async function converged(replicas: readonly Replica[], ms = 15_000): Promise<void> {
-  await waitFor('replicas to converge', () => {
-    const first = JSON.stringify(replicas[0].store.versionVector());
-    return replicas.every((r) => JSON.stringify(r.store.versionVector()) === first);
-  }, ms);
+  await waitFor(
+    'replicas to converge',
+    () => {
+      const first = JSON.stringify(replicas[0].store.versionVector());
+      return replicas.every((r) => JSON.stringify(r.store.versionVector()) === first);
+    },
+    ms,
+  );
 }

@@ -17,7 +17,15 @@ test('a connected peer whose syncs keep failing is told at warn from the third f
     const failed = () => log.find('replication:sync-failed').filter((l) => l.detail.peer === bId);
     await waitFor('a fourth failure in a row', () => failed().some((l) => l.detail.failures === 4));
     const whileConnected = failed();
-    assert.deepEqual(whileConnected.slice(0, 4).map((l) => [l.detail.failures, l.level]), [[1, 'info'], [2, 'info'], [3, 'warn'], [4, 'warn']]);
+    assert.deepEqual(
+      whileConnected.slice(0, 4).map((l) => [l.detail.failures, l.level]),
+      [
+        [1, 'info'],
+        [2, 'info'],
+        [3, 'warn'],
+        [4, 'warn'],
+      ],
+    );
     assert.equal(whileConnected[0].bindings.log, 'kb');
 
     await b.stop();

@@ -29,9 +29,16 @@ test('a node partitioned while both sides edit heals to identical documents, tom
     const reference = snapshot(a.store);
     assert.deepEqual(snapshot(b.store), reference);
     assert.deepEqual(snapshot(c.store), reference);
-    assert.deepEqual(reference.tombstones.map((t) => (t as { id: string }).id), ['beta', 'gamma']);
+    assert.deepEqual(
+      reference.tombstones.map((t) => (t as { id: string }).id),
+      ['beta', 'gamma'],
+    );
     for (const q of ['glaciers', 'volcanoes', 'rivers', 'alpha']) {
-      const ids = (r: typeof a) => r.store.search(q).map((h) => h.docId).sort();
+      const ids = (r: typeof a) =>
+        r.store
+          .search(q)
+          .map((h) => h.docId)
+          .sort();
       assert.deepEqual(ids(b), ids(a), q);
       assert.deepEqual(ids(c), ids(a), q);
     }
@@ -99,9 +106,12 @@ test('ops a node learns by sync are passed on at once to peers that cannot reach
     await d.disconnect();
     d.store.put({ id: 'offline', text: 'written on D while it was away, about tides' });
     await d.reconnect();
-    await waitFor('B to pull D\'s edit', () => b.store.get('offline') !== null);
+    await waitFor("B to pull D's edit", () => b.store.get('offline') !== null);
     await waitFor('A to receive it through B', () => a.store.get('offline') !== null, 5_000);
-    assert.equal(a.mesh.libp2p.getPeers().some((p) => p.toString() === d.mesh.peerId), false);
+    assert.equal(
+      a.mesh.libp2p.getPeers().some((p) => p.toString() === d.mesh.peerId),
+      false,
+    );
   } finally {
     await set.close();
   }

@@ -12,12 +12,26 @@ const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringi
 
 function putOp(origin: string, seq: number, docId: string, text: string): KnowledgeOp {
   return {
-    origin, seq, hlc: `${String(Date.now()).padStart(15, '0')}.00000.${origin}`, docId, kind: 'put',
-    payload: { collection: 'default', source: '', title: docId, tags: [], meta: {}, text, hash: 'x', updatedAt: Date.now(), chunks: [{ heading: '', start: 0, end: text.length }] },
+    origin,
+    seq,
+    hlc: `${String(Date.now()).padStart(15, '0')}.00000.${origin}`,
+    docId,
+    kind: 'put',
+    payload: {
+      collection: 'default',
+      source: '',
+      title: docId,
+      tags: [],
+      meta: {},
+      text,
+      hash: 'x',
+      updatedAt: Date.now(),
+      chunks: [{ heading: '', start: 0, end: text.length }],
+    },
   };
 }
 
-test('gossiped ops with a bad signature, another origin\'s name or a malformed body are rejected and not applied', { timeout: 40_000 }, async () => {
+test("gossiped ops with a bad signature, another origin's name or a malformed body are rejected and not applied", { timeout: 40_000 }, async () => {
   const set = replicaSet();
   try {
     const a = await set.add();
@@ -70,7 +84,12 @@ test('a sync responder serving forged or content-stripped ops gets them refused,
     await evil.libp2p.handle(KB_SYNC_PROTOCOL, async (stream) => {
       const lp = syncStream(stream);
       await lp.read({ signal: AbortSignal.timeout(5_000) });
-      await lp.write(encode({ t: 'ops', ops: [tampered, stripped, { op: borrowed, proof: await signOp(evilKey, borrowed) }, { op: honest, proof: await signOp(evilKey, honest) }] }));
+      await lp.write(
+        encode({
+          t: 'ops',
+          ops: [tampered, stripped, { op: borrowed, proof: await signOp(evilKey, borrowed) }, { op: honest, proof: await signOp(evilKey, honest) }],
+        }),
+      );
       await lp.read({ signal: AbortSignal.timeout(5_000) });
       await lp.write(encode({ t: 'end', vv: { [a.mesh.peerId]: 2, [evil.peerId]: 1 } }));
       await stream.close();

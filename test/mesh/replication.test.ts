@@ -81,7 +81,7 @@ test('a node joining after 1,000 changes catches up through sync, including dele
     assert.equal(late.store.stats().documents, 800);
     assert.equal(late.store.search('topic-3', { limit: 200 }).length, a.store.search('topic-3', { limit: 200 }).length);
     // It may have caught up through B first: its own sync with A still completes and reports nothing behind.
-    const peerRow = await waitFor('the late node\'s sync with A', () => late.replicator.status().peers.find((p) => p.peerId === a.mesh.peerId && p.lastSyncAt));
+    const peerRow = await waitFor("the late node's sync with A", () => late.replicator.status().peers.find((p) => p.peerId === a.mesh.peerId && p.lastSyncAt));
     assert.equal(peerRow.opsBehind, 0);
   } finally {
     await set.close();
@@ -95,8 +95,10 @@ test('a document too big for gossip is announced with a notice and fetched over 
     const options = { maxGossipBytes: 4 * 1024, syncIntervalMs: 120_000 };
     const a = await set.add({}, options);
     const b = await set.add({ bootstrap: [addrOf(a.mesh)] }, options);
-    await waitFor('topic peers', () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1
-      && b.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1);
+    await waitFor(
+      'topic peers',
+      () => a.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1 && b.mesh.pubsub.getSubscribers('/flowrouter/kb/1').length >= 1,
+    );
     // B syncs with A on connect and again when A's subscription reaches it; let both finish so that no sync is left
     // in flight that could fetch the document before the notice does.
     await b.replicator.syncWith(a.mesh.peerId);

@@ -10,7 +10,11 @@ const INFO = 30;
 
 /** The node's JSON log lines (its stderr warnings are captured alongside as plain text). */
 function lines(node: TenancyNode): Line[] {
-  return node.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Line);
+  return node
+    .logs()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Line);
 }
 
 const logged = (node: TenancyNode, msg: string, match: Partial<Line> = {}): Line | undefined =>
@@ -43,7 +47,10 @@ test('mesh components log under their own names at the level an operator needs, 
 
     // pino writes a child's bindings after its parent's: a component's child taken from another would name two.
     for (const node of [a, b]) {
-      const twice = node.logs().split('\n').filter((l) => (l.match(/"component":/g) ?? []).length > 1);
+      const twice = node
+        .logs()
+        .split('\n')
+        .filter((l) => (l.match(/"component":/g) ?? []).length > 1);
       assert.deepEqual(twice, []);
     }
   } finally {

@@ -39,22 +39,28 @@ after(async () => {
 
 async function serve(n: number): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: 16 }, async () => {
-    while (next < n) {
-      const i = next++;
-      const res = await request(`${gw.url}/v1/chat/completions`, {
-        method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `distinct prompt ${i} ${Math.random()}` }] }),
-      });
-      assert.equal(res.statusCode, 200);
-      await res.body.dump();
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < n) {
+        const i = next++;
+        const res = await request(`${gw.url}/v1/chat/completions`, {
+          method: 'POST',
+          dispatcher: client,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `distinct prompt ${i} ${Math.random()}` }] }),
+        });
+        assert.equal(res.statusCode, 200);
+        await res.body.dump();
+      }
+    }),
+  );
 }
 
 /** The shape of a read: its lines (metrics) or keys (status), numbers blanked. */
 async function shapes(): Promise<{ metrics: string[]; status: string }> {
-  const metrics = (await (await fetch(`${gw.url}/metrics`)).text()).split('\n').filter((l) => l && !l.startsWith('#') && !l.startsWith('nodejs_') && !l.startsWith('process_'));
+  const metrics = (await (await fetch(`${gw.url}/metrics`)).text())
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#') && !l.startsWith('nodejs_') && !l.startsWith('process_'));
   const status = JSON.stringify(await (await fetch(`${gw.url}/v1/router/status`)).json()).replace(/-?\d+(\.\d+)?/g, '0');
   return { metrics: metrics.map((l) => l.replace(/ \S+$/, '')), status };
 }
@@ -71,7 +77,7 @@ test('after 300 and 900 requests the status document and the metrics series are 
   const models = new Set(late.metrics.filter((l) => l.startsWith('flowrouter_tokens_total')).map((l) => /model="([^"]*)"/.exec(l)?.[1]));
   assert.equal(models.size, 201);
   assert.ok(models.has('other'));
-  const status = await (await fetch(`${gw.url}/v1/router/status`)).json() as { targets: { requests: number; limits: { requests_last_minute: number } }[] };
+  const status = (await (await fetch(`${gw.url}/v1/router/status`)).json()) as { targets: { requests: number; limits: { requests_last_minute: number } }[] };
   assert.equal(status.targets[0].requests, 900);
   assert.equal(status.targets[0].limits.requests_last_minute, 900);
 });

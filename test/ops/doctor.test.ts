@@ -21,7 +21,11 @@ async function closedPort(): Promise<number> {
 
 async function runCli(args: string[]): Promise<{ out: string; exitCode: number }> {
   let out = '';
-  const program = new Command('flowrouter').exitOverride().addCommand(doctorCommand((t) => { out += t; }));
+  const program = new Command('flowrouter').exitOverride().addCommand(
+    doctorCommand((t) => {
+      out += t;
+    }),
+  );
   const before = process.exitCode;
   process.exitCode = 0;
   try {
@@ -61,7 +65,10 @@ test('an unreachable upstream or a broken config is a ✗ and a non-zero exit', 
   try {
     const port = await closedPort();
     const file = join(dir.path, 'config.yaml');
-    writeFileSync(file, `providers:\n  down:\n    type: local\n    base_url: http://127.0.0.1:${port}/v1\nchains:\n  default:\n    - model: m\n      provider: down\n`);
+    writeFileSync(
+      file,
+      `providers:\n  down:\n    type: local\n    base_url: http://127.0.0.1:${port}/v1\nchains:\n  default:\n    - model: m\n      provider: down\n`,
+    );
     const bad = await runCli(['--config', file, '--data-dir', dir.path, '--timeout', '1000']);
     assert.equal(bad.exitCode, 1);
     assert.match(bad.out, new RegExp(`^✗ upstream 127\\.0\\.0\\.1:${port} +ECONNREFUSED \\(down\\)`, 'm'));
@@ -84,7 +91,10 @@ test('a down fallback upstream is a warning while its chain still has a reachabl
   try {
     const port = await closedPort();
     const file = join(dir.path, 'config.yaml');
-    writeFileSync(file, `chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:${port}/v1\n    - model: m\n      provider: openai\n      key: k\n      url: ${fake.url}\n`);
+    writeFileSync(
+      file,
+      `chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:${port}/v1\n    - model: m\n      provider: openai\n      key: k\n      url: ${fake.url}\n`,
+    );
     const { out, exitCode } = await runCli(['--config', file, '--data-dir', dir.path, '--timeout', '1000']);
     assert.equal(exitCode, 0, out);
     assert.match(out, new RegExp(`^! upstream 127\\.0\\.0\\.1:${port} +ECONNREFUSED`, 'm'));
@@ -103,8 +113,10 @@ test('the Node version check wants 22 or newer', () => {
 });
 
 test('mesh ports are read from the listen multiaddrs (port 0 skipped); a port held by another process fails, a free one passes', async () => {
-  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::1/tcp/4002', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx']),
-    [{ host: '127.0.0.1', port: 4001 }, { host: '::1', port: 4002 }]);
+  assert.deepEqual(meshPorts(['/ip4/127.0.0.1/tcp/4001', '/ip4/0.0.0.0/tcp/0', '/ip6/::1/tcp/4002', '/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWx']), [
+    { host: '127.0.0.1', port: 4001 },
+    { host: '::1', port: 4002 },
+  ]);
   const holder: Server = createServer();
   await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
   const held = (holder.address() as { port: number }).port;
@@ -128,24 +140,39 @@ test('without a mesh section no port is checked', async () => {
     const file = join(dir.path, 'config.yaml');
     writeFileSync(file, 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
-    assert.equal(results.some((r) => r.name.startsWith('mesh')), false);
-    assert.deepEqual(results.map((r) => r.name), ['node', 'config', 'database', 'upstream 127.0.0.1:1', 'chain default']);
+    assert.equal(
+      results.some((r) => r.name.startsWith('mesh')),
+      false,
+    );
+    assert.deepEqual(
+      results.map((r) => r.name),
+      ['node', 'config', 'database', 'upstream 127.0.0.1:1', 'chain default'],
+    );
   } finally {
     dir.remove();
   }
 });
 
-test('on a joining node only its own mesh port is checked, never the bootstrap peer\'s address', async () => {
+test("on a joining node only its own mesh port is checked, never the bootstrap peer's address", async () => {
   const dir = tempDir();
   try {
     const port = await closedPort();
     const file = join(dir.path, 'config.yaml');
-    writeFileSync(file, `mesh:\n  port: ${port}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/10.99.0.1/tcp/2403/p2p/12D3KooWFiQrXSJykVHrmE67XSEC6XnTtsXWscLs8PVXg8A5wr2x"]\n`
-      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    writeFileSync(
+      file,
+      `mesh:\n  port: ${port}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/10.99.0.1/tcp/2403/p2p/12D3KooWFiQrXSJykVHrmE67XSEC6XnTtsXWscLs8PVXg8A5wr2x"]\n`
+        + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n',
+    );
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
     const mesh = results.filter((r) => r.name.startsWith('mesh'));
-    assert.deepEqual(mesh.map((r) => [r.name, r.ok]), [[`mesh port ${port}`, true]]);
-    assert.equal(results.some((r) => r.detail.includes('10.99.0.1')), false);
+    assert.deepEqual(
+      mesh.map((r) => [r.name, r.ok]),
+      [[`mesh port ${port}`, true]],
+    );
+    assert.equal(
+      results.some((r) => r.detail.includes('10.99.0.1')),
+      false,
+    );
   } finally {
     dir.remove();
   }
@@ -155,8 +182,11 @@ test('an unfinished bootstrap list is a warning that says start will refuse it, 
   const dir = tempDir();
   try {
     const file = join(dir.path, 'config.yaml');
-    writeFileSync(file, `mesh:\n  port: ${await closedPort()}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/192.168.1.10/tcp/2403/p2p/12D3KooWReplaceWithTheBootstrapPeerId"]\n`
-      + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n');
+    writeFileSync(
+      file,
+      `mesh:\n  port: ${await closedPort()}\n  secret_file: mesh.key\n  bootstrap: ["/ip4/192.168.1.10/tcp/2403/p2p/12D3KooWReplaceWithTheBootstrapPeerId"]\n`
+        + 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\n',
+    );
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
     assert.equal(results.find((r) => r.name === 'config')?.ok, true);
     const warning = results.find((r) => r.name === 'mesh bootstrap');
@@ -174,7 +204,10 @@ test('with a mesh section, a listen port held by another process fails the docto
   const held = (holder.address() as { port: number }).port;
   try {
     const file = join(dir.path, 'config.yaml');
-    writeFileSync(file, `server:\n  port: ${await closedPort()}\nchains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\nmesh:\n  allowlist: [12D3KooWabc]\n  listen: [/ip4/127.0.0.1/tcp/${held}]\n`);
+    writeFileSync(
+      file,
+      `server:\n  port: ${await closedPort()}\nchains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:1/v1\nmesh:\n  allowlist: [12D3KooWabc]\n  listen: [/ip4/127.0.0.1/tcp/${held}]\n`,
+    );
     const results = await runDoctor({ config: file, dataDir: dir.path }, { timeoutMs: 500, env: {} });
     const mesh = results.find((r) => r.name === `mesh port ${held}`);
     assert.equal(mesh?.ok, false);

@@ -25,21 +25,33 @@ export interface HarnessOptions {
 
 export async function startOpsHarness(opts: HarnessOptions = {}): Promise<OpsHarness> {
   const fake = await startFakeOpenAI(opts.fakeHandler ?? null);
-  const node = await startTestNode(`
+  const node = await startTestNode(
+    `
 chains:
   default:
     - model: gpt-4o-mini
       provider: openai
       key: sk-harness-secret-0123456789
       url: ${fake.url}
-${opts.auth ? `auth: ${opts.auth}\n` : ''}`, {}, { logger: opts.logger ?? false });
+${opts.auth ? `auth: ${opts.auth}\n` : ''}`,
+    {},
+    { logger: opts.logger ?? false },
+  );
   const metrics = node.node.metrics;
   if (opts.sources) metrics.setSources(opts.sources);
   return {
-    fake, node, app: node.node.app, metrics, url: node.url,
-    chat: (body, headers = {}) => fetch(`${node.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000),
-    }),
+    fake,
+    node,
+    app: node.node.app,
+    metrics,
+    url: node.url,
+    chat: (body, headers = {}) =>
+      fetch(`${node.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      }),
     stop: async () => {
       await node.stop();
       await fake.close();

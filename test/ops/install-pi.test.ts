@@ -21,7 +21,10 @@ test('a dry run prints the copy, setup, user, directories and unit steps, and cr
     assert.equal(r.code, 0, r.err);
     assert.match(r.out, /architecture arm64/);
     assert.match(r.out, /dry run: nothing is changed/);
-    const steps = r.out.split('\n').filter((l) => l.startsWith('+ ')).join('\n');
+    const steps = r.out
+      .split('\n')
+      .filter((l) => l.startsWith('+ '))
+      .join('\n');
     assert.match(steps, new RegExp(`^\\+ mkdir -p ${prefix}$`, 'm'));
     assert.match(steps, /tar -C .* --exclude=\.\/node_modules .*\| tar -C /);
     assert.match(steps, new RegExp(`^\\+ bash ${prefix}/scripts/setup$`, 'm'));

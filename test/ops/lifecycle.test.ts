@@ -43,7 +43,9 @@ chains:
 
 function streamRequest(url: string): Promise<Response> {
   return fetch(`${url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(15_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(15_000),
     body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'slow' }], stream: true }),
   });
 }
@@ -55,18 +57,47 @@ test('a stream in flight when shutdown starts completes; new requests are refuse
     // When the server finished writing the stream, and when the first stop step ran: the step must come after.
     let streamFinishedAt = Infinity;
     let firstStopAt = -Infinity;
-    t.node.app.server.on('request', (_req, serverRes) => serverRes.once('finish', () => { streamFinishedAt = performance.now(); }));
+    t.node.app.server.on('request', (_req, serverRes) =>
+      serverRes.once('finish', () => {
+        streamFinishedAt = performance.now();
+      }),
+    );
     const res = await streamRequest(t.url);
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
     await reader.read();
 
     const shutdown = gracefulShutdown({
-      app: t.node.app, graceMs: 10_000, stopFns: [
-        { name: 'usage', stop: () => { firstStopAt = performance.now(); order.push('usage'); } },
-        { name: 'failing', stop: () => { throw new Error('boom'); } },
-        { name: 'transport', stop: async () => { await t.node.transport.stop(); order.push('transport'); } },
-        { name: 'database', stop: () => { t.node.db.close(); order.push('database'); } },
+      app: t.node.app,
+      graceMs: 10_000,
+      stopFns: [
+        {
+          name: 'usage',
+          stop: () => {
+            firstStopAt = performance.now();
+            order.push('usage');
+          },
+        },
+        {
+          name: 'failing',
+          stop: () => {
+            throw new Error('boom');
+          },
+        },
+        {
+          name: 'transport',
+          stop: async () => {
+            await t.node.transport.stop();
+            order.push('transport');
+          },
+        },
+        {
+          name: 'database',
+          stop: () => {
+            t.node.db.close();
+            order.push('database');
+          },
+        },
       ],
     });
     await new Promise((r) => setTimeout(r, 50));
@@ -79,7 +110,10 @@ test('a stream in flight when shutdown starts completes; new requests are refuse
       if (done) break;
       text += decoder.decode(value, { stream: true });
     }
-    await shutdown.then(() => {}, () => {});
+    await shutdown.then(
+      () => {},
+      () => {},
+    );
     assert.ok(firstStopAt >= streamFinishedAt, 'no stop step runs while the stream is still being written');
     assert.match(text, /p7/);
     assert.match(text, /data: \[DONE\]\n\n$/);
@@ -118,7 +152,9 @@ test('a stream still running at the deadline is cut and shutdown completes on ti
           if (done) break;
           text += new TextDecoder().decode(value);
         }
-      } catch { /* cut */ }
+      } catch {
+        /* cut */
+      }
       return text;
     })();
     assert.doesNotMatch(rest, /\[DONE\]/);
@@ -130,14 +166,23 @@ test('a stream still running at the deadline is cut and shutdown completes on ti
 
 test('SIGTERM on a node process lets the running stream finish, then the process exits 0', async () => {
   const fake = await startFakeOpenAI(slowStream(6, 100));
-  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'fixtures/signal-node.ts'), fake.url],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', join(import.meta.dirname, 'fixtures/signal-node.ts'), fake.url], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   try {
     let out = '';
-    proc.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    proc.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     const url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no start line: ${out}`)), 15_000);
-      proc.stdout!.on('data', () => { const m = /listening (\S+)/.exec(out); if (m) { clearTimeout(timer); resolve(m[1]); } });
+      proc.stdout!.on('data', () => {
+        const m = /listening (\S+)/.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
     });
     const res = await streamRequest(url);
     const reader = res.body!.getReader();

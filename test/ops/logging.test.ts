@@ -13,8 +13,16 @@ function capture(): { stream: PassThrough; text(): string } {
   return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }
 
-const SECRETS = ['Bearer sk-client-secret-aaaaaaaa', 'sk-xapi-secret-bbbbbbbb', 'azure-secret-cccccccc', 'AIzaGoogleSecretdddddddddddddddddddd',
-  'session=cookie-secret-eeee', 'sk-upstream-secret-ffffffff', 'sk-config-secret-gggggggg', 'sk-nested-secret-hhhhhhhh'];
+const SECRETS = [
+  'Bearer sk-client-secret-aaaaaaaa',
+  'sk-xapi-secret-bbbbbbbb',
+  'azure-secret-cccccccc',
+  'AIzaGoogleSecretdddddddddddddddddddd',
+  'session=cookie-secret-eeee',
+  'sk-upstream-secret-ffffffff',
+  'sk-config-secret-gggggggg',
+  'sk-nested-secret-hhhhhhhh',
+];
 
 test('secrets in headers and key fields never reach the log output', async () => {
   const out = capture();
@@ -28,9 +36,16 @@ test('secrets in headers and key fields never reach the log output', async () =>
   await app.ready();
   try {
     const res = await app.inject({
-      method: 'GET', url: '/echo', headers: {
-        authorization: SECRETS[0], 'x-api-key': SECRETS[1], 'api-key': SECRETS[2], 'x-goog-api-key': SECRETS[3],
-        cookie: SECRETS[4], 'x-flowrouter-upstream-key-openai': SECRETS[5], 'user-agent': 'redaction-test',
+      method: 'GET',
+      url: '/echo',
+      headers: {
+        authorization: SECRETS[0],
+        'x-api-key': SECRETS[1],
+        'api-key': SECRETS[2],
+        'x-goog-api-key': SECRETS[3],
+        cookie: SECRETS[4],
+        'x-flowrouter-upstream-key-openai': SECRETS[5],
+        'user-agent': 'redaction-test',
       },
     });
     assert.equal(res.statusCode, 200);
@@ -55,7 +70,12 @@ test('each chat request logs one line with chain, target, attempts, cache, token
   } finally {
     await h.stop();
   }
-  const lines = out.text().trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'chat request');
+  const lines = out
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === 'chat request');
   assert.equal(lines.length, 1);
   const line = lines[0];
   assert.equal(line.chain, 'default');
@@ -70,8 +90,10 @@ test('each chat request logs one line with chain, target, attempts, cache, token
 });
 
 test('the pretty format writes time, level, message and key=value fields, still redacted', async () => {
-  assert.equal(formatPrettyLine('{"level":40,"time":0,"msg":"slow","chain":"default","note":"two words"}'),
-    '00:00:00.000 WARN  slow chain=default note="two words"');
+  assert.equal(
+    formatPrettyLine('{"level":40,"time":0,"msg":"slow","chain":"default","note":"two words"}'),
+    '00:00:00.000 WARN  slow chain=default note="two words"',
+  );
   const out = capture();
   const app = Fastify({ logger: loggerOptions({ level: 'info', format: 'pretty', destination: out.stream }) });
   await app.ready();

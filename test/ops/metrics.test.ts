@@ -10,7 +10,10 @@ let lag = 1.5;
 before(async () => {
   h = await startOpsHarness({
     sources: {
-      breakers: () => [{ target: 'default/openai/gpt-4o-mini', state: 'closed' }, { target: 'backup', state: 'open' }],
+      breakers: () => [
+        { target: 'default/openai/gpt-4o-mini', state: 'closed' },
+        { target: 'backup', state: 'open' },
+      ],
       kb: () => ({ documents: 3, chunks: 42 }),
       mesh: () => ({ peers: 2, lagSeconds: lag }),
     },
@@ -56,7 +59,11 @@ test('JSON and streamed chat requests are counted by chain, target and status, w
 });
 
 test('a request the upstream refuses is counted under its chain with the error status', async () => {
-  h.fake.handler = (_req, res) => { res.writeHead(400, { 'content-type': 'application/json' }); res.end('{"error":{"message":"bad","type":"invalid_request_error","code":null}}'); return true; };
+  h.fake.handler = (_req, res) => {
+    res.writeHead(400, { 'content-type': 'application/json' });
+    res.end('{"error":{"message":"bad","type":"invalid_request_error","code":null}}');
+    return true;
+  };
   try {
     const res = await h.chat({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'fail' }] });
     assert.equal(res.status, 400);
@@ -70,7 +77,13 @@ test('a request the upstream refuses is counted under its chain with the error s
 test('a client that goes away mid-stream is counted as 499 and leaves nothing in flight', async () => {
   h.fake.handler = (_req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const chunk = { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }] };
+    const chunk = {
+      id: 'c',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'gpt-4o-mini',
+      choices: [{ index: 0, delta: { content: 'x' }, finish_reason: null }],
+    };
     const timer = setInterval(() => res.write(`data: ${JSON.stringify(chunk)}\n\n`), 20);
     res.on('close', () => clearInterval(timer));
     return true;
@@ -78,7 +91,9 @@ test('a client that goes away mid-stream is counted as 499 and leaves nothing in
   try {
     const ac = new AbortController();
     const res = await fetch(`${h.url}/v1/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, signal: ac.signal,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      signal: ac.signal,
       body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'endless' }], stream: true }),
     });
     await res.body!.getReader().read();
@@ -111,8 +126,26 @@ test('cache outcomes and mesh forwards are counted', async () => {
   const m = createMetrics({ defaultMetrics: false });
   try {
     m.meshForwards.inc({ direction: 'out' });
-    recordRequest(m, { requestId: 'r', operation: 'chat', chain: 'c', target: 't', attempts: 0, cache: 'hit', model: 'gpt-4o', client: 'a', status: 200, stream: false,
-      usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 }, durationMs: 1, firstByteMs: 1, aborted: false }, () => 1);
+    recordRequest(
+      m,
+      {
+        requestId: 'r',
+        operation: 'chat',
+        chain: 'c',
+        target: 't',
+        attempts: 0,
+        cache: 'hit',
+        model: 'gpt-4o',
+        client: 'a',
+        status: 200,
+        stream: false,
+        usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
+        durationMs: 1,
+        firstByteMs: 1,
+        aborted: false,
+      },
+      () => 1,
+    );
     const text = await m.registry.metrics();
     assert.equal(value(text, 'flowrouter_cache_requests_total{outcome="hit"}'), 1);
     assert.equal(value(text, 'flowrouter_mesh_forwards_total{direction="out"}'), 1);
@@ -131,7 +164,7 @@ test('with an admin key, /metrics and /ui are refused without it in the OpenAI e
     for (const path of ['/metrics', '/ui', '/ui/api/summary', '/ui/dashboard.js']) {
       const res = await fetch(`${guarded.url}${path}`);
       assert.equal(res.status, 401, path);
-      const body = await res.json() as { error: { type: string; code: string } };
+      const body = (await res.json()) as { error: { type: string; code: string } };
       assert.equal(body.error.type, 'authentication_error');
     }
     assert.equal((await fetch(`${guarded.url}/metrics`, { headers: { 'x-api-key': 'admin-key-0123456789' } })).status, 200);

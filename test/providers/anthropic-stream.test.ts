@@ -9,8 +9,17 @@ const ctx = { model: 'claude-x', id: 'chatcmpl-ctx', created: 1700000000 };
 const req = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true, ...over });
 const ev = (type: string, data: Record<string, unknown> = {}) => ({ event: type, data: JSON.stringify({ type, ...data }) });
 
-const start = ev('message_start', { message: { id: 'msg_1', type: 'message', role: 'assistant', model: 'claude-3-5-sonnet', content: [], stop_reason: null,
-  usage: { input_tokens: 25, cache_read_input_tokens: 5, cache_creation_input_tokens: 0, output_tokens: 1 } } });
+const start = ev('message_start', {
+  message: {
+    id: 'msg_1',
+    type: 'message',
+    role: 'assistant',
+    model: 'claude-3-5-sonnet',
+    content: [],
+    stop_reason: null,
+    usage: { input_tokens: 25, cache_read_input_tokens: 5, cache_creation_input_tokens: 0, output_tokens: 1 },
+  },
+});
 const textBlock = (index: number, ...texts: string[]) => [
   ev('content_block_start', { index, content_block: { type: 'text', text: '' } }),
   ...texts.map((text) => ev('content_block_delta', { index, delta: { type: 'text_delta', text } })),
@@ -27,7 +36,10 @@ function run(events: { event: string; data: string }[], r: ChatRequest = req()) 
   const t = anthropicStreamTranslator(r, ctx);
   const chunks: ChatChunk[] = [];
   const finishedAt: boolean[] = [];
-  for (const e of events) { chunks.push(...t.push(e)); finishedAt.push(t.finished); }
+  for (const e of events) {
+    chunks.push(...t.push(e));
+    finishedAt.push(t.finished);
+  }
   chunks.push(...t.end());
   return { chunks, finished: t.finished, finishedAt };
 }
@@ -37,17 +49,29 @@ const content = (chunks: ChatChunk[]) => chunks.map((c) => c.choices[0]?.delta.c
 test('stream: text — role chunk from message_start, text deltas, finish from message_delta; ping and message_stop handled', () => {
   const { chunks, finished, finishedAt } = run([start, ev('ping'), ...textBlock(0, 'Hel', 'lo'), ...end('end_turn')]);
   assert.deepEqual(deltas(chunks), [
-    { role: 'assistant', content: '', finish: null }, { content: 'Hel', finish: null }, { content: 'lo', finish: null }, { finish: 'stop' },
+    { role: 'assistant', content: '', finish: null },
+    { content: 'Hel', finish: null },
+    { content: 'lo', finish: null },
+    { finish: 'stop' },
   ]);
   for (const c of chunks) {
-    assert.equal(c.id, 'msg_1'); assert.equal(c.model, 'claude-3-5-sonnet'); assert.equal(c.created, 1700000000); assert.equal(c.object, 'chat.completion.chunk');
+    assert.equal(c.id, 'msg_1');
+    assert.equal(c.model, 'claude-3-5-sonnet');
+    assert.equal(c.created, 1700000000);
+    assert.equal(c.object, 'chat.completion.chunk');
   }
   assert.equal(finished, true);
   assert.deepEqual(finishedAt, [false, false, false, false, false, false, false, true], 'finished only on message_stop');
 });
 
 test('stream: tool calls get their own index, separate from the content block index; arguments stream as deltas', () => {
-  const { chunks } = run([start, ...textBlock(0, 'Checking.'), ...toolBlock(1, 'toolu_a', 'get', '', '{"city":', '"Oslo"}'), ...toolBlock(2, 'toolu_b', 'now', '{}'), ...end('tool_use')]);
+  const { chunks } = run([
+    start,
+    ...textBlock(0, 'Checking.'),
+    ...toolBlock(1, 'toolu_a', 'get', '', '{"city":', '"Oslo"}'),
+    ...toolBlock(2, 'toolu_b', 'now', '{}'),
+    ...end('tool_use'),
+  ]);
   assert.deepEqual(deltas(chunks).slice(1), [
     { content: 'Checking.', finish: null },
     { tool_calls: [{ index: 0, id: 'toolu_a', type: 'function', function: { name: 'get', arguments: '' } }], finish: null },
@@ -60,7 +84,8 @@ test('stream: tool calls get their own index, separate from the content block in
 });
 
 test('stream: thinking streams as reasoning_content, then the whole signed block; redacted thinking comes whole; content stays the answer', () => {
-  const { chunks } = run([start,
+  const { chunks } = run([
+    start,
     ev('content_block_start', { index: 0, content_block: { type: 'thinking', thinking: '' } }),
     ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'sec' } }),
     ev('content_block_delta', { index: 0, delta: { type: 'thinking_delta', thinking: 'ret' } }),
@@ -68,15 +93,28 @@ test('stream: thinking streams as reasoning_content, then the whole signed block
     ev('content_block_stop', { index: 0 }),
     ev('content_block_start', { index: 1, content_block: { type: 'redacted_thinking', data: 'opaque' } }),
     ev('content_block_stop', { index: 1 }),
-    ...textBlock(2, 'answer'), ...end('end_turn')]);
+    ...textBlock(2, 'answer'),
+    ...end('end_turn'),
+  ]);
   assert.equal(content(chunks), 'answer');
   const reasoning = chunks.flatMap((c) => c.choices.map((x) => x.delta.reasoning_content ?? '')).join('');
   assert.equal(reasoning, 'secret');
-  assert.deepEqual(chunks.flatMap((c) => c.choices.flatMap((x) => x.delta.thinking_blocks ?? [])), [
-    { type: 'thinking', thinking: 'secret', signature: 'sig-1' }, { type: 'redacted_thinking', data: 'opaque' }]);
+  assert.deepEqual(
+    chunks.flatMap((c) => c.choices.flatMap((x) => x.delta.thinking_blocks ?? [])),
+    [
+      { type: 'thinking', thinking: 'secret', signature: 'sig-1' },
+      { type: 'redacted_thinking', data: 'opaque' },
+    ],
+  );
 });
 
-const stops: [string, string][] = [['end_turn', 'stop'], ['stop_sequence', 'stop'], ['max_tokens', 'length'], ['refusal', 'content_filter'], ['pause_turn', 'stop']];
+const stops: [string, string][] = [
+  ['end_turn', 'stop'],
+  ['stop_sequence', 'stop'],
+  ['max_tokens', 'length'],
+  ['refusal', 'content_filter'],
+  ['pause_turn', 'stop'],
+];
 for (const [stop, finish] of stops) {
   test(`stream: stop_reason ${stop} → finish_reason ${finish}`, () => {
     const { chunks } = run([start, ...textBlock(0, 'x'), ...end(stop)]);
@@ -88,7 +126,12 @@ test('stream: usage chunk (choices: []) at message_stop, returned plainly when i
   const { chunks } = run([start, ...textBlock(0, 'x'), ...end('end_turn')], req({ stream_options: { include_usage: true } }));
   const last = chunks.at(-1)!;
   assert.deepEqual(last.choices, []);
-  assert.deepEqual(last.usage, { prompt_tokens: 30, completion_tokens: 15, total_tokens: 45, prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 0 } });
+  assert.deepEqual(last.usage, {
+    prompt_tokens: 30,
+    completion_tokens: 15,
+    total_tokens: 45,
+    prompt_tokens_details: { cached_tokens: 5, cache_write_tokens: 0 },
+  });
   assert.equal(last.flowrouter_internal_usage, undefined);
 });
 
@@ -114,13 +157,20 @@ test('stream: JSON mode with an empty tool input still yields "{}"', () => {
   assert.equal(content(chunks), '{}');
 });
 
-const inBand: [string, string][] = [['overloaded_error', 'overloaded'], ['rate_limit_error', 'rate_limit'], ['api_error', 'server'], ['invalid_request_error', 'client']];
+const inBand: [string, string][] = [
+  ['overloaded_error', 'overloaded'],
+  ['rate_limit_error', 'rate_limit'],
+  ['api_error', 'server'],
+  ['invalid_request_error', 'client'],
+];
 for (const [type, kind] of inBand) {
   test(`stream: an in-band ${type} event throws UpstreamError kind ${kind}`, () => {
     const t = anthropicStreamTranslator(req(), ctx);
     t.push(start);
-    assert.throws(() => t.push(ev('error', { error: { type, message: 'Something happened' } })),
-      (e: unknown) => e instanceof UpstreamError && e.kind === kind && /Something happened/.test(e.message));
+    assert.throws(
+      () => t.push(ev('error', { error: { type, message: 'Something happened' } })),
+      (e: unknown) => e instanceof UpstreamError && e.kind === kind && /Something happened/.test(e.message),
+    );
     assert.equal(t.finished, false);
   });
 }
@@ -128,7 +178,10 @@ for (const [type, kind] of inBand) {
 test('stream: a malformed event is a protocol error; unknown event types are ignored', () => {
   const t = anthropicStreamTranslator(req(), ctx);
   assert.deepEqual(t.push(ev('some_future_event', { x: 1 })), []);
-  assert.throws(() => t.push({ event: 'content_block_delta', data: '{not json' }), (e: unknown) => e instanceof UpstreamError && e.kind === 'protocol');
+  assert.throws(
+    () => t.push({ event: 'content_block_delta', data: '{not json' }),
+    (e: unknown) => e instanceof UpstreamError && e.kind === 'protocol',
+  );
 });
 
 test('stream: without message_start the ids and model come from the context', () => {

@@ -6,7 +6,11 @@ import { startFakeAnthropic, type FakeReply } from '../fakes/anthropic.ts';
 import { googleError, startFakeGemini, type FakeGeminiReply } from '../fakes/gemini.ts';
 import { openaiError, startFakeOpenAI, validateChatRequest, type FakeAuth, type ReceivedRequest } from '../fakes/openai.ts';
 
-export interface ToolCall { id: string; name: string; args: Record<string, unknown> }
+export interface ToolCall {
+  id: string;
+  name: string;
+  args: Record<string, unknown>;
+}
 export type ErrorKind = 'rate_limit' | 'auth' | 'bad_request' | 'server' | 'context_length';
 export type Script =
   | { text: string; usage: { prompt: number; completion: number } }
@@ -22,7 +26,14 @@ export interface Wire {
 }
 
 const TIMEOUTS = { connectMs: 2000, firstByteMs: 5000, totalMs: 10000 };
-const account = (type: string, baseUrl: string, key: string | undefined): ProviderAccount => ({ name: `conformance-${type}`, type, baseUrl, key, headers: {}, timeouts: TIMEOUTS });
+const account = (type: string, baseUrl: string, key: string | undefined): ProviderAccount => ({
+  name: `conformance-${type}`,
+  type,
+  baseUrl,
+  key,
+  headers: {},
+  timeouts: TIMEOUTS,
+});
 
 /** Splits a string in two, as upstreams split deltas, so reassembly is exercised. */
 const halves = (s: string) => (s.length > 1 ? [s.slice(0, Math.ceil(s.length / 2)), s.slice(Math.ceil(s.length / 2))] : [s]);
@@ -59,7 +70,11 @@ function replyOpenAI(s: Script, req: ReceivedRequest, res: ServerResponse): void
     res.end(JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message, finish_reason: finish, logprobs: null }], usage }));
     return;
   }
-  const chunk = (delta: unknown, finish_reason: string | null = null) => ({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason }] });
+  const chunk = (delta: unknown, finish_reason: string | null = null) => ({
+    ...base,
+    object: 'chat.completion.chunk',
+    choices: [{ index: 0, delta, finish_reason }],
+  });
   const events: unknown[] = [chunk({ role: 'assistant', content: calls ? null : '' })];
   if (calls) {
     calls.forEach((c, index) => {
@@ -74,9 +89,22 @@ function replyOpenAI(s: Script, req: ReceivedRequest, res: ServerResponse): void
 
 async function openaiFamily(type: 'openai' | 'azure' | 'local', auth: FakeAuth): Promise<Wire> {
   let next: Script = { text: '', usage: { prompt: 0, completion: 0 } };
-  const fake = await startFakeOpenAI((req, res) => { replyOpenAI(next, req, res); return true; }, { auth });
+  const fake = await startFakeOpenAI(
+    (req, res) => {
+      replyOpenAI(next, req, res);
+      return true;
+    },
+    { auth },
+  );
   const baseUrl = type === 'azure' ? fake.url.replace(/\/v1$/, '') : fake.url;
-  return { provider: providers[type]!, account: account(type, baseUrl, type === 'local' ? undefined : `key-${type}-0123456789`), script: (s) => { next = s; }, close: () => fake.close() };
+  return {
+    provider: providers[type]!,
+    account: account(type, baseUrl, type === 'local' ? undefined : `key-${type}-0123456789`),
+    script: (s) => {
+      next = s;
+    },
+    close: () => fake.close(),
+  };
 }
 
 async function anthropicWire(): Promise<Wire> {
@@ -85,7 +113,12 @@ async function anthropicWire(): Promise<Wire> {
     const s = next;
     if ('error' in s) {
       const errors: Record<ErrorKind, FakeReply> = {
-        rate_limit: { status: 429, errorType: 'rate_limit_error', errorMessage: 'Number of request tokens has exceeded your per-minute rate limit', headers: { 'retry-after': '1' } },
+        rate_limit: {
+          status: 429,
+          errorType: 'rate_limit_error',
+          errorMessage: 'Number of request tokens has exceeded your per-minute rate limit',
+          headers: { 'retry-after': '1' },
+        },
         auth: { status: 401, errorType: 'authentication_error', errorMessage: 'invalid x-api-key' },
         bad_request: { status: 400, errorType: 'invalid_request_error', errorMessage: 'temperature: Input should be a valid number' },
         server: { status: 500, errorType: 'api_error', errorMessage: 'Internal server error' },
@@ -97,7 +130,14 @@ async function anthropicWire(): Promise<Wire> {
     return { message: { content, usage: { input_tokens: s.usage.prompt, output_tokens: s.usage.completion } } };
   };
   const fake = await startFakeAnthropic(reply);
-  return { provider: providers.anthropic!, account: account('anthropic', fake.url, 'sk-ant-conformance-0123456789'), script: (s) => { next = s; }, close: () => fake.close() };
+  return {
+    provider: providers.anthropic!,
+    account: account('anthropic', fake.url, 'sk-ant-conformance-0123456789'),
+    script: (s) => {
+      next = s;
+    },
+    close: () => fake.close(),
+  };
 }
 
 async function geminiWire(): Promise<Wire> {
@@ -106,10 +146,18 @@ async function geminiWire(): Promise<Wire> {
     const s = next;
     if ('error' in s) {
       const errors: Record<ErrorKind, ReturnType<typeof googleError>> = {
-        rate_limit: googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).', [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' }]),
-        auth: googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' }]),
+        rate_limit: googleError(429, 'RESOURCE_EXHAUSTED', 'Resource has been exhausted (e.g. check quota).', [
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1s' },
+        ]),
+        auth: googleError(400, 'INVALID_ARGUMENT', 'API key not valid. Please pass a valid API key.', [
+          { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: 'API_KEY_INVALID' },
+        ]),
         bad_request: googleError(400, 'INVALID_ARGUMENT', 'Invalid value at \'generation_config.temperature\' (TYPE_FLOAT), "hot"'),
-        server: googleError(500, 'INTERNAL', 'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting'),
+        server: googleError(
+          500,
+          'INTERNAL',
+          'An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting',
+        ),
         context_length: googleError(400, 'INVALID_ARGUMENT', 'The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).'),
       };
       return errors[s.error];
@@ -119,13 +167,22 @@ async function geminiWire(): Promise<Wire> {
     if (!streaming) return { json: { candidates: [{ content: { role: 'model', parts }, finishReason: 'STOP', index: 0 }], usageMetadata } };
     // Text arrives in pieces; a function call arrives whole, in one event, as Gemini sends it.
     const pieces = 'calls' in s ? [parts] : parts.map((p) => [p]);
-    return { sse: pieces.map((p, i) => ({
-      candidates: [{ content: { role: 'model', parts: p }, index: 0, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }],
-      ...(i === pieces.length - 1 ? { usageMetadata } : {}),
-    })) };
+    return {
+      sse: pieces.map((p, i) => ({
+        candidates: [{ content: { role: 'model', parts: p }, index: 0, ...(i === pieces.length - 1 ? { finishReason: 'STOP' } : {}) }],
+        ...(i === pieces.length - 1 ? { usageMetadata } : {}),
+      })),
+    };
   };
   const fake = await startFakeGemini((call) => reply(call.method === 'streamGenerateContent'));
-  return { provider: providers.gemini!, account: account('gemini', fake.url, 'AIza-conformance-0123456789'), script: (s) => { next = s; }, close: () => fake.close() };
+  return {
+    provider: providers.gemini!,
+    account: account('gemini', fake.url, 'AIza-conformance-0123456789'),
+    script: (s) => {
+      next = s;
+    },
+    close: () => fake.close(),
+  };
 }
 
 /** Every built-in provider type, each against its own fake. */

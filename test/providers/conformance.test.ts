@@ -18,7 +18,14 @@ const CALLS: ToolCall[] = [
 ];
 
 const tools: ChatRequest['tools'] = [
-  { type: 'function', function: { name: 'weather', description: 'Weather for a city', parameters: { type: 'object', properties: { city: { type: 'string' }, day: { type: 'string' } }, required: ['city'] } } },
+  {
+    type: 'function',
+    function: {
+      name: 'weather',
+      description: 'Weather for a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' }, day: { type: 'string' } }, required: ['city'] },
+    },
+  },
   { type: 'function', function: { name: 'clock', description: 'The time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } },
 ];
 /** A conversation every API must accept: a tool round already answered, then a new question. */
@@ -61,8 +68,14 @@ function assembled(chunks: ChatChunk[]): { id: string; name: string; args: strin
 }
 
 function assertCalls(got: { id: string; name: string; args: string }[]): void {
-  assert.deepEqual(got.map((c) => [c.name, JSON.parse(c.args || '{}')]), CALLS.map((c) => [c.name, c.args]));
-  assert.ok(got.every((c) => c.id.length > 0), 'every call has an id');
+  assert.deepEqual(
+    got.map((c) => [c.name, JSON.parse(c.args || '{}')]),
+    CALLS.map((c) => [c.name, c.args]),
+  );
+  assert.ok(
+    got.every((c) => c.id.length > 0),
+    'every call has an id',
+  );
   assert.equal(new Set(got.map((c) => c.id)).size, got.length, 'call ids are distinct');
 }
 
@@ -99,7 +112,13 @@ for (const [type, start] of Object.entries(WIRES)) {
       const chunks = await chunksOf(await send(chat({ stream: true, stream_options: { include_usage: true } })));
       assert.ok(chunks.every((c) => c.object === 'chat.completion.chunk'));
       assert.equal(chunks.map((c) => c.choices[0]?.delta.content ?? '').join(''), 'Streaming, piece by piece.');
-      assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason).join(), 'stop');
+      assert.equal(
+        chunks
+          .filter((c) => c.choices[0]?.finish_reason)
+          .map((c) => c.choices[0].finish_reason)
+          .join(),
+        'stop',
+      );
       const usage = chunks.findLast((c) => c.usage)?.usage;
       assert.deepEqual([usage?.prompt_tokens, usage?.completion_tokens], [21, 8]);
     });
@@ -116,20 +135,29 @@ for (const [type, start] of Object.entries(WIRES)) {
       wire.script({ calls: CALLS, usage: USAGE });
       const chunks = await chunksOf(await send(chat({ messages: toolConversation, tools, stream: true })));
       assertCalls(assembled(chunks));
-      assert.equal(chunks.filter((c) => c.choices[0]?.finish_reason).map((c) => c.choices[0].finish_reason).join(), 'tool_calls');
+      assert.equal(
+        chunks
+          .filter((c) => c.choices[0]?.finish_reason)
+          .map((c) => c.choices[0].finish_reason)
+          .join(),
+        'tool_calls',
+      );
     });
 
     for (const [scripted, kind, status, fallsThrough] of ERRORS) {
-      await t.test(`error: ${scripted} is an UpstreamError of kind ${kind}, status ${status}${fallsThrough ? ', falling through' : ', returned at once'}`, async () => {
-        wire.script({ error: scripted });
-        await assert.rejects(send(chat()), (err: unknown) => {
-          assert.ok(err instanceof UpstreamError, String(err));
-          assert.deepEqual([err.kind, err.status, err.fallsThrough], [kind, status, fallsThrough]);
-          if (scripted === 'rate_limit') assert.equal(err.retryAfterMs, 1000);
-          assert.doesNotMatch(err.message, new RegExp(wire.account.key ?? '\0'));
-          return true;
-        });
-      });
+      await t.test(
+        `error: ${scripted} is an UpstreamError of kind ${kind}, status ${status}${fallsThrough ? ', falling through' : ', returned at once'}`,
+        async () => {
+          wire.script({ error: scripted });
+          await assert.rejects(send(chat()), (err: unknown) => {
+            assert.ok(err instanceof UpstreamError, String(err));
+            assert.deepEqual([err.kind, err.status, err.fallsThrough], [kind, status, fallsThrough]);
+            if (scripted === 'rate_limit') assert.equal(err.retryAfterMs, 1000);
+            assert.doesNotMatch(err.message, new RegExp(wire.account.key ?? '\0'));
+            return true;
+          });
+        },
+      );
     }
   });
 }

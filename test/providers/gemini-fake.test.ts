@@ -5,19 +5,28 @@ import { startFakeGemini, type FakeGemini, type FakeGeminiReply } from '../fakes
 
 let fake: FakeGemini;
 let reply: FakeGeminiReply | undefined;
-before(async () => { fake = await startFakeGemini(() => reply); });
+before(async () => {
+  fake = await startFakeGemini(() => reply);
+});
 after(() => fake.close());
 
 async function generate(model: string, body: unknown) {
-  const res = await fetch(`${fake.url}/models/${model}:generateContent`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k' }, body: JSON.stringify(body) });
-  return { status: res.status, json: await res.json() as any };
+  const res = await fetch(`${fake.url}/models/${model}:generateContent`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-goog-api-key': 'k' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as any };
 }
 
 const call = (signature?: string) => ({ functionCall: { name: 'f', args: {} }, ...(signature ? { thoughtSignature: signature } : {}) });
-const toolTurn = (signature?: string) => ({ contents: [
-  { role: 'user', parts: [{ text: 'go' }] }, { role: 'model', parts: [call(signature), call()] },
-  { role: 'user', parts: [{ functionResponse: { name: 'f', response: {} } }, { functionResponse: { name: 'f', response: {} } }] },
-] });
+const toolTurn = (signature?: string) => ({
+  contents: [
+    { role: 'user', parts: [{ text: 'go' }] },
+    { role: 'model', parts: [call(signature), call()] },
+    { role: 'user', parts: [{ functionResponse: { name: 'f', response: {} } }, { functionResponse: { name: 'f', response: {} } }] },
+  ],
+});
 
 test('fake gemini: Gemini 3 refuses a follow-up whose function call lost its thought signature; 2.5 does not check', async () => {
   const r = await generate('gemini-3-pro-preview', toolTurn());
@@ -26,7 +35,7 @@ test('fake gemini: Gemini 3 refuses a follow-up whose function call lost its tho
   assert.equal((await generate('gemini-2.5-flash', toolTurn())).status, 200);
 });
 
-test('fake gemini: a signature it issued, or Google\'s skip value, is accepted; a made-up one is not', async () => {
+test("fake gemini: a signature it issued, or Google's skip value, is accepted; a made-up one is not", async () => {
   reply = { json: { candidates: [{ index: 0, finishReason: 'STOP', content: { role: 'model', parts: [call('SIG-ISSUED-1')] } }] } };
   await generate('gemini-3-pro-preview', { contents: [{ role: 'user', parts: [{ text: 'go' }] }] });
   reply = undefined;
@@ -39,13 +48,19 @@ test('fake gemini: a signature it issued, or Google\'s skip value, is accepted; 
 
 test('fake gemini: unsigned calls in turns before the current one are not checked', async () => {
   const { contents } = toolTurn();
-  const r = await generate('gemini-3-pro-preview', { contents: [...contents, { role: 'model', parts: [{ text: 'done' }] }, { role: 'user', parts: [{ text: 'next question' }] }] });
+  const r = await generate('gemini-3-pro-preview', {
+    contents: [...contents, { role: 'model', parts: [{ text: 'done' }] }, { role: 'user', parts: [{ text: 'next question' }] }],
+  });
   assert.equal(r.status, 200);
 });
 
 test('fake gemini: a thinking budget and level together, or a level before Gemini 3, are refused', async () => {
-  const ask = (model: string, thinkingConfig: unknown) => generate(model, { contents: [{ role: 'user', parts: [{ text: 'x' }] }], generationConfig: { thinkingConfig } });
-  assert.match((await ask('gemini-3-pro-preview', { thinkingBudget: 10, thinkingLevel: 'low' })).json.error.message, /only one of thinking budget and thinking level/);
+  const ask = (model: string, thinkingConfig: unknown) =>
+    generate(model, { contents: [{ role: 'user', parts: [{ text: 'x' }] }], generationConfig: { thinkingConfig } });
+  assert.match(
+    (await ask('gemini-3-pro-preview', { thinkingBudget: 10, thinkingLevel: 'low' })).json.error.message,
+    /only one of thinking budget and thinking level/,
+  );
   assert.match((await ask('gemini-2.5-flash', { thinkingLevel: 'low' })).json.error.message, /not supported for this model/);
   assert.equal((await ask('gemini-2.5-flash', { thinkingBudget: 1024, includeThoughts: true })).status, 200);
 });

@@ -18,16 +18,11 @@ const text = (t: string, extra: Record<string, unknown> = {}) => ({ candidates: 
 const choices = (chunks: ChatChunk[]) => chunks.map((c) => c.choices[0] && { delta: c.choices[0].delta, finish: c.choices[0].finish_reason });
 
 test('text stream: role on the first chunk, content deltas, finish, usage at the end when asked for', () => {
-  const { chunks, finished } = run([
-    text('Hel'),
-    text('lo', { finishReason: 'STOP' }),
-    { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 } },
-  ], { stream_options: { include_usage: true } });
-  assert.deepEqual(choices(chunks), [
-    { delta: { role: 'assistant', content: 'Hel' }, finish: null },
-    { delta: { content: 'lo' }, finish: 'stop' },
-    undefined,
-  ]);
+  const { chunks, finished } = run(
+    [text('Hel'), text('lo', { finishReason: 'STOP' }), { usageMetadata: { promptTokenCount: 3, candidatesTokenCount: 2, totalTokenCount: 5 } }],
+    { stream_options: { include_usage: true } },
+  );
+  assert.deepEqual(choices(chunks), [{ delta: { role: 'assistant', content: 'Hel' }, finish: null }, { delta: { content: 'lo' }, finish: 'stop' }, undefined]);
   for (const c of chunks) assert.deepEqual([c.id, c.object, c.created, c.model], ['chatcmpl-s', 'chat.completion.chunk', 7, 'gemini-2.5-flash']);
   assert.deepEqual(chunks.at(-1)?.usage, { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 });
   assert.deepEqual(chunks.at(-1)?.choices, []);
@@ -55,32 +50,60 @@ test('function calls: one whole delta each, running tool index across chunks, fi
     { candidates: [{ content: { parts: [{ functionCall: { name: 'b' } }] }, finishReason: 'STOP' }] },
   ]);
   assert.deepEqual(choices(chunks), [
-    { delta: { role: 'assistant', content: 'Checking.', tool_calls: [{ index: 0, id: 'call_chatcmpl-s_0', type: 'function', function: { name: 'a', arguments: '{"x":1}' } }] }, finish: null },
+    {
+      delta: {
+        role: 'assistant',
+        content: 'Checking.',
+        tool_calls: [{ index: 0, id: 'call_chatcmpl-s_0', type: 'function', function: { name: 'a', arguments: '{"x":1}' } }],
+      },
+      finish: null,
+    },
     { delta: { tool_calls: [{ index: 1, id: 'call_chatcmpl-s_1', type: 'function', function: { name: 'b', arguments: '{}' } }] }, finish: 'tool_calls' },
   ]);
   assert.equal(finished, true);
 });
 
 test('thought parts stream as reasoning_content, never as content', () => {
-  const { chunks } = run([
-    { candidates: [{ content: { parts: [{ text: 'pondering', thought: true }] } }] },
-    text('answer', { finishReason: 'STOP' }),
+  const { chunks } = run([{ candidates: [{ content: { parts: [{ text: 'pondering', thought: true }] } }] }, text('answer', { finishReason: 'STOP' })]);
+  assert.deepEqual(choices(chunks), [
+    { delta: { role: 'assistant', reasoning_content: 'pondering' }, finish: null },
+    { delta: { content: 'answer' }, finish: 'stop' },
   ]);
-  assert.deepEqual(choices(chunks), [{ delta: { role: 'assistant', reasoning_content: 'pondering' }, finish: null }, { delta: { content: 'answer' }, finish: 'stop' }]);
 });
 
 test('several candidates stream as separate choice indexes, each with its own role and finish', () => {
   const { chunks, finished } = run([
-    { candidates: [{ index: 0, content: { parts: [{ text: 'a' }] } }, { index: 1, content: { parts: [{ text: 'b' }] } }] },
-    { candidates: [{ index: 0, finishReason: 'STOP' }, { index: 1, finishReason: 'MAX_TOKENS' }] },
+    {
+      candidates: [
+        { index: 0, content: { parts: [{ text: 'a' }] } },
+        { index: 1, content: { parts: [{ text: 'b' }] } },
+      ],
+    },
+    {
+      candidates: [
+        { index: 0, finishReason: 'STOP' },
+        { index: 1, finishReason: 'MAX_TOKENS' },
+      ],
+    },
   ]);
-  assert.deepEqual(chunks.map((c) => [c.choices[0].index, c.choices[0].delta, c.choices[0].finish_reason]), [
-    [0, { role: 'assistant', content: 'a' }, null], [1, { role: 'assistant', content: 'b' }, null], [0, {}, 'stop'], [1, {}, 'length'],
-  ]);
+  assert.deepEqual(
+    chunks.map((c) => [c.choices[0].index, c.choices[0].delta, c.choices[0].finish_reason]),
+    [
+      [0, { role: 'assistant', content: 'a' }, null],
+      [1, { role: 'assistant', content: 'b' }, null],
+      [0, {}, 'stop'],
+      [1, {}, 'length'],
+    ],
+  );
   assert.equal(finished, true);
 });
 
-const finishCases: [string, string][] = [['MAX_TOKENS', 'length'], ['SAFETY', 'content_filter'], ['RECITATION', 'content_filter'], ['OTHER', 'stop']];
+const finishCases: [string, string][] = [
+  ['MAX_TOKENS', 'length'],
+  ['SAFETY', 'content_filter'],
+  ['RECITATION', 'content_filter'],
+  ['OTHER', 'stop'],
+];
 for (const [reason, expected] of finishCases) {
   test(`stream finishReason ${reason} → ${expected}`, () => {
     assert.equal(run([text('x', { finishReason: reason })]).chunks[0].choices[0].finish_reason, expected);
@@ -109,14 +132,21 @@ test('finished is reported only after end()', () => {
 test('an error object inside the stream throws a classified UpstreamError', () => {
   const t = geminiStreamTranslator(req(), ctx);
   t.push({ data: JSON.stringify(text('a')) });
-  assert.throws(() => t.push({ data: JSON.stringify({ error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED' } }) }),
-    (e: unknown) => e instanceof UpstreamError && e.kind === 'rate_limit');
-  assert.throws(() => geminiStreamTranslator(req(), ctx).push({ data: JSON.stringify({ error: { message: 'boom' } }) }),
-    (e: unknown) => e instanceof UpstreamError && e.kind === 'server');
+  assert.throws(
+    () => t.push({ data: JSON.stringify({ error: { code: 429, message: 'Quota exceeded', status: 'RESOURCE_EXHAUSTED' } }) }),
+    (e: unknown) => e instanceof UpstreamError && e.kind === 'rate_limit',
+  );
+  assert.throws(
+    () => geminiStreamTranslator(req(), ctx).push({ data: JSON.stringify({ error: { message: 'boom' } }) }),
+    (e: unknown) => e instanceof UpstreamError && e.kind === 'server',
+  );
 });
 
 test('malformed event data is a protocol error; blank data is ignored', () => {
   const t = geminiStreamTranslator(req(), ctx);
   assert.deepEqual(t.push({ data: '  ' }), []);
-  assert.throws(() => t.push({ data: '{nope' }), (e: unknown) => e instanceof UpstreamError && e.kind === 'protocol');
+  assert.throws(
+    () => t.push({ data: '{nope' }),
+    (e: unknown) => e instanceof UpstreamError && e.kind === 'protocol',
+  );
 });

@@ -33,7 +33,8 @@ async function throttledWith(headers: Record<string, string>): Promise<Response>
   };
   try {
     return await fetch(`${gw.baseURL}/chat/completions`, {
-      method: 'POST', headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: 'gpt-4', messages: [{ role: 'user', content: 'x' }] }),
     });
   } finally {

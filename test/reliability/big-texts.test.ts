@@ -73,9 +73,11 @@ async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; slo
 
 async function chat(body: object): Promise<{ status: number; text: string }> {
   const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: WORD }], ...body }),
-    headersTimeout: 60_000, bodyTimeout: 60_000,
+    headersTimeout: 60_000,
+    bodyTimeout: 60_000,
   });
   return { status: res.statusCode, text: await res.body.text() };
 }
@@ -95,7 +97,11 @@ test('the same prompt streamed, with a one-word answer and no usage, keeps /heal
   assert.ok(slowestMs < 100, `/health took ${slowestMs.toFixed(1)} ms`);
   // Counted, not skipped: the ledger has an estimate of about 50,000 tokens for each side.
   gw.node.usage.flush();
-  const row = gw.node.db.prepare('SELECT prompt_tokens, completion_tokens, usage_source FROM usage_ledger ORDER BY id DESC LIMIT 1').get() as { prompt_tokens: number; completion_tokens: number; usage_source: string };
+  const row = gw.node.db.prepare('SELECT prompt_tokens, completion_tokens, usage_source FROM usage_ledger ORDER BY id DESC LIMIT 1').get() as {
+    prompt_tokens: number;
+    completion_tokens: number;
+    usage_source: string;
+  };
   assert.equal(row.usage_source, 'estimated');
   assert.ok(row.prompt_tokens > 10_000 && row.completion_tokens > 10_000, JSON.stringify(row));
 });

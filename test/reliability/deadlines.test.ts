@@ -22,7 +22,11 @@ before(async () => {
     const chunk = `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { content: word }, finish_reason: null }] })}\n\n`;
     const pace = Number(req.body.model.split('-').at(-1));
     while (!res.destroyed) {
-      if (!res.write(chunk)) await new Promise((r) => { res.once('drain', r); res.once('close', r); });
+      if (!res.write(chunk))
+        await new Promise((r) => {
+          res.once('drain', r);
+          res.once('close', r);
+        });
       await new Promise((r) => (pace ? setTimeout(r, pace) : setImmediate(r)));
     }
     return true;
@@ -51,7 +55,8 @@ chains:
   key = gw.node.tenancy.keys.create('deadline', { tpm: 100_000_000 }).key;
   // One ordinary streamed request first: what a node does once (compiling the request schemas) is not a deadline's.
   const warm = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model: 'warm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
   });
   assert.match(await warm.body.text(), /\[DONE\]/);
@@ -65,9 +70,11 @@ after(async () => {
 async function stream(model: string): Promise<{ ms: number; bytes: number; tail: string }> {
   const started = performance.now();
   const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
     body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: 'go on forever' }] }),
-    headersTimeout: 10_000, bodyTimeout: 10_000,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
   });
   assert.equal(res.statusCode, 200);
   let tail = '';
@@ -85,7 +92,11 @@ test('a never-ending upstream stream ends within total_ms + 100 ms with an error
   assert.ok(ms <= TOTAL_MS + 100, `the stream ended after ${ms.toFixed(0)} ms (total_ms ${TOTAL_MS}), ${bytes} bytes`);
   assert.match(tail, /total timeout/);
   gw.node.usage.flush();
-  const row = gw.node.db.prepare('SELECT status, completion_tokens, usage_source FROM usage_ledger ORDER BY id DESC LIMIT 1').get() as { status: number; completion_tokens: number; usage_source: string };
+  const row = gw.node.db.prepare('SELECT status, completion_tokens, usage_source FROM usage_ledger ORDER BY id DESC LIMIT 1').get() as {
+    status: number;
+    completion_tokens: number;
+    usage_source: string;
+  };
   assert.equal(row.status, 504);
   assert.ok(row.completion_tokens > 1000, JSON.stringify(row));
 });

@@ -13,27 +13,44 @@ import { assertKnowledgeConsistent } from './kb-consistency.ts';
 
 const NODE_ARGS = ['--disable-warning=ExperimentalWarning', 'src/cli/main.ts'];
 
-function spawnCli(args: string[]): { child: ChildProcess; exited: Promise<NodeJS.Signals | null>; lines(match: RegExp, n: number, ms: number): Promise<string[]> } {
+function spawnCli(args: string[]): {
+  child: ChildProcess;
+  exited: Promise<NodeJS.Signals | null>;
+  lines(match: RegExp, n: number, ms: number): Promise<string[]>;
+} {
   const child = spawn('node_modules/.bin/node', [...NODE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   let out = '';
-  child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stdout!.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
   return {
-    child, exited,
+    child,
+    exited,
     /** Resolves with the matching stdout lines once there are `n` of them (lines seen so far when the process exits). */
-    lines: (match, n, ms) => new Promise((resolve, reject) => {
-      const found = () => out.split('\n').filter((l) => match.test(l));
-      const timer = setInterval(() => {
-        if (found().length >= n || child.exitCode !== null || child.signalCode !== null) { clearInterval(timer); clearTimeout(limit); resolve(found()); }
-      }, 5);
-      const limit = setTimeout(() => { clearInterval(timer); reject(new Error(`fewer than ${n} lines matching ${match} within ${ms} ms`)); }, ms);
-    }),
+    lines: (match, n, ms) =>
+      new Promise((resolve, reject) => {
+        const found = () => out.split('\n').filter((l) => match.test(l));
+        const timer = setInterval(() => {
+          if (found().length >= n || child.exitCode !== null || child.signalCode !== null) {
+            clearInterval(timer);
+            clearTimeout(limit);
+            resolve(found());
+          }
+        }, 5);
+        const limit = setTimeout(() => {
+          clearInterval(timer);
+          reject(new Error(`fewer than ${n} lines matching ${match} within ${ms} ms`));
+        }, ms);
+      }),
   };
 }
 
 /** A few paragraphs, so each document has several chunks and FTS rows. */
 function docText(key: string, version: number): string {
-  return Array.from({ length: 4 }, (_, p) => `Paragraph ${p} of ${key} version ${version}. ${'Llamas and alpacas graze the high plains. '.repeat(20)}`).join('\n\n');
+  return Array.from({ length: 4 }, (_, p) => `Paragraph ${p} of ${key} version ${version}. ${'Llamas and alpacas graze the high plains. '.repeat(20)}`).join(
+    '\n\n',
+  );
 }
 
 test('SIGKILL during HTTP ingestion and usage load: every acknowledged document and usage row survives, consistently', { timeout: 120_000 }, async () => {
@@ -66,10 +83,15 @@ test('SIGKILL during HTTP ingestion and usage load: every acknowledged document 
           if (res.status === 200 || res.status === 201) {
             await res.json();
             // Acknowledged: from now on only this text (or a later write) is acceptable.
-            for (const d of batch) { acked.set(d.id, d.text); inFlight.delete(d.id); }
+            for (const d of batch) {
+              acked.set(d.id, d.text);
+              inFlight.delete(d.id);
+            }
             ackedDocs += batch.length;
           }
-        } catch { /* cut by the kill: never acknowledged */ }
+        } catch {
+          /* cut by the kill: never acknowledged */
+        }
       }
     };
     const chatWorker = async (w: number) => {
@@ -77,12 +99,15 @@ test('SIGKILL during HTTP ingestion and usage load: every acknowledged document 
         const stream = i % 2 === 1;
         try {
           const res = await fetch(`${url}/v1/chat/completions`, {
-            method: 'POST', headers: { 'content-type': 'application/json' },
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `usage ${w}-${i}` }] }),
           });
           const text = await res.text();
           if (res.status === 200 && (!stream || text.trimEnd().endsWith('data: [DONE]'))) ackedUsage.push(res.headers.get('x-request-id')!);
-        } catch { /* cut by the kill */ }
+        } catch {
+          /* cut by the kill */
+        }
       }
     };
     const killer = (async () => {
@@ -96,7 +121,12 @@ test('SIGKILL during HTTP ingestion and usage load: every acknowledged document 
     assert.ok(ackedDocs >= 300 && ackedUsage.length >= 200, `only ${ackedDocs} documents and ${ackedUsage.length} requests acknowledged`);
 
     // Restart the node on the same data dir, as an operator would; it must open and serve.
-    const config = parseConfig(`chains:\n  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-test\n      url: ${fake.url}\n`, configFile, {}, { host: '127.0.0.1', port: 0, dataDir: dir.path });
+    const config = parseConfig(
+      `chains:\n  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-test\n      url: ${fake.url}\n`,
+      configFile,
+      {},
+      { host: '127.0.0.1', port: 0, dataDir: dir.path },
+    );
     restarted = new FlowRouterNode(config, { logger: false });
     const { url: again } = await restarted.start();
     assert.equal((await fetch(`${again}/health`)).status, 200);
@@ -107,7 +137,11 @@ test('SIGKILL during HTTP ingestion and usage load: every acknowledged document 
       const got = text.get(id) as string | undefined;
       return got !== want && !(got !== undefined && inFlight.get(id)?.has(got));
     });
-    assert.deepEqual(lost.map(([id]) => id), [], `acknowledged documents missing or holding another text (of ${acked.size})`);
+    assert.deepEqual(
+      lost.map(([id]) => id),
+      [],
+      `acknowledged documents missing or holding another text (of ${acked.size})`,
+    );
     restarted.usage.flush();
     const has = db.prepare('SELECT 1 FROM usage_ledger WHERE request_id = ?');
     const noRow = ackedUsage.filter((id) => !has.get(id));

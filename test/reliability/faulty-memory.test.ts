@@ -15,7 +15,13 @@ before(async () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     const block = 'x'.repeat(1024 * 1024);
     res.write('{"choices":[{"message":{"content":"');
-    for (let i = 0; i < 40 && !res.destroyed; i++) { if (!res.write(block)) await new Promise((r) => { res.once('drain', r); res.once('close', r); }); }
+    for (let i = 0; i < 40 && !res.destroyed; i++) {
+      if (!res.write(block))
+        await new Promise((r) => {
+          res.once('drain', r);
+          res.once('close', r);
+        });
+    }
     res.end('"}}]}');
     return true;
   });
@@ -40,25 +46,36 @@ after(async () => {
 
 test('32 concurrent 40 MB faulty bodies: each fails clearly and the node never buffers more than 64 MiB of them', { timeout: 120_000 }, async () => {
   let peakArrayBuffers = 0;
-  const sampler = setInterval(() => { peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers); }, 2);
+  const sampler = setInterval(() => {
+    peakArrayBuffers = Math.max(peakArrayBuffers, process.memoryUsage().arrayBuffers);
+  }, 2);
   const statuses: number[] = [];
   try {
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      for (let i = 0; i < 2; i++) {
-        const res = await request(`${gw.url}/v1/chat/completions`, {
-          method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ model: 'gigantic', messages: [{ role: 'user', content: 'hi' }] }), headersTimeout: 60_000, bodyTimeout: 60_000,
-        });
-        const body = await res.body.json() as { error: { message: string } };
-        statuses.push(res.statusCode);
-        assert.match(body.error.message, /larger than 33554432 bytes|exceed 67108864 bytes/);
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        for (let i = 0; i < 2; i++) {
+          const res = await request(`${gw.url}/v1/chat/completions`, {
+            method: 'POST',
+            dispatcher: client,
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ model: 'gigantic', messages: [{ role: 'user', content: 'hi' }] }),
+            headersTimeout: 60_000,
+            bodyTimeout: 60_000,
+          });
+          const body = (await res.body.json()) as { error: { message: string } };
+          statuses.push(res.statusCode);
+          assert.match(body.error.message, /larger than 33554432 bytes|exceed 67108864 bytes/);
+        }
+      }),
+    );
   } finally {
     clearInterval(sampler);
   }
   assert.equal(statuses.length, 64);
-  assert.ok(statuses.every((s) => s === 502 || s === 503), statuses.join(','));
+  assert.ok(
+    statuses.every((s) => s === 502 || s === 503),
+    statuses.join(','),
+  );
   const { bodies } = gw.node.transport;
   assert.ok(bodies.peak <= 64 * 1024 * 1024, `peak ${bodies.peak}`);
   assert.equal(bodies.bytes, 0);

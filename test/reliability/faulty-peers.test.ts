@@ -19,8 +19,10 @@ const secretFile = join(secretDir.path, 'mesh.key');
 const rogues: RoguePeer[] = [];
 
 function meshYaml(chains: string, bootstrap: string[] = []): string {
-  return `mesh:\n  listen: [/ip4/127.0.0.1/tcp/0]\n  mdns: false\n  secret_file: ${secretFile}\n  forward_timeout_ms: ${FORWARD_TIMEOUT_MS}\n`
-    + `  bootstrap: [${bootstrap.join(', ')}]\nchains:\n${chains}`;
+  return (
+    `mesh:\n  listen: [/ip4/127.0.0.1/tcp/0]\n  mdns: false\n  secret_file: ${secretFile}\n  forward_timeout_ms: ${FORWARD_TIMEOUT_MS}\n`
+    + `  bootstrap: [${bootstrap.join(', ')}]\nchains:\n${chains}`
+  );
 }
 
 async function until<T>(what: string, check: () => T, ms = 15_000): Promise<NonNullable<T>> {
@@ -35,7 +37,9 @@ async function until<T>(what: string, check: () => T, ms = 15_000): Promise<NonN
 
 function chat(node: TestNode, model: string, stream = false): Promise<Response> {
   return fetch(`${node.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(30_000),
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    signal: AbortSignal.timeout(30_000),
     body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }),
   });
 }
@@ -68,16 +72,24 @@ async function rogueAt(mode: RogueMode): Promise<RoguePeer> {
 before(async () => {
   await writeMeshSecret(secretFile);
   fake = await startFakeOpenAI();
-  victim = await startTestNode(meshYaml(
-    `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n`
-    + `  local-ok:\n    - model: ok-model\n      provider: local\n      url: ${fake.url}\n`));
+  victim = await startTestNode(
+    meshYaml(
+      `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n`
+        + `  local-ok:\n    - model: ok-model\n      provider: local\n      url: ${fake.url}\n`,
+    ),
+  );
   // The good peer's first target is dead, so it advertises a high error rate and every rogue ranks above it.
-  good = await startTestNode(meshYaml(
-    `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n    - name: live\n      model: gpt-4o-mini\n      provider: local\n      url: ${fake.url}\n`,
-    [victim.node.meshLink!.mesh.status().multiaddrs[0]]));
+  good = await startTestNode(
+    meshYaml(
+      `  default:\n    - model: gpt-4o-mini\n      provider: local\n      url: ${DEAD}\n    - name: live\n      model: gpt-4o-mini\n      provider: local\n      url: ${fake.url}\n`,
+      [victim.node.meshLink!.mesh.status().multiaddrs[0]],
+    ),
+  );
   assert.equal((await chat(good, 'gpt-4o-mini')).status, 200);
   await good.node.meshLink!.mesh.refreshCapacity();
-  await until('the good peer at the victim', () => victim.node.meshLink!.mesh.peers().find((p) => p.peerId === good.node.nodeId && (p.capacity?.errorRate ?? 0) > 0));
+  await until('the good peer at the victim', () =>
+    victim.node.meshLink!.mesh.peers().find((p) => p.peerId === good.node.nodeId && (p.capacity?.errorRate ?? 0) > 0),
+  );
 });
 
 after(async () => {
@@ -128,15 +140,23 @@ test('a member flooding the victim with streams and requests leaves it healthy a
     silent.push(conn.newStream(FORWARD_PROTOCOL, { signal: AbortSignal.timeout(5_000) }).catch(() => null));
   }
   for (let i = 0; i < 200; i++) {
-    served.push((async () => {
-      const stream = await conn.newStream(FORWARD_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
-      const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 });
-      const frame = { request: { model: 'ok-model', messages: [{ role: 'user', content: `flood ${i}` }] }, deadline: Date.now() + 10_000, hop: 1, client: null, requestId: `flood-${i}` };
-      await lp.write(new TextEncoder().encode(JSON.stringify(frame)));
-      const answer = JSON.parse(new TextDecoder().decode((await lp.read({ signal: AbortSignal.timeout(15_000) })).subarray())) as { type: string };
-      await stream.close().catch(() => undefined);
-      return answer.type;
-    })().catch((err: Error) => `failed: ${err.message}`));
+    served.push(
+      (async () => {
+        const stream = await conn.newStream(FORWARD_PROTOCOL, { signal: AbortSignal.timeout(10_000) });
+        const lp = lpStream(stream, { maxDataLength: 4 * 1024 * 1024 });
+        const frame = {
+          request: { model: 'ok-model', messages: [{ role: 'user', content: `flood ${i}` }] },
+          deadline: Date.now() + 10_000,
+          hop: 1,
+          client: null,
+          requestId: `flood-${i}`,
+        };
+        await lp.write(new TextEncoder().encode(JSON.stringify(frame)));
+        const answer = JSON.parse(new TextDecoder().decode((await lp.read({ signal: AbortSignal.timeout(15_000) })).subarray())) as { type: string };
+        await stream.close().catch(() => undefined);
+        return answer.type;
+      })().catch((err: Error) => `failed: ${err.message}`),
+    );
   }
   const capacityFlood = Array.from({ length: 30 }, async () => {
     const stream = await conn.newStream(CAPACITY_PROTOCOL, { signal: AbortSignal.timeout(5_000) });

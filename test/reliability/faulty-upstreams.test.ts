@@ -15,24 +15,47 @@ let gw: TestNode;
 const client = new Agent({ connections: 64 });
 
 const FAULTS = ['hang-headers', 'hang-mid-stream', 'malformed-json', 'malformed-sse', 'error-body', 'reset', 'trickle', 'gigantic', 'truncated-json'] as const;
-type Fault = typeof FAULTS[number];
+type Fault = (typeof FAULTS)[number];
 
 before(async () => {
   fake = await startFakeOpenAI(async (req, res) => {
     const fault = req.body.model as Fault | 'ok';
-    const chunk = (content: string) => `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
+    const chunk = (content: string) =>
+      `data: ${JSON.stringify({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
     switch (fault) {
-      case 'hang-headers': return true; // never answers; the gateway's first-byte timeout must end it
-      case 'hang-mid-stream': res.writeHead(200, { 'content-type': 'text/event-stream' }); res.write(chunk('partial')); return true;
-      case 'malformed-json': res.writeHead(200, { 'content-type': 'application/json' }); res.end('{"choices": [ oops'); return true;
-      case 'truncated-json': res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' }); res.end('{"choices": ['); return true;
-      case 'malformed-sse': res.writeHead(200, { 'content-type': 'text/event-stream' }); res.end('data: {not json}\n\ndata: [DONE]\n\n'); return true;
-      case 'error-body': res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ error: { message: 'upstream exploded', type: 'server_error' } })); return true;
-      case 'reset': req.headers; res.socket?.destroy(); return true;
+      case 'hang-headers':
+        return true; // never answers; the gateway's first-byte timeout must end it
+      case 'hang-mid-stream':
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write(chunk('partial'));
+        return true;
+      case 'malformed-json':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"choices": [ oops');
+        return true;
+      case 'truncated-json':
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });
+        res.end('{"choices": [');
+        return true;
+      case 'malformed-sse':
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end('data: {not json}\n\ndata: [DONE]\n\n');
+        return true;
+      case 'error-body':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { message: 'upstream exploded', type: 'server_error' } }));
+        return true;
+      case 'reset':
+        req.headers;
+        res.socket?.destroy();
+        return true;
       case 'trickle': {
         res.writeHead(200, { 'content-type': 'application/json' });
         const text = JSON.stringify(chatResponse('m', 'slow but complete'));
-        for (let i = 0; i < text.length; i += 40) { res.write(text.slice(i, i + 40)); await new Promise((r) => setTimeout(r, 2)); }
+        for (let i = 0; i < text.length; i += 40) {
+          res.write(text.slice(i, i + 40));
+          await new Promise((r) => setTimeout(r, 2));
+        }
         res.end();
         return true;
       }
@@ -40,17 +63,23 @@ before(async () => {
         res.writeHead(200, { 'content-type': 'application/json' });
         const block = 'x'.repeat(1024 * 1024);
         res.write('{"choices":[{"message":{"content":"');
-        for (let i = 0; i < 40 && !res.destroyed; i++) { if (!res.write(block)) await new Promise((r) => res.once('drain', r)); }
+        for (let i = 0; i < 40 && !res.destroyed; i++) {
+          if (!res.write(block)) await new Promise((r) => res.once('drain', r));
+        }
         res.end('"}}]}');
         return true;
       }
-      default: return false;
+      default:
+        return false;
     }
   });
   // Only the hanging faults need a short first-byte timeout; the others get room for a loaded machine.
-  const timeouts = (f: Fault) => f.startsWith('hang') ? '{ connect_ms: 500, first_byte_ms: 300, total_ms: 2000 }' : '{ connect_ms: 2000, first_byte_ms: 3000, total_ms: 8000 }';
+  const timeouts = (f: Fault) =>
+    f.startsWith('hang') ? '{ connect_ms: 500, first_byte_ms: 300, total_ms: 2000 }' : '{ connect_ms: 2000, first_byte_ms: 3000, total_ms: 8000 }';
   const chains = FAULTS.map((f) => `  ${f}:\n    - model: ${f}\n      provider: local\n      url: ${fake.url}\n      timeouts: ${timeouts(f)}\n`).join('');
-  gw = await startTestNode(`router:\n  retries: 0\n  breaker_failures: 1000000\nchains:\n${chains}  refused:\n    - model: refused\n      provider: local\n      url: http://127.0.0.1:9/v1\n  ok:\n    - model: ok\n      provider: local\n      url: ${fake.url}\n`);
+  gw = await startTestNode(
+    `router:\n  retries: 0\n  breaker_failures: 1000000\nchains:\n${chains}  refused:\n    - model: refused\n      provider: local\n      url: http://127.0.0.1:9/v1\n  ok:\n    - model: ok\n      provider: local\n      url: ${fake.url}\n`,
+  );
 });
 
 after(async () => {
@@ -62,9 +91,12 @@ after(async () => {
 async function call(model: string, stream = false) {
   const started = performance.now();
   const res = await request(`${gw.url}/v1/chat/completions`, {
-    method: 'POST', dispatcher: client, headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    dispatcher: client,
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }),
-    headersTimeout: 10_000, bodyTimeout: 10_000,
+    headersTimeout: 10_000,
+    bodyTimeout: 10_000,
   });
   const text = await res.body.text();
   return { status: res.statusCode, text, ms: performance.now() - started };
@@ -119,7 +151,10 @@ test('10,000 faulty requests leave no sockets, timers or heap behind', async () 
     }
   };
   await Promise.all(Array.from({ length: 32 }, worker));
-  assert.equal([...statuses.values()].reduce((a, b) => a + b, 0), total);
+  assert.equal(
+    [...statuses.values()].reduce((a, b) => a + b, 0),
+    total,
+  );
   await new Promise((r) => setTimeout(r, 200));
   gc();
   const heapAfter = process.memoryUsage().heapUsed;

@@ -30,7 +30,17 @@ after(async () => {
 async function post(body: string | Buffer, headers: Record<string, string> = { 'content-type': 'application/json' }, path = '/v1/chat/completions') {
   const res = await request(`${gw.url}${path}`, { method: 'POST', headers, body, headersTimeout: 10_000, bodyTimeout: 10_000 });
   const text = await res.body.text();
-  return { status: res.statusCode, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+  return {
+    status: res.statusCode,
+    text,
+    json: (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return null;
+      }
+    })(),
+  };
 }
 
 function assertClientError(r: { status: number; text: string; json: any }, status?: number) {
@@ -62,11 +72,19 @@ const cases: [string, string | Buffer, number?][] = [
   ['stream as a string', JSON.stringify({ ...valid, stream: 'yes' }), 400],
   ['tools not a list', JSON.stringify({ ...valid, tools: 'all' }), 400],
   ['a tool message without tool_call_id', JSON.stringify({ ...valid, messages: [{ role: 'tool', content: 'x' }] }), 400],
-  ['a tool_choice naming no tool', JSON.stringify({ ...valid, tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: { type: 'function', function: { name: 'b' } } }), 400],
+  [
+    'a tool_choice naming no tool',
+    JSON.stringify({ ...valid, tools: [{ type: 'function', function: { name: 'a' } }], tool_choice: { type: 'function', function: { name: 'b' } } }),
+    400,
+  ],
   ['a __proto__ key', '{"model":"m","messages":[{"role":"user","content":"x"}],"__proto__":{"polluted":true}}', 400],
   ['a body over the limit', JSON.stringify({ ...valid, messages: [{ role: 'user', content: 'x'.repeat(2 * 1024 * 1024) }] }), 413],
   ['deeply nested JSON', '{"model":"m","messages":[{"role":"user","content":"x"}],"metadata":' + '['.repeat(100_000) + ']'.repeat(100_000) + '}', undefined],
-  ['invalid UTF-8', Buffer.concat([Buffer.from('{"model":"m","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}],"n":"x"}')]), 400],
+  [
+    'invalid UTF-8',
+    Buffer.concat([Buffer.from('{"model":"m","messages":[{"role":"user","content":"'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}],"n":"x"}')]),
+    400,
+  ],
 ];
 
 for (const [name, body, status] of cases) {
@@ -88,7 +106,11 @@ test('a request without a JSON content type is still read as JSON (curl -d)', as
 });
 
 test('header injection attempts in a model name never reach response headers', async () => {
-  const r = await request(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...valid, model: 'm\r\nx-injected: 1' }) });
+  const r = await request(`${gw.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...valid, model: 'm\r\nx-injected: 1' }),
+  });
   await r.body.text();
   assert.equal(r.headers['x-injected'], undefined);
   assert.ok(r.statusCode >= 400 && r.statusCode < 500);
@@ -102,17 +124,44 @@ test('unknown paths and methods are 404 in the OpenAI shape', async () => {
 });
 
 test('fuzz: arbitrary JSON bodies never produce a 5xx and the node stays healthy', async () => {
-  await fc.assert(fc.asyncProperty(
-    fc.oneof(
-      fc.json({ maxDepth: 4 }),
-      fc.record({ model: fc.oneof(fc.string(), fc.integer(), fc.constant('m')), messages: fc.array(fc.record({ role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool', 'x'), fc.string()), content: fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.record({ type: fc.constantFrom('text', 'image_url', 'x'), text: fc.string() }))) }, { requiredKeys: [] }), { maxLength: 4 }), temperature: fc.oneof(fc.double(), fc.string()), n: fc.oneof(fc.integer(), fc.string()) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+  await fc.assert(
+    fc.asyncProperty(
+      fc.oneof(
+        fc.json({ maxDepth: 4 }),
+        fc
+          .record(
+            {
+              model: fc.oneof(fc.string(), fc.integer(), fc.constant('m')),
+              messages: fc.array(
+                fc.record(
+                  {
+                    role: fc.oneof(fc.constantFrom('user', 'system', 'assistant', 'tool', 'x'), fc.string()),
+                    content: fc.oneof(
+                      fc.string(),
+                      fc.integer(),
+                      fc.constant(null),
+                      fc.array(fc.record({ type: fc.constantFrom('text', 'image_url', 'x'), text: fc.string() })),
+                    ),
+                  },
+                  { requiredKeys: [] },
+                ),
+                { maxLength: 4 },
+              ),
+              temperature: fc.oneof(fc.double(), fc.string()),
+              n: fc.oneof(fc.integer(), fc.string()),
+            },
+            { requiredKeys: [] },
+          )
+          .map((v) => JSON.stringify(v)),
+      ),
+      async (body) => {
+        const r = await post(body);
+        assert.ok(r.status < 500, `5xx for ${body.slice(0, 200)}: ${r.text.slice(0, 200)}`);
+        if (r.status >= 400) assertClientError(r);
+      },
     ),
-    async (body) => {
-      const r = await post(body);
-      assert.ok(r.status < 500, `5xx for ${body.slice(0, 200)}: ${r.text.slice(0, 200)}`);
-      if (r.status >= 400) assertClientError(r);
-    },
-  ), { numRuns: 150 });
+    { numRuns: 150 },
+  );
   const health = await request(`${gw.url}/health`);
   assert.equal(health.statusCode, 200);
   await health.body.text();

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import type { Db } from '../../src/core/database.ts';
 
-const count = (db: Db, sql: string): number => (db.prepare(sql).pluck().get() as number);
+const count = (db: Db, sql: string): number => db.prepare(sql).pluck().get() as number;
 
 /** Throws an AssertionError naming the first inconsistency found. */
 export function assertKnowledgeConsistent(db: Db): void {
@@ -11,7 +11,11 @@ export function assertKnowledgeConsistent(db: Db): void {
   db.exec("INSERT INTO kb_fts(kb_fts) VALUES ('integrity-check');");
   const chunks = count(db, 'SELECT count(*) FROM kb_chunks');
   assert.equal(count(db, 'SELECT count(*) FROM kb_fts_docsize'), chunks, 'one FTS row per chunk');
-  assert.equal(count(db, 'SELECT count(*) FROM kb_chunks c LEFT JOIN kb_docs d ON d.num = c.doc_num WHERE d.num IS NULL OR d.deleted = 1'), 0, 'chunks of missing or deleted documents');
+  assert.equal(
+    count(db, 'SELECT count(*) FROM kb_chunks c LEFT JOIN kb_docs d ON d.num = c.doc_num WHERE d.num IS NULL OR d.deleted = 1'),
+    0,
+    'chunks of missing or deleted documents',
+  );
 
   // Each live document has exactly the chunks its winning op carries, and that op is the newest for its id.
   const docs = db.prepare('SELECT num, id, hash, hlc, deleted FROM kb_docs').all() as { num: number; id: string; hash: string; hlc: string; deleted: number }[];

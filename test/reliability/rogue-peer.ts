@@ -8,12 +8,12 @@ import { createHost, type MeshHost } from '../../src/mesh/host.ts';
 
 /** How the rogue answers a forward once it has read the request frame. */
 export type RogueMode =
-  | 'hang'            // reads the request, never answers, keeps the stream open
-  | 'garbage'         // a length-prefixed frame that is not JSON
-  | 'bad-shapes'      // JSON frames of the wrong shape: a json frame without a response
-  | 'bad-status'      // an error frame claiming HTTP 200 (a peer must not choose the client's status)
-  | 'oversized'       // a length prefix far above the frame limit
-  | 'raw-bytes';      // bytes without any framing at all
+  | 'hang' // reads the request, never answers, keeps the stream open
+  | 'garbage' // a length-prefixed frame that is not JSON
+  | 'bad-shapes' // JSON frames of the wrong shape: a json frame without a response
+  | 'bad-status' // an error frame claiming HTTP 200 (a peer must not choose the client's status)
+  | 'oversized' // a length prefix far above the frame limit
+  | 'raw-bytes'; // bytes without any framing at all
 
 export interface RoguePeer {
   host: MeshHost;
@@ -60,7 +60,9 @@ export async function startRoguePeer(secretFile: string, models: string[], mode:
   const host = await createHost({ privateKey, listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, psk, allowlist: null });
   const peerId = host.peerId.toString();
   const rogue: RoguePeer = {
-    host, peerId, forwardsSeen: 0,
+    host,
+    peerId,
+    forwardsSeen: 0,
     dial: async (addr) => {
       // libp2p refuses more than 5 inbound connections a second from one host, and every test peer is 127.0.0.1.
       const until = Date.now() + 5_000;
@@ -73,12 +75,18 @@ export async function startRoguePeer(secretFile: string, models: string[], mode:
         }
       }
     },
-    stop: async () => { await host.stop(); },
+    stop: async () => {
+      await host.stop();
+    },
   };
   const record = async () => {
     const now = Date.now();
     return signCapacityRecord(privateKey, {
-      peerId, nodeName: `rogue-${mode}`, seq: now, issuedAt: now, expiresAt: now + 60_000,
+      peerId,
+      nodeName: `rogue-${mode}`,
+      seq: now,
+      issuedAt: now,
+      expiresAt: now + 60_000,
       capacity: { models, chains: ['default'], freeConcurrency: 64, latencyP50Ms: 0, errorRate: 0, version: '0.1.0' },
     });
   };
@@ -88,10 +96,14 @@ export async function startRoguePeer(secretFile: string, models: string[], mode:
     await lp.write(encodeCapacityRecord(await record()));
     await stream.close();
   });
-  await host.handle(FORWARD_PROTOCOL, async (stream) => {
-    rogue.forwardsSeen++;
-    await misbehave(stream, mode).catch(() => stream.abort(new Error('rogue gave up')));
-  }, { maxInboundStreams: 1024, maxOutboundStreams: 4096 });
+  await host.handle(
+    FORWARD_PROTOCOL,
+    async (stream) => {
+      rogue.forwardsSeen++;
+      await misbehave(stream, mode).catch(() => stream.abort(new Error('rogue gave up')));
+    },
+    { maxInboundStreams: 1024, maxOutboundStreams: 4096 },
+  );
   await host.start();
   return rogue;
 }

@@ -32,6 +32,12 @@ export function testContext(req: { model: string }, init: Partial<ContextInit> =
 
 /** A chat request through a router as a pipeline would run it (its stream watched by the request's tap), with what the trace recorded. */
 export async function routeChat(router: Router, req: ChatRequest, ctx: RequestContext = testContext(req)) {
-  const result = ctx.tap.watch(await router.chat(req, ctx).catch((err: unknown) => { ctx.tap.fail(err, ctx.signal.aborted); throw err; }), ctx.signal);
+  const result = ctx.tap.watch(
+    await router.chat(req, ctx).catch((err: unknown) => {
+      ctx.tap.fail(err, ctx.signal.aborted);
+      throw err;
+    }),
+    ctx.signal,
+  );
   return { result, chain: ctx.trace.route?.chain.name, target: ctx.trace.target, model: ctx.trace.model, attempts: ctx.trace.attempts, ctx };
 }

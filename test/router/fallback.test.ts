@@ -40,7 +40,10 @@ router:
 `);
 });
 
-afterEach(() => { bad.handler = null; good.handler = null; });
+afterEach(() => {
+  bad.handler = null;
+  good.handler = null;
+});
 
 after(async () => {
   await gw.stop();
@@ -50,14 +53,18 @@ after(async () => {
 
 async function chat(model: string, extra: Record<string, unknown> = {}) {
   const res = await fetch(`${gw.baseURL}/chat/completions`, {
-    method: 'POST', headers: { 'content-type': 'application/json' },
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hello' }], ...extra }),
   });
-  return { res, body: extra.stream ? await res.text() : await res.json() as any };
+  return { res, body: extra.stream ? await res.text() : ((await res.json()) as any) };
 }
 
 function failWith(status: number, message: string, headers: Record<string, string> = {}, code: string | null = null) {
-  bad.handler = (_req, res) => { openaiError(res, status, message, status >= 500 ? 'server_error' : 'invalid_request_error', code, headers); return true; };
+  bad.handler = (_req, res) => {
+    openaiError(res, status, message, status >= 500 ? 'server_error' : 'invalid_request_error', code, headers);
+    return true;
+  };
 }
 
 test('a refused connection falls through to the next target', async () => {
@@ -78,7 +85,12 @@ test('an upstream that hangs before its headers falls through after first_byte_m
 });
 
 test('a slow first byte within the deadline is waited for, not abandoned', async () => {
-  bad.handler = async (req, res) => { await new Promise((r) => setTimeout(r, 120)); res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify(chatResponse(req.body.model, 'slow but fine'))); return true; };
+  bad.handler = async (req, res) => {
+    await new Promise((r) => setTimeout(r, 120));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(chatResponse(req.body.model, 'slow but fine')));
+    return true;
+  };
   const { res, body } = await chat('main');
   assert.equal(res.headers.get('x-flowrouter-target'), 'bad');
   assert.equal(body.choices[0].message.content, 'slow but fine');
@@ -101,7 +113,11 @@ for (const [what, status, message, code] of [
 
 test("a client's own 4xx returns at once and never reaches the next target", async () => {
   const before = good.requests.length;
-  for (const [status, message] of [[400, "Invalid value for 'temperature'"], [400, 'Your request was rejected by our content_policy'], [404, 'The model does not exist']] as const) {
+  for (const [status, message] of [
+    [400, "Invalid value for 'temperature'"],
+    [400, 'Your request was rejected by our content_policy'],
+    [404, 'The model does not exist'],
+  ] as const) {
     failWith(status, message);
     const { res, body } = await chat('main');
     assert.equal(res.status, status);
@@ -117,7 +133,10 @@ test('a context-length error goes on only to a target with a larger context wind
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-flowrouter-target'), 'large');
   // `smaller` (4000 < 8000) was passed over: only `small` reached the failing upstream.
-  assert.deepEqual(bad.requests.slice(seenBad).map((r) => r.body.model), ['m-small']);
+  assert.deepEqual(
+    bad.requests.slice(seenBad).map((r) => r.body.model),
+    ['m-small'],
+  );
 });
 
 test('without context windows in the chain, a context-length error returns to the client', async () => {
@@ -128,7 +147,11 @@ test('without context windows in the chain, a context-length error returns to th
 });
 
 test('a stream falls back transparently when the first target fails before its first chunk', async () => {
-  bad.handler = (_req, res) => { res.writeHead(200, { 'content-type': 'text/event-stream' }); res.destroy(); return true; };
+  bad.handler = (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.destroy();
+    return true;
+  };
   const { res, body } = await chat('main', { stream: true });
   assert.equal(res.status, 200);
   assert.equal(res.headers.get('x-flowrouter-target'), 'good');
@@ -140,7 +163,9 @@ test('a stream falls back transparently when the first target fails before its f
 test('a stream broken after its first chunk ends with an error event and [DONE]', async () => {
   bad.handler = (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'par' }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: req.body.model, choices: [{ index: 0, delta: { role: 'assistant', content: 'par' }, finish_reason: null }] })}\n\n`,
+    );
     setTimeout(() => res.destroy(), 30);
     return true;
   };
@@ -157,6 +182,12 @@ test('when every target fails, the error lists each attempt and no key', async (
   failWith(500, 'boom');
   const { res, body } = await chat('all-bad');
   assert.equal(res.status, 502);
-  assert.deepEqual(body.error.attempts.map((a: any) => [a.target, a.status]), [['first', 500], ['second', 500]]);
+  assert.deepEqual(
+    body.error.attempts.map((a: any) => [a.target, a.status]),
+    [
+      ['first', 500],
+      ['second', 500],
+    ],
+  );
   assert.doesNotMatch(JSON.stringify(body), /secret/);
 });

@@ -10,7 +10,8 @@ import { selectChain, matchRoute, promptTokens } from '../../src/router/index.ts
 import { FlowRouterNode } from '../../src/node/index.ts';
 import { startFakeOpenAI } from '../fakes/openai.ts';
 
-const config = parseConfig(`
+const config = parseConfig(
+  `
 chains:
   default: [{ provider: openai, name: d, model: gpt-4o, url: "http://127.0.0.1:1/v1" }]
   cheap: [{ provider: local, name: l, model: llama3, url: "http://127.0.0.1:1/v1" }]
@@ -24,7 +25,11 @@ routes:
   - { name: header, chain: cheap, match: { header: { X-Tier: "bulk*" } } }
   - { name: tag, chain: strong, match: { metadata: { priority: high } } }
   - { name: client, chain: cheap, match: { client: [batch-bot, nightly] } }
-`, 't.yaml', {}, { dataDir: '/tmp' });
+`,
+  't.yaml',
+  {},
+  { dataDir: '/tmp' },
+);
 
 function pick(req: Partial<ChatRequest>, meta: { headers?: Record<string, string>; client?: { id: string } } = {}): string {
   const full = { model: 'x', messages: [{ role: 'user' as const, content: 'hi' }], ...req } as ChatRequest;
@@ -46,7 +51,20 @@ test('rules match on model glob and prompt tokens counted by a tokenizer', () =>
 
 test('rules match on tools, images, a header, a metadata tag and the client id', () => {
   assert.equal(pick({ tools: [{ type: 'function', function: { name: 'f' } }] }), 'strong');
-  assert.equal(pick({ messages: [{ role: 'user', content: [{ type: 'text', text: 'see' }, { type: 'image_url', image_url: { url: 'data:,' } }] }] }), 'vision');
+  assert.equal(
+    pick({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'see' },
+            { type: 'image_url', image_url: { url: 'data:,' } },
+          ],
+        },
+      ],
+    }),
+    'vision',
+  );
   assert.equal(pick({}, { headers: { 'x-tier': 'bulk-2' } }), 'cheap');
   assert.equal(pick({ metadata: { priority: 'high' } }), 'strong');
   assert.equal(pick({ metadata: { priority: 'low' } }), 'default');
@@ -70,11 +88,17 @@ test('mesh-configs/routing-example.yaml: short tasks go to the local model, long
   const strong = await startFakeOpenAI();
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-rules-'));
   const env = { OPENAI_API_KEY: 'sk-example-secret-0123456789', LOCAL_URL: local.url, OPENAI_URL: strong.url };
-  const node = new FlowRouterNode(loadConfigFile(join(import.meta.dirname, '../../mesh-configs/routing-example.yaml'), env, { host: '127.0.0.1', port: 0, dataDir: dir }));
+  const node = new FlowRouterNode(
+    loadConfigFile(join(import.meta.dirname, '../../mesh-configs/routing-example.yaml'), env, { host: '127.0.0.1', port: 0, dataDir: dir }),
+  );
   try {
     const { url } = await node.start();
     const ask = async (content: string) => {
-      const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content }] }) });
+      const res = await fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', messages: [{ role: 'user', content }] }),
+      });
       assert.equal(res.status, 200);
       return res.headers.get('x-flowrouter-target');
     };

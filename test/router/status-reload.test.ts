@@ -16,7 +16,10 @@ chains:
 router: { breaker_failures: 1, breaker_cooldown_ms: 60000${extra} }
 `;
 
-async function withNode(text: (a: FakeOpenAI, b: FakeOpenAI) => string, body: (ctx: { url: string; file: string; a: FakeOpenAI; b: FakeOpenAI; node: FlowRouterNode }) => Promise<void>) {
+async function withNode(
+  text: (a: FakeOpenAI, b: FakeOpenAI) => string,
+  body: (ctx: { url: string; file: string; a: FakeOpenAI; b: FakeOpenAI; node: FlowRouterNode }) => Promise<void>,
+) {
   const a = await startFakeOpenAI();
   const b = await startFakeOpenAI();
   const dir = mkdtempSync(join(tmpdir(), 'flowrouter-reload-'));
@@ -34,7 +37,12 @@ async function withNode(text: (a: FakeOpenAI, b: FakeOpenAI) => string, body: (c
   }
 }
 
-const chat = (url: string, model = 'main') => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }) });
+const chat = (url: string, model = 'main') =>
+  fetch(`${url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, messages: [{ role: 'user', content: 'hi' }] }),
+  });
 
 async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
@@ -46,7 +54,10 @@ async function until(check: () => boolean | Promise<boolean>, ms = 3000): Promis
 
 test('status shows each target’s breaker, latency, error rate and load without keys or URLs; /ready follows breakers', async () => {
   await withNode(yaml, async ({ url, a, b }) => {
-    a.handler = (_r, res) => { openaiError(res, 500, 'down', 'server_error'); return true; };
+    a.handler = (_r, res) => {
+      openaiError(res, 500, 'down', 'server_error');
+      return true;
+    };
     assert.equal((await chat(url)).headers.get('x-flowrouter-target'), 'b');
     const res = await fetch(`${url}/v1/router/status`);
     const text = await res.text();
@@ -71,9 +82,27 @@ test('status shows each target’s breaker, latency, error rate and load without
 test('editing the config file swaps chains; targets that stay keep their state; in-flight requests finish', async () => {
   await withNode(yaml, async ({ url, file, a, b, node }) => {
     let release!: () => void;
-    const held = new Promise<void>((r) => { release = r; });
-    b.handler = async (req, res) => { await held; res.writeHead(200, { 'content-type': 'application/json' }); res.end(JSON.stringify({ id: 'c', object: 'chat.completion', created: 1, model: req.body.model, choices: [{ index: 0, message: { role: 'assistant', content: 'late' }, finish_reason: 'stop' }] })); return true; };
-    a.handler = (_r, res) => { openaiError(res, 500, 'down', 'server_error'); return true; };
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    b.handler = async (req, res) => {
+      await held;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          id: 'c',
+          object: 'chat.completion',
+          created: 1,
+          model: req.body.model,
+          choices: [{ index: 0, message: { role: 'assistant', content: 'late' }, finish_reason: 'stop' }],
+        }),
+      );
+      return true;
+    };
+    a.handler = (_r, res) => {
+      openaiError(res, 500, 'down', 'server_error');
+      return true;
+    };
     const inFlight = chat(url);
     try {
       await until(() => b.requests.length === 1);
@@ -105,20 +134,26 @@ test('an invalid new config is rejected and the running one kept; SIGHUP reloads
 });
 
 test('active health checks close an open breaker once GET /models passes', async () => {
-  await withNode((a, b) => yaml(a, b, ', health_check_interval_ms: 50'), async ({ url, a }) => {
-    let down = true;
-    a.handler = (req, res) => {
-      if (!down && req.method === 'GET') { res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}'); return true; }
-      if (!down) return false;
-      openaiError(res, 500, 'down', 'server_error');
-      return true;
-    };
-    await chat(url);
-    const stateOfA = async () => ((await (await fetch(`${url}/v1/router/status`)).json()) as any).targets[0].breaker.state;
-    assert.equal(await stateOfA(), 'open');
-    down = false;
-    await until(async () => (await stateOfA()) === 'closed');
-    assert.ok(a.requests.some((r) => r.method === 'GET' && r.url === '/v1/models' && r.headers.authorization === 'Bearer sk-status-secret-0123456789'));
-    assert.equal((await chat(url)).headers.get('x-flowrouter-target'), 'a');
-  });
+  await withNode(
+    (a, b) => yaml(a, b, ', health_check_interval_ms: 50'),
+    async ({ url, a }) => {
+      let down = true;
+      a.handler = (req, res) => {
+        if (!down && req.method === 'GET') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
+          return true;
+        }
+        if (!down) return false;
+        openaiError(res, 500, 'down', 'server_error');
+        return true;
+      };
+      await chat(url);
+      const stateOfA = async () => ((await (await fetch(`${url}/v1/router/status`)).json()) as any).targets[0].breaker.state;
+      assert.equal(await stateOfA(), 'open');
+      down = false;
+      await until(async () => (await stateOfA()) === 'closed');
+      assert.ok(a.requests.some((r) => r.method === 'GET' && r.url === '/v1/models' && r.headers.authorization === 'Bearer sk-status-secret-0123456789'));
+      assert.equal((await chat(url)).headers.get('x-flowrouter-target'), 'a');
+    },
+  );
 });

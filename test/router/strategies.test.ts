@@ -16,13 +16,18 @@ function chainOf(yaml: string, name = 'c'): ChainConfig {
 function ctx(over: Partial<OrderContext> = {}): OrderContext {
   return {
     states: new TargetStates({ failures: 5, windowMs: 1000, cooldownMs: 1000, maxCooldownMs: 1000 }),
-    random: seeded(1), rotation: new Map(), requestedModel: 'x', promptTokens: () => 1000, ...over,
+    random: seeded(1),
+    rotation: new Map(),
+    requestedModel: 'x',
+    promptTokens: () => 1000,
+    ...over,
   };
 }
 
 const ids = (list: { id: string }[]) => list.map((t) => t.id);
 
-const three = (strategy: string, extra = '') => chainOf(`
+const three = (strategy: string, extra = '') =>
+  chainOf(`
 chains:
   c:
     strategy: ${strategy}
@@ -40,7 +45,10 @@ test('priority keeps the order written in the chain', () => {
 test('round-robin starts one target later on each request', () => {
   const chain = three('round-robin');
   const c = ctx();
-  assert.deepEqual([1, 2, 3, 4].map(() => ids(orderTargets(chain, c)).join('')), ['abc', 'bca', 'cab', 'abc']);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => ids(orderTargets(chain, c)).join('')),
+    ['abc', 'bca', 'cab', 'abc'],
+  );
 });
 
 test('weighted picks the first target in proportion to its weight and still lists every target', () => {
@@ -102,11 +110,18 @@ chains:
   try {
     const seen: string[] = [];
     for (let i = 0; i < 6; i++) {
-      const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'rr', messages: [{ role: 'user', content: 'hi' }] }) });
+      const res = await fetch(`${gw.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'rr', messages: [{ role: 'user', content: 'hi' }] }),
+      });
       seen.push(res.headers.get('x-flowrouter-target')!);
     }
     assert.deepEqual(seen, ['x', 'y', 'z', 'x', 'y', 'z']);
-    assert.deepEqual(up.requests.map((r) => r.body.model), ['mx', 'my', 'mz', 'mx', 'my', 'mz']);
+    assert.deepEqual(
+      up.requests.map((r) => r.body.model),
+      ['mx', 'my', 'mz', 'mx', 'my', 'mz'],
+    );
   } finally {
     await gw.stop();
     await up.close();

@@ -81,7 +81,13 @@ test('an unknown provider in the upstream-key header is a 400', async () => {
 test('keys never leak: upstream errors echoing them, responses, /v1/models, /health, /ready and logs are all clean', async () => {
   // Every upstream refuses and echoes the key it was given, as some providers do.
   fake.handler = (req, res) => {
-    openaiError(res, 401, `Incorrect API key provided: ${String(req.headers.authorization).replace('Bearer ', '')}`, 'invalid_request_error', 'invalid_api_key');
+    openaiError(
+      res,
+      401,
+      `Incorrect API key provided: ${String(req.headers.authorization).replace('Bearer ', '')}`,
+      'invalid_request_error',
+      'invalid_api_key',
+    );
     return true;
   };
   const texts: string[] = [];
@@ -104,7 +110,7 @@ test('keys never leak: upstream errors echoing them, responses, /v1/models, /hea
   }
   for (const path of ['/v1/models', '/health', '/ready', '/nowhere']) texts.push((await call(gw.url, path)).text);
   texts.push(gw.logs());
-  assert.match(gw.logs(), /Incorrect API key provided/, "the errors were logged");
+  assert.match(gw.logs(), /Incorrect API key provided/, 'the errors were logged');
   const all = texts.join('\n');
   assert.ok(all.includes('Incorrect API key provided'), 'the upstream errors were seen');
   for (const secret of [BYOK, CONFIG_KEY, TENANT_KEY]) {

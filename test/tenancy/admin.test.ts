@@ -55,7 +55,10 @@ test('a missing or wrong admin key is 401; a client key is not an admin key', as
 });
 
 test('create, list, rotate and revoke through the admin API; listings never carry secrets', async () => {
-  const created = await call(gw.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'globex', chains: ['default'], rpm: 100, budget_usd: 5, budget_period: 'day', expires: '30d' } });
+  const created = await call(gw.url, '/admin/keys', {
+    key: ADMIN_KEY,
+    body: { name: 'globex', chains: ['default'], rpm: 100, budget_usd: 5, budget_period: 'day', expires: '30d' },
+  });
   assert.equal(created.status, 201, created.text);
   const { id, key } = created.json;
   assert.match(key, /^fr-/);

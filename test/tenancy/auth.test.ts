@@ -73,7 +73,11 @@ test('only a salted hash is stored: the secret is nowhere in the database files'
   const secret = key.slice(19);
   for (const f of ['flowrouter.db', 'flowrouter.db-wal']) {
     let bytes: Buffer;
-    try { bytes = readFileSync(join(gw.dataDir, f)); } catch { continue; }
+    try {
+      bytes = readFileSync(join(gw.dataDir, f));
+    } catch {
+      continue;
+    }
     assert.equal(bytes.includes(Buffer.from(secret)), false, f);
   }
   gw.node.tenancy.keys.revoke('hashed');

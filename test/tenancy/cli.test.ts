@@ -14,7 +14,14 @@ after(() => dir.remove());
 async function run(...args: string[]): Promise<{ out: string; errors: unknown[] }> {
   let out = '';
   const errors: unknown[] = [];
-  const cmd = keysCommand({ out: (t) => { out += t; }, fail: (e) => { errors.push(e); } });
+  const cmd = keysCommand({
+    out: (t) => {
+      out += t;
+    },
+    fail: (e) => {
+      errors.push(e);
+    },
+  });
   cmd.exitOverride();
   await cmd.parseAsync([...args, '--data-dir', dir.path], { from: 'user' });
   return { out, errors };
@@ -25,10 +32,33 @@ const KEY = /fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}/;
 test('keys create prints the key once; ls lists without secrets; rotate and revoke take effect on a running node', async () => {
   const fake = await startFakeOpenAI();
   const config = join(dir.path, 'config.yaml');
-  writeFileSync(config, `auth: { mode: required }\ntenants:\n  acme: {}\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`);
-  const gw = await startNode(`auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`, { dataDir: dir.path });
+  writeFileSync(
+    config,
+    `auth: { mode: required }\ntenants:\n  acme: {}\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`,
+  );
+  const gw = await startNode(`auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`, {
+    dataDir: dir.path,
+  });
   try {
-    const created = await run('create', '--name', 'acme', '--chains', 'default', '--rpm', '60', '--budget-usd', '10', '--budget-period', 'day', '--expires', '30d', '--tenant', 'acme', '--config', config);
+    const created = await run(
+      'create',
+      '--name',
+      'acme',
+      '--chains',
+      'default',
+      '--rpm',
+      '60',
+      '--budget-usd',
+      '10',
+      '--budget-period',
+      'day',
+      '--expires',
+      '30d',
+      '--tenant',
+      'acme',
+      '--config',
+      config,
+    );
     assert.deepEqual(created.errors, []);
     const key = KEY.exec(created.out)![0];
     assert.match(created.out, /shown only once/);
@@ -59,7 +89,13 @@ test('keys create prints the key once; ls lists without secrets; rotate and revo
 });
 
 test('keys commands report bad input instead of crashing', async () => {
-  for (const args of [['create', '--name', 'x', '--rpm', 'many'], ['create', '--name', 'x', '--expires', 'tomorrow-ish'], ['create', '--name', 'x', '--tenant', 'ghost'], ['revoke', 'nobody'], ['rotate', 'nobody']]) {
+  for (const args of [
+    ['create', '--name', 'x', '--rpm', 'many'],
+    ['create', '--name', 'x', '--expires', 'tomorrow-ish'],
+    ['create', '--name', 'x', '--tenant', 'ghost'],
+    ['revoke', 'nobody'],
+    ['rotate', 'nobody'],
+  ]) {
     const { errors, out } = await run(...args);
     assert.equal(errors.length, 1, args.join(' '));
     assert.equal(KEY.test(out), false);

@@ -41,12 +41,17 @@ chains:
         key: sk-shared-0000000000000000
         url: ${fake.url}
 `);
-  const docs = await call(gw.url, '/v1/kb/documents', { key: ADMIN_KEY, body: { documents: [
-    { id: 'acme-merger', collection: 'acme-docs', title: 'Acme merger', text: `${ACME_SECRET}. The merger is confidential.` },
-    { id: 'acme-board', collection: 'acme-board', title: 'Acme board', text: 'The Acme board meets on Mondays about the merger.' },
-    { id: 'globex-launch', collection: 'globex-docs', title: 'Globex launch', text: `${GLOBEX_SECRET}. The launch is confidential.` },
-    { id: 'faq-hours', collection: 'public-faq', title: 'Support hours', text: `${FAQ}. Support answers the merger and launch questions too.` },
-  ] } });
+  const docs = await call(gw.url, '/v1/kb/documents', {
+    key: ADMIN_KEY,
+    body: {
+      documents: [
+        { id: 'acme-merger', collection: 'acme-docs', title: 'Acme merger', text: `${ACME_SECRET}. The merger is confidential.` },
+        { id: 'acme-board', collection: 'acme-board', title: 'Acme board', text: 'The Acme board meets on Mondays about the merger.' },
+        { id: 'globex-launch', collection: 'globex-docs', title: 'Globex launch', text: `${GLOBEX_SECRET}. The launch is confidential.` },
+        { id: 'faq-hours', collection: 'public-faq', title: 'Support hours', text: `${FAQ}. Support answers the merger and launch questions too.` },
+      ],
+    },
+  });
   assert.ok(docs.status < 300, docs.text);
   globex = gw.node.tenancy.keys.create('globex-app', { tenant: 'globex' }).key;
   acme = gw.node.tenancy.keys.create('acme-app', { tenant: 'acme' }).key;
@@ -73,7 +78,10 @@ test("a key naming another tenant's collection in x-flowrouter-rag gets 403 coll
   assertRefused(await chat(gw.url, globex, question('When does the merger close?'), { 'x-flowrouter-rag': 'acme-docs' }), before);
 });
 
-for (const [form, rag] of [['a string', 'acme-docs'], ['an object', { collection: 'acme-docs', top_k: 3 }]] as const) {
+for (const [form, rag] of [
+  ['a string', 'acme-docs'],
+  ['an object', { collection: 'acme-docs', top_k: 3 }],
+] as const) {
   test(`a key naming another tenant's collection in the body's flowrouter.rag (${form}) gets 403`, async () => {
     const before = fake.requests.length;
     assertRefused(await chat(gw.url, globex, { ...question('When does the merger close?'), flowrouter: { rag: rag } }), before);
@@ -133,13 +141,22 @@ test('flowrouter keys create --collections stores the grant, and the key is held
     writeFileSync(config, `auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`);
     let out = '';
     const errors: unknown[] = [];
-    const cmd = keysCommand({ out: (t) => { out += t; }, fail: (e) => { errors.push(e); } });
+    const cmd = keysCommand({
+      out: (t) => {
+        out += t;
+      },
+      fail: (e) => {
+        errors.push(e);
+      },
+    });
     cmd.exitOverride();
     await cmd.parseAsync(['create', '--name', 'cli-key', '--collections', 'manuals, faq', '--config', config, '--data-dir', dir.path], { from: 'user' });
     assert.deepEqual(errors, []);
     assert.match(out, /collections=manuals,faq/);
     const key = /fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}/.exec(out)![0];
-    const node = await startNode(`auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`, { dataDir: dir.path });
+    const node = await startNode(`auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`, {
+      dataDir: dir.path,
+    });
     try {
       assert.equal((await chat(node.url, key, question('hi'), { 'x-flowrouter-rag': 'manuals' })).status, 200);
       const r = await chat(node.url, key, question('hi'), { 'x-flowrouter-rag': 'secrets' });
@@ -156,7 +173,9 @@ test('flowrouter keys create --collections stores the grant, and the key is held
 test('anonymous use on a node without auth keeps reading any collection', async () => {
   const open = await startNode(`auth: { mode: none }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`);
   try {
-    const put = await call(open.url, '/v1/kb/documents', { body: { id: 'x', collection: 'anything', title: 'Notes', text: 'The canteen serves soup on Fridays.' } });
+    const put = await call(open.url, '/v1/kb/documents', {
+      body: { id: 'x', collection: 'anything', title: 'Notes', text: 'The canteen serves soup on Fridays.' },
+    });
     assert.ok(put.status < 300, put.text);
     const r = await chat(open.url, undefined, question('What does the canteen serve?'), { 'x-flowrouter-rag': 'anything' });
     assert.equal(r.status, 200, r.text);
@@ -167,6 +186,10 @@ test('anonymous use on a node without auth keeps reading any collection', async 
 });
 
 test('a tenant whose rag_collection is outside its own collections is a config error', async () => {
-  await assert.rejects(startNode(`tenants:\n  t: { collections: [a], rag_collection: b }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`),
-    /tenants\.t\.rag_collection: "b" is not among its collections/);
+  await assert.rejects(
+    startNode(
+      `tenants:\n  t: { collections: [a], rag_collection: b }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      url: ${fake.url}\n`,
+    ),
+    /tenants\.t\.rag_collection: "b" is not among its collections/,
+  );
 });

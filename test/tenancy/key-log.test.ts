@@ -77,7 +77,8 @@ test('malformed key ops are refused before they touch the database', () => {
       { ...base, payload: { ...good, secret: 'fr-…' } },
       { ...base, docId: '../etc', payload: good },
       { ...base, kind: 'drop', payload: good },
-    ]) assert.throws(() => a.keys.applyRemote(bad), /Malformed key (op|put payload)/);
+    ])
+      assert.throws(() => a.keys.applyRemote(bad), /Malformed key (op|put payload)/);
     assert.equal(a.keys.versionVector().x, undefined);
   } finally {
     a.close();
@@ -118,7 +119,7 @@ test('with key_issuers set, a member outside it may not write keys, and its ops 
   }
 });
 
-test('keys written before keys replicated become this node\'s ops when the store is attached', () => {
+test("keys written before keys replicated become this node's ops when the store is attached", () => {
   const db = openDatabase(':memory:');
   try {
     const before = new KeyStore(db, { origin: 'old' });
@@ -127,7 +128,10 @@ test('keys written before keys replicated become this node\'s ops when the store
     // As an older version left it: no HLC, no op.
     db.exec('DELETE FROM tenancy_ops; DELETE FROM tenancy_version; UPDATE tenancy_keys SET hlc = NULL, origin = NULL');
     const after = new KeyStore(db, { origin: 'node-a' });
-    assert.deepEqual(after.opsSince({}, 10).map((o) => o.kind), ['put', 'revoke']);
+    assert.deepEqual(
+      after.opsSince({}, 10).map((o) => o.kind),
+      ['put', 'revoke'],
+    );
     const peer = store('node-b');
     try {
       ship(after, peer.keys);

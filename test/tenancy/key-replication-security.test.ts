@@ -11,7 +11,9 @@ import { addrOf, testMesh, waitFor } from '../mesh/helpers.ts';
 
 const encode = (v: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(v));
 
-test('gossiped key ops with a borrowed origin, altered content or a knowledge-base signature are rejected; genuine ones apply', { timeout: 40_000 }, async () => {
+test('gossiped key ops with a borrowed origin, altered content or a knowledge-base signature are rejected; genuine ones apply', {
+  timeout: 40_000,
+}, async () => {
   const mesh = testMesh();
   const dbs: ReturnType<typeof openDatabase>[] = [];
   const replicators: ReturnType<typeof createReplicator>[] = [];
@@ -22,7 +24,13 @@ test('gossiped key ops with a borrowed origin, altered content or a knowledge-ba
       const db = openDatabase(join(dir, 'flowrouter.db'));
       dbs.push(db);
       const keys = new KeyStore(db, { origin: node.peerId });
-      const replicator = createReplicator({ mesh: node, privateKey: await loadOrCreateIdentity(dir), store: keys, channel: KEYS_CHANNEL, options: { syncIntervalMs: 1_000 } });
+      const replicator = createReplicator({
+        mesh: node,
+        privateKey: await loadOrCreateIdentity(dir),
+        store: keys,
+        channel: KEYS_CHANNEL,
+        options: { syncIntervalMs: 1_000 },
+      });
       await replicator.start();
       replicators.push(replicator);
       return { node, keys, dir, replicator };
@@ -39,7 +47,10 @@ test('gossiped key ops with a borrowed origin, altered content or a knowledge-ba
     const borrowed: LogOp = { ...own, origin: a.node.peerId, seq: 99, docId: 'aaaaaaaaaaaaaaaa' };
     await m.node.pubsub.publish(KEYS_TOPIC, encode({ t: 'op', op: borrowed, proof: await signOp(mKey, borrowed, KEYS_CHANNEL.proofDomain) }));
     const altered: LogOp = { ...own, seq: 2, docId: 'bbbbbbbbbbbbbbbb', payload: { ...(own.payload as object), rpm: 1 } };
-    await m.node.pubsub.publish(KEYS_TOPIC, encode({ t: 'op', op: altered, proof: await signOp(mKey, { ...altered, payload: own.payload }, KEYS_CHANNEL.proofDomain) }));
+    await m.node.pubsub.publish(
+      KEYS_TOPIC,
+      encode({ t: 'op', op: altered, proof: await signOp(mKey, { ...altered, payload: own.payload }, KEYS_CHANNEL.proofDomain) }),
+    );
     const kbSigned: LogOp = { ...own, seq: 2, docId: 'cccccccccccccccc' };
     await m.node.pubsub.publish(KEYS_TOPIC, encode({ t: 'op', op: kbSigned, proof: await signOp(mKey, kbSigned) }));
 

@@ -46,7 +46,9 @@ test('an unknown key id and a known id with a wrong secret each cost exactly one
 
 test('over HTTP an unknown key id and a wrong secret for a known id get the same 401 body', async () => {
   const fake = await startFakeOpenAI();
-  const gw = await startNode(`auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-config-0000000000000000\n      url: ${fake.url}\n`);
+  const gw = await startNode(
+    `auth: { mode: required }\nchains:\n  default:\n    - model: gpt-4\n      provider: openai\n      key: sk-config-0000000000000000\n      url: ${fake.url}\n`,
+  );
   try {
     const { key } = gw.node.tenancy.keys.create('victim');
     const wrongSecret = `${key.slice(0, 19)}${'B'.repeat(43)}`;

@@ -77,7 +77,10 @@ test('a budget raced by 20 concurrent requests lets at most its worth through', 
   // Each request reserves max_tokens 2 → $2 and really costs $2; the budget is $10: five requests.
   const { key, record } = gw.node.tenancy.keys.create('racer', { budgetUsd: 10, budgetPeriod: 'day' });
   const previous = fake.handler;
-  fake.handler = async () => { await new Promise((r) => setTimeout(r, 100)); return false; };
+  fake.handler = async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return false;
+  };
   try {
     const replies = await Promise.all(Array.from({ length: 20 }, () => chat(gw.url, key, { model: 'pricey', max_tokens: 2 })));
     const ok = replies.filter((r) => r.status === 200).length;
@@ -138,7 +141,12 @@ test('allowed chains and models: anything else is 403', async () => {
 test('embeddings count against the budget too: reserved on the estimate, settled on the reported usage', async () => {
   // embed-pricey costs $1 per input token; the fake reports one prompt token per input.
   const { key } = gw.node.tenancy.keys.create('embedder', { budgetUsd: 2, budgetPeriod: 'day' });
-  const embed = () => fetch(`${gw.url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` }, body: JSON.stringify({ model: 'embed-pricey', input: 'a' }) });
+  const embed = () =>
+    fetch(`${gw.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: 'embed-pricey', input: 'a' }),
+    });
   assert.equal((await embed()).status, 200);
   assert.equal((await embed()).status, 200);
   const over = await embed();
@@ -150,7 +158,10 @@ test('naming the chain instead of a model does not bypass the budget: holds are 
   // "model": "default" is a chain name with no price; its target's model `pricey` costs $2 for max_tokens 2.
   const { key, record } = gw.node.tenancy.keys.create('chain-namer', { budgetUsd: 10, budgetPeriod: 'day' });
   const previous = fake.handler;
-  fake.handler = async () => { await new Promise((r) => setTimeout(r, 100)); return false; };
+  fake.handler = async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return false;
+  };
   try {
     const replies = await Promise.all(Array.from({ length: 50 }, () => chat(gw.url, key, { model: 'default', max_tokens: 2 })));
     assert.equal(replies.filter((r) => r.status === 200).length, 5);
@@ -176,8 +187,14 @@ test('legacy completions, JSON and streamed, count against the budget and write 
   assert.equal(over.status, 429);
   assert.equal(over.json.error.code, 'budget_exceeded');
   gw.node.usage.flush();
-  const rows = gw.node.db.prepare("SELECT status, cost, stream FROM usage_ledger WHERE client_id = ? AND fingerprint = 'completions' ORDER BY id").all(record.id) as { status: number; cost: number; stream: number }[];
-  assert.deepEqual(rows, [{ status: 200, cost: 1, stream: 0 }, { status: 200, cost: 1, stream: 1 }, { status: 429, cost: 0, stream: 0 }]);
+  const rows = gw.node.db
+    .prepare("SELECT status, cost, stream FROM usage_ledger WHERE client_id = ? AND fingerprint = 'completions' ORDER BY id")
+    .all(record.id) as { status: number; cost: number; stream: number }[];
+  assert.deepEqual(rows, [
+    { status: 200, cost: 1, stream: 0 },
+    { status: 200, cost: 1, stream: 1 },
+    { status: 429, cost: 0, stream: 0 },
+  ]);
 });
 
 test('embeddings write usage rows with their cost', async () => {

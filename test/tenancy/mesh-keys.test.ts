@@ -28,7 +28,15 @@ after(async () => {
 
 test('a key created on A with POST /admin/keys is accepted by B and C within 2 s, with its whole policy', { timeout: 30_000 }, async () => {
   const [a, b, c] = cluster.nodes;
-  const created = await admin(a.url, '/admin/keys', 'POST', { name: 'mesh-app', rpm: 100, tpm: 50_000, budget_usd: 5, budget_period: 'day', models: ['gpt-4o*'], expires: '30d' });
+  const created = await admin(a.url, '/admin/keys', 'POST', {
+    name: 'mesh-app',
+    rpm: 100,
+    tpm: 50_000,
+    budget_usd: 5,
+    budget_period: 'day',
+    models: ['gpt-4o*'],
+    expires: '30d',
+  });
   assert.equal(created.status, 201, created.text);
   const { key, id } = created.json;
   for (const node of [b, c]) {
@@ -42,14 +50,21 @@ test('a key created on A with POST /admin/keys is accepted by B and C within 2 s
   // Only the salted hash travelled: the secret is nowhere in B's key log.
   const ops = b.node.db.prepare('SELECT payload FROM tenancy_ops').all() as { payload: string }[];
   assert.ok(ops.length > 0);
-  assert.equal(ops.some((o) => o.payload.includes(key.slice(19))), false);
+  assert.equal(
+    ops.some((o) => o.payload.includes(key.slice(19))),
+    false,
+  );
   // The policy holds on B: a model outside the grant is refused there too.
   assert.equal((await chat(b.url, key, { model: 'claude-3' })).status, 403);
 });
 
-test('a key created by `flowrouter keys create` in another process on A\'s database works on B and C within 2 s', { timeout: 60_000 }, async () => {
+test("a key created by `flowrouter keys create` in another process on A's database works on B and C within 2 s", { timeout: 60_000 }, async () => {
   const [a, b, c] = cluster.nodes;
-  const { stdout } = await run(BIN, ['keys', 'create', '--name', 'cli-made', '--rpm', '30', '--config', join(a.dataDir, 'config.yaml'), '--data-dir', a.dataDir], { timeout: 30_000 });
+  const { stdout } = await run(
+    BIN,
+    ['keys', 'create', '--name', 'cli-made', '--rpm', '30', '--config', join(a.dataDir, 'config.yaml'), '--data-dir', a.dataDir],
+    { timeout: 30_000 },
+  );
   const key = /fr-[0-9a-f]{16}[A-Za-z0-9_-]{43}/.exec(stdout)![0];
   for (const node of [b, c]) await within(2_000, `the CLI's key on ${node.url}`, async () => (await ask(node, key)).status === 200);
   assert.equal((await ask(a, key)).status, 200);
@@ -85,7 +100,7 @@ test('a member that was away receives the keys and revocations made meanwhile by
   assert.deepEqual(d.node.meshTenancy!.keyReplicator!.status().versions, a.node.meshTenancy!.keyReplicator!.status().versions);
 });
 
-test('mesh status shows the key log: versions per origin and each peer\'s lag', { timeout: 30_000 }, async () => {
+test("mesh status shows the key log: versions per origin and each peer's lag", { timeout: 30_000 }, async () => {
   const [a] = cluster.nodes;
   const { json } = await admin(a.url, '/v1/mesh/status');
   assert.ok(json.keys.versions[a.node.nodeId!] >= 1, JSON.stringify(json.keys));

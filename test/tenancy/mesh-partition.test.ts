@@ -14,7 +14,11 @@ let relays: Awaited<ReturnType<typeof tcpRelay>>[] = [];
 let c: TenancyNode;
 
 const status = (n: TenancyNode) => n.node.tenancy.shared!.status();
-const contacts = (n: TenancyNode) => status(n).members.filter((m) => m.inContact).map((m) => m.peer).sort();
+const contacts = (n: TenancyNode) =>
+  status(n)
+    .members.filter((m) => m.inContact)
+    .map((m) => m.peer)
+    .sort();
 
 before(async () => {
   cluster = await startCluster(2, { mesh: 'shared_limits: { heartbeat_ms: 250, contact_timeout_ms: 1000 }' });
@@ -28,7 +32,9 @@ after(async () => {
   await cluster?.close();
 });
 
-test('a member cut off admits only its share, says so in mesh status, and after healing counts the same totals as the others', { timeout: 90_000 }, async () => {
+test('a member cut off admits only its share, says so in mesh status, and after healing counts the same totals as the others', {
+  timeout: 90_000,
+}, async () => {
   const [a, b] = cluster.nodes;
   const { key, id } = (await call(a.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'rpm-partition', rpm: 12 } })).json as { id: string; key: string };
   await within(5_000, 'the key on C', () => c.node.tenancy.keys.get(id) !== undefined);
@@ -36,7 +42,10 @@ test('a member cut off admits only its share, says so in mesh status, and after 
   // What C knows of A's and B's addresses becomes the relays' only (identify taught it their real ones), before the cut:
   // libp2p redials a dropped peer at once, and must find no way around the relays.
   const host = c.node.meshLink!.mesh.libp2p;
-  for (const [n, r] of [[a, relays[0]], [b, relays[1]]] as const) {
+  for (const [n, r] of [
+    [a, relays[0]],
+    [b, relays[1]],
+  ] as const) {
     await host.peerStore.patch(peerIdFromString(n.node.nodeId!), { multiaddrs: [multiaddr(r.addr)] });
   }
   for (const r of relays) r.cut();
@@ -58,8 +67,13 @@ test('a member cut off admits only its share, says so in mesh status, and after 
   for (const r of relays) r.heal();
   await within(30_000, 'C back in contact with both', () => cluster.nodes.every((n) => contacts(n).length === 2));
   const total = 4 + okElsewhere;
-  await within(3_000, 'every member counts the same minute', () => cluster.nodes.every((n) => Math.round(n.node.tenancy.shared!.rate(id, { rpm: 12 }).requests) === total));
+  await within(3_000, 'every member counts the same minute', () =>
+    cluster.nodes.every((n) => Math.round(n.node.tenancy.shared!.rate(id, { rpm: 12 }).requests) === total),
+  );
   const again = await Promise.all(cluster.nodes.map((n) => chat(n.url, key, { model: 'gpt-4o-mini' })));
   assert.equal(again.filter((r) => r.status === 200).length, Math.max(0, 12 - total));
-  assert.match(formatStatus((await call(c.url, '/v1/mesh/status', { key: ADMIN_KEY })).json), /limits: {4}counted mesh-wide with all 2 other members in contact/);
+  assert.match(
+    formatStatus((await call(c.url, '/v1/mesh/status', { key: ADMIN_KEY })).json),
+    /limits: {4}counted mesh-wide with all 2 other members in contact/,
+  );
 });

@@ -53,7 +53,11 @@ mesh:
   mdns: false
   secret_file: ${secretFile}
   bootstrap: [${bootstrap.join(', ')}]
-${mesh.split('\n').filter(Boolean).map((l) => `  ${l}`).join('\n')}
+${mesh
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => `  ${l}`)
+  .join('\n')}
 chains:
   default:
     - model: gpt-4o-mini
@@ -63,7 +67,9 @@ chains:
 ${extra}
 `;
   const cluster: MeshCluster = {
-    nodes, fake, secretFile,
+    nodes,
+    fake,
+    secretFile,
     yaml: (i) => yamls[i],
     async add(o = {}) {
       const yaml = yamlFor(o.bootstrap ?? nodes.map(meshAddr), o.mesh, o.extra, o.listen, o.upstream);
@@ -98,12 +104,18 @@ export async function tcpRelay(to: string): Promise<{ addr: string; cut(): void;
   const sockets = new Set<Socket>();
   let blocked = false;
   const server = createServer((client) => {
-    if (blocked) { client.destroy(); return; }
+    if (blocked) {
+      client.destroy();
+      return;
+    }
     const upstream = connect(Number(m[2]), m[1]);
     for (const s of [client, upstream]) {
       sockets.add(s);
       s.on('close', () => sockets.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
     }
     client.pipe(upstream);
     upstream.pipe(client);
@@ -112,8 +124,17 @@ export async function tcpRelay(to: string): Promise<{ addr: string; cut(): void;
   const port = (server.address() as { port: number }).port;
   return {
     addr: `/ip4/127.0.0.1/tcp/${port}/p2p/${m[3]}`,
-    cut() { blocked = true; for (const s of sockets) s.destroy(); },
-    heal() { blocked = false; },
-    close: () => new Promise<void>((resolve) => { for (const s of sockets) s.destroy(); server.close(() => resolve()); }),
+    cut() {
+      blocked = true;
+      for (const s of sockets) s.destroy();
+    },
+    heal() {
+      blocked = false;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }

@@ -48,7 +48,14 @@ beforeEach(() => {
       return true;
     }
     if (auth === `Bearer ${TENANT_KEY}` && tenantAnswer) {
-      openaiError(res, tenantAnswer.status, `tenant account says ${tenantAnswer.status}`, tenantAnswer.type, tenantAnswer.code, tenantAnswer.status === 429 ? { 'retry-after': '20' } : {});
+      openaiError(
+        res,
+        tenantAnswer.status,
+        `tenant account says ${tenantAnswer.status}`,
+        tenantAnswer.type,
+        tenantAnswer.code,
+        tenantAnswer.status === 429 ? { 'retry-after': '20' } : {},
+      );
       return true;
     }
     return false;
@@ -90,7 +97,12 @@ test('an invalid BYOK key is refused upstream three times, then answered without
   assert.equal(good.status, 200, good.text);
 });
 
-for (const [status, type, code] of [[401, 'invalid_request_error', 'invalid_api_key'], [403, 'permission_error', null], [402, 'billing_error', null], [429, 'requests', 'rate_limit_exceeded']] as const) {
+for (const [status, type, code] of [
+  [401, 'invalid_request_error', 'invalid_api_key'],
+  [403, 'permission_error', null],
+  [402, 'billing_error', null],
+  [429, 'requests', 'rate_limit_exceeded'],
+] as const) {
   test(`the tenant's own account answering ${status} counts against that account, not the shared target`, async () => {
     tenantAnswer = { status, type, code };
     for (let i = 0; i < 6; i++) assert.notEqual((await chat(gw.url, acme)).status, 200);
@@ -104,7 +116,10 @@ for (const [status, type, code] of [[401, 'invalid_request_error', 'invalid_api_
 }
 
 test("the shared account's own failures still open the shared breaker", async () => {
-  fake.handler = (_req, res) => { openaiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key'); return true; };
+  fake.handler = (_req, res) => {
+    openaiError(res, 401, 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
+    return true;
+  };
   for (let i = 0; i < 3; i++) await chat(gw.url, victim);
   const t = await targetStatus();
   assert.equal(t.breaker.state, 'open');

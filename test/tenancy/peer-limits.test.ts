@@ -12,23 +12,48 @@ import { PriceTable } from '../../src/usage/index.ts';
 
 const NOW = Date.UTC(2026, 0, 5, 12);
 const target = (model: string): TargetConfig => ({ id: model, kind: 'provider', model, weight: 1 });
-const json = (model: string, completion = 1): Outcome<'chat'> => ({ kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model, choices: [], usage: { prompt_tokens: 1, completion_tokens: completion, total_tokens: 1 + completion } } });
+const json = (model: string, completion = 1): Outcome<'chat'> => ({
+  kind: 'json',
+  firstByteMs: 1,
+  response: {
+    id: 'x',
+    object: 'chat.completion',
+    created: 1,
+    model,
+    choices: [],
+    usage: { prompt_tokens: 1, completion_tokens: completion, total_tokens: 1 + completion },
+  },
+});
 
 /** The forwarded path's admission around a stand-in router that asks the budget gate for each target it tries. */
 function forwardedPath(forwardLimits: string | null, core: Handler<'chat'>) {
-  const config = parseConfig(`mesh:
+  const config = parseConfig(
+    `mesh:
   secret_file: /nonexistent/mesh.key
 ${forwardLimits ? `  forward_limits: ${forwardLimits}\n` : ''}chains:
   default:
     - { model: gpt-4o-mini, provider: openai, url: "http://127.0.0.1:9/v1" }
-`, 'test.yaml', {}, { dataDir: '/nonexistent' });
+`,
+    'test.yaml',
+    {},
+    { dataDir: '/nonexistent' },
+  );
   const db = openDatabase(':memory:');
   migrate(db, TENANCY_MIGRATIONS);
   const budgets = new Budgets(db);
   const handler = pipeline<'chat'>([peerLimitsLayer(() => config, new Allowances({ budgets, prices: new PriceTable(), now: () => NOW }))], core);
-  const forward = (peer: string, req: ChatRequest) => handler(req, createContext({
-    requestId: 'r', operation: 'chat', signal: new AbortController().signal, client: { id: `peer:${peer}` }, forwardedBy: peer, countPrompt: () => promptTokens(req),
-  }));
+  const forward = (peer: string, req: ChatRequest) =>
+    handler(
+      req,
+      createContext({
+        requestId: 'r',
+        operation: 'chat',
+        signal: new AbortController().signal,
+        client: { id: `peer:${peer}` },
+        forwardedBy: peer,
+        countPrompt: () => promptTokens(req),
+      }),
+    );
   return { forward, spent: (peer: string) => budgets.spent(`peer:${peer}`, 'day', NOW), close: () => db.close() };
 }
 
@@ -54,7 +79,10 @@ test('tpm: a peer whose forwards would pass its tokens per minute is refused wit
   const p = forwardedPath('{ tpm: 300 }', tries(['gpt-4o-mini'], 250));
   try {
     await p.forward('peer-a', req('hi', { max_tokens: 200 }));
-    await assert.rejects(p.forward('peer-a', req('hi', { max_tokens: 200 })), (e: unknown) => e instanceof RateLimitError && e.code === 'tokens_per_minute_exceeded' && /mesh\.forward_limits/.test(e.message));
+    await assert.rejects(
+      p.forward('peer-a', req('hi', { max_tokens: 200 })),
+      (e: unknown) => e instanceof RateLimitError && e.code === 'tokens_per_minute_exceeded' && /mesh\.forward_limits/.test(e.message),
+    );
     await p.forward('peer-b', req('hi', { max_tokens: 200 }));
   } finally {
     p.close();
@@ -79,8 +107,21 @@ test('a streamed forward is charged what its chunks carried once the stream ends
     (await ctx.gate?.(target('gpt-4o'), 'gpt-4o'))?.keep();
     async function* chunks(): AsyncGenerator<ChatChunk> {
       yield { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'a' }, finish_reason: null }] };
-      yield { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [], usage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 } };
-      yield { id: 'c', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta: { content: 'never read' }, finish_reason: null }] };
+      yield {
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'gpt-4o',
+        choices: [],
+        usage: { prompt_tokens: 1000, completion_tokens: 1000, total_tokens: 2000 },
+      };
+      yield {
+        id: 'c',
+        object: 'chat.completion.chunk',
+        created: 1,
+        model: 'gpt-4o',
+        choices: [{ index: 0, delta: { content: 'never read' }, finish_reason: null }],
+      };
     }
     return { kind: 'stream', chunks: chunks(), firstByteMs: 1 };
   };
@@ -100,7 +141,10 @@ test('a streamed forward is charged what its chunks carried once the stream ends
 
 test('without mesh.forward_limits a peer is admitted without any hold', async () => {
   let gated = 0;
-  const p = forwardedPath(null, async (_req, ctx) => { if (ctx.gate) gated++; return json('gpt-4o-mini'); });
+  const p = forwardedPath(null, async (_req, ctx) => {
+    if (ctx.gate) gated++;
+    return json('gpt-4o-mini');
+  });
   try {
     for (let i = 0; i < 1000; i++) await p.forward('peer-a', req('hi'));
     assert.equal(gated, 0);

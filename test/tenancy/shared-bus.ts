@@ -42,7 +42,11 @@ export class Bus {
 
   /** No message passes between the two groups until `heal`. */
   partition(a: string[], b: string[]): void {
-    for (const x of a) for (const y of b) { this.cut.add(`${x}|${y}`); this.cut.add(`${y}|${x}`); }
+    for (const x of a)
+      for (const y of b) {
+        this.cut.add(`${x}|${y}`);
+        this.cut.add(`${y}|${x}`);
+      }
   }
 
   heal(): void {
@@ -79,8 +83,12 @@ export class FakePubsub {
 
   subscribe(): void {}
   unsubscribe(): void {}
-  addEventListener(_type: string, l: Listener): void { this.listeners.add(l); }
-  removeEventListener(_type: string, l: Listener): void { this.listeners.delete(l); }
+  addEventListener(_type: string, l: Listener): void {
+    this.listeners.add(l);
+  }
+  removeEventListener(_type: string, l: Listener): void {
+    this.listeners.delete(l);
+  }
 
   async publish(topic: string, data: Uint8Array): Promise<void> {
     this.bus.deliver(this.id, topic, data);
@@ -110,19 +118,37 @@ export interface Member {
 export function member(bus: Bus, id: string, opts: Partial<SharedLimitsOptions> = {}, heartbeatMs = 100, db = openDatabase(':memory:')): Member {
   migrate(db, TENANCY_MIGRATIONS);
   const budgets = new Budgets(db);
-  const counters = new SharedCounters({ ...FAST_SHARED, ...opts }, { spentOf: (k, p) => budgets.spent(k, p), spentKeys: spentKeysIn(db), store: sqliteSharedStore(db) });
+  const counters = new SharedCounters(
+    { ...FAST_SHARED, ...opts },
+    { spentOf: (k, p) => budgets.spent(k, p), spentKeys: spentKeysIn(db), store: sqliteSharedStore(db) },
+  );
   counters.setSelf(id);
   const allowances = new Allowances({ budgets, prices: new PriceTable(), shared: new SharedAdmission(counters) });
   const gossip = startLimitsGossip({
     mesh: { pubsub: bus.join(id), peerId: id } as unknown as Pick<MeshNode, 'pubsub' | 'peerId'>,
-    topic: LIMITS_TOPIC, heartbeatMs, snapshotMs: heartbeatMs * 10, maxMessageBytes: 512 * 1024, log: silentLogger,
+    topic: LIMITS_TOPIC,
+    heartbeatMs,
+    snapshotMs: heartbeatMs * 10,
+    maxMessageBytes: 512 * 1024,
+    log: silentLogger,
     exchange: {
-      parse: parseLimitsMessage, receive: (o, m) => counters.receive(o, m), outgoing: (k) => counters.outgoing(k), hasDelta: () => counters.hasDelta(), urgent: () => counters.urgent(),
-      onChange: (l) => counters.onChange(l), prune: () => counters.prune(), persist: () => counters.persist(),
+      parse: parseLimitsMessage,
+      receive: (o, m) => counters.receive(o, m),
+      outgoing: (k) => counters.outgoing(k),
+      hasDelta: () => counters.hasDelta(),
+      urgent: () => counters.urgent(),
+      onChange: (l) => counters.onChange(l),
+      prune: () => counters.prune(),
+      persist: () => counters.persist(),
     },
   });
   return {
-    id, counters, allowances, budgets, gossip, db,
+    id,
+    counters,
+    allowances,
+    budgets,
+    gossip,
+    db,
     async admit(holder, body = {}) {
       const ctx = createContext({ requestId: `${id}-${Math.random()}`, operation: 'chat', signal: AbortSignal.timeout(10_000), countPrompt: () => 10 });
       await allowances.apply(holder, { model: 'gpt-4o-mini', ...body }, ctx);

@@ -31,8 +31,14 @@ function stopAll(members: Member[], bus: Bus): void {
   for (const m of members) m.db.close();
 }
 
-for (const { overshoot, loss, bound } of [{ overshoot: 0, loss: 0, bound: 2 }, { overshoot: 0.2, loss: 0, bound: 6 }, { overshoot: 0, loss: 0.3, bound: 2 }]) {
-  test(`rpm 30 hammered on three members at once (overshoot ${overshoot * 100} %, ${loss * 100} % of messages lost, delays 0-30 ms) admits between 30 and 30 + ${bound}`, { timeout: 30_000 }, async () => {
+for (const { overshoot, loss, bound } of [
+  { overshoot: 0, loss: 0, bound: 2 },
+  { overshoot: 0.2, loss: 0, bound: 6 },
+  { overshoot: 0, loss: 0.3, bound: 2 },
+]) {
+  test(`rpm 30 hammered on three members at once (overshoot ${overshoot * 100} %, ${loss * 100} % of messages lost, delays 0-30 ms) admits between 30 and 30 + ${bound}`, {
+    timeout: 30_000,
+  }, async () => {
     const bus = new Bus({ delay: () => Math.random() * 30 });
     const members = await cluster(3, bus, { overshoot });
     bus.opts.loss = loss;
@@ -46,7 +52,9 @@ for (const { overshoot, loss, bound } of [{ overshoot: 0, loss: 0, bound: 2 }, {
   });
 }
 
-test('with the whole limit as overshoot the same load passes it further: waiting for acknowledgements is what holds the bound', { timeout: 30_000 }, async () => {
+test('with the whole limit as overshoot the same load passes it further: waiting for acknowledgements is what holds the bound', {
+  timeout: 30_000,
+}, async () => {
   const bus = new Bus({ delay: () => 20 + Math.random() * 10 });
   const members = await cluster(3, bus, { overshoot: 1 });
   try {
@@ -57,7 +65,7 @@ test('with the whole limit as overshoot the same load passes it further: waiting
   }
 });
 
-test('a budget spent on two members at once stays within one request\'s estimate of the limit', { timeout: 30_000 }, async () => {
+test("a budget spent on two members at once stays within one request's estimate of the limit", { timeout: 30_000 }, async () => {
   const bus = new Bus({ delay: () => Math.random() * 20 });
   const members = await cluster(2, bus);
   // gpt-4o-mini: 10 prompt + 1000 completion tokens = $0.0006015, held as such (max_tokens 1000) and spent as such.
@@ -69,7 +77,21 @@ test('a budget spent on two members at once stays within one request\'s estimate
       const hold = await ctx.gate!(target, 'gpt-4o-mini');
       await new Promise((r) => setTimeout(r, Math.random() * 30));
       hold.keep();
-      ctx.tap.watch({ kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 } } }, AbortSignal.timeout(1000));
+      ctx.tap.watch(
+        {
+          kind: 'json',
+          firstByteMs: 1,
+          response: {
+            id: 'x',
+            object: 'chat.completion',
+            created: 1,
+            model: 'gpt-4o-mini',
+            choices: [],
+            usage: { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 },
+          },
+        },
+        AbortSignal.timeout(1000),
+      );
     };
     const n = await admitted(members.flatMap((m) => Array.from({ length: 30 }, () => run(m))));
     const spent = members.reduce((sum, m) => sum + m.budgets.spent(KEY, 'day'), 0);
@@ -85,15 +107,22 @@ test('a member cut off admits only its share, the others keep it reserved, and a
   const members = await cluster(3, bus);
   const [alone, ...rest] = members;
   try {
-    bus.partition([alone.id], rest.map((m) => m.id));
+    bus.partition(
+      [alone.id],
+      rest.map((m) => m.id),
+    );
     const cut = Date.now();
-    const noticed = () => alone.counters.status().members.every((s) => !s.inContact)
+    const noticed = () =>
+      alone.counters.status().members.every((s) => !s.inContact)
       && rest.every((m) => m.counters.status().members.some((s) => s.peer === alone.id && !s.inContact));
     while (!noticed()) {
       if (Date.now() - cut > 3_000) throw new Error('the partition was not noticed');
       await new Promise((r) => setTimeout(r, 20));
     }
-    assert.deepEqual(alone.counters.status().members.map((s) => s.state), ['silent', 'silent']);
+    assert.deepEqual(
+      alone.counters.status().members.map((s) => s.state),
+      ['silent', 'silent'],
+    );
     const isolated = await admitted(Array.from({ length: 30 }, () => alone.admit(rpm(30))));
     const majority = await admitted(rest.flatMap((m) => Array.from({ length: 30 }, () => m.admit(rpm(30)))));
     // 30 / 3 members: 10 each; the two in contact share 20 between them (+1 for their acknowledgements).
@@ -111,14 +140,28 @@ test('a member cut off admits only its share, the others keep it reserved, and a
   }
 });
 
-test('a restarted member keeps the others\' shares reserved until it hears them, then counts their spend from its database', { timeout: 30_000 }, async () => {
+test("a restarted member keeps the others' shares reserved until it hears them, then counts their spend from its database", { timeout: 30_000 }, async () => {
   const bus = new Bus({ delay: () => 1 });
   const [a, b] = await cluster(2, bus);
   const holder = { id: KEY, name: 'key "budget"', limits: { budgetUsd: 1, budgetPeriod: 'day' as const }, scope: 'mesh' as const };
   try {
     const ctx = await a.admit(holder, { max_tokens: 10 });
     (await ctx.gate!(target, 'gpt-4o-mini')).keep();
-    ctx.tap.watch({ kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o-mini', choices: [], usage: { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 } } }, AbortSignal.timeout(1000));
+    ctx.tap.watch(
+      {
+        kind: 'json',
+        firstByteMs: 1,
+        response: {
+          id: 'x',
+          object: 'chat.completion',
+          created: 1,
+          model: 'gpt-4o-mini',
+          choices: [],
+          usage: { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 },
+        },
+      },
+      AbortSignal.timeout(1000),
+    );
     // A spent $0.15; B hears it, then goes down and comes back with the same database.
     await new Promise((r) => setTimeout(r, 300));
     b.stop();
@@ -154,5 +197,6 @@ test('limits messages out of shape are refused before they are merged', () => {
     { ...good, acks: [['peer', 1, KEY, Number.POSITIVE_INFINITY, 0]] },
     { ...good, hears: 'everyone' },
     { ...good, snap: { id: 1, part: 3, parts: 2 } },
-  ]) assert.equal(parseLimitsMessage(bad), null, JSON.stringify(bad).slice(0, 120));
+  ])
+    assert.equal(parseLimitsMessage(bad), null, JSON.stringify(bad).slice(0, 120));
 });

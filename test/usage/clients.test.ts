@@ -11,19 +11,44 @@ import { createContext, pipeline, type Handler } from '../../src/pipeline/index.
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { tempDir } from '../helpers.ts';
 
-const config = parseConfig('chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n', 't.yaml', {}, { dataDir: '/tmp/unused' });
+const config = parseConfig(
+  'chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n',
+  't.yaml',
+  {},
+  { dataDir: '/tmp/unused' },
+);
 
 /** What the router would have done: answered from the default chain's one target. */
 const answer: Handler<'chat'> = async (req, ctx) => {
   ctx.trace.route = { chain: config.chains.get('default')!, byModel: false };
   ctx.trace.target = 'default/openai/gpt-4o';
   ctx.trace.cache = 'miss';
-  return { kind: 'json', firstByteMs: 1, response: { id: 'x', object: 'chat.completion', created: 1, model: 'gpt-4o', choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }], usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 } } };
+  return {
+    kind: 'json',
+    firstByteMs: 1,
+    response: {
+      id: 'x',
+      object: 'chat.completion',
+      created: 1,
+      model: 'gpt-4o',
+      choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 },
+    },
+  };
 };
 
 async function call(service: Handler<'chat'>, client: string | undefined) {
   const req: ChatRequest = { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] };
-  await service(req, createContext({ requestId: `r-${Math.random()}`, operation: 'chat', signal: new AbortController().signal, client: client ? { id: client } : undefined, countPrompt: () => 1 }));
+  await service(
+    req,
+    createContext({
+      requestId: `r-${Math.random()}`,
+      operation: 'chat',
+      signal: new AbortController().signal,
+      client: client ? { id: client } : undefined,
+      countPrompt: () => 1,
+    }),
+  );
 }
 
 test('usage groups by client key id, and the CSV has a line per client, day and model', async () => {
@@ -41,11 +66,22 @@ test('usage groups by client key id, and the CSV has a line per client, day and 
     const alice = byClient.find((r) => r.key === 'alice')!;
     assert.equal(alice.requests, 2);
     assert.equal(alice.prompt_tokens, 2000);
-    assert.equal(alice.cost, 2 * (1000 * 2.5 + 100 * 10) / 1e6);
+    assert.equal(alice.cost, (2 * (1000 * 2.5 + 100 * 10)) / 1e6);
     assert.equal(byClient.find((r) => r.key === 'bob')!.requests, 1);
     assert.equal(byClient.find((r) => r.key === '')!.requests, 1);
-    const lines = usageCsv(db).trim().split('\n').slice(1).map((l) => l.split(','));
-    assert.deepEqual(lines.map((l) => [l[1], l[2], l[3]]), [['', 'gpt-4o', '1'], ['alice', 'gpt-4o', '2'], ['bob', 'gpt-4o', '1']]);
+    const lines = usageCsv(db)
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    assert.deepEqual(
+      lines.map((l) => [l[1], l[2], l[3]]),
+      [
+        ['', 'gpt-4o', '1'],
+        ['alice', 'gpt-4o', '2'],
+        ['bob', 'gpt-4o', '1'],
+      ],
+    );
     ledger.stop();
   } finally {
     db.close();
@@ -86,13 +122,20 @@ test('`flowrouter usage` prints a readable table and the CSV from the node datab
     ledger.stop();
     let printed = '';
     const open = () => openDatabase(file);
-    await usageCommand(open, (t) => { printed += t; }).parseAsync(['--by', 'client'], { from: 'user' });
+    await usageCommand(open, (t) => {
+      printed += t;
+    }).parseAsync(['--by', 'client'], { from: 'user' });
     const lines = printed.trimEnd().split('\n');
     assert.match(lines[0], /^client\s+requests\s+errors\s+prompt tok/);
     assert.match(lines[1], /^-+\s+-+/);
-    assert.ok(lines.some((l) => /^alice\s+1\s+0\s+1,000\s+100\s+\$0\.0035/.test(l)), printed);
+    assert.ok(
+      lines.some((l) => /^alice\s+1\s+0\s+1,000\s+100\s+\$0\.0035/.test(l)),
+      printed,
+    );
     printed = '';
-    await usageCommand(open, (t) => { printed += t; }).parseAsync(['--csv'], { from: 'user' });
+    await usageCommand(open, (t) => {
+      printed += t;
+    }).parseAsync(['--csv'], { from: 'user' });
     assert.match(printed, /^day,client,model,/);
     assert.equal(printed.trim().split('\n').length, 3);
   } finally {

@@ -18,7 +18,9 @@ before(async () => {
     const body = req.body;
     if (body?.model === 'gpt-4o-mini') {
       await new Promise((r) => setTimeout(r, CANDIDATE_DELAY_MS));
-      const text = JSON.stringify(chatResponse('gpt-4o-mini', 'Paris is the capital of France', { usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 } }));
+      const text = JSON.stringify(
+        chatResponse('gpt-4o-mini', 'Paris is the capital of France', { usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14 } }),
+      );
       res.writeHead(200, { 'content-type': 'application/json' }).end(text);
       return true;
     }
@@ -71,7 +73,11 @@ after(async () => {
 
 async function ask(model: string, content: string, stream = false) {
   const started = performance.now();
-  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model, stream, messages: [{ role: 'user', content }] }) });
+  const res = await fetch(`${gw.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model, stream, messages: [{ role: 'user', content }] }),
+  });
   const text = await res.text();
   assert.equal(res.status, 200, text);
   return performance.now() - started;
@@ -95,7 +101,10 @@ test('a sampled request is shadowed off the client path and stored with both ans
   assert.ok(r.agreement > 0.6 && r.agreement < 1);
   assert.equal(r.judge_score, 8);
   assert.equal(rows[1].primary_answer, 'echo: capital of Italy?');
-  assert.equal(fake.requests.filter((q) => q.body?.model === 'gpt-4o-mini').every((q) => q.body.stream === false), true);
+  assert.equal(
+    fake.requests.filter((q) => q.body?.model === 'gpt-4o-mini').every((q) => q.body.stream === false),
+    true,
+  );
 });
 
 test('a chain sampling 0 sends nothing to its candidate', async () => {
@@ -109,13 +118,21 @@ test('`flowrouter compare` reports per prompt fingerprint: samples, cost saved, 
   const report = compareReport(gw.node.db);
   assert.equal(report.length, 2);
   const paris = report.find((r) => Math.abs(r.primary_cost - 75e-6) < 1e-12)!;
-  assert.equal(paris.cost_saved, Math.round(((10 * 2.5 + 5 * 10) - (10 * 0.15 + 4 * 0.6)) / 1e6 * 1e8) / 1e8);
+  assert.equal(paris.cost_saved, Math.round(((10 * 2.5 + 5 * 10 - (10 * 0.15 + 4 * 0.6)) / 1e6) * 1e8) / 1e8);
   assert.ok(paris.latency_change_ms > 0);
   let printed = '';
   const file = join(gw.dataDir, 'flowrouter.db');
-  await compareCommand(() => openDatabase(file), (t) => { printed += t; }).parseAsync([], { from: 'user' });
+  await compareCommand(
+    () => openDatabase(file),
+    (t) => {
+      printed += t;
+    },
+  ).parseAsync([], { from: 'user' });
   const lines = printed.trimEnd().split('\n');
   assert.match(lines[0], /^prompt\s+chain\s+candidate\s+samples\s+failed\s+cost saved\s+primary ms\s+Δ ms\s+agreement\s+judge$/);
   assert.equal(lines.length, 4);
-  assert.ok(lines.slice(2).every((l) => /\bdefault\s+small\s+1\s+0\s+\$/.test(l) && /\+\d/.test(l)), printed);
+  assert.ok(
+    lines.slice(2).every((l) => /\bdefault\s+small\s+1\s+0\s+\$/.test(l) && /\+\d/.test(l)),
+    printed,
+  );
 });

@@ -17,7 +17,9 @@ test('the ledger loses nothing acknowledged when the process is killed mid-load'
   const dir = tempDir();
   const configFile = join(dir.path, 'config.yaml');
   writeFileSync(configFile, `chains:\n  default:\n    - model: gpt-4o-mini\n      provider: openai\n      key: sk-test\n      url: ${fake.url}\n`);
-  const child = spawn('node_modules/.bin/node', ['--disable-warning=ExperimentalWarning', 'test/usage/fixtures/serve.ts', configFile, dir.path], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('node_modules/.bin/node', ['--disable-warning=ExperimentalWarning', 'test/usage/fixtures/serve.ts', configFile, dir.path], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
   try {
     const url = await new Promise<string>((resolve, reject) => {
@@ -25,9 +27,15 @@ test('the ledger loses nothing acknowledged when the process is killed mid-load'
       let out = '';
       child.stdout!.on('data', (b: Buffer) => {
         out += b.toString();
-        if (out.includes('\n')) { clearTimeout(timer); resolve(out.trim()); }
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(out.trim());
+        }
       });
-      child.once('exit', () => { clearTimeout(timer); reject(new Error('the node exited before starting')); });
+      child.once('exit', () => {
+        clearTimeout(timer);
+        reject(new Error('the node exited before starting'));
+      });
     });
     const acked: string[] = [];
     let killed = false;
@@ -38,7 +46,8 @@ test('the ledger loses nothing acknowledged when the process is killed mid-load'
         const stream = i % 2 === 1;
         try {
           const res = await fetch(`${url}/v1/chat/completions`, {
-            method: 'POST', headers: { 'content-type': 'application/json' },
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ model: 'gpt-4o-mini', stream, messages: [{ role: 'user', content: `load ${i}` }] }),
           });
           const text = await res.text();
@@ -47,7 +56,10 @@ test('the ledger loses nothing acknowledged when the process is killed mid-load'
         } catch {
           // Requests cut by the kill were never acknowledged.
         }
-        if (!killed && acked.length >= ACKED_BEFORE_KILL) { killed = true; child.kill('SIGKILL'); }
+        if (!killed && acked.length >= ACKED_BEFORE_KILL) {
+          killed = true;
+          child.kill('SIGKILL');
+        }
       }
     };
     await Promise.all(Array.from({ length: CONCURRENCY }, worker));

@@ -4,8 +4,13 @@ import assert from 'node:assert/strict';
 import { promptFingerprint } from '../../src/usage/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 
-const ask = (user: string, system = 'You summarise support tickets.'): ChatRequest =>
-  ({ model: 'm', messages: [{ role: 'system', content: system }, { role: 'user', content: user }] });
+const ask = (user: string, system = 'You summarise support tickets.'): ChatRequest => ({
+  model: 'm',
+  messages: [
+    { role: 'system', content: system },
+    { role: 'user', content: user },
+  ],
+});
 
 test('numbers, long ids and quoted values do not split a template; its words and the system prompt do', () => {
   const a = promptFingerprint(ask('Summarise ticket 4711 from "Ada" (id 9f8e7d6c5b4a):  printer jams.'));

@@ -25,7 +25,11 @@ after(async () => {
 });
 
 async function post(body: Record<string, unknown>) {
-  const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', ...body }) });
+  const res = await fetch(`${gw.baseURL}/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'gpt-4o-mini', ...body }),
+  });
   await res.text();
   return { status: res.status, id: res.headers.get('x-request-id')!, headers: res.headers };
 }
@@ -63,7 +67,10 @@ test('a stream is recorded with the usage the gateway asked the provider for, th
 });
 
 test('a stream without provider usage is counted with the tokenizer and marked estimated', async () => {
-  fake.handler = (req, res) => { writeChatStream(res, 'gpt-4o-mini', ['hello', ' there', ' friend'], false); return req !== null; };
+  fake.handler = (req, res) => {
+    writeChatStream(res, 'gpt-4o-mini', ['hello', ' there', ' friend'], false);
+    return req !== null;
+  };
   try {
     const { id } = await post({ stream: true, messages: [{ role: 'user', content: 'no usage please' }] });
     const row = rowOf(id);
@@ -77,7 +84,10 @@ test('a stream without provider usage is counted with the tokenizer and marked e
 });
 
 test('an error is recorded with its status, code and the target that failed', async () => {
-  fake.handler = (_req, res) => { openaiError(res, 500, 'boom', 'server_error'); return true; };
+  fake.handler = (_req, res) => {
+    openaiError(res, 500, 'boom', 'server_error');
+    return true;
+  };
   try {
     const { status } = await post({ messages: [{ role: 'user', content: 'fail' }] });
     assert.equal(status, 502);
@@ -106,9 +116,24 @@ test('a cache hit is recorded as a hit that cost nothing and saved the whole cal
 });
 
 test('tokens saved by normalization are recorded, and the same template with other numbers shares a fingerprint', async () => {
-  const a = await post({ messages: [{ role: 'system', content: 'You   are   terse.\n\n\n\n\nAnswer.' }, { role: 'user', content: 'order 1234 "red   shoes"' }] });
-  const b = await post({ messages: [{ role: 'system', content: 'You are terse.\n\nAnswer.' }, { role: 'user', content: 'order 98 "blue hat"' }] });
-  const c = await post({ messages: [{ role: 'system', content: 'You are verbose.' }, { role: 'user', content: 'order 98 "blue hat"' }] });
+  const a = await post({
+    messages: [
+      { role: 'system', content: 'You   are   terse.\n\n\n\n\nAnswer.' },
+      { role: 'user', content: 'order 1234 "red   shoes"' },
+    ],
+  });
+  const b = await post({
+    messages: [
+      { role: 'system', content: 'You are terse.\n\nAnswer.' },
+      { role: 'user', content: 'order 98 "blue hat"' },
+    ],
+  });
+  const c = await post({
+    messages: [
+      { role: 'system', content: 'You are verbose.' },
+      { role: 'user', content: 'order 98 "blue hat"' },
+    ],
+  });
   assert.ok(rowOf(a.id).tokens_saved > 0);
   assert.equal(Number(a.headers.get('x-flowrouter-tokens-saved')), rowOf(a.id).tokens_saved);
   assert.equal(rowOf(b.id).tokens_saved, 0);
@@ -117,19 +142,19 @@ test('tokens saved by normalization are recorded, and the same template with oth
 });
 
 test('GET /v1/usage groups totals by model, target and day, and validates its query', async () => {
-  const byModel = await (await fetch(`${gw.baseURL}/usage?by=model`)).json() as any;
+  const byModel = (await (await fetch(`${gw.baseURL}/usage?by=model`)).json()) as any;
   gw.node.usage.flush();
   const total = (gw.node.db.prepare('SELECT count(*) AS n FROM usage_ledger').get() as { n: number }).n;
   const row = byModel.data.find((r: any) => r.key === 'gpt-4o-mini');
   assert.equal(row.requests, total);
   assert.ok(row.cache_hits >= 1 && row.errors >= 1 && row.tokens_saved > 0);
-  const byDay = await (await fetch(`${gw.baseURL}/usage?by=day`)).json() as any;
+  const byDay = (await (await fetch(`${gw.baseURL}/usage?by=day`)).json()) as any;
   assert.equal(byDay.data[0].key, new Date().toISOString().slice(0, 10));
-  const future = await (await fetch(`${gw.baseURL}/usage?by=target&from=${Date.now() + 60_000}`)).json() as any;
+  const future = (await (await fetch(`${gw.baseURL}/usage?by=target&from=${Date.now() + 60_000}`)).json()) as any;
   assert.deepEqual(future.data, []);
   const bad = await fetch(`${gw.baseURL}/usage?by=planet`);
   assert.equal(bad.status, 400);
-  assert.equal((await bad.json() as any).error.param, 'by');
+  assert.equal(((await bad.json()) as any).error.param, 'by');
 });
 
 test('GET /v1/usage/export.csv gives one billing line per client, day and model', async () => {
@@ -146,17 +171,26 @@ test('GET /v1/usage/export.csv gives one billing line per client, day and model'
 
 test('a stream the client abandons is recorded as 499 with the tokens it got so far', async () => {
   let release: () => void = () => {};
-  const held = new Promise<void>((r) => { release = r; });
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
   fake.handler = async (req, res) => {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    res.write(`data: ${JSON.stringify({ id: 'a', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: 'first words' }, finish_reason: null }] })}\n\n`);
+    res.write(
+      `data: ${JSON.stringify({ id: 'a', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o-mini', choices: [{ index: 0, delta: { role: 'assistant', content: 'first words' }, finish_reason: null }] })}\n\n`,
+    );
     await held;
     res.end();
     return req !== null;
   };
   try {
     const ac = new AbortController();
-    const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', signal: ac.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'abandon' }] }) });
+    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      signal: ac.signal,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', stream: true, messages: [{ role: 'user', content: 'abandon' }] }),
+    });
     const id = res.headers.get('x-request-id')!;
     const reader = res.body!.getReader();
     await reader.read();

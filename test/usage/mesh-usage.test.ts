@@ -28,7 +28,11 @@ before(async () => {
   [a, b] = cluster.nodes;
   // C's own upstream is dead: what it is asked goes to A or B, and is served there for C.
   c = await cluster.add({ upstream: 'http://127.0.0.1:9/v1' });
-  await within(15_000, 'A and B serving the model for C', () => c.node.meshLink!.mesh.peers().filter((p) => p.capacity?.models.includes('gpt-4o-mini')).length === 2);
+  await within(
+    15_000,
+    'A and B serving the model for C',
+    () => c.node.meshLink!.mesh.peers().filter((p) => p.capacity?.models.includes('gpt-4o-mini')).length === 2,
+  );
   k1 = (await call(a.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'billing-1' } })).json;
   k2 = (await call(b.url, '/admin/keys', { key: ADMIN_KEY, body: { name: 'billing-2' } })).json;
   await within(5_000, 'both keys everywhere', () => cluster.nodes.every((n) => n.node.tenancy.keys.get(k1.id) && n.node.tenancy.keys.get(k2.id)));
@@ -44,12 +48,15 @@ after(async () => {
   await cluster?.close();
 });
 
-test('scope=mesh merges every member\'s rows per client, model and day, a forwarded request counted once', { timeout: 30_000 }, async () => {
+test("scope=mesh merges every member's rows per client, model and day, a forwarded request counted once", { timeout: 30_000 }, async () => {
   const r = await usage(a, 'scope=mesh&by=client');
   assert.equal(r.status, 200, r.text);
   assert.equal(r.json.scope, 'mesh');
   assert.equal(r.json.complete, true);
-  assert.deepEqual(r.json.members.map((m: { status: string }) => m.status), ['ok', 'ok', 'ok']);
+  assert.deepEqual(
+    r.json.members.map((m: { status: string }) => m.status),
+    ['ok', 'ok', 'ok'],
+  );
   // C's request was served by A or B too (a row there, via C), yet k1 made 4 requests, not 5.
   const servedForC = [a, b].reduce((n, m) => {
     m.node.usage.flush();
@@ -64,12 +71,21 @@ test('scope=mesh merges every member\'s rows per client, model and day, a forwar
   const csv = await fetch(`${a.url}/v1/usage/export.csv?scope=mesh`, { headers: { authorization: `Bearer ${ADMIN_KEY}` } });
   const lines = (await csv.text()).trim().split('\n');
   assert.equal(lines[0], 'day,client,model,requests,prompt_tokens,completion_tokens,cached_tokens,cache_write_tokens,cache_hits,cost_usd');
-  assert.deepEqual(lines.slice(1).map((l) => l.split(',').slice(1, 4).join(',')).sort(), [`${k1.id},gpt-4o-mini,4`, `${k2.id},gpt-4o-mini,1`].sort());
+  assert.deepEqual(
+    lines
+      .slice(1)
+      .map((l) => l.split(',').slice(1, 4).join(','))
+      .sort(),
+    [`${k1.id},gpt-4o-mini,4`, `${k2.id},gpt-4o-mini,1`].sort(),
+  );
   assert.match(csv.headers.get('x-flowrouter-mesh-members') ?? '', /=ok, .*=ok, .*=ok/);
 });
 
 test('scope=mesh groups by model, client or day only, and refuses an unknown scope', async () => {
-  for (const [query, param] of [['scope=mesh&by=prompt', 'by'], ['scope=everywhere', 'scope']]) {
+  for (const [query, param] of [
+    ['scope=mesh&by=prompt', 'by'],
+    ['scope=everywhere', 'scope'],
+  ]) {
     const r = await usage(a, query);
     assert.equal(r.status, 400, query);
     assert.equal(r.json.error.param, param);
@@ -79,15 +95,30 @@ test('scope=mesh groups by model, client or day only, and refuses an unknown sco
 test('flowrouter usage --mesh prints the merged table and who answered', { timeout: 30_000 }, async () => {
   let printed = '';
   const ask = () => async (path: string) => (await call(a.url, path, { key: ADMIN_KEY })).text;
-  await usageCommand(undefined, (t) => { printed += t; }, ask).parseAsync(['--mesh', '--by', 'client'], { from: 'user' });
+  await usageCommand(
+    undefined,
+    (t) => {
+      printed += t;
+    },
+    ask,
+  ).parseAsync(['--mesh', '--by', 'client'], { from: 'user' });
   assert.match(printed, /^mesh: 3 of 3 members answered\n/);
   assert.match(printed, new RegExp(`${k1.id}\\s+4\\s`));
 });
 
 test('a member that does not answer in time, or cannot be reached, is named and left out of the totals', { timeout: 60_000 }, async () => {
   // A silent member: holds the secret and the protocol, never answers.
-  const host: MeshHost = await createHost({ privateKey: await generateKeyPair('Ed25519'), listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap: [], mdns: false, psk: await readMeshSecret(cluster.secretFile), allowlist: null });
-  await host.handle(USAGE_PROTOCOL, async () => { await new Promise((r) => setTimeout(r, 10_000)); });
+  const host: MeshHost = await createHost({
+    privateKey: await generateKeyPair('Ed25519'),
+    listen: ['/ip4/127.0.0.1/tcp/0'],
+    bootstrap: [],
+    mdns: false,
+    psk: await readMeshSecret(cluster.secretFile),
+    allowlist: null,
+  });
+  await host.handle(USAGE_PROTOCOL, async () => {
+    await new Promise((r) => setTimeout(r, 10_000));
+  });
   await host.start();
   try {
     await host.dial(multiaddr(a.node.meshLink!.mesh.status().multiaddrs[0]), { signal: AbortSignal.timeout(5_000) });
@@ -121,7 +152,13 @@ test('days rolled up into daily totals count a forwarded request once too: where
     insert.run(day, 'k1', 'peer:12D3KooWB', 1);
     insert.run(day, 'k2', 'default/openai/m', 1);
     const rows = localDailyRows(db, { from: day, to: day + 86_400_000 });
-    assert.deepEqual(rows.map((r) => [r[0], r[1], r[3]]), [['2025-01-02', 'k1', 2], ['2025-01-02', 'k2', 1]]);
+    assert.deepEqual(
+      rows.map((r) => [r[0], r[1], r[3]]),
+      [
+        ['2025-01-02', 'k1', 2],
+        ['2025-01-02', 'k2', 1],
+      ],
+    );
   } finally {
     db.close();
   }

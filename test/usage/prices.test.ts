@@ -14,7 +14,10 @@ test('prices: cache reads and writes are split out of prompt_tokens and priced a
 
 test('prices: OpenAI-style usage with cached tokens only bills the rest at the input price', () => {
   const t = new PriceTable();
-  assert.equal(t.costOf('gpt-4o', { prompt_tokens: 1000, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 400 } }), (600 * 2.5 + 400 * 1.25) / 1e6);
+  assert.equal(
+    t.costOf('gpt-4o', { prompt_tokens: 1000, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 400 } }),
+    (600 * 2.5 + 400 * 1.25) / 1e6,
+  );
 });
 
 test('prices: a config override may price cache writes; without one they cost the input price', () => {
@@ -25,5 +28,9 @@ test('prices: a config override may price cache writes; without one they cost th
 });
 
 test('prices: more cache tokens reported than prompt tokens never bill a negative uncached part', () => {
-  assert.deepEqual(promptParts({ prompt_tokens: 5, prompt_tokens_details: { cached_tokens: 4, cache_write_tokens: 4 } }), { uncached: 0, cacheRead: 4, cacheWrite: 4 });
+  assert.deepEqual(promptParts({ prompt_tokens: 5, prompt_tokens_details: { cached_tokens: 4, cache_write_tokens: 4 } }), {
+    uncached: 0,
+    cacheRead: 4,
+    cacheWrite: 4,
+  });
 });

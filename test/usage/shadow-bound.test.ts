@@ -32,7 +32,11 @@ after(async () => {
 
 test('100 sampled requests against a hanging candidate keep 32 comparisons running, and stop() ends them', async () => {
   for (let i = 0; i < 100; i++) {
-    const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: `q ${i}` }] }) });
+    const res = await fetch(`${gw.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'default', messages: [{ role: 'user', content: `q ${i}` }] }),
+    });
     assert.equal(res.status, 200, await res.text());
   }
   assert.equal(gw.node.shadow.running, 32);

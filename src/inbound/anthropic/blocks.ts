@@ -18,7 +18,8 @@ function imagePart(b: InboundBlock, param: string): ContentPart {
     return { type: 'image_url', image_url: { url: toDataUrl(s.media_type, s.data) }, ...cache(b.cache_control) };
   }
   if (s?.type === 'url' && typeof s.url === 'string') return { type: 'image_url', image_url: { url: s.url }, ...cache(b.cache_control) };
-  if (s?.type === 'file') throw refuse(`${param}.source`, 'file sources name files stored at Anthropic and cannot be sent to other providers', 'unsupported_content');
+  if (s?.type === 'file')
+    throw refuse(`${param}.source`, 'file sources name files stored at Anthropic and cannot be sent to other providers', 'unsupported_content');
   throw refuse(`${param}.source`, 'an image source is base64 (media_type, data) or url');
 }
 
@@ -27,7 +28,8 @@ function documentParts(b: InboundBlock, param: string): ContentPart[] {
   const s = b.source;
   const name = typeof b.title === 'string' && b.title ? { filename: b.title } : {};
   if (s?.type === 'base64' && typeof s.data === 'string') {
-    if (s.media_type !== 'application/pdf') throw refuse(`${param}.source.media_type`, `a base64 document must be application/pdf, not ${String(s.media_type)}`);
+    if (s.media_type !== 'application/pdf')
+      throw refuse(`${param}.source.media_type`, `a base64 document must be application/pdf, not ${String(s.media_type)}`);
     return [{ type: 'file', file: { file_data: toDataUrl('application/pdf', s.data), ...name }, ...cache(b.cache_control) }];
   }
   if (s?.type === 'text' && typeof s.data === 'string') {
@@ -38,20 +40,24 @@ function documentParts(b: InboundBlock, param: string): ContentPart[] {
     if (typeof s.content === 'string') return s.content ? [{ type: 'text', text: s.content }] : [];
     if (Array.isArray(s.content)) return s.content.flatMap((inner, k) => userParts(inner, `${param}.source.content.${k}`, ['text', 'image']));
   }
-  if (s?.type === 'file') throw refuse(`${param}.source`, 'file sources name files stored at Anthropic and cannot be sent to other providers', 'unsupported_content');
+  if (s?.type === 'file')
+    throw refuse(`${param}.source`, 'file sources name files stored at Anthropic and cannot be sent to other providers', 'unsupported_content');
   throw refuse(`${param}.source`, 'a document source is base64 (application/pdf), text, url or content');
 }
 
 /** One block as parts; `allowed` limits the block types valid where it sits (a type outside it is refused by name). */
 export function userParts(b: InboundBlock, param: string, allowed: readonly string[] = ['text', 'image', 'document']): ContentPart[] {
   if (!b || typeof b !== 'object' || typeof b.type !== 'string') throw refuse(param, 'a content block needs a type');
-  if (!allowed.includes(b.type)) throw refuse(`${param}.type`, `${b.type} blocks cannot be translated for this target (supported here: ${allowed.join(', ')})`, 'unsupported_content');
+  if (!allowed.includes(b.type))
+    throw refuse(`${param}.type`, `${b.type} blocks cannot be translated for this target (supported here: ${allowed.join(', ')})`, 'unsupported_content');
   switch (b.type) {
     case 'text':
       if (typeof b.text !== 'string') throw refuse(`${param}.text`, 'Field required');
       return b.text ? [{ type: 'text', text: b.text, ...cache(b.cache_control) }] : [];
-    case 'image': return [imagePart(b, param)];
-    default: return documentParts(b, param);
+    case 'image':
+      return [imagePart(b, param)];
+    default:
+      return documentParts(b, param);
   }
 }
 

@@ -25,16 +25,20 @@ function pdfPages(base64: string): number {
 
 function partTokens(p: ContentPart): number {
   switch (p.type) {
-    case 'text': return countTokens(p.text);
-    case 'refusal': return countTokens(p.refusal);
-    case 'image_url': return IMAGE_TOKENS;
+    case 'text':
+      return countTokens(p.text);
+    case 'refusal':
+      return countTokens(p.refusal);
+    case 'image_url':
+      return IMAGE_TOKENS;
     case 'file': {
       if (p.file.file_data === undefined) return PDF_PAGE_TOKENS; // a URL: its size is unknown here
       const { mediaType, data } = fileData(p.file.file_data, p.file.filename);
       if (mediaType.startsWith('text/')) return countTokens(Buffer.from(data, 'base64').toString('utf8'));
       return mediaType === 'application/pdf' ? pdfPages(data) * PDF_PAGE_TOKENS : IMAGE_TOKENS;
     }
-    default: return 0;
+    default:
+      return 0;
   }
 }
 

@@ -22,6 +22,6 @@ const TYPES: Readonly<Record<string, string>> = {
 /** Anything thrown → status, Anthropic error body and headers (retry-after kept); unknown errors stay opaque. */
 export function toAnthropicError(err: unknown): { status: number; body: AnthropicErrorBody; headers: Record<string, string> } {
   const { status, body, headers } = renderError(err);
-  const type = status === 413 ? 'request_too_large' : TYPES[String(body.error.type)] ?? 'api_error';
+  const type = status === 413 ? 'request_too_large' : (TYPES[String(body.error.type)] ?? 'api_error');
   return { status, body: { type: 'error', error: { type, message: body.error.message } }, headers };
 }

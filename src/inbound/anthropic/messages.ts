@@ -17,7 +17,10 @@ export function systemMessage(system: string | InboundBlock[] | undefined, param
   if (!Array.isArray(system)) throw refuse(param, 'Input should be a valid list or string');
   const parts = system.flatMap((b, k) => userParts(b, `${param}.${k}`, ['text']));
   if (parts.length === 0) return null;
-  return { role: 'system', content: parts.some((p) => p.type === 'text' && p.cache_control) ? parts : parts.map((p) => (p as { text: string }).text).join('\n\n') };
+  return {
+    role: 'system',
+    content: parts.some((p) => p.type === 'text' && p.cache_control) ? parts : parts.map((p) => (p as { text: string }).text).join('\n\n'),
+  };
 }
 
 /** tool_result blocks become tool messages (first, as OpenAI wants them right after the calls); the rest one user message. */
@@ -28,7 +31,12 @@ function userMessages(blocks: InboundBlock[], param: string): ChatMessage[] {
     const at = `${param}.content.${j}`;
     if (b?.type === 'tool_result') {
       if (typeof b.tool_use_id !== 'string' || !b.tool_use_id) throw refuse(`${at}.tool_use_id`, 'Field required');
-      tools.push({ role: 'tool', tool_call_id: b.tool_use_id, content: toolResultContent(b.content, `${at}.content`), ...(b.is_error ? { is_error: true } : {}) });
+      tools.push({
+        role: 'tool',
+        tool_call_id: b.tool_use_id,
+        content: toolResultContent(b.content, `${at}.content`),
+        ...(b.is_error ? { is_error: true } : {}),
+      });
     } else parts.push(...userParts(b, at));
   });
   if (parts.length === 0) return tools;
@@ -59,7 +67,12 @@ function assistantMessage(blocks: InboundBlock[], param: string): ChatMessage {
     } else if (b?.type === 'tool_use') {
       if (typeof b.id !== 'string' || typeof b.name !== 'string') throw refuse(at, 'a tool_use block needs id and name');
       calls.push({ id: b.id, type: 'function', function: { name: b.name, arguments: JSON.stringify(b.input ?? {}) } });
-    } else throw refuse(`${at}.type`, `${String(b?.type)} blocks cannot be translated for this target (supported here: text, thinking, redacted_thinking, tool_use)`, 'unsupported_content');
+    } else
+      throw refuse(
+        `${at}.type`,
+        `${String(b?.type)} blocks cannot be translated for this target (supported here: text, thinking, redacted_thinking, tool_use)`,
+        'unsupported_content',
+      );
   });
   // Only thinking (or nothing, a prefill) still makes a valid assistant message: empty text, not null.
   const msg: ChatMessage = { role: 'assistant', content: calls.length ? null : '' };

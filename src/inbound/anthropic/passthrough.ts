@@ -21,8 +21,9 @@ function translatable(b: InboundBlock, allowed: Set<string>): boolean {
 
 function keptBlocks(content: InboundMessage['content'], allowed: Set<string>): InboundMessage['content'] {
   if (!Array.isArray(content)) return content;
-  return content.filter((b) => translatable(b, allowed)).map((b) => (b.type === 'tool_result' && Array.isArray(b.content)
-    ? { ...b, content: b.content.filter((c) => translatable(c, RESULT_BLOCKS)) } : b));
+  return content
+    .filter((b) => translatable(b, allowed))
+    .map((b) => (b.type === 'tool_result' && Array.isArray(b.content) ? { ...b, content: b.content.filter((c) => translatable(c, RESULT_BLOCKS)) } : b));
 }
 
 /** The request without what only Anthropic serves (its server tools, blocks and fields), for the pipeline's own use. */
@@ -33,11 +34,15 @@ function translatablePart(body: MessagesRequest): MessagesRequest {
     out.tools = body.tools.filter((t) => t?.type == null || t.type === 'custom');
     const named = body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined;
     if (named !== undefined && !out.tools.some((t) => t.name === named)) delete out.tool_choice;
-    if (out.tools.length === 0) { delete out.tools; delete out.tool_choice; }
+    if (out.tools.length === 0) {
+      delete out.tools;
+      delete out.tool_choice;
+    }
   }
   if (Array.isArray(body.messages)) {
-    out.messages = body.messages.map((m) => (m && typeof m === 'object'
-      ? { ...m, content: keptBlocks(m.content, m.role === 'assistant' ? ASSISTANT_BLOCKS : USER_BLOCKS) } : m));
+    out.messages = body.messages.map((m) =>
+      m && typeof m === 'object' ? { ...m, content: keptBlocks(m.content, m.role === 'assistant' ? ASSISTANT_BLOCKS : USER_BLOCKS) } : m,
+    );
   }
   return out;
 }
@@ -75,7 +80,7 @@ function foreignThinking(b: InboundBlock): boolean {
 const hasForeignThinking = (m: InboundMessage): boolean => m?.role === 'assistant' && Array.isArray(m.content) && m.content.some(foreignThinking);
 
 function textOf(content: InboundMessage['content']): string {
-  return typeof content === 'string' ? content : Array.isArray(content) ? content.map((b) => (b?.type === 'text' ? b.text ?? '' : '')).join('') : '';
+  return typeof content === 'string' ? content : Array.isArray(content) ? content.map((b) => (b?.type === 'text' ? (b.text ?? '') : '')).join('') : '';
 }
 
 function blocksOf(content: InboundMessage['content']): InboundBlock[] {
@@ -87,7 +92,10 @@ function blocksOf(content: InboundMessage['content']): InboundBlock[] {
  * text, where Anthropic takes it; the turns on either side of one are then the same role, and are joined.
  */
 function withoutSystemMessages(body: MessagesRequest, messages: InboundMessage[]): MessagesRequest {
-  const system = messages.filter((m) => m?.role === 'system').map((m) => textOf(m.content)).filter(Boolean);
+  const system = messages
+    .filter((m) => m?.role === 'system')
+    .map((m) => textOf(m.content))
+    .filter(Boolean);
   const turns: InboundMessage[] = [];
   for (const m of messages) {
     if (m?.role === 'system') continue;
@@ -110,7 +118,9 @@ export function anthropicPassthroughBody(body: MessagesRequest): Record<string, 
   const foreign = body.messages.some(hasForeignThinking);
   const systemRole = body.messages.some((m) => m?.role === 'system');
   if (!foreign && !systemRole) return body;
-  const messages = foreign ? body.messages.map((m) => (hasForeignThinking(m) ? { ...m, content: (m.content as InboundBlock[]).filter((b) => !foreignThinking(b)) } : m)) : body.messages;
+  const messages = foreign
+    ? body.messages.map((m) => (hasForeignThinking(m) ? { ...m, content: (m.content as InboundBlock[]).filter((b) => !foreignThinking(b)) } : m))
+    : body.messages;
   return systemRole ? withoutSystemMessages(body, messages) : { ...body, messages };
 }
 

@@ -26,7 +26,12 @@ function toolOf(t: InboundTool, i: number): FunctionTool {
   if (!isObject(t.input_schema)) throw refuse(`${param}.input_schema`, 'Field required');
   return {
     type: 'function',
-    function: { name: t.name, ...(t.description ? { description: t.description } : {}), parameters: t.input_schema, ...(t.strict != null ? { strict: t.strict } : {}) },
+    function: {
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      parameters: t.input_schema,
+      ...(t.strict != null ? { strict: t.strict } : {}),
+    },
     ...(t.cache_control ? { cache_control: t.cache_control } : {}),
   };
 }
@@ -35,20 +40,25 @@ function toolChoiceOf(c: InboundToolChoice): { tool_choice: ToolChoice; parallel
   if (!isObject(c)) throw refuse('tool_choice', 'Input should be a valid dictionary');
   const parallel = 'disable_parallel_tool_use' in c && c.disable_parallel_tool_use ? { parallel_tool_calls: false as const } : {};
   switch (c.type) {
-    case 'auto': return { tool_choice: 'auto', ...parallel };
-    case 'any': return { tool_choice: 'required', ...parallel };
-    case 'none': return { tool_choice: 'none' };
+    case 'auto':
+      return { tool_choice: 'auto', ...parallel };
+    case 'any':
+      return { tool_choice: 'required', ...parallel };
+    case 'none':
+      return { tool_choice: 'none' };
     case 'tool':
       if (typeof c.name !== 'string' || !c.name) throw refuse('tool_choice.name', 'Field required');
       return { tool_choice: { type: 'function', function: { name: c.name } }, ...parallel };
-    default: throw refuse('tool_choice.type', "Input should be 'auto', 'any', 'tool' or 'none'");
+    default:
+      throw refuse('tool_choice.type', "Input should be 'auto', 'any', 'tool' or 'none'");
   }
 }
 
 function thinkingOf(t: unknown): ThinkingConfig {
   if (!isObject(t)) throw refuse('thinking', 'Input should be a valid dictionary');
   if (t.type === 'enabled') {
-    if (!Number.isInteger(t.budget_tokens) || (t.budget_tokens as number) < 1024) throw refuse('thinking.budget_tokens', 'Input should be an integer of at least 1024');
+    if (!Number.isInteger(t.budget_tokens) || (t.budget_tokens as number) < 1024)
+      throw refuse('thinking.budget_tokens', 'Input should be an integer of at least 1024');
     return t as ThinkingConfig;
   }
   if (t.type === 'adaptive' || t.type === 'disabled') return t as ThinkingConfig;
@@ -64,10 +74,12 @@ function checkShape(body: MessagesRequest): void {
     if (body[k] != null && !(isNumber(body[k]) && body[k] >= 0 && body[k] <= 1)) throw refuse(k, 'Input should be a number between 0 and 1');
   }
   if (body.top_k != null && !(Number.isInteger(body.top_k) && body.top_k >= 0)) throw refuse('top_k', 'Input should be a non-negative integer');
-  if (body.stop_sequences != null && !(Array.isArray(body.stop_sequences) && body.stop_sequences.every((s) => typeof s === 'string'))) throw refuse('stop_sequences', 'Input should be a valid list of strings');
+  if (body.stop_sequences != null && !(Array.isArray(body.stop_sequences) && body.stop_sequences.every((s) => typeof s === 'string')))
+    throw refuse('stop_sequences', 'Input should be a valid list of strings');
   if (body.tools != null && !Array.isArray(body.tools)) throw refuse('tools', 'Input should be a valid list');
   for (const field of ANTHROPIC_ONLY_FIELDS) {
-    if (body[field] != null) throw refuse(field, 'needs Anthropic\'s own servers and is kept only when the request goes to Anthropic unchanged', 'unsupported_parameter');
+    if (body[field] != null)
+      throw refuse(field, "needs Anthropic's own servers and is kept only when the request goes to Anthropic unchanged", 'unsupported_parameter');
   }
 }
 
@@ -82,7 +94,12 @@ export function wantsThinking(body: Pick<MessagesRequest, 'thinking'>): boolean 
  */
 export function anthropicToChatRequest(body: MessagesRequest): ChatRequest {
   checkShape(body);
-  const req: ChatRequest = { model: body.model, messages: toChatMessages(body.system, body.messages), max_completion_tokens: body.max_tokens, flowrouter: { inbound: 'anthropic' } };
+  const req: ChatRequest = {
+    model: body.model,
+    messages: toChatMessages(body.system, body.messages),
+    max_completion_tokens: body.max_tokens,
+    flowrouter: { inbound: 'anthropic' },
+  };
   if (body.temperature != null) req.temperature = body.temperature;
   if (body.top_p != null) req.top_p = body.top_p;
   if (body.top_k != null) req.top_k = body.top_k;
@@ -93,7 +110,8 @@ export function anthropicToChatRequest(body: MessagesRequest): ChatRequest {
   if (isObject(body.metadata) && typeof body.metadata.user_id === 'string' && body.metadata.user_id) req.user = body.metadata.user_id;
   const format = body.output_config?.format;
   if (format != null) {
-    if (!isObject(format) || format.type !== 'json_schema' || !isObject(format.schema)) throw refuse('output_config.format', "Input should be {type: 'json_schema', schema}");
+    if (!isObject(format) || format.type !== 'json_schema' || !isObject(format.schema))
+      throw refuse('output_config.format', "Input should be {type: 'json_schema', schema}");
     req.response_format = { type: 'json_schema', json_schema: { name: 'response', schema: format.schema, strict: true } } satisfies ResponseFormat;
   }
   if (body.stream === true) {

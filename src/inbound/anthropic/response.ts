@@ -5,10 +5,15 @@ import type { AnthropicMessage, MessageUsage, OutputBlock, StopReason } from './
 
 export function stopReasonOf(finish: FinishReason | null | undefined): StopReason {
   switch (finish) {
-    case 'length': return 'max_tokens';
-    case 'tool_calls': case 'function_call': return 'tool_use';
-    case 'content_filter': return 'refusal';
-    default: return 'end_turn';
+    case 'length':
+      return 'max_tokens';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool_use';
+    case 'content_filter':
+      return 'refusal';
+    default:
+      return 'end_turn';
   }
 }
 
@@ -38,7 +43,9 @@ export function toolInput(args: string): unknown {
   try {
     const v: unknown = JSON.parse(args);
     if (v && typeof v === 'object' && !Array.isArray(v)) return v;
-  } catch { /* kept raw below */ }
+  } catch {
+    /* kept raw below */
+  }
   return { _raw_arguments: args };
 }
 
@@ -52,7 +59,10 @@ function contentBlocks(m: AssistantMessage, showThinking: boolean): OutputBlock[
   if (text) out.push({ type: 'text', text, citations: null });
   const google_calls: Record<string, string> = {};
   for (const c of m.tool_calls ?? []) if (c.extra_content?.google?.thought_signature) google_calls[c.id] = c.extra_content.google.thought_signature;
-  const carrier = carrierBlock({ google_calls, ...(m.extra_content?.google?.thought_signature ? { google_text: m.extra_content.google.thought_signature } : {}) });
+  const carrier = carrierBlock({
+    google_calls,
+    ...(m.extra_content?.google?.thought_signature ? { google_text: m.extra_content.google.thought_signature } : {}),
+  });
   if (carrier) out.push(carrier);
   for (const c of m.tool_calls ?? []) out.push({ type: 'tool_use', id: c.id, name: c.function.name, input: toolInput(c.function.arguments) });
   return out;

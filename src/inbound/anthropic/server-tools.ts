@@ -34,11 +34,18 @@ export function leaveOutServerTools(body: MessagesRequest): LeftOut {
     if (kept.length !== body.tools.length) {
       const named = body.tool_choice?.type === 'tool' ? body.tool_choice.name : undefined;
       if (named !== undefined && !kept.some((t) => t.name === named)) {
-        refusal = refuse('tool_choice.name', `${named} is one of Anthropic's server tools, which run only when the request goes to Anthropic unchanged`, 'unsupported_tool');
+        refusal = refuse(
+          'tool_choice.name',
+          `${named} is one of Anthropic's server tools, which run only when the request goes to Anthropic unchanged`,
+          'unsupported_tool',
+        );
         delete out.tool_choice;
       }
       if (kept.length) out.tools = kept;
-      else { delete out.tools; delete out.tool_choice; }
+      else {
+        delete out.tools;
+        delete out.tool_choice;
+      }
     }
   }
   if (Array.isArray(body.messages)) {

@@ -57,10 +57,20 @@ export function anthropicStreamEncoder(opts: AnthropicStreamOptions): AnthropicS
   function start(model = opts.model): AnthropicSseEvent[] {
     if (started) return [];
     started = true;
-    return [ev('message_start', { message: {
-      id: messageId(opts.id), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null,
-      usage: { input_tokens: opts.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: null, cache_read_input_tokens: null },
-    } })];
+    return [
+      ev('message_start', {
+        message: {
+          id: messageId(opts.id),
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: opts.inputTokens ?? 0, output_tokens: 0, cache_creation_input_tokens: null, cache_read_input_tokens: null },
+        },
+      }),
+    ];
   }
 
   function close(out: AnthropicSseEvent[]): void {
@@ -75,7 +85,10 @@ export function anthropicStreamEncoder(opts: AnthropicStreamOptions): AnthropicS
     index++;
     out.push(ev('content_block_start', { index, content_block: block }));
     // Anthropic pings right after the first block starts; clients see the same rhythm from any provider.
-    if (!pinged) { pinged = true; out.push(ev('ping')); }
+    if (!pinged) {
+      pinged = true;
+      out.push(ev('ping'));
+    }
     open = next;
   }
 
@@ -113,7 +126,10 @@ export function anthropicStreamEncoder(opts: AnthropicStreamOptions): AnthropicS
     if (!known) {
       const id = d.id ?? `toolu_${opts.id}_${d.index}`;
       const signature = d.extra_content?.google?.thought_signature;
-      if (signature) { carried.google_calls[id] = signature; flushCarried(out); }
+      if (signature) {
+        carried.google_calls[id] = signature;
+        flushCarried(out);
+      }
       calls.set(d.index, { stopped: false });
       begin(out, { type: 'tool_use', id, name: d.function?.name ?? '', input: {} }, { kind: 'tool', call: d.index });
     } else if (known.stopped) {
@@ -139,7 +155,9 @@ export function anthropicStreamEncoder(opts: AnthropicStreamOptions): AnthropicS
   }
 
   return {
-    get done() { return done; },
+    get done() {
+      return done;
+    },
     start,
     push(chunk) {
       if (done) return [];

@@ -56,7 +56,10 @@ export interface MessagesRequest {
   tools?: InboundTool[];
   tool_choice?: InboundToolChoice;
   metadata?: { user_id?: string | null };
-  thinking?: { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' | null } | { type: 'adaptive'; display?: 'summarized' | 'omitted' | null } | { type: 'disabled' };
+  thinking?:
+    | { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' | null }
+    | { type: 'adaptive'; display?: 'summarized' | 'omitted' | null }
+    | { type: 'disabled' };
   output_config?: { effort?: string | null; format?: { type: 'json_schema'; schema: Record<string, unknown> } | null };
   [field: string]: unknown;
 }

@@ -5,7 +5,8 @@ import type { InputItem, ResponsesRequest } from './wire.ts';
 
 const HOSTED_TOOL = /^(web_search|file_search|code_interpreter|image_generation|mcp|namespace)(_|$)/;
 /** Items the hosted tools leave in the output, hence in later inputs. */
-const HOSTED_ITEM = /^(web_search_call|file_search_call|code_interpreter_call|image_generation_call|mcp_call|mcp_list_tools|mcp_approval_request|mcp_approval_response)$/;
+const HOSTED_ITEM =
+  /^(web_search_call|file_search_call|code_interpreter_call|image_generation_call|mcp_call|mcp_list_tools|mcp_approval_request|mcp_approval_response)$/;
 
 export interface LeftOut {
   body: ResponsesRequest;

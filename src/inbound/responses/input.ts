@@ -15,16 +15,22 @@ export type ItemResolver = (id: string) => InputItem | undefined;
 function part(p: InputPart, param: string): ContentPart[] {
   if (!p || typeof p !== 'object') throw refuse(param, 'a content part must be an object');
   switch (p.type) {
-    case 'input_text': case 'output_text':
+    case 'input_text':
+    case 'output_text':
       if (typeof p.text !== 'string') throw refuse(`${param}.text`, 'expected a string');
       return p.text ? [{ type: 'text', text: p.text }] : [];
-    case 'refusal': return p.refusal ? [{ type: 'text', text: p.refusal }] : [];
+    case 'refusal':
+      return p.refusal ? [{ type: 'text', text: p.refusal }] : [];
     case 'input_image':
       if (typeof p.image_url === 'string' && p.image_url) {
         const detail = p.detail === 'low' || p.detail === 'high' || p.detail === 'auto' ? { detail: p.detail } : {};
         return [{ type: 'image_url', image_url: { url: p.image_url, ...detail } }];
       }
-      throw refuse(param, p.file_id ? 'file_id names a file stored at OpenAI; send the image as image_url' : 'input_image needs image_url', 'unsupported_content');
+      throw refuse(
+        param,
+        p.file_id ? 'file_id names a file stored at OpenAI; send the image as image_url' : 'input_image needs image_url',
+        'unsupported_content',
+      );
     case 'input_file': {
       const name = p.filename ? { filename: p.filename } : {};
       if (typeof p.file_data === 'string') return [{ type: 'file', file: { file_data: p.file_data, ...name } }];
@@ -33,7 +39,11 @@ function part(p: InputPart, param: string): ContentPart[] {
       throw refuse(param, 'input_file needs file_data, file_url or file_id');
     }
     default:
-      throw refuse(`${param}.type`, `${String(p.type)} content cannot be translated (supported: input_text, input_image, input_file, output_text, refusal)`, 'unsupported_content');
+      throw refuse(
+        `${param}.type`,
+        `${String(p.type)} content cannot be translated (supported: input_text, input_image, input_file, output_text, refusal)`,
+        'unsupported_content',
+      );
   }
 }
 
@@ -49,7 +59,9 @@ class Turn {
   readonly msg: ChatMessage = { role: 'assistant', content: null };
   private state: CarriedState = {};
 
-  get hasCalls(): boolean { return (this.msg.tool_calls?.length ?? 0) > 0; }
+  get hasCalls(): boolean {
+    return (this.msg.tool_calls?.length ?? 0) > 0;
+  }
 
   reasoning(item: InputItem): void {
     const text = (item.summary ?? []).map((s) => s?.text ?? '').join('');
@@ -88,7 +100,10 @@ export function toChatMessages(input: string | InputItem[], resolve?: ItemResolv
   if (!Array.isArray(input)) throw refuse('input', 'expected a string or a list of items');
   const out: ChatMessage[] = [];
   let turn: Turn | null = null;
-  const flush = () => { if (turn) out.push(turn.done()); turn = null; };
+  const flush = () => {
+    if (turn) out.push(turn.done());
+    turn = null;
+  };
   const assistant = () => (turn ??= new Turn());
 
   input.forEach((raw, i) => {
@@ -115,13 +130,21 @@ export function toChatMessages(input: string | InputItem[], resolve?: ItemResolv
       assistant().reasoning(item);
     } else if (type === 'function_call') {
       if (typeof item.call_id !== 'string' || typeof item.name !== 'string') throw refuse(param, 'a function_call needs call_id and name');
-      assistant().call({ id: item.call_id, type: 'function', function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : '{}' } });
+      assistant().call({
+        id: item.call_id,
+        type: 'function',
+        function: { name: item.name, arguments: typeof item.arguments === 'string' ? item.arguments : '{}' },
+      });
     } else if (type === 'function_call_output') {
       if (typeof item.call_id !== 'string') throw refuse(`${param}.call_id`, 'expected a string');
       flush();
       out.push({ role: 'tool', tool_call_id: item.call_id, content: contentOf(item.output ?? '', `${param}.output`) });
     } else {
-      throw refuse(`${param}.type`, `${String(type)} items cannot be translated (supported: message, function_call, function_call_output, reasoning, item_reference)`, 'unsupported_content');
+      throw refuse(
+        `${param}.type`,
+        `${String(type)} items cannot be translated (supported: message, function_call, function_call_output, reasoning, item_reference)`,
+        'unsupported_content',
+      );
     }
   });
   flush();

@@ -20,7 +20,9 @@ function keptParts(content: InputItem['content']): InputItem['content'] {
 }
 
 function translatableItems(items: InputItem[]): InputItem[] {
-  return items.filter((i) => i && ITEM_TYPES.has(i.type ?? (i.role ? 'message' : ''))).map((i) => (Array.isArray(i.content) ? { ...i, content: keptParts(i.content) } : i));
+  return items
+    .filter((i) => i && ITEM_TYPES.has(i.type ?? (i.role ? 'message' : '')))
+    .map((i) => (Array.isArray(i.content) ? { ...i, content: keptParts(i.content) } : i));
 }
 
 /** The request without OpenAI's hosted tools, stored prompt and the item types only OpenAI reads, for the pipeline's own use. */
@@ -77,7 +79,7 @@ function replayable(item: InputItem): boolean {
 export function nativeResponsesBody(body: ResponsesRequest, previous: readonly InputItem[]): Record<string, unknown> {
   const { previous_response_id: _p, ...rest } = body;
   if (previous.length === 0 && !Array.isArray(body.input)) return { ...rest, store: false };
-  const input = typeof body.input === 'string' ? [{ role: 'user' as const, content: body.input }] : body.input ?? [];
+  const input = typeof body.input === 'string' ? [{ role: 'user' as const, content: body.input }] : (body.input ?? []);
   return { ...rest, input: [...previous, ...input].filter(replayable), store: false };
 }
 

@@ -16,18 +16,25 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function toolOf(t: FunctionToolParam, i: number): FunctionTool {
   const param = `tools[${i}]`;
   if (!isObject(t)) throw refuse(param, 'expected an object');
-  if (t.type !== 'function') throw refuse(`${param}.type`, `${String(t.type)} tools run only at OpenAI; translated requests take function tools`, 'unsupported_tool');
+  if (t.type !== 'function')
+    throw refuse(`${param}.type`, `${String(t.type)} tools run only at OpenAI; translated requests take function tools`, 'unsupported_tool');
   if (typeof t.name !== 'string' || !t.name) throw refuse(`${param}.name`, 'expected a non-empty string');
   return {
     type: 'function',
-    function: { name: t.name, ...(t.description ? { description: t.description } : {}), ...(t.parameters ? { parameters: t.parameters } : {}), ...(t.strict != null ? { strict: t.strict } : {}) },
+    function: {
+      name: t.name,
+      ...(t.description ? { description: t.description } : {}),
+      ...(t.parameters ? { parameters: t.parameters } : {}),
+      ...(t.strict != null ? { strict: t.strict } : {}),
+    },
   };
 }
 
 /** tool_choice; `allowed_tools` narrows the tool list to the ones it names. */
 function toolChoiceOf(choice: ToolChoiceParam, tools: FunctionTool[]): { tool_choice: ToolChoice; tools: FunctionTool[] } {
   if (choice === 'none' || choice === 'auto' || choice === 'required') return { tool_choice: choice, tools };
-  if (isObject(choice) && choice.type === 'function' && typeof choice.name === 'string') return { tool_choice: { type: 'function', function: { name: choice.name } }, tools };
+  if (isObject(choice) && choice.type === 'function' && typeof choice.name === 'string')
+    return { tool_choice: { type: 'function', function: { name: choice.name } }, tools };
   if (isObject(choice) && choice.type === 'allowed_tools' && Array.isArray(choice.tools)) {
     const names = new Set((choice.tools as { name?: string }[]).map((t) => t?.name));
     return { tool_choice: choice.mode === 'required' ? 'required' : 'auto', tools: tools.filter((t) => names.has(t.function.name)) };
@@ -39,7 +46,15 @@ function formatOf(f: TextFormat): ResponseFormat | undefined {
   if (!isObject(f) || f.type === 'text') return undefined;
   if (f.type === 'json_object') return { type: 'json_object' };
   if (f.type === 'json_schema' && typeof f.name === 'string' && isObject(f.schema)) {
-    return { type: 'json_schema', json_schema: { name: f.name, schema: f.schema, ...(f.strict != null ? { strict: f.strict } : {}), ...(f.description ? { description: f.description } : {}) } };
+    return {
+      type: 'json_schema',
+      json_schema: {
+        name: f.name,
+        schema: f.schema,
+        ...(f.strict != null ? { strict: f.strict } : {}),
+        ...(f.description ? { description: f.description } : {}),
+      },
+    };
   }
   throw refuse('text.format', 'expected {type: text}, {type: json_object} or {type: json_schema, name, schema}');
 }
@@ -56,10 +71,11 @@ function checkShape(body: ResponsesRequest): void {
   if (typeof body.model !== 'string' || !body.model) throw refuse('model', 'expected a non-empty string');
   if (body.input === undefined && !body.previous_response_id) throw refuse('input', 'expected a string or a list of items');
   if (body.instructions != null && typeof body.instructions !== 'string') throw refuse('instructions', 'expected a string');
-  if (body.max_output_tokens != null && !(Number.isInteger(body.max_output_tokens) && body.max_output_tokens >= 1)) throw refuse('max_output_tokens', 'expected a positive integer');
+  if (body.max_output_tokens != null && !(Number.isInteger(body.max_output_tokens) && body.max_output_tokens >= 1))
+    throw refuse('max_output_tokens', 'expected a positive integer');
   if (body.tools != null && !Array.isArray(body.tools)) throw refuse('tools', 'expected a list');
   for (const field of OPENAI_ONLY_FIELDS) {
-    if (body[field] != null && body[field] !== false) throw refuse(field, 'needs OpenAI\'s own servers and cannot be translated', 'unsupported_parameter');
+    if (body[field] != null && body[field] !== false) throw refuse(field, "needs OpenAI's own servers and cannot be translated", 'unsupported_parameter');
   }
   const effort = body.reasoning?.effort;
   if (effort != null && !EFFORTS.includes(effort)) throw refuse('reasoning.effort', `expected one of ${EFFORTS.join(', ')}`);
@@ -71,7 +87,10 @@ function checkShape(body: ResponsesRequest): void {
  */
 export function responsesToChatRequest(body: ResponsesRequest, opts: ResponsesTranslationOptions = {}): ChatRequest {
   checkShape(body);
-  const items: InputItem[] = [...(opts.previous ?? []), ...(typeof body.input === 'string' ? [{ role: 'user' as const, content: body.input }] : body.input ?? [])];
+  const items: InputItem[] = [
+    ...(opts.previous ?? []),
+    ...(typeof body.input === 'string' ? [{ role: 'user' as const, content: body.input }] : (body.input ?? [])),
+  ];
   const messages = toChatMessages(items, opts.resolveItem);
   if (body.instructions) messages.unshift({ role: 'system', content: body.instructions });
   if (messages.length === 0) throw refuse('input', 'there is nothing to answer');

@@ -39,13 +39,29 @@ export function itemId(ctx: ResponseContext, prefix: 'rs' | 'msg' | 'fc', n: num
 /** The Response fields that echo the request, shared by the JSON answer and every stream snapshot. */
 export function responseShell(body: ResponsesRequest, ctx: ResponseContext, model: string): ResponseObject {
   return {
-    id: ctx.id, object: 'response', created_at: ctx.createdAt, status: 'in_progress', error: null, incomplete_details: null,
-    instructions: body.instructions ?? null, max_output_tokens: body.max_output_tokens ?? null, model, output: [],
-    parallel_tool_calls: body.parallel_tool_calls ?? true, previous_response_id: ctx.previousResponseId ?? body.previous_response_id ?? null,
-    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null }, store: body.store ?? true,
-    temperature: body.temperature ?? 1, text: { format: body.text?.format ?? { type: 'text' } }, tool_choice: body.tool_choice ?? 'auto',
-    tools: body.tools ?? [], top_p: body.top_p ?? 1, truncation: body.truncation ?? 'disabled', usage: null,
-    user: body.user ?? null, metadata: body.metadata ?? {},
+    id: ctx.id,
+    object: 'response',
+    created_at: ctx.createdAt,
+    status: 'in_progress',
+    error: null,
+    incomplete_details: null,
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    model,
+    output: [],
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: ctx.previousResponseId ?? body.previous_response_id ?? null,
+    reasoning: { effort: body.reasoning?.effort ?? null, summary: body.reasoning?.summary ?? null },
+    store: body.store ?? true,
+    temperature: body.temperature ?? 1,
+    text: { format: body.text?.format ?? { type: 'text' } },
+    tool_choice: body.tool_choice ?? 'auto',
+    tools: body.tools ?? [],
+    top_p: body.top_p ?? 1,
+    truncation: body.truncation ?? 'disabled',
+    usage: null,
+    user: body.user ?? null,
+    metadata: body.metadata ?? {},
   };
 }
 
@@ -65,7 +81,9 @@ function outputItems(m: AssistantMessage, ctx: ResponseContext, itemStatus: 'com
   const state = carriedStateOf(m);
   if (m.reasoning_content || !isEmptyState(state)) {
     out.push({
-      type: 'reasoning', id: itemId(ctx, 'rs', 0), summary: m.reasoning_content ? [{ type: 'summary_text', text: m.reasoning_content }] : [],
+      type: 'reasoning',
+      id: itemId(ctx, 'rs', 0),
+      summary: m.reasoning_content ? [{ type: 'summary_text', text: m.reasoning_content }] : [],
       ...(isEmptyState(state) ? {} : { encrypted_content: packState(state) }),
     });
   }

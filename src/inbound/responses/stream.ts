@@ -121,7 +121,11 @@ export function responsesStreamEncoder(body: ResponsesRequest, ctx: ResponseCont
       calls.set(d.index, { stopped: false });
       const id = itemId(ctx, 'fc', counts.fc++);
       const name = d.function?.name ?? '';
-      add(out, { type: 'function_call', id, call_id: callId, name, arguments: '', status: 'in_progress' }, { kind: 'call', index: output.length, id, call: d.index, callId, name, args: '' });
+      add(
+        out,
+        { type: 'function_call', id, call_id: callId, name, arguments: '', status: 'in_progress' },
+        { kind: 'call', index: output.length, id, call: d.index, callId, name, args: '' },
+      );
     } else if (known.stopped) {
       throw new UpstreamError('protocol', `upstream sent arguments for tool call ${d.index} after a later item began`);
     }
@@ -135,7 +139,10 @@ export function responsesStreamEncoder(body: ResponsesRequest, ctx: ResponseCont
     if (d.reasoning_content) {
       const r = openReasoning(out);
       const at = { item_id: r.id, output_index: r.index, summary_index: 0 };
-      if (!r.partAdded) { r.partAdded = true; out.push(ev('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } })); }
+      if (!r.partAdded) {
+        r.partAdded = true;
+        out.push(ev('response.reasoning_summary_part.added', { ...at, part: { type: 'summary_text', text: '' } }));
+      }
       r.text += d.reasoning_content;
       out.push(ev('response.reasoning_summary_text.delta', { ...at, delta: d.reasoning_content }));
     }
@@ -149,7 +156,14 @@ export function responsesStreamEncoder(body: ResponsesRequest, ctx: ResponseCont
         close(out);
         const id = itemId(ctx, 'msg', counts.msg++);
         add(out, { type: 'message', id, role: 'assistant', status: 'in_progress', content: [] }, { kind: 'message', index: output.length, id, text: '' });
-        out.push(ev('response.content_part.added', { item_id: id, output_index: output.length, content_index: 0, part: { type: 'output_text', text: '', annotations: [], logprobs: [] } }));
+        out.push(
+          ev('response.content_part.added', {
+            item_id: id,
+            output_index: output.length,
+            content_index: 0,
+            part: { type: 'output_text', text: '', annotations: [], logprobs: [] },
+          }),
+        );
       }
       const m = open as Extract<Open, { kind: 'message' }>;
       m.text += text;
@@ -160,8 +174,12 @@ export function responsesStreamEncoder(body: ResponsesRequest, ctx: ResponseCont
   }
 
   return {
-    get done() { return done; },
-    get response() { return snapshot(); },
+    get done() {
+      return done;
+    },
+    get response() {
+      return snapshot();
+    },
     start,
     push(chunk) {
       if (done) return [];

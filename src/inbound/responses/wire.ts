@@ -39,7 +39,9 @@ export interface FunctionToolParam {
 }
 
 export type ToolChoiceParam =
-  | 'none' | 'auto' | 'required'
+  | 'none'
+  | 'auto'
+  | 'required'
   | { type: 'function'; name: string }
   | { type: 'allowed_tools'; mode: 'auto' | 'required'; tools: { type: string; name?: string }[] }
   | { type: string; [k: string]: unknown };
@@ -72,11 +74,25 @@ export interface ResponsesRequest {
   [field: string]: unknown;
 }
 
-export interface OutputText { type: 'output_text'; text: string; annotations: unknown[]; logprobs: unknown[] }
-export interface OutputRefusal { type: 'refusal'; refusal: string }
+export interface OutputText {
+  type: 'output_text';
+  text: string;
+  annotations: unknown[];
+  logprobs: unknown[];
+}
+export interface OutputRefusal {
+  type: 'refusal';
+  refusal: string;
+}
 
 export type OutputItem =
-  | { type: 'reasoning'; id: string; summary: { type: 'summary_text'; text: string }[]; encrypted_content?: string; status?: 'in_progress' | 'completed' | 'incomplete' }
+  | {
+      type: 'reasoning';
+      id: string;
+      summary: { type: 'summary_text'; text: string }[];
+      encrypted_content?: string;
+      status?: 'in_progress' | 'completed' | 'incomplete';
+    }
   | { type: 'message'; id: string; role: 'assistant'; status: 'in_progress' | 'completed' | 'incomplete'; content: (OutputText | OutputRefusal)[] }
   | { type: 'function_call'; id: string; call_id: string; name: string; arguments: string; status: 'in_progress' | 'completed' | 'incomplete' };
 

@@ -49,7 +49,10 @@ async function expandPath(input: string, realRoot: string): Promise<ResolvedFile
 
 // A pattern whose fixed part leaves the root is refused outright; matches that are symlinks out of it are skipped.
 async function expandGlob(pattern: string, realRoot: string): Promise<ResolvedFile[]> {
-  const fixed = pattern.split(/[\\/]/).filter((_, i, parts) => !parts.slice(0, i + 1).some((p) => GLOB_CHARS.test(p))).join('/');
+  const fixed = pattern
+    .split(/[\\/]/)
+    .filter((_, i, parts) => !parts.slice(0, i + 1).some((p) => GLOB_CHARS.test(p)))
+    .join('/');
   const rel = relative(realRoot, resolve(realRoot, fixed));
   if (rel.startsWith('..') || isAbsolute(rel) || pattern.split(/[\\/]/).includes('..')) {
     throw new ClientError(`Pattern ${pattern} reaches outside the ingestion root`, { code: 'path_outside_root' });

@@ -15,7 +15,13 @@ const convert: Convert = (html, options) => {
 
 export type TextFormat = 'markdown' | 'text' | 'html';
 
-export interface ParsedText { title?: string; tags?: string[]; meta?: Record<string, unknown>; text: string; chunks: DocumentInput['chunks'] }
+export interface ParsedText {
+  title?: string;
+  tags?: string[];
+  meta?: Record<string, unknown>;
+  text: string;
+  chunks: DocumentInput['chunks'];
+}
 
 export function parseText(raw: string, format: TextFormat, chunking: ChunkOptions = {}): ParsedText {
   if (format === 'markdown') return parseMarkdown(raw, chunking);

@@ -49,8 +49,12 @@ export function parseDocumentsBody(raw: Uint8Array): DocumentItem[] {
 /** One document of the body, parsed in its format, chunked and encoded; a large one packed for the worker boundary. */
 export function prepareItem(item: DocumentItem, now: number): PreparedPut {
   const doc = documentFromText(item.text, {
-    format: item.format ?? 'text', source: item.source ?? '', id: item.id, title: item.title,
-    collection: item.collection ?? DEFAULT_COLLECTION, tags: item.tags,
+    format: item.format ?? 'text',
+    source: item.source ?? '',
+    id: item.id,
+    title: item.title,
+    collection: item.collection ?? DEFAULT_COLLECTION,
+    tags: item.tags,
   });
   return preparePut(item.meta ? { ...doc, meta: { ...doc.meta, ...item.meta } } : doc, now, item.text.length > LARGE_TEXT);
 }

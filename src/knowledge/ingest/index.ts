@@ -18,7 +18,11 @@ export { parseJsonLines } from './jsonl.ts';
 
 export type IngestFormat = TextFormat | 'jsonl' | 'pdf';
 
-export interface IngestOptions { collection?: string; tags?: string[]; chunking?: ChunkOptions }
+export interface IngestOptions {
+  collection?: string;
+  tags?: string[];
+  chunking?: ChunkOptions;
+}
 
 export function formatOf(path: string): IngestFormat {
   const ext = extname(path).slice(1).toLowerCase();

@@ -19,7 +19,8 @@ export function parseJsonLines(content: string, opts: { collection?: string; sou
     if (!rec || typeof rec !== 'object' || Array.isArray(rec)) throw new ClientError(`${where}: expected a JSON object`, { code: 'invalid_jsonl' });
     const { id, title, text, source, collection, tags, ...meta } = rec as Record<string, unknown>;
     if (typeof text !== 'string') throw new ClientError(`${where}: "text" must be a string`, { code: 'invalid_jsonl' });
-    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') throw new ClientError(`${where}: "id" must be a string`, { code: 'invalid_jsonl' });
+    if (id !== undefined && typeof id !== 'string' && typeof id !== 'number')
+      throw new ClientError(`${where}: "id" must be a string`, { code: 'invalid_jsonl' });
     const recordTags = Array.isArray(tags) ? tags.map(String) : [];
     docs.push({
       id: id === undefined ? undefined : validateDocId(String(id)),

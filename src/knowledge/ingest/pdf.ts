@@ -20,7 +20,14 @@ export async function pdfToText(bytes: Uint8Array, source: string): Promise<PdfT
     const { totalPages, text } = await extractText(pdf, { mergePages: false });
     const meta = await getMeta(pdf).catch(() => ({ info: {} as Record<string, unknown> }));
     const title = typeof meta.info?.Title === 'string' && meta.info.Title.trim() ? meta.info.Title.trim() : undefined;
-    return { title, pages: totalPages, text: text.map((page) => page.trim()).filter(Boolean).join('\n\n') };
+    return {
+      title,
+      pages: totalPages,
+      text: text
+        .map((page) => page.trim())
+        .filter(Boolean)
+        .join('\n\n'),
+    };
   } finally {
     await pdf.cleanup();
   }

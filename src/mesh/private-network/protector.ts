@@ -39,7 +39,10 @@ class PrivateConnection extends AbstractMultiaddrConnection {
     this.#out = new Keystream(init.key, local);
     this.#in = new Keystream(init.key, remote);
     // However the connection ends, its keys are wiped exactly once.
-    this.addEventListener('close', () => { this.#out.wipe(); this.#in.wipe(); });
+    this.addEventListener('close', () => {
+      this.#out.wipe();
+      this.#in.wipe();
+    });
     raw.addEventListener('message', (evt) => {
       try {
         const data = evt.data;

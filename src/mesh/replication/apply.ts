@@ -19,7 +19,7 @@ export async function checkWireOp(ctx: Pick<ApplyContext, 'store' | 'channel'>, 
   const { op: raw, proof } = input as { op?: unknown; proof?: unknown };
   try {
     const op = ctx.store.parseOp(raw);
-    return typeof proof === 'string' && await verifyOp(op, proof, ctx.channel.proofDomain) ? { op, proof } : null;
+    return typeof proof === 'string' && (await verifyOp(op, proof, ctx.channel.proofDomain)) ? { op, proof } : null;
   } catch {
     return null;
   }
@@ -72,7 +72,10 @@ function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: nu
   } catch (err) {
     ctx.state.counts.opsRejected++;
     const code = err instanceof FlowRouterError ? err.code : undefined;
-    ctx.log.warn({ peer, origin: op.origin, seq: op.seq, error: (err as Error).message }, code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed');
+    ctx.log.warn(
+      { peer, origin: op.origin, seq: op.seq, error: (err as Error).message },
+      code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
+    );
     return false;
   }
 }
@@ -82,13 +85,22 @@ function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: nu
  * the signature over the digest), then applied; a document's chunks are indexed in the background. Null when it was
  * malformed or forged, or this log takes no large ops (counted and logged like any other).
  */
-export async function applyLargeOp(ctx: ApplyContext, peer: string, bytes: Uint8Array): Promise<{ decoded: DecodedLargeOp; proof: string; applied: boolean } | null> {
+export async function applyLargeOp(
+  ctx: ApplyContext,
+  peer: string,
+  bytes: Uint8Array,
+): Promise<{ decoded: DecodedLargeOp; proof: string; applied: boolean } | null> {
   const large = ctx.store.large;
   const decoded = large ? await large.decode(bytes).catch(() => null) : null;
   const proof = decoded?.proof;
   // A content-less op comes whole through gossip or batches; in pieces it would only be a relay withholding content.
-  if (!large || !decoded || decoded.digest === null || typeof proof !== 'string'
-    || !await verifyOpDigest(decoded.header, decoded.digest, proof, ctx.channel.proofDomain)) {
+  if (
+    !large
+    || !decoded
+    || decoded.digest === null
+    || typeof proof !== 'string'
+    || !(await verifyOpDigest(decoded.header, decoded.digest, proof, ctx.channel.proofDomain))
+  ) {
     ctx.state.counts.opsRejected++;
     ctx.log.warn({ peer, ops: 1, reason: 'malformed or bad origin signature' }, 'replication:rejected');
     return null;

@@ -21,8 +21,15 @@ export interface CacheGossipContext {
 
 function isEntry(e: unknown): e is CacheEntry {
   const x = e as CacheEntry;
-  return typeof x === 'object' && x !== null && typeof x.key === 'string' && typeof x.body === 'string'
-    && typeof x.checksum === 'string' && Number.isFinite(x.createdAt) && Number.isFinite(x.expiresAt);
+  return (
+    typeof x === 'object'
+    && x !== null
+    && typeof x.key === 'string'
+    && typeof x.body === 'string'
+    && typeof x.checksum === 'string'
+    && Number.isFinite(x.createdAt)
+    && Number.isFinite(x.expiresAt)
+  );
 }
 
 const accepted = new WeakMap<Uint8Array, CacheGossip>();
@@ -32,9 +39,15 @@ export function cacheValidator(ctx: CacheGossipContext): TopicValidatorFn {
     let env: CacheGossip | null = null;
     try {
       if (msg.data.byteLength <= ctx.maxGossipBytes) env = decodeJson(msg.data) as CacheGossip;
-    } catch { /* rejected below */ }
-    const ok = env !== null && typeof env.origin === 'string' && isEntry(env.entry) && checksumOf(env.entry.body) === env.entry.checksum
-      && await verifyCacheEntry(env.origin, env.entry, env.sig);
+    } catch {
+      /* rejected below */
+    }
+    const ok =
+      env !== null
+      && typeof env.origin === 'string'
+      && isEntry(env.entry)
+      && checksumOf(env.entry.body) === env.entry.checksum
+      && (await verifyCacheEntry(env.origin, env.entry, env.sig));
     if (!ok || !env) {
       ctx.state.counts.cacheRejected++;
       return TopicValidatorResult.Reject;

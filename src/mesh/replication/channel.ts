@@ -4,8 +4,11 @@ import type { Db } from '../../core/database.ts';
 import type { LocalOpInfo, LogOp, OpHeader, OpPageLimits, StoredOp, VersionVector } from '../../oplog/index.ts';
 
 /** A large op decoded off the main thread: its header, the digest its proof must sign (null: no content), the proof. */
-export interface DecodedLargeOp { header: OpHeader; digest: string | null; proof: unknown }
-
+export interface DecodedLargeOp {
+  header: OpHeader;
+  digest: string | null;
+  proof: unknown;
+}
 
 export interface ReplicatedStore<O extends LogOp = LogOp> {
   readonly db: Db;

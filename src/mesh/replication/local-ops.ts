@@ -4,7 +4,11 @@ import type { LocalOpInfo, LogOp, StoredOp } from '../../oplog/index.ts';
 import type { ReplicatedStore } from './channel.ts';
 
 /** A local op to publish: a large one without its payload, which is signed from its stored JSON (`stored`). */
-export interface LocalOpNotice { op: LogOp; info: LocalOpInfo; stored?: Uint8Array }
+export interface LocalOpNotice {
+  op: LogOp;
+  info: LocalOpInfo;
+  stored?: Uint8Array;
+}
 
 export interface LocalOpsInit {
   store: ReplicatedStore;
@@ -21,7 +25,8 @@ const BYTES_PER_TICK = 1024 * 1024;
 /** A stored op as the publisher takes it: a large payload (read as bytes) is not parsed here: it would hold the event loop. */
 function noticeOf(row: StoredOp): LocalOpNotice {
   const { payload, proof: _proof, ...header } = row;
-  if (payload !== null && typeof payload !== 'string') return { op: { ...header, payload: null }, info: { bytes: payload.byteLength, digest: null }, stored: payload };
+  if (payload !== null && typeof payload !== 'string')
+    return { op: { ...header, payload: null }, info: { bytes: payload.byteLength, digest: null }, stored: payload };
   const bytes = payload === null ? 0 : Buffer.byteLength(payload);
   return { op: { ...header, payload: payload === null ? null : JSON.parse(payload) }, info: { bytes, digest: null } };
 }

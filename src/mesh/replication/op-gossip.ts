@@ -28,7 +28,7 @@ type RawEnvelope = { t?: unknown; op?: unknown; proof?: unknown };
 function decodeEnvelope(data: Uint8Array): RawEnvelope | null {
   try {
     const v = decodeJson(data);
-    return typeof v === 'object' && v !== null ? v as RawEnvelope : null;
+    return typeof v === 'object' && v !== null ? (v as RawEnvelope) : null;
   } catch {
     return null;
   }
@@ -38,8 +38,12 @@ export function opValidator(ctx: OpGossipContext): TopicValidatorFn {
   return async (_peer, msg) => {
     const env = msg.data.byteLength <= ctx.maxGossipBytes ? decodeEnvelope(msg.data) : null;
     // A `have` notice carries the header only: it is checked as the content-less op its proof also covers.
-    const wire = env?.t === 'op' ? await checkWireOp(ctx, env)
-      : env?.t === 'have' ? await checkWireOp(ctx, { op: { ...(env.op as object), payload: null }, proof: env.proof }) : null;
+    const wire =
+      env?.t === 'op'
+        ? await checkWireOp(ctx, env)
+        : env?.t === 'have'
+          ? await checkWireOp(ctx, { op: { ...(env.op as object), payload: null }, proof: env.proof })
+          : null;
     // Local ops always carry their content; a content-less `op` could only be a relay withholding a document.
     if (!env || !wire || (env.t === 'op' && wire.op.payload === null)) {
       ctx.state.counts.opsRejected++;
@@ -63,7 +67,8 @@ export async function publishLocalOp(ctx: OpGossipContext, { op, info, stored }:
   const proof = digest === null ? await signOp(ctx.privateKey, op, domain) : await signOpDigest(ctx.privateKey, op, digest, domain);
   ctx.store.setOpProof(op.origin, op.seq, proof);
   const whole = op.payload !== null && info.bytes < ctx.maxGossipBytes ? encodeJson({ t: 'op', op, proof } satisfies OpGossip) : null;
-  const data = whole !== null && whole.byteLength <= ctx.maxGossipBytes ? whole : encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies OpGossip);
+  const data =
+    whole !== null && whole.byteLength <= ctx.maxGossipBytes ? whole : encodeJson({ t: 'have', op: { ...op, payload: null }, proof } satisfies OpGossip);
   await ctx.pubsub.publish(ctx.channel.topic, data);
   ctx.state.counts.opsSent++;
 }
@@ -74,7 +79,8 @@ export async function publishLocalOp(ctx: OpGossipContext, { op, info, stored }:
  */
 export async function relayOp(ctx: OpGossipContext, wire: WireOp): Promise<void> {
   let data = wire.op.payload === null ? null : encodeJson({ t: 'op', op: wire.op, proof: wire.proof } satisfies OpGossip);
-  if (data === null || data.byteLength > ctx.maxGossipBytes) data = encodeJson({ t: 'have', op: { ...wire.op, payload: null }, proof: wire.proof } satisfies OpGossip);
+  if (data === null || data.byteLength > ctx.maxGossipBytes)
+    data = encodeJson({ t: 'have', op: { ...wire.op, payload: null }, proof: wire.proof } satisfies OpGossip);
   await ctx.pubsub.publish(ctx.channel.topic, data);
 }
 

@@ -41,9 +41,17 @@ export interface ReplicationOptions {
 }
 
 export const DEFAULT_REPLICATION: ReplicationOptions = {
-  syncIntervalMs: 30_000, compactIntervalMs: 10 * 60_000, tombstoneHorizonMs: 7 * 24 * 3_600_000, replicateCache: false,
-  maxGossipBytes: MAX_GOSSIP_BYTES, batchOps: 500, batchBytes: 1024 * 1024, frameTimeoutMs: 30_000,
-  retryBaseMs: 2_000, retryMaxMs: 5 * 60_000, localPollMs: 250,
+  syncIntervalMs: 30_000,
+  compactIntervalMs: 10 * 60_000,
+  tombstoneHorizonMs: 7 * 24 * 3_600_000,
+  replicateCache: false,
+  maxGossipBytes: MAX_GOSSIP_BYTES,
+  batchOps: 500,
+  batchBytes: 1024 * 1024,
+  frameTimeoutMs: 30_000,
+  retryBaseMs: 2_000,
+  retryMaxMs: 5 * 60_000,
+  localPollMs: 250,
 };
 
 /** Failures in a row with a peer that is still connected after which a sync failure is told at warn. */
@@ -124,7 +132,13 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       const stuck = failures >= STUCK_SYNC_FAILURES && init.mesh.libp2p.getConnections(peer).length > 0;
       log[stuck ? 'warn' : 'info']({ peer: id, error, failures, retryInS: Math.round(delayMs / 1000) }, 'replication:sync-failed');
       clearTimeout(r.retries.get(id));
-      r.retries.set(id, setTimeout(() => { r.retries.delete(id); void syncWith(id); }, delayMs));
+      r.retries.set(
+        id,
+        setTimeout(() => {
+          r.retries.delete(id);
+          void syncWith(id);
+        }, delayMs),
+      );
     }
   };
 
@@ -133,7 +147,10 @@ export function createReplicator(init: ReplicatorInit): Replicator {
     const r = running;
     if (!r || peerId === store.origin || state.backingOff(peerId)) return Promise.resolve();
     const current = r.syncs.get(peerId);
-    if (current) { current.again = true; return current.done; }
+    if (current) {
+      current.again = true;
+      return current.done;
+    }
     const entry = { again: true, done: Promise.resolve() };
     const peer = peerIdFromString(peerId);
     entry.done = (async () => {
@@ -162,21 +179,49 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       if (running) return;
       const { libp2p: host, pubsub } = init.mesh;
       if (peerIdFromPrivateKey(init.privateKey).toString() !== store.origin || init.mesh.peerId !== store.origin) {
-        throw new MeshConfigError('replication needs the knowledge store\'s origin, the mesh peer id and the signing key to be one identity');
+        throw new MeshConfigError("replication needs the knowledge store's origin, the mesh peer id and the signing key to be one identity");
       }
       const lifetime = new AbortController();
-      const sync: SyncContext = { store, channel, state, log, privateKey: init.privateKey, batchOps: opts.batchOps, batchBytes: opts.batchBytes, frameTimeoutMs: opts.frameTimeoutMs };
-      const r: Running = { lifetime, timers: [], undo: [], syncs: new Map(), retries: new Map(), publishing: Promise.resolve(), sync,
-        enqueue: () => undefined, ops: null };
+      const sync: SyncContext = {
+        store,
+        channel,
+        state,
+        log,
+        privateKey: init.privateKey,
+        batchOps: opts.batchOps,
+        batchBytes: opts.batchBytes,
+        frameTimeoutMs: opts.frameTimeoutMs,
+      };
+      const r: Running = {
+        lifetime,
+        timers: [],
+        undo: [],
+        syncs: new Map(),
+        retries: new Map(),
+        publishing: Promise.resolve(),
+        sync,
+        enqueue: () => undefined,
+        ops: null,
+      };
       running = r;
       const gossip: OpGossipContext = {
-        store, channel, state, log, pubsub, privateKey: init.privateKey, maxGossipBytes: opts.maxGossipBytes,
-        requestSync: (peer, reason) => { log.debug({ peer, reason }, 'replication:sync-requested'); void syncWith(peer); },
+        store,
+        channel,
+        state,
+        log,
+        pubsub,
+        privateKey: init.privateKey,
+        maxGossipBytes: opts.maxGossipBytes,
+        requestSync: (peer, reason) => {
+          log.debug({ peer, reason }, 'replication:sync-requested');
+          void syncWith(peer);
+        },
         connected: (peer) => host.getPeers().some((p) => p.toString() === peer),
       };
-      const cache: CacheGossipContext | null = opts.replicateCache && init.cache && channel === KB_CHANNEL
-        ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, maxGossipBytes: opts.maxGossipBytes }
-        : null;
+      const cache: CacheGossipContext | null =
+        opts.replicateCache && init.cache && channel === KB_CHANNEL
+          ? { cache: init.cache, pubsub, privateKey: init.privateKey, origin: store.origin, state, maxGossipBytes: opts.maxGossipBytes }
+          : null;
       // Published in write order; a failed publish is only logged, since anti-entropy delivers the op anyway.
       const enqueue = (what: string, task: () => Promise<void>): void => {
         r.publishing = r.publishing.then(task).catch((err: unknown) => log.info({ what, error: (err as Error).message }, 'replication:publish-failed'));
@@ -188,11 +233,17 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       r.undo.push(() => host.unhandle(channel.syncProtocol));
       pubsub.topicValidators.set(channel.topic, opValidator(gossip));
       pubsub.subscribe(channel.topic);
-      r.undo.push(() => { pubsub.unsubscribe(channel.topic); pubsub.topicValidators.delete(channel.topic); });
+      r.undo.push(() => {
+        pubsub.unsubscribe(channel.topic);
+        pubsub.topicValidators.delete(channel.topic);
+      });
       if (cache) {
         pubsub.topicValidators.set(CACHE_TOPIC, cacheValidator(cache));
         pubsub.subscribe(CACHE_TOPIC);
-        r.undo.push(() => { pubsub.unsubscribe(CACHE_TOPIC); pubsub.topicValidators.delete(CACHE_TOPIC); });
+        r.undo.push(() => {
+          pubsub.unsubscribe(CACHE_TOPIC);
+          pubsub.topicValidators.delete(CACHE_TOPIC);
+        });
         r.undo.push(cache.cache.onSet((key) => enqueue('cache-entry', () => publishCacheEntry(cache, key))));
       }
       const onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
@@ -217,10 +268,20 @@ export function createReplicator(init: ReplicatorInit): Replicator {
       pubsub.addEventListener('subscription-change', onSubscription);
       r.undo.push(() => pubsub.removeEventListener('subscription-change', onSubscription));
 
-      r.timers.push(setInterval(() => { void syncAll(); }, opts.syncIntervalMs));
-      r.timers.push(setInterval(() => {
-        try { compact(); } catch (err) { log.warn({ error: (err as Error).message }, 'replication:compact-failed'); }
-      }, opts.compactIntervalMs));
+      r.timers.push(
+        setInterval(() => {
+          void syncAll();
+        }, opts.syncIntervalMs),
+      );
+      r.timers.push(
+        setInterval(() => {
+          try {
+            compact();
+          } catch (err) {
+            log.warn({ error: (err as Error).message }, 'replication:compact-failed');
+          }
+        }, opts.compactIntervalMs),
+      );
       void syncAll();
       log.info({ origin: store.origin, cache: cache !== null }, 'replication:started');
     },
@@ -238,7 +299,13 @@ export function createReplicator(init: ReplicatorInit): Replicator {
 
     status() {
       const versions = store.versionVector();
-      return { origin: store.origin, versions, peers: state.peers(versions), counts: { ...state.counts }, cacheReplication: opts.replicateCache && !!init.cache && channel === KB_CHANNEL };
+      return {
+        origin: store.origin,
+        versions,
+        peers: state.peers(versions),
+        counts: { ...state.counts },
+        cacheReplication: opts.replicateCache && !!init.cache && channel === KB_CHANNEL,
+      };
     },
 
     syncWith,

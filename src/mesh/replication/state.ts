@@ -62,7 +62,15 @@ export function opsAhead(a: VersionVector, b: VersionVector): number {
 
 export class ReplicationState {
   readonly counts: ReplicationCounts = {
-    opsSent: 0, opsReceived: 0, opsApplied: 0, opsRejected: 0, syncs: 0, syncFailures: 0, cacheSent: 0, cacheReceived: 0, cacheRejected: 0,
+    opsSent: 0,
+    opsReceived: 0,
+    opsApplied: 0,
+    opsRejected: 0,
+    syncs: 0,
+    syncFailures: 0,
+    cacheSent: 0,
+    cacheReceived: 0,
+    cacheRejected: 0,
   };
   #peers = new Map<string, PeerState>();
   #now: () => number;
@@ -117,16 +125,18 @@ export class ReplicationState {
 
   peers(local: VersionVector): PeerReplication[] {
     const now = this.#now();
-    return [...this.#peers.entries()].map(([peerId, p]) => ({
-      peerId,
-      versions: p.versions ?? {},
-      opsBehind: p.versions ? opsAhead(p.versions, local) : 0,
-      peerOpsBehind: p.versions ? opsAhead(local, p.versions) : 0,
-      lastSyncAt: p.lastSyncAt,
-      secondsSinceSync: p.lastSyncAt === null ? null : Math.round((now - p.lastSyncAt) / 100) / 10,
-      failures: p.failures,
-      lastError: p.lastError,
-      retryInSeconds: p.retryAt !== null && p.retryAt > now ? Math.ceil((p.retryAt - now) / 1000) : null,
-    })).sort((a, b) => a.peerId.localeCompare(b.peerId));
+    return [...this.#peers.entries()]
+      .map(([peerId, p]) => ({
+        peerId,
+        versions: p.versions ?? {},
+        opsBehind: p.versions ? opsAhead(p.versions, local) : 0,
+        peerOpsBehind: p.versions ? opsAhead(local, p.versions) : 0,
+        lastSyncAt: p.lastSyncAt,
+        secondsSinceSync: p.lastSyncAt === null ? null : Math.round((now - p.lastSyncAt) / 100) / 10,
+        failures: p.failures,
+        lastError: p.lastError,
+        retryInSeconds: p.retryAt !== null && p.retryAt > now ? Math.ceil((p.retryAt - now) / 1000) : null,
+      }))
+      .sort((a, b) => a.peerId.localeCompare(b.peerId));
   }
 }

@@ -37,12 +37,14 @@ async function wireForm(ctx: SyncContext, row: StoredOp): Promise<string | Uint8
     const { payload, proof: _none, ...header } = row;
     const domain = ctx.channel.proofDomain;
     // A large payload is digested off the main thread rather than parsed here.
-    proof = typeof payload === 'string' || payload === null || !ctx.store.large
-      ? await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(String(payload)) }, domain)
-      : await signOpDigest(ctx.privateKey, header, await ctx.store.large.digest(payload), domain);
+    proof =
+      typeof payload === 'string' || payload === null || !ctx.store.large
+        ? await signOp(ctx.privateKey, { ...header, payload: payload === null ? null : JSON.parse(String(payload)) }, domain)
+        : await signOpDigest(ctx.privateKey, header, await ctx.store.large.digest(payload), domain);
     ctx.store.setOpProof(row.origin, row.seq, proof);
   }
-  const head = `{"op":{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
+  const head =
+    `{"op":{"origin":${JSON.stringify(row.origin)},"seq":${row.seq},"hlc":${JSON.stringify(row.hlc)},"docId":${JSON.stringify(row.docId)},`
     + `"kind":${JSON.stringify(row.kind)},"payload":`;
   const tail = `},"proof":${JSON.stringify(proof)}}`;
   if (typeof row.payload === 'string' || row.payload === null) return `${head}${row.payload ?? 'null'}${tail}`;

@@ -24,14 +24,21 @@ export const SYNC_PIECE_BYTES = 256 * 1024;
 export const MAX_SYNC_OP_BYTES = MAX_OP_PAYLOAD_BYTES + 64 * 1024;
 
 /** An op as it travels: the op and its origin's proof (see proof.ts). */
-export interface WireOp<O extends LogOp = LogOp> { op: O; proof: string }
+export interface WireOp<O extends LogOp = LogOp> {
+  op: O;
+  proof: string;
+}
 
 export type OpGossip =
   | { t: 'op'; op: LogOp; proof: string }
   /** A too-big op's header (its payload left out); receivers fetch the op itself over sync. */
   | { t: 'have'; op: LogOp; proof: string };
 
-export interface CacheGossip { origin: string; entry: CacheEntry; sig: string }
+export interface CacheGossip {
+  origin: string;
+  entry: CacheEntry;
+  sig: string;
+}
 
 export type SyncRequest = { vv: VersionVector };
 /** The initiator's request for the next frame: one is sent after each frame read, so one at most waits unread. */

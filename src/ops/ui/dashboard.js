@@ -105,8 +105,12 @@ function render(s) {
   setText('peer-count', s.peers ? fmt(s.peers.length) : 'off');
   drawChart(s.series);
   fillTable('targets', s.targets, [(t) => t.id, (t) => stateBadge(t.state), (t) => fmt(t.requests), (t) => fmt(t.errors)], 'no targets');
-  fillTable('peers', s.peers ?? [], [(p) => p.id, (p) => (p.capacity === undefined ? '–' : fmt(p.capacity)), (p) => (p.models ?? []).join(', ')],
-    s.peers ? 'no peers connected' : 'mesh is off');
+  fillTable(
+    'peers',
+    s.peers ?? [],
+    [(p) => p.id, (p) => (p.capacity === undefined ? '–' : fmt(p.capacity)), (p) => (p.models ?? []).join(', ')],
+    s.peers ? 'no peers connected' : 'mesh is off',
+  );
   const tokenCols = (key) => [(r) => r[key], (r) => fmt(r.prompt), (r) => fmt(r.completion), (r) => usd(r.costUsd)];
   fillTable('by-model', s.tokensByModel, tokenCols('model'), 'no tokens yet');
   fillTable('by-client', s.tokensByClient, tokenCols('client'), 'no tokens yet');

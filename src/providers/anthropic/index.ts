@@ -6,7 +6,21 @@ import { anthropicStreamTranslator } from './stream.ts';
 import { fromAnthropicError } from './error.ts';
 import { anthropicNative } from './native.ts';
 
-export { toAnthropicRequest, toAnthropicBody, toAnthropicCountTokensRequest, anthropicHeaders, anthropicPath, defaultMaxTokens, jsonResponseTool, thinkingOf, DEFAULT_MAX_TOKENS, EFFORT_BUDGETS, FALLBACK_MAX_TOKENS, DEFAULT_ANTHROPIC_VERSION, JSON_RESPONSE_TOOL } from './request.ts';
+export {
+  toAnthropicRequest,
+  toAnthropicBody,
+  toAnthropicCountTokensRequest,
+  anthropicHeaders,
+  anthropicPath,
+  defaultMaxTokens,
+  jsonResponseTool,
+  thinkingOf,
+  DEFAULT_MAX_TOKENS,
+  EFFORT_BUDGETS,
+  FALLBACK_MAX_TOKENS,
+  DEFAULT_ANTHROPIC_VERSION,
+  JSON_RESPONSE_TOOL,
+} from './request.ts';
 export { toAnthropicMessages, imageBlock, documentBlock } from './messages.ts';
 export { fromAnthropicResponse, finishReason, thinkingBlock, toUsage } from './response.ts';
 export { anthropicStreamTranslator } from './stream.ts';

@@ -3,7 +3,14 @@ import type { ChatMessage, ContentPart, FilePart, TextPart } from '../../core/op
 import { contentText } from '../../core/openai.ts';
 import { ClientError } from '../../core/errors.ts';
 import { fileData, parseDataUrl } from '../../core/data-url.ts';
-import type { AnthropicDocumentBlock, AnthropicImageBlock, AnthropicMessage, AnthropicRequestBlock, AnthropicTextBlock, AnthropicToolResultBlock } from './wire.ts';
+import type {
+  AnthropicDocumentBlock,
+  AnthropicImageBlock,
+  AnthropicMessage,
+  AnthropicRequestBlock,
+  AnthropicTextBlock,
+  AnthropicToolResultBlock,
+} from './wire.ts';
 
 const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp']);
 
@@ -12,7 +19,11 @@ type UserBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlo
 /** An OpenAI image URL as an Anthropic image block: `data:` URLs inline as base64, http(s) by reference. */
 export function imageBlock(url: string, param = 'messages'): AnthropicImageBlock {
   const data = parseDataUrl(url);
-  if (data && !IMAGE_TYPES.has(data.mediaType)) throw new ClientError(`${param}: anthropic targets read images of type image/{jpeg,png,gif,webp}, not ${data.mediaType}`, { param, code: 'unsupported_content' });
+  if (data && !IMAGE_TYPES.has(data.mediaType))
+    throw new ClientError(`${param}: anthropic targets read images of type image/{jpeg,png,gif,webp}, not ${data.mediaType}`, {
+      param,
+      code: 'unsupported_content',
+    });
   if (data) return { type: 'image', source: { type: 'base64', media_type: data.mediaType, data: data.data } };
   if (/^https?:\/\//i.test(url)) return { type: 'image', source: { type: 'url', url } };
   throw new ClientError(`${param}: image_url must be an http(s) URL or a base64 data: URL`, { param });
@@ -26,14 +37,21 @@ export function documentBlock(file: FilePart['file'], param: string): AnthropicD
     return { type: 'document', source: { type: 'url', url: file.file_url }, ...title };
   }
   if (file.file_data === undefined) {
-    throw new ClientError(`${param}: anthropic targets need the file's content in file_data (a file_id names a file stored at OpenAI)`, { param, code: 'unsupported_content' });
+    throw new ClientError(`${param}: anthropic targets need the file's content in file_data (a file_id names a file stored at OpenAI)`, {
+      param,
+      code: 'unsupported_content',
+    });
   }
   const { mediaType, data } = fileData(file.file_data, file.filename);
   if (mediaType === 'application/pdf') return { type: 'document', source: { type: 'base64', media_type: 'application/pdf', data }, ...title };
   // Anthropic reads plain text only as text/plain; any text/* file is plain text to the model.
-  if (mediaType.startsWith('text/')) return { type: 'document', source: { type: 'text', media_type: 'text/plain', data: Buffer.from(data, 'base64').toString('utf8') }, ...title };
+  if (mediaType.startsWith('text/'))
+    return { type: 'document', source: { type: 'text', media_type: 'text/plain', data: Buffer.from(data, 'base64').toString('utf8') }, ...title };
   if (IMAGE_TYPES.has(mediaType)) return { type: 'image', source: { type: 'base64', media_type: mediaType, data } };
-  throw new ClientError(`${param}: anthropic targets read files of type application/pdf, text/* or image/{jpeg,png,gif,webp}, not ${mediaType}`, { param, code: 'unsupported_content' });
+  throw new ClientError(`${param}: anthropic targets read files of type application/pdf, text/* or image/{jpeg,png,gif,webp}, not ${mediaType}`, {
+    param,
+    code: 'unsupported_content',
+  });
 }
 
 function withCache<T extends object>(block: T, part: { cache_control?: TextPart['cache_control'] }): T {
@@ -48,9 +66,11 @@ function partBlocks(content: string | ContentPart[] | null | undefined, param: s
   const out: UserBlock[] = [];
   content.forEach((part, j) => {
     const at = `${param}.content[${j}]`;
-    if (part.type === 'text') { if (part.text) out.push(withCache({ type: 'text', text: part.text }, part)); }
-    else if (part.type === 'refusal') { if (part.refusal) out.push({ type: 'text', text: part.refusal }); }
-    else if (part.type === 'image_url') out.push(withCache(imageBlock(part.image_url.url, at), part));
+    if (part.type === 'text') {
+      if (part.text) out.push(withCache({ type: 'text', text: part.text }, part));
+    } else if (part.type === 'refusal') {
+      if (part.refusal) out.push({ type: 'text', text: part.refusal });
+    } else if (part.type === 'image_url') out.push(withCache(imageBlock(part.image_url.url, at), part));
     else if (part.type === 'file') out.push(withCache(documentBlock(part.file, at), part));
     else throw new ClientError(`${at}: anthropic targets cannot read ${(part as { type: string }).type} content`, { param: at, code: 'unsupported_content' });
   });
@@ -60,7 +80,9 @@ function partBlocks(content: string | ContentPart[] | null | undefined, param: s
 function toolUseInput(call: NonNullable<ChatMessage['tool_calls']>[number]): unknown {
   const args = call.function.arguments;
   if (args == null || args.trim() === '') return {};
-  try { return JSON.parse(args); } catch {
+  try {
+    return JSON.parse(args);
+  } catch {
     throw new ClientError(`tool call ${call.id} (${call.function.name}) has arguments that are not valid JSON`, { param: 'messages' });
   }
 }
@@ -80,7 +102,10 @@ function assistantBlocks(msg: ChatMessage, param: string): AnthropicRequestBlock
   }
   if (Array.isArray(msg.content) && msg.content.some((p) => p.type === 'text' && p.cache_control)) blocks.push(...partBlocks(msg.content, param));
   else {
-    const text = typeof msg.content === 'string' ? msg.content : (msg.content ?? []).map((p) => (p.type === 'text' ? p.text : p.type === 'refusal' ? p.refusal : '')).join('');
+    const text =
+      typeof msg.content === 'string'
+        ? msg.content
+        : (msg.content ?? []).map((p) => (p.type === 'text' ? p.text : p.type === 'refusal' ? p.refusal : '')).join('');
     if (text) blocks.push({ type: 'text', text });
   }
   for (const call of msg.tool_calls ?? []) blocks.push({ type: 'tool_use', id: call.id, name: call.function.name, input: toolUseInput(call) });
@@ -128,9 +153,17 @@ export function toAnthropicMessages(messages: ChatMessage[]): { system?: string 
     } else if (msg.role === 'assistant') {
       pushTurn(turns, 'assistant', assistantBlocks(msg, param));
       i++;
-      if (msg.tool_calls?.length) i = pairToolResults(messages, i, msg.tool_calls.map((c) => c.id), turns);
+      if (msg.tool_calls?.length)
+        i = pairToolResults(
+          messages,
+          i,
+          msg.tool_calls.map((c) => c.id),
+          turns,
+        );
     } else if (msg.role === 'tool') {
-      throw new ClientError(`tool message for ${msg.tool_call_id ?? '(no tool_call_id)'} does not follow an assistant message with that tool call`, { param: 'messages' });
+      throw new ClientError(`tool message for ${msg.tool_call_id ?? '(no tool_call_id)'} does not follow an assistant message with that tool call`, {
+        param: 'messages',
+      });
     } else {
       throw new ClientError(`unsupported message role: ${String((msg as { role: unknown }).role)}`, { param: 'messages' });
     }
@@ -153,7 +186,8 @@ function pairToolResults(messages: ChatMessage[], start: number, ids: string[], 
   for (; i < messages.length && messages[i].role === 'tool'; i++) {
     const msg = messages[i];
     const id = msg.tool_call_id ?? '';
-    if (!ids.includes(id)) throw new ClientError(`tool message for ${id || '(no tool_call_id)'} answers no tool call of the preceding assistant message`, { param: 'messages' });
+    if (!ids.includes(id))
+      throw new ClientError(`tool message for ${id || '(no tool_call_id)'} answers no tool call of the preceding assistant message`, { param: 'messages' });
     if (results.has(id)) throw new ClientError(`tool call ${id} has more than one tool message`, { param: 'messages' });
     results.set(id, toolResult(msg, `messages[${i}]`));
   }

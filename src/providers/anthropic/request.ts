@@ -44,7 +44,8 @@ export function jsonResponseTool(req: ChatRequest): AnthropicTool | null {
   const describe = 'Give your final answer by calling this tool; its input is the JSON response.';
   if (rf.type === 'json_object') return { name: JSON_RESPONSE_TOOL, description: describe, input_schema: { type: 'object', additionalProperties: true } };
   const schema = rf.json_schema.schema ?? { type: 'object', additionalProperties: true };
-  if (schema.type !== 'object') throw new ClientError('anthropic targets only support response_format json_schema with an object schema', { param: 'response_format' });
+  if (schema.type !== 'object')
+    throw new ClientError('anthropic targets only support response_format json_schema with an object schema', { param: 'response_format' });
   const about = [rf.json_schema.name, rf.json_schema.description].filter(Boolean).join(': ');
   return { name: JSON_RESPONSE_TOOL, description: about ? `${describe} Schema ${about}` : describe, input_schema: schema };
 }
@@ -52,14 +53,21 @@ export function jsonResponseTool(req: ChatRequest): AnthropicTool | null {
 function toAnthropicTool(tool: FunctionTool): AnthropicTool {
   const f = tool.function;
   return {
-    name: f.name, ...(f.description ? { description: f.description } : {}), input_schema: f.parameters ?? { type: 'object', properties: {} },
+    name: f.name,
+    ...(f.description ? { description: f.description } : {}),
+    input_schema: f.parameters ?? { type: 'object', properties: {} },
     ...(tool.cache_control ? { cache_control: tool.cache_control } : {}),
   };
 }
 
 /** Thinking budgets for OpenAI's `reasoning_effort` (LiteLLM's figures, above Anthropic's 1024 minimum). */
 export const EFFORT_BUDGETS: Readonly<Record<Exclude<ReasoningEffort, 'none'>, number>> = {
-  minimal: 1024, low: 1024, medium: 2048, high: 4096, xhigh: 8192, max: 16384,
+  minimal: 1024,
+  low: 1024,
+  medium: 2048,
+  high: 4096,
+  xhigh: 8192,
+  max: 16384,
 };
 
 /** Anthropic's thinking setting: the client's own, else one made from `reasoning_effort` that fits under max_tokens. */
@@ -82,7 +90,8 @@ function baseToolChoice(choice: ToolChoice | undefined): AnthropicToolChoice | u
 /** Tools and tool_choice, with the JSON-response tool folded in when the client asked for JSON. */
 function toolsAndChoice(req: ChatRequest, thinking: boolean): Pick<AnthropicRequest, 'tools' | 'tool_choice'> {
   const tools = (req.tools ?? []).map(toAnthropicTool);
-  if (tools.some((t) => t.name === JSON_RESPONSE_TOOL)) throw new ClientError(`the tool name ${JSON_RESPONSE_TOOL} is reserved by Flow Router`, { param: 'tools' });
+  if (tools.some((t) => t.name === JSON_RESPONSE_TOOL))
+    throw new ClientError(`the tool name ${JSON_RESPONSE_TOOL} is reserved by Flow Router`, { param: 'tools' });
   const jsonTool = jsonResponseTool(req);
   let choice = baseToolChoice(req.tool_choice);
   if (jsonTool) {
@@ -159,6 +168,13 @@ export function toAnthropicRequest(req: ChatRequest, ctx: TranslationContext, ac
  */
 export function toAnthropicCountTokensRequest(req: ChatRequest, ctx: TranslationContext, account: ProviderAccount): HttpRequestSpec {
   const { model, messages, system, tools, tool_choice, thinking } = toAnthropicBody({ ...req, stream: false }, ctx.model);
-  const body = { model, messages, ...(system ? { system } : {}), ...(tools ? { tools } : {}), ...(tool_choice ? { tool_choice } : {}), ...(thinking ? { thinking } : {}) };
+  const body = {
+    model,
+    messages,
+    ...(system ? { system } : {}),
+    ...(tools ? { tools } : {}),
+    ...(tool_choice ? { tool_choice } : {}),
+    ...(thinking ? { thinking } : {}),
+  };
   return { method: 'POST', path: anthropicPath(account, '/messages/count_tokens'), headers: anthropicHeaders(account), body };
 }

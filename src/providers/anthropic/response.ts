@@ -9,12 +9,22 @@ import { JSON_RESPONSE_TOOL } from './request.ts';
 /** `usedClientTool`: whether the model called one of the client's tools (not only the JSON-response tool). */
 export function finishReason(stop: string | null | undefined, usedClientTool: boolean): FinishReason | null {
   switch (stop) {
-    case 'end_turn': case 'stop_sequence': case 'pause_turn': return 'stop';
-    case 'max_tokens': case 'model_context_window_exceeded': return 'length';
-    case 'tool_use': return usedClientTool ? 'tool_calls' : 'stop';
-    case 'refusal': return 'content_filter';
-    case null: case undefined: return null;
-    default: return 'stop';
+    case 'end_turn':
+    case 'stop_sequence':
+    case 'pause_turn':
+      return 'stop';
+    case 'max_tokens':
+    case 'model_context_window_exceeded':
+      return 'length';
+    case 'tool_use':
+      return usedClientTool ? 'tool_calls' : 'stop';
+    case 'refusal':
+      return 'content_filter';
+    case null:
+    case undefined:
+      return null;
+    default:
+      return 'stop';
   }
 }
 
@@ -28,7 +38,9 @@ export function toUsage(u: AnthropicUsage): Usage {
   const prompt = (u.input_tokens ?? 0) + cacheRead + cacheWrite;
   const completion = u.output_tokens ?? 0;
   const usage: Usage = {
-    prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
     prompt_tokens_details: { cached_tokens: cacheRead, cache_write_tokens: cacheWrite },
   };
   const thinking = u.output_tokens_details?.thinking_tokens;
@@ -74,14 +86,19 @@ export function fromAnthropicResponse(body: unknown, ctx: TranslationContext): C
     object: 'chat.completion',
     created: ctx.created,
     model: res.model ?? ctx.model,
-    choices: [{
-      index: 0,
-      message: {
-        role: 'assistant', content: content === '' && toolCalls.length ? null : content, ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-        ...(reasoning ? { reasoning_content: reasoning } : {}), ...(thinking.length ? { thinking_blocks: thinking } : {}),
+    choices: [
+      {
+        index: 0,
+        message: {
+          role: 'assistant',
+          content: content === '' && toolCalls.length ? null : content,
+          ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+          ...(reasoning ? { reasoning_content: reasoning } : {}),
+          ...(thinking.length ? { thinking_blocks: thinking } : {}),
+        },
+        finish_reason: finishReason(res.stop_reason, toolCalls.length > 0) ?? 'stop',
       },
-      finish_reason: finishReason(res.stop_reason, toolCalls.length > 0) ?? 'stop',
-    }],
+    ],
     usage: toUsage(res.usage ?? {}),
   };
 }

@@ -11,8 +11,13 @@ import { finishReason, toUsage } from './response.ts';
  * What a content block index turned out to be; tool calls get their own OpenAI index, counted separately. A thinking
  * block's text streams as `reasoning_content` and the whole block (signature included) follows when it stops.
  */
-type Block = { kind: 'text' } | { kind: 'tool'; toolIndex: number } | { kind: 'json'; emitted: boolean } | { kind: 'ignored' }
-  | { kind: 'thinking'; thinking: string; signature: string } | { kind: 'redacted'; data: string };
+type Block =
+  | { kind: 'text' }
+  | { kind: 'tool'; toolIndex: number }
+  | { kind: 'json'; emitted: boolean }
+  | { kind: 'ignored' }
+  | { kind: 'thinking'; thinking: string; signature: string }
+  | { kind: 'redacted'; data: string };
 
 interface Event {
   type?: string;
@@ -39,8 +44,13 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
   let toolCount = 0;
   let finished = false;
 
-  const chunk = (delta: ChunkChoice['delta'], finish: FinishReason | null = null): ChatChunk =>
-    ({ id, object: 'chat.completion.chunk', created: ctx.created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+  const chunk = (delta: ChunkChoice['delta'], finish: FinishReason | null = null): ChatChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created: ctx.created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
 
   function startBlock(ev: Event): ChatChunk[] {
     const cb = ev.content_block ?? {};
@@ -76,31 +86,44 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
     if (!block) return [];
     if (block.kind === 'text' && d.type === 'text_delta' && d.text) return [chunk({ content: d.text })];
     if (block.kind === 'thinking') {
-      if (d.type === 'thinking_delta' && d.thinking) { block.thinking += d.thinking; return [chunk({ reasoning_content: d.thinking })]; }
+      if (d.type === 'thinking_delta' && d.thinking) {
+        block.thinking += d.thinking;
+        return [chunk({ reasoning_content: d.thinking })];
+      }
       if (d.type === 'signature_delta' && d.signature) block.signature += d.signature;
       return [];
     }
     if (d.type !== 'input_json_delta' || !d.partial_json) return [];
     if (block.kind === 'tool') return [chunk({ tool_calls: [{ index: block.toolIndex, function: { arguments: d.partial_json } }] })];
-    if (block.kind === 'json') { block.emitted = true; return [chunk({ content: d.partial_json })]; }
+    if (block.kind === 'json') {
+      block.emitted = true;
+      return [chunk({ content: d.partial_json })];
+    }
     return [];
   }
 
   function stopBlock(ev: Event): ChatChunk[] {
     const block = blocks.get(ev.index ?? 0);
     // A JSON-response call with empty input still has to give the client a JSON document.
-    if (block?.kind === 'json' && !block.emitted) { block.emitted = true; return [chunk({ content: '{}' })]; }
+    if (block?.kind === 'json' && !block.emitted) {
+      block.emitted = true;
+      return [chunk({ content: '{}' })];
+    }
     if (block?.kind === 'thinking') return [chunk({ thinking_blocks: [{ type: 'thinking', thinking: block.thinking, signature: block.signature }] })];
     if (block?.kind === 'redacted') return [chunk({ thinking_blocks: [{ type: 'redacted_thinking', data: block.data }] })];
     return [];
   }
 
   return {
-    get finished() { return finished; },
+    get finished() {
+      return finished;
+    },
     push(sse: SseEvent): ChatChunk[] {
       if (!sse.data.trim()) return [];
       let ev: Event;
-      try { ev = JSON.parse(sse.data); } catch {
+      try {
+        ev = JSON.parse(sse.data);
+      } catch {
         throw new UpstreamError('protocol', 'anthropic sent a malformed stream event');
       }
       switch (ev.type ?? sse.event) {
@@ -109,9 +132,12 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
           model = ev.message?.model ?? model;
           mergeUsage(usage, ev.message?.usage);
           return [chunk({ role: 'assistant', content: '' })];
-        case 'content_block_start': return startBlock(ev);
-        case 'content_block_delta': return blockDelta(ev);
-        case 'content_block_stop': return stopBlock(ev);
+        case 'content_block_start':
+          return startBlock(ev);
+        case 'content_block_delta':
+          return blockDelta(ev);
+        case 'content_block_stop':
+          return stopBlock(ev);
         case 'message_delta': {
           mergeUsage(usage, ev.usage);
           const usedClientTool = [...blocks.values()].some((b) => b.kind === 'tool');
@@ -123,10 +149,14 @@ export function anthropicStreamTranslator(req: ChatRequest, ctx: TranslationCont
           // Usage the client did not ask for is still handed to the gateway (to record), marked so it is not forwarded.
           return [wantsUsage ? last : { ...last, flowrouter_internal_usage: true }];
         }
-        case 'error': throw fromAnthropicStreamError(ev);
-        default: return []; // ping, and event types added after this was written
+        case 'error':
+          throw fromAnthropicStreamError(ev);
+        default:
+          return []; // ping, and event types added after this was written
       }
     },
-    end() { return []; },
+    end() {
+      return [];
+    },
   };
 }

@@ -2,7 +2,11 @@
 
 import type { CacheControl } from '../../core/openai.ts';
 
-export interface AnthropicTextBlock { type: 'text'; text: string; cache_control?: CacheControl }
+export interface AnthropicTextBlock {
+  type: 'text';
+  text: string;
+  cache_control?: CacheControl;
+}
 export interface AnthropicImageBlock {
   type: 'image';
   source: { type: 'base64'; media_type: string; data: string } | { type: 'url'; url: string };
@@ -17,19 +21,42 @@ export interface AnthropicDocumentBlock {
   title?: string;
   cache_control?: CacheControl;
 }
-export interface AnthropicToolUseBlock { type: 'tool_use'; id: string; name: string; input: unknown; cache_control?: CacheControl }
+export interface AnthropicToolUseBlock {
+  type: 'tool_use';
+  id: string;
+  name: string;
+  input: unknown;
+  cache_control?: CacheControl;
+}
 export interface AnthropicToolResultBlock {
   type: 'tool_result';
   tool_use_id: string;
   content: string | (AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock)[];
   is_error?: boolean;
 }
-export interface AnthropicThinkingBlock { type: 'thinking'; thinking: string; signature: string }
-export interface AnthropicRedactedThinkingBlock { type: 'redacted_thinking'; data: string }
+export interface AnthropicThinkingBlock {
+  type: 'thinking';
+  thinking: string;
+  signature: string;
+}
+export interface AnthropicRedactedThinkingBlock {
+  type: 'redacted_thinking';
+  data: string;
+}
 
-export type AnthropicRequestBlock = AnthropicTextBlock | AnthropicImageBlock | AnthropicDocumentBlock | AnthropicToolUseBlock
-  | AnthropicToolResultBlock | AnthropicThinkingBlock | AnthropicRedactedThinkingBlock;
-export type AnthropicResponseBlock = AnthropicTextBlock | AnthropicToolUseBlock | AnthropicThinkingBlock | AnthropicRedactedThinkingBlock
+export type AnthropicRequestBlock =
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicDocumentBlock
+  | AnthropicToolUseBlock
+  | AnthropicToolResultBlock
+  | AnthropicThinkingBlock
+  | AnthropicRedactedThinkingBlock;
+export type AnthropicResponseBlock =
+  | AnthropicTextBlock
+  | AnthropicToolUseBlock
+  | AnthropicThinkingBlock
+  | AnthropicRedactedThinkingBlock
   | { type: string; [k: string]: unknown };
 
 export interface AnthropicMessage {
@@ -37,7 +64,12 @@ export interface AnthropicMessage {
   content: string | AnthropicRequestBlock[];
 }
 
-export interface AnthropicTool { name: string; description?: string; input_schema: Record<string, unknown>; cache_control?: CacheControl }
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+  cache_control?: CacheControl;
+}
 
 export type AnthropicToolChoice =
   | { type: 'auto'; disable_parallel_tool_use?: boolean }
@@ -53,7 +85,10 @@ export interface AnthropicRequest {
   temperature?: number;
   top_p?: number;
   top_k?: number;
-  thinking?: { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' | null } | { type: 'adaptive'; display?: 'summarized' | 'omitted' | null } | { type: 'disabled' };
+  thinking?:
+    | { type: 'enabled'; budget_tokens: number; display?: 'summarized' | 'omitted' | null }
+    | { type: 'adaptive'; display?: 'summarized' | 'omitted' | null }
+    | { type: 'disabled' };
   stop_sequences?: string[];
   stream?: boolean;
   tools?: AnthropicTool[];
@@ -82,4 +117,8 @@ export interface AnthropicResponse {
   usage: AnthropicUsage;
 }
 
-export interface AnthropicErrorBody { type: 'error'; error: { type: string; message: string }; request_id?: string }
+export interface AnthropicErrorBody {
+  type: 'error';
+  error: { type: string; message: string };
+  request_id?: string;
+}

@@ -28,7 +28,12 @@ export function toAzureRequest(req: ChatRequest, ctx: TranslationContext, accoun
  */
 const azureResponsesNative: NativeApi = {
   ...openaiResponsesNative,
-  request: (body, ctx, account) => ({ method: 'POST', path: '/openai/v1/responses', headers: azureHeaders(account), body: { ...body, model: account.deployment ?? ctx.model } }),
+  request: (body, ctx, account) => ({
+    method: 'POST',
+    path: '/openai/v1/responses',
+    headers: azureHeaders(account),
+    body: { ...body, model: account.deployment ?? ctx.model },
+  }),
 };
 
 export const azure: Provider = {
@@ -39,10 +44,20 @@ export const azure: Provider = {
   error: fromOpenAIError,
   native: { responses: azureResponsesNative },
   embeddings: {
-    request: (req: EmbeddingsRequest, ctx, account) => ({ method: 'POST', path: azurePath(account, ctx, 'embeddings'), headers: azureHeaders(account), body: { ...req, model: ctx.model } }),
+    request: (req: EmbeddingsRequest, ctx, account) => ({
+      method: 'POST',
+      path: azurePath(account, ctx, 'embeddings'),
+      headers: azureHeaders(account),
+      body: { ...req, model: ctx.model },
+    }),
     response: fromOpenAIEmbeddings,
   },
   completions: {
-    request: (req: CompletionsRequest, ctx, account) => ({ method: 'POST', path: azurePath(account, ctx, 'completions'), headers: azureHeaders(account), body: { ...req, model: ctx.model } }),
+    request: (req: CompletionsRequest, ctx, account) => ({
+      method: 'POST',
+      path: azurePath(account, ctx, 'completions'),
+      headers: azureHeaders(account),
+      body: { ...req, model: ctx.model },
+    }),
   },
 };

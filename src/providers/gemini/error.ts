@@ -13,8 +13,10 @@ function googleError(body: string): GoogleError | undefined {
   try {
     const json: unknown = JSON.parse(body);
     const e = (Array.isArray(json) ? json[0] : json)?.error;
-    return e && typeof e === 'object' ? e as GoogleError : undefined;
-  } catch { return undefined; }
+    return e && typeof e === 'object' ? (e as GoogleError) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Classifies a Gemini error response. Google's status names decide where the shared HTTP-status rules cannot. */

@@ -14,10 +14,14 @@ export function contentParts(content: ChatMessage['content'], i: number): Gemini
 
 function partOf(p: ContentPart, param: string): GeminiPart[] {
   switch (p.type) {
-    case 'text': return p.text ? [{ text: p.text }] : [];
-    case 'refusal': return p.refusal ? [{ text: p.refusal }] : [];
-    case 'image_url': return [imagePart(p.image_url.url, param)];
-    case 'file': return [filePart(p.file, param)];
+    case 'text':
+      return p.text ? [{ text: p.text }] : [];
+    case 'refusal':
+      return p.refusal ? [{ text: p.refusal }] : [];
+    case 'image_url':
+      return [imagePart(p.image_url.url, param)];
+    case 'file':
+      return [filePart(p.file, param)];
     case 'input_audio': {
       const mimeType = AUDIO_TYPES[p.input_audio.format];
       if (!mimeType) throw new ClientError(`${param}: input_audio.format must be wav or mp3`, { param });
@@ -43,7 +47,10 @@ function filePart(file: FilePart['file'], param: string): GeminiPart {
     return { fileData: { mimeType: mediaTypeOf(new URL(file.file_url).pathname, 'application/pdf'), fileUri: file.file_url } };
   }
   if (file.file_data === undefined) {
-    throw new ClientError(`${param}: gemini targets need the file's content in file_data (a file_id names a file stored at OpenAI)`, { param, code: 'unsupported_content' });
+    throw new ClientError(`${param}: gemini targets need the file's content in file_data (a file_id names a file stored at OpenAI)`, {
+      param,
+      code: 'unsupported_content',
+    });
   }
   const { mediaType, data } = fileData(file.file_data, file.filename);
   return { inlineData: { mimeType: mediaType, data } };

@@ -39,9 +39,12 @@ export function toGeminiBody(req: ChatRequest, model?: string): GeminiRequest {
       return;
     }
     const role = msg.role === 'assistant' ? 'model' : 'user';
-    const parts = msg.role === 'tool' ? [functionResponsePart(msg, i, toolNames)]
-      : msg.role === 'assistant' ? assistantParts(msg, i, toolNames)
-      : contentParts(msg.content, i);
+    const parts =
+      msg.role === 'tool'
+        ? [functionResponsePart(msg, i, toolNames)]
+        : msg.role === 'assistant'
+          ? assistantParts(msg, i, toolNames)
+          : contentParts(msg.content, i);
     if (parts.length === 0) return;
     const last = contents.at(-1);
     // Gemini wants user/model turns to alternate, so neighbours with one role become one turn.
@@ -54,14 +57,16 @@ export function toGeminiBody(req: ChatRequest, model?: string): GeminiRequest {
   const body: GeminiRequest = { contents };
   if (system.length) body.systemInstruction = { parts: system };
   if (req.tools?.length) {
-    body.tools = [{
-      functionDeclarations: req.tools.map((t) => {
-        const parameters = toGeminiSchema(t.function.parameters);
-        // A function without parameters must omit them: Gemini rejects an OBJECT with no properties.
-        const hasParams = parameters !== undefined && parameters.properties !== undefined;
-        return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), ...(hasParams ? { parameters } : {}) };
-      }),
-    }];
+    body.tools = [
+      {
+        functionDeclarations: req.tools.map((t) => {
+          const parameters = toGeminiSchema(t.function.parameters);
+          // A function without parameters must omit them: Gemini rejects an OBJECT with no properties.
+          const hasParams = parameters !== undefined && parameters.properties !== undefined;
+          return { name: t.function.name, ...(t.function.description ? { description: t.function.description } : {}), ...(hasParams ? { parameters } : {}) };
+        }),
+      },
+    ];
     if (req.tool_choice !== undefined) body.toolConfig = { functionCallingConfig: callingConfig(req.tool_choice) };
   }
   const generationConfig = toGenerationConfig(req);
@@ -108,10 +113,12 @@ function toGenerationConfig(req: ChatRequest): GeminiGenerationConfig {
 
 function textOf(msg: ChatMessage, i: number): string {
   if (msg.content == null || typeof msg.content === 'string') return msg.content ?? '';
-  return msg.content.map((p) => {
-    if (p.type !== 'text') throw new ClientError(`messages[${i}]: a ${msg.role} message may contain text only`, { param: `messages[${i}].content` });
-    return p.text;
-  }).join('');
+  return msg.content
+    .map((p) => {
+      if (p.type !== 'text') throw new ClientError(`messages[${i}]: a ${msg.role} message may contain text only`, { param: `messages[${i}].content` });
+      return p.text;
+    })
+    .join('');
 }
 
 /** Text, then function calls, each with the thought signature Gemini gave it (reasoning text is not sent back). */
@@ -134,7 +141,9 @@ function assistantParts(msg: ChatMessage, i: number, toolNames: Map<string, stri
 function parseArgs(text: string, param: string): Record<string, unknown> {
   if (!text?.trim()) return {};
   let args: unknown;
-  try { args = JSON.parse(text); } catch {
+  try {
+    args = JSON.parse(text);
+  } catch {
     throw new ClientError(`${param} is not valid JSON`, { param });
   }
   if (typeof args !== 'object' || args === null || Array.isArray(args)) throw new ClientError(`${param} must be a JSON object`, { param });
@@ -151,8 +160,10 @@ function functionResponsePart(msg: ChatMessage, i: number, toolNames: Map<string
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) result = parsed;
-  } catch { /* plain text result */ }
+  } catch {
+    /* plain text result */
+  }
   // Google's convention: a failed call's details under `error`.
   if (msg.is_error) return { functionResponse: { name, response: { error: result } } };
-  return { functionResponse: { name, response: typeof result === 'string' ? { content: result } : result as Record<string, unknown> } };
+  return { functionResponse: { name, response: typeof result === 'string' ? { content: result } : (result as Record<string, unknown>) } };
 }

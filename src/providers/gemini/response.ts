@@ -46,7 +46,9 @@ export function functionCalls(parts: GeminiPart[]): (NonNullable<GeminiPart['fun
 /** A function call as an OpenAI tool call; its signature rides in Google's `extra_content` convention. */
 export function toToolCall(fc: ReturnType<typeof functionCalls>[number], id: string): ToolCall {
   return {
-    id, type: 'function', function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
+    id,
+    type: 'function',
+    function: { name: fc.name, arguments: JSON.stringify(fc.args ?? {}) },
     ...(fc.signature ? { extra_content: { google: { thought_signature: fc.signature } } } : {}),
   };
 }
@@ -86,8 +88,11 @@ export function fromGeminiResponse(body: unknown, ctx: TranslationContext, req?:
     choices.push({
       index: cand.index ?? position,
       message: {
-        role: 'assistant', content: text || (toolCalls.length ? null : ''), ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
-        ...(reasoning ? { reasoning_content: reasoning } : {}), ...(signature ? { extra_content: { google: { thought_signature: signature } } } : {}),
+        role: 'assistant',
+        content: text || (toolCalls.length ? null : ''),
+        ...(toolCalls.length ? { tool_calls: toolCalls } : {}),
+        ...(reasoning ? { reasoning_content: reasoning } : {}),
+        ...(signature ? { extra_content: { google: { thought_signature: signature } } } : {}),
       },
       finish_reason: mapFinishReason(cand.finishReason, toolCalls.length > 0),
     });

@@ -75,10 +75,16 @@ function convert(node: Json, defs: Json, refs: string[], depth: number): Json {
 
   const branches = Array.isArray(node.anyOf) ? node.anyOf : Array.isArray(node.oneOf) ? node.oneOf : undefined;
   if (branches) {
-    const kept = branches.filter(isObject).filter((b) => {
-      if (b.type === 'null') { out.nullable = true; return false; }
-      return true;
-    }).map((b) => convert(b, defs, refs, depth + 1));
+    const kept = branches
+      .filter(isObject)
+      .filter((b) => {
+        if (b.type === 'null') {
+          out.nullable = true;
+          return false;
+        }
+        return true;
+      })
+      .map((b) => convert(b, defs, refs, depth + 1));
     if (kept.length === 1) Object.assign(out, kept[0], out.nullable ? { nullable: true } : {});
     else if (kept.length > 1) out.anyOf = kept;
   }
@@ -97,7 +103,7 @@ function convert(node: Json, defs: Json, refs: string[], depth: number): Json {
     }
   }
 
-  const items = Array.isArray(node.items) ? node.items[0] : node.items ?? (Array.isArray(node.prefixItems) ? node.prefixItems[0] : undefined);
+  const items = Array.isArray(node.items) ? node.items[0] : (node.items ?? (Array.isArray(node.prefixItems) ? node.prefixItems[0] : undefined));
   if (isObject(items)) {
     out.items = convert(items, defs, refs, depth + 1);
     out.type ??= 'ARRAY';

@@ -6,7 +6,17 @@
 import type { ChatChunk, ChatRequest, ChunkChoice, Usage } from '../../core/openai.ts';
 import { UpstreamError } from '../../core/errors.ts';
 import type { SseEvent, StreamTranslator, TranslationContext } from '../types.ts';
-import { answerText, checkGeminiBody, functionCalls, mapFinishReason, textSignature, thoughtText, toolCallId, toToolCall, usageFromGemini } from './response.ts';
+import {
+  answerText,
+  checkGeminiBody,
+  functionCalls,
+  mapFinishReason,
+  textSignature,
+  thoughtText,
+  toolCallId,
+  toToolCall,
+  usageFromGemini,
+} from './response.ts';
 
 interface CandidateState {
   roleSent: boolean;
@@ -24,12 +34,11 @@ export function geminiStreamTranslator(req: ChatRequest, ctx: TranslationContext
   let blocked = false;
   let ended = false;
 
-  const chunk = (choices: ChunkChoice[]): ChatChunk =>
-    ({ id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices });
+  const chunk = (choices: ChunkChoice[]): ChatChunk => ({ id: ctx.id, object: 'chat.completion.chunk', created: ctx.created, model: ctx.model, choices });
 
   function stateOf(index: number): CandidateState {
     let s = candidates.get(index);
-    if (!s) candidates.set(index, s = { roleSent: false, tools: 0, finished: false });
+    if (!s) candidates.set(index, (s = { roleSent: false, tools: 0, finished: false }));
     return s;
   }
 
@@ -41,7 +50,9 @@ export function geminiStreamTranslator(req: ChatRequest, ctx: TranslationContext
       const data = ev.data.trim();
       if (!data) return [];
       let body: unknown;
-      try { body = JSON.parse(data); } catch {
+      try {
+        body = JSON.parse(data);
+      } catch {
         throw new UpstreamError('protocol', 'gemini sent a malformed stream event');
       }
       const res = checkGeminiBody(body);
@@ -52,7 +63,10 @@ export function geminiStreamTranslator(req: ChatRequest, ctx: TranslationContext
         const s = stateOf(index);
         const parts = cand.content?.parts ?? [];
         const delta: ChunkChoice['delta'] = {};
-        if (!s.roleSent) { delta.role = 'assistant'; s.roleSent = true; }
+        if (!s.roleSent) {
+          delta.role = 'assistant';
+          s.roleSent = true;
+        }
         const reasoning = thoughtText(parts);
         if (reasoning) delta.reasoning_content = reasoning;
         const text = answerText(parts);

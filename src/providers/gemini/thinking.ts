@@ -27,7 +27,13 @@ export function signUnsignedCalls(contents: GeminiContent[]): void {
 
 /** Google's mapping of OpenAI's reasoning_effort to 2.5 thinking budgets (its OpenAI-compatible API uses the same). */
 const EFFORT_BUDGETS: Readonly<Record<ReasoningEffort, number>> = {
-  none: 0, minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 24576, max: 32768,
+  none: 0,
+  minimal: 512,
+  low: 1024,
+  medium: 8192,
+  high: 24576,
+  xhigh: 24576,
+  max: 32768,
 };
 
 /**

@@ -24,8 +24,11 @@ interface WireResponse {
   error?: { code?: string; message?: string } | null;
   output?: WireItem[];
   usage?: {
-    input_tokens?: number; output_tokens?: number; total_tokens?: number;
-    input_tokens_details?: { cached_tokens?: number }; output_tokens_details?: { reasoning_tokens?: number };
+    input_tokens?: number;
+    output_tokens?: number;
+    total_tokens?: number;
+    input_tokens_details?: { cached_tokens?: number };
+    output_tokens_details?: { reasoning_tokens?: number };
   } | null;
 }
 
@@ -34,7 +37,9 @@ function toUsage(u: WireResponse['usage']): Usage | undefined {
   const prompt = u.input_tokens ?? 0;
   const completion = u.output_tokens ?? 0;
   return {
-    prompt_tokens: prompt, completion_tokens: completion, total_tokens: u.total_tokens ?? prompt + completion,
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: u.total_tokens ?? prompt + completion,
     prompt_tokens_details: { cached_tokens: u.input_tokens_details?.cached_tokens ?? 0 },
     completion_tokens_details: { reasoning_tokens: u.output_tokens_details?.reasoning_tokens ?? 0 },
   };
@@ -73,14 +78,23 @@ export function fromResponsesResponse(body: unknown, ctx: TranslationContext): C
   }
   const usage = toUsage(res.usage);
   return {
-    id: res.id ?? ctx.id, object: 'chat.completion', created: res.created_at ?? ctx.created, model: res.model ?? ctx.model,
-    choices: [{
-      index: 0, finish_reason: finishOf(res, calls.length > 0),
-      message: {
-        role: 'assistant', content: text || (calls.length ? null : ''), ...(refusal ? { refusal } : {}),
-        ...(calls.length ? { tool_calls: calls } : {}), ...(reasoning ? { reasoning_content: reasoning } : {}),
+    id: res.id ?? ctx.id,
+    object: 'chat.completion',
+    created: res.created_at ?? ctx.created,
+    model: res.model ?? ctx.model,
+    choices: [
+      {
+        index: 0,
+        finish_reason: finishOf(res, calls.length > 0),
+        message: {
+          role: 'assistant',
+          content: text || (calls.length ? null : ''),
+          ...(refusal ? { refusal } : {}),
+          ...(calls.length ? { tool_calls: calls } : {}),
+          ...(reasoning ? { reasoning_content: reasoning } : {}),
+        },
       },
-    }],
+    ],
     ...(usage ? { usage } : {}),
   };
 }
@@ -102,8 +116,13 @@ export function responsesStreamTranslator(ctx: TranslationContext): StreamTransl
   let finished = false;
   /** Output index of each function call → its tool-call index. */
   const calls = new Map<number, number>();
-  const chunk = (delta: ChunkDelta, finish: FinishReason | null = null): ChatChunk =>
-    ({ id, object: 'chat.completion.chunk', created: ctx.created, model, choices: [{ index: 0, delta, finish_reason: finish }] });
+  const chunk = (delta: ChunkDelta, finish: FinishReason | null = null): ChatChunk => ({
+    id,
+    object: 'chat.completion.chunk',
+    created: ctx.created,
+    model,
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  });
 
   function done(res: WireResponse): ChatChunk[] {
     finished = true;
@@ -113,11 +132,15 @@ export function responsesStreamTranslator(ctx: TranslationContext): StreamTransl
   }
 
   return {
-    get finished() { return finished; },
+    get finished() {
+      return finished;
+    },
     push(sse: SseEvent): ChatChunk[] {
       if (!sse.data.trim()) return [];
       let ev: WireEvent;
-      try { ev = JSON.parse(sse.data); } catch {
+      try {
+        ev = JSON.parse(sse.data);
+      } catch {
         throw new UpstreamError('protocol', 'upstream sent a malformed Responses event');
       }
       switch (ev.type ?? sse.event) {
@@ -125,10 +148,13 @@ export function responsesStreamTranslator(ctx: TranslationContext): StreamTransl
           id = ev.response?.id ?? id;
           model = ev.response?.model ?? model;
           return [chunk({ role: 'assistant', content: '' })];
-        case 'response.output_text.delta': return ev.delta ? [chunk({ content: ev.delta })] : [];
-        case 'response.refusal.delta': return ev.delta ? [chunk({ refusal: ev.delta })] : [];
+        case 'response.output_text.delta':
+          return ev.delta ? [chunk({ content: ev.delta })] : [];
+        case 'response.refusal.delta':
+          return ev.delta ? [chunk({ refusal: ev.delta })] : [];
         case 'response.reasoning_summary_text.delta':
-        case 'response.reasoning_text.delta': return ev.delta ? [chunk({ reasoning_content: ev.delta })] : [];
+        case 'response.reasoning_text.delta':
+          return ev.delta ? [chunk({ reasoning_content: ev.delta })] : [];
         case 'response.output_item.added': {
           if (ev.item?.type !== 'function_call') return [];
           const index = calls.size;
@@ -139,13 +165,20 @@ export function responsesStreamTranslator(ctx: TranslationContext): StreamTransl
           const index = calls.get(ev.output_index ?? -1);
           return index === undefined || !ev.delta ? [] : [chunk({ tool_calls: [{ index, function: { arguments: ev.delta } }] })];
         }
-        case 'response.completed': case 'response.incomplete': return done(ev.response ?? {});
-        case 'response.failed': throw failure(ev.response?.error);
-        case 'error': throw failure({ code: ev.code, message: ev.message });
-        default: return [];
+        case 'response.completed':
+        case 'response.incomplete':
+          return done(ev.response ?? {});
+        case 'response.failed':
+          throw failure(ev.response?.error);
+        case 'error':
+          throw failure({ code: ev.code, message: ev.message });
+        default:
+          return [];
       }
     },
-    end() { return []; },
+    end() {
+      return [];
+    },
   };
 }
 

@@ -93,13 +93,20 @@ export function openaiStreamTranslator(req: ChatRequest, ctx: TranslationContext
   const wantsUsage = req.stream_options?.include_usage === true;
   let finished = false;
   return {
-    get finished() { return finished; },
+    get finished() {
+      return finished;
+    },
     push(ev: SseEvent): ChatChunk[] {
       const data = ev.data.trim();
-      if (data === '[DONE]') { finished = true; return []; }
+      if (data === '[DONE]') {
+        finished = true;
+        return [];
+      }
       if (!data) return [];
       let chunk: ChatChunk & { error?: unknown };
-      try { chunk = JSON.parse(data); } catch {
+      try {
+        chunk = JSON.parse(data);
+      } catch {
         throw new UpstreamError('protocol', 'upstream sent a malformed stream event');
       }
       if (chunk.error) {
@@ -118,7 +125,9 @@ export function openaiStreamTranslator(req: ChatRequest, ctx: TranslationContext
       }
       return [chunk];
     },
-    end() { return []; },
+    end() {
+      return [];
+    },
   };
 }
 

@@ -29,9 +29,13 @@ export class SharedAdmission {
     if (signal.aborted) throw signal.reason;
     const now = Date.now();
     if (now > deadline && now - this.lastAckAt > this.counters.options.contactTimeoutMs + 1_000) {
-      throw new FlowRouterError(503, 'server_error', 'mesh_limits_unconfirmed',
-        'Members of the mesh have not confirmed this key\'s recent requests; its limits cannot be checked mesh-wide right now. Retry in a moment.',
-        { headers: { 'retry-after': '1' } });
+      throw new FlowRouterError(
+        503,
+        'server_error',
+        'mesh_limits_unconfirmed',
+        "Members of the mesh have not confirmed this key's recent requests; its limits cannot be checked mesh-wide right now. Retry in a moment.",
+        { headers: { 'retry-after': '1' } },
+      );
     }
     await new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {

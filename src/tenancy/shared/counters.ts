@@ -87,13 +87,17 @@ export class SharedCounters {
 
   onChange(listener: () => void): () => void {
     this.changeListeners.add(listener);
-    return () => { this.changeListeners.delete(listener); };
+    return () => {
+      this.changeListeners.delete(listener);
+    };
   }
 
   /** Told when a member acknowledges more of this node's events or completes a snapshot (waiting admissions look again). */
   onAck(listener: () => void): () => void {
     this.ackListeners.add(listener);
-    return () => { this.ackListeners.delete(listener); };
+    return () => {
+      this.ackListeners.delete(listener);
+    };
   }
 
   private touched(keyId: string): void {
@@ -106,13 +110,23 @@ export class SharedCounters {
   admitted(keyId: string, tokens: number): { settleTokens(actual: number): void } {
     const t = this.own.admit(keyId, tokens);
     this.touched(keyId);
-    return { settleTokens: (actual) => { t.settleTokens(actual); this.touched(keyId); } };
+    return {
+      settleTokens: (actual) => {
+        t.settleTokens(actual);
+        this.touched(keyId);
+      },
+    };
   }
 
   holding(keyId: string, period: BudgetPeriod, usd: number): { release(): void } {
     const h = this.own.hold(keyId, period, usd);
     this.touched(keyId);
-    return { release: () => { h.release(); this.touched(keyId); } };
+    return {
+      release: () => {
+        h.release();
+        this.touched(keyId);
+      },
+    };
   }
 
   /** The lowest acknowledgement of a key's events among the members in contact (all of them, with none in contact). */
@@ -142,9 +156,11 @@ export class SharedCounters {
     const others = Math.max(1, this.contact.members(this.now()).length);
     const fits = (now: number, add: number, limit: number | undefined) =>
       limit === undefined || now === 0 || now + add <= (this.options.overshoot * limit) / others + EPSILON;
-    return (more.requests === undefined || fits(u.requests, more.requests, limits.rpm))
+    return (
+      (more.requests === undefined || fits(u.requests, more.requests, limits.rpm))
       && (more.tokens === undefined || fits(u.tokens, more.tokens, limits.tpm))
-      && (more.usd === undefined || fits(u.usd, more.usd, limits.budgetUsd));
+      && (more.usd === undefined || fits(u.usd, more.usd, limits.budgetUsd))
+    );
   }
 
   /** How far a key's heard totals may pass a limit while members are in contact: the overshoot, one unit per member at least. */
@@ -236,7 +252,13 @@ export class SharedCounters {
       keyIds = [...new Set([...this.own.keyIds(), ...spent.keys()])];
       for (const p of this.peers.all.values()) for (const key of p.keys.keys()) ack(p, key);
     } else {
-      const waiting = kind === 'heartbeat' || this.asking ? this.own.keyIds().filter((k) => { const u = this.unconfirmed(k); return u.requests > 0 || u.usd > 0; }) : [];
+      const waiting =
+        kind === 'heartbeat' || this.asking
+          ? this.own.keyIds().filter((k) => {
+              const u = this.unconfirmed(k);
+              return u.requests > 0 || u.usd > 0;
+            })
+          : [];
       keyIds = [...new Set([...this.changed, ...waiting])];
       for (const item of this.toAck) {
         const [peerId, key] = item.split('\n');
@@ -278,20 +300,27 @@ export class SharedCounters {
     if (!this.store) return;
     const members = [...this.peers.all.values()].filter((p) => p.lastHeard > 0).map((p) => ({ peer: p.id, lastSeen: p.lastHeard }));
     const spend: { peer: string; keyId: string; period: string; usd: number }[] = [];
-    for (const p of this.peers.all.values()) for (const [keyId, pk] of p.keys) for (const [period, s] of pk.spend) if (s.spent > 0) spend.push({ peer: p.id, keyId, period, usd: s.spent });
+    for (const p of this.peers.all.values())
+      for (const [keyId, pk] of p.keys) for (const [period, s] of pk.spend) if (s.spent > 0) spend.push({ peer: p.id, keyId, period, usd: s.spent });
     this.store.save(members, spend);
   }
 
   status(): SharedStatus {
     const now = this.now();
-    const members = this.contact.members(now).map((p): MemberStatus => {
-      const silent = now - p.lastHeard > this.options.contactTimeoutMs;
-      const state = silent ? 'silent' : !p.synced ? 'not synced' : !p.hears.has(this.me) ? 'does not hear us' : 'in contact';
-      return { peer: p.id, inContact: state === 'in contact', state, lastHeardS: p.lastHeard ? Math.round((now - p.lastHeard) / 100) / 10 : null };
-    }).sort((a, b) => a.peer.localeCompare(b.peer));
+    const members = this.contact
+      .members(now)
+      .map((p): MemberStatus => {
+        const silent = now - p.lastHeard > this.options.contactTimeoutMs;
+        const state = silent ? 'silent' : !p.synced ? 'not synced' : !p.hears.has(this.me) ? 'does not hear us' : 'in contact';
+        return { peer: p.id, inContact: state === 'in contact', state, lastHeardS: p.lastHeard ? Math.round((now - p.lastHeard) / 100) / 10 : null };
+      })
+      .sort((a, b) => a.peer.localeCompare(b.peer));
     const out = members.filter((m) => !m.inContact).length;
     return {
-      epoch: this.epoch, overshoot: this.options.overshoot, members, shareOf: 1 / (members.length + 1),
+      epoch: this.epoch,
+      overshoot: this.options.overshoot,
+      members,
+      shareOf: 1 / (members.length + 1),
       mode: members.length === 0 ? 'alone' : out === 0 ? 'mesh-wide' : 'partitioned',
     };
   }

@@ -6,15 +6,34 @@ import type { WireCell, WireKey, WireSpend } from './wire.ts';
 
 export const WINDOW_S = 60;
 
-export interface Cell { r: number; ti: number; to: number }
+export interface Cell {
+  r: number;
+  ti: number;
+  to: number;
+}
 /** Events counted per key: admissions `a` (requests, with their tokens) and budget holds `h` (USD). */
-export interface Events { a: number; h: number }
+export interface Events {
+  a: number;
+  h: number;
+}
 /** What this node's events not yet acknowledged by a member took, per limit. */
-export interface Amounts { requests: number; tokens: number; usd: number }
+export interface Amounts {
+  requests: number;
+  tokens: number;
+  usd: number;
+}
 
-interface Held { period: BudgetPeriod; hi: number; ho: number }
+interface Held {
+  period: BudgetPeriod;
+  hi: number;
+  ho: number;
+}
 /** An event not yet acknowledged by every member: its number, when, and what it took. */
-interface Pending { n: number; at: number; amount: number }
+interface Pending {
+  n: number;
+  at: number;
+  amount: number;
+}
 
 interface OwnKey {
   events: Events;
@@ -109,7 +128,11 @@ export class OwnCounts {
   unconfirmed(keyId: string, acked: Events): Amounts {
     const k = this.keys.get(keyId);
     const out = { requests: 0, tokens: 0, usd: 0 };
-    for (const p of k?.pendingA ?? []) if (p.n > acked.a) { out.requests++; out.tokens += p.amount; }
+    for (const p of k?.pendingA ?? [])
+      if (p.n > acked.a) {
+        out.requests++;
+        out.tokens += p.amount;
+      }
     for (const p of k?.pendingH ?? []) if (p.n > acked.h) out.usd += p.amount;
     return out;
   }

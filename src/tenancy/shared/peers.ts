@@ -3,7 +3,12 @@
 import type { Cell, Events } from './own.ts';
 import type { LimitsMessage, WireKey } from './wire.ts';
 
-export interface PeerSpend { spent: number; hi: number; ho: number; epoch: number }
+export interface PeerSpend {
+  spent: number;
+  hi: number;
+  ho: number;
+  epoch: number;
+}
 
 export interface PeerKey {
   /** The member's event numbers for the key (its current run): what this node acknowledges back. */
@@ -48,7 +53,13 @@ export class Peers {
    * events (`self`, run `epoch`). `synced`: the message completed a snapshot. `received`: keys to acknowledge: those
    * whose events advanced, and every key of a heartbeat, snapshot or question (a lost acknowledgement is given again).
    */
-  merge(origin: string, msg: LimitsMessage, now: number, self: { id: string; epoch: number }, contactTimeoutMs: number): { fresh: boolean; acked: boolean; synced: boolean; received: string[] } {
+  merge(
+    origin: string,
+    msg: LimitsMessage,
+    now: number,
+    self: { id: string; epoch: number },
+    contactTimeoutMs: number,
+  ): { fresh: boolean; acked: boolean; synced: boolean; received: string[] } {
     const p = this.get(origin);
     const out = { fresh: false, acked: false, synced: false, received: [] as string[] };
     if (msg.e < p.epoch) return out;
@@ -102,7 +113,11 @@ export class Peers {
       for (const [sec, r, ti, to] of k.r) {
         const c = cells.get(sec);
         if (!c) cells.set(sec, { r, ti, to });
-        else { c.r = Math.max(c.r, r); c.ti = Math.max(c.ti, ti); c.to = Math.max(c.to, to); }
+        else {
+          c.r = Math.max(c.r, r);
+          c.ti = Math.max(c.ti, ti);
+          c.to = Math.max(c.to, to);
+        }
       }
     }
     for (const [pid, spent, hi, ho] of k.s ?? []) {
@@ -118,7 +133,10 @@ export class Peers {
   /** Drops members gone past the horizon, seconds past the window and spend of past periods. */
   prune(now: number, horizonMs: number, windowStartSec: number, currentPeriods: Set<string>): void {
     for (const p of this.all.values()) {
-      if (p.lastHeard > 0 && now - p.lastHeard > horizonMs) { this.all.delete(p.id); continue; }
+      if (p.lastHeard > 0 && now - p.lastHeard > horizonMs) {
+        this.all.delete(p.id);
+        continue;
+      }
       for (const pk of p.keys.values()) {
         for (const [epoch, cells] of pk.cells) {
           for (const sec of cells.keys()) if (sec <= windowStartSec) cells.delete(sec);

@@ -18,10 +18,21 @@ export interface RateView {
   retryAfterS(extraRequests: number, extraTokens: number, limits: { rpm?: number; tpm?: number }): number;
 }
 
-export interface OthersSpend { committed: number; seen: number; reserved: number }
+export interface OthersSpend {
+  committed: number;
+  seen: number;
+  reserved: number;
+}
 
 /** Requests and tokens of the key in the last minute, mesh-wide (see the file's first line). */
-export function rateView(own: Map<number, Cell> | undefined, members: Peer[], keyId: string, limits: { rpm?: number; tpm?: number }, now: number, inContact: (p: Peer) => boolean): RateView {
+export function rateView(
+  own: Map<number, Cell> | undefined,
+  members: Peer[],
+  keyId: string,
+  limits: { rpm?: number; tpm?: number },
+  now: number,
+  inContact: (p: Peer) => boolean,
+): RateView {
   const nowSec = Math.floor(now / 1000);
   const perSec = new Map<number, { r: number; t: number }>();
   const add = (cells: Map<number, Cell> | undefined, into: { r: number; t: number }) => {
@@ -78,7 +89,14 @@ export function rateView(own: Map<number, Cell> | undefined, members: Peer[], ke
  * What the other members have committed of the key's budget in the current period: settled plus held, as heard, and
  * at least their share of `limitUsd` for each one out of contact. `seen` is the settled part actually heard.
  */
-export function othersSpendView(members: Peer[], keyId: string, period: BudgetPeriod, limitUsd: number, now: number, inContact: (p: Peer) => boolean): OthersSpend {
+export function othersSpendView(
+  members: Peer[],
+  keyId: string,
+  period: BudgetPeriod,
+  limitUsd: number,
+  now: number,
+  inContact: (p: Peer) => boolean,
+): OthersSpend {
   const pid = periodOf(period, now).id;
   const share = limitUsd / (members.length + 1);
   let committed = 0;

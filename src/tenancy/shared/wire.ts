@@ -56,13 +56,27 @@ function isSpend(s: unknown): s is WireSpend {
 function isKey(k: unknown): k is WireKey {
   if (typeof k !== 'object' || k === null) return false;
   const x = k as Record<string, unknown>;
-  return typeof x.k === 'string' && KEY_ID.test(x.k) && count(x.a) && count(x.h)
+  return (
+    typeof x.k === 'string'
+    && KEY_ID.test(x.k)
+    && count(x.a)
+    && count(x.h)
     && (x.r === undefined || (Array.isArray(x.r) && x.r.length <= 61 && x.r.every(isCell)))
-    && (x.s === undefined || (Array.isArray(x.s) && x.s.length <= 4 && x.s.every(isSpend)));
+    && (x.s === undefined || (Array.isArray(x.s) && x.s.length <= 4 && x.s.every(isSpend)))
+  );
 }
 
 function isAck(a: unknown): a is WireAck {
-  return Array.isArray(a) && a.length === 5 && peer(a[0]) && Number.isSafeInteger(a[1]) && typeof a[2] === 'string' && KEY_ID.test(a[2]) && count(a[3]) && count(a[4]);
+  return (
+    Array.isArray(a)
+    && a.length === 5
+    && peer(a[0])
+    && Number.isSafeInteger(a[1])
+    && typeof a[2] === 'string'
+    && KEY_ID.test(a[2])
+    && count(a[3])
+    && count(a[4])
+  );
 }
 
 /** The message when every field has the shape and bounds above, else null. */
@@ -73,8 +87,18 @@ export function parseLimitsMessage(input: unknown): LimitsMessage | null {
   if (!Array.isArray(m.hears) || m.hears.length > 1024 || !m.hears.every(peer)) return null;
   if (m.snap !== undefined) {
     const s = m.snap as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || !Number.isSafeInteger(s.id) || !Number.isSafeInteger(s.part) || !Number.isSafeInteger(s.parts)
-      || (s.parts as number) < 1 || (s.parts as number) > 10_000 || (s.part as number) < 0 || (s.part as number) >= (s.parts as number)) return null;
+    if (
+      typeof s !== 'object'
+      || s === null
+      || !Number.isSafeInteger(s.id)
+      || !Number.isSafeInteger(s.part)
+      || !Number.isSafeInteger(s.parts)
+      || (s.parts as number) < 1
+      || (s.parts as number) > 10_000
+      || (s.part as number) < 0
+      || (s.part as number) >= (s.parts as number)
+    )
+      return null;
   }
   if ((m.hb !== undefined && m.hb !== true) || (m.ask !== undefined && m.ask !== true)) return null;
   if (m.keys !== undefined && (!Array.isArray(m.keys) || m.keys.length > KEYS_PER_MESSAGE || !m.keys.every(isKey))) return null;

@@ -48,6 +48,7 @@ export async function verifyWireOps(ctx: ApplyContext, peer: string, items: read
 export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly WireOp[]): number {
   let applied = 0;
   let heldBack = 0;
+  const failures = new Failures();
   const ordered = [...valid.filter((w) => w.op.payload !== null), ...valid.filter((w) => w.op.payload === null)];
   ctx.store.db.transaction(() => {
     for (const { op, proof } of ordered) {
@@ -55,16 +56,35 @@ export function applyVerified(ctx: ApplyContext, peer: string, valid: readonly W
         heldBack++;
         continue;
       }
-      if (applyOne(ctx, peer, op, () => ctx.store.applyRemote(op, proof))) applied++;
+      if (applyOne(ctx, op, () => ctx.store.applyRemote(op, proof), failures)) applied++;
     }
   })();
   if (heldBack > 0) ctx.log.debug({ peer, ops: heldBack, reason: 'content-less op not yet superseded' }, 'replication:held-back');
+  failures.log(ctx, peer);
   ctx.state.counts.opsApplied += applied;
   return applied;
 }
 
-/** Applies one op, counting and logging what happened; true when it changed the store. */
-function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: number }, apply: () => string): boolean {
+/**
+ * The ops of one batch the store refused, by reason: logged as one line per reason and batch (how many, and the first
+ * one's origin, sequence and error), so a peer with a skewed clock and a long backlog does not flood the log.
+ */
+class Failures {
+  readonly #byEvent = new Map<string, { ops: number; origin: string; seq: number; error: string }>();
+
+  add(event: string, op: { origin: string; seq: number }, error: string): void {
+    const seen = this.#byEvent.get(event);
+    if (seen) seen.ops++;
+    else this.#byEvent.set(event, { ops: 1, origin: op.origin, seq: op.seq, error });
+  }
+
+  log(ctx: ApplyContext, peer: string): void {
+    for (const [event, first] of this.#byEvent) ctx.log.warn({ peer, ...first }, event);
+  }
+}
+
+/** Applies one op, counting what happened and noting a refusal; true when it changed the store. */
+function applyOne(ctx: ApplyContext, op: { origin: string; seq: number }, apply: () => string, failures: Failures): boolean {
   try {
     const applied = apply() === 'applied';
     ctx.state.counts.opsReceived++;
@@ -72,10 +92,7 @@ function applyOne(ctx: ApplyContext, peer: string, op: { origin: string; seq: nu
   } catch (err) {
     ctx.state.counts.opsRejected++;
     const code = err instanceof FlowRouterError ? err.code : undefined;
-    ctx.log.warn(
-      { peer, origin: op.origin, seq: op.seq, error: (err as Error).message },
-      code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed',
-    );
+    failures.add(code === 'clock_skew' ? 'replication:clock-skew' : 'replication:apply-failed', op, (err as Error).message);
     return false;
   }
 }
@@ -105,7 +122,9 @@ export async function applyLargeOp(
     ctx.log.warn({ peer, ops: 1, reason: 'malformed or bad origin signature' }, 'replication:rejected');
     return null;
   }
-  const applied = applyOne(ctx, peer, decoded.header, () => large.apply(decoded, proof));
+  const failures = new Failures();
+  const applied = applyOne(ctx, decoded.header, () => large.apply(decoded, proof), failures);
+  failures.log(ctx, peer);
   if (applied) ctx.state.counts.opsApplied++;
   return { decoded, proof, applied };
 }

@@ -76,7 +76,7 @@ export class SharedCounters {
     this.store = deps.store;
     this.epoch = this.now() * 1000 + Math.floor(Math.random() * 1000);
     for (const m of deps.store?.members() ?? []) this.peers.get(m.peer).lastHeard = m.lastSeen;
-    for (const s of deps.store?.spend() ?? []) this.peers.key(this.peers.get(s.peer), s.keyId).spend.set(s.period, { spent: s.usd, hi: 0, ho: 0, epoch: 0 });
+    for (const s of deps.store?.spend() ?? []) this.peers.key(this.peers.get(s.peer), s.keyId)?.spend.set(s.period, { spent: s.usd, hi: 0, ho: 0, epoch: 0 });
   }
 
   /** This node's peer id, once known: it is what members list when they hear it. */

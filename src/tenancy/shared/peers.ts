@@ -3,6 +3,16 @@
 import type { Cell, Events } from './own.ts';
 import type { LimitsMessage, WireKey } from './wire.ts';
 
+/**
+ * What one member may make this node hold, however it writes its messages (any member may send anything): keys with
+ * counts, seconds of counts, and runs whose last minute still counts. A member running normally stays far below them
+ * (a second per key and active key in the last minute; a restart or two); beyond them new entries are ignored.
+ */
+export const MEMBER_BOUNDS = { keys: 20_000, cells: 200_000, runsPerKey: 4 };
+/** A second a member reports may be this far ahead of this node's clock (skew) and still be counted. */
+const AHEAD_S = 5;
+const WINDOW_S = 60;
+
 export interface PeerSpend {
   spent: number;
   hi: number;
@@ -30,6 +40,8 @@ export interface Peer {
   keys: Map<string, PeerKey>;
   /** Its acknowledgements of this node's own events, per key. */
   acks: Map<string, Events>;
+  /** Seconds of counts held for it, over every key and run (see MEMBER_BOUNDS). */
+  cellCount: number;
 }
 
 export class Peers {
@@ -37,14 +49,16 @@ export class Peers {
 
   get(id: string): Peer {
     let p = this.all.get(id);
-    if (!p) this.all.set(id, (p = { id, epoch: 0, lastHeard: 0, synced: false, snapshot: null, hears: new Set(), keys: new Map(), acks: new Map() }));
+    if (!p)
+      this.all.set(id, (p = { id, epoch: 0, lastHeard: 0, synced: false, snapshot: null, hears: new Set(), keys: new Map(), acks: new Map(), cellCount: 0 }));
     return p;
   }
 
-  key(p: Peer, keyId: string): PeerKey {
+  /** The member's state for a key; null for a new key past MEMBER_BOUNDS.keys. */
+  key(p: Peer, keyId: string): PeerKey | null {
     let k = p.keys.get(keyId);
-    if (!k) p.keys.set(keyId, (k = { events: { a: 0, h: 0 }, cells: new Map(), spend: new Map() }));
-    return k;
+    if (!k && p.keys.size < MEMBER_BOUNDS.keys) p.keys.set(keyId, (k = { events: { a: 0, h: 0 }, cells: new Map(), spend: new Map() }));
+    return k ?? null;
   }
 
   /**
@@ -79,12 +93,15 @@ export class Peers {
     }
     p.lastHeard = now;
     p.hears = new Set(msg.hears);
+    const nowSec = Math.floor(now / 1000);
     for (const k of msg.keys ?? []) {
-      if (this.mergeKey(p, k, msg.e) || msg.hb || msg.snap || msg.ask) out.received.push(k.k);
+      const pk = this.key(p, k.k);
+      if (pk && (this.mergeKey(p, pk, k, msg.e, nowSec) || msg.hb || msg.snap || msg.ask)) out.received.push(k.k);
     }
     for (const [o, e, key, a, h] of msg.acks ?? []) {
       if (o !== self.id || e !== self.epoch) continue;
       const prev = p.acks.get(key) ?? { a: 0, h: 0 };
+      if (!p.acks.has(key) && p.acks.size >= MEMBER_BOUNDS.keys) continue;
       if (a > prev.a || h > prev.h) {
         p.acks.set(key, { a: Math.max(a, prev.a), h: Math.max(h, prev.h) });
         out.acked = true;
@@ -103,17 +120,20 @@ export class Peers {
   }
 
   /** Merges one key's state; true when it brought events not seen before. */
-  private mergeKey(p: Peer, k: WireKey, epoch: number): boolean {
-    const pk = this.key(p, k.k);
+  private mergeKey(p: Peer, pk: PeerKey, k: WireKey, epoch: number, nowSec: number): boolean {
     const advanced = k.a > pk.events.a || k.h > pk.events.h;
     pk.events = { a: Math.max(pk.events.a, k.a), h: Math.max(pk.events.h, k.h) };
-    if (k.r) {
-      let cells = pk.cells.get(epoch);
-      if (!cells) pk.cells.set(epoch, (cells = new Map()));
+    const cells = k.r && this.runCells(p, pk, epoch);
+    if (k.r && cells) {
       for (const [sec, r, ti, to] of k.r) {
+        // Only seconds of the current minute count; later ones would never leave it.
+        if (sec <= nowSec - WINDOW_S || sec > nowSec + AHEAD_S) continue;
         const c = cells.get(sec);
-        if (!c) cells.set(sec, { r, ti, to });
-        else {
+        if (!c) {
+          if (p.cellCount >= MEMBER_BOUNDS.cells) continue;
+          cells.set(sec, { r, ti, to });
+          p.cellCount++;
+        } else {
           c.r = Math.max(c.r, r);
           c.ti = Math.max(c.ti, ti);
           c.to = Math.max(c.to, to);
@@ -130,6 +150,23 @@ export class Peers {
     return advanced;
   }
 
+  /**
+   * The seconds of a run of the member for a key. A run older than the newest MEMBER_BOUNDS.runsPerKey is dropped (a
+   * member restarting more often than that within a minute under-counts its earlier runs); null for such an old run.
+   */
+  private runCells(p: Peer, pk: PeerKey, epoch: number): Map<number, Cell> | null {
+    let cells = pk.cells.get(epoch);
+    if (cells) return cells;
+    if (pk.cells.size >= MEMBER_BOUNDS.runsPerKey) {
+      const oldest = Math.min(...pk.cells.keys());
+      if (epoch < oldest) return null;
+      p.cellCount -= pk.cells.get(oldest)!.size;
+      pk.cells.delete(oldest);
+    }
+    pk.cells.set(epoch, (cells = new Map()));
+    return cells;
+  }
+
   /** Drops members gone past the horizon, seconds past the window and spend of past periods. */
   prune(now: number, horizonMs: number, windowStartSec: number, currentPeriods: Set<string>): void {
     for (const p of this.all.values()) {
@@ -137,12 +174,18 @@ export class Peers {
         this.all.delete(p.id);
         continue;
       }
-      for (const pk of p.keys.values()) {
+      for (const [keyId, pk] of p.keys) {
         for (const [epoch, cells] of pk.cells) {
-          for (const sec of cells.keys()) if (sec <= windowStartSec) cells.delete(sec);
+          for (const sec of cells.keys()) {
+            if (sec > windowStartSec) continue;
+            cells.delete(sec);
+            p.cellCount--;
+          }
           if (cells.size === 0) pk.cells.delete(epoch);
         }
         for (const pid of pk.spend.keys()) if (!currentPeriods.has(pid)) pk.spend.delete(pid);
+        // A key with nothing left to count is forgotten; its event numbers come again with its next message.
+        if (pk.cells.size === 0 && pk.spend.size === 0) p.keys.delete(keyId);
       }
     }
   }

@@ -23,13 +23,16 @@ before(() => {
 });
 after(() => install.remove());
 
-/** Starts the copy's `bin/flowrouter start` on a free port; resolves with its base URL and the script node was given. */
-async function startBin(dataDir: string): Promise<{ url: string; script: string; nodeOptions: string; stop(): Promise<void> }> {
+/**
+ * Starts the copy's `bin/flowrouter start` on a free port; resolves with its base URL, the script node was given and the
+ * environment the node process runs with.
+ */
+async function startBin(dataDir: string): Promise<{ url: string; script: string; env: Map<string, string>; stop(): Promise<void> }> {
   writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
   const proc = spawn(
     join(install.path, 'bin/flowrouter'),
     ['start', '--config', join(dataDir, 'config.yaml'), '--port', '0', '--data-dir', dataDir, '--log-level', 'error'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, MALLOC_ARENA_MAX: undefined, NODE_OPTIONS: undefined } },
   );
   const stop = () =>
     new Promise<void>((done) => {
@@ -59,11 +62,13 @@ async function startBin(dataDir: string): Promise<{ url: string; script: string;
       readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8')
         .split('\0')
         .find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
-    const nodeOptions =
+    const env = new Map(
       readFileSync(`/proc/${proc.pid}/environ`, 'utf8')
         .split('\0')
-        .find((e) => e.startsWith('NODE_OPTIONS=')) ?? '';
-    return { url, script, nodeOptions, stop };
+        .filter((e) => e.includes('='))
+        .map((e): [string, string] => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+    return { url, script, env, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -76,7 +81,9 @@ test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers 
   const node = await startBin(dir.path);
   try {
     assert.equal(node.script, join(install.path, 'dist/cli/entry.js'));
-    assert.match(node.nodeOptions, /^NODE_OPTIONS=--max-semi-space-size=4\b/);
+    // The long-running node's memory settings (see bin/flowrouter).
+    assert.match(node.env.get('NODE_OPTIONS') ?? '', /^--max-semi-space-size=4\b/);
+    assert.equal(node.env.get('MALLOC_ARENA_MAX'), '2');
     assert.equal((await fetch(`${node.url}/ready`)).status, 200);
     const ui = await fetch(`${node.url}/ui/dashboard.js`);
     assert.equal(ui.status, 200);

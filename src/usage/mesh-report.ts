@@ -2,7 +2,7 @@
 // counted once, where it entered the mesh: the rows a member wrote while serving a peer's forward are left out.
 import type { Db } from '../core/database.ts';
 import { ClientError } from '../core/errors.ts';
-import type { UsageGroup, UsageRange, UsageTotals } from './report.ts';
+import { rangeConditions, type UsageGroup, type UsageRange, type UsageTotals } from './report.ts';
 import { hasRollup } from './retention.ts';
 
 /** One member's totals for one day, client and model (the shape that travels between members). */
@@ -40,17 +40,9 @@ export interface MemberUsage {
  * the row of the member it entered through (its target `peer:<id>`) is left out.
  */
 export function localDailyRows(db: Db, range: UsageRange = {}): DailyRow[] {
-  const when = (column: string) => {
-    const clauses: string[] = [];
-    const params: number[] = [];
-    if (range.from !== undefined) {
-      clauses.push(`${column} >= ?`);
-      params.push(range.from);
-    }
-    if (range.to !== undefined) {
-      clauses.push(`${column} < ?`);
-      params.push(range.to);
-    }
+  // Appended to a WHERE that already filters out forwards served here.
+  const when = (column: 'ts' | 'day_ts') => {
+    const { clauses, params } = rangeConditions(range, column);
     return { sql: clauses.map((c) => ` AND ${c}`).join(''), params };
   };
   const raw = when('ts');

@@ -61,8 +61,11 @@ export function parseGroup(value: string | undefined): UsageGroup {
   return by as UsageGroup;
 }
 
-/** The range over `column`: raw rows by their time, daily totals by the start of their (UTC) day. */
-function where(range: UsageRange, column: 'ts' | 'day_ts'): { sql: string; params: number[] } {
+/**
+ * The range over `column` as SQL conditions (`AND`-joined, none for an open range): raw rows by their time, daily
+ * totals by the start of their (UTC) day.
+ */
+export function rangeConditions(range: UsageRange, column: 'ts' | 'day_ts'): { clauses: string[]; params: number[] } {
   const clauses: string[] = [];
   const params: number[] = [];
   if (range.from !== undefined) {
@@ -73,6 +76,12 @@ function where(range: UsageRange, column: 'ts' | 'day_ts'): { sql: string; param
     clauses.push(`${column} < ?`);
     params.push(range.to);
   }
+  return { clauses, params };
+}
+
+/** The range over `column` as a WHERE clause. */
+function where(range: UsageRange, column: 'ts' | 'day_ts'): { sql: string; params: number[] } {
+  const { clauses, params } = rangeConditions(range, column);
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 

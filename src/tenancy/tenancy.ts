@@ -64,6 +64,7 @@ export class Tenancy {
         spentKeys: spentKeysIn(deps.db),
         store: sqliteSharedStore(deps.db),
         now: deps.now,
+        holds: (keyId) => this.keys.get(keyId) !== undefined,
       });
     }
     this.allowances = new Allowances({

@@ -52,7 +52,7 @@ export class SharedCounters {
   private me = '';
   private readonly now: () => number;
   private readonly own: OwnCounts;
-  private readonly peers = new Peers();
+  private readonly peers: Peers;
   private readonly contact: Contact;
   private readonly store?: SharedStore;
   /** Own keys changed since the last message, and peers' keys to acknowledge. */
@@ -68,10 +68,13 @@ export class SharedCounters {
   private readonly changeListeners = new Set<() => void>();
   private readonly ackListeners = new Set<() => void>();
 
-  constructor(options: SharedLimitsOptions, deps: OwnSpend & { store?: SharedStore; now?: () => number }) {
+  /** `holds`: whether this node's key store has the key (members' counts of other ids are bounded; see MEMBER_BOUNDS). */
+  constructor(options: SharedLimitsOptions, deps: OwnSpend & { store?: SharedStore; now?: () => number; holds?: (keyId: string) => boolean }) {
     this.options = options;
     this.now = deps.now ?? Date.now;
     this.own = new OwnCounts(this.now, deps);
+    const own = this.own;
+    this.peers = new Peers({ held: deps.holds ?? (() => true), counted: (keyId) => own.has(keyId) });
     this.contact = new Contact(this.peers, options, () => this.me);
     this.store = deps.store;
     this.epoch = this.now() * 1000 + Math.floor(Math.random() * 1000);

@@ -72,6 +72,11 @@ export class OwnCounts {
     return this.keys.get(keyId)?.events ?? { a: 0, h: 0 };
   }
 
+  /** Whether this node has counted the key in this run. */
+  has(keyId: string): boolean {
+    return this.keys.has(keyId);
+  }
+
   /** Every key this node has counted in this run. */
   keyIds(): string[] {
     return [...this.keys.keys()];

@@ -4,11 +4,13 @@ import type { Cell, Events } from './own.ts';
 import type { LimitsMessage, WireKey } from './wire.ts';
 
 /**
- * What one member may make this node hold, however it writes its messages (any member may send anything): keys with
- * counts, seconds of counts, and runs whose last minute still counts. A member running normally stays far below them
- * (a second per key and active key in the last minute; a restart or two); beyond them new entries are ignored.
+ * What one member may make this node hold, however it writes its messages (any member may send anything): keys this
+ * node does not hold (a key made a moment ago elsewhere may be counted before its op arrives), seconds of counts, and
+ * runs whose last minute still counts. Keys this node holds are bounded by its key store, acknowledgements by the keys
+ * it counts itself. A member running normally stays far below them (a second per key and active key in the last
+ * minute; a restart or two); beyond them new entries are ignored.
  */
-export const MEMBER_BOUNDS = { keys: 20_000, cells: 200_000, runsPerKey: 4 };
+export const MEMBER_BOUNDS = { unknownKeys: 1_000, cells: 200_000, runsPerKey: 4 };
 /** A second a member reports may be this far ahead of this node's clock (skew) and still be counted. */
 const AHEAD_S = 5;
 const WINDOW_S = 60;
@@ -26,6 +28,8 @@ export interface PeerKey {
   /** Requests and tokens per second, per run of the member (a restarted member counts anew; its last minute still counts). */
   cells: Map<number, Map<number, Cell>>;
   spend: Map<string, PeerSpend>;
+  /** Whether this node held the key when the member first counted it (see MEMBER_BOUNDS). */
+  held: boolean;
 }
 
 export interface Peer {
@@ -40,25 +44,45 @@ export interface Peer {
   keys: Map<string, PeerKey>;
   /** Its acknowledgements of this node's own events, per key. */
   acks: Map<string, Events>;
-  /** Seconds of counts held for it, over every key and run (see MEMBER_BOUNDS). */
+  /** Seconds of counts held for it, over every key and run, and its keys this node did not hold (see MEMBER_BOUNDS). */
   cellCount: number;
+  unknownKeys: number;
+}
+
+/** Which key ids are real: the keys this node holds, and those it counts itself (acknowledgements refer to them). */
+export interface KeyIds {
+  held(keyId: string): boolean;
+  counted(keyId: string): boolean;
 }
 
 export class Peers {
   readonly all = new Map<string, Peer>();
+  readonly #ids: KeyIds;
+
+  constructor(ids: KeyIds = { held: () => true, counted: () => true }) {
+    this.#ids = ids;
+  }
 
   get(id: string): Peer {
     let p = this.all.get(id);
     if (!p)
-      this.all.set(id, (p = { id, epoch: 0, lastHeard: 0, synced: false, snapshot: null, hears: new Set(), keys: new Map(), acks: new Map(), cellCount: 0 }));
+      this.all.set(
+        id,
+        (p = { id, epoch: 0, lastHeard: 0, synced: false, snapshot: null, hears: new Set(), keys: new Map(), acks: new Map(), cellCount: 0, unknownKeys: 0 }),
+      );
     return p;
   }
 
-  /** The member's state for a key; null for a new key past MEMBER_BOUNDS.keys. */
+  /** The member's state for a key; null for a key this node does not hold once the member has MEMBER_BOUNDS.unknownKeys. */
   key(p: Peer, keyId: string): PeerKey | null {
-    let k = p.keys.get(keyId);
-    if (!k && p.keys.size < MEMBER_BOUNDS.keys) p.keys.set(keyId, (k = { events: { a: 0, h: 0 }, cells: new Map(), spend: new Map() }));
-    return k ?? null;
+    const known = p.keys.get(keyId);
+    if (known) return known;
+    const held = this.#ids.held(keyId);
+    if (!held && p.unknownKeys >= MEMBER_BOUNDS.unknownKeys) return null;
+    const k: PeerKey = { events: { a: 0, h: 0 }, cells: new Map(), spend: new Map(), held };
+    p.keys.set(keyId, k);
+    if (!held) p.unknownKeys++;
+    return k;
   }
 
   /**
@@ -99,9 +123,8 @@ export class Peers {
       if (pk && (this.mergeKey(p, pk, k, msg.e, nowSec) || msg.hb || msg.snap || msg.ask)) out.received.push(k.k);
     }
     for (const [o, e, key, a, h] of msg.acks ?? []) {
-      if (o !== self.id || e !== self.epoch) continue;
+      if (o !== self.id || e !== self.epoch || !this.#ids.counted(key)) continue;
       const prev = p.acks.get(key) ?? { a: 0, h: 0 };
-      if (!p.acks.has(key) && p.acks.size >= MEMBER_BOUNDS.keys) continue;
       if (a > prev.a || h > prev.h) {
         p.acks.set(key, { a: Math.max(a, prev.a), h: Math.max(h, prev.h) });
         out.acked = true;
@@ -185,7 +208,9 @@ export class Peers {
         }
         for (const pid of pk.spend.keys()) if (!currentPeriods.has(pid)) pk.spend.delete(pid);
         // A key with nothing left to count is forgotten; its event numbers come again with its next message.
-        if (pk.cells.size === 0 && pk.spend.size === 0) p.keys.delete(keyId);
+        if (pk.cells.size > 0 || pk.spend.size > 0) continue;
+        p.keys.delete(keyId);
+        if (!pk.held) p.unknownKeys--;
       }
     }
   }

@@ -1,6 +1,7 @@
 // Read-side queries over live documents: one document, filtered lists, and size statistics.
 import type { Db } from '../core/database.ts';
 import { validateCollection } from './ids.ts';
+import type { DocRow } from './materialize.ts';
 
 export interface StoredDocument {
   id: string;
@@ -34,20 +35,8 @@ export interface KnowledgeStats {
   ops: number;
 }
 
-interface Row {
-  id: string;
-  collection: string;
-  source: string;
-  title: string;
-  tags: string;
-  meta: string;
-  hash: string;
-  updated_at: number;
-  hlc: string;
-  origin: string;
-  chunks: number;
-  text?: string;
-}
+/** A live document's row as read, with its chunk count (and its text when one document is read). */
+type Row = Omit<DocRow, 'num' | 'deleted'> & { chunks: number; text?: string };
 
 /** sha-256 of the empty text: a document whose stored text is empty but whose hash is not this has its text elsewhere. */
 const EMPTY_TEXT_HASH = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';

@@ -98,11 +98,16 @@ export class Tenancy {
     if (mode === 'optional' && !key.startsWith('fr-')) return undefined;
     const v = this.keys.verify(key, this.now());
     if (!v.ok) throw new AuthError(...REJECTIONS[v.reason]);
-    const client: ClientInfo = { id: v.record.id, name: v.record.name };
-    if (v.record.tenant) client.tenant = v.record.tenant;
-    this.policies.set(client, v.record);
-    return client;
+    return this.clientOf(v.record);
   };
+
+  /** The client a valid key stands for, its key remembered for the policy reads of the same request. */
+  private clientOf(key: KeyRecord): ClientInfo {
+    const client: ClientInfo = { id: key.id, name: key.name };
+    if (key.tenant) client.tenant = key.tenant;
+    this.policies.set(client, key);
+    return client;
+  }
 
   /** A key's spend this budget period across the mesh as this node has heard it (undefined without a budget or a mesh). */
   meshSpent(key: KeyRecord): number | undefined {
@@ -139,10 +144,7 @@ export class Tenancy {
     if (!key) return undefined;
     if (key.revokedAt !== undefined) throw new AuthError(...REJECTIONS.revoked);
     if (key.expiresAt !== undefined && key.expiresAt <= this.now()) throw new AuthError(...REJECTIONS.expired);
-    const client: ClientInfo = { id: key.id, name: key.name };
-    if (key.tenant) client.tenant = key.tenant;
-    this.policies.set(client, key);
-    return client;
+    return this.clientOf(key);
   };
 
   /**
@@ -156,7 +158,7 @@ export class Tenancy {
     if (!ctx.client || ctx.client.id.startsWith('peer:') || !ctx.forwardedBy) return next(req, ctx);
     const key = this.admit(req.model, ctx);
     if (!key || (key.rpm === undefined && key.tpm === undefined && key.budgetUsd === undefined)) return next(req, ctx);
-    const holder = { id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' as const };
+    const holder = holderOf(key);
     const tally = `${ctx.forwardedBy}\n${key.id}`;
     const counted = this.shared?.countedBy(ctx.forwardedBy, key.id) ?? null;
     // The member's count as heard may lag its forwards by what it admitted unacknowledged: its slice of the overshoot.
@@ -173,7 +175,12 @@ export class Tenancy {
   readonly layer: AnyLayer = (next) => (req, ctx) => {
     const key = this.admit(req.model, ctx);
     // A plain function on the hot path: a promise only when the key's limits wait for the mesh.
-    const applied = key && this.allowances.apply({ id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' }, req, ctx);
+    const applied = key && this.allowances.apply(holderOf(key), req, ctx);
     return applied ? applied.then(() => next(req, ctx)) : next(req, ctx);
   };
+}
+
+/** A key as the holder of its limits, counted mesh-wide. */
+function holderOf(key: KeyRecord) {
+  return { id: key.id, name: `key "${key.name}"`, limits: key, scope: 'mesh' as const };
 }

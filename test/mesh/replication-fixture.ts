@@ -30,8 +30,8 @@ export interface Replica {
 export interface ReplicaSet {
   mesh: TestMesh;
   replicas: Replica[];
-  /** `log`: the replicator's logger (silent when absent). */
-  add(opts?: Partial<MeshOptions>, replication?: Partial<ReplicationOptions>, log?: Logger): Promise<Replica>;
+  /** `log`: the replicator's logger (silent when absent); `now`: its clock. */
+  add(opts?: Partial<MeshOptions>, replication?: Partial<ReplicationOptions>, log?: Logger, now?: () => number): Promise<Replica>;
   close(): Promise<void>;
 }
 
@@ -40,7 +40,7 @@ export function replicaSet(): ReplicaSet {
   const set: ReplicaSet = {
     mesh,
     replicas: [],
-    async add(opts = {}, replication = {}, log) {
+    async add(opts = {}, replication = {}, log, now) {
       const node = await mesh.add(opts);
       const dir = mesh.dirs[mesh.dirs.length - 1];
       const db = openDatabase(join(dir, 'flowrouter.db'));
@@ -53,6 +53,7 @@ export function replicaSet(): ReplicaSet {
         cache,
         options: { ...FAST_REPLICATION, ...replication },
         log,
+        now,
       });
       await replicator.start();
       const replica: Replica = {

@@ -38,3 +38,21 @@ test('a connected peer whose syncs keep failing is told at warn from the third f
     await set.close();
   }
 });
+
+// A timer may fire a millisecond before `Date.now()` reaches the time it was set for. A retry refused then as "still
+// backing off" scheduled no other, and the peer waited for the next full sync round. A clock at half speed makes every
+// retry timer fire early by its clock.
+test('a backoff ends when its retry timer fires, even when the clock says the timer is early', { timeout: 30_000 }, async () => {
+  const set = replicaSet();
+  const log = captureLogger();
+  const start = Date.now();
+  const slowClock = () => start + (Date.now() - start) / 2;
+  try {
+    const a = await set.add({}, { syncIntervalMs: 600_000, retryBaseMs: 50, retryMaxMs: 100 }, log.logger, slowClock);
+    const b = await set.mesh.add({ bootstrap: [addrOf(a.mesh)] });
+    const failures = () => log.find('replication:sync-failed').filter((l) => l.detail.peer === b.peerId).length;
+    await waitFor('a fourth failure in a row', () => failures() >= 4, 5_000);
+  } finally {
+    await set.close();
+  }
+});

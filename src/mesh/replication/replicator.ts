@@ -76,6 +76,8 @@ export interface ReplicatorInit {
   options?: Partial<ReplicationOptions>;
   /** The replication component's logger; events carry the channel's name as `log` (`kb`, `keys`). Absent: silent. */
   log?: Logger;
+  /** The clock backoffs and peer ages are read on (`Date.now` unless told; tests slow it). */
+  now?: () => number;
 }
 
 export interface Replicator {
@@ -109,7 +111,7 @@ export function createReplicator(init: ReplicatorInit): Replicator {
   const channel = init.channel ?? KB_CHANNEL;
   const log = (init.log ?? silentLogger).child({ log: channel.name });
   const { store } = init;
-  const state = new ReplicationState();
+  const state = new ReplicationState(init.now);
   let running: Running | null = null;
 
   const pull = async (r: Running, peer: PeerId): Promise<void> => {
@@ -136,6 +138,9 @@ export function createReplicator(init: ReplicatorInit): Replicator {
         id,
         setTimeout(() => {
           r.retries.delete(id);
+          // The timer is the end of the backoff: a timer may fire a millisecond before the clock reaches `retryAt`, and
+          // a retry refused as still backing off would schedule none after it.
+          state.resumeSyncs(id);
           void syncWith(id);
         }, delayMs),
       );

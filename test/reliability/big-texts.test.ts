@@ -5,8 +5,11 @@ import { request } from 'undici';
 import { startFakeOpenAI, chatResponse, writeChatStream, type FakeOpenAI } from '../fakes/openai.ts';
 import { startNode, type TenancyNode } from '../tenancy/setup.ts';
 import { loadTokenizer } from '../../src/core/tokens.ts';
+import { watchEventLoop } from '../event-loop-watch.ts';
 
 const WORD = 'a'.repeat(400_000);
+/** The issue's bound on what one request may hold the loop for; the node, fake upstream and client share this thread. */
+const MAX_BUSY_MS = 20;
 let fake: FakeOpenAI;
 let gw: TenancyNode;
 let key: string;
@@ -40,6 +43,8 @@ chains:
       url: ${fake.url}
 `);
   key = gw.node.tenancy.keys.create('big', { tpm: 100_000_000 }).key;
+  // The first request through a fresh process compiles the request path (~50 ms of CPU here): start-up again.
+  assert.equal((await chat({ messages: [{ role: 'user', content: 'warm up' }] })).status, 200);
 });
 
 after(async () => {
@@ -47,11 +52,15 @@ after(async () => {
   await fake?.close();
 });
 
-/** Runs `work` while polling /health back to back; returns its result and the slowest /health answer. */
-async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; slowestMs: number; polls: number }> {
+/**
+ * Runs `work` while polling /health back to back; returns its result, the slowest /health answer (wall time) and the
+ * most CPU the main thread spent between two 5 ms ticks (what the node held the loop for, however busy the machine).
+ */
+async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; slowestMs: number; polls: number; busyMs: number }> {
   let done = false;
   let slowestMs = 0;
   let polls = 0;
+  const watch = watchEventLoop();
   const poller = (async () => {
     while (!done) {
       const started = performance.now();
@@ -62,13 +71,20 @@ async function whilePolling<T>(work: () => Promise<T>): Promise<{ result: T; slo
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
-  try {
-    const result = await work();
-    return { result, slowestMs, polls };
-  } finally {
+  const stop = async (): Promise<number> => {
     done = true;
     await poller;
+    return watch.stop().maxBusyMs;
+  };
+  let result: T;
+  try {
+    result = await work();
+  } catch (err) {
+    await stop();
+    throw err;
   }
+  const busyMs = await stop();
+  return { result, slowestMs, polls, busyMs };
 }
 
 async function chat(body: object): Promise<{ status: number; text: string }> {
@@ -82,19 +98,25 @@ async function chat(body: object): Promise<{ status: number; text: string }> {
   return { status: res.statusCode, text: await res.body.text() };
 }
 
-test('a 400,000-character one-word prompt is answered while /health keeps answering within 100 ms', { timeout: 60_000 }, async () => {
-  const { result, slowestMs, polls } = await whilePolling(() => chat({}));
+test('a 400,000-character one-word prompt is answered while /health keeps answering within 100 ms and the loop is never held 20 ms', {
+  timeout: 60_000,
+}, async () => {
+  const { result, slowestMs, polls, busyMs } = await whilePolling(() => chat({}));
   assert.equal(result.status, 200, result.text.slice(0, 300));
   assert.ok(result.text.includes(WORD.slice(0, 1000)));
   assert.ok(polls > 0);
   assert.ok(slowestMs < 100, `/health took ${slowestMs.toFixed(1)} ms`);
+  assert.ok(busyMs < MAX_BUSY_MS, `the main thread was busy ${busyMs.toFixed(1)} ms without yielding`);
 });
 
-test('the same prompt streamed, with a one-word answer and no usage, keeps /health within 100 ms', { timeout: 60_000 }, async () => {
-  const { result, slowestMs } = await whilePolling(() => chat({ stream: true }));
+test('the same prompt streamed, with a one-word answer and no usage, keeps /health within 100 ms and the loop never held 20 ms', {
+  timeout: 60_000,
+}, async () => {
+  const { result, slowestMs, busyMs } = await whilePolling(() => chat({ stream: true }));
   assert.equal(result.status, 200, result.text.slice(0, 300));
   assert.ok(result.text.trimEnd().endsWith('data: [DONE]'));
   assert.ok(slowestMs < 100, `/health took ${slowestMs.toFixed(1)} ms`);
+  assert.ok(busyMs < MAX_BUSY_MS, `the main thread was busy ${busyMs.toFixed(1)} ms without yielding`);
   // Counted, not skipped: the ledger has an estimate of about 50,000 tokens for each side.
   gw.node.usage.flush();
   const row = gw.node.db.prepare('SELECT prompt_tokens, completion_tokens, usage_source FROM usage_ledger ORDER BY id DESC LIMIT 1').get() as {

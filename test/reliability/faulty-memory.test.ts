@@ -17,9 +17,14 @@ before(async () => {
     res.write('{"choices":[{"message":{"content":"');
     for (let i = 0; i < 40 && !res.destroyed; i++) {
       if (!res.write(block))
-        await new Promise((r) => {
-          res.once('drain', r);
-          res.once('close', r);
+        await new Promise<void>((r) => {
+          const done = () => {
+            res.off('drain', done);
+            res.off('close', done);
+            r();
+          };
+          res.once('drain', done);
+          res.once('close', done);
         });
     }
     res.end('"}}]}');

@@ -2,12 +2,14 @@
 // with a status read and a metrics scrape every second. Reports heap after GC, RSS, event-loop delay and read times.
 // Run: node_modules/.bin/node --disable-warning=ExperimentalWarning scripts/bench/memory.ts [--requests=1000000] [--connections=32]
 //   [--read-every-ms=1000] (0: no reads during the load, so nothing prunes what a leaky window keeps)
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { ROOT, fmt, startFakeUpstream, startNode, type Child } from './lib.ts';
+import type { ReadTime } from './memory-reader.ts';
 
 const arg = (name: string, fallback: number): number => {
   const hit = process.argv.find((a) => a.startsWith(`--${name}=`));
@@ -65,18 +67,18 @@ interface Probe {
   external: number;
 }
 
-/** Set while the node runs the probe's forced GC: reads then would time the probe, not the node. */
-let probing = false;
-
-/** Asks the node's probe (scripts/bench/memory-probe.mjs) for its loop delay since the last call, then heap after GC. */
+/**
+ * Asks the node's probe (scripts/bench/memory-probe.mjs) for its loop delay since the last call, then heap after GC.
+ * Reads pause meanwhile: they would time the probe's forced GC, not the node.
+ */
 async function probe(node: Child): Promise<Probe> {
-  probing = true;
+  tellReader('pause');
   try {
     return await ask(node);
   } finally {
     // The probe resets its window 50 ms after the forced GC; reads resume after that.
     await new Promise((r) => setTimeout(r, 100));
-    probing = false;
+    tellReader('resume');
   }
 }
 
@@ -160,26 +162,36 @@ async function once(kind: Kind, i: number): Promise<string | undefined> {
 let loopMax = 0;
 let busyMax = 0;
 
-/** A status read and a metrics scrape every second; the slowest of each since the last report. */
+/** The slowest status read and metrics scrape since the last report, and overall. */
 const slowest = { status: 0, metrics: 0 };
 const worst = { status: 0, metrics: 0 };
-async function timedRead(path: string, which: 'status' | 'metrics'): Promise<void> {
-  if (probing) return;
+const readTook = (which: ReadTime['which'], ms: number): void => {
+  slowest[which] = Math.max(slowest[which], ms);
+  worst[which] = Math.max(worst[which], ms);
+};
+/** Once the load is over (this process idle), a read timed from here. */
+async function timedRead(path: string, which: ReadTime['which']): Promise<void> {
   const started = performance.now();
   const res = await request(`${node.url}${path}`, { dispatcher: reads });
   await res.body.text();
-  const ms = performance.now() - started;
-  if (probing) return;
-  slowest[which] = Math.max(slowest[which], ms);
-  worst[which] = Math.max(worst[which], ms);
+  readTook(which, performance.now() - started);
 }
+// During the load, a status read and a metrics scrape every READ_EVERY_MS from a process of their own: timed here,
+// they would also count this process's event loop, saturated by the load it generates.
 const reader =
   READ_EVERY_MS > 0
-    ? setInterval(() => {
-        void timedRead('/v1/router/status', 'status').catch(() => {});
-        void timedRead('/metrics', 'metrics').catch(() => {});
-      }, READ_EVERY_MS)
+    ? fork(join(ROOT, 'scripts/bench/memory-reader.ts'), [node.url, String(READ_EVERY_MS)], {
+        execArgv: ['--disable-warning=ExperimentalWarning'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
     : undefined;
+/** Once stopped, the reader has left (a later probe has nothing to pause). */
+const tellReader = (type: 'pause' | 'resume' | 'stop'): void => {
+  if (reader?.connected) reader.send({ type });
+};
+reader?.on('message', (m: ReadTime) => {
+  if (m?.type === 'read') readTook(m.which, m.ms);
+});
 
 /** Runs requests `from`…`to - 1` on CONNECTIONS workers, calling `report` every EVERY requests. */
 async function run(from: number, to: number, report?: (done: number) => Promise<void>): Promise<Map<string, number>> {
@@ -235,7 +247,7 @@ try {
     slowest.status = slowest.metrics = 0;
     windowStart = performance.now();
   });
-  clearInterval(reader);
+  tellReader('stop');
   // Longer than V8's memory reducer waits (8 s) before it gives back what the load made the heap grow to.
   await new Promise((r) => setTimeout(r, AFTER_LOAD_MS));
   const after = await probe(node);
@@ -291,7 +303,7 @@ try {
   process.stderr.write(`memory benchmark failed: ${(err as Error).stack}\n`);
   exitCode = 1;
 } finally {
-  clearInterval(reader);
+  tellReader('stop');
   await node.stop();
   await upstream.stop();
   await load.close();

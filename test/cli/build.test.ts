@@ -27,7 +27,7 @@ after(() => install.remove());
  * Starts the copy's `bin/flowrouter start` on a free port; resolves with its base URL, the script node was given and the
  * environment the node process runs with.
  */
-async function startBin(dataDir: string): Promise<{ url: string; script: string; env: Map<string, string>; stop(): Promise<void> }> {
+async function startBin(dataDir: string): Promise<{ url: string; script: string; argv: string[]; env: Map<string, string>; stop(): Promise<void> }> {
   writeFileSync(join(dataDir, 'config.yaml'), 'chains:\n  default:\n    - model: m\n      provider: local\n      url: http://127.0.0.1:9\n');
   const proc = spawn(
     join(install.path, 'bin/flowrouter'),
@@ -58,17 +58,15 @@ async function startBin(dataDir: string): Promise<{ url: string; script: string;
       });
     });
     // bin/flowrouter execs node, so the process's command line names the script it chose.
-    const script =
-      readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8')
-        .split('\0')
-        .find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
+    const argv = readFileSync(`/proc/${proc.pid}/cmdline`, 'utf8').split('\0');
+    const script = argv.find((a) => /entry\.(js|ts)$/.test(a)) ?? '';
     const env = new Map(
       readFileSync(`/proc/${proc.pid}/environ`, 'utf8')
         .split('\0')
         .filter((e) => e.includes('='))
         .map((e): [string, string] => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
     );
-    return { url, script, env, stop };
+    return { url, script, argv, env, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -84,6 +82,9 @@ test('bin/flowrouter starts the compiled dist/ when it is fresh: /ready answers 
     // The long-running node's memory settings (see bin/flowrouter).
     assert.match(node.env.get('NODE_OPTIONS') ?? '', /^--max-semi-space-size=4\b/);
     assert.equal(node.env.get('MALLOC_ARENA_MAX'), '2');
+    // A V8 flag on node's command line (NODE_OPTIONS refuses it), before the script.
+    const flag = node.argv.indexOf('--heap-growing-percent=50');
+    assert.ok(flag > 0 && flag < node.argv.indexOf(node.script), node.argv.join(' '));
     assert.equal((await fetch(`${node.url}/ready`)).status, 200);
     const ui = await fetch(`${node.url}/ui/dashboard.js`);
     assert.equal(ui.status, 200);

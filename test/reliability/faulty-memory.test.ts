@@ -84,6 +84,7 @@ test('32 concurrent 40 MB faulty bodies: each fails clearly and the node never b
   const { bodies } = gw.node.transport;
   assert.ok(bodies.peak <= 64 * 1024 * 1024, `peak ${bodies.peak}`);
   assert.equal(bodies.bytes, 0);
-  // Everything in ArrayBuffers at once: the node's bodies, plus the fake's and the sockets' own buffers.
-  assert.ok(peakArrayBuffers < 200 * 1024 * 1024, `ArrayBuffers peaked at ${(peakArrayBuffers / 1048576).toFixed(0)} MB`);
+  // Everything in ArrayBuffers at once: the node's bodies, the fake's queued blocks, the sockets' own buffers and chunks
+  // not yet collected — 190–215 MB measured. A body per request held whole would be 32 × 32 MB, over 1 GB.
+  assert.ok(peakArrayBuffers < 320 * 1024 * 1024, `ArrayBuffers peaked at ${(peakArrayBuffers / 1048576).toFixed(0)} MB`);
 });

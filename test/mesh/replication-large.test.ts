@@ -83,10 +83,14 @@ test('a peer whose syncs keep failing is retried with growing delays, and mesh s
     await new Promise((r) => setTimeout(r, 3_000));
     // Every 100 ms without backoff (30 attempts); with delays of ~0.4, 0.8, 1.6 s at most 4.
     assert.ok(attempts >= 2 && attempts <= 4, `sync attempts in 3 s: ${attempts}`);
-    const row = a.replicator.status().peers.find((p) => p.peerId === broken.peerId);
-    assert.ok(row && row.failures === attempts && row.lastError && row.retryInSeconds !== null, JSON.stringify(row));
-    const text = formatStatus({ ...a.mesh.status(), replication: a.replicator.status() });
-    assert.match(text, new RegExp(`${broken.peerId}: sync failing \\(${attempts} in a row\\): .+; next try in \\d+s`));
+    // Read between two attempts: while one is in flight, its failure is not counted yet and no next try is planned.
+    const { row, text } = await waitFor('mesh status between two attempts', () => {
+      const replication = a.replicator.status();
+      const row = replication.peers.find((p) => p.peerId === broken.peerId);
+      const settled = row && row.failures === attempts && row.lastError && row.retryInSeconds !== null;
+      return settled ? { row, text: formatStatus({ ...a.mesh.status(), replication }) } : null;
+    });
+    assert.match(text, new RegExp(`${broken.peerId}: sync failing \\(${row.failures} in a row\\): .+; next try in \\d+s`));
     assert.equal(a.mesh.libp2p.status, 'started');
   } finally {
     await set.close();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { request, Agent } from 'undici';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/openai.ts';
 import { startTestNode, type TestNode } from '../helpers.ts';
+import { write } from '../../src/gateway/sse.ts';
 
 let fake: FakeOpenAI;
 let gw: TestNode;
@@ -16,16 +17,7 @@ before(async () => {
     const block = 'x'.repeat(1024 * 1024);
     res.write('{"choices":[{"message":{"content":"');
     for (let i = 0; i < 40 && !res.destroyed; i++) {
-      if (!res.write(block))
-        await new Promise<void>((r) => {
-          const done = () => {
-            res.off('drain', done);
-            res.off('close', done);
-            r();
-          };
-          res.once('drain', done);
-          res.once('close', done);
-        });
+      await write(res, block);
     }
     res.end('"}}]}');
     return true;

@@ -9,23 +9,11 @@ import type { ChatResult } from '../../src/providers/index.ts';
 import { CircuitBreaker } from '../../src/router/breaker.ts';
 import { backoffDelay } from '../../src/router/retry.ts';
 import { routeChat } from './fakes.ts';
+import { jsonOutcome } from '../chat-outcome.ts';
 
 type Send = (target: TargetConfig, req: ChatRequest) => Promise<ChatResult>;
 
-function ok(content = 'ok'): ChatResult {
-  return {
-    kind: 'json',
-    firstByteMs: 1,
-    response: {
-      id: 'x',
-      object: 'chat.completion',
-      created: 1,
-      model: 'm',
-      choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 10, completion_tokens: 10, total_tokens: 20 },
-    },
-  } as ChatResult;
-}
+const ok = (content = 'ok'): ChatResult => jsonOutcome('m', { prompt: 10, completion: 10 }, content);
 
 function routerFor(yaml: string, send: Send, extra: { now?: () => number; sleeps?: number[]; random?: () => number } = {}) {
   const config = parseConfig(yaml, 't.yaml', {}, { dataDir: '/tmp' });

@@ -9,21 +9,11 @@ import { createContext, pipeline, type Handler, type Outcome } from '../../src/p
 import { promptTokens } from '../../src/router/index.ts';
 import { Allowances, Budgets, peerLimitsLayer, TENANCY_MIGRATIONS } from '../../src/tenancy/index.ts';
 import { PriceTable } from '../../src/usage/index.ts';
+import { jsonOutcome } from '../chat-outcome.ts';
 
 const NOW = Date.UTC(2026, 0, 5, 12);
 const target = (model: string): TargetConfig => ({ id: model, kind: 'provider', model, weight: 1 });
-const json = (model: string, completion = 1): Outcome<'chat'> => ({
-  kind: 'json',
-  firstByteMs: 1,
-  response: {
-    id: 'x',
-    object: 'chat.completion',
-    created: 1,
-    model,
-    choices: [],
-    usage: { prompt_tokens: 1, completion_tokens: completion, total_tokens: 1 + completion },
-  },
-});
+const json = (model: string, completion = 1): Outcome<'chat'> => jsonOutcome(model, { prompt: 1, completion });
 
 /** The forwarded path's admission around a stand-in router that asks the budget gate for each target it tries. */
 function forwardedPath(forwardLimits: string | null, core: Handler<'chat'>) {

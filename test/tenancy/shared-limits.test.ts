@@ -8,6 +8,7 @@ import type { TargetConfig } from '../../src/config/index.ts';
 import { periodOf } from '../../src/tenancy/index.ts';
 import { parseLimitsMessage } from '../../src/tenancy/shared/wire.ts';
 import { allInContact, Bus, member, type Member } from './shared-bus.ts';
+import { jsonOutcome } from '../chat-outcome.ts';
 
 const KEY = '00112233aabbccdd';
 const rpm = (n: number) => ({ id: KEY, name: 'key "shared"', limits: { rpm: n }, scope: 'mesh' as const });
@@ -77,21 +78,7 @@ test("a budget spent on two members at once stays within one request's estimate 
       const hold = await ctx.gate!(target, 'gpt-4o-mini');
       await new Promise((r) => setTimeout(r, Math.random() * 30));
       hold.keep();
-      ctx.tap.watch(
-        {
-          kind: 'json',
-          firstByteMs: 1,
-          response: {
-            id: 'x',
-            object: 'chat.completion',
-            created: 1,
-            model: 'gpt-4o-mini',
-            choices: [],
-            usage: { prompt_tokens: 10, completion_tokens: 1000, total_tokens: 1010 },
-          },
-        },
-        AbortSignal.timeout(1000),
-      );
+      ctx.tap.watch(jsonOutcome('gpt-4o-mini', { prompt: 10, completion: 1000 }), AbortSignal.timeout(1000));
     };
     const n = await admitted(members.flatMap((m) => Array.from({ length: 30 }, () => run(m))));
     const spent = members.reduce((sum, m) => sum + m.budgets.spent(KEY, 'day'), 0);
@@ -147,21 +134,7 @@ test("a restarted member keeps the others' shares reserved until it hears them, 
   try {
     const ctx = await a.admit(holder, { max_tokens: 10 });
     (await ctx.gate!(target, 'gpt-4o-mini')).keep();
-    ctx.tap.watch(
-      {
-        kind: 'json',
-        firstByteMs: 1,
-        response: {
-          id: 'x',
-          object: 'chat.completion',
-          created: 1,
-          model: 'gpt-4o-mini',
-          choices: [],
-          usage: { prompt_tokens: 1_000_000, completion_tokens: 0, total_tokens: 1_000_000 },
-        },
-      },
-      AbortSignal.timeout(1000),
-    );
+    ctx.tap.watch(jsonOutcome('gpt-4o-mini', { prompt: 1_000_000, completion: 0 }), AbortSignal.timeout(1000));
     // A spent $0.15; B hears it, then goes down and comes back with the same database.
     await new Promise((r) => setTimeout(r, 300));
     b.stop();

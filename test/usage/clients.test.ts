@@ -10,6 +10,7 @@ import { usageCommand } from '../../src/cli/usage.ts';
 import { createContext, pipeline, type Handler } from '../../src/pipeline/index.ts';
 import type { ChatRequest } from '../../src/core/openai.ts';
 import { tempDir } from '../helpers.ts';
+import { jsonOutcome } from '../chat-outcome.ts';
 
 const config = parseConfig(
   'chains:\n  default:\n    - model: gpt-4o\n      provider: openai\n      url: http://127.0.0.1:9/v1\n',
@@ -23,18 +24,7 @@ const answer: Handler<'chat'> = async (req, ctx) => {
   ctx.trace.route = { chain: config.chains.get('default')!, byModel: false };
   ctx.trace.target = 'default/openai/gpt-4o';
   ctx.trace.cache = 'miss';
-  return {
-    kind: 'json',
-    firstByteMs: 1,
-    response: {
-      id: 'x',
-      object: 'chat.completion',
-      created: 1,
-      model: 'gpt-4o',
-      choices: [{ index: 0, message: { role: 'assistant', content: `re ${req.messages.length}` }, finish_reason: 'stop' }],
-      usage: { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 },
-    },
-  };
+  return jsonOutcome('gpt-4o', { prompt: 1000, completion: 100 }, `re ${req.messages.length}`);
 };
 
 async function call(service: Handler<'chat'>, client: string | undefined) {

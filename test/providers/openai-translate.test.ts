@@ -19,40 +19,26 @@ const account = (over: Partial<ProviderAccount> = {}): ProviderAccount => ({
 const req = (over: Partial<ChatRequest> = {}): ChatRequest => ({ model: 'client-model', messages: [{ role: 'user', content: 'hi' }], ...over });
 const tool = { type: 'function' as const, function: { name: 'get', parameters: { type: 'object', properties: {} } } };
 
+/** Fields both APIs share: the request carries them upstream unchanged. */
+const openaiFields = {
+  temperature: 0.3,
+  top_p: 0.9,
+  seed: 7,
+  stop: ['x'],
+  n: 2,
+  logit_bias: { 50256: -100 },
+  user: 'u',
+  tools: [tool],
+  tool_choice: 'required',
+  parallel_tool_calls: false,
+  response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object' } } },
+  max_completion_tokens: 9,
+} satisfies Partial<ChatRequest>;
+
 const requestCases: { name: string; req: Partial<ChatRequest>; expect: Record<string, unknown> }[] = [
   { name: "the target model replaces the client's", req: {}, expect: { model: 'gpt-4o-2024-08-06', messages: [{ role: 'user', content: 'hi' }] } },
   { name: 'flowrouter options never reach the upstream', req: { flowrouter: { cache: false } }, expect: { flowrouter: undefined } },
-  {
-    name: 'OpenAI fields pass through untouched',
-    req: {
-      temperature: 0.3,
-      top_p: 0.9,
-      seed: 7,
-      stop: ['x'],
-      n: 2,
-      logit_bias: { 50256: -100 },
-      user: 'u',
-      tools: [tool],
-      tool_choice: 'required',
-      parallel_tool_calls: false,
-      response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object' } } },
-      max_completion_tokens: 9,
-    },
-    expect: {
-      temperature: 0.3,
-      top_p: 0.9,
-      seed: 7,
-      stop: ['x'],
-      n: 2,
-      logit_bias: { 50256: -100 },
-      user: 'u',
-      tools: [tool],
-      tool_choice: 'required',
-      parallel_tool_calls: false,
-      response_format: { type: 'json_schema', json_schema: { name: 's', schema: { type: 'object' } } },
-      max_completion_tokens: 9,
-    },
-  },
+  { name: 'OpenAI fields pass through untouched', req: structuredClone(openaiFields), expect: openaiFields },
   { name: 'a stream asks for usage so it can be recorded', req: { stream: true }, expect: { stream: true, stream_options: { include_usage: true } } },
   {
     name: 'a client that asked for usage keeps its stream_options',

@@ -156,6 +156,23 @@ test('peers serving a model are ranked by free capacity and error rate; a failin
 });
 
 /** A local chain that streams one chunk, then waits for its abort signal, recording that it saw the abort. */
+/** A remote that works until its forward is aborted, then rejects with the abort's reason and notes it in `state`. */
+function untilAborted(state: { aborted: boolean }) {
+  return (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> =>
+    new Promise((_resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
+      ctx.signal.addEventListener(
+        'abort',
+        () => {
+          state.aborted = true;
+          clearTimeout(t);
+          reject(ctx.signal.reason);
+        },
+        { once: true },
+      );
+    });
+}
+
 function hangingStream(state: { aborted: boolean }) {
   return async (req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> => {
     async function* gen(): AsyncGenerator<ChatChunk> {
@@ -219,20 +236,8 @@ test("a client abort mid-stream reaches the remote handler's signal", { timeout:
 test('a client abort before the answer reaches the remote and rejects with the abort reason', { timeout: 20_000 }, async () => {
   const mesh = testMesh();
   try {
-    let remoteAborted = false;
-    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> =>
-      new Promise((_resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
-        ctx.signal.addEventListener(
-          'abort',
-          () => {
-            remoteAborted = true;
-            clearTimeout(t);
-            reject(ctx.signal.reason);
-          },
-          { once: true },
-        );
-      });
+    const remote = { aborted: false };
+    const slow = untilAborted(remote);
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
@@ -242,7 +247,7 @@ test('a client abort before the answer reaches the remote and rejects with the a
     await waitFor('the remote to start', () => b.status().forwards.in === 1);
     client.abort(reason);
     await assert.rejects(pending, (err) => err === reason);
-    await waitFor('the remote to see the abort', () => remoteAborted, 5_000);
+    await waitFor('the remote to see the abort', () => remote.aborted, 5_000);
   } finally {
     await mesh.close();
   }
@@ -294,20 +299,8 @@ test('an error raised by the remote mid-stream is thrown from the chunk generato
 test('the deadline travels with the request: the remote stops working and the caller gets a timeout', { timeout: 20_000 }, async () => {
   const mesh = testMesh();
   try {
-    let remoteAborted = false;
-    const slow = (_req: ChatRequest, ctx: ForwardContext): Promise<ChatResult> =>
-      new Promise((_resolve, reject) => {
-        const t = setTimeout(() => reject(new Error('never aborted')), 15_000);
-        ctx.signal.addEventListener(
-          'abort',
-          () => {
-            remoteAborted = true;
-            clearTimeout(t);
-            reject(ctx.signal.reason);
-          },
-          { once: true },
-        );
-      });
+    const remote = { aborted: false };
+    const slow = untilAborted(remote);
     const b = await mesh.add({}, { capacity: () => capacity(['m']), serveForward: slow });
     const a = await mesh.add({ bootstrap: [addrOf(b)] });
     await knows(a, b, 'm');
@@ -317,7 +310,7 @@ test('the deadline travels with the request: the remote stops working and the ca
       (err: unknown) => err instanceof UpstreamError && err.kind === 'timeout' && err.status === 504,
     );
     assert.ok(Date.now() - started < 3_000);
-    await waitFor('the remote to stop working', () => remoteAborted, 5_000);
+    await waitFor('the remote to stop working', () => remote.aborted, 5_000);
   } finally {
     await mesh.close();
   }
